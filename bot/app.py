@@ -1,0 +1,207 @@
+"""One place builds the application: database, services, scheduler, outbox, handlers.
+
+`Runtime` owns the lifecycle in the order that matters: the database opens before
+PTB loads persisted conversations; the scheduler and outbox start after the
+Application, and at start-up every deadline that came due while down fires once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, ContextTypes, ExtBot
+
+from bot.clock import Clock, FakeClock, SystemClock
+from bot.config import Config
+from bot.delivery import OutboxSender
+from bot.domain.members import Member
+from bot.i18n import Texts
+from bot.services.base import Services
+from bot.services.registration import commands_for
+from bot.upstream import UpstreamPusher
+from reminders.scheduler import DeadlineScheduler
+from storage import members
+from storage.db import Database
+from storage.persistence import SqlitePersistence
+from storage.uow import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Deps:
+    services: Services
+    scheduler: DeadlineScheduler
+    sender: OutboxSender | None = None
+    upstream: UpstreamPusher | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class DeskApplication(Application[Any, Any, Any, Any, Any, Any]):
+    """PTB's Application with our dependencies attached (see DeskContext)."""
+
+    deps: Deps
+
+
+class DeskContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    """Handlers reach services as typed properties, never through bot_data strings."""
+
+    @property
+    def deps(self) -> Deps:
+        return self.application.deps  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def services(self) -> Services:
+        return self.deps.services
+
+    @property
+    def t(self) -> Texts:
+        return self.deps.services.texts
+
+
+def build_application(config: Config, token: str, db: Database, clock: Clock | None = None) -> DeskApplication:
+    """Wire everything; the caller opens `db` first and drives the lifecycle (see Runtime)."""
+    clock = clock or SystemClock()
+    uow = UnitOfWork(db, clock.now)
+    services = Services(config=config, db=db, uow=uow, clock=clock, texts=Texts(config.general.language))
+    scheduler = DeadlineScheduler(db, uow, clock.now)
+    context_types = ContextTypes(context=DeskContext)
+    builder = (
+        ApplicationBuilder()
+        .application_class(DeskApplication)
+        .token(token)
+        .base_url(config.telegram.base_url)
+        .base_file_url(config.telegram.base_file_url)
+        .context_types(context_types)
+        .persistence(SqlitePersistence(db))
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .concurrent_updates(False)
+        .connection_pool_size(64)
+        # Generous read timeout: retrying a slow-but-delivered send would duplicate it.
+        .read_timeout(30)
+        .write_timeout(30)
+        .connect_timeout(10)
+        .pool_timeout(30)
+        .get_updates_read_timeout(30)
+    )
+    app: DeskApplication = builder.build()  # type: ignore[assignment]
+    sender = OutboxSender(db, app.bot, clock.now, max_retries=config.telegram.max_retries)
+    upstream = UpstreamPusher(services) if config.upstream.webhook_url else None
+    app.deps = Deps(services=services, scheduler=scheduler, sender=sender, upstream=upstream)
+
+    def on_outbox() -> None:
+        sender.wake()
+        if upstream is not None:
+            upstream.wake()
+
+    uow.on_outbox = on_outbox
+    uow.on_deadline = scheduler.consider
+    from bot.services.registry import DEADLINE_MODULES
+    from handlers import register_all
+
+    for module in DEADLINE_MODULES:
+        module.register(services, scheduler.on)
+    register_all(app)
+    return app
+
+
+async def set_member_commands(app: DeskApplication, member: Member) -> None:
+    """Per-member command menu; a server that refuses setMyCommands must not stop the bot."""
+    t = app.deps.services.texts
+    cmds = [BotCommand(c, t.help_line(c).split("—", 1)[-1].strip()[:256]) for c in commands_for(member)]
+    try:
+        await app.bot.set_my_commands(cmds, scope=BotCommandScopeChat(member.telegram_id))
+    except TelegramError as exc:
+        log.warning("setMyCommands refused for a member: %s", exc)
+
+
+class Runtime:
+    """Start and stop DutyDesk around a PTB Application (polling or webhook)."""
+
+    def __init__(self, config: Config, token: str, *, clock: Clock | None = None, db_path: str | None = None) -> None:
+        self.config = config
+        self.token = token
+        self.clock = clock or SystemClock()
+        self.db = Database(db_path or config.database_path)
+        self.app: DeskApplication | None = None
+
+    @property
+    def deps(self) -> Deps:
+        assert self.app is not None
+        return self.app.deps
+
+    async def start(
+        self, *, polling: bool = True, webhook: dict[str, Any] | None = None, poll_interval: float = 0.0,
+    ) -> DeskApplication:
+        await self.db.open()
+        async with self.db.tx() as conn:
+            await members.sync_units(conn, self.config.units)
+        app = build_application(self.config, self.token, self.db, self.clock)
+        self.app = app
+        await app.initialize()
+        await app.start()
+        deps = app.deps
+        await deps.scheduler.start(None if isinstance(self.clock, FakeClock) else app.job_queue)
+        if isinstance(self.clock, FakeClock):
+            self.clock.subscribe(self._on_clock)
+        if deps.sender:
+            deps.sender.start()
+            deps.sender.wake()
+        if deps.upstream:
+            deps.upstream.start()
+        assert app.updater is not None
+        if webhook is not None:
+            await app.updater.start_webhook(**webhook)
+        elif polling:
+            await app.updater.start_polling(
+                poll_interval=poll_interval, timeout=10, drop_pending_updates=False,
+                allowed_updates=Update.ALL_TYPES,
+            )
+        return app
+
+    async def _on_clock(self, now: Any) -> None:
+        if self.app is not None:
+            await self.app.deps.scheduler.run_due(now)
+
+    async def stop(self) -> None:
+        app = self.app
+        if app is None:
+            return
+        if isinstance(self.clock, FakeClock):
+            self.clock.unsubscribe(self._on_clock)
+        deps = app.deps
+        deps.scheduler.stop()
+        if deps.sender:
+            await deps.sender.stop()
+        if deps.upstream:
+            await deps.upstream.stop()
+        if app.updater and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        await self.db.close()
+        self.app = None
+
+    async def run_forever(self, **kw: Any) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(sig, stop.set)
+            except NotImplementedError:  # pragma: no cover
+                pass
+        await self.start(**kw)
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+

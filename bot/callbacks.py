@@ -1,0 +1,39 @@
+"""Callback-data prefixes, in one place. Data is never trusted: every handler re-checks
+the member's role and unit against the database before acting on it."""
+
+from __future__ import annotations
+
+import re
+
+# Report dialogue
+REPORT = "r"
+# Incident actions: i:<action>:<id>
+INCIDENT = "i"
+ACK, FORWARD, ASK, ANSWER = "ack", "fwd", "ask", "ans"
+WRITTEN, FULL, FOLLOWUP, CLOSE, DETAIL = "w", "f", "u", "c", "d"
+INCIDENT_ACTIONS = (ACK, FORWARD, ASK, ANSWER, WRITTEN, FULL, FOLLOWUP, CLOSE, DETAIL)
+
+_ID = re.compile(r"^([a-z]+):([a-z]+):(\d{1,12})$")
+
+
+def incident(action: str, ident: int) -> str:
+    return f"{INCIDENT}:{action}:{ident}"
+
+
+def parse_id(data: str | None, prefix: str, actions: tuple[str, ...]) -> tuple[str, int] | None:
+    """`i:ack:12` → ("ack", 12); anything malformed or foreign → None."""
+    if not data:
+        return None
+    m = _ID.match(data)
+    if not m or m.group(1) != prefix or m.group(2) not in actions:
+        return None
+    return m.group(2), int(m.group(3))
+
+
+def pattern(prefix: str, actions: tuple[str, ...]) -> str:
+    return rf"^{prefix}:({'|'.join(actions)}):\d{{1,12}}$"
+
+
+def keyboard(rows: list[list[tuple[str, str]]]) -> dict[str, object]:
+    """An inline keyboard as Bot API JSON, ready for an outbox row."""
+    return {"inline_keyboard": [[{"text": t, "callback_data": d} for t, d in row] for row in rows]}

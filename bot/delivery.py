@@ -1,0 +1,202 @@
+"""Delivers outbox rows through the Bot API: in order per chat, at Telegram's pace, once.
+
+A row is marked sent in its own transaction right after Telegram answers, so a crash
+can only repeat the message whose answer was in flight at that instant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from storage import outbox
+from storage.db import Database
+from storage.outbox import OutboxRow
+
+log = logging.getLogger(__name__)
+
+
+class ChatPacer:
+    """Token bucket per chat: a short burst, then about one message a second (Telegram's advice)."""
+
+    def __init__(self, burst: int = 3, per_second: float = 1.0) -> None:
+        self.burst, self.rate = burst, per_second
+        self._buckets: OrderedDict[int, tuple[float, float]] = OrderedDict()
+
+    def delay(self, chat_id: int, now: float) -> float:
+        tokens, last = self._buckets.get(chat_id, (float(self.burst), now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens >= 1:
+            self._buckets[chat_id] = (tokens - 1, now)
+            self._buckets.move_to_end(chat_id)
+            if len(self._buckets) > 50_000:
+                self._buckets.popitem(last=False)
+            return 0.0
+        return (1 - tokens) / self.rate
+
+
+class OutboxSender:
+    def __init__(
+        self, db: Database, bot: Bot, now: Callable[[], datetime], *,
+        max_retries: int = 8, pacer: ChatPacer | None = None, batch: int = 500,
+    ) -> None:
+        self.db, self.bot, self._now = db, bot, now
+        self.max_retries = max_retries
+        self.pacer = pacer or ChatPacer()
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self.on_sent: Callable[[OutboxRow, Message | bool | None], None] | None = None
+
+    def wake(self) -> None:
+        self._idle.clear()
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-sender")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def wait_idle(self, timeout: float = 10) -> None:
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                wait = await self.drain_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # never let one bad row stop delivery
+                log.exception("outbox pass failed")
+                wait = 1.0
+            if wait is None:
+                self._idle.set()
+                await self._wake.wait()
+            else:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.005))
+                except TimeoutError:
+                    pass
+
+    async def drain_once(self) -> float | None:
+        """Send what is ready; return seconds until more will be ready, or None when empty."""
+        rows = await outbox.pending(self.db.conn, self.batch)
+        if not rows:
+            return None
+        by_chat: dict[int, list[OutboxRow]] = {}
+        for r in rows:
+            by_chat.setdefault(r.chat_id, []).append(r)
+        waits = [w for w in await asyncio.gather(*(self._send_chat(rs) for rs in by_chat.values())) if w is not None]
+        # Everything sendable went: look again at once, new rows may have been committed meanwhile.
+        return min(waits) if waits else 0.0
+
+    async def _send_chat(self, rows: list[OutboxRow]) -> float | None:
+        """Send one chat's rows in order; stop at the first that must wait."""
+        for row in rows:
+            now = time.time()
+            if row.not_before > now:
+                return row.not_before - now
+            pace = self.pacer.delay(row.chat_id, time.monotonic())
+            if pace > 0:
+                await asyncio.sleep(pace)
+            if not await self._send_row(row):
+                return max(0.0, self._retry_at(row) - time.time())
+        return None
+
+    def _retry_at(self, row: OutboxRow) -> float:
+        return time.time() + min(60.0, 0.5 * 2 ** min(row.attempts, 7))
+
+    async def _send_row(self, row: OutboxRow) -> bool:
+        try:
+            result = await self._call(row)
+        except RetryAfter as exc:
+            ra = exc.retry_after
+            delay = ra.total_seconds() if isinstance(ra, timedelta) else float(ra)
+            async with self.db.tx() as conn:
+                await outbox.mark_retry(conn, row.id, time.time() + delay, f"429 retry after {delay}")
+            return False
+        except _NotYet:
+            return False
+        except (BadRequest, Forbidden) as exc:
+            if isinstance(exc, BadRequest) and "not modified" in exc.message:
+                result = True  # an edit to what the message already says is done
+            else:
+                log.warning("outbox row %s to %s failed for good: %s", row.id, row.chat_id, exc.message)
+                async with self.db.tx() as conn:
+                    await outbox.mark_failed(conn, row.id, exc.message)
+                return True
+        except (NetworkError, TelegramError) as exc:
+            if row.attempts + 1 >= self.max_retries:
+                async with self.db.tx() as conn:
+                    await outbox.mark_failed(conn, row.id, str(exc))
+                return True
+            async with self.db.tx() as conn:
+                await outbox.mark_retry(conn, row.id, self._retry_at(row), str(exc))
+            return False
+        message_id = result.message_id if isinstance(result, Message) else None
+        async with self.db.tx() as conn:
+            await outbox.mark_sent(conn, row.id, message_id, self._now())
+        if self.on_sent:
+            self.on_sent(row, result)
+        return True
+
+    async def _target_message_id(self, row: OutboxRow) -> int:
+        if "message_id" in row.payload:
+            return int(row.payload["message_id"])
+        status, mid = await outbox.message_id_of(self.db.conn, int(row.payload["edit_of"]))
+        if status == "pending":
+            raise _NotYet()
+        if mid is None:
+            raise BadRequest("message to edit was never delivered")
+        return mid
+
+    async def _call(self, row: OutboxRow) -> Message | bool:
+        p: dict[str, Any] = dict(row.payload)
+        markup = p.pop("reply_markup", None)
+        kb = InlineKeyboardMarkup.de_json(markup, self.bot) if markup and "inline_keyboard" in markup else None
+        if row.method == outbox.SEND_MESSAGE:
+            return await self.bot.send_message(
+                row.chat_id, p["text"], parse_mode=p.get("parse_mode"), reply_markup=kb or markup,
+                reply_to_message_id=p.get("reply_to"), disable_notification=p.get("silent", False),
+            )
+        if row.method == outbox.SEND_LOCATION:
+            return await self.bot.send_location(row.chat_id, latitude=p["latitude"], longitude=p["longitude"])
+        if row.method == outbox.SEND_PHOTO:
+            return await self.bot.send_photo(row.chat_id, p["photo"], caption=p.get("caption"))
+        if row.method == outbox.SEND_DOCUMENT:
+            return await self.bot.send_document(row.chat_id, p["document"], caption=p.get("caption"))
+        if row.method == outbox.EDIT_TEXT:
+            mid = await self._target_message_id(row)
+            res = await self.bot.edit_message_text(
+                p["text"], chat_id=row.chat_id, message_id=mid, parse_mode=p.get("parse_mode"), reply_markup=kb
+            )
+            return True if res is True else res
+        if row.method == outbox.EDIT_MARKUP:
+            mid = await self._target_message_id(row)
+            res = await self.bot.edit_message_reply_markup(chat_id=row.chat_id, message_id=mid, reply_markup=kb)
+            return True if res is True else res
+        if row.method == outbox.PIN:
+            mid = await self._target_message_id(row)
+            return await self.bot.pin_chat_message(row.chat_id, mid, disable_notification=True)
+        raise BadRequest(f"unknown outbox method {row.method}")
+
+
+class _NotYet(Exception):
+    """The message this row edits has not been delivered yet; try again after it."""

@@ -1,0 +1,10 @@
+"""Scenes of `dutydesk demo`, one module per feature, played in this order.
+
+Each scene module has `TITLE` (a catalog key) and `async def play(stage: Stage) -> None`.
+"""
+
+from __future__ import annotations
+
+from bot.demo_scenes import incident
+
+SCENES = (incident,)

@@ -1,0 +1,1 @@
+"""The rules of the office, as plain Python: no Telegram, no database."""

@@ -1,0 +1,91 @@
+"""Who people are in the organisation and what their roles let them do."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    OFFICER = "officer"  # 信息员
+    UNIT_HEAD = "unit_head"  # 单位办公室主任
+    DUTY = "duty"  # 值班员
+    DIRECTOR = "director"  # 办公室主任/副主任
+    LEADER = "leader"  # 区领导
+    ADMIN = "admin"
+    INFO_EDITOR = "info_editor"  # 信息审核
+
+
+class Action(StrEnum):
+    REPORT_INCIDENT = "report_incident"
+    FILE_STAGE = "file_stage"  # written/full/follow-up for own unit
+    CLOSE_INCIDENT = "close_incident"
+    ACK_ALERT = "ack_alert"
+    FORWARD_UPSTREAM = "forward_upstream"
+    ASK_REPORTER = "ask_reporter"
+    VIEW_ALL_INCIDENTS = "view_all_incidents"
+    VIEW_OWN_INCIDENTS = "view_own_incidents"
+    MANAGE_MEMBERS = "manage_members"
+    CREATE_INVITE = "create_invite"
+
+
+# The permission table: one line per action, read like the office's own rules.
+PERMISSIONS: dict[Action, frozenset[Role]] = {
+    Action.REPORT_INCIDENT: frozenset({Role.OFFICER, Role.UNIT_HEAD}),
+    Action.FILE_STAGE: frozenset({Role.OFFICER, Role.UNIT_HEAD}),
+    Action.CLOSE_INCIDENT: frozenset({Role.UNIT_HEAD, Role.DIRECTOR}),
+    Action.ACK_ALERT: frozenset({Role.DUTY, Role.DIRECTOR, Role.UNIT_HEAD, Role.LEADER}),
+    Action.FORWARD_UPSTREAM: frozenset({Role.DUTY, Role.DIRECTOR}),
+    Action.ASK_REPORTER: frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER}),
+    Action.VIEW_ALL_INCIDENTS: frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER}),
+    Action.VIEW_OWN_INCIDENTS: frozenset({Role.OFFICER, Role.UNIT_HEAD}),
+    Action.MANAGE_MEMBERS: frozenset({Role.ADMIN}),
+    Action.CREATE_INVITE: frozenset({Role.ADMIN}),
+}
+
+# Actions whose scope is the actor's own unit unless a role grants district-wide reach.
+UNIT_SCOPED: frozenset[Action] = frozenset(
+    {Action.FILE_STAGE, Action.CLOSE_INCIDENT, Action.ACK_ALERT, Action.VIEW_OWN_INCIDENTS}
+)
+DISTRICT_WIDE: frozenset[Role] = frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class Member:
+    id: int
+    telegram_id: int
+    name: str
+    unit_code: str
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    active: bool = True
+    username: str | None = None
+    created_at: datetime | None = None
+
+    def has(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def district_wide(self) -> bool:
+        return bool(self.roles & DISTRICT_WIDE)
+
+
+def can(member: Member | None, action: Action, unit_code: str | None = None) -> bool:
+    """May `member` do `action`, on something belonging to `unit_code` if given?"""
+    if member is None or not member.active:
+        return False
+    if not member.roles & PERMISSIONS[action]:
+        return False
+    if unit_code is None or unit_code == member.unit_code:
+        return True
+    if action in UNIT_SCOPED:
+        # Someone with district reach acts on any unit only through a district-wide role.
+        return bool(member.roles & PERMISSIONS[action] & DISTRICT_WIDE)
+    return member.district_wide
+
+
+def parse_role(text: str) -> Role | None:
+    try:
+        return Role(text.strip())
+    except ValueError:
+        return None

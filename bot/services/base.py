@@ -1,0 +1,47 @@
+"""What every use case needs, assembled once in bot/app.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.clock import Clock
+from bot.config import Config
+from bot.domain.incidents import IncidentPolicy
+from bot.fmt import Fmt
+from bot.i18n import Texts
+from storage.db import Database
+from storage.uow import UnitOfWork
+
+
+def incident_policy(config: Config) -> IncidentPolicy:
+    p = config.incident
+    return IncidentPolicy(
+        first_report=p.first_report, written_report=p.written_report, full_report=p.full_report,
+        followup_every=p.followup_every, remind_before=p.remind_before, forward_target=p.forward_target,
+        forward_remind=p.forward_remind, major_categories=frozenset(p.major_categories),
+    )
+
+
+@dataclass
+class Services:
+    config: Config
+    db: Database
+    uow: UnitOfWork
+    clock: Clock
+    texts: Texts
+    fmt: Fmt = field(init=False)
+    policy: IncidentPolicy = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.fmt = Fmt(self.texts, self.config.tz)
+        self.policy = incident_policy(self.config)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def unit_name(self, code: str) -> str:
+        unit = self.config.unit(code)
+        if unit is None:
+            return self.texts("core.unit_unknown")
+        return unit.name_en or unit.name if self.texts.lang == "en" else unit.name

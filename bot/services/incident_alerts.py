@@ -1,0 +1,110 @@
+"""The office's side of an alert: acknowledge, forward upstream, ask the reporter, answer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot import callbacks as cb
+from bot.domain import incidents as rules
+from bot.domain.members import Action, Member
+from bot.fmt import esc
+from bot.services.base import Services
+from bot.services.errors import ServiceError, Stale
+from bot.services.incidents import REF, load_for, refresh_alerts
+from storage import deadlines, incidents, members
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """`first` is False when someone else had already done it; `text` explains either way."""
+
+    first: bool
+    text: str
+
+
+async def acknowledge(s: Services, member: Member, incident_id: int) -> Outcome:
+    async with s.uow() as tx:
+        inc = await load_for(s, tx.conn, member, incident_id, Action.ACK_ALERT)
+        if not await incidents.acknowledge(tx.conn, inc.id, member.id, tx.now):
+            who = await members.by_id(tx.conn, inc.acked_by or 0)
+            return Outcome(False, s.texts("incident.alert.ack_already", name=who.name if who else "?",
+                                          time=s.fmt.dt(inc.acked_at)))
+        await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "acked", name=member.name)
+        fresh = await incidents.get(tx.conn, inc.id)
+        assert fresh is not None
+        await refresh_alerts(s, tx, fresh)
+        return Outcome(True, s.texts("incident.alert.ack_done"))
+
+
+async def forward_upstream(s: Services, member: Member, incident_id: int) -> Outcome:
+    async with s.uow() as tx:
+        inc = await load_for(s, tx.conn, member, incident_id, Action.FORWARD_UPSTREAM)
+        if not await incidents.forward(tx.conn, inc.id, member.id, tx.now):
+            who = await members.by_id(tx.conn, inc.forwarded_by or 0)
+            return Outcome(False, s.texts("incident.alert.forward_already", name=who.name if who else "?",
+                                          time=s.fmt.dt(inc.forwarded_at)))
+        elapsed = tx.now - inc.created_at
+        await deadlines.cancel(tx.conn, rules.FORWARD_REMIND, inc.id, tx.now)
+        await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "forwarded", name=member.name,
+                                  seconds=int(elapsed.total_seconds()))
+        if inc.acked_by is None:
+            # Forwarding upstream implies the office has it.
+            await incidents.acknowledge(tx.conn, inc.id, member.id, tx.now)
+        fresh = await incidents.get(tx.conn, inc.id)
+        assert fresh is not None
+        await refresh_alerts(s, tx, fresh)
+        return Outcome(True, s.texts("incident.alert.forward_done", elapsed=s.fmt.dur(elapsed)))
+
+
+async def check_can_ask(s: Services, member: Member, incident_id: int) -> str:
+    """Before asking for the question text: may this member ask? Returns the prompt."""
+    inc = await load_for(s, s.db.conn, member, incident_id, Action.ASK_REPORTER)
+    return s.texts("incident.alert.ask_prompt", unit=esc(s.unit_name(inc.unit_code)), number=inc.number)
+
+
+async def ask_reporter(s: Services, member: Member, incident_id: int, question: str,
+                       asker_message_id: int | None) -> str:
+    async with s.uow() as tx:
+        inc = await load_for(s, tx.conn, member, incident_id, Action.ASK_REPORTER)
+        qid = await incidents.add_question(tx.conn, inc.id, member.id, question, tx.now, asker_message_id)
+        reporter = await members.by_id(tx.conn, inc.reporter_id)
+        if reporter is None or not reporter.active:
+            raise Stale()
+        await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "asked", name=member.name, question=question)
+        text = s.texts("incident.alert.question", number=inc.number, asker=esc(member.name), question=esc(question))
+        markup = cb.keyboard([[(s.texts("incident.btn.reply"), cb.incident(cb.ANSWER, qid))]])
+        await tx.send_text(reporter.telegram_id, text, markup=markup, ref_kind=REF, ref_id=inc.id, tag="question")
+        return s.texts("incident.alert.asked")
+
+
+async def check_can_answer(s: Services, member: Member, question_id: int) -> str:
+    q = await incidents.question(s.db.conn, question_id)
+    if q is None or q["answer"] is not None:
+        raise ServiceError("incident.alert.question_gone")
+    inc = await load_for(s, s.db.conn, member, q["incident_id"], Action.FILE_STAGE)
+    return s.texts("incident.alert.answer_prompt", number=inc.number)
+
+
+async def answer_question(s: Services, member: Member, question_id: int, answer: str) -> str:
+    async with s.uow() as tx:
+        q = await incidents.question(tx.conn, question_id)
+        if q is None:
+            raise Stale()
+        inc = await load_for(s, tx.conn, member, q["incident_id"], Action.FILE_STAGE)
+        if not await incidents.answer_question(tx.conn, question_id, member.id, answer, tx.now):
+            raise ServiceError("incident.alert.question_gone")
+        asker = await members.by_id(tx.conn, q["asker_id"])
+        await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "answered", name=member.name, answer=answer)
+        if asker is not None:
+            text = s.texts("incident.alert.answer", number=inc.number, name=esc(member.name),
+                           question=esc(q["question"]), answer=esc(answer))
+            payload_markup = None
+            row_id = await tx.send_text(asker.telegram_id, text, markup=payload_markup, ref_kind=REF,
+                                        ref_id=inc.id, tag="answer")
+            if q["asker_message_id"]:
+                # Thread the answer under the alert the question was asked from.
+                await tx.conn.execute(
+                    "UPDATE outbox SET payload=json_set(payload, '$.reply_to', ?) WHERE id=?",
+                    (q["asker_message_id"], row_id),
+                )
+        return s.texts("incident.alert.answered", asker=esc(asker.name if asker else "?"))

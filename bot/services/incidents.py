@@ -1,0 +1,225 @@
+"""Use cases of emergency reporting: file each stage, close, and tell the right people."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from bot.domain import incidents as rules
+from bot.domain.casualties import Casualties
+from bot.domain.incidents import FULL_FIELDS, Incident, Stage
+from bot.domain.members import Action, Member, can
+from bot.domain.report_draft import ReportDraft
+from bot.fmt import esc
+from bot.services import incident_text as txt
+from bot.services.base import Services
+from bot.services.errors import NotAllowed, NotYourUnit, ServiceError, Stale
+from bot.services.routing import alert_audience
+from storage import deadlines, incidents, members, outbox
+from storage.uow import Tx
+
+REF = "incident"
+ALERT_TAG = "alert"
+
+
+async def load_for(s: Services, conn: aiosqlite.Connection, member: Member, incident_id: int, action: Action) -> Incident:
+    """The incident, if `member` may do `action` on it; otherwise a refusal."""
+    inc = await incidents.get(conn, incident_id)
+    if inc is None:
+        raise Stale()
+    if not can(member, action):
+        raise NotAllowed()
+    if not can(member, action, inc.unit_code):
+        raise NotYourUnit()
+    return inc
+
+
+async def _reporter_name(tx: Tx, inc: Incident) -> str:
+    reporter = await members.by_id(tx.conn, inc.reporter_id)
+    return reporter.name if reporter else "?"
+
+
+async def render_alert_status(s: Services, tx: Tx, inc: Incident) -> list[str]:
+    lines = []
+    if inc.acked_by is not None:
+        who = await members.by_id(tx.conn, inc.acked_by)
+        lines.append(s.texts("incident.alert.acked", name=esc(who.name if who else "?"), time=s.fmt.dt(inc.acked_at)))
+    if inc.forwarded_by is not None and inc.forwarded_at is not None:
+        who = await members.by_id(tx.conn, inc.forwarded_by)
+        lines.append(s.texts(
+            "incident.alert.forwarded", name=esc(who.name if who else "?"), time=s.fmt.dt(inc.forwarded_at),
+            elapsed=s.fmt.dur(inc.forwarded_at - inc.created_at),
+        ))
+    return lines
+
+
+async def broadcast(s: Services, tx: Tx, inc: Incident, text: str, audience: list[Member], *,
+                    tag: str = "stage", markup: dict[str, object] | None = None) -> int:
+    for m in audience:
+        await tx.send_text(m.telegram_id, text, markup=markup, ref_kind=REF, ref_id=inc.id, tag=tag)
+    return len(audience)
+
+
+async def file_first_report(s: Services, member: Member, draft: ReportDraft) -> Incident:
+    """Store the first report, plan its deadlines and alert the office, in one transaction."""
+    if not can(member, Action.REPORT_INCIDENT):
+        raise NotAllowed()
+    occurred, learnt = draft.occurred, draft.learnt
+    if not draft.complete() or occurred is None or learnt is None or draft.category is None:
+        raise ServiceError("incident.draft_lost")
+    async with s.uow() as tx:
+        now = tx.now
+        year = now.astimezone(s.config.tz).year
+        inc_id, _number = await incidents.create(
+            tx.conn, year=year, unit_code=member.unit_code, reporter_id=member.id, category=draft.category,
+            occurred_at=occurred, learnt_at=learnt, place=draft.place, latitude=draft.latitude,
+            longitude=draft.longitude, casualties=draft.casualties, description=draft.description, now=now,
+        )
+        due = rules.deadlines_for(learnt, s.policy)
+        for stage, at in due.items():
+            filed = stage is Stage.FIRST
+            await incidents.add_stage(tx.conn, inc_id, stage, at, now if filed else None, member.id if filed else None)
+        await incidents.set_casualties(tx.conn, inc_id, draft.casualties, Stage.FIRST, now)
+        if draft.photos:
+            await incidents.add_photos(tx.conn, inc_id, Stage.FIRST, draft.photos)
+        for planned in rules.plan_deadlines(learnt, now, s.policy):
+            await tx.add_deadline(planned.kind, inc_id, planned.due_at, planned.stage)
+        await incidents.add_event(tx.conn, inc_id, now, member.id, "reported", name=member.name)
+        inc = await incidents.get(tx.conn, inc_id)
+        assert inc is not None
+        audience = await alert_audience(tx.conn, inc, s.policy, exclude=[member.id])
+        text = txt.alert_text(s, inc, member.name, now, [])
+        keyboard = txt.alert_keyboard(s, inc)
+        await broadcast(s, tx, inc, text, audience, tag=ALERT_TAG, markup=keyboard)
+        for m in audience:
+            if inc.latitude is not None and inc.longitude is not None:
+                await tx.send(m.telegram_id, outbox.SEND_LOCATION,
+                              {"latitude": inc.latitude, "longitude": inc.longitude}, ref_kind=REF, ref_id=inc_id)
+            for photo in draft.photos[:3]:
+                await tx.send(m.telegram_id, outbox.SEND_PHOTO, {"photo": photo, "caption": inc.number},
+                              ref_kind=REF, ref_id=inc_id)
+        await incidents.add_event(tx.conn, inc_id, now, None, "alerted", count=len(audience))
+        await queue_upstream(s, tx, inc_id, "reported")
+    return inc
+
+
+async def queue_upstream(s: Services, tx: Tx, incident_id: int, event: str) -> None:
+    if s.config.upstream.webhook_url:
+        from storage.db import to_db
+
+        await tx.conn.execute(
+            "INSERT INTO upstream_pushes(incident_id, event, created_at) VALUES (?,?,?)",
+            (incident_id, event, to_db(tx.now)),
+        )
+        tx.wrote_outbox = True  # the upstream pusher wakes with the outbox
+
+
+async def refresh_alerts(s: Services, tx: Tx, inc: Incident) -> None:
+    """Edit every delivered alert so everyone sees who acknowledged and forwarded."""
+    reporter = await _reporter_name(tx, inc)
+    text = txt.alert_text(s, inc, reporter, tx.now, await render_alert_status(s, tx, inc))
+    keyboard = txt.alert_keyboard(s, inc)
+    for row in await outbox.sent_messages(tx.conn, REF, inc.id, ALERT_TAG):
+        await tx.send(row.chat_id, outbox.EDIT_TEXT,
+                      {"edit_of": row.id, "text": text, "parse_mode": "HTML", "reply_markup": keyboard},
+                      ref_kind=REF, ref_id=inc.id, tag="alert_edit")
+
+
+def late_suffix(s: Services, due_at: datetime, filed_at: datetime) -> str:
+    if filed_at <= due_at:
+        return ""
+    return s.texts("incident.alert.late_suffix", delay=s.fmt.dur(filed_at - due_at))
+
+
+async def _stage_filed(s: Services, tx: Tx, inc: Incident, member: Member, stage: Stage, body: str) -> str:
+    """Mark a deadline stage filed, stop its reminders, tell the alert audience. Returns the late note."""
+    rec = inc.stage(stage)
+    if rec is None or not await incidents.file_stage(tx.conn, inc.id, stage, member.id, tx.now):
+        raise ServiceError("incident.stages.already_filed", number=inc.number, stage=s.texts(f"incident.stage.{stage}"))
+    await deadlines.cancel(tx.conn, rules.REMIND, inc.id, tx.now, stage.value)
+    await deadlines.cancel(tx.conn, rules.DUE, inc.id, tx.now, stage.value)
+    late = late_suffix(s, rec.due_at, tx.now)
+    await incidents.add_event(tx.conn, inc.id, tx.now, member.id, stage.value, name=member.name,
+                              delay=int((tx.now - rec.due_at).total_seconds()) if late else 0)
+    text = s.texts("incident.alert.stage_filed", unit=esc(s.unit_name(inc.unit_code)), number=inc.number,
+                   stage=s.texts(f"incident.stage.{stage}"), late=late, body=body)
+    await broadcast(s, tx, inc, text, await alert_audience(tx.conn, inc, s.policy, exclude=[member.id]))
+    await queue_upstream(s, tx, inc.id, stage.value)
+    return late
+
+
+async def file_written(s: Services, member: Member, incident_id: int, corrections: dict[str, object]) -> str:
+    async with s.uow() as tx:
+        inc = await load_for(s, tx.conn, member, incident_id, Action.FILE_STAGE)
+        if not inc.open:
+            raise ServiceError("incident.stages.already_closed", number=inc.number)
+        facts = {k: v for k, v in corrections.items() if k != "casualties"}
+        await incidents.update_facts(tx.conn, inc.id, **facts)
+        if isinstance(corrections.get("casualties"), Casualties):
+            await incidents.set_casualties(tx.conn, inc.id, corrections["casualties"], Stage.WRITTEN, tx.now)  # type: ignore[arg-type]
+        fresh = await incidents.get(tx.conn, inc.id)
+        assert fresh is not None
+        return await _stage_filed(s, tx, fresh, member, Stage.WRITTEN, txt.incident_facts(s, fresh))
+
+
+async def file_full(s: Services, member: Member, incident_id: int, answers: dict[str, str | None]) -> tuple[str, list[str]]:
+    async with s.uow() as tx:
+        inc = await load_for(s, tx.conn, member, incident_id, Action.FILE_STAGE)
+        if not inc.open:
+            raise ServiceError("incident.stages.already_closed", number=inc.number)
+        await incidents.update_facts(tx.conn, inc.id, **{k: answers.get(k) for k in FULL_FIELDS})
+        body = s.texts("incident.views.full_block", **{k: esc(answers.get(k) or s.texts("incident.unknown_mark")) for k in FULL_FIELDS})
+        late = await _stage_filed(s, tx, inc, member, Stage.FULL, body)
+        open_fields = [s.texts(f"incident.field.{k}") for k in FULL_FIELDS if not answers.get(k)]
+        return late, open_fields
+
+
+async def file_followup(s: Services, member: Member, incident_id: int, text: str, casualties: Casualties | None) -> Incident:
+    async with s.uow() as tx:
+        inc = await load_for(s, tx.conn, member, incident_id, Action.FILE_STAGE)
+        if not inc.open:
+            raise ServiceError("incident.stages.already_closed", number=inc.number)
+        await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "followup", name=member.name, text=text)
+        body = esc(text)
+        if casualties is not None and casualties.any_known:
+            merged = rules.merge_followup(inc.casualties, casualties)
+            await incidents.set_casualties(tx.conn, inc.id, merged, Stage.FOLLOWUP, tx.now)
+            await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "casualties",
+                                      casualties=txt.casualties_text(s, merged))
+            body += "\n" + txt.casualties_text(s, merged)
+        await deadlines.cancel(tx.conn, rules.FOLLOWUP, inc.id, tx.now)
+        await tx.add_deadline(rules.FOLLOWUP, inc.id, rules.next_followup_at(inc.learnt_at, tx.now, s.policy))
+        msg = s.texts("incident.alert.stage_filed", unit=esc(s.unit_name(inc.unit_code)), number=inc.number,
+                      stage=s.texts("incident.stage.followup"), late="", body=body)
+        await broadcast(s, tx, inc, msg, await alert_audience(tx.conn, inc, s.policy, exclude=[member.id]))
+        await queue_upstream(s, tx, inc.id, "followup")
+        return inc
+
+
+async def close_incident(s: Services, member: Member, incident_id: int, outcome: str) -> list[Stage]:
+    """Close with the outcome; stages never filed become 漏报. Returns those stages."""
+    async with s.uow() as tx:
+        inc = await load_for(s, tx.conn, member, incident_id, Action.CLOSE_INCIDENT)
+        if not await incidents.close(tx.conn, inc.id, member.id, outcome, tx.now):
+            raise ServiceError("incident.stages.already_closed", number=inc.number)
+        missed = rules.missed_on_close(inc)
+        for stage in missed:
+            await incidents.mark_missed(tx.conn, inc.id, stage)
+            await incidents.add_event(tx.conn, inc.id, tx.now, None, "missed", stage=stage.value)
+        for kind in (rules.REMIND, rules.DUE, rules.FORWARD_REMIND, rules.FOLLOWUP):
+            await deadlines.cancel(tx.conn, kind, inc.id, tx.now)
+        await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "closed", name=member.name, outcome=outcome)
+        missed_text = missed_line(s, missed)
+        text = s.texts("incident.alert.closed", unit=esc(s.unit_name(inc.unit_code)), number=inc.number,
+                       name=esc(member.name), outcome=esc(outcome), missed=missed_text)
+        await broadcast(s, tx, inc, text, await alert_audience(tx.conn, inc, s.policy, exclude=[member.id]))
+        await queue_upstream(s, tx, inc.id, "closed")
+        return missed
+
+
+def missed_line(s: Services, missed: list[Stage]) -> str:
+    if not missed:
+        return ""
+    names = s.texts("core.list_sep").join(s.texts(f"incident.stage.{m}") for m in missed)
+    return s.texts("incident.alert.missed_line", stages=names)

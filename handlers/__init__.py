@@ -1,0 +1,74 @@
+"""Telegram-facing handlers, one module per feature; `register_all` combines them.
+
+Order matters and is spelled out here: the one dialogue ConversationHandler first (so a
+member in the middle of a dialogue gets their answers read by it), then standalone
+commands and buttons, then the catch-all fallback; in group 99 the conversation
+states are flushed to SQLite after every update.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import Update
+from telegram.ext import (
+    Application, BaseHandler, CommandHandler, ConversationHandler, MessageHandler, TypeHandler, filters,
+)
+
+from handlers import admin, fallback, incident_actions, report, stages, start, views
+
+log = logging.getLogger(__name__)
+
+DIALOG_NAME = "dialog"
+PERSIST_GROUP = 99
+
+# Feature modules that contribute entry points and states to the one dialogue.
+DIALOG_MODULES = (report, stages, incident_actions)
+
+
+def build_dialog() -> ConversationHandler[Any]:
+    """All multi-step dialogues in one map, so starting one cleanly replaces another."""
+    entries: list[BaseHandler[Any, Any, Any]] = []
+    states: dict[object, list[BaseHandler[Any, Any, Any]]] = {}
+    for module in DIALOG_MODULES:
+        entries += module.entry_points()
+        for state, handlers in module.states().items():
+            if state in states:
+                raise RuntimeError(f"dialogue state {state!r} defined twice")
+            states[state] = handlers
+    return ConversationHandler(
+        entry_points=entries,
+        states=states,  # type: ignore[arg-type]
+        fallbacks=[CommandHandler("cancel", start.cancel)],
+        name=DIALOG_NAME,
+        persistent=True,
+        allow_reentry=True,
+        per_chat=True,
+        per_user=True,
+        per_message=False,
+    )
+
+
+async def flush_persistence(update: object, ctx: Any) -> None:
+    """After every update: write changed conversation states now, not in 60 s."""
+    await ctx.application.update_persistence()
+
+
+def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    import warnings
+
+    from telegram.warnings import PTBUserWarning
+
+    with warnings.catch_warnings():
+        # per_message=False with button steps is intended: one dialogue per chat and user.
+        warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        app.add_handler(build_dialog())
+    start.register(app)
+    admin.register(app)
+    views.register(app)
+    incident_actions.register(app)
+    start.register_late(app)  # type: ignore[arg-type]
+    fallback.register(app)
+    app.add_handler(TypeHandler(Update, flush_persistence), group=PERSIST_GROUP)
+    app.add_error_handler(fallback.on_error)

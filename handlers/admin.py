@@ -1,0 +1,93 @@
+"""Administration in chat: /members, /invite, /deactivate, /reactivate (admins only)."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler
+
+from bot.domain.invites import deep_link
+from bot.domain.members import Action, Role
+from bot.fmt import esc
+from bot.services import registration
+from bot.services.errors import ServiceError
+from handlers.common import guard, is_private, refuse, say
+from bot.app import DeskContext
+from storage import members
+
+
+async def list_members(update: Update, ctx: DeskContext) -> None:
+    """Members by unit, with roles and whether active."""
+    admin = await guard(update, ctx, Action.MANAGE_MEMBERS)
+    if admin is None or not is_private(update):
+        return
+    s = ctx.services
+    everyone = await members.all_members(s.db.conn)
+    lines = [ctx.t("core.admin.members_title", count=len(everyone))]
+    unit = None
+    for m in everyone:
+        if m.unit_code != unit:
+            unit = m.unit_code
+            lines.append(ctx.t("core.admin.members_unit", unit=esc(s.unit_name(unit))))
+        lines.append(ctx.t("core.admin.member_line", id=m.id, name=esc(m.name), roles=s.fmt.roles(m.roles),
+                           inactive="" if m.active else ctx.t("core.admin.inactive_mark")))
+    await say(update, ctx, "\n".join(lines)[:4000])
+
+
+async def invite(update: Update, ctx: DeskContext) -> None:
+    """/invite UNIT ROLE [NAME]: a single-use deep link."""
+    admin = await guard(update, ctx, Action.CREATE_INVITE)
+    if admin is None or not is_private(update):
+        return
+    s = ctx.services
+    args = ctx.args or []
+    if len(args) < 2:
+        await say(update, ctx, ctx.t("core.admin.invite_usage", units=", ".join(u.code for u in s.config.units),
+                                     roles=", ".join(r.value for r in Role)))
+        return
+    name = " ".join(args[2:])[:50] or None
+    try:
+        inv = await registration.create_invite(s, unit_code=args[0], role=args[1], name=name, created_by=admin)
+    except ServiceError as err:
+        await refuse(update, ctx, ServiceError(err.key, **{k: esc(v) for k, v in err.kw.items()}))
+        return
+    username = ctx.bot.username or s.config.telegram.bot_username
+    await say(update, ctx, ctx.t(
+        "core.admin.invite_created", unit=esc(s.unit_name(inv.unit_code)), role=ctx.t(f"core.roles.{inv.role}"),
+        name=f"，{esc(name)}" if name else "", expires=s.fmt.dt(inv.expires_at), link=deep_link(username, inv.code),
+        code=inv.code,
+    ))
+
+
+async def _set_active(update: Update, ctx: DeskContext, active: bool) -> None:
+    admin = await guard(update, ctx, Action.MANAGE_MEMBERS)
+    if admin is None:
+        return
+    usage = "core.admin.reactivate_usage" if active else "core.admin.deactivate_usage"
+    args = ctx.args or []
+    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+        await say(update, ctx, ctx.t(usage))
+        return
+    try:
+        target = await registration.set_active(ctx.services, admin, int(args[0].lstrip("#")), active)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return
+    key = "core.admin.reactivated_ok" if active else "core.admin.deactivated_ok"
+    await say(update, ctx, ctx.t(key, name=esc(target.name), unit=esc(ctx.services.unit_name(target.unit_code))))
+
+
+async def deactivate(update: Update, ctx: DeskContext) -> None:
+    """Stop a member from using the bot (kept for history)."""
+    await _set_active(update, ctx, False)
+
+
+async def reactivate(update: Update, ctx: DeskContext) -> None:
+    """Let a deactivated member back in."""
+    await _set_active(update, ctx, True)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("members", list_members))
+    app.add_handler(CommandHandler("invite", invite))
+    app.add_handler(CommandHandler("deactivate", deactivate))
+    app.add_handler(CommandHandler("reactivate", reactivate))

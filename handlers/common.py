@@ -1,0 +1,120 @@
+"""Small helpers every handler uses: who is asking, may they, and how to answer."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+from bot.app import DeskContext
+from bot.domain.members import Action, Member, can
+from bot.services.errors import ServiceError
+from storage import drafts, members
+
+log = logging.getLogger(__name__)
+
+Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | dict[str, Any] | None
+MAX_TEXT = 2000
+
+
+def _markup(markup: Markup) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+    if isinstance(markup, dict):
+        return InlineKeyboardMarkup.de_json(markup, None)  # type: ignore[arg-type]
+    return markup
+
+
+async def say(update: Update, ctx: DeskContext, text: str, markup: Markup = None) -> Message | None:
+    """Answer in the chat the update came from (HTML; user text must already be escaped)."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    return await ctx.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=_markup(markup))
+
+
+async def say_key(update: Update, ctx: DeskContext, key: str, markup: Markup = None, **kw: object) -> Message | None:
+    return await say(update, ctx, ctx.t(key, **kw), markup)
+
+
+async def answer_query(update: Update, text: str | None = None, alert: bool = False) -> None:
+    q = update.callback_query
+    if q is None:
+        return
+    try:
+        await q.answer(text[:200] if text else None, show_alert=alert)
+    except TelegramError as exc:  # an old query cannot be answered; nothing to do
+        log.debug("answerCallbackQuery failed: %s", exc)
+
+
+async def refuse(update: Update, ctx: DeskContext, err: ServiceError) -> None:
+    text = ctx.t(err.key, **err.kw)
+    if update.callback_query:
+        await answer_query(update, text, alert=True)
+    else:
+        await say(update, ctx, text)
+
+
+async def current_member(update: Update, ctx: DeskContext) -> Member | None:
+    user = update.effective_user
+    if user is None:
+        return None
+    return await members.by_telegram_id(ctx.services.db.conn, user.id)
+
+
+async def guard(update: Update, ctx: DeskContext, action: Action | None = None) -> Member | None:
+    """The registered, active member allowed to do `action`, or None after telling them why not."""
+    member = await current_member(update, ctx)
+    key = None
+    if member is None:
+        key = "core.unknown_user"
+    elif not member.active:
+        key = "core.deactivated"
+    elif action is not None and not can(member, action):
+        key = "core.not_allowed"
+    if key is None:
+        return member
+    text = ctx.t(key, district=ctx.services.config.general.district)
+    if update.callback_query:
+        await answer_query(update, text, alert=True)
+    else:
+        await say(update, ctx, text)
+    return None
+
+
+def is_private(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type == "private"
+
+
+async def read_text(update: Update, ctx: DeskContext, *, limit: int = MAX_TEXT, hint: str = "") -> str | None:
+    """The message's text if it is usable; otherwise tell the user what is wrong and return None."""
+    msg = update.effective_message
+    text = msg.text if msg is not None else None
+    if text is None:
+        await say(update, ctx, ctx.t("core.text_expected", hint=hint))
+        return None
+    text = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
+    if not text:
+        await say(update, ctx, ctx.t("core.empty"))
+        return None
+    if len(text) > limit:
+        await say(update, ctx, ctx.t("core.too_long", limit=limit))
+        return None
+    return text
+
+
+async def load_draft(ctx: DeskContext, user_id: int, kind: str) -> dict[str, Any]:
+    return await drafts.load(ctx.services.db.conn, user_id, kind)
+
+
+async def save_draft(ctx: DeskContext, user_id: int, kind: str, payload: dict[str, Any]) -> None:
+    s = ctx.services
+    async with s.uow() as tx:
+        await drafts.save(tx.conn, user_id, kind, payload, tx.now)
+
+
+async def drop_drafts(ctx: DeskContext, user_id: int) -> None:
+    async with ctx.services.uow() as tx:
+        await drafts.drop(tx.conn, user_id)

@@ -1,0 +1,159 @@
+"""Buttons on alerts: 已收到, 已上报市委, 详情; and the 要求补充 question-and-answer dialogue."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from telegram import Update
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
+
+from bot import callbacks as cb
+from bot.app import DeskContext
+from bot.services import incident_alerts
+from bot.services.errors import ServiceError
+from handlers.common import answer_query, drop_drafts, guard, load_draft, read_text, refuse, save_draft, say
+from handlers.views import send_detail
+
+KIND = "question"
+
+
+class S(IntEnum):
+    QUESTION = 300
+    ANSWER = 301
+
+
+def _target(update: Update) -> tuple[str, int] | None:
+    q = update.callback_query
+    return cb.parse_id(q.data if q else None, cb.INCIDENT, cb.INCIDENT_ACTIONS)
+
+
+async def on_button(update: Update, ctx: DeskContext) -> None:
+    """已收到 / 已上报市委 / 详情 on an alert. Re-checks role and unit; data is not trusted."""
+    member = await guard(update, ctx)
+    parsed = _target(update)
+    if member is None:
+        return
+    if parsed is None:
+        await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return
+    action, ident = parsed
+    s = ctx.services
+    try:
+        if action == cb.ACK:
+            out = await incident_alerts.acknowledge(s, member, ident)
+        elif action == cb.FORWARD:
+            out = await incident_alerts.forward_upstream(s, member, ident)
+        else:
+            await answer_query(update)
+            await send_detail(update, ctx, member, ident)
+            return
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return
+    await answer_query(update, out.text, alert=not out.first)
+
+
+async def start_ask(update: Update, ctx: DeskContext) -> S | int:
+    """Entry from ❓ 要求补充: ask for the question text."""
+    member = await guard(update, ctx)
+    parsed = _target(update)
+    if member is None or parsed is None:
+        if parsed is None:
+            await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return ConversationHandler.END
+    try:
+        prompt = await incident_alerts.check_can_ask(ctx.services, member, parsed[1])
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return ConversationHandler.END
+    await answer_query(update)
+    q = update.callback_query
+    message_id = q.message.message_id if q and q.message else None
+    assert update.effective_user is not None
+    await save_draft(ctx, update.effective_user.id, KIND, {"incident_id": parsed[1], "message_id": message_id})
+    await say(update, ctx, prompt)
+    return S.QUESTION
+
+
+async def got_question(update: Update, ctx: DeskContext) -> S | int:
+    """Reads the question and sends it to the reporter."""
+    text = await read_text(update, ctx, limit=1000)
+    if text is None:
+        return S.QUESTION
+    member = await guard(update, ctx)
+    assert update.effective_user is not None
+    draft = await load_draft(ctx, update.effective_user.id, KIND)
+    if member is None or "incident_id" not in draft:
+        return ConversationHandler.END
+    try:
+        done = await incident_alerts.ask_reporter(ctx.services, member, draft["incident_id"], text, draft.get("message_id"))
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+    else:
+        await say(update, ctx, done)
+    await drop_drafts(ctx, update.effective_user.id)
+    return ConversationHandler.END
+
+
+async def start_answer(update: Update, ctx: DeskContext) -> S | int:
+    """Entry from 💬 回复 on a question: ask for the answer text."""
+    member = await guard(update, ctx)
+    parsed = _target(update)
+    if member is None or parsed is None:
+        if parsed is None:
+            await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return ConversationHandler.END
+    try:
+        prompt = await incident_alerts.check_can_answer(ctx.services, member, parsed[1])
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return ConversationHandler.END
+    await answer_query(update)
+    assert update.effective_user is not None
+    await save_draft(ctx, update.effective_user.id, KIND, {"question_id": parsed[1]})
+    await say(update, ctx, prompt)
+    return S.ANSWER
+
+
+async def got_answer(update: Update, ctx: DeskContext) -> S | int:
+    """Reads the answer; it goes back to the asker, threaded under their alert."""
+    text = await read_text(update, ctx, limit=1000)
+    if text is None:
+        return S.ANSWER
+    member = await guard(update, ctx)
+    assert update.effective_user is not None
+    draft = await load_draft(ctx, update.effective_user.id, KIND)
+    if member is None or "question_id" not in draft:
+        return ConversationHandler.END
+    try:
+        done = await incident_alerts.answer_question(ctx.services, member, draft["question_id"], text)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+    else:
+        await say(update, ctx, done)
+    await drop_drafts(ctx, update.effective_user.id)
+    return ConversationHandler.END
+
+
+async def stray(update: Update, ctx: DeskContext) -> None:
+    """Media or other input while a question or answer is expected."""
+    await say(update, ctx, ctx.t("core.text_expected", hint=""))
+
+
+def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
+    return [
+        CallbackQueryHandler(start_ask, pattern=rf"^i:{cb.ASK}:\d+$"),
+        CallbackQueryHandler(start_answer, pattern=rf"^i:{cb.ANSWER}:\d+$"),
+    ]
+
+
+def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
+    text = filters.TEXT & ~filters.COMMAND
+    return {
+        S.QUESTION: [MessageHandler(text, got_question), MessageHandler(~filters.COMMAND, stray)],
+        S.ANSWER: [MessageHandler(text, got_answer), MessageHandler(~filters.COMMAND, stray)],
+    }
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CallbackQueryHandler(on_button, pattern=rf"^i:({cb.ACK}|{cb.FORWARD}|{cb.DETAIL}):\d+$"))

@@ -1,0 +1,445 @@
+"""/report: the first report of an emergency, from a phone, in at most five answers.
+
+category (button) → occurred time (button) → place (GPS button) → casualties (button)
+→ description (text) → summary with 确认上报 / 修改 / 取消. Every answer is committed to
+the drafts table; the dialogue state is persisted, so a restart resumes at the step.
+"""
+
+from __future__ import annotations
+
+import re
+
+from enum import IntEnum
+
+from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+
+from bot import callbacks as cb
+from bot.app import DeskContext
+from bot.domain.casualties import CasualtyInputError, parse_casualties, parse_count
+from bot.domain.incidents import Category
+from bot.domain.members import Action
+from bot.domain.report_draft import MAX_DESCRIPTION, MAX_PHOTOS, MAX_PLACE, ReportDraft
+from bot.domain.timeparse import TimeBounds, TimeInputError, parse_event_time
+from bot.fmt import esc
+from bot.i18n import LANGUAGES, Texts
+from bot.services import incident_text as txt
+from bot.services.errors import ServiceError
+from bot.services.incidents import file_first_report
+from handlers.common import answer_query, guard, is_private, load_draft, read_text, refuse, save_draft, say, drop_drafts
+
+KIND = "report"
+
+
+class S(IntEnum):
+    CATEGORY = 100
+    OCCURRED = 101
+    LEARNT = 102
+    PLACE = 103
+    CASUALTIES = 104
+    INJURED = 105
+    MISSING = 106
+    DESCRIPTION = 107
+    CONFIRM = 108
+    EDIT_FIELD = 109
+
+
+def _data(update: Update) -> str:
+    q = update.callback_query
+    return q.data or "" if q else ""
+
+
+async def _draft(update: Update, ctx: DeskContext) -> ReportDraft:
+    assert update.effective_user is not None
+    return ReportDraft.from_dict(await load_draft(ctx, update.effective_user.id, KIND))
+
+
+async def _save(update: Update, ctx: DeskContext, draft: ReportDraft) -> None:
+    assert update.effective_user is not None
+    await save_draft(ctx, update.effective_user.id, KIND, draft.to_dict())
+
+
+def _kb(rows: list[list[tuple[str, str]]]) -> dict[str, object]:
+    return cb.keyboard(rows)
+
+
+# --- questions --------------------------------------------------------------------------
+
+
+async def ask_category(update: Update, ctx: DeskContext) -> S:
+    names = [(ctx.t(f"incident.cat.{c.value}"), f"r:cat:{c.value}") for c in Category]
+    await say(update, ctx, ctx.t("incident.ask_category"), _kb([names[i:i + 2] for i in range(0, len(names), 2)]))
+    return S.CATEGORY
+
+
+async def ask_occurred(update: Update, ctx: DeskContext) -> S:
+    row = [(ctx.t("incident.btn.now"), "r:t:now"), (ctx.t("incident.btn.m30"), "r:t:m30"), (ctx.t("incident.btn.h1"), "r:t:h1")]
+    await say(update, ctx, ctx.t("incident.ask_occurred"), _kb([row]))
+    return S.OCCURRED
+
+
+async def ask_learnt(update: Update, ctx: DeskContext, draft: ReportDraft) -> S:
+    await say(update, ctx, ctx.t("incident.ask_learnt", occurred=ctx.services.fmt.dt(draft.occurred)),
+              _kb([[(ctx.t("incident.btn.same_time"), "r:t:same")]]))
+    return S.LEARNT
+
+
+async def ask_place(update: Update, ctx: DeskContext) -> S:
+    keyboard = ReplyKeyboardMarkup([[KeyboardButton(ctx.t("incident.btn.location"), request_location=True)]],
+                                   resize_keyboard=True, one_time_keyboard=True)
+    await say(update, ctx, ctx.t("incident.ask_place"), keyboard)
+    return S.PLACE
+
+
+async def ask_casualties(update: Update, ctx: DeskContext) -> S:
+    row = [(ctx.t("incident.btn.no_casualties"), "r:cas:none"), (ctx.t("incident.btn.unknown"), "r:cas:unk")]
+    await say(update, ctx, ctx.t("incident.ask_casualties"), _kb([row]))
+    return S.CASUALTIES
+
+
+async def ask_count(update: Update, ctx: DeskContext, state: S) -> S:
+    key = "incident.ask_injured" if state is S.INJURED else "incident.ask_missing"
+    await say(update, ctx, ctx.t(key), _kb([[(ctx.t("incident.btn.unknown"), "r:cnt:unk")]]))
+    return state
+
+
+async def ask_description(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("incident.ask_description", limit=MAX_DESCRIPTION))
+    return S.DESCRIPTION
+
+
+async def show_summary(update: Update, ctx: DeskContext, draft: ReportDraft) -> S:
+    s = ctx.services
+    occurred, learnt = draft.occurred, draft.learnt
+    assert occurred is not None and learnt is not None and update.effective_user is not None
+    member = await guard(update, ctx)
+    unit = member.unit_code if member else ""
+    facts = txt.facts(s, unit_code=unit, category=draft.category or "other", occurred_at=occurred, learnt_at=learnt,
+                      place=draft.place, latitude=draft.latitude, longitude=draft.longitude,
+                      casualties=draft.casualties, description=draft.description)
+    row = [(ctx.t("incident.btn.confirm"), "r:ok"), (ctx.t("incident.btn.edit"), "r:edit"), (ctx.t("incident.btn.cancel"), "r:x")]
+    await say(update, ctx, ctx.t("incident.summary", facts=facts, photos=len(draft.photos)), _kb([row]))
+    return S.CONFIRM
+
+
+async def _next_after(update: Update, ctx: DeskContext, draft: ReportDraft, nxt: S) -> S:
+    """After an answer: back to the summary when editing one field, else the next question."""
+    if draft.editing:
+        draft.editing = False
+        await _save(update, ctx, draft)
+        return await show_summary(update, ctx, draft)
+    if nxt is S.PLACE:
+        return await ask_place(update, ctx)
+    if nxt is S.CASUALTIES:
+        return await ask_casualties(update, ctx)
+    if nxt is S.DESCRIPTION:
+        return await ask_description(update, ctx)
+    return await show_summary(update, ctx, draft)
+
+
+# --- answers ----------------------------------------------------------------------------
+
+
+async def start_report(update: Update, ctx: DeskContext) -> S | int:
+    """Entry: /report or the 上报突发事件 button."""
+    member = await guard(update, ctx, Action.REPORT_INCIDENT)
+    if member is None:
+        return ConversationHandler.END
+    if not is_private(update):
+        await say(update, ctx, ctx.t("core.private_only"))
+        return ConversationHandler.END
+    await _save(update, ctx, ReportDraft())
+    return await ask_category(update, ctx)
+
+
+async def got_category(update: Update, ctx: DeskContext) -> S:
+    """Reads the category button."""
+    value = _data(update).removeprefix("r:cat:")
+    if value not in {c.value for c in Category}:
+        await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return S.CATEGORY
+    await answer_query(update, ctx.t(f"incident.cat.{value}"))
+    draft = await _draft(update, ctx)
+    draft.category = value
+    await _save(update, ctx, draft)
+    return await ask_occurred(update, ctx)
+
+
+def _time_input(update: Update) -> str | None:
+    data = _data(update)
+    if data:
+        return {"r:t:now": "刚刚", "r:t:m30": "30分钟前", "r:t:h1": "1小时前"}.get(data)
+    msg = update.effective_message
+    return msg.text if msg and msg.text else None
+
+
+async def _parse_time(update: Update, ctx: DeskContext, state: S) -> str | None:
+    s = ctx.services
+    await answer_query(update)
+    raw = _time_input(update)
+    if raw is None:
+        await say(update, ctx, ctx.t("incident.time_bad_format"))
+        return None
+    bounds = TimeBounds(max_back=s.config.incident.max_backdate)
+    try:
+        when = parse_event_time(raw[:64], s.now(), s.config.tz, bounds)
+    except TimeInputError as err:
+        await say(update, ctx, ctx.t(f"incident.time_{err.code}", days=bounds.max_back.days))
+        return None
+    return when.isoformat()
+
+
+async def got_occurred(update: Update, ctx: DeskContext) -> S:
+    """Reads when it happened (button or typed)."""
+    when = await _parse_time(update, ctx, S.OCCURRED)
+    if when is None:
+        return S.OCCURRED
+    draft = await _draft(update, ctx)
+    draft.occurred_at = when
+    if draft.learnt_at and draft.learnt_at < when:
+        draft.learnt_at = None  # the learnt time cannot precede the event
+    await _save(update, ctx, draft)
+    return await _next_after(update, ctx, draft, S.PLACE)
+
+
+async def got_learnt(update: Update, ctx: DeskContext) -> S:
+    """Reads when the unit learnt of it (default: when it happened)."""
+    draft = await _draft(update, ctx)
+    if _data(update) == "r:t:same":
+        await answer_query(update)
+        draft.learnt_at = None
+    else:
+        when = await _parse_time(update, ctx, S.LEARNT)
+        if when is None:
+            return S.LEARNT
+        if draft.occurred_at and when < draft.occurred_at:
+            await say(update, ctx, ctx.t("incident.learnt_before_occurred", occurred=ctx.services.fmt.dt(draft.occurred)))
+            return S.LEARNT
+        draft.learnt_at = when
+    draft.editing = True
+    return await _next_after(update, ctx, draft, S.CONFIRM)
+
+
+async def got_location(update: Update, ctx: DeskContext) -> S:
+    """Reads the phone's location (keeps the coordinates)."""
+    msg = update.effective_message
+    assert msg is not None and msg.location is not None
+    draft = await _draft(update, ctx)
+    draft.latitude, draft.longitude = msg.location.latitude, msg.location.longitude
+    await _save(update, ctx, draft)
+    await say(update, ctx, ctx.t("incident.ask_place_text"), ReplyKeyboardRemove())
+    return await _next_after(update, ctx, draft, S.CASUALTIES)
+
+
+async def got_place_text(update: Update, ctx: DeskContext) -> S:
+    """Reads the place as typed text."""
+    text = await read_text(update, ctx, limit=MAX_PLACE, hint=ctx.t("incident.place_bad"))
+    if text is None:
+        return S.PLACE
+    draft = await _draft(update, ctx)
+    draft.place = text
+    await _save(update, ctx, draft)
+    await say(update, ctx, ctx.t("incident.place_saved", place=esc(text)), ReplyKeyboardRemove())
+    return await _next_after(update, ctx, draft, S.CASUALTIES)
+
+
+async def got_casualties(update: Update, ctx: DeskContext) -> S:
+    """Reads deaths/injured/missing in one answer, or starts asking one by one."""
+    draft = await _draft(update, ctx)
+    data = _data(update)
+    if data:
+        await answer_query(update)
+        text = {"r:cas:none": "无", "r:cas:unk": "暂不清楚"}.get(data)
+        if text is None:
+            return S.CASUALTIES
+    else:
+        got = await read_text(update, ctx, limit=100, hint=ctx.t("incident.casualties_bad"))
+        if got is None:
+            return S.CASUALTIES
+        text = got
+    if text.strip().isdigit():
+        try:
+            draft.deaths = parse_count(text)
+        except CasualtyInputError:
+            await say(update, ctx, ctx.t("incident.count_bad"))
+            return S.CASUALTIES
+        await _save(update, ctx, draft)
+        return await ask_count(update, ctx, S.INJURED)
+    try:
+        draft.set_casualties(parse_casualties(text))
+    except CasualtyInputError:
+        await say(update, ctx, ctx.t("incident.casualties_bad"))
+        return S.CASUALTIES
+    await _save(update, ctx, draft)
+    return await _next_after(update, ctx, draft, S.DESCRIPTION)
+
+
+async def _got_count(update: Update, ctx: DeskContext, state: S) -> int | None | str:
+    if _data(update):
+        await answer_query(update)
+        return None if _data(update) == "r:cnt:unk" else "bad"
+    text = await read_text(update, ctx, limit=20, hint=ctx.t("incident.count_bad"))
+    if text is None:
+        return "skip"
+    try:
+        return parse_count(text)
+    except (CasualtyInputError, ValueError):
+        await say(update, ctx, ctx.t("incident.count_bad"))
+        return "skip"
+
+
+async def got_injured(update: Update, ctx: DeskContext) -> S:
+    """Reads the number injured."""
+    n = await _got_count(update, ctx, S.INJURED)
+    if isinstance(n, str):
+        return S.INJURED
+    draft = await _draft(update, ctx)
+    draft.injured = n
+    await _save(update, ctx, draft)
+    return await ask_count(update, ctx, S.MISSING)
+
+
+async def got_missing(update: Update, ctx: DeskContext) -> S:
+    """Reads the number missing."""
+    n = await _got_count(update, ctx, S.MISSING)
+    if isinstance(n, str):
+        return S.MISSING
+    draft = await _draft(update, ctx)
+    draft.missing = n
+    await _save(update, ctx, draft)
+    return await _next_after(update, ctx, draft, S.DESCRIPTION)
+
+
+async def got_description(update: Update, ctx: DeskContext) -> S:
+    """Reads the short description (a photo with a caption counts as both)."""
+    msg = update.effective_message
+    draft = await _draft(update, ctx)
+    if msg is not None and msg.photo:
+        if len(draft.photos) < MAX_PHOTOS:
+            draft.photos.append(msg.photo[-1].file_id)
+        if not msg.caption:
+            await _save(update, ctx, draft)
+            await say(update, ctx, ctx.t("incident.photo_added", count=len(draft.photos)))
+            return await ask_description(update, ctx)
+        draft.description = msg.caption.strip()[:MAX_DESCRIPTION]
+    else:
+        text = await read_text(update, ctx, limit=MAX_DESCRIPTION)
+        if text is None:
+            return S.DESCRIPTION
+        draft.description = text
+    await _save(update, ctx, draft)
+    return await _next_after(update, ctx, draft, S.CONFIRM)
+
+
+async def got_photo(update: Update, ctx: DeskContext) -> S:
+    """At the summary, photos are attached."""
+    msg = update.effective_message
+    assert msg is not None and msg.photo
+    draft = await _draft(update, ctx)
+    if len(draft.photos) >= MAX_PHOTOS:
+        await say(update, ctx, ctx.t("incident.photo_limit", limit=MAX_PHOTOS))
+        return S.CONFIRM
+    draft.photos.append(msg.photo[-1].file_id)
+    await _save(update, ctx, draft)
+    await say(update, ctx, ctx.t("incident.photo_added", count=len(draft.photos)))
+    return S.CONFIRM
+
+
+async def confirm(update: Update, ctx: DeskContext) -> S | int:
+    """确认上报 / 修改 / 取消."""
+    data = _data(update)
+    if data == "r:x":
+        await answer_query(update)
+        from handlers.start import cancel
+
+        return await cancel(update, ctx)
+    if data == "r:edit":
+        await answer_query(update)
+        fields = ["occurred", "learnt", "place", "casualties", "description"]
+        rows = [[(ctx.t(f"incident.btn.edit_{f}"), f"r:e:{f}") for f in fields[i:i + 3]] for i in (0, 3)]
+        await say(update, ctx, ctx.t("incident.ask_edit_field"), _kb(rows))
+        return S.EDIT_FIELD
+    if data != "r:ok":
+        await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return S.CONFIRM
+    member = await guard(update, ctx, Action.REPORT_INCIDENT)
+    if member is None:
+        return ConversationHandler.END
+    draft = await _draft(update, ctx)
+    try:
+        inc = await file_first_report(ctx.services, member, draft)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return ConversationHandler.END
+    await answer_query(update)
+    assert update.effective_user is not None
+    await drop_drafts(ctx, update.effective_user.id)
+    s = ctx.services
+    lines = [ctx.t("incident.deadline_line", stage=ctx.t(f"incident.stage.{r.stage}"), due=s.fmt.dt(r.due_at))
+             for r in inc.stages if r.filed_at is None]
+    text = ctx.t("incident.confirmed", number=inc.number, learnt=s.fmt.dt(inc.learnt_at), deadlines="\n".join(lines))
+    first = inc.stage(inc.stages[0].stage)
+    if first is not None and first.delay:
+        text += "\n" + ctx.t("incident.first_late", delay=s.fmt.dur(first.delay))
+    await say(update, ctx, text, txt.unit_keyboard(s, inc))
+    return ConversationHandler.END
+
+
+async def choose_edit(update: Update, ctx: DeskContext) -> S:
+    """Which field to change."""
+    field = _data(update).removeprefix("r:e:")
+    await answer_query(update)
+    draft = await _draft(update, ctx)
+    draft.editing = True
+    await _save(update, ctx, draft)
+    if field == "occurred":
+        return await ask_occurred(update, ctx)
+    if field == "learnt":
+        return await ask_learnt(update, ctx, draft)
+    if field == "place":
+        return await ask_place(update, ctx)
+    if field == "casualties":
+        return await ask_casualties(update, ctx)
+    if field == "description":
+        return await ask_description(update, ctx)
+    return await show_summary(update, ctx, draft)
+
+
+async def wrong_kind(update: Update, ctx: DeskContext) -> None:
+    """Media or a stray button where text or a specific button was asked: explain, stay."""
+    await answer_query(update, ctx.t("core.stale_button") if update.callback_query else None)
+    if update.effective_message is not None and update.callback_query is None:
+        await say(update, ctx, ctx.t("incident.answer_above"))
+
+
+def menu_pattern() -> re.Pattern[str]:
+    labels = {Texts(lang)("core.menu.report") for lang in LANGUAGES}
+    return re.compile("^(" + "|".join(re.escape(x) for x in labels) + ")$")
+
+
+TEXT = filters.TEXT & ~filters.COMMAND
+
+
+def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
+    return [
+        CommandHandler("report", start_report),
+        MessageHandler(filters.ChatType.PRIVATE & filters.Regex(menu_pattern()), start_report),
+    ]
+
+
+def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
+    stray = [CallbackQueryHandler(wrong_kind, pattern=r"^r:"), MessageHandler(~filters.COMMAND, wrong_kind)]
+    return {
+        S.CATEGORY: [CallbackQueryHandler(got_category, pattern=r"^r:cat:"), *stray],
+        S.OCCURRED: [CallbackQueryHandler(got_occurred, pattern=r"^r:t:(now|m30|h1)$"), MessageHandler(TEXT, got_occurred), *stray],
+        S.LEARNT: [CallbackQueryHandler(got_learnt, pattern=r"^r:t:"), MessageHandler(TEXT, got_learnt), *stray],
+        S.PLACE: [MessageHandler(filters.LOCATION, got_location), MessageHandler(TEXT, got_place_text), *stray],
+        S.CASUALTIES: [CallbackQueryHandler(got_casualties, pattern=r"^r:cas:"), MessageHandler(TEXT, got_casualties), *stray],
+        S.INJURED: [CallbackQueryHandler(got_injured, pattern=r"^r:cnt:"), MessageHandler(TEXT, got_injured), *stray],
+        S.MISSING: [CallbackQueryHandler(got_missing, pattern=r"^r:cnt:"), MessageHandler(TEXT, got_missing), *stray],
+        S.DESCRIPTION: [MessageHandler(TEXT | filters.PHOTO, got_description), *stray],
+        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^r:(ok|edit|x)$"), MessageHandler(filters.PHOTO, got_photo), *stray],
+        S.EDIT_FIELD: [CallbackQueryHandler(choose_edit, pattern=r"^r:e:"), *stray],
+    }
+
+

@@ -1,0 +1,137 @@
+"""/incidents (open ones, with each stage's state) and /incident N (timeline + merged report)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
+
+from bot.app import DeskContext
+from bot.domain.incidents import FULL_FIELDS, parse_incident_number
+from bot.domain.members import Action, Member, can
+from bot.fmt import esc
+from bot.i18n import LANGUAGES, Texts
+from bot.services import incident_text as txt
+from bot.services.base import Services
+from bot.services.errors import NotYourUnit, ServiceError, Stale
+from handlers.common import guard, is_private, refuse, say
+from storage import incidents
+
+MAX_MESSAGE = 4000
+
+
+def _may_view(member: Member, unit_code: str) -> bool:
+    return can(member, Action.VIEW_ALL_INCIDENTS) or can(member, Action.VIEW_OWN_INCIDENTS, unit_code)
+
+
+async def list_incidents(update: Update, ctx: DeskContext) -> None:
+    """Open incidents: district-wide for duty/directors/leaders, own unit for unit members."""
+    member = await guard(update, ctx)
+    if member is None:
+        return
+    if not is_private(update):
+        await say(update, ctx, ctx.t("core.private_only"))
+        return
+    if not (can(member, Action.VIEW_ALL_INCIDENTS) or can(member, Action.VIEW_OWN_INCIDENTS)):
+        await say(update, ctx, ctx.t("core.not_allowed"))
+        return
+    s = ctx.services
+    unit = None if can(member, Action.VIEW_ALL_INCIDENTS) else member.unit_code
+    found = await incidents.list_open(s.db.conn, unit)
+    if not found:
+        await say(update, ctx, ctx.t("incident.views.list_none"))
+        return
+    now = s.now()
+    lines = [ctx.t("incident.views.list_title", count=len(found))]
+    for inc in found:
+        lines.append(ctx.t("incident.views.list_item", number=inc.number, unit=esc(s.unit_name(inc.unit_code)),
+                           category=ctx.t(f"incident.cat.{inc.category}"), learnt=s.fmt.dt(inc.learnt_at),
+                           stages=txt.stage_line(s, inc, now)))
+    await say(update, ctx, _clip("\n".join(lines)))
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+
+
+def _event_text(s: Services, kind: str, d: dict[str, Any]) -> str:
+    kw = {k: esc(v) for k, v in d.items()}
+    if "stage" in d:
+        kw["stage"] = s.texts(f"incident.stage.{d['stage']}")
+    if "seconds" in d:
+        kw["elapsed"] = s.fmt.dur(timedelta(seconds=int(d["seconds"])))
+    if kind in ("written", "full"):
+        delay = int(d.get("delay") or 0)
+        kw["late"] = s.texts("incident.alert.late_suffix", delay=s.fmt.dur(timedelta(seconds=delay))) if delay > 0 else ""
+    key = f"incident.event.{kind}"
+    return s.texts(key, **kw) if s.texts.has(key) else esc(kind)
+
+
+async def detail_text(s: Services, member: Member, incident_id: int) -> str:
+    inc = await incidents.get(s.db.conn, incident_id)
+    if inc is None:
+        raise Stale()
+    if not _may_view(member, inc.unit_code):
+        raise NotYourUnit()
+    now = s.now()
+    full = ""
+    if any(inc.full.get(f) for f in FULL_FIELDS):
+        full = s.texts("incident.views.full_block",
+                       **{f: esc(inc.full.get(f) or s.texts("incident.open_mark")) for f in FULL_FIELDS})
+    timeline = [
+        s.texts("incident.views.timeline_line", time=s.fmt.dt(at), text=_event_text(s, kind, d))
+        for at, _actor, kind, d in await incidents.events(s.db.conn, inc.id)
+    ]
+    return _clip(s.texts(
+        "incident.views.detail", number=inc.number,
+        status=s.texts("incident.views.status_open" if inc.open else "incident.views.status_closed"),
+        facts=txt.incident_facts(s, inc), full=full, stages=txt.stage_line(s, inc, now),
+        timeline="\n".join(timeline),
+    ))
+
+
+async def send_detail(update: Update, ctx: DeskContext, member: Member, incident_id: int) -> None:
+    try:
+        text = await detail_text(ctx.services, member, incident_id)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return
+    inc = await incidents.get(ctx.services.db.conn, incident_id)
+    markup = None
+    if inc is not None and inc.open and can(member, Action.FILE_STAGE, inc.unit_code):
+        markup = txt.unit_keyboard(ctx.services, inc)
+    await say(update, ctx, text, markup)
+
+
+async def show_incident(update: Update, ctx: DeskContext) -> None:
+    """/incident 2026-0007."""
+    member = await guard(update, ctx)
+    if member is None:
+        return
+    if not is_private(update):
+        await say(update, ctx, ctx.t("core.private_only"))
+        return
+    number = parse_incident_number(ctx.args[0]) if ctx.args else None
+    if number is None:
+        await say(update, ctx, ctx.t("incident.views.usage"))
+        return
+    inc = await incidents.by_number(ctx.services.db.conn, number)
+    if inc is None or not _may_view(member, inc.unit_code):
+        # Another unit's incident reads as absent: its existence is a detail too.
+        await say(update, ctx, ctx.t("incident.views.not_found", number=esc(number)))
+        return
+    await send_detail(update, ctx, member, inc.id)
+
+
+def menu_pattern() -> re.Pattern[str]:
+    labels = {Texts(lang)("core.menu.incidents") for lang in LANGUAGES}
+    return re.compile("^(" + "|".join(re.escape(x) for x in labels) + ")$")
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("incidents", list_incidents))
+    app.add_handler(CommandHandler("incident", show_incident))
+    app.add_handler(MessageHandler(filters.ChatType.PRIVATE & filters.Regex(menu_pattern()), list_incidents))

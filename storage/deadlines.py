@@ -1,0 +1,89 @@
+"""The deadline table: one row per reminder or due check; fired exactly once."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.db import from_db, to_db
+
+
+@dataclass(frozen=True)
+class Deadline:
+    id: int
+    kind: str
+    ref_id: int
+    stage: str
+    due_at: datetime
+    payload: dict[str, Any]
+
+
+def _row(r: aiosqlite.Row) -> Deadline:
+    due = from_db(r["due_at"])
+    assert due is not None
+    return Deadline(r["id"], r["kind"], r["ref_id"], r["stage"], due, json.loads(r["payload"]))
+
+
+async def add(
+    conn: aiosqlite.Connection, kind: str, ref_id: int, due_at: datetime, stage: str = "",
+    payload: dict[str, Any] | None = None,
+) -> int:
+    cur = await conn.execute(
+        "INSERT INTO deadlines(kind, ref_id, stage, due_at, payload) VALUES (?,?,?,?,?)",
+        (kind, ref_id, stage, to_db(due_at), json.dumps(payload or {}, ensure_ascii=False)),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def due(conn: aiosqlite.Connection, now: datetime, limit: int = 500) -> list[Deadline]:
+    async with conn.execute(
+        "SELECT * FROM deadlines WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= ? "
+        "ORDER BY due_at, id LIMIT ?",
+        (to_db(now), limit),
+    ) as cur:
+        return [_row(r) for r in await cur.fetchall()]
+
+
+async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
+    async with conn.execute(
+        "SELECT min(due_at) FROM deadlines WHERE fired_at IS NULL AND cancelled_at IS NULL"
+    ) as cur:
+        row = await cur.fetchone()
+    return from_db(row[0]) if row else None
+
+
+async def claim(conn: aiosqlite.Connection, deadline_id: int, now: datetime) -> bool:
+    """Mark fired; True only once per row, so a deadline's effects happen once."""
+    cur = await conn.execute(
+        "UPDATE deadlines SET fired_at=? WHERE id=? AND fired_at IS NULL AND cancelled_at IS NULL",
+        (to_db(now), deadline_id),
+    )
+    return cur.rowcount == 1
+
+
+async def cancel(
+    conn: aiosqlite.Connection, kind: str, ref_id: int, now: datetime, stage: str | None = None
+) -> int:
+    sql = "UPDATE deadlines SET cancelled_at=? WHERE kind=? AND ref_id=? AND fired_at IS NULL AND cancelled_at IS NULL"
+    params: list[object] = [to_db(now), kind, ref_id]
+    if stage is not None:
+        sql += " AND stage=?"
+        params.append(stage)
+    cur = await conn.execute(sql, params)
+    return cur.rowcount
+
+
+async def fired_count(conn: aiosqlite.Connection, kind: str | None = None) -> int:
+    sql = "SELECT count(*) FROM deadlines WHERE fired_at IS NOT NULL"
+    params: tuple[object, ...] = ()
+    if kind:
+        sql += " AND kind=?"
+        params = (kind,)
+    async with conn.execute(sql, params) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,34 @@
+"""Answers given so far in a dialogue, committed at every step so a restart keeps them."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.db import to_db
+
+
+async def load(conn: aiosqlite.Connection, telegram_id: int, kind: str) -> dict[str, Any]:
+    async with conn.execute(
+        "SELECT payload FROM drafts WHERE telegram_id=? AND kind=?", (telegram_id, kind)
+    ) as cur:
+        row = await cur.fetchone()
+    return json.loads(row[0]) if row else {}
+
+
+async def save(conn: aiosqlite.Connection, telegram_id: int, kind: str, payload: dict[str, Any], now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO drafts(telegram_id, kind, payload, updated_at) VALUES (?,?,?,?) "
+        "ON CONFLICT(telegram_id, kind) DO UPDATE SET payload=excluded.payload, updated_at=excluded.updated_at",
+        (telegram_id, kind, json.dumps(payload, ensure_ascii=False), to_db(now)),
+    )
+
+
+async def drop(conn: aiosqlite.Connection, telegram_id: int, kind: str | None = None) -> None:
+    if kind is None:
+        await conn.execute("DELETE FROM drafts WHERE telegram_id=?", (telegram_id,))
+    else:
+        await conn.execute("DELETE FROM drafts WHERE telegram_id=? AND kind=?", (telegram_id, kind))

@@ -1,0 +1,226 @@
+"""Incidents, their stages, timeline, casualty history, photos and questions."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from bot.domain.casualties import Casualties
+from bot.domain.incidents import FULL_FIELDS, Category, Incident, Stage, StageRecord, incident_number
+from storage.db import from_db, to_db
+
+
+def _dt(v: str | None) -> datetime:
+    d = from_db(v)
+    assert d is not None
+    return d
+
+
+def _incident(row: aiosqlite.Row, stages: list[StageRecord]) -> Incident:
+    return Incident(
+        id=row["id"], number=row["number"], unit_code=row["unit_code"], reporter_id=row["reporter_id"],
+        category=Category(row["category"]), occurred_at=_dt(row["occurred_at"]), learnt_at=_dt(row["learnt_at"]),
+        place=row["place"], latitude=row["latitude"], longitude=row["longitude"],
+        casualties=Casualties(row["deaths"], row["injured"], row["missing"]),
+        description=row["description"], created_at=_dt(row["created_at"]), status=row["status"],
+        full={f: row[f] for f in FULL_FIELDS},
+        acked_by=row["acked_by"], acked_at=from_db(row["acked_at"]),
+        forwarded_by=row["forwarded_by"], forwarded_at=from_db(row["forwarded_at"]),
+        closed_at=from_db(row["closed_at"]), closed_by=row["closed_by"], outcome=row["outcome"],
+        stages=tuple(stages),
+    )
+
+
+async def _stages(conn: aiosqlite.Connection, incident_id: int) -> list[StageRecord]:
+    async with conn.execute(
+        "SELECT * FROM incident_stages WHERE incident_id=? ORDER BY due_at", (incident_id,)
+    ) as cur:
+        rows = await cur.fetchall()
+    return [
+        StageRecord(
+            stage=Stage(r["stage"]), due_at=_dt(r["due_at"]), filed_at=from_db(r["filed_at"]),
+            filed_by=r["filed_by"], late_flagged_at=from_db(r["late_flagged_at"]), missed=bool(r["missed"]),
+        )
+        for r in rows
+    ]
+
+
+async def get(conn: aiosqlite.Connection, incident_id: int) -> Incident | None:
+    async with conn.execute("SELECT * FROM incidents WHERE id=?", (incident_id,)) as cur:
+        row = await cur.fetchone()
+    return _incident(row, await _stages(conn, row["id"])) if row else None
+
+
+async def by_number(conn: aiosqlite.Connection, number: str) -> Incident | None:
+    async with conn.execute("SELECT * FROM incidents WHERE number=?", (number,)) as cur:
+        row = await cur.fetchone()
+    return _incident(row, await _stages(conn, row["id"])) if row else None
+
+
+async def list_open(conn: aiosqlite.Connection, unit_code: str | None = None) -> list[Incident]:
+    sql = "SELECT * FROM incidents WHERE status='open'"
+    params: tuple[object, ...] = ()
+    if unit_code:
+        sql += " AND unit_code=?"
+        params = (unit_code,)
+    async with conn.execute(sql + " ORDER BY learnt_at DESC", params) as cur:
+        rows = await cur.fetchall()
+    return [_incident(r, await _stages(conn, r["id"])) for r in rows]
+
+
+async def create(
+    conn: aiosqlite.Connection, *, year: int, unit_code: str, reporter_id: int, category: str,
+    occurred_at: datetime, learnt_at: datetime, place: str, latitude: float | None, longitude: float | None,
+    casualties: Casualties, description: str, now: datetime,
+) -> tuple[int, str]:
+    async with conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM incidents WHERE year=?", (year,)) as cur:
+        row = await cur.fetchone()
+    seq = int(row[0]) if row else 1
+    number = incident_number(year, seq)
+    cur2 = await conn.execute(
+        "INSERT INTO incidents(number, year, seq, unit_code, reporter_id, category, occurred_at, learnt_at, place, "
+        "latitude, longitude, deaths, injured, missing, description, created_at) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        (number, year, seq, unit_code, reporter_id, category, to_db(occurred_at), to_db(learnt_at), place,
+         latitude, longitude, casualties.deaths, casualties.injured, casualties.missing, description, to_db(now)),
+    )
+    assert cur2.lastrowid is not None
+    return cur2.lastrowid, number
+
+
+async def add_stage(conn: aiosqlite.Connection, incident_id: int, stage: Stage, due_at: datetime,
+                    filed_at: datetime | None = None, filed_by: int | None = None) -> None:
+    await conn.execute(
+        "INSERT INTO incident_stages(incident_id, stage, due_at, filed_at, filed_by) VALUES (?,?,?,?,?)",
+        (incident_id, stage.value, to_db(due_at), to_db(filed_at), filed_by),
+    )
+
+
+async def file_stage(conn: aiosqlite.Connection, incident_id: int, stage: Stage, member_id: int, now: datetime) -> bool:
+    """Record the stage as filed; False when it already was (a double tap files once)."""
+    cur = await conn.execute(
+        "UPDATE incident_stages SET filed_at=?, filed_by=? WHERE incident_id=? AND stage=? AND filed_at IS NULL",
+        (to_db(now), member_id, incident_id, stage.value),
+    )
+    return cur.rowcount == 1
+
+
+async def flag_late(conn: aiosqlite.Connection, incident_id: int, stage: str, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE incident_stages SET late_flagged_at=? WHERE incident_id=? AND stage=?",
+        (to_db(now), incident_id, stage),
+    )
+
+
+async def mark_missed(conn: aiosqlite.Connection, incident_id: int, stage: Stage) -> None:
+    await conn.execute(
+        "UPDATE incident_stages SET missed=1 WHERE incident_id=? AND stage=? AND filed_at IS NULL",
+        (incident_id, stage.value),
+    )
+
+
+async def update_facts(conn: aiosqlite.Connection, incident_id: int, **fields: Any) -> None:
+    allowed = {"occurred_at", "learnt_at", "place", "latitude", "longitude", "deaths", "injured", "missing",
+               "description", *FULL_FIELDS}
+    bad = set(fields) - allowed
+    if bad:
+        raise ValueError(f"not an incident fact: {bad}")
+    if not fields:
+        return
+    values = [to_db(v) if isinstance(v, datetime) else v for v in fields.values()]
+    sets = ", ".join(f"{k}=?" for k in fields)
+    await conn.execute(f"UPDATE incidents SET {sets} WHERE id=?", (*values, incident_id))
+
+
+async def set_casualties(conn: aiosqlite.Connection, incident_id: int, c: Casualties, stage: Stage, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE incidents SET deaths=?, injured=?, missing=? WHERE id=?", (c.deaths, c.injured, c.missing, incident_id)
+    )
+    await conn.execute(
+        "INSERT INTO incident_casualties(incident_id, at, stage, deaths, injured, missing) VALUES (?,?,?,?,?,?)",
+        (incident_id, to_db(now), stage.value, c.deaths, c.injured, c.missing),
+    )
+
+
+async def acknowledge(conn: aiosqlite.Connection, incident_id: int, member_id: int, now: datetime) -> bool:
+    cur = await conn.execute(
+        "UPDATE incidents SET acked_by=?, acked_at=? WHERE id=? AND acked_by IS NULL", (member_id, to_db(now), incident_id)
+    )
+    return cur.rowcount == 1
+
+
+async def forward(conn: aiosqlite.Connection, incident_id: int, member_id: int, now: datetime) -> bool:
+    cur = await conn.execute(
+        "UPDATE incidents SET forwarded_by=?, forwarded_at=? WHERE id=? AND forwarded_by IS NULL",
+        (member_id, to_db(now), incident_id),
+    )
+    return cur.rowcount == 1
+
+
+async def close(conn: aiosqlite.Connection, incident_id: int, member_id: int, outcome: str, now: datetime) -> bool:
+    cur = await conn.execute(
+        "UPDATE incidents SET status='closed', closed_by=?, closed_at=?, outcome=? WHERE id=? AND status='open'",
+        (member_id, to_db(now), outcome, incident_id),
+    )
+    return cur.rowcount == 1
+
+
+async def add_event(conn: aiosqlite.Connection, incident_id: int, now: datetime, actor_id: int | None,
+                    kind: str, **detail: Any) -> None:
+    await conn.execute(
+        "INSERT INTO incident_events(incident_id, at, actor_id, kind, detail) VALUES (?,?,?,?,?)",
+        (incident_id, to_db(now), actor_id, kind, json.dumps(detail, ensure_ascii=False)),
+    )
+
+
+async def events(conn: aiosqlite.Connection, incident_id: int) -> list[tuple[datetime, int | None, str, dict[str, Any]]]:
+    async with conn.execute(
+        "SELECT at, actor_id, kind, detail FROM incident_events WHERE incident_id=? ORDER BY id", (incident_id,)
+    ) as cur:
+        return [(_dt(r[0]), r[1], r[2], json.loads(r[3])) for r in await cur.fetchall()]
+
+
+async def casualty_history(conn: aiosqlite.Connection, incident_id: int) -> list[tuple[datetime, str, Casualties]]:
+    async with conn.execute(
+        "SELECT at, stage, deaths, injured, missing FROM incident_casualties WHERE incident_id=? ORDER BY id",
+        (incident_id,),
+    ) as cur:
+        return [(_dt(r[0]), r[1], Casualties(r[2], r[3], r[4])) for r in await cur.fetchall()]
+
+
+async def add_photos(conn: aiosqlite.Connection, incident_id: int, stage: Stage, file_ids: list[str]) -> None:
+    await conn.executemany(
+        "INSERT INTO incident_photos(incident_id, stage, file_id) VALUES (?,?,?)",
+        [(incident_id, stage.value, f) for f in file_ids],
+    )
+
+
+async def photos(conn: aiosqlite.Connection, incident_id: int) -> list[str]:
+    async with conn.execute("SELECT file_id FROM incident_photos WHERE incident_id=? ORDER BY id", (incident_id,)) as cur:
+        return [r[0] for r in await cur.fetchall()]
+
+
+async def add_question(conn: aiosqlite.Connection, incident_id: int, asker_id: int, question: str,
+                       now: datetime, asker_message_id: int | None) -> int:
+    cur = await conn.execute(
+        "INSERT INTO incident_questions(incident_id, asker_id, question, asked_at, asker_message_id) VALUES (?,?,?,?,?)",
+        (incident_id, asker_id, question, to_db(now), asker_message_id),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+async def question(conn: aiosqlite.Connection, question_id: int) -> aiosqlite.Row | None:
+    async with conn.execute("SELECT * FROM incident_questions WHERE id=?", (question_id,)) as cur:
+        return await cur.fetchone()
+
+
+async def answer_question(conn: aiosqlite.Connection, question_id: int, member_id: int, answer: str, now: datetime) -> bool:
+    cur = await conn.execute(
+        "UPDATE incident_questions SET answer=?, answered_by=?, answered_at=? WHERE id=? AND answer IS NULL",
+        (answer, member_id, to_db(now), question_id),
+    )
+    return cur.rowcount == 1

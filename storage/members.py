@@ -1,0 +1,135 @@
+"""Units, members and their roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import aiosqlite
+
+from bot.config import Unit
+from bot.domain.members import Member, Role
+from storage.db import from_db, to_db
+
+
+async def sync_units(conn: aiosqlite.Connection, units: Iterable[Unit]) -> None:
+    """Config is the source of units; rows keep history (members still point at old units)."""
+    codes = []
+    for u in units:
+        codes.append(u.code)
+        await conn.execute(
+            "INSERT INTO units(code, name, kind, active) VALUES (?,?,?,1) "
+            "ON CONFLICT(code) DO UPDATE SET name=excluded.name, kind=excluded.kind, active=1",
+            (u.code, u.name, u.kind),
+        )
+    marks = ",".join("?" * len(codes)) or "''"
+    await conn.execute(f"UPDATE units SET active=0 WHERE code NOT IN ({marks})", codes)
+
+
+def _member(row: aiosqlite.Row, roles: Iterable[str]) -> Member:
+    return Member(
+        id=row["id"],
+        telegram_id=row["telegram_id"],
+        name=row["name"],
+        unit_code=row["unit_code"],
+        roles=frozenset(Role(r) for r in roles),
+        active=bool(row["active"]),
+        username=row["username"],
+        created_at=from_db(row["created_at"]),
+    )
+
+
+async def _roles(conn: aiosqlite.Connection, member_id: int) -> list[str]:
+    async with conn.execute("SELECT role FROM member_roles WHERE member_id=?", (member_id,)) as cur:
+        return [r[0] for r in await cur.fetchall()]
+
+
+async def by_telegram_id(conn: aiosqlite.Connection, telegram_id: int) -> Member | None:
+    async with conn.execute("SELECT * FROM members WHERE telegram_id=?", (telegram_id,)) as cur:
+        row = await cur.fetchone()
+    return _member(row, await _roles(conn, row["id"])) if row else None
+
+
+async def by_id(conn: aiosqlite.Connection, member_id: int) -> Member | None:
+    async with conn.execute("SELECT * FROM members WHERE id=?", (member_id,)) as cur:
+        row = await cur.fetchone()
+    return _member(row, await _roles(conn, row["id"])) if row else None
+
+
+async def _many(conn: aiosqlite.Connection, where: str, params: tuple[object, ...]) -> list[Member]:
+    sql = (
+        "SELECT m.*, group_concat(r.role) AS roles FROM members m "
+        "LEFT JOIN member_roles r ON r.member_id = m.id "
+        f"WHERE {where} GROUP BY m.id ORDER BY m.unit_code, m.id"
+    )
+    async with conn.execute(sql, params) as cur:
+        rows = await cur.fetchall()
+    return [_member(r, (r["roles"] or "").split(",") if r["roles"] else []) for r in rows]
+
+
+async def all_members(conn: aiosqlite.Connection, unit_code: str | None = None) -> list[Member]:
+    if unit_code:
+        return await _many(conn, "m.unit_code = ?", (unit_code,))
+    return await _many(conn, "1=1", ())
+
+
+async def with_roles(
+    conn: aiosqlite.Connection, roles: Iterable[Role], unit_code: str | None = None
+) -> list[Member]:
+    """Active members holding any of `roles` (optionally in one unit)."""
+    rs = [r.value for r in roles]
+    marks = ",".join("?" * len(rs))
+    where = f"m.active = 1 AND m.id IN (SELECT member_id FROM member_roles WHERE role IN ({marks}))"
+    params: list[object] = list(rs)
+    if unit_code:
+        where += " AND m.unit_code = ?"
+        params.append(unit_code)
+    return await _many(conn, where, tuple(params))
+
+
+async def create(
+    conn: aiosqlite.Connection,
+    *,
+    telegram_id: int,
+    name: str,
+    username: str | None,
+    unit_code: str,
+    roles: Iterable[Role],
+    now: datetime,
+) -> Member:
+    cur = await conn.execute(
+        "INSERT INTO members(telegram_id, name, username, unit_code, created_at) VALUES (?,?,?,?,?)",
+        (telegram_id, name, username, unit_code, to_db(now)),
+    )
+    member_id = cur.lastrowid
+    assert member_id is not None
+    await add_roles(conn, member_id, roles)
+    member = await by_id(conn, member_id)
+    assert member is not None
+    return member
+
+
+async def add_roles(conn: aiosqlite.Connection, member_id: int, roles: Iterable[Role]) -> None:
+    await conn.executemany(
+        "INSERT OR IGNORE INTO member_roles(member_id, role) VALUES (?,?)",
+        [(member_id, r.value) for r in roles],
+    )
+
+
+async def set_active(conn: aiosqlite.Connection, member_id: int, active: bool, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE members SET active=?, deactivated_at=? WHERE id=?",
+        (int(active), None if active else to_db(now), member_id),
+    )
+
+
+async def unit_names(conn: aiosqlite.Connection) -> dict[str, str]:
+    async with conn.execute("SELECT code, name FROM units") as cur:
+        return {r[0]: r[1] for r in await cur.fetchall()}
+
+
+async def audit(conn: aiosqlite.Connection, now: datetime, actor_id: int | None, action: str, detail: str = "") -> None:
+    await conn.execute(
+        "INSERT INTO audit_log(at, actor_id, action, detail) VALUES (?,?,?,?)",
+        (to_db(now), actor_id, action, detail),
+    )

@@ -1,0 +1,110 @@
+"""The outbox table: messages committed with the change that caused them, sent later."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from storage.db import to_db
+
+SEND_MESSAGE = "send_message"
+SEND_LOCATION = "send_location"
+SEND_PHOTO = "send_photo"
+SEND_DOCUMENT = "send_document"
+EDIT_TEXT = "edit_message_text"
+EDIT_MARKUP = "edit_message_reply_markup"
+PIN = "pin_chat_message"
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+    ref_kind: str | None
+    ref_id: int | None
+    tag: str | None
+    attempts: int
+    not_before: float
+    message_id: int | None = None
+
+
+async def enqueue(
+    conn: aiosqlite.Connection,
+    *,
+    chat_id: int,
+    method: str,
+    payload: dict[str, Any],
+    now: datetime,
+    ref_kind: str | None = None,
+    ref_id: int | None = None,
+    tag: str | None = None,
+) -> int:
+    cur = await conn.execute(
+        "INSERT INTO outbox(chat_id, method, payload, ref_kind, ref_id, tag, created_at) VALUES (?,?,?,?,?,?,?)",
+        (chat_id, method, json.dumps(payload, ensure_ascii=False), ref_kind, ref_id, tag, to_db(now)),
+    )
+    assert cur.lastrowid is not None
+    return cur.lastrowid
+
+
+def _row(r: aiosqlite.Row) -> OutboxRow:
+    return OutboxRow(
+        id=r["id"], chat_id=r["chat_id"], method=r["method"], payload=json.loads(r["payload"]),
+        ref_kind=r["ref_kind"], ref_id=r["ref_id"], tag=r["tag"], attempts=r["attempts"],
+        not_before=r["not_before"], message_id=r["message_id"],
+    )
+
+
+async def pending(conn: aiosqlite.Connection, limit: int = 500) -> list[OutboxRow]:
+    async with conn.execute(
+        "SELECT * FROM outbox WHERE status='pending' ORDER BY id LIMIT ?", (limit,)
+    ) as cur:
+        return [_row(r) for r in await cur.fetchall()]
+
+
+async def sent_messages(
+    conn: aiosqlite.Connection, ref_kind: str, ref_id: int, tag: str
+) -> list[OutboxRow]:
+    """Messages already delivered for a thing (e.g. every alert of an incident), to edit them."""
+    async with conn.execute(
+        "SELECT * FROM outbox WHERE ref_kind=? AND ref_id=? AND tag=? AND method=? ORDER BY id",
+        (ref_kind, ref_id, tag, SEND_MESSAGE),
+    ) as cur:
+        return [_row(r) for r in await cur.fetchall()]
+
+
+async def message_id_of(conn: aiosqlite.Connection, outbox_id: int) -> tuple[str, int | None]:
+    async with conn.execute("SELECT status, message_id FROM outbox WHERE id=?", (outbox_id,)) as cur:
+        row = await cur.fetchone()
+    return (row[0], row[1]) if row else ("failed", None)
+
+
+async def mark_sent(conn: aiosqlite.Connection, outbox_id: int, message_id: int | None, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status='sent', sent_at=?, message_id=?, attempts=attempts+1 WHERE id=?",
+        (to_db(now), message_id, outbox_id),
+    )
+
+
+async def mark_retry(conn: aiosqlite.Connection, outbox_id: int, not_before: float, error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET attempts=attempts+1, not_before=?, error=? WHERE id=?",
+        (not_before, error[:500], outbox_id),
+    )
+
+
+async def mark_failed(conn: aiosqlite.Connection, outbox_id: int, error: str) -> None:
+    await conn.execute(
+        "UPDATE outbox SET status='failed', attempts=attempts+1, error=? WHERE id=?", (error[:500], outbox_id)
+    )
+
+
+async def counts(conn: aiosqlite.Connection) -> dict[str, int]:
+    async with conn.execute("SELECT status, count(*) FROM outbox GROUP BY status") as cur:
+        return {r[0]: r[1] for r in await cur.fetchall()}

@@ -1,0 +1,85 @@
+"""python-telegram-bot persistence on our SQLite file: conversation states only.
+
+Answers given so far live in the `drafts` table (typed, committed per step); PTB's
+user/chat/bot dicts are not used, so the conversations are all there is to keep.
+The application flushes after every update (see bot/app.py), not only every
+`update_interval`, so a kill -9 loses at most the update being handled.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from telegram.ext import BasePersistence, PersistenceInput
+from telegram.ext._utils.types import ConversationDict, ConversationKey
+
+from storage.db import Database
+
+
+class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+    def __init__(self, db: Database, update_interval: float = 60) -> None:
+        super().__init__(
+            store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=False, callback_data=False),
+            update_interval=update_interval,
+        )
+        self.db = db
+
+    async def get_conversations(self, name: str) -> ConversationDict:
+        rows = await self.db.fetchall("SELECT key, state FROM ptb_conversations WHERE name=?", (name,))
+        return {tuple(json.loads(r["key"])): json.loads(r["state"]) for r in rows}
+
+    async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
+        k = json.dumps(list(key))
+        async with self.db.tx() as conn:
+            if new_state is None:
+                await conn.execute("DELETE FROM ptb_conversations WHERE name=? AND key=?", (name, k))
+            else:
+                await conn.execute(
+                    "INSERT INTO ptb_conversations(name, key, state) VALUES (?,?,?) "
+                    "ON CONFLICT(name, key) DO UPDATE SET state=excluded.state",
+                    (name, k, json.dumps(new_state)),
+                )
+
+    # The data dicts are not stored (see module docstring); PTB still requires the methods.
+    async def get_user_data(self) -> dict[int, dict[Any, Any]]:
+        return {}
+
+    async def get_chat_data(self) -> dict[int, dict[Any, Any]]:
+        return {}
+
+    async def get_bot_data(self) -> dict[Any, Any]:
+        return {}
+
+    async def get_callback_data(self) -> None:
+        return None
+
+    async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
+        return None
+
+    async def update_chat_data(self, chat_id: int, data: dict[Any, Any]) -> None:
+        return None
+
+    async def update_bot_data(self, data: dict[Any, Any]) -> None:
+        return None
+
+    async def update_callback_data(self, data: Any) -> None:
+        return None
+
+    async def drop_chat_data(self, chat_id: int) -> None:
+        return None
+
+    async def drop_user_data(self, user_id: int) -> None:
+        return None
+
+    async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
+        return None
+
+    async def refresh_chat_data(self, chat_id: int, chat_data: dict[Any, Any]) -> None:
+        return None
+
+    async def refresh_bot_data(self, bot_data: dict[Any, Any]) -> None:
+        return None
+
+    async def flush(self) -> None:
+        return None
