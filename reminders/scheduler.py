@@ -33,6 +33,7 @@ class DeadlineScheduler:
         self._job: Job | None = None
         self._armed_for: datetime | None = None
         self._lock = asyncio.Lock()
+        self._pending: asyncio.Task[int] | None = None
         self.fired = 0
         self.on_fired: Callable[[Deadline], None] | None = None
 
@@ -95,7 +96,10 @@ class DeadlineScheduler:
 
     def _arm(self, when: datetime | None) -> None:
         if self._job_queue is None:
-            self._armed_for = when  # driven by a FakeClock in tests
+            # Driven by a FakeClock: later rows fire when the clock moves; due ones now.
+            self._armed_for = when
+            if when is not None and when <= self._now():
+                self._pending = asyncio.create_task(self.run_due())
             return
         if self._job is not None:
             self._job.schedule_removal()

@@ -1,0 +1,40 @@
+"""Steps people take often in tests, written as they would tap them."""
+
+from __future__ import annotations
+
+from bot.emulator import SimUser
+from bot.harness import Desk
+
+
+async def file_report(
+    desk: Desk, who: SimUser, *, category: str = "火灾", when: str = "刚刚", gps: bool = True,
+    place: str | None = None, casualties: str = "无伤亡", description: str = "居民楼三层起火，消防已到场",
+) -> str:
+    """/report → … → 确认上报; returns the incident number."""
+    await who.send_command("/report")
+    await who.press(await who.wait_for("类别"), text=category)
+    occurred = await who.wait_for("发生时间")
+    if when in ("刚刚", "30分钟前", "1小时前"):
+        await who.press(occurred, text=when)
+    else:
+        await who.send_text(when)
+    await who.wait_for("事发地点")
+    if gps:
+        await who.share_location(34.7466, 113.6253)
+    else:
+        await who.send_text(place or "建设路与桐柏路交叉口")
+    cas = await who.wait_for("伤亡情况")
+    if casualties in ("无伤亡", "暂不清楚"):
+        await who.press(cas, text=casualties)
+    else:
+        await who.send_text(casualties)
+    await who.wait_for("简要描述")
+    await who.send_text(description)
+    await who.press(await who.wait_for("请核对"), text="✅ 确认上报")
+    done = await who.wait_for("事件编号")
+    await desk.settle()
+    import re
+
+    m = re.search(r"\d{4}-\d{4}", done.text or "")
+    assert m, done.text
+    return m.group(0)

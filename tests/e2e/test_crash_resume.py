@@ -1,0 +1,93 @@
+"""kill -9 in the middle of a report; the restarted process resumes at the same step."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.cli import example_config
+from bot.emulator import BotApiEmulator
+
+TOKEN = "424242:CRASH-test-token"
+
+
+def write_config(tmp: Path, emu: BotApiEmulator) -> Path:
+    text = example_config()
+    text = text.replace('database = "dutydesk.sqlite3"', 'database = "desk.sqlite3"')
+    text = text.replace('base_url = "https://api.telegram.org/bot"', f'base_url = "{emu.base_url}"')
+    text = text.replace('base_file_url = "https://api.telegram.org/file/bot"', f'base_file_url = "{emu.base_file_url}"')
+    path = tmp / "dutydesk.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def cli(config: Path, *args: str) -> str:
+    out = subprocess.run([sys.executable, "-m", "bot.cli", "--config", str(config), *args],
+                         capture_output=True, text=True, check=True, timeout=60)
+    return out.stdout
+
+
+async def start_bot(config: Path, emu: BotApiEmulator) -> subprocess.Popen[bytes]:
+    env = dict(os.environ, TELEGRAM_BOT_TOKEN=TOKEN)
+    polls = emu.stats.requests.get("getUpdates", 0)
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(config), "run"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    for _ in range(300):
+        if emu.stats.requests.get("getUpdates", 0) > polls:
+            return proc
+        await asyncio.sleep(0.05)
+    proc.kill()
+    raise AssertionError("bot did not start polling: " + (proc.stderr.read().decode() if proc.stderr else ""))
+
+
+async def stop(proc: subprocess.Popen[bytes], sig: int, timeout: float = 20) -> int:
+    """Signal and wait without blocking the loop: the emulator serves the bot's last requests."""
+    proc.send_signal(sig)
+    for _ in range(int(timeout / 0.05)):
+        if proc.poll() is not None:
+            return proc.returncode
+        await asyncio.sleep(0.05)
+    proc.kill()
+    raise AssertionError("bot did not stop")
+
+
+async def test_kill_9_mid_report_resumes_at_the_step(tmp_path: Path) -> None:
+    async with BotApiEmulator(token=TOKEN) as emu:
+        config = write_config(tmp_path, emu)
+        code = re.search(r"code: (\w+)", cli(config, "invite", "--unit", "jianshelu", "--role", "officer", "--name", "李信息"))
+        assert code
+        bot = await start_bot(config, emu)
+        try:
+            officer = emu.user(9001, "Li")
+            await officer.send_command("/start", code.group(1))
+            await officer.wait_for("欢迎", timeout=10)
+            await officer.send_command("/report")
+            await officer.press(await officer.wait_for("类别", timeout=10), text="火灾")
+            await officer.press(await officer.wait_for("发生时间", timeout=10), text="刚刚")
+            await officer.wait_for("事发地点", timeout=10)
+            await emu.wait_idle(quiet=0.2)
+        finally:
+            await stop(bot, signal.SIGKILL)
+        bot = await start_bot(config, emu)
+        try:
+            await officer.share_location(34.75, 113.62)
+            await officer.wait_for("伤亡情况", timeout=10)  # resumed at the place step
+            await officer.send_text("1/0/0")
+            await officer.wait_for("简要描述", timeout=10)
+            await officer.send_text("商铺起火")
+            summary = await officer.wait_for("请核对", timeout=10)
+            assert "火灾" in summary.text and "定位" in summary.text and "死亡 1" in summary.text
+            await officer.press(summary, text="✅ 确认上报")
+            await officer.wait_for("2026-0001", timeout=10)
+        finally:
+            assert await stop(bot, signal.SIGTERM) == 0
+        import sqlite3
+
+        with sqlite3.connect(tmp_path / "desk.sqlite3") as conn:
+            assert conn.execute("SELECT count(*) FROM incidents").fetchone()[0] == 1
+        assert (tmp_path / "desk.sqlite3").stat().st_mode & 0o077 == 0

@@ -1,0 +1,84 @@
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot import config as cfg
+from bot.cli import example_config
+from bot.config import ConfigError, parse_duration
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("15m", 900), ("2h", 7200), ("3d", 259200), ("1.5h", 5400)])
+def test_durations(text: str, seconds: int) -> None:
+    assert parse_duration(text) == timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("text", ["", "15", "m", "2 hours", "-1h", "1w"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_duration(text)
+
+
+def test_example_config_loads_with_seed_units() -> None:
+    c = cfg.loads(example_config())
+    names = [u.name for u in c.units]
+    for seed in ("建设路街道", "棉纺路街道", "须水街道", "教体局", "环保局", "建设局"):
+        assert seed in names
+    assert any(u.kind == "office" for u in c.units)
+    assert c.incident.first_report == timedelta(hours=1)
+    assert c.incident.written_report == timedelta(hours=2)
+    assert c.incident.full_report == timedelta(hours=3)
+    assert c.general.timezone == "Asia/Shanghai"
+
+
+def test_defaults_without_file_sections() -> None:
+    c = cfg.loads("")
+    assert c.general.language == "zh"
+    assert c.incident.remind_before == (timedelta(minutes=15),)
+
+
+def _error(text: str) -> ConfigError:
+    with pytest.raises(ConfigError) as err:
+        cfg.loads(text, "site.toml")
+    return err.value
+
+
+def test_unknown_key_names_file_line_and_key() -> None:
+    err = _error('[general]\nlanguage = "zh"\ntimezon = "Asia/Shanghai"\n')
+    assert err.path == "site.toml" and err.key == "general.timezon" and err.line == 3
+    assert "unknown key" in str(err) and "site.toml:3" in str(err)
+
+
+def test_bad_duration_is_reported_with_its_key() -> None:
+    err = _error('[incident]\nfirst_report = "1 hour"\n')
+    assert err.key == "incident.first_report" and err.line == 2
+    assert "bad duration" in err.problem
+
+
+def test_duplicate_unit_code() -> None:
+    err = _error('[[units]]\ncode = "a"\nname = "甲"\n[[units]]\ncode = "a"\nname = "乙"\n')
+    assert err.key == "units[1].code" and "duplicate" in err.problem
+
+
+def test_syntax_error_has_line() -> None:
+    err = _error('[general\n')
+    assert err.key == "syntax" and err.line == 1
+
+
+def test_bad_kind_language_timezone_and_order() -> None:
+    assert "kind" in _error('[[units]]\ncode = "a"\nname = "甲"\nkind = "village"\n').key
+    assert _error('[general]\nlanguage = "fr"\n').key == "general.language"
+    assert _error('[general]\ntimezone = "Mars/Olympus"\n').key == "general.timezone"
+    assert _error('[incident]\nfirst_report = "3h"\nwritten_report = "2h"\n').key == "incident"
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        cfg.load(tmp_path / "nope.toml")
+    assert "dutydesk init" in str(err.value)
+
+
+def test_token_only_from_environment() -> None:
+    with pytest.raises(ConfigError):
+        cfg.token_from_env({})
+    assert cfg.token_from_env({"TELEGRAM_BOT_TOKEN": " 1:abc "}) == "1:abc"
