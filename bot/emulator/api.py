@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .htmlcheck import HtmlParseError, parse_html
-from .models import ApiError, FileRecord, JSONDict, SimMessage, bad_request, utf16_len
+from .models import ApiError, FileRecord, JSONDict, RawJson, SimMessage, bad_request, utf16_len
 
 if TYPE_CHECKING:
     from .emulator import BotApiEmulator, ChatState
@@ -141,7 +141,7 @@ class BotApi:
             if mode in ("markdown", "markdownv2"):
                 # Markdown is passed through unparsed (documented limitation).
                 return text, None
-            raise bad_request(f"unsupported parse_mode")
+            raise bad_request("unsupported parse_mode")
         if entities:
             if not isinstance(entities, list):
                 raise bad_request(f"can't parse {what} entities: entities must be an array")
@@ -291,7 +291,7 @@ class BotApi:
         if isinstance(value, str) and value.startswith("attach://"):
             upload = files.get(value[len("attach://"):])
             if upload is None:
-                raise bad_request(f"wrong file identifier/HTTP URL specified")
+                raise bad_request("wrong file identifier/HTTP URL specified")
         if upload is not None:
             if kind == "photo":
                 return emu._new_photo(upload.body or None)
@@ -334,7 +334,7 @@ class BotApi:
             "has_main_web_app": False,
         }
 
-    async def get_updates(self, params: JSONDict, files: dict[str, Upload]) -> str:
+    async def get_updates(self, params: JSONDict, files: dict[str, Upload]) -> RawJson:
         """Long polling.  Returns pre-serialised JSON (a list) to skip re-encoding updates."""
         emu = self.emu
         if emu.webhook is not None:
@@ -377,11 +377,11 @@ class BotApi:
                 raise ApiError(409, "Conflict: terminated by setWebhook request")
         q = emu._updates
         if not q:
-            return "[]"
+            return RawJson("[]")
         n = min(limit, len(q))
         batch = [q[i][1] for i in range(n)]
         emu._last_activity = time.monotonic()
-        return "[" + ",".join(batch) + "]"
+        return RawJson("[" + ",".join(batch) + "]")
 
     def set_webhook(self, params: JSONDict, files: dict[str, Upload]) -> bool:
         emu = self.emu

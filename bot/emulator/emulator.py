@@ -180,7 +180,7 @@ class BotApiEmulator:
 
         self._server = EmulatorServer(self)
         self.host = host
-        self.port = self._server.listen(host, port)
+        self.port = await self._server.listen(host, port)
         self._t0 = time.monotonic()
         self._last_activity = self._t0
         return self

@@ -31,6 +31,10 @@ class ApiError(Exception):
         return body
 
 
+class RawJson(str):
+    """A method result that is already serialised JSON (getUpdates' update list)."""
+
+
 def bad_request(detail: str) -> ApiError:
     return ApiError(400, f"Bad Request: {detail}")
 
@@ -221,6 +225,11 @@ class EmulatorStats:
     webhook_failures: int = 0
     messages_sent: int = 0  # messages the bot successfully delivered (all chats)
     errors: Counter[int] = field(default_factory=Counter)  # answers per HTTP error code
+
+    @property
+    def methods(self) -> Counter[str]:
+        """Alias of ``requests``: per-method request counts."""
+        return self.requests
 
     @property
     def faults_injected(self) -> int:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Bot
-from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.error import NetworkError, RetryAfter
 from telegram.request import HTTPXRequest
 
 from bot.emulator import BotApiEmulator, Faults, RateLimits
