@@ -44,8 +44,7 @@ async def on_button(update: Update, ctx: DeskContext) -> None:
         elif action == cb.FORWARD:
             out = await incident_alerts.forward_upstream(s, member, ident)
         else:
-            await answer_query(update)
-            await send_detail(update, ctx, member, ident)
+            await send_detail(update, ctx, member, ident)  # answers the query itself
             return
     except ServiceError as err:
         await refuse(update, ctx, err)

@@ -17,7 +17,7 @@ from bot.i18n import LANGUAGES, Texts
 from bot.services import incident_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotYourUnit, ServiceError, Stale
-from handlers.common import guard, is_private, refuse, say
+from handlers.common import answer_query, guard, is_private, refuse, say
 from storage import incidents
 
 MAX_MESSAGE = 4000
@@ -99,6 +99,7 @@ async def send_detail(update: Update, ctx: DeskContext, member: Member, incident
     except ServiceError as err:
         await refuse(update, ctx, err)
         return
+    await answer_query(update)
     inc = await incidents.get(ctx.services.db.conn, incident_id)
     markup = None
     if inc is not None and inc.open and can(member, Action.FILE_STAGE, inc.unit_code):
