@@ -24,7 +24,7 @@ def parse_id(data: str | None, prefix: str, actions: tuple[str, ...]) -> tuple[s
     """`i:ack:12` → ("ack", 12); anything malformed or foreign → None."""
     if not data:
         return None
-    m = _ID.match(data)
+    m = _ID.fullmatch(data)  # fullmatch: "$" alone would let a trailing newline through
     if not m or m.group(1) != prefix or m.group(2) not in actions:
         return None
     return m.group(2), int(m.group(3))

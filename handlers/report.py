@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from enum import IntEnum
+from typing import Any
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
@@ -25,8 +26,8 @@ from bot.fmt import esc
 from bot.i18n import LANGUAGES, Texts
 from bot.services import incident_text as txt
 from bot.services.errors import ServiceError
-from bot.services.incidents import file_first_report
-from handlers.common import answer_query, guard, is_private, load_draft, read_text, refuse, save_draft, say, drop_drafts
+from bot.services.incidents import already_filed, file_first_report
+from handlers.common import answer_query, guard, is_private, load_draft, read_text, refuse, save_draft, say
 
 KIND = "report"
 
@@ -65,46 +66,98 @@ def _kb(rows: list[list[tuple[str, str]]]) -> dict[str, object]:
 
 # --- questions --------------------------------------------------------------------------
 
+ASKING = "report.asking"  # drafts row: the step whose question is being (or was last) sent
+
+
+async def _asking(update: Update, ctx: DeskContext, state: S) -> None:
+    """Before a question goes out: note it. If the bot dies after the question was delivered but
+    before the step was saved (`_at`), the restarted bot sees the note and does not take the
+    person's answer to the new question as one to the old (see `_answer_for`)."""
+    assert update.effective_user is not None
+    await save_draft(ctx, update.effective_user.id, ASKING, {"state": int(state)})
+
+
+def _answer_for(state: S, fn: Any) -> Any:
+    """A typed answer in `state`, unless a later question may already be on the person's screen:
+    then that question is asked again and the text is not taken for this step's answer."""
+    async def read(update: Update, ctx: DeskContext) -> S | int:
+        assert update.effective_user is not None
+        asking = (await load_draft(ctx, update.effective_user.id, ASKING)).get("state")
+        if isinstance(asking, int) and asking != int(state) and asking in S._value2member_map_:
+            await say(update, ctx, ctx.t("incident.answer_above"))
+            await _ask_again(update, ctx, S(asking))
+            return S(asking)
+        return await fn(update, ctx)  # type: ignore[no-any-return]
+
+    read.__doc__ = fn.__doc__
+    return read
+
+
+async def _at(update: Update, ctx: DeskContext, state: S) -> None:
+    """Save the step as soon as its question is delivered. PTB saves the state only after the
+    handler returns (and the update's other handlers ran); a crash in between would resume one
+    step behind what the person sees. Saved *after* the question, never before: a step saved
+    but never asked would take a repeated answer to the previous question as its own."""
+    from handlers import DIALOG_NAME
+
+    chat, user, persistence = update.effective_chat, update.effective_user, ctx.application.persistence
+    if chat is not None and user is not None and persistence is not None:
+        await persistence.update_conversation(DIALOG_NAME, (chat.id, user.id), int(state))
+
 
 async def ask_category(update: Update, ctx: DeskContext) -> S:
     names = [(ctx.t(f"incident.cat.{c.value}"), f"r:cat:{c.value}") for c in Category]
+    await _asking(update, ctx, S.CATEGORY)
     await say(update, ctx, ctx.t("incident.ask_category"), _kb([names[i:i + 2] for i in range(0, len(names), 2)]))
+    await _at(update, ctx, S.CATEGORY)
     return S.CATEGORY
 
 
 async def ask_occurred(update: Update, ctx: DeskContext) -> S:
     row = [(ctx.t("incident.btn.now"), "r:t:now"), (ctx.t("incident.btn.m30"), "r:t:m30"), (ctx.t("incident.btn.h1"), "r:t:h1")]
+    await _asking(update, ctx, S.OCCURRED)
     await say(update, ctx, ctx.t("incident.ask_occurred"), _kb([row]))
+    await _at(update, ctx, S.OCCURRED)
     return S.OCCURRED
 
 
 async def ask_learnt(update: Update, ctx: DeskContext, draft: ReportDraft) -> S:
+    await _asking(update, ctx, S.LEARNT)
     await say(update, ctx, ctx.t("incident.ask_learnt", occurred=ctx.services.fmt.dt(draft.occurred)),
               _kb([[(ctx.t("incident.btn.same_time"), "r:t:same")]]))
+    await _at(update, ctx, S.LEARNT)
     return S.LEARNT
 
 
 async def ask_place(update: Update, ctx: DeskContext) -> S:
     keyboard = ReplyKeyboardMarkup([[KeyboardButton(ctx.t("incident.btn.location"), request_location=True)]],
                                    resize_keyboard=True, one_time_keyboard=True)
+    await _asking(update, ctx, S.PLACE)
     await say(update, ctx, ctx.t("incident.ask_place"), keyboard)
+    await _at(update, ctx, S.PLACE)
     return S.PLACE
 
 
 async def ask_casualties(update: Update, ctx: DeskContext) -> S:
     row = [(ctx.t("incident.btn.no_casualties"), "r:cas:none"), (ctx.t("incident.btn.unknown"), "r:cas:unk")]
+    await _asking(update, ctx, S.CASUALTIES)
     await say(update, ctx, ctx.t("incident.ask_casualties"), _kb([row]))
+    await _at(update, ctx, S.CASUALTIES)
     return S.CASUALTIES
 
 
 async def ask_count(update: Update, ctx: DeskContext, state: S) -> S:
     key = "incident.ask_injured" if state is S.INJURED else "incident.ask_missing"
+    await _asking(update, ctx, state)
     await say(update, ctx, ctx.t(key), _kb([[(ctx.t("incident.btn.unknown"), "r:cnt:unk")]]))
+    await _at(update, ctx, state)
     return state
 
 
 async def ask_description(update: Update, ctx: DeskContext) -> S:
+    await _asking(update, ctx, S.DESCRIPTION)
     await say(update, ctx, ctx.t("incident.ask_description", limit=MAX_DESCRIPTION))
+    await _at(update, ctx, S.DESCRIPTION)
     return S.DESCRIPTION
 
 
@@ -118,7 +171,9 @@ async def show_summary(update: Update, ctx: DeskContext, draft: ReportDraft) -> 
                       place=draft.place, latitude=draft.latitude, longitude=draft.longitude,
                       casualties=draft.casualties, description=draft.description)
     row = [(ctx.t("incident.btn.confirm"), "r:ok"), (ctx.t("incident.btn.edit"), "r:edit"), (ctx.t("incident.btn.cancel"), "r:x")]
+    await _asking(update, ctx, S.CONFIRM)
     await say(update, ctx, ctx.t("incident.summary", facts=facts, photos=len(draft.photos)), _kb([row]))
+    await _at(update, ctx, S.CONFIRM)
     return S.CONFIRM
 
 
@@ -357,7 +412,9 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
         await answer_query(update)
         fields = ["occurred", "learnt", "place", "casualties", "description"]
         rows = [[(ctx.t(f"incident.btn.edit_{f}"), f"r:e:{f}") for f in fields[i:i + 3]] for i in (0, 3)]
+        await _asking(update, ctx, S.EDIT_FIELD)
         await say(update, ctx, ctx.t("incident.ask_edit_field"), _kb(rows))
+        await _at(update, ctx, S.EDIT_FIELD)
         return S.EDIT_FIELD
     if data != "r:ok":
         await answer_query(update, ctx.t("core.stale_button"), alert=True)
@@ -365,15 +422,18 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
     member = await guard(update, ctx, Action.REPORT_INCIDENT)
     if member is None:
         return ConversationHandler.END
-    draft = await _draft(update, ctx)
-    try:
-        inc = await file_first_report(ctx.services, member, draft)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return ConversationHandler.END
-    await answer_query(update)
     assert update.effective_user is not None
-    await drop_drafts(ctx, update.effective_user.id)
+    inc = await already_filed(ctx.services, update.effective_user.id)
+    if inc is None:  # (not None: pressed again after a crash; it was filed, say so again)
+        draft = await _draft(update, ctx)
+        try:
+            inc = await file_first_report(ctx.services, member, draft)
+        except ServiceError as err:
+            await refuse(update, ctx, err)
+            return ConversationHandler.END
+    await answer_query(update)
+    # The draft row now only says "filed as #id" and stays until the next /report: should the
+    # confirmation below be lost in a crash, 确认上报 pressed again shows it instead of filing again.
     s = ctx.services
     lines = [ctx.t("incident.deadline_line", stage=ctx.t(f"incident.stage.{r.stage}"), due=s.fmt.dt(r.due_at))
              for r in inc.stages if r.filed_at is None]
@@ -427,19 +487,46 @@ def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
     ]
 
 
+async def _ask_again(update: Update, ctx: DeskContext, state: S) -> None:
+    """The question of `state`, shown again (after a button of an earlier question was pressed)."""
+    if state in (S.LEARNT, S.CONFIRM):
+        draft = await _draft(update, ctx)
+        if draft.occurred is None or (state is S.CONFIRM and not draft.complete()):
+            return
+        await (ask_learnt(update, ctx, draft) if state is S.LEARNT else show_summary(update, ctx, draft))
+    elif state in (S.INJURED, S.MISSING):
+        await ask_count(update, ctx, state)
+    else:
+        ask = {S.CATEGORY: ask_category, S.OCCURRED: ask_occurred, S.PLACE: ask_place,
+               S.CASUALTIES: ask_casualties, S.DESCRIPTION: ask_description}.get(state)
+        if ask is not None:
+            await ask(update, ctx)
+
+
+def _stray_button(state: S) -> CallbackQueryHandler:  # type: ignore[type-arg]
+    """A report button of another step (e.g. pressed again after a crash): say so, ask this step again."""
+    async def stray(update: Update, ctx: DeskContext) -> S:
+        await wrong_kind(update, ctx)
+        await _ask_again(update, ctx, state)
+        return state
+
+    return CallbackQueryHandler(stray, pattern=r"^r:")
+
+
 def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
-    stray = [CallbackQueryHandler(wrong_kind, pattern=r"^r:"), MessageHandler(~filters.COMMAND, wrong_kind)]
+    other = MessageHandler(~filters.COMMAND, wrong_kind)
+    stray = [other]  # + _stray_button(state), per state below
     return {
-        S.CATEGORY: [CallbackQueryHandler(got_category, pattern=r"^r:cat:"), *stray],
-        S.OCCURRED: [CallbackQueryHandler(got_occurred, pattern=r"^r:t:(now|m30|h1)$"), MessageHandler(TEXT, got_occurred), *stray],
-        S.LEARNT: [CallbackQueryHandler(got_learnt, pattern=r"^r:t:"), MessageHandler(TEXT, got_learnt), *stray],
-        S.PLACE: [MessageHandler(filters.LOCATION, got_location), MessageHandler(TEXT, got_place_text), *stray],
-        S.CASUALTIES: [CallbackQueryHandler(got_casualties, pattern=r"^r:cas:"), MessageHandler(TEXT, got_casualties), *stray],
-        S.INJURED: [CallbackQueryHandler(got_injured, pattern=r"^r:cnt:"), MessageHandler(TEXT, got_injured), *stray],
-        S.MISSING: [CallbackQueryHandler(got_missing, pattern=r"^r:cnt:"), MessageHandler(TEXT, got_missing), *stray],
-        S.DESCRIPTION: [MessageHandler(TEXT | filters.PHOTO, got_description), *stray],
-        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^r:(ok|edit|x)$"), MessageHandler(filters.PHOTO, got_photo), *stray],
-        S.EDIT_FIELD: [CallbackQueryHandler(choose_edit, pattern=r"^r:e:"), *stray],
+        S.CATEGORY: [CallbackQueryHandler(got_category, pattern=r"^r:cat:"), _stray_button(S.CATEGORY), *stray],
+        S.OCCURRED: [CallbackQueryHandler(got_occurred, pattern=r"^r:t:(now|m30|h1)$"), MessageHandler(TEXT, _answer_for(S.OCCURRED, got_occurred)), _stray_button(S.OCCURRED), *stray],
+        S.LEARNT: [CallbackQueryHandler(got_learnt, pattern=r"^r:t:"), MessageHandler(TEXT, _answer_for(S.LEARNT, got_learnt)), _stray_button(S.LEARNT), *stray],
+        S.PLACE: [MessageHandler(filters.LOCATION, got_location), MessageHandler(TEXT, _answer_for(S.PLACE, got_place_text)), _stray_button(S.PLACE), *stray],
+        S.CASUALTIES: [CallbackQueryHandler(got_casualties, pattern=r"^r:cas:"), MessageHandler(TEXT, _answer_for(S.CASUALTIES, got_casualties)), _stray_button(S.CASUALTIES), *stray],
+        S.INJURED: [CallbackQueryHandler(got_injured, pattern=r"^r:cnt:"), MessageHandler(TEXT, _answer_for(S.INJURED, got_injured)), _stray_button(S.INJURED), *stray],
+        S.MISSING: [CallbackQueryHandler(got_missing, pattern=r"^r:cnt:"), MessageHandler(TEXT, _answer_for(S.MISSING, got_missing)), _stray_button(S.MISSING), *stray],
+        S.DESCRIPTION: [MessageHandler(TEXT | filters.PHOTO, _answer_for(S.DESCRIPTION, got_description)), _stray_button(S.DESCRIPTION), *stray],
+        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^r:(ok|edit|x)$"), MessageHandler(filters.PHOTO, got_photo), _stray_button(S.CONFIRM), *stray],
+        S.EDIT_FIELD: [CallbackQueryHandler(choose_edit, pattern=r"^r:e:"), _stray_button(S.EDIT_FIELD), *stray],
     }
 
 

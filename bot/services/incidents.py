@@ -16,11 +16,13 @@ from bot.services import incident_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, NotYourUnit, ServiceError, Stale
 from bot.services.routing import alert_audience
-from storage import deadlines, incidents, members, outbox
+from storage import deadlines, drafts, incidents, members, outbox
 from storage.uow import Tx
 
 REF = "incident"
 ALERT_TAG = "alert"
+DRAFT_KIND = "report"  # the /report dialogue's row in the drafts table
+FILED = "filed_incident"  # what that row holds once the report is filed
 
 
 async def load_for(s: Services, conn: aiosqlite.Connection, member: Member, incident_id: int, action: Action) -> Incident:
@@ -101,7 +103,17 @@ async def file_first_report(s: Services, member: Member, draft: ReportDraft) -> 
                               ref_kind=REF, ref_id=inc_id)
         await incidents.add_event(tx.conn, inc_id, now, None, "alerted", count=len(audience))
         await queue_upstream(s, tx, inc_id, "reported")
+        # In the same transaction: the draft becomes "filed as #id", so a 确认上报 pressed again
+        # after a crash (the conversation state not yet saved) cannot file it a second time.
+        await drafts.save(tx.conn, member.telegram_id, DRAFT_KIND, {FILED: inc_id}, now)
     return inc
+
+
+async def already_filed(s: Services, telegram_id: int) -> Incident | None:
+    """The incident this member's /report draft was already filed as, if it was."""
+    raw = await drafts.load(s.db.conn, telegram_id, DRAFT_KIND)
+    inc_id = raw.get(FILED)
+    return await incidents.get(s.db.conn, int(inc_id)) if isinstance(inc_id, int) else None
 
 
 async def queue_upstream(s: Services, tx: Tx, incident_id: int, event: str) -> None:

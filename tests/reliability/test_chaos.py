@@ -1,0 +1,40 @@
+"""Small versions of `python -m bench.chaos`: the real bot process, kill -9, restart, exactly-once.
+
+Marked slow (about a minute each on a busy 2-core machine): `pytest -m slow tests/reliability`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import chaos
+
+pytestmark = pytest.mark.slow
+
+
+def _check(result: dict[str, object], reports: int, kills: int) -> None:
+    assert result["problems"] == [], chaos.render(result)
+    assert result["kills"] == kills and result["restarts"] == kills
+    assert result["confirmed"] == reports and result["stored_exactly_once"] == reports
+    assert result["incidents_in_db"] == reports
+    assert result["messages_lost"] == 0
+    # At-least-once: only a send in flight at the kill may be repeated (no idempotency key in the Bot API).
+    assert result["messages_duplicated"] <= kills
+    assert result["messages_delivered_once"] >= result["messages_expected"] - kills > 0
+    assert result["deadlines_due"] == result["deadlines_fired"] > 0
+    assert result["deadline_effects_once"] == result["deadline_effects_expected"] > 0
+    assert result["interrupted_conversations"] == result["resumed_at_step"]
+
+
+async def test_chaos_kill_9_small() -> None:
+    args = chaos.parse_args(["--reports", "30", "--kills", "3", "--officers", "10", "--forward", "5", "--seed", "3"])
+    _check(await chaos.run(args), 30, 3)
+
+
+async def test_chaos_with_bot_api_faults_small() -> None:
+    args = chaos.parse_args(["--reports", "30", "--kills", "3", "--officers", "10", "--forward", "5", "--seed", "4",
+                             "--faults", "0.1", "--slow", "0.5"])
+    result = await chaos.run(args)
+    _check(result, 30, 3)
+    assert sum(result["faults"].values()) > 0  # type: ignore[attr-defined]
+    assert result["retry_after_violations"] == 0
