@@ -111,10 +111,10 @@ async def load_draft(ctx: DeskContext, user_id: int, kind: str) -> dict[str, Any
 
 async def save_draft(ctx: DeskContext, user_id: int, kind: str, payload: dict[str, Any]) -> None:
     s = ctx.services
-    async with s.uow() as tx:
-        await drafts.save(tx.conn, user_id, kind, payload, tx.now)
+    async with s.db.single() as conn:  # one statement: commits by itself, one trip to the DB thread
+        await drafts.save(conn, user_id, kind, payload, s.clock.now())
 
 
 async def drop_drafts(ctx: DeskContext, user_id: int) -> None:
-    async with ctx.services.uow() as tx:
-        await drafts.drop(tx.conn, user_id)
+    async with ctx.services.db.single() as conn:
+        await drafts.drop(conn, user_id)

@@ -118,6 +118,15 @@ class Database:
             else:
                 await self.conn.execute("COMMIT")
 
+    @asynccontextmanager
+    async def single(self) -> AsyncIterator[aiosqlite.Connection]:
+        """For exactly ONE write statement: it commits on its own (autocommit), in one trip to the
+        database thread instead of three (BEGIN, statement, COMMIT). Holds the lock, so it never
+        lands inside another coroutine's open transaction. Used on the per-update hot path
+        (conversation state, dialogue drafts); see bench/throughput.py."""
+        async with self._lock:
+            yield self.conn
+
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         async with self.conn.execute(sql, tuple(params)) as cur:
             return await cur.fetchone()

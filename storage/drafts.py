@@ -12,11 +12,10 @@ from storage.db import to_db
 
 
 async def load(conn: aiosqlite.Connection, telegram_id: int, kind: str) -> dict[str, Any]:
-    async with conn.execute(
-        "SELECT payload FROM drafts WHERE telegram_id=? AND kind=?", (telegram_id, kind)
-    ) as cur:
-        row = await cur.fetchone()
-    return json.loads(row[0]) if row else {}
+    # execute_fetchall: one trip to the database thread (every dialogue step reads its draft).
+    rows = list(await conn.execute_fetchall(
+        "SELECT payload FROM drafts WHERE telegram_id=? AND kind=?", (telegram_id, kind)))
+    return json.loads(rows[0][0]) if rows else {}
 
 
 async def save(conn: aiosqlite.Connection, telegram_id: int, kind: str, payload: dict[str, Any], now: datetime) -> None:

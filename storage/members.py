@@ -39,21 +39,15 @@ def _member(row: aiosqlite.Row, roles: Iterable[str]) -> Member:
     )
 
 
-async def _roles(conn: aiosqlite.Connection, member_id: int) -> list[str]:
-    async with conn.execute("SELECT role FROM member_roles WHERE member_id=?", (member_id,)) as cur:
-        return [r[0] for r in await cur.fetchall()]
-
-
 async def by_telegram_id(conn: aiosqlite.Connection, telegram_id: int) -> Member | None:
-    async with conn.execute("SELECT * FROM members WHERE telegram_id=?", (telegram_id,)) as cur:
-        row = await cur.fetchone()
-    return _member(row, await _roles(conn, row["id"])) if row else None
+    # One query (member and roles joined): every update's guard() runs this (bench/throughput).
+    found = await _many(conn, "m.telegram_id = ?", (telegram_id,))
+    return found[0] if found else None
 
 
 async def by_id(conn: aiosqlite.Connection, member_id: int) -> Member | None:
-    async with conn.execute("SELECT * FROM members WHERE id=?", (member_id,)) as cur:
-        row = await cur.fetchone()
-    return _member(row, await _roles(conn, row["id"])) if row else None
+    found = await _many(conn, "m.id = ?", (member_id,))
+    return found[0] if found else None
 
 
 async def _many(conn: aiosqlite.Connection, where: str, params: tuple[object, ...]) -> list[Member]:
@@ -62,8 +56,7 @@ async def _many(conn: aiosqlite.Connection, where: str, params: tuple[object, ..
         "LEFT JOIN member_roles r ON r.member_id = m.id "
         f"WHERE {where} GROUP BY m.id ORDER BY m.unit_code, m.id"
     )
-    async with conn.execute(sql, params) as cur:
-        rows = await cur.fetchall()
+    rows = await conn.execute_fetchall(sql, params)  # one trip to the database thread, not three
     return [_member(r, (r["roles"] or "").split(",") if r["roles"] else []) for r in rows]
 
 

@@ -31,7 +31,7 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
         k = json.dumps(list(key))
-        async with self.db.tx() as conn:
+        async with self.db.single() as conn:  # one statement: commits by itself, one trip
             if new_state is None:
                 await conn.execute("DELETE FROM ptb_conversations WHERE name=? AND key=?", (name, k))
             else:

@@ -1,0 +1,42 @@
+"""Database.single(): one autocommitted statement that never joins someone else's transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+from storage import drafts
+from storage.db import Database
+
+
+async def test_single_waits_for_an_open_transaction_and_survives_its_rollback(tmp_path: Path) -> None:
+    db = await Database(tmp_path / "t.sqlite3").open()
+    try:
+        now = datetime(2026, 11, 23, tzinfo=UTC)
+        in_tx = asyncio.Event()
+
+        async def failing_tx() -> None:
+            try:
+                async with db.tx() as conn:
+                    await drafts.save(conn, 1, "report", {"place": "rolled back"}, now)
+                    in_tx.set()
+                    await asyncio.sleep(0.05)  # single() is waiting for the lock meanwhile
+                    raise RuntimeError("boom")
+            except RuntimeError:
+                pass
+
+        task = asyncio.create_task(failing_tx())
+        await in_tx.wait()
+        async with db.single() as conn:
+            await drafts.save(conn, 2, "report", {"place": "kept"}, now)
+        await task
+        assert await drafts.load(db.conn, 1, "report") == {}
+        assert await drafts.load(db.conn, 2, "report") == {"place": "kept"}
+    finally:
+        await db.close()
+    reopened = await Database(tmp_path / "t.sqlite3").open()  # committed, not just visible
+    try:
+        assert await drafts.load(reopened.conn, 2, "report") == {"place": "kept"}
+    finally:
+        await reopened.close()
