@@ -1,0 +1,1 @@
+"""DutyDesk benchmarks: `python -m bench [latency|throughput|deadlines|broadcast|coldstart|all]`."""

@@ -1,0 +1,94 @@
+"""`python -m bench [latency|throughput|deadlines|broadcast|coldstart|all] [sizes]` — see README "Benchmarks"."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+
+from bench import broadcast, coldstart, common, deadlines, latency, throughput
+
+NAMES = ("latency", "throughput", "deadlines", "broadcast", "coldstart")
+
+# Tiny sizes: a smoke run of everything in seconds (used by tests/test_bench_smoke.py).
+SMOKE = {"n": 5, "gap": 0.0, "sizes": "5", "pending": 500, "incidents": 100, "k": 5, "window": 1.0,
+         "year_incidents": 10, "notices": 20, "members": 20, "repeat": 1}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description="DutyDesk benchmarks (real app, local emulator)")
+    p.add_argument("name", nargs="?", default="all", choices=(*NAMES, "all"))
+    p.add_argument("--smoke", action="store_true", help="tiny sizes, seconds; no figures worth quoting")
+    p.add_argument("--n", type=int, help="latency: reports (1000); broadcast: recipients (1000)")
+    p.add_argument("--gap", type=float, help="latency: pause before each press, s (0.3; 0 = back to back)")
+    p.add_argument("--sizes", help="throughput: officers at once, comma separated (100,1000)")
+    p.add_argument("--pending", type=int, help="deadlines: pending rows in the DB (100000)")
+    p.add_argument("--incidents", type=int, help="deadlines: incidents they belong to (20000)")
+    p.add_argument("--k", type=int, help="deadlines: reminders due within the window (1000)")
+    p.add_argument("--window", type=float, help="deadlines: seconds the k reminders fall within (60)")
+    p.add_argument("--year-incidents", type=int, help="coldstart: incidents in the year (500)")
+    p.add_argument("--notices", type=int, help="coldstart: notices in the year (5000)")
+    p.add_argument("--members", type=int, help="coldstart: members (300)")
+    p.add_argument("--repeat", type=int, help="coldstart: spawns (3)")
+    return p
+
+
+def _pick(args: argparse.Namespace, key: str, default: object) -> object:
+    v = getattr(args, key)
+    if v is not None:
+        return v
+    return SMOKE[key] if args.smoke else default
+
+
+def jobs(args: argparse.Namespace) -> dict[str, Callable[[], Awaitable[common.Result]]]:
+    n_lat = int(_pick(args, "n", 1000))  # type: ignore[call-overload]
+    sizes = tuple(int(x) for x in str(_pick(args, "sizes", "100,1000")).split(","))
+    return {
+        "latency": lambda: latency.run(n_lat, float(_pick(args, "gap", 0.3))),  # type: ignore[arg-type]
+        "throughput": lambda: throughput.run(sizes),
+        "deadlines": lambda: deadlines.run(int(_pick(args, "pending", 100_000)),  # type: ignore[call-overload]
+                                           int(_pick(args, "incidents", 20_000)),  # type: ignore[call-overload]
+                                           int(_pick(args, "k", 1000)),  # type: ignore[call-overload]
+                                           float(_pick(args, "window", 60.0))),  # type: ignore[arg-type]
+        "broadcast": lambda: broadcast.run(n_lat),
+        "coldstart": lambda: coldstart.run(int(_pick(args, "year_incidents", 500)),  # type: ignore[call-overload]
+                                           int(_pick(args, "notices", 5000)),  # type: ignore[call-overload]
+                                           int(_pick(args, "members", 300)),  # type: ignore[call-overload]
+                                           int(_pick(args, "repeat", 3))),  # type: ignore[call-overload]
+    }
+
+
+async def main_async(args: argparse.Namespace) -> list[common.Result]:
+    todo = jobs(args)
+    names = NAMES if args.name == "all" else (args.name,)
+    print(f"machine: {common.machine()}; load average at start {_load()}", flush=True)
+    results = []
+    for name in names:
+        t0 = time.perf_counter()
+        res = await todo[name]()
+        results.append(res)
+        print(res.text, flush=True)
+        print(f"({name}: {time.perf_counter() - t0:.1f} s wall; load average now {_load()})\n", flush=True)
+    return results
+
+
+def _load() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    args = parser().parse_args(argv)
+    asyncio.run(main_async(args))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

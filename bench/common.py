@@ -1,0 +1,133 @@
+"""Shared pieces of the benchmarks: a real-clock Desk on the emulator, seeding by SQL, tables."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import platform
+import statistics
+import tempfile
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bot.clock import SystemClock
+from bot.config import Unit
+from bot.domain.members import Role
+from bot.emulator import BotApiEmulator, RateLimits
+from bot.harness import TOKEN, Desk
+from storage.db import to_db
+
+OFFICER_UNIT = "jianshelu"  # a street office in the shipped example config
+
+
+def machine() -> str:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {model}, Python {platform.python_version()}"
+
+
+def pct(values: Sequence[float], p: float) -> float:
+    """Nearest-rank percentile (p in 0..100)."""
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    k = max(0, min(len(s) - 1, int(round(p / 100 * len(s) + 0.5)) - 1))
+    return s[k]
+
+
+def spread(values: Sequence[float], scale: float = 1000.0) -> dict[str, float]:
+    return {"p50": pct(values, 50) * scale, "p99": pct(values, 99) * scale, "max": max(values) * scale,
+            "mean": statistics.fmean(values) * scale}
+
+
+def table(title: str, rows: Iterable[tuple[str, Any, str]]) -> str:
+    """rows: (metric, value, goal/verdict)."""
+    rows = list(rows)
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(_fmt(r[1])) for r in rows)
+    out = [f"== {title} ==", f"{'metric'.ljust(w0)}  {'value'.rjust(w1)}  goal"]
+    for name, value, goal in rows:
+        out.append(f"{name.ljust(w0)}  {_fmt(value).rjust(w1)}  {goal}")
+    return "\n".join(out)
+
+
+def grid(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """A plain table with one column per peer (e.g. DutyDesk | echo | ratio)."""
+    cells = [list(header)] + [[_fmt(v) for v in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    lines = [f"== {title} =="]
+    for r in cells:
+        lines.append("  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r)))
+    return "\n".join(lines)
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.1f}" if abs(v) >= 100 else f"{v:.2f}"
+    return str(v)
+
+
+def verdict(ok: bool, goal: str) -> str:
+    return f"{goal}  {'met' if ok else 'NOT met'}"
+
+
+def extra_units(n: int) -> tuple[Unit, ...]:
+    return tuple(Unit(code=f"bench{i:03d}", name=f"测试街道{i:03d}", kind="street") for i in range(n))
+
+
+async def real_desk(tmp: str, *, rate_limits: RateLimits | None = None, units: int = 0) -> Desk:
+    """The real Application on the emulator, a fresh SQLite file, the system clock."""
+    emu = BotApiEmulator(token=TOKEN, bot_username="dutydesk_bot", rate_limits=rate_limits,
+                         record_transcript=False)
+    await emu.start()
+    overrides: dict[str, Any] = {}
+    db_path = Path(tmp) / "bench.sqlite3"
+    if units:
+        from bot.harness import demo_config
+
+        overrides["units"] = demo_config(db_path).units + extra_units(units)
+    desk = Desk(clock=SystemClock(), db_path=db_path, emulator=emu, config_overrides=overrides)
+    await desk.start()
+    return desk
+
+
+async def stop_desk(desk: Desk) -> None:
+    await desk.stop()
+    await desk.emu.stop()
+
+
+async def seed_members(desk: Desk, people: list[tuple[int, str, str, Role]]) -> dict[int, int]:
+    """Insert members straight into the table (telegram id, name, unit, role); returns tg id → member id.
+
+    Registration by invite is exercised by the tests; a benchmark needs a thousand people fast."""
+    now = to_db(datetime.now(UTC))
+    ids: dict[int, int] = {}
+    async with desk.db.tx() as conn:
+        for tg, name, unit, role in people:
+            cur = await conn.execute(
+                "INSERT INTO members(telegram_id, name, unit_code, created_at) VALUES (?,?,?,?)", (tg, name, unit, now))
+            assert cur.lastrowid is not None
+            ids[tg] = cur.lastrowid
+            await conn.execute("INSERT INTO member_roles(member_id, role) VALUES (?,?)", (cur.lastrowid, role.value))
+    for tg, name, _unit, _role in people:
+        desk.emu.user(tg, name, started=True)
+    return ids
+
+
+def tmpdir() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="dutydesk-bench-")
+
+
+@dataclasses.dataclass
+class Result:
+    name: str
+    text: str
+    ok: bool
