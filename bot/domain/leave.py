@@ -1,0 +1,369 @@
+"""Leave and return (请销假): kinds, typed dates, approval chains, the holiday rule, report-back.
+
+The working rules: leaders ask in writing before they go and report back when they
+return; street and bureau heads go through the government office director (签报) to
+the district head (审批), reported to the party committee (备案); members of the
+人大/政府/政协 leadership ask the head of their body, reported to the party secretary;
+the district office archives every outcome. Anyone leaving the city over a statutory
+holiday reports in advance. Chains, posts and durations come from config ([leave]).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from bot.config import LeaveChain
+from bot.domain.members import Member
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 200
+
+
+class LeaveKind(StrEnum):
+    PERSONAL = "personal"  # 事假
+    SICK = "sick"  # 病假
+    ANNUAL = "annual"  # 年休假
+    BUSINESS = "business"  # 出差
+    OTHER = "other"  # 其他
+
+
+class LeaveStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+
+
+class Decision(StrEnum):
+    APPROVED = "approved"
+    REFUSED = "refused"
+
+
+class LeaveInputError(ValueError):
+    """`code` is a catalog key suffix (leave.err_<code>)."""
+
+    def __init__(self, code: str, **kw: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.kw = kw
+
+
+# --- typed dates ------------------------------------------------------------------------
+
+_FULLWIDTH = str.maketrans("０１２３４５６７８９：－／　", "0123456789:-/ ")
+_DAY = re.compile(
+    r"^(?:(?P<word>今天|今日|明天|明日|后天)|(?:(?P<y>\d{4})\s*[-/.年]\s*)?(?P<mo>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?)"
+    r"\s*(?:(?P<part>上午|下午|全天)|(?P<h>\d{1,2})\s*[:点时]\s*(?P<mi>\d{1,2})?\s*分?)?$"
+)
+_WORDS = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2}
+NOON = time(12, 0)
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    """A typed day, perhaps with half (am/pm) or a clock time."""
+
+    day: date
+    part: str = ""  # "", "am", "pm"
+    at: time | None = None
+
+    def start(self, tz: ZoneInfo) -> datetime:
+        """As the first moment of leave: the day's start, noon for 下午, or the time given."""
+        t = self.at or (NOON if self.part == "pm" else time(0, 0))
+        return datetime.combine(self.day, t, tzinfo=tz).astimezone(UTC)
+
+    def end(self, tz: ZoneInfo) -> datetime:
+        """As the last moment of leave: the day's end, noon for 上午, or the time given."""
+        if self.at is not None:
+            return datetime.combine(self.day, self.at, tzinfo=tz).astimezone(UTC)
+        if self.part == "am":
+            return datetime.combine(self.day, NOON, tzinfo=tz).astimezone(UTC)
+        return datetime.combine(self.day + timedelta(days=1), time(0, 0), tzinfo=tz).astimezone(UTC)
+
+
+def _closest_year(month: int, day: int, ref: date) -> date:
+    """`11-25` means the 25 November nearest to `ref` (so `01-05` typed in December is next year)."""
+    found = []
+    for year in (ref.year - 1, ref.year, ref.year + 1):
+        try:
+            found.append(date(year, month, day))
+        except ValueError:
+            continue
+    if not found:
+        raise LeaveInputError("bad_date")
+    return min(found, key=lambda d: (abs((d - ref).days), d < ref))
+
+
+def parse_day(text: str, today: date, ref: date | None = None) -> DayPoint:
+    """`11-25`, `11-25 下午`, `2026-12-01`, `12月1日 14:00`, `今天`, `明天上午`; raise LeaveInputError."""
+    s = text.translate(_FULLWIDTH).strip()
+    m = _DAY.match(s)
+    if not m:
+        raise LeaveInputError("bad_date")
+    if m.group("word"):
+        day = today + timedelta(days=_WORDS[m.group("word")])
+    elif m.group("y"):
+        try:
+            day = date(int(m.group("y")), int(m.group("mo")), int(m.group("d")))
+        except ValueError:
+            raise LeaveInputError("bad_date") from None
+    else:
+        day = _closest_year(int(m.group("mo")), int(m.group("d")), ref or today)
+    part = {"上午": "am", "下午": "pm"}.get(m.group("part") or "", "")
+    at = None
+    if m.group("h") is not None:
+        hour, minute = int(m.group("h")), int(m.group("mi") or 0)
+        if hour > 23 or minute > 59:
+            raise LeaveInputError("bad_date")
+        at = time(hour, minute)
+    return DayPoint(day, part, at)
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+
+
+def check_period(kind: str, start: datetime, end: datetime, now: datetime, tz: ZoneInfo, *,
+                 sick_grace: timedelta, max_days: int) -> None:
+    """End after start; no start before today, except sick leave within the grace; not absurdly long."""
+    check_start(kind, start, now, tz, sick_grace=sick_grace)
+    if end <= start:
+        raise LeaveInputError("end_before_start")
+    if end - start > timedelta(days=max_days):
+        raise LeaveInputError("too_long", days=max_days)
+
+
+def check_start(kind: str, start: datetime, now: datetime, tz: ZoneInfo, *, sick_grace: timedelta) -> None:
+    """Leave is asked before it starts (today counts); sick leave may be asked up to `sick_grace` after."""
+    today_start = datetime.combine(now.astimezone(tz).date(), time(0, 0), tzinfo=tz).astimezone(UTC)
+    if start >= today_start:
+        return
+    if kind != LeaveKind.SICK:
+        raise LeaveInputError("start_past")
+    if start < today_start - sick_grace:
+        raise LeaveInputError("sick_too_old", days=sick_grace.days)
+
+
+def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
+    return a_start < b_end and b_start < a_end
+
+
+# --- holidays (State Council calendar through `chinese-calendar`) ------------------------
+
+
+def _calendar_day(day: date) -> tuple[bool, str | None] | None:
+    """(is a day off, holiday name) or None when the calendar does not cover that year."""
+    import chinese_calendar
+
+    try:
+        on_holiday, name = chinese_calendar.get_holiday_detail(day)
+    except NotImplementedError:
+        return None
+    return bool(on_holiday), name
+
+
+def statutory_holidays(first: date, last: date) -> list[tuple[date, str]]:
+    """The statutory holiday days (not ordinary weekends) between two dates, inclusive."""
+    found = []
+    day = first
+    while day <= last and len(found) < 400:
+        got = _calendar_day(day)
+        if got is None:
+            log.warning("holiday calendar has no data for %s; the holiday rule cannot see its holidays", day.year)
+            day = date(day.year + 1, 1, 1)
+            continue
+        if got[0] and got[1]:
+            found.append((day, got[1]))
+        day += timedelta(days=1)
+    return found
+
+
+def departed(start: datetime, now: datetime, tz: ZoneInfo) -> bool:
+    """Has the leave already begun, for the holiday rule (ask before departure)?
+
+    A start given as a whole day leaves on that day at any hour, so it is past only from the next
+    day on; a start with a time (or 下午) is past from that moment.
+    """
+    local = start.astimezone(tz)
+    if local.time() == time(0, 0):
+        return local.date() < now.astimezone(tz).date()
+    return start <= now
+
+
+def holiday_names(first: date, last: date) -> list[str]:
+    names: list[str] = []
+    for _day, name in statutory_holidays(first, last):
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def is_workday(day: date) -> bool:
+    """Make-up working days count; a year the calendar lacks falls back to Monday–Friday."""
+    got = _calendar_day(day)
+    if got is None:
+        log.warning("holiday calendar has no data for %s; using Monday–Friday", day.year)
+        return day.weekday() < 5
+    return not got[0]
+
+
+def last_day(end: datetime, tz: ZoneInfo) -> date:
+    """The last calendar day the leave touches."""
+    local = end.astimezone(tz)
+    return local.date() - timedelta(days=1) if local.time() == time(0, 0) else local.date()
+
+
+def return_day(end: datetime, tz: ZoneInfo) -> date:
+    """The working day the member is due back: the end's day if it ends mid-day, else the next working day."""
+    local = end.astimezone(tz)
+    day = local.date()
+    if local.time() != time(0, 0):
+        if local.time() < time(18, 0):
+            return day
+        day += timedelta(days=1)
+    for _ in range(40):
+        if is_workday(day):
+            return day
+        day += timedelta(days=1)
+    return day
+
+
+def back_deadlines(end: datetime, tz: ZoneInfo, remind_at: timedelta, grace: timedelta) -> tuple[datetime, datetime]:
+    """When to remind the member to report back, and when not having done so is alerted."""
+    day = return_day(end, tz)
+    midnight = datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(UTC)
+    remind = max(midnight + remind_at, end)
+    due = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz).astimezone(UTC) + grace
+    return remind, due
+
+
+# --- approval chains -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selector:
+    """`member:12`, `role:director`, `role:director@office`, `role:unit_head@own`, `post:district_head`."""
+
+    kind: str
+    value: str
+    unit: str | None = None
+
+
+_SELECTOR = re.compile(r"^(member|role|post):([a-z0-9_]+)(?:@([a-z][a-z0-9_]*))?$")
+
+
+def parse_selector(text: str) -> Selector:
+    m = _SELECTOR.match(text.strip())
+    if not m or (m.group(3) and m.group(1) != "role"):
+        raise ValueError(f"bad approver {text!r}: write member:12, role:director@office, role:unit_head@own or post:name")
+    if m.group(1) == "member" and not m.group(2).isdigit():
+        raise ValueError(f"bad member number in {text!r}")
+    return Selector(m.group(1), m.group(2), m.group(3))
+
+
+def approval_chain_for(member: Member, unit_kind: str, chains: Sequence[LeaveChain]) -> LeaveChain | None:
+    """The first chain whose requester roles, unit kinds and units all match (empty = any)."""
+    for chain in chains:
+        if chain.roles and not {r.value for r in member.roles} & set(chain.roles):
+            continue
+        if chain.unit_kinds and unit_kind not in chain.unit_kinds:
+            continue
+        if chain.units and member.unit_code not in chain.units:
+            continue
+        return chain
+    return None
+
+
+@dataclass(frozen=True)
+class Approver:
+    member_id: int
+    on_behalf_of: int | None = None  # the approver on leave this one stands in for
+
+
+def select(selectors: Iterable[str], requester_unit: str, people: Sequence[Member],
+           posts: Mapping[str, Iterable[int]]) -> list[Member]:
+    """Active members named by the selectors, in order, without repeats."""
+    by_id = {m.id: m for m in people if m.active}
+    out: dict[int, Member] = {}
+    for text in selectors:
+        sel = parse_selector(text)
+        if sel.kind == "member":
+            found = [by_id[int(sel.value)]] if int(sel.value) in by_id else []
+        elif sel.kind == "post":
+            found = [by_id[i] for i in posts.get(sel.value, ()) if i in by_id]
+        else:
+            unit = requester_unit if sel.unit == "own" else sel.unit
+            found = [m for m in by_id.values()
+                     if any(r.value == sel.value for r in m.roles) and (unit is None or m.unit_code == unit)]
+        for m in found:
+            out.setdefault(m.id, m)
+    return list(out.values())
+
+
+def with_standins(people: Iterable[Member], away: Mapping[int, int | None], exclude: Iterable[int] = ()) -> list[Approver]:
+    """Whoever is away on approved leave is replaced by their stand-in (or dropped without one)."""
+    skip = set(exclude)
+    out: dict[int, Approver] = {}
+    for m in people:
+        if m.id in away:
+            stand_in = away[m.id]
+            if stand_in is None or stand_in in away or stand_in in skip:
+                continue
+            out.setdefault(stand_in, Approver(stand_in, m.id))
+        elif m.id not in skip:
+            out.setdefault(m.id, Approver(m.id))
+    return list(out.values())
+
+
+def step_outcome(mode: str, decisions: Sequence[str | None]) -> Decision | None:
+    """`any`: the first decision decides; `all`: one refusal refuses, every approval approves."""
+    made = [d for d in decisions if d is not None]
+    if Decision.REFUSED in made:
+        return Decision.REFUSED
+    if mode == "all":
+        return Decision.APPROVED if decisions and len(made) == len(decisions) else None
+    return Decision.APPROVED if made else None
+
+
+# --- the request being written, answer by answer (serialisable for the drafts table) -------
+
+
+@dataclass
+class LeaveDraft:
+    kind: str | None = None
+    start_at: str | None = None  # ISO UTC
+    end_at: str | None = None
+    destination: str = ""
+    leaves_city: bool | None = None
+    reason: str = ""
+    standin_id: int | None = None
+    standin_chosen: bool = False
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, object]) -> LeaveDraft:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})  # type: ignore[arg-type]
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @property
+    def start(self) -> datetime | None:
+        return datetime.fromisoformat(self.start_at) if self.start_at else None
+
+    @property
+    def end(self) -> datetime | None:
+        return datetime.fromisoformat(self.end_at) if self.end_at else None
+
+    def complete(self) -> bool:
+        return bool(self.kind and self.start_at and self.end_at and self.destination and self.leaves_city is not None
+                    and self.reason and self.standin_chosen)

@@ -1,0 +1,508 @@
+"""Use cases of leave and return: ask, approve or refuse step by step, report back, who is away."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.config import LeaveChain, LeaveStep
+from bot.domain import leave as rules
+from bot.domain.leave import Decision, LeaveDraft, LeaveInputError, LeaveStatus
+from bot.domain.members import Action, Member, can
+from bot.fmt import esc
+from bot.services import leave_text as txt
+from bot.services.base import Services
+from bot.services.errors import NotAllowed, ServiceError, Stale
+from storage import deadlines, leave, members, outbox
+from storage.leave import LeaveRequest
+from storage.uow import Tx
+
+REF = "leave"
+REMIND = "leave.remind"  # an approver has not decided within remind_after
+BEGIN = "leave.begin"  # approved leave starts: alerts go to the stand-in
+END = "leave.end"  # approved leave ends
+BACK_REMIND = "leave.back_remind"  # the return day: report back
+BACK_DUE = "leave.back_due"  # not reported back by the end of the return day + grace
+ASK_TAG = "ask"
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _chain(s: Services, name: str) -> LeaveChain | None:
+    return next((c for c in s.config.leave.chains if c.name == name), None)
+
+
+def chain_for(s: Services, member: Member) -> LeaveChain | None:
+    unit = s.config.unit(member.unit_code)
+    return rules.approval_chain_for(member, unit.kind if unit else "", s.config.leave.chains)
+
+
+def chain_label(s: Services, name: str) -> str:
+    chain = _chain(s, name)
+    return (chain.label or chain.name) if chain else name
+
+
+def _posts(s: Services) -> dict[str, tuple[int, ...]]:
+    return {p.name: p.members for p in s.config.leave.posts}
+
+
+async def audience(s: Services, tx: Tx, selectors: Iterable[str], unit_code: str,
+                    exclude: Iterable[int] = ()) -> list[Member]:
+    """Members named by selectors; whoever is on leave is replaced by their stand-in."""
+    people = await members.all_members(tx.conn)
+    chosen = rules.select(selectors, unit_code, people, _posts(s))
+    resolved = rules.with_standins(chosen, await leave.away_now(tx.conn), exclude)
+    by_id = {m.id: m for m in people}
+    return [by_id[a.member_id] for a in resolved if a.member_id in by_id]
+
+
+async def _name(tx: Tx, member_id: int | None) -> str | None:
+    if member_id is None:
+        return None
+    m = await members.by_id(tx.conn, member_id)
+    return m.name if m else "?"
+
+
+async def card(s: Services, tx: Tx, req: LeaveRequest) -> str:
+    name = await _name(tx, req.member_id) or "?"
+    return txt.request_facts(s, req, name, await _name(tx, req.standin_id), chain_label(s, req.chain))
+
+
+def _error(err: LeaveInputError) -> ServiceError:
+    return ServiceError(f"leave.err_{err.code}", **err.kw)
+
+
+async def _tell(tx: Tx, people: Iterable[Member], text: str, req_id: int, tag: str,
+                markup: dict[str, object] | None = None, exclude: Iterable[int] = ()) -> int:
+    skip = set(exclude)
+    n = 0
+    for m in people:
+        if m.id not in skip:
+            await tx.send_text(m.telegram_id, text, markup=markup, ref_kind=REF, ref_id=req_id, tag=tag)
+            n += 1
+    return n
+
+
+async def requester_of(tx: Tx, req: LeaveRequest) -> Member:
+    m = await members.by_id(tx.conn, req.member_id)
+    assert m is not None
+    return m
+
+
+# --- checks used while the dialogue is being answered ------------------------------------
+
+
+def check_dates(s: Services, kind: str, start: datetime, end: datetime) -> None:
+    lv = s.config.leave
+    try:
+        rules.check_period(kind, start, end, s.now(), s.config.tz, sick_grace=lv.sick_grace, max_days=lv.max_days)
+    except LeaveInputError as err:
+        raise _error(err) from None
+
+
+def check_start(s: Services, kind: str, start: datetime) -> None:
+    try:
+        rules.check_start(kind, start, s.now(), s.config.tz, sick_grace=s.config.leave.sick_grace)
+    except LeaveInputError as err:
+        raise _error(err) from None
+
+
+async def check_overlap(s: Services, conn: Any, member: Member, start: datetime, end: datetime) -> None:
+    for other in await leave.live_for_member(conn, member.id):
+        if rules.overlaps(start, end, other.start_at, other.end_at):
+            raise ServiceError("leave.err_overlap", id=other.id, period=txt.period_text(s, other.start_at, other.end_at),
+                               status=s.texts(f"leave.status.{other.status}"))
+
+
+async def check_start_free(s: Services, conn: Any, member: Member, start: datetime) -> None:
+    """A start inside one's own pending or approved leave is refused at once (the end cannot fix it)."""
+    await check_overlap(s, conn, member, start, start + timedelta(seconds=1))
+
+
+def holidays_for(s: Services, draft: LeaveDraft) -> str:
+    """Statutory holidays the leave covers while out of the city ('' when the rule does not apply)."""
+    start, end = draft.start, draft.end
+    if not draft.leaves_city or start is None or end is None:
+        return ""
+    tz = s.config.tz
+    names = rules.holiday_names(start.astimezone(tz).date(), rules.last_day(end, tz))
+    return s.texts("core.list_sep").join(s.texts(f"leave.holiday.{n}") if s.texts.has(f"leave.holiday.{n}") else n
+                                         for n in names)
+
+
+async def standin_choices(s: Services, member: Member) -> list[Member]:
+    """Who may stand in: active members of the same unit, not the requester."""
+    return [m for m in await members.all_members(s.db.conn, member.unit_code) if m.active and m.id != member.id]
+
+
+# --- asking ----------------------------------------------------------------------------------
+
+
+async def submit(s: Services, member: Member, draft: LeaveDraft) -> LeaveRequest:
+    """Store the request, report a holiday trip in advance, and open the first step that has someone."""
+    if not can(member, Action.REQUEST_LEAVE):
+        raise NotAllowed()
+    start, end = draft.start, draft.end
+    if not draft.complete() or start is None or end is None or draft.kind is None:
+        raise ServiceError("leave.draft_lost")
+    check_dates(s, draft.kind, start, end)
+    chain = chain_for(s, member)
+    if chain is None:
+        raise ServiceError("leave.err_no_chain")
+    holidays = holidays_for(s, draft)
+    async with s.uow() as tx:
+        if holidays and rules.departed(start, tx.now, s.config.tz):
+            raise ServiceError("leave.err_holiday_after_departure", holidays=esc(holidays))
+        await check_overlap(s, tx.conn, member, start, end)
+        if draft.standin_id is not None:
+            stand_in = await members.by_id(tx.conn, draft.standin_id)
+            if stand_in is None or not stand_in.active or stand_in.unit_code != member.unit_code \
+                    or stand_in.id == member.id:
+                raise ServiceError("leave.err_bad_standin")
+        req_id = await leave.create(
+            tx.conn, member_id=member.id, unit_code=member.unit_code, kind=draft.kind, start_at=start, end_at=end,
+            destination=draft.destination, leaves_city=bool(draft.leaves_city), reason=draft.reason,
+            standin_id=draft.standin_id, chain=chain.name, holidays=holidays, now=tx.now,
+        )
+        await leave.add_event(tx.conn, req_id, tx.now, member.id, "submitted", name=member.name)
+        req = await leave.get(tx.conn, req_id)
+        assert req is not None
+        if holidays:
+            office = await audience(s, tx, s.config.leave.holiday_notify, member.unit_code, exclude=[member.id])
+            text = s.texts("leave.holiday_report", holidays=esc(holidays), city=esc(s.config.general.city),
+                           facts=await card(s, tx, req))
+            n = await _tell(tx, office, text, req_id, "holiday")
+            await leave.add_event(tx.conn, req_id, tx.now, None, "holiday_reported", holidays=holidays, count=n)
+        # Through the outbox, so the requester reads it before the first step's progress message.
+        key = "leave.submitted_holiday" if holidays else "leave.submitted"
+        await tx.send_text(member.telegram_id, s.texts(key, id=req_id, holidays=esc(holidays)),
+                           ref_kind=REF, ref_id=req_id, tag="progress")
+        await open_step(s, tx, req, 0)
+        fresh = await leave.get(tx.conn, req_id)
+        assert fresh is not None
+        return fresh
+
+
+def _steps(s: Services, req: LeaveRequest) -> list[LeaveStep]:
+    chain = _chain(s, req.chain)
+    steps = list(chain.steps) if chain else []
+    return steps + [LeaveStep(s.texts("leave.fallback_step"), s.config.leave.fallback)]
+
+
+async def open_step(s: Services, tx: Tx, req: LeaveRequest, index: int) -> None:
+    """Ask the approvers of step `index`, skipping steps that resolve to nobody; approve when none is left.
+
+    The fallback (the district office) is asked only when no earlier step had anyone to ask.
+    """
+    steps = _steps(s, req)
+    asked_before = bool(await leave.approvers(tx.conn, req.id))
+    requester = await requester_of(tx, req)
+    for i in range(index, len(steps)):
+        step = steps[i]
+        if i == len(steps) - 1 and asked_before:
+            break
+        people = await members.all_members(tx.conn)
+        chosen = rules.select(step.who, req.unit_code, people, _posts(s))
+        approvers = rules.with_standins(chosen, await leave.away_now(tx.conn), exclude=[req.member_id])
+        if not approvers:
+            await leave.add_event(tx.conn, req.id, tx.now, None, "step_skipped", step=step.label)
+            continue
+        await leave.set_step(tx.conn, req.id, i)
+        by_id = {m.id: m for m in people}
+        fresh = await leave.get(tx.conn, req.id)
+        assert fresh is not None
+        body = await card(s, tx, fresh)
+        names = []
+        for a in approvers:
+            await leave.add_approver(tx.conn, req.id, i, a.member_id, a.on_behalf_of, tx.now)
+            who = by_id[a.member_id]
+            names.append(who.name)
+            behalf = s.texts("leave.on_behalf", name=esc(by_id[a.on_behalf_of].name)) if a.on_behalf_of else ""
+            text = s.texts("leave.ask_approver", id=req.id, step=esc(step.label), on_behalf=behalf, facts=body,
+                           mode=s.texts(f"leave.mode.{step.mode}") if len(approvers) > 1 else "")
+            await tx.send_text(who.telegram_id, text, markup=txt.approval_keyboard(s, req.id),
+                               ref_kind=REF, ref_id=req.id, tag=f"{ASK_TAG}{i}")
+        await tx.add_deadline(REMIND, req.id, tx.now + s.config.leave.remind_after, str(i), {"n": 1})
+        who_text = esc(s.texts("core.list_sep").join(names))
+        await leave.add_event(tx.conn, req.id, tx.now, None, "step_opened", step=step.label, names=who_text)
+        await tx.send_text(requester.telegram_id, s.texts("leave.sent_to", id=req.id, step=esc(step.label),
+                                                          names=who_text), ref_kind=REF, ref_id=req.id, tag="progress")
+        return
+    await finish(s, tx, req, LeaveStatus.APPROVED, None, None)
+
+
+# --- deciding --------------------------------------------------------------------------------
+
+
+async def check_can_decide(s: Services, member: Member, request_id: int) -> LeaveRequest:
+    """The request, if `member` is an undecided approver of its current step; otherwise a refusal."""
+    if not can(member, Action.DECIDE_LEAVE):
+        raise NotAllowed()
+    req = await leave.get(s.db.conn, request_id)
+    if req is None:
+        raise Stale()
+    if not req.pending:
+        raise ServiceError("leave.err_already_decided", id=req.id, status=s.texts(f"leave.status.{req.status}"))
+    mine = [a for a in await leave.approvers(s.db.conn, req.id, req.step) if a.member_id == member.id]
+    if not mine:
+        raise ServiceError("leave.err_not_approver", id=req.id)
+    if mine[0].decision is not None:
+        raise ServiceError("leave.err_you_decided", id=req.id)
+    return req
+
+
+async def decide(s: Services, member: Member, request_id: int, decision: Decision, comment: str | None) -> str:
+    """Record the approver's decision; move to the next step, or finish. Returns the confirmation text."""
+    req = await check_can_decide(s, member, request_id)
+    async with s.uow() as tx:
+        fresh = await leave.get(tx.conn, req.id)
+        if fresh is None or not fresh.pending or fresh.step != req.step:
+            raise ServiceError("leave.err_already_decided", id=req.id, status=s.texts(f"leave.status.{req.status}"))
+        if not await leave.decide(tx.conn, req.id, req.step, member.id, decision.value, comment, tx.now):
+            raise ServiceError("leave.err_you_decided", id=req.id)
+        steps = _steps(s, req)
+        step = steps[min(req.step, len(steps) - 1)]
+        row = next(a for a in await leave.approvers(tx.conn, req.id, req.step) if a.member_id == member.id)
+        behalf = await _name(tx, row.on_behalf_of)
+        await leave.add_event(tx.conn, req.id, tx.now, member.id, decision.value, name=member.name, step=step.label,
+                              comment=comment or "", on_behalf=behalf or "")
+        outcome = rules.step_outcome(step.mode, [a.decision for a in await leave.approvers(tx.conn, req.id, req.step)])
+        requester = await requester_of(tx, req)
+        note = s.texts("leave.comment_suffix", comment=esc(comment)) if comment else ""
+        if outcome is None:
+            await tx.send_text(requester.telegram_id, s.texts(
+                "leave.step_partial", id=req.id, name=esc(member.name), step=esc(step.label), comment=note),
+                ref_kind=REF, ref_id=req.id, tag="progress")
+            return s.texts("leave.decided_waiting", id=req.id)
+        await deadlines.cancel(tx.conn, REMIND, req.id, tx.now, str(req.step))
+        await _close_cards(s, tx, req, decision, member)
+        if outcome is Decision.REFUSED:
+            await finish(s, tx, req, LeaveStatus.REFUSED, member, comment)
+            return s.texts("leave.decided_refused", id=req.id)
+        nxt = req.step + 1
+        has_next = nxt < len(steps) - 1
+        if has_next:
+            await tx.send_text(requester.telegram_id, s.texts(
+                "leave.step_approved", id=req.id, name=esc(member.name), step=esc(step.label), comment=note),
+                ref_kind=REF, ref_id=req.id, tag="progress")
+            await open_step(s, tx, req, nxt)
+        else:
+            await finish(s, tx, req, LeaveStatus.APPROVED, member, comment)
+        return s.texts("leave.decided_approved", id=req.id)
+
+
+async def _close_cards(s: Services, tx: Tx, req: LeaveRequest, decision: Decision, by: Member) -> None:
+    """The step is decided: every approver's card loses its buttons and says who decided."""
+    fresh = await leave.get(tx.conn, req.id)
+    assert fresh is not None
+    body = await card(s, tx, fresh)
+    text = s.texts("leave.card_closed", id=req.id, facts=body,
+                   outcome=s.texts(f"leave.outcome.{decision.value}", name=esc(by.name), time=s.fmt.dt(tx.now)))
+    for row in await outbox.sent_messages(tx.conn, REF, req.id, f"{ASK_TAG}{req.step}"):
+        await tx.send(row.chat_id, outbox.EDIT_TEXT, {"edit_of": row.id, "text": text, "parse_mode": "HTML"},
+                      ref_kind=REF, ref_id=req.id, tag="card_edit")
+
+
+async def finish(s: Services, tx: Tx, req: LeaveRequest, status: LeaveStatus, by: Member | None,
+                 comment: str | None) -> None:
+    """Approved or refused: the requester, the stand-in, notify-only recipients and the archive are told."""
+    if not await leave.set_status(tx.conn, req.id, status, tx.now):
+        return
+    fresh = await leave.get(tx.conn, req.id)
+    assert fresh is not None
+    requester = await requester_of(tx, fresh)
+    note = s.texts("leave.comment_suffix", comment=esc(comment)) if comment else ""
+    body = await card(s, tx, fresh)
+    told = {requester.id}
+    if status is LeaveStatus.REFUSED:
+        await leave.add_event(tx.conn, req.id, tx.now, by.id if by else None, "refused_final")
+        await tx.send_text(requester.telegram_id, s.texts("leave.refused", id=req.id, name=esc(by.name if by else ""),
+                                                          comment=note), ref_kind=REF, ref_id=req.id, tag="result")
+    else:
+        if by is None and not any(a.decision == Decision.APPROVED for a in await leave.approvers(tx.conn, req.id)):
+            await leave.add_event(tx.conn, req.id, tx.now, None, "no_approver")
+        await leave.add_event(tx.conn, req.id, tx.now, by.id if by else None, "approved_final")
+        await tx.send_text(requester.telegram_id, s.texts("leave.approved", id=req.id, comment=note,
+                                                          period=txt.period_text(s, fresh.start_at, fresh.end_at)),
+                           ref_kind=REF, ref_id=req.id, tag="result")
+        if fresh.standin_id is not None:
+            stand_in = await members.by_id(tx.conn, fresh.standin_id)
+            if stand_in is not None and stand_in.active:
+                await tx.send_text(stand_in.telegram_id, s.texts(
+                    "leave.standin_told", name=esc(requester.name),
+                    period=txt.period_text(s, fresh.start_at, fresh.end_at)), ref_kind=REF, ref_id=req.id, tag="standin")
+                told.add(stand_in.id)
+        chain = _chain(s, fresh.chain)
+        notify = await audience(s, tx, chain.notify if chain else (), fresh.unit_code, exclude=told)
+        await _tell(tx, notify, s.texts("leave.notify", id=req.id, facts=body), req.id, "notify")
+        told |= {m.id for m in notify}
+        await plan_leave(s, tx, fresh)
+    archive = await audience(s, tx, s.config.leave.archive, fresh.unit_code, exclude=told)
+    key = "leave.archive_approved" if status is LeaveStatus.APPROVED else "leave.archive_refused"
+    await _tell(tx, archive, s.texts(key, id=req.id, facts=body, name=esc(by.name if by else ""), comment=note),
+                req.id, "archive")
+
+
+async def plan_leave(s: Services, tx: Tx, req: LeaveRequest) -> None:
+    """Deadlines of approved leave: start and end (alert routing), the return-day reminder, the overdue check."""
+    lv = s.config.leave
+    now = tx.now
+    if req.start_at <= now < req.end_at:
+        await leave.set_on_leave(tx.conn, req.id, True)
+    elif req.start_at > now:
+        await tx.add_deadline(BEGIN, req.id, req.start_at)
+    if req.end_at > now:
+        await tx.add_deadline(END, req.id, req.end_at)
+    remind, due = rules.back_deadlines(req.end_at, s.config.tz, lv.back_remind_at, lv.back_grace)
+    await tx.add_deadline(BACK_REMIND, req.id, max(remind, now))
+    await tx.add_deadline(BACK_DUE, req.id, max(due, now))
+
+
+# --- reporting back (销假) ------------------------------------------------------------------
+
+
+async def report_back(s: Services, member: Member, request_id: int | None = None) -> str:
+    """Record the actual return of the member's leave under way (or the one named). Returns the reply."""
+    if not can(member, Action.REQUEST_LEAVE):
+        raise NotAllowed()
+    async with s.uow() as tx:
+        live = [r for r in await leave.live_for_member(tx.conn, member.id) if r.status is LeaveStatus.APPROVED]
+        if request_id is not None:
+            req = await leave.get(tx.conn, request_id)
+            if req is None or req.member_id != member.id:
+                raise Stale()
+            if req.returned_at is not None:
+                raise ServiceError("leave.err_already_back", id=req.id, time=s.fmt.dt(req.returned_at))
+            if req.status is not LeaveStatus.APPROVED:
+                raise Stale()
+        else:
+            started = [r for r in live if r.start_at <= tx.now]
+            if not started:
+                raise ServiceError("leave.err_nothing_to_report" if not live else "leave.err_not_started")
+            req = started[0]
+        if req.start_at > tx.now:
+            raise ServiceError("leave.err_not_started")
+        if not await leave.mark_returned(tx.conn, req.id, tx.now):
+            raise ServiceError("leave.err_already_back", id=req.id, time=s.fmt.dt(tx.now))
+        for kind in (BEGIN, END, BACK_REMIND, BACK_DUE):
+            await deadlines.cancel(tx.conn, kind, req.id, tx.now)
+        due_day = rules.return_day(req.end_at, s.config.tz)
+        local_today = tx.now.astimezone(s.config.tz).date()
+        if tx.now < req.end_at:
+            how, key = "early", "leave.back_early"
+        elif local_today > due_day:
+            how, key = "late", "leave.back_late"
+        else:
+            how, key = "on_time", "leave.back_on_time"
+        await leave.add_event(tx.conn, req.id, tx.now, member.id, "returned", name=member.name,
+                              how=s.texts(f"leave.how.{how}"))
+        text = s.texts("leave.back_report", name=esc(member.name), unit=esc(s.unit_name(member.unit_code)), id=req.id,
+                       period=txt.period_text(s, req.start_at, req.end_at), time=s.fmt.dt(tx.now),
+                       how=s.texts(f"leave.how.{how}"))
+        told = {member.id}
+        if req.standin_id is not None:
+            stand_in = await members.by_id(tx.conn, req.standin_id)
+            if stand_in is not None and stand_in.active:
+                await tx.send_text(stand_in.telegram_id, s.texts("leave.standin_released", name=esc(member.name)),
+                                   ref_kind=REF, ref_id=req.id, tag="standin")
+                told.add(stand_in.id)
+        selectors = s.config.leave.archive + (s.config.leave.overdue_notify if how == "late" else ())
+        await _tell(tx, await audience(s, tx, selectors, req.unit_code, exclude=told), text, req.id, "back")
+        return s.texts(key, id=req.id, time=s.fmt.dt(tx.now))
+
+
+# --- who is away, history, export ----------------------------------------------------------
+
+
+def away_window(s: Services, arg: str | None) -> tuple[datetime, datetime, str] | None:
+    """today | week | YYYY-MM-DD (or MM-DD) → [start, end) and a label; None when unreadable."""
+    tz = s.config.tz
+    today = s.now().astimezone(tz).date()
+    word = (arg or "today").strip().lower()
+    if word in ("today", "今天"):
+        first, days = today, 1
+    elif word in ("week", "本周", "一周"):
+        first, days = today, 7
+    else:
+        try:
+            point = rules.parse_day(word, today)
+        except LeaveInputError:
+            return None
+        first, days = point.day, 1
+    start = rules.DayPoint(first).start(tz)
+    end = rules.DayPoint(first + timedelta(days=days - 1)).end(tz)
+    label = s.texts("leave.away_label_one", day=txt.start_text(s, start)) if days == 1 else s.texts(
+        "leave.away_label_range", start=txt.start_text(s, start), end=txt.end_text(s, end))
+    return start, end, label
+
+
+async def away_text(s: Services, member: Member, arg: str | None) -> str:
+    """Who is away in the window, grouped by unit; unit heads see their own unit only."""
+    if not can(member, Action.VIEW_AWAY):
+        raise NotAllowed()
+    window = away_window(s, arg)
+    if window is None:
+        raise ServiceError("leave.away_usage")
+    start, end, label = window
+    unit = None if member.district_wide else member.unit_code
+    conn = s.db.conn
+    found = await leave.approved_between(conn, start, end, unit)
+    now = s.now()
+    overdue = [r for r in await leave.overdue_back(conn, unit) if r.id not in {f.id for f in found}] \
+        if start <= now < end + timedelta(days=1) else []
+    if not found and not overdue:
+        return s.texts("leave.away_none", label=label)
+    lines = [s.texts("leave.away_title", label=label, count=len(found))]
+    current = None
+    names = {m.id: m.name for m in await members.all_members(conn)}
+    for req in found + overdue:
+        if req.unit_code != current:
+            current = req.unit_code
+            lines.append(s.texts("leave.away_unit", unit=esc(s.unit_name(req.unit_code))))
+        late = s.texts("leave.away_overdue") if req.back_alerted_at and req.returned_at is None else ""
+        lines.append(s.texts(
+            "leave.away_line", name=esc(names.get(req.member_id, "?")), kind=s.texts(f"leave.kind.{req.kind}"),
+            period=txt.period_text(s, req.start_at, req.end_at), destination=esc(req.destination) or "—",
+            city=txt.city_text(s, req.leaves_city), late=late,
+            standin=esc(names.get(req.standin_id, "?")) if req.standin_id else s.texts("leave.no_standin")))
+    return "\n".join(lines)
+
+
+async def history_text(s: Services, member: Member, limit: int = 10) -> str:
+    conn = s.db.conn
+    found = await leave.for_member(conn, member.id, limit)
+    if not found:
+        return s.texts("leave.history_none")
+    names = {m.id: m.name for m in await members.all_members(conn)}
+    blocks = [s.texts("leave.history_title", count=len(found))]
+    for req in found:
+        trail = [s.texts("leave.trail_line", time=s.fmt.dt(at), text=txt.event_text(s, kind, d))
+                 for at, _actor, kind, d in await leave.events(conn, req.id)]
+        back = s.texts("leave.history_back", time=s.fmt.dt(req.returned_at)) if req.returned_at else ""
+        blocks.append(s.texts(
+            "leave.history_item", id=req.id, kind=s.texts(f"leave.kind.{req.kind}"),
+            period=txt.period_text(s, req.start_at, req.end_at), status=s.texts(f"leave.status.{req.status}"),
+            destination=esc(req.destination) or "—",
+            standin=esc(names.get(req.standin_id, "?")) if req.standin_id else s.texts("leave.no_standin"),
+            back=back, trail="\n".join(trail)))
+    # Whole requests only (a cut could split an HTML tag); the newest come first.
+    kept = blocks[:2]
+    for block in blocks[2:]:
+        if sum(len(b) + 2 for b in kept) + len(block) > 4000:
+            break
+        kept.append(block)
+    return "\n\n".join(kept)
+
+
+async def export_rows(s: Services, start: datetime, end: datetime, by: str = "created") -> list[dict[str, Any]]:
+    """Hook for the statistics export: the requests of a period (see storage.leave.export for `by`),
+    each with its trail and its approvers' decisions."""
+    rows = await leave.export(s.db.conn, start, end, by)
+    for row in rows:
+        row["trail"] = [{"at": at.isoformat(), "actor_id": actor, "kind": kind, **d}
+                        for at, actor, kind, d in await leave.events(s.db.conn, row["id"])]
+        row["approvers"] = [dataclasses.asdict(a) for a in await leave.approvers(s.db.conn, row["id"])]
+    return rows
