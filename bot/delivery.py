@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,14 +43,50 @@ class ChatPacer:
         return (1 - tokens) / self.rate
 
 
+class GlobalPacer:
+    """The bot's overall budget, under Telegram's ~30 messages a second.
+
+    A token bucket whose tokens come back one by one, each `window` seconds after the
+    call that spent it was answered: up to `limit` calls go at once (an alert to a few
+    dozen people is not delayed at all), after that about `limit` a second. A classic
+    bucket (burst B, refill r) would let B + r through in one second, which Telegram's
+    sliding window refuses; counting from the answer (and calls in flight as spent)
+    keeps every one-second window at Telegram's end at or under `limit`.
+    """
+
+    def __init__(self, limit: int = 29, window: float = 1.0) -> None:
+        self.limit, self.window = limit, window
+        self._spent: deque[float] = deque()  # answer times of recent calls
+        self._in_flight = 0
+
+    def acquire(self, now: float) -> float:
+        """Take a token and return 0, or return how long to wait before asking again."""
+        while self._spent and self._spent[0] <= now - self.window:
+            self._spent.popleft()
+        if len(self._spent) + self._in_flight < self.limit:
+            self._in_flight += 1
+            return 0.0
+        if self._spent:
+            return self._spent[0] + self.window - now
+        return 0.01  # every token is in flight: one comes back when its answer does
+
+    def release(self, now: float) -> None:
+        """The call that took a token was answered (or failed) at `now`."""
+        self._in_flight = max(0, self._in_flight - 1)
+        self._spent.append(now)
+
+
 class OutboxSender:
     def __init__(
         self, db: Database, bot: Bot, now: Callable[[], datetime], *,
         max_retries: int = 8, pacer: ChatPacer | None = None, batch: int = 500,
+        global_pacer: GlobalPacer | None = None,
     ) -> None:
         self.db, self.bot, self._now = db, bot, now
         self.max_retries = max_retries
         self.pacer = pacer or ChatPacer()
+        self.global_pacer = global_pacer or GlobalPacer()
+        self._global_turn = asyncio.Lock()  # FIFO: rows take global tokens in the order they were queued
         self.batch = batch
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -123,13 +159,23 @@ class OutboxSender:
     def _retry_at(self, row: OutboxRow) -> float:
         return time.time() + min(60.0, 0.5 * 2 ** min(row.attempts, 7))
 
+    async def _paced_call(self, row: OutboxRow) -> Message | bool:
+        """One Bot API call within the global budget; its token counts from Telegram's answer."""
+        async with self._global_turn:
+            while (wait := self.global_pacer.acquire(time.monotonic())) > 0:
+                await asyncio.sleep(wait)
+        try:
+            return await self._call(row)
+        finally:
+            self.global_pacer.release(time.monotonic())
+
     async def _send_row(self, row: OutboxRow) -> bool:
         try:
-            result = await self._call(row)
+            result = await self._paced_call(row)
         except RetryAfter as exc:
             ra = exc.retry_after
             delay = ra.total_seconds() if isinstance(ra, timedelta) else float(ra)
-            async with self.db.tx() as conn:
+            async with self.db.single() as conn:  # one statement: one trip
                 await outbox.mark_retry(conn, row.id, time.time() + delay, f"429 retry after {delay}")
             return False
         except _NotYet:
@@ -139,19 +185,19 @@ class OutboxSender:
                 result = True  # an edit to what the message already says is done
             else:
                 log.warning("outbox row %s to %s failed for good: %s", row.id, row.chat_id, exc.message)
-                async with self.db.tx() as conn:
+                async with self.db.single() as conn:  # one statement: one trip
                     await outbox.mark_failed(conn, row.id, exc.message)
                 return True
         except (NetworkError, TelegramError) as exc:
             if row.attempts + 1 >= self.max_retries:
-                async with self.db.tx() as conn:
+                async with self.db.single() as conn:  # one statement: one trip
                     await outbox.mark_failed(conn, row.id, str(exc))
                 return True
-            async with self.db.tx() as conn:
+            async with self.db.single() as conn:  # one statement: one trip
                 await outbox.mark_retry(conn, row.id, self._retry_at(row), str(exc))
             return False
         message_id = result.message_id if isinstance(result, Message) else None
-        async with self.db.tx() as conn:
+        async with self.db.single() as conn:  # one statement: one trip
             await outbox.mark_sent(conn, row.id, message_id, self._now())
         if self.on_sent:
             self.on_sent(row, result)
