@@ -1,0 +1,264 @@
+"""Supervision items (督查督办): every matter has a result, every item is carried out.
+
+A task (督办事项) names a requirement, a responsible leader and a deadline; each
+responsible unit owes an assignment of its own: 签收 (accept), progress, 办结
+(completion), which the director accepts or returns. Reminders come before the
+deadline on the task's chase plan; an overdue assignment is chased until done.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+
+class Source(StrEnum):
+    INSTRUCTION = "instruction"  # 领导批示
+    MEETING = "meeting"  # 会议议定事项
+    ASSIGNED = "assigned"  # 交办件
+    PROPOSAL = "proposal"  # 人大建议·政协提案
+    OTHER = "other"  # 其他
+
+
+class AssignmentState(StrEnum):
+    ASSIGNED = "assigned"  # 待签收
+    ACCEPTED = "accepted"  # 办理中 (also after 退回)
+    SUBMITTED = "submitted"  # 办结待审核
+    DONE = "done"  # 已办结
+
+
+OPEN_STATES = frozenset({AssignmentState.ASSIGNED, AssignmentState.ACCEPTED})
+"""States in which the unit still owes work: reminders, overdue flags and chasing apply."""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: int
+    task_id: int
+    unit_code: str
+    state: AssignmentState
+    due_at: datetime
+    accepted_at: datetime | None = None
+    submitted_at: datetime | None = None
+    summary: str | None = None
+    done_at: datetime | None = None
+    overdue_at: datetime | None = None
+    returned_count: int = 0
+
+    @property
+    def owes_work(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def is_overdue(self, now: datetime) -> bool:
+        """Not finished and past its deadline (a completion awaiting review is not the unit's delay)."""
+        return self.owes_work and now > self.due_at
+
+    @property
+    def finished_late(self) -> bool | None:
+        """For a completed assignment: was the accepted completion submitted after the deadline?"""
+        if self.state is not AssignmentState.DONE or self.submitted_at is None:
+            return None
+        return self.submitted_at > self.due_at
+
+
+@dataclass(frozen=True)
+class Task:
+    id: int
+    title: str
+    source: Source
+    requirement: str
+    leader_id: int | None
+    created_by: int
+    created_at: datetime
+    due_at: datetime
+    chase_plan: tuple[timedelta, ...]
+    status: str = "open"
+    done_at: datetime | None = None
+    assignments: tuple[Assignment, ...] = ()
+
+    @property
+    def open(self) -> bool:
+        return self.status == "open"
+
+    def assignment_for(self, unit_code: str) -> Assignment | None:
+        return next((a for a in self.assignments if a.unit_code == unit_code), None)
+
+    @property
+    def all_done(self) -> bool:
+        return bool(self.assignments) and all(a.state is AssignmentState.DONE for a in self.assignments)
+
+
+# --- deadlines and reminders ------------------------------------------------------------
+
+ACCEPT = "supervision.accept"
+REMIND = "supervision.remind"
+DUE = "supervision.due"
+CHASE = "supervision.chase"
+BULLETIN = "supervision.bulletin"
+ASSIGNMENT_KINDS = (REMIND, DUE, CHASE)
+
+
+@dataclass(frozen=True)
+class PlannedDeadline:
+    kind: str
+    stage: str
+    due_at: datetime
+
+
+def plan_reminders(due_at: datetime, now: datetime, chase_plan: tuple[timedelta, ...],
+                   already_overdue: bool, chase_every: timedelta) -> list[PlannedDeadline]:
+    """Reminders still ahead, the due check (at once if the deadline has passed), or the next chase."""
+    if already_overdue and due_at <= now:
+        return [PlannedDeadline(CHASE, "", now + chase_every)]
+    plan = [PlannedDeadline(REMIND, str(int(before.total_seconds())), due_at - before)
+            for before in sorted(chase_plan, reverse=True) if due_at - before > now]
+    plan.append(PlannedDeadline(DUE, "", max(due_at, now)))
+    return plan
+
+
+def accept_check_at(created_at: datetime, accept_within: timedelta) -> datetime:
+    return created_at + accept_within
+
+
+# --- what people type: deadlines and chase plans ------------------------------------
+
+class DueInputError(ValueError):
+    """`code` is a catalog key suffix: due_bad, due_past, due_far."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+_FULLWIDTH = str.maketrans("０１２３４５６７８９：－／　", "0123456789:-/ ")
+_CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_NUM = r"(\d{1,3}|[零一二两三四五六七八九十]{1,3})"
+_RELATIVE = re.compile(rf"^{_NUM}\s*(个)?\s*(天|日|d|周|星期|w|个月|月|小时|h)(内|后|以内)?$")
+_HALF_MONTH = ("半个月", "半月")
+_DAY_WORDS = {"今天": 0, "明天": 1, "后天": 2}
+_ABS = re.compile(
+    r"^(?:(?P<word>今天|明天|后天)|(?:(?P<y>\d{4})\s*[-/年.]\s*)?(?P<mo>\d{1,2})\s*[-/月.]\s*(?P<d>\d{1,2})\s*[日号]?)"
+    r"(?:\s*(?P<h>\d{1,2})\s*(?::|点|时)\s*(?P<mi>\d{1,2})?\s*分?)?$"
+)
+MAX_AHEAD = timedelta(days=2 * 366)
+
+
+def cn_number(text: str) -> int:
+    """`3`, `三`, `十`, `十五`, `二十` → int."""
+    if text.isdigit():
+        return int(text)
+    if "十" in text:
+        tens, _, ones = text.partition("十")
+        return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
+    return _CN_DIGITS[text]
+
+
+def parse_due(text: str, now: datetime, tz: ZoneInfo, due_time: time = time(18, 0)) -> datetime:
+    """A deadline typed on a phone, in Beijing time: `12-31`, `2026-12-31 17:00`, `3天`, `一周`.
+
+    A day without a time means `due_time` that day; `N天`/`一周` count whole days from
+    today; `N小时` counts from now. The result is aware UTC and in the future.
+    """
+    s = re.sub(r"\s+", " ", text.translate(_FULLWIDTH).strip().lower())
+    local_now = now.astimezone(tz)
+    when: datetime
+    if s in _HALF_MONTH:
+        s = "15天"
+    if s in ("一周", "1周", "一星期"):
+        s = "7天"
+    if m := _RELATIVE.match(s):
+        try:
+            n = cn_number(m.group(1))
+        except KeyError:
+            raise DueInputError("due_bad") from None
+        unit = m.group(3)
+        if unit in ("小时", "h"):
+            when = now + timedelta(hours=n)
+        else:
+            days = n * {"天": 1, "日": 1, "d": 1, "周": 7, "星期": 7, "w": 7, "个月": 30, "月": 30}[unit]
+            when = datetime.combine(local_now.date() + timedelta(days=days), due_time, tzinfo=tz).astimezone(UTC)
+    elif m := _ABS.match(s):
+        if m.group("word"):
+            day = local_now.date() + timedelta(days=_DAY_WORDS[m.group("word")])
+        else:
+            year = int(m.group("y")) if m.group("y") else local_now.year
+            try:
+                day = date(year, int(m.group("mo")), int(m.group("d")))
+            except ValueError:
+                raise DueInputError("due_bad") from None
+            if not m.group("y") and day < local_now.date():
+                day = day.replace(year=year + 1)  # "01-15" typed in December means next January
+        at = due_time
+        if m.group("h") is not None:
+            hour, minute = int(m.group("h")), int(m.group("mi") or 0)
+            if hour > 23 or minute > 59:
+                raise DueInputError("due_bad")
+            at = time(hour, minute)
+        when = datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
+    else:
+        raise DueInputError("due_bad")
+    if when <= now:
+        raise DueInputError("due_past")
+    if when - now > MAX_AHEAD:
+        raise DueInputError("due_far")
+    return when
+
+
+_PLAN_ITEM = re.compile(r"^(\d{1,3})\s*(天|d|小时|h|分钟|m)$")
+
+
+def parse_chase_plan(text: str) -> tuple[timedelta, ...]:
+    """`3天 1天 2小时` / `3d,1d,2h` → reminders that long before the deadline, largest first."""
+    s = text.translate(_FULLWIDTH).replace("，", " ").replace(",", " ").replace("、", " ").lower()
+    items = [p for p in s.split() if p]
+    if not items or len(items) > 6:
+        raise DueInputError("chase_bad")
+    out = []
+    for item in items:
+        m = _PLAN_ITEM.match(item)
+        if not m or int(m.group(1)) == 0:
+            raise DueInputError("chase_bad")
+        n, unit = int(m.group(1)), m.group(2)
+        out.append(timedelta(days=n) if unit in ("天", "d") else
+                   timedelta(hours=n) if unit in ("小时", "h") else timedelta(minutes=n))
+    return tuple(sorted(set(out), reverse=True))
+
+
+# --- the bulletin (通报) -----------------------------------------------------------------
+
+
+@dataclass
+class UnitTally:
+    unit_code: str
+    open: int = 0
+    on_time: int = 0
+    late: int = 0
+    overdue: list[tuple[Task, Assignment]] | None = None
+
+    @property
+    def overdue_now(self) -> int:
+        return len(self.overdue or [])
+
+
+def tally(tasks: list[Task], now: datetime, since: datetime | None = None) -> list[UnitTally]:
+    """Per unit: open, completed on time, completed late (since `since`), overdue now (named)."""
+    by_unit: dict[str, UnitTally] = {}
+    for task in tasks:
+        for a in task.assignments:
+            t = by_unit.setdefault(a.unit_code, UnitTally(a.unit_code, overdue=[]))
+            if a.state is AssignmentState.DONE:
+                if since is not None and (a.done_at is None or a.done_at < since):
+                    continue
+                if a.finished_late:
+                    t.late += 1
+                else:
+                    t.on_time += 1
+            else:
+                t.open += 1
+                if a.is_overdue(now):
+                    assert t.overdue is not None
+                    t.overdue.append((task, a))
+    return [by_unit[k] for k in sorted(by_unit)]

@@ -1,0 +1,280 @@
+"""督查督办 in Telegram: /task (assign), 签收, /progress and 办结 (with attachments), 申请延期,
+the director's 通过 / 退回 / 延期审批, /tasks, /task N and /bulletin.
+
+This module holds the director's /task dialogue and the map of every supervision dialogue;
+the unit's reports, extensions and 退回 are in handlers/supervision_work.py, the buttons and
+views in handlers/supervision_views.py.
+
+/task: title → source (button) → requirement → units (multi-select) → responsible leader
+(button) → deadline (typed) → chase plan (default button or typed) → 确认交办.
+Every answer is committed to the drafts table; the dialogue state is persisted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+
+from bot import callbacks as cb
+from bot.app import DeskContext
+from bot.domain import supervision as rules
+from bot.domain.members import Action, Role, can
+from bot.domain.supervision import Source
+from bot.services import supervision as svc
+from bot.services import supervision_text as txt
+from bot.services.errors import ServiceError
+from handlers import supervision_views
+from handlers.common import answer_query, guard, is_private, load_draft, read_text, refuse, save_draft, say
+from handlers.supervision_work import (
+    S, callback_data, finish, user_id, ext_due, ext_reason, report_file, report_submit, report_text, return_due, return_reason,
+    start_extension, start_progress_command, start_report_button, start_return, stray,
+)
+from storage import members
+
+TASK = "task"
+MAX_TITLE, MAX_TEXT = 200, 2000
+
+
+async def _draft(update: Update, ctx: DeskContext) -> svc.TaskDraft:
+    return svc.TaskDraft.from_dict(await load_draft(ctx, user_id(update), TASK))
+
+
+async def _save(update: Update, ctx: DeskContext, draft: svc.TaskDraft) -> None:
+    await save_draft(ctx, user_id(update), TASK, draft.to_dict())
+
+
+
+# --- /task: the director assigns an item ------------------------------------------------
+
+
+async def start_task(update: Update, ctx: DeskContext) -> S | int:
+    """Entry: /task without a number. Directors assign; others are shown how to look one up."""
+    member = await guard(update, ctx)
+    if member is None:
+        return ConversationHandler.END
+    if not can(member, Action.ASSIGN_TASK):
+        await say(update, ctx, ctx.t("task.usage"))
+        return ConversationHandler.END
+    if not is_private(update):
+        await say(update, ctx, ctx.t("core.private_only"))
+        return ConversationHandler.END
+    await _save(update, ctx, svc.TaskDraft())
+    await say(update, ctx, ctx.t("task.ask_title"))
+    return S.TITLE
+
+
+async def got_title(update: Update, ctx: DeskContext) -> S:
+    """Reads the title; asks the source."""
+    text = await read_text(update, ctx, limit=MAX_TITLE)
+    if text is None:
+        return S.TITLE
+    draft = await _draft(update, ctx)
+    draft.title = text
+    await _save(update, ctx, draft)
+    names = [(ctx.t(f"task.source.{x.value}"), f"sx:src:{x.value}") for x in Source]
+    await say(update, ctx, ctx.t("task.ask_source"), cb.keyboard([names[i:i + 2] for i in range(0, len(names), 2)]))
+    return S.SOURCE
+
+
+async def got_source(update: Update, ctx: DeskContext) -> S:
+    """Reads the source button; asks the requirement."""
+    value = callback_data(update).removeprefix("sx:src:")
+    if value not in {x.value for x in Source}:
+        await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return S.SOURCE
+    await answer_query(update, ctx.t(f"task.source.{value}"))
+    draft = await _draft(update, ctx)
+    draft.source = value
+    await _save(update, ctx, draft)
+    await say(update, ctx, ctx.t("task.ask_requirement", limit=MAX_TEXT))
+    return S.REQUIREMENT
+
+
+def _unit_choices(ctx: DeskContext) -> list[str]:
+    return [u.code for u in ctx.services.config.units if u.kind != "office"]
+
+
+def _units_keyboard(ctx: DeskContext, chosen: list[str]) -> dict[str, object]:
+    s = ctx.services
+    buttons = [(("✅ " if code in chosen else "") + s.unit_name(code), f"sx:u:{code}") for code in _unit_choices(ctx)]
+    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    rows.append([(ctx.t("task.btn.units_done"), "sx:u:ok")])
+    return cb.keyboard(rows)
+
+
+async def got_requirement(update: Update, ctx: DeskContext) -> S:
+    """Reads the requirement; asks the responsible units."""
+    text = await read_text(update, ctx, limit=MAX_TEXT)
+    if text is None:
+        return S.REQUIREMENT
+    draft = await _draft(update, ctx)
+    draft.requirement = text
+    await _save(update, ctx, draft)
+    await say(update, ctx, ctx.t("task.ask_units"), _units_keyboard(ctx, draft.units))
+    return S.UNITS
+
+
+async def got_unit(update: Update, ctx: DeskContext) -> S:
+    """Toggles a unit; 选好了 moves on to the responsible leader."""
+    value = callback_data(update).removeprefix("sx:u:")
+    draft = await _draft(update, ctx)
+    if value == "ok":
+        if not draft.units:
+            await answer_query(update, ctx.t("task.units_none"), alert=True)
+            return S.UNITS
+        await answer_query(update)
+        return await ask_leader(update, ctx)
+    if value not in _unit_choices(ctx):
+        await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return S.UNITS
+    draft.units = [u for u in draft.units if u != value] if value in draft.units else [*draft.units, value]
+    await _save(update, ctx, draft)
+    await answer_query(update)
+    q = update.callback_query
+    if q is not None and q.message is not None:
+        try:
+            await q.edit_message_reply_markup(InlineKeyboardMarkup.de_json(_units_keyboard(ctx, draft.units), None))
+        except TelegramError:  # unchanged or too old: show a fresh one
+            await say(update, ctx, ctx.t("task.ask_units"), _units_keyboard(ctx, draft.units))
+    return S.UNITS
+
+
+async def ask_leader(update: Update, ctx: DeskContext) -> S:
+    leaders = await members.with_roles(ctx.services.db.conn, [Role.LEADER])
+    rows = [[(m.name, f"sx:l:{m.id}")] for m in leaders[:20]]
+    rows.append([(ctx.t("task.btn.no_leader"), "sx:l:0")])
+    await say(update, ctx, ctx.t("task.ask_leader"), cb.keyboard(rows))
+    return S.LEADER
+
+
+async def got_leader(update: Update, ctx: DeskContext) -> S:
+    """Reads the responsible leader (a registered 区领导, or none); asks the deadline."""
+    raw = callback_data(update).removeprefix("sx:l:")
+    leader_id = int(raw) if raw.isdigit() and len(raw) <= 12 else -1
+    leader = await members.by_id(ctx.services.db.conn, leader_id) if leader_id > 0 else None
+    if leader_id < 0 or (leader_id > 0 and (leader is None or not leader.active or not leader.has(Role.LEADER))):
+        await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return S.LEADER
+    await answer_query(update)
+    draft = await _draft(update, ctx)
+    draft.leader_id = leader.id if leader else None
+    await _save(update, ctx, draft)
+    await say(update, ctx, ctx.t("task.ask_due", time=ctx.services.config.supervision.due_time))
+    return S.DUE
+
+
+def _plan_text(ctx: DeskContext, plan: tuple[Any, ...]) -> str:
+    return ctx.t("core.list_sep").join(ctx.services.fmt.dur(p) for p in plan) or ctx.t("core.none")
+
+
+async def got_due(update: Update, ctx: DeskContext) -> S:
+    """Reads the deadline (Beijing time); asks the chase plan."""
+    text = await read_text(update, ctx, limit=40)
+    if text is None:
+        return S.DUE
+    try:
+        due = svc.parse_due(ctx.services, text)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return S.DUE
+    draft = await _draft(update, ctx)
+    draft.due_at = due.isoformat()
+    await _save(update, ctx, draft)
+    default = _plan_text(ctx, svc.TaskDraft().plan(ctx.services))
+    await say(update, ctx, ctx.t("task.ask_chase", plan=default),
+              cb.keyboard([[(ctx.t("task.btn.default_plan"), "sx:plan")]]))
+    return S.CHASE
+
+
+async def got_chase(update: Update, ctx: DeskContext) -> S:
+    """Reads the chase plan (按默认, or typed like 3天 1天 2小时); shows the summary."""
+    draft = await _draft(update, ctx)
+    if update.callback_query is not None:
+        await answer_query(update)
+        draft.chase_plan = None
+    else:
+        text = await read_text(update, ctx, limit=60)
+        if text is None:
+            return S.CHASE
+        try:
+            plan = rules.parse_chase_plan(text)
+        except rules.DueInputError:
+            await say(update, ctx, ctx.t("task.chase_bad"))
+            return S.CHASE
+        draft.chase_plan = [int(p.total_seconds()) for p in plan]
+    await _save(update, ctx, draft)
+    return await show_summary(update, ctx, draft)
+
+
+async def show_summary(update: Update, ctx: DeskContext, draft: svc.TaskDraft) -> S:
+    s = ctx.services
+    leader = await members.by_id(s.db.conn, draft.leader_id) if draft.leader_id else None
+    card = txt.draft_card(s, number=ctx.t("task.new_number"), title=draft.title, source=draft.source,
+                          requirement=draft.requirement, units=draft.units,
+                          leader=leader.name if leader else None, due=draft.due)
+    text = ctx.t("task.summary", card=card, plan=_plan_text(ctx, draft.plan(s)),
+                 within=s.fmt.dur(s.config.supervision.accept_within))
+    await say(update, ctx, text, cb.keyboard([[(ctx.t("task.btn.confirm"), "sx:ok"), (ctx.t("task.btn.cancel"), "sx:x")]]))
+    return S.CONFIRM
+
+
+async def confirm(update: Update, ctx: DeskContext) -> int:
+    """确认交办 assigns it; 取消 drops the draft."""
+    await answer_query(update)
+    if callback_data(update) == "sx:x":
+        await say(update, ctx, ctx.t("core.cancelled"))
+        return await finish(update, ctx)
+    member = await guard(update, ctx, Action.ASSIGN_TASK)
+    if member is None:
+        return await finish(update, ctx)
+    try:
+        task = await svc.assign(ctx.services, member, await _draft(update, ctx))
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return await finish(update, ctx)
+    await say(update, ctx, ctx.t("task.assigned", number=txt.label(task),
+                                 units=txt.units_text(ctx.services, [a.unit_code for a in task.assignments])))
+    return await finish(update, ctx)
+
+
+
+TEXT = filters.TEXT & ~filters.COMMAND
+FILES = filters.PHOTO | filters.Document.ALL
+
+
+def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
+    return [
+        CommandHandler("task", start_task, has_args=False),
+        CommandHandler("progress", start_progress_command),
+        CallbackQueryHandler(start_report_button, pattern=txt.pattern((txt.PROGRESS, txt.DONE))),
+        CallbackQueryHandler(start_extension, pattern=txt.pattern((txt.EXTEND,))),
+        CallbackQueryHandler(start_return, pattern=txt.pattern((txt.RETURN,))),
+    ]
+
+
+def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
+    other = [CallbackQueryHandler(stray, pattern=r"^sx:"), MessageHandler(~filters.COMMAND, stray)]
+    return {
+        S.TITLE: [MessageHandler(TEXT, got_title), *other],
+        S.SOURCE: [CallbackQueryHandler(got_source, pattern=r"^sx:src:[a-z]{1,20}$"), *other],
+        S.REQUIREMENT: [MessageHandler(TEXT, got_requirement), *other],
+        S.UNITS: [CallbackQueryHandler(got_unit, pattern=r"^sx:u:[a-z0-9_]{1,32}$"), *other],
+        S.LEADER: [CallbackQueryHandler(got_leader, pattern=r"^sx:l:\d{1,12}$"), *other],
+        S.DUE: [MessageHandler(TEXT, got_due), *other],
+        S.CHASE: [CallbackQueryHandler(got_chase, pattern=r"^sx:plan$"), MessageHandler(TEXT, got_chase), *other],
+        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^sx:(ok|x)$"), *other],
+        S.REPORT_TEXT: [MessageHandler(TEXT | FILES, report_text), *other],
+        S.REPORT_FILES: [CallbackQueryHandler(report_submit, pattern=r"^sx:submit$"),
+                         MessageHandler(TEXT | FILES, report_file), *other],
+        S.EXT_DUE: [MessageHandler(TEXT, ext_due), *other],
+        S.EXT_REASON: [MessageHandler(TEXT, ext_reason), *other],
+        S.RET_REASON: [MessageHandler(TEXT, return_reason), *other],
+        S.RET_DUE: [CallbackQueryHandler(return_due, pattern=r"^sx:keep$"), MessageHandler(TEXT, return_due), *other],
+    }
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    supervision_views.register(app)

@@ -1,0 +1,323 @@
+"""督查督办 dialogues after assignment: the unit's progress and completion reports (text and
+attachments) and extension requests, and the director's 退回 (reason, then the deadline kept or
+a new one). The conversation states of the whole feature are numbered here (600s).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import IntEnum
+
+from telegram import Update
+from telegram.ext import ConversationHandler
+
+from bot import callbacks as cb
+from bot.app import DeskContext
+from bot.domain.members import Action, Member
+from bot.fmt import esc
+from bot.services import supervision as svc
+from bot.services import supervision_text as txt
+from bot.services.errors import ServiceError
+from handlers.common import answer_query, drop_drafts, guard, is_private, load_draft, read_text, refuse, save_draft, say
+from storage import supervision as store
+from storage.supervision import Attachment
+
+REPORT, EXTEND, RETURN = "task_report", "task_ext", "task_return"
+MAX_TEXT = 2000
+
+
+class S(IntEnum):
+    TITLE = 600
+    SOURCE = 601
+    REQUIREMENT = 602
+    UNITS = 603
+    LEADER = 604
+    DUE = 605
+    CHASE = 606
+    CONFIRM = 607
+    REPORT_TEXT = 610
+    REPORT_FILES = 611
+    EXT_DUE = 620
+    EXT_REASON = 621
+    RET_REASON = 630
+    RET_DUE = 631
+
+
+def callback_data(update: Update) -> str:
+    q = update.callback_query
+    return (q.data or "") if q else ""
+
+
+def user_id(update: Update) -> int:
+    assert update.effective_user is not None
+    return update.effective_user.id
+
+
+async def finish(update: Update, ctx: DeskContext) -> int:
+    await drop_drafts(ctx, user_id(update))
+    return ConversationHandler.END
+
+
+async def reply(update: Update, ctx: DeskContext, out: svc.Reply) -> None:
+    await say(update, ctx, out.text, out.markup)
+
+
+# --- the unit: progress and completion (text + attachments) ---------------------------
+
+
+def target(update: Update, actions: tuple[str, ...]) -> tuple[str, int] | None:
+    return txt.parse(callback_data(update), actions)
+
+
+async def _start_report(update: Update, ctx: DeskContext, member: Member, aid: int, mode: str) -> S | int:
+    action = Action.SUBMIT_TASK if mode == "done" else Action.REPORT_TASK
+    try:
+        task, _a = await svc.check_can(ctx.services, member, aid, action)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return ConversationHandler.END
+    await answer_query(update)
+    await save_draft(ctx, user_id(update), REPORT, {"aid": aid, "mode": mode, "text": "", "files": []})
+    key = "task.ask_summary" if mode == "done" else "task.ask_progress"
+    await say(update, ctx, ctx.t(key, number=txt.label(task), title=esc(task.title)))
+    return S.REPORT_TEXT
+
+
+async def start_report_button(update: Update, ctx: DeskContext) -> S | int:
+    """Entry from 📝 报进展 / ✅ 办结 on a task message."""
+    member = await guard(update, ctx)
+    parsed = target(update, (txt.PROGRESS, txt.DONE))
+    if member is None or parsed is None:
+        if parsed is None:
+            await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return ConversationHandler.END
+    return await _start_report(update, ctx, member, parsed[1], "done" if parsed[0] == txt.DONE else "progress")
+
+
+async def start_progress_command(update: Update, ctx: DeskContext) -> S | int:
+    """Entry: /progress. One item in hand starts at once; several are offered as buttons."""
+    member = await guard(update, ctx, Action.REPORT_TASK)
+    if member is None:
+        return ConversationHandler.END
+    if not is_private(update):
+        await say(update, ctx, ctx.t("core.private_only"))
+        return ConversationHandler.END
+    items = await svc.open_assignments_for(ctx.services, member)
+    if not items:
+        await say(update, ctx, ctx.t("task.none_open"))
+        return ConversationHandler.END
+    if len(items) == 1:
+        return await _start_report(update, ctx, member, items[0][1].id, "progress")
+    rows = [[(f"{txt.label(t)} {t.title[:30]}", txt.data(txt.PROGRESS, a.id))] for t, a in items[:20]]
+    await say(update, ctx, ctx.t("task.choose_item"), cb.keyboard(rows))
+    return ConversationHandler.END
+
+
+def _submit_keyboard(ctx: DeskContext) -> dict[str, object]:
+    return cb.keyboard([[(ctx.t("task.btn.submit"), "sx:submit")]])
+
+
+def _attachment(update: Update) -> Attachment | None:
+    msg = update.effective_message
+    if msg is None:
+        return None
+    if msg.photo:
+        return Attachment("photo", msg.photo[-1].file_id)
+    if msg.document:
+        return Attachment("document", msg.document.file_id, msg.document.file_name)
+    return None
+
+
+async def report_text(update: Update, ctx: DeskContext) -> S:
+    """Reads the progress or completion text (a photo or file with a caption counts as both)."""
+    draft = await load_draft(ctx, user_id(update), REPORT)
+    msg = update.effective_message
+    file = _attachment(update)
+    if file is not None:
+        draft["files"].append(file.__dict__)
+        text = (msg.caption or "").strip()[:MAX_TEXT] if msg else ""
+        if not text:
+            await save_draft(ctx, user_id(update), REPORT, draft)
+            await say(update, ctx, ctx.t("task.file_added", count=len(draft["files"])))
+            return S.REPORT_TEXT
+    else:
+        got = await read_text(update, ctx, limit=MAX_TEXT)
+        if got is None:
+            return S.REPORT_TEXT
+        text = got
+    draft["text"] = text
+    await save_draft(ctx, user_id(update), REPORT, draft)
+    await say(update, ctx, ctx.t("task.ask_files", limit=svc.MAX_ATTACHMENTS), _submit_keyboard(ctx))
+    return S.REPORT_FILES
+
+
+async def report_file(update: Update, ctx: DeskContext) -> S:
+    """Adds a photo or file (or more text) until 提交."""
+    draft = await load_draft(ctx, user_id(update), REPORT)
+    file = _attachment(update)
+    if file is None:
+        more = await read_text(update, ctx, limit=MAX_TEXT)
+        if more is None:
+            return S.REPORT_FILES
+        draft["text"] = (draft.get("text", "") + "\n" + more).strip()[:MAX_TEXT * 2]
+    elif len(draft["files"]) >= svc.MAX_ATTACHMENTS:
+        await say(update, ctx, ctx.t("task.files_limit", limit=svc.MAX_ATTACHMENTS), _submit_keyboard(ctx))
+        return S.REPORT_FILES
+    else:
+        draft["files"].append(file.__dict__)
+    await save_draft(ctx, user_id(update), REPORT, draft)
+    await say(update, ctx, ctx.t("task.file_added", count=len(draft["files"])), _submit_keyboard(ctx))
+    return S.REPORT_FILES
+
+
+async def report_submit(update: Update, ctx: DeskContext) -> int:
+    """提交: files the progress or the completion report."""
+    await answer_query(update)
+    draft = await load_draft(ctx, user_id(update), REPORT)
+    member = await guard(update, ctx)
+    if member is None or "aid" not in draft:
+        if member is not None:
+            await say(update, ctx, ctx.t("task.draft_lost"))
+        return await finish(update, ctx)
+    files = [Attachment(**f) for f in draft["files"]]
+    use_case = svc.submit_completion if draft["mode"] == "done" else svc.report_progress
+    try:
+        out = await use_case(ctx.services, member, int(draft["aid"]), draft["text"], files)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return await finish(update, ctx)
+    await reply(update, ctx, out)
+    return await finish(update, ctx)
+
+
+# --- the unit: extension requests -----------------------------------------------------
+
+
+async def start_extension(update: Update, ctx: DeskContext) -> S | int:
+    """Entry from ⏳ 申请延期: asks the new deadline."""
+    member = await guard(update, ctx)
+    parsed = target(update, (txt.EXTEND,))
+    if member is None or parsed is None:
+        if parsed is None:
+            await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return ConversationHandler.END
+    try:
+        task, a = await svc.check_can(ctx.services, member, parsed[1], Action.SUBMIT_TASK)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return ConversationHandler.END
+    await answer_query(update)
+    await save_draft(ctx, user_id(update), EXTEND, {"aid": a.id})
+    await say(update, ctx, ctx.t("task.ask_ext_due", number=txt.label(task), due=ctx.services.fmt.dt(a.due_at, year=True)))
+    return S.EXT_DUE
+
+
+async def ext_due(update: Update, ctx: DeskContext) -> S:
+    """Reads the deadline asked for; asks the reason."""
+    text = await read_text(update, ctx, limit=40)
+    if text is None:
+        return S.EXT_DUE
+    try:
+        due = svc.parse_due(ctx.services, text)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return S.EXT_DUE
+    draft = await load_draft(ctx, user_id(update), EXTEND)
+    draft["due"] = due.isoformat()
+    await save_draft(ctx, user_id(update), EXTEND, draft)
+    await say(update, ctx, ctx.t("task.ask_ext_reason"))
+    return S.EXT_REASON
+
+
+async def ext_reason(update: Update, ctx: DeskContext) -> S | int:
+    """Reads the reason and sends the request to the director."""
+    text = await read_text(update, ctx, limit=MAX_TEXT)
+    if text is None:
+        return S.EXT_REASON
+    member = await guard(update, ctx)
+    draft = await load_draft(ctx, user_id(update), EXTEND)
+    if member is None or "due" not in draft:
+        return await finish(update, ctx)
+    try:
+        out = await svc.request_extension(ctx.services, member, int(draft["aid"]),
+                                          datetime.fromisoformat(draft["due"]), text)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return await finish(update, ctx)
+    await reply(update, ctx, out)
+    return await finish(update, ctx)
+
+
+# --- the director: 退回 with a reason, keeping or changing the deadline ----------------
+
+
+async def start_return(update: Update, ctx: DeskContext) -> S | int:
+    """Entry from ↩️ 退回 under a completion report: asks the reason."""
+    member = await guard(update, ctx)
+    parsed = target(update, (txt.RETURN,))
+    if member is None or parsed is None:
+        if parsed is None:
+            await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return ConversationHandler.END
+    try:
+        task, a = await svc.check_can(ctx.services, member, parsed[1], Action.REVIEW_TASK)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return ConversationHandler.END
+    await answer_query(update)
+    await save_draft(ctx, user_id(update), RETURN, {"aid": a.id})
+    await say(update, ctx, ctx.t("task.ask_return_reason", number=txt.label(task),
+                                 unit=esc(ctx.services.unit_name(a.unit_code))))
+    return S.RET_REASON
+
+
+async def return_reason(update: Update, ctx: DeskContext) -> S | int:
+    """Reads the reason; asks whether the deadline stays."""
+    text = await read_text(update, ctx, limit=MAX_TEXT)
+    if text is None:
+        return S.RET_REASON
+    draft = await load_draft(ctx, user_id(update), RETURN)
+    if "aid" not in draft:
+        return await finish(update, ctx)
+    draft["reason"] = text
+    await save_draft(ctx, user_id(update), RETURN, draft)
+    a = await store.assignment(ctx.services.db.conn, int(draft["aid"]))
+    due = ctx.services.fmt.dt(a.due_at, year=True) if a else "—"
+    await say(update, ctx, ctx.t("task.ask_return_due", due=due),
+              cb.keyboard([[(ctx.t("task.btn.keep_due", due=due), "sx:keep")]]))
+    return S.RET_DUE
+
+
+async def return_due(update: Update, ctx: DeskContext) -> S | int:
+    """维持原时限, or a typed new deadline; then returns it."""
+    new_due = None
+    if update.callback_query is not None:
+        await answer_query(update)
+    else:
+        text = await read_text(update, ctx, limit=40)
+        if text is None:
+            return S.RET_DUE
+        try:
+            new_due = svc.parse_due(ctx.services, text)
+        except ServiceError as err:
+            await refuse(update, ctx, err)
+            return S.RET_DUE
+    member = await guard(update, ctx)
+    draft = await load_draft(ctx, user_id(update), RETURN)
+    if member is None or "reason" not in draft:
+        return await finish(update, ctx)
+    try:
+        out = await svc.return_completion(ctx.services, member, int(draft["aid"]), draft["reason"], new_due)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return await finish(update, ctx)
+    await reply(update, ctx, out)
+    return await finish(update, ctx)
+
+
+async def stray(update: Update, ctx: DeskContext) -> None:
+    """Anything else inside a supervision dialogue: say what is expected; stay."""
+    if update.callback_query is not None:
+        await answer_query(update, ctx.t("core.stale_button"), alert=True)
+    else:
+        await say(update, ctx, ctx.t("task.answer_above"))
