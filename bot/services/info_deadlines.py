@@ -1,0 +1,103 @@
+"""The recurring times of routine information, kept as rows of the deadline table.
+
+Each pending row is the next occurrence of one schedule (its `stage` is the schedule,
+e.g. "thu 17:00"); when it fires, its effects and the row for the following occurrence
+commit together, so a restart loses nothing and a FakeClock drives it all in tests.
+`ensure_recurring` plants the first rows at start-up and is idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from functools import partial
+
+from bot.domain.info import MONTHLY, RECURRING_KINDS, REMIND, WEEK_CLOSE, Monthly, Weekly, previous_month, quota_week
+from bot.services import info as svc
+from bot.services.base import Services
+from storage import deadlines, info
+from storage.deadlines import Deadline
+from storage.uow import Tx
+
+log = logging.getLogger(__name__)
+RECURRING_REF = 0
+
+
+def schedules(s: Services) -> dict[tuple[str, str], Weekly | Monthly]:
+    """(kind, stage) → schedule, for every recurring row the current config wants pending."""
+    pol = svc.quota_policy(s)
+    out: dict[tuple[str, str], Weekly | Monthly] = {(REMIND, str(r)): r for r in pol.reminders}
+    out[(WEEK_CLOSE, str(pol.deadline))] = pol.deadline
+    out[(MONTHLY, str(pol.bulletin))] = pol.bulletin
+    return out
+
+
+async def ensure_recurring(s: Services) -> None:
+    """At start-up: plant the next occurrence of each schedule that has none pending; drop
+    pending rows of schedules no longer configured. Running it twice changes nothing."""
+    wanted = schedules(s)
+    async with s.uow() as tx:
+        pending = set(await info.pending_recurring(tx.conn, RECURRING_KINDS))
+        for kind, stage in pending - set(wanted):
+            await deadlines.cancel(tx.conn, kind, RECURRING_REF, tx.now, stage)
+        for (kind, stage), sched in wanted.items():
+            if (kind, stage) not in pending:
+                await tx.add_deadline(kind, RECURRING_REF, sched.after(tx.now, s.config.tz), stage)
+
+
+async def _plan_next(s: Services, tx: Tx, d: Deadline) -> None:
+    """The following occurrence of the schedule that just fired (never one already past)."""
+    sched = schedules(s).get((d.kind, d.stage))
+    if sched is None:
+        return  # the config dropped this schedule
+    if (d.kind, d.stage) in set(await info.pending_recurring(tx.conn, [d.kind])):
+        return
+    await tx.add_deadline(d.kind, RECURRING_REF, sched.after(max(d.due_at, tx.now), s.config.tz), d.stage)
+
+
+async def _guarded(tx: Tx, what: str, effect: Callable[[], Awaitable[object]]) -> None:
+    """Run `effect` under a savepoint: if it fails, its writes go but the next occurrence stays."""
+    await tx.conn.execute("SAVEPOINT info_effect")
+    try:
+        await effect()
+    except Exception:
+        log.exception("info: %s failed", what)
+        await tx.conn.execute("ROLLBACK TO info_effect")
+    await tx.conn.execute("RELEASE info_effect")
+
+
+async def quota_reminder(s: Services, tx: Tx, d: Deadline) -> None:
+    """Thursday 17:00 / Friday 12:00: the units still short of this week's quota are pinged."""
+    await _plan_next(s, tx, d)
+    _, week_end = quota_week(d.due_at, svc.quota_policy(s).deadline, s.config.tz)
+    if tx.now >= week_end:
+        return  # fired after the week closed (the bot was down): too late to help
+    await _guarded(tx, "quota reminder", partial(svc.remind_short_units, s, tx, week_end))
+
+
+async def week_close(s: Services, tx: Tx, d: Deadline) -> None:
+    """At the weekly deadline: record each unit's week; the short ones are kept as such."""
+    await _plan_next(s, tx, d)
+    await _guarded(tx, "week close", partial(svc.close_week, s, tx, d.due_at))
+
+
+async def monthly_bulletin(s: Services, tx: Tx, d: Deadline) -> None:
+    """On the 1st: last month's submissions, adoptions, scores and ranks to the directors."""
+    await _plan_next(s, tx, d)
+    year, month = previous_month(d.due_at, s.config.tz)
+    await _guarded(tx, "monthly bulletin", partial(svc.send_bulletin, s, tx, year, month))
+
+
+HANDLERS = {REMIND: quota_reminder, WEEK_CLOSE: week_close, MONTHLY: monthly_bulletin}
+
+
+def register(s: Services, on: Callable[[str, Callable[[Tx, Deadline], Awaitable[None]]], None]) -> None:
+    for kind, fn in HANDLERS.items():
+        on(kind, partial(fn, s))
+
+
+async def plant_now(s: Services, kind: str, stage: str, due_at: datetime) -> None:
+    """An extra occurrence at `due_at` (the demo uses it to show a reminder without waiting a week)."""
+    async with s.uow() as tx:
+        await tx.add_deadline(kind, RECURRING_REF, due_at, stage)
