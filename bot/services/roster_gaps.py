@@ -1,0 +1,44 @@
+"""An alert found nobody rostered on shift: the admins hear of that duty day once.
+
+Alert routing runs inside other features' transactions with only a connection, so the
+notice is written to the outbox right there (it leaves with the alert it accompanies),
+worded in the configured language and dated by the duty day, both taken from the
+`roster_meta` row that start-up writes (`remember_config`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import aiosqlite
+
+from bot.domain import roster as rules
+from bot.domain.members import Role
+from bot.i18n import Texts
+from bot.services.base import Services
+from storage import members, outbox, roster
+
+
+async def remember_config(s: Services) -> None:
+    r = s.config.roster
+    async with s.uow() as tx:
+        await roster.set_meta(tx.conn, {"lang": s.texts.lang, "tz": s.config.general.timezone,
+                                        "day_start": r.shifts[0].start})
+
+
+async def note(conn: aiosqlite.Connection, at: datetime) -> None:
+    meta = await roster.meta(conn)
+    tz = ZoneInfo(meta.get("tz", "Asia/Shanghai"))
+    day_rules = rules.rules_from(tz, [("day", "", meta.get("day_start", "00:00"), "23:59")], ["1"])
+    day = rules.duty_day(at, day_rules)
+    if not await roster.note_gap(conn, day, at):
+        return
+    t = Texts(meta.get("lang", "zh"))
+    text = t("roster.gap", day=t("roster.day_label", month=day.month, day=day.day,
+                                 weekday=t(f"roster.weekday.{day.weekday()}")))
+    for admin in await members.with_roles(conn, [Role.ADMIN]):
+        await outbox.enqueue(conn, chat_id=admin.telegram_id, method=outbox.SEND_MESSAGE,
+                             payload={"text": text, "parse_mode": "HTML"}, now=at, ref_kind="roster", ref_id=0,
+                             tag="gap")
+    await roster.mark_told(conn, day, at)
