@@ -146,6 +146,10 @@ class Runtime:
         await app.initialize()
         await app.start()
         deps = app.deps
+        from bot.services.registry import RECURRING_MODULES
+
+        for module in RECURRING_MODULES:
+            await module.ensure_recurring(deps.services)
         await deps.scheduler.start(None if isinstance(self.clock, FakeClock) else app.job_queue)
         if isinstance(self.clock, FakeClock):
             self.clock.subscribe(self._on_clock)
@@ -198,7 +202,14 @@ class Runtime:
                 loop.add_signal_handler(sig, stop.set)
             except NotImplementedError:  # pragma: no cover
                 pass
-        await self.start(**kw)
+        try:
+            await self.start(**kw)
+        except BaseException:
+            # e.g. the token was rejected: close the database too, or its thread keeps the process alive.
+            if self.app is not None:
+                await self.stop()
+            await self.db.close()
+            raise
         try:
             await stop.wait()
         finally:

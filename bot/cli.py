@@ -143,6 +143,30 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_roster_import(args: argparse.Namespace) -> int:
+    config = _load(args)
+    from bot.services import roster
+    from bot.services.errors import ServiceError
+
+    async def go() -> int:
+        s = await _open_services(config)
+        try:
+            path = Path(args.file)
+            text = await roster.import_table(s, None, path.name, path.read_bytes())
+        except ServiceError as err:
+            print(s.texts(err.key, **err.kw), file=sys.stderr)
+            return 2
+        except OSError as err:
+            print(f"{args.file}: {err.strerror}", file=sys.stderr)
+            return 2
+        finally:
+            await s.db.close()
+        print(text)
+        return 0
+
+    return asyncio.run(go())
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     config = _load(args)
     token = cfg.token_from_env()
@@ -150,6 +174,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot.app import Runtime
 
     runtime = Runtime(config, token)
+    from telegram.error import InvalidToken
+
     kw: dict[str, object] = {}
     if args.webhook_url:
         if not args.webhook_secret:
@@ -159,14 +185,19 @@ def cmd_run(args: argparse.Namespace) -> int:
             "webhook_url": args.webhook_url.rstrip("/") + "/telegram" if not args.webhook_url.endswith("/telegram") else args.webhook_url,
             "secret_token": args.webhook_secret, "allowed_updates": None,
         }
-    asyncio.run(runtime.run_forever(**kw))  # type: ignore[arg-type]
+    try:
+        asyncio.run(runtime.run_forever(**kw))  # type: ignore[arg-type]
+    except InvalidToken:
+        # Never print the exception: PTB puts the rejected token itself into its message.
+        print("Telegram 拒绝了此令牌（TELEGRAM_BOT_TOKEN）/ the server rejected the bot token", file=sys.stderr)
+        return 2
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
-    return asyncio.run(run_demo(verbose=args.verbose, lang=args.lang))
+    return asyncio.run(run_demo(verbose=args.verbose))
 
 
 def parser() -> argparse.ArgumentParser:
@@ -185,7 +216,6 @@ def parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_run)
     s = sub.add_parser("demo", help="play a scripted day offline against the bundled emulator")
     s.add_argument("-v", "--verbose", action="store_true")
-    s.add_argument("--lang", choices=["zh", "en"], default="zh")
     s.set_defaults(func=cmd_demo)
     s = sub.add_parser("invite", help="create a single-use invitation")
     s.add_argument("--unit", required=True)
@@ -196,6 +226,11 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("members", help="list members")
     s.add_argument("--unit")
     s.set_defaults(func=cmd_members)
+    s = sub.add_parser("roster", help="duty roster: `roster import FILE` (.xlsx or .csv)")
+    rsub = s.add_subparsers(dest="roster_command", required=True)
+    s = rsub.add_parser("import", help="import a roster table; every day in it replaces that day")
+    s.add_argument("file")
+    s.set_defaults(func=cmd_roster_import)
     s = sub.add_parser("backup", help="consistent copy of the live database")
     s.add_argument("path")
     s.set_defaults(func=cmd_backup)

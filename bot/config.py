@@ -109,6 +109,143 @@ class Invites:
 
 
 @dataclass(frozen=True)
+class SupervisionPolicy:
+    """督查督办: reminders before the deadline, 签收 within, chasing after, the weekly bulletin."""
+
+    chase_before: tuple[timedelta, ...] = (timedelta(days=3), timedelta(days=1), timedelta(hours=2))
+    accept_within: timedelta = timedelta(hours=4)
+    overdue_chase_every: timedelta = timedelta(days=1)
+    due_time: str = "18:00"  # a deadline typed as a day ("12-31", "3天") means this time that day
+    bulletin_cron: str = "0 9 * * mon"  # crontab in [general] timezone; "" = no bulletin
+    bulletin_chat_id: int = 0  # also post the bulletin to this group chat (0 = directors only)
+    bulletin_bound_groups: bool = False  # also post it to district-wide groups bound with /bindgroup
+
+
+@dataclass(frozen=True)
+class NoticePolicy:
+    receipt_deadline: timedelta = timedelta(hours=8)  # 电子公文 8 小时内核实签收
+    urgent_deadline: timedelta = timedelta(minutes=30)
+    resend_throttle: timedelta = timedelta(minutes=5)  # 「再次提醒」最多每 5 分钟一次
+    meeting_remind_before: timedelta = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class LeaveStep:
+    """One approval step: who may act (selectors, see bot/domain/leave.py) and whether any or all must."""
+
+    label: str
+    who: tuple[str, ...]
+    mode: str = "any"  # any | all
+
+
+@dataclass(frozen=True)
+class LeaveChain:
+    """Whose requests it covers (empty = anyone) and the steps they go through; first match wins."""
+
+    name: str
+    label: str = ""
+    roles: tuple[str, ...] = ()
+    unit_kinds: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    steps: tuple[LeaveStep, ...] = ()
+    notify: tuple[str, ...] = ()  # told of the approval, never asked
+
+
+@dataclass(frozen=True)
+class LeavePost:
+    """A named post (区委书记, 区长 …) held by members listed by their number in /members."""
+
+    name: str
+    label: str = ""
+    members: tuple[int, ...] = ()
+
+
+_GOV_HEADS = LeaveChain(
+    name="unit_heads", label="街道、局委主要负责人",
+    roles=("unit_head",), unit_kinds=("street", "bureau"),
+    steps=(LeaveStep("区政府办公室主任签报", ("role:director@zhengfu",)),
+           LeaveStep("区长审批", ("post:district_head",))),
+    notify=("post:party_secretary",),
+)
+_BODY_CHAINS = tuple(
+    LeaveChain(name=unit, label=label, roles=("leader",), units=(unit,),
+               steps=(LeaveStep(step, (f"post:{head}",)),), notify=("post:party_secretary",))
+    for unit, label, step, head in (
+        ("renda", "区人大常委会领导", "区人大常委会主任审批", "congress_head"),
+        ("zhengfu", "区政府领导", "区长审批", "district_head"),
+        ("zhengxie", "区政协领导", "区政协主席审批", "cppcc_head"),
+    )
+)
+_DEFAULT_CHAINS = (
+    _GOV_HEADS,
+    *_BODY_CHAINS,
+    LeaveChain(name="committee", label="区委领导", roles=("leader",),
+               steps=(LeaveStep("区委书记审批", ("post:party_secretary",)),)),
+    LeaveChain(name="staff", label="其他人员",
+               steps=(LeaveStep("本单位负责人审批", ("role:unit_head@own",)),)),
+)
+_DEFAULT_POSTS = (
+    LeavePost("party_secretary", "区委书记"),
+    LeavePost("district_head", "区长"),
+    LeavePost("congress_head", "区人大常委会主任"),
+    LeavePost("cppcc_head", "区政协主席"),
+)
+
+
+@dataclass(frozen=True)
+class LeavePolicy:
+    remind_after: timedelta = timedelta(hours=2)  # an approver who has not decided is reminded
+    remind_times: int = 3  # at most this many reminders per step
+    sick_grace: timedelta = timedelta(days=3)  # sick leave may be asked this far after it began
+    back_remind_at: timedelta = timedelta(hours=9)  # on the return day, at this time of day
+    back_grace: timedelta = timedelta(hours=9)  # after the end of the return day, then the alert
+    max_days: int = 60
+    archive: tuple[str, ...] = ("role:director@office", "role:duty@office")  # 区委办 archives every outcome
+    holiday_notify: tuple[str, ...] = ("role:director@office", "role:director@zhengfu")
+    overdue_notify: tuple[str, ...] = ("role:unit_head@own", "role:director@office", "role:duty@office")
+    fallback: tuple[str, ...] = ("role:director@office",)  # when a chain resolves to nobody at all
+    posts: tuple[LeavePost, ...] = _DEFAULT_POSTS
+    chains: tuple[LeaveChain, ...] = _DEFAULT_CHAINS
+
+
+@dataclass(frozen=True)
+class InfoPolicy:
+    """Routine information (政务信息报送): weekly quota, reminders, scores, monthly bulletin."""
+
+    weekly_quota: int = 2  # items per unit (street/bureau) per week
+    deadline: str = "fri 17:00"  # the quota week ends here (Beijing time)
+    reminders: tuple[str, ...] = ("thu 17:00", "fri 12:00")  # units still short are pinged
+    score_district: int = 1  # 区采用
+    score_city: int = 3  # 市采用
+    score_province: int = 5  # 省采用
+    score_instruction: int = 5  # 领导批示
+    bulletin: str = "1 09:00"  # day of the month and time of the monthly bulletin
+    bulletin_chat_id: int = 0  # optional group that also gets the bulletin (0 = none)
+
+
+@dataclass(frozen=True)
+class RosterShift:
+    """One duty shift (双岗双班): its name in the roster file, its label, and its Beijing times."""
+
+    name: str
+    label: str
+    start: str  # "08:30"
+    end: str  # "17:30"; an end at or before the start is on the next day
+
+
+@dataclass(frozen=True)
+class RosterPolicy:
+    """值班表 / 领导带班: the shifts, the posts of each shift, and the daily handover."""
+
+    shifts: tuple[RosterShift, ...] = (
+        RosterShift("day", "白班", "08:30", "17:30"),
+        RosterShift("night", "夜班", "17:30", "08:30"),
+    )
+    posts: tuple[str, ...] = ("一岗", "二岗")
+    handover: str = "08:30"  # daily reminder to the outgoing and incoming officers; "" = none
+
+
+@dataclass(frozen=True)
 class Config:
     general: General = field(default_factory=General)
     telegram: Telegram = field(default_factory=Telegram)
@@ -116,6 +253,11 @@ class Config:
     incident: IncidentPolicy = field(default_factory=IncidentPolicy)
     upstream: Upstream = field(default_factory=Upstream)
     invites: Invites = field(default_factory=Invites)
+    info: InfoPolicy = field(default_factory=InfoPolicy)
+    supervision: SupervisionPolicy = field(default_factory=SupervisionPolicy)
+    notice: NoticePolicy = field(default_factory=NoticePolicy)
+    leave: LeavePolicy = field(default_factory=LeavePolicy)
+    roster: RosterPolicy = field(default_factory=RosterPolicy)
     source: str = "<defaults>"
 
     @property
@@ -225,6 +367,83 @@ def _validate(cfg: Config) -> None:
         raise _KeyError("incident", "deadlines must grow: first_report ≤ written_report ≤ full_report")
     if inc.forward_remind >= inc.forward_target:
         raise _KeyError("incident.forward_remind", "must be shorter than forward_target")
+    _validate_leave(cfg.leave)
+    _validate_info(cfg.info)
+    _validate_roster(cfg.roster)
+    sup = cfg.supervision
+    for key, value in (("accept_within", sup.accept_within), ("overdue_chase_every", sup.overdue_chase_every)):
+        if value <= timedelta(0):  # a zero chase cadence would chase in a loop
+            raise _KeyError(f"supervision.{key}", "must be longer than 0")
+    if any(p <= timedelta(0) for p in sup.chase_before):
+        raise _KeyError("supervision.chase_before", "every reminder must come before the deadline (> 0)")
+    if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", sup.due_time):
+        raise _KeyError("supervision.due_time", f"bad time {sup.due_time!r}: write HH:MM, e.g. '18:00'")
+    if sup.bulletin_cron:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(sup.bulletin_cron)
+        except ValueError as exc:
+            raise _KeyError("supervision.bulletin_cron", f"bad crontab {sup.bulletin_cron!r}: {exc}") from None
+
+
+_SELECTOR_RE = re.compile(r"^(member:\d+|role:[a-z_]+(@[a-z][a-z0-9_]*)?|post:[a-z0-9_]+)$")
+
+
+def _validate_leave(lv: LeavePolicy) -> None:
+    posts = {p.name for p in lv.posts}
+    lists = [("leave.archive", lv.archive), ("leave.holiday_notify", lv.holiday_notify),
+             ("leave.overdue_notify", lv.overdue_notify), ("leave.fallback", lv.fallback)]
+    for i, chain in enumerate(lv.chains):
+        lists.append((f"leave.chains[{i}].notify", chain.notify))
+        for j, step in enumerate(chain.steps):
+            lists.append((f"leave.chains[{i}].steps[{j}].who", step.who))
+            if step.mode not in ("any", "all"):
+                raise _KeyError(f"leave.chains[{i}].steps[{j}].mode", "must be 'any' or 'all'")
+        for role in chain.roles:
+            if role not in ROLES:
+                raise _KeyError(f"leave.chains[{i}].roles", f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+    for key, selectors in lists:
+        for sel in selectors:
+            if not _SELECTOR_RE.match(sel):
+                raise _KeyError(key, f"bad approver {sel!r}: write member:12, role:director@office, "
+                                     "role:unit_head@own or post:name")
+            if sel.startswith("post:") and sel[5:] not in posts:
+                raise _KeyError(key, f"unknown post {sel[5:]!r}; define it under [[leave.posts]]")
+
+
+def _validate_roster(r: RosterPolicy) -> None:
+    hhmm = re.compile(r"([01]?\d|2[0-3]):[0-5]\d")
+    if not r.shifts:
+        raise _KeyError("roster.shifts", "define at least one shift")
+    if not r.posts:
+        raise _KeyError("roster.posts", "define at least one post, e.g. [\"一岗\", \"二岗\"]")
+    seen: set[str] = set()
+    for i, sh in enumerate(r.shifts):
+        if not re.fullmatch(r"[a-z][a-z0-9_]{0,15}", sh.name) or sh.name == "leader":
+            raise _KeyError(f"roster.shifts[{i}].name", f"bad shift name {sh.name!r}: lowercase latin, not 'leader'")
+        if sh.name in seen:
+            raise _KeyError(f"roster.shifts[{i}].name", f"duplicate shift name {sh.name!r}")
+        seen.add(sh.name)
+        for key in ("start", "end"):
+            if not hhmm.fullmatch(getattr(sh, key)):
+                raise _KeyError(f"roster.shifts[{i}].{key}", f"bad time {getattr(sh, key)!r}: write HH:MM")
+    if r.handover and not hhmm.fullmatch(r.handover):
+        raise _KeyError("roster.handover", f"bad time {r.handover!r}: write HH:MM, or \"\" for no reminder")
+
+
+def _validate_info(info: InfoPolicy) -> None:
+    from bot.domain.info import Monthly, ScheduleError, Weekly
+
+    checks = [("info.deadline", Weekly.parse, info.deadline), ("info.bulletin", Monthly.parse, info.bulletin)]
+    checks += [(f"info.reminders[{i}]", Weekly.parse, text) for i, text in enumerate(info.reminders)]
+    for key, parse, text in checks:
+        try:
+            parse(text)  # type: ignore[operator]
+        except ScheduleError as exc:
+            raise _KeyError(key, str(exc)) from None
+    if info.weekly_quota < 0:
+        raise _KeyError("info.weekly_quota", "must be 0 or more")
 
 
 def loads(text: str, source: str = "<string>") -> Config:

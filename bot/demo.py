@@ -36,7 +36,7 @@ CAST = (
 )
 
 
-async def run_demo(verbose: bool = False, lang: str = "zh", out=print) -> int:  # type: ignore[no-untyped-def]
+async def run_demo(verbose: bool = False, out=print) -> int:  # type: ignore[no-untyped-def]
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING)
     started = time.monotonic()
     out("DutyDesk 值班台 — 演示（离线：自带 Bot API 模拟器 + 临时 SQLite 数据库）")

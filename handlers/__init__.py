@@ -17,6 +17,11 @@ from telegram.ext import (
 )
 
 from handlers import admin, fallback, incident_actions, report, stages, start, views
+from handlers import info
+from handlers import groups, notices
+from handlers import leave
+from handlers import supervision
+from handlers import roster, stats
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +29,7 @@ DIALOG_NAME = "dialog"
 PERSIST_GROUP = 99
 
 # Feature modules that contribute entry points and states to the one dialogue.
-DIALOG_MODULES = (report, stages, incident_actions)
+DIALOG_MODULES = (report, stages, incident_actions, info, leave, notices, supervision)
 
 
 def build_dialog() -> ConversationHandler[Any]:
@@ -68,6 +73,13 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     admin.register(app)
     views.register(app)
     incident_actions.register(app)
+    info.register(app)
+    leave.register(app)
+    notices.register(app)
+    groups.register(app)
+    supervision.register(app)
+    roster.register(app)
+    stats.register(app)
     start.register_late(app)  # type: ignore[arg-type]
     fallback.register(app)
     app.add_handler(TypeHandler(Update, flush_persistence), group=PERSIST_GROUP)

@@ -28,6 +28,24 @@ class Action(StrEnum):
     VIEW_OWN_INCIDENTS = "view_own_incidents"
     MANAGE_MEMBERS = "manage_members"
     CREATE_INVITE = "create_invite"
+    REQUEST_LEAVE = "request_leave"  # 请假、销假 (own)
+    DECIDE_LEAVE = "decide_leave"  # 审批 — only as an approver named by the chain of that request
+    VIEW_AWAY = "view_away"  # /away (unit heads: own unit)
+    SUBMIT_INFO = "submit_info"  # 报送政务信息 (own unit)
+    REVIEW_INFO = "review_info"  # 标记采用 (district-wide)
+    VIEW_INFO_STATS = "view_info_stats"  # /infostats
+    ASSIGN_TASK = "assign_task"  # 交办督办事项
+    ACCEPT_TASK = "accept_task"  # 签收 (own unit)
+    REPORT_TASK = "report_task"  # 报进展 (own unit)
+    SUBMIT_TASK = "submit_task"  # 办结、申请延期 (own unit)
+    REVIEW_TASK = "review_task"  # 办结审核、退回、延期审批
+    VIEW_ALL_TASKS = "view_all_tasks"
+    VIEW_OWN_TASKS = "view_own_tasks"
+    SEND_NOTICE = "send_notice"  # 发通知 (unit heads: own unit only)
+    BIND_GROUP = "bind_group"  # /bindgroup in a Telegram group
+    VIEW_ROSTER = "view_roster"  # /duty
+    MANAGE_ROSTER = "manage_roster"  # /duty set, roster import
+    VIEW_STATS = "view_stats"  # /stats, /export
 
 
 # The permission table: one line per action, read like the office's own rules.
@@ -42,11 +60,30 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.VIEW_OWN_INCIDENTS: frozenset({Role.OFFICER, Role.UNIT_HEAD}),
     Action.MANAGE_MEMBERS: frozenset({Role.ADMIN}),
     Action.CREATE_INVITE: frozenset({Role.ADMIN}),
+    Action.REQUEST_LEAVE: frozenset(Role) - {Role.ADMIN},
+    Action.DECIDE_LEAVE: frozenset(Role) - {Role.ADMIN},
+    Action.VIEW_AWAY: frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER, Role.UNIT_HEAD}),
+    Action.SUBMIT_INFO: frozenset({Role.OFFICER, Role.UNIT_HEAD}),
+    Action.REVIEW_INFO: frozenset({Role.DIRECTOR, Role.INFO_EDITOR}),
+    Action.VIEW_INFO_STATS: frozenset({Role.OFFICER, Role.UNIT_HEAD, Role.DUTY, Role.DIRECTOR, Role.LEADER, Role.INFO_EDITOR}),
+    Action.ASSIGN_TASK: frozenset({Role.DIRECTOR}),
+    Action.ACCEPT_TASK: frozenset({Role.UNIT_HEAD}),
+    Action.REPORT_TASK: frozenset({Role.OFFICER, Role.UNIT_HEAD}),
+    Action.SUBMIT_TASK: frozenset({Role.UNIT_HEAD}),
+    Action.REVIEW_TASK: frozenset({Role.DIRECTOR}),
+    Action.VIEW_ALL_TASKS: frozenset({Role.DIRECTOR, Role.LEADER}),
+    Action.VIEW_OWN_TASKS: frozenset({Role.OFFICER, Role.UNIT_HEAD}),
+    Action.SEND_NOTICE: frozenset({Role.DIRECTOR, Role.DUTY, Role.UNIT_HEAD}),
+    Action.BIND_GROUP: frozenset({Role.ADMIN, Role.UNIT_HEAD}),
+    Action.VIEW_ROSTER: frozenset(Role),
+    Action.MANAGE_ROSTER: frozenset({Role.ADMIN, Role.DIRECTOR}),
+    Action.VIEW_STATS: frozenset({Role.DIRECTOR, Role.DUTY, Role.LEADER}),
 }
 
 # Actions whose scope is the actor's own unit unless a role grants district-wide reach.
 UNIT_SCOPED: frozenset[Action] = frozenset(
-    {Action.FILE_STAGE, Action.CLOSE_INCIDENT, Action.ACK_ALERT, Action.VIEW_OWN_INCIDENTS}
+    {Action.FILE_STAGE, Action.CLOSE_INCIDENT, Action.ACK_ALERT, Action.VIEW_OWN_INCIDENTS,
+     Action.ACCEPT_TASK, Action.REPORT_TASK, Action.SUBMIT_TASK}  # 督办: only the unit's own people
 )
 DISTRICT_WIDE: frozenset[Role] = frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER, Role.ADMIN})
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 import aiosqlite
 
+from bot.domain import roster as duty
 from bot.domain.incidents import Incident, IncidentPolicy
 from bot.domain.members import Member, Role
 from storage import members
+from storage.db import from_db
 
 
 def _unique(groups: Iterable[list[Member]], exclude: set[int]) -> list[Member]:
@@ -20,30 +23,58 @@ def _unique(groups: Iterable[list[Member]], exclude: set[int]) -> list[Member]:
     return list(seen.values())
 
 
+async def skip_away(conn: aiosqlite.Connection, people: list[Member], exclude: Iterable[int] = ()) -> list[Member]:
+    """Members on approved leave are replaced by their stand-ins (or dropped without one)."""
+    from storage import leave
+
+    away = await leave.away_now(conn)
+    if not away or not any(m.id in away for m in people):
+        return people
+    skip = set(exclude)
+    out: dict[int, Member] = {}
+    for m in people:
+        if m.id not in away:
+            out.setdefault(m.id, m)
+            continue
+        stand_in_id = away[m.id]
+        if stand_in_id is None or stand_in_id in away or stand_in_id in skip:
+            continue
+        stand_in = await members.by_id(conn, stand_in_id)
+        if stand_in is not None and stand_in.active:
+            out.setdefault(stand_in.id, stand_in)
+    return list(out.values())
+
+
 async def alert_audience(
     conn: aiosqlite.Connection, inc: Incident, policy: IncidentPolicy, exclude: Iterable[int] = ()
 ) -> list[Member]:
-    """Duty officers, directors and the unit's head; district leaders too when it is major."""
+    """Duty officers (the rostered ones on shift first), directors and the unit's head; district
+    leaders and the leader on duty too when it is major."""
+    on_duty, leader = await rostered_now(conn, await _moment(conn, inc))
     groups = [
-        await members.with_roles(conn, [Role.DUTY]),
+        on_duty,
         await members.with_roles(conn, [Role.DIRECTOR]),
         await members.with_roles(conn, [Role.UNIT_HEAD], inc.unit_code),
     ]
     if inc.is_major(policy):
+        groups.append([leader] if leader is not None else [])
         groups.append(await members.with_roles(conn, [Role.LEADER]))
-    return _unique(groups, set(exclude))
+    return await skip_away(conn, _unique(groups, set(exclude)), exclude)
 
 
 async def escalation_audience(conn: aiosqlite.Connection, inc: Incident) -> list[Member]:
-    """At a missed deadline: the unit head, the duty officers and the directors."""
-    return _unique(
+    """At a missed deadline: the unit head, the duty officers (on shift) and the directors,
+    and the leader on duty (带班领导) when one is rostered."""
+    on_duty, leader = await rostered_now(conn, await _moment(conn, inc))
+    return await skip_away(conn, _unique(
         [
             await members.with_roles(conn, [Role.UNIT_HEAD], inc.unit_code),
-            await members.with_roles(conn, [Role.DUTY]),
+            on_duty,
             await members.with_roles(conn, [Role.DIRECTOR]),
+            [leader] if leader is not None else [],
         ],
         set(),
-    )
+    ))
 
 
 async def unit_reporters(conn: aiosqlite.Connection, unit_code: str) -> list[Member]:
@@ -52,3 +83,32 @@ async def unit_reporters(conn: aiosqlite.Connection, unit_code: str) -> list[Mem
 
 async def duty_officers(conn: aiosqlite.Connection) -> list[Member]:
     return await members.with_roles(conn, [Role.DUTY])
+
+
+async def _moment(conn: aiosqlite.Connection, inc: Incident) -> datetime:
+    """The time of the change being told: the incident's latest event or late flag (the callers
+    record it in the same transaction before they ask for the audience)."""
+    async with conn.execute(
+        "SELECT max(at) FROM (SELECT max(at) AS at FROM incident_events WHERE incident_id=? "
+        "UNION ALL SELECT max(late_flagged_at) FROM incident_stages WHERE incident_id=?)",
+        (inc.id, inc.id),
+    ) as cur:
+        row = await cur.fetchone()
+    latest = from_db(row[0]) if row and row[0] else None
+    return max(latest, inc.created_at) if latest else inc.created_at
+
+
+async def rostered_now(conn: aiosqlite.Connection, at: datetime) -> tuple[list[Member], Member | None]:
+    """The duty officers on shift at `at` and the leader on duty. With nobody rostered on shift,
+    every duty member, and the gap is recorded so the admins are told (once a day)."""
+    from bot.services import roster_gaps
+    from storage import roster
+
+    slots = await roster.covering(conn, at)
+    leader_slot = duty.leader_at(slots, at)
+    leader = await members.by_id(conn, leader_slot.member_id) if leader_slot else None
+    on_shift = [m for s in duty.on_at(slots, at) if (m := await members.by_id(conn, s.member_id)) and m.active]
+    if on_shift:
+        return on_shift, leader if leader is not None and leader.active else None
+    await roster_gaps.note(conn, at)
+    return await members.with_roles(conn, [Role.DUTY]), leader if leader is not None and leader.active else None
