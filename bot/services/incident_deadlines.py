@@ -48,7 +48,7 @@ async def stage_due(s: Services, tx: Tx, d: Deadline) -> None:
     unit_text = s.texts("incident.remind.overdue_unit", number=inc.number, stage=stage_name, due=s.fmt.dt(rec.due_at))
     await broadcast(s, tx, inc, unit_text, reporters, tag="overdue", markup=txt.unit_keyboard(s, inc))
     reporter_ids = {m.id for m in reporters}
-    office = [m for m in await escalation_audience(tx.conn, inc) if m.id not in reporter_ids]
+    office = [m for m in await escalation_audience(tx.conn, inc, at=tx.now) if m.id not in reporter_ids]
     office_text = s.texts("incident.remind.overdue_office", unit=esc(s.unit_name(inc.unit_code)), number=inc.number,
                           category=s.texts(f"incident.cat.{inc.category}"), stage=stage_name, due=s.fmt.dt(rec.due_at))
     await broadcast(s, tx, inc, office_text, office, tag="escalation",
@@ -65,7 +65,7 @@ async def forward_reminder(s: Services, tx: Tx, d: Deadline) -> None:
                    unit=esc(s.unit_name(inc.unit_code)), elapsed=s.fmt.dur(tx.now - inc.created_at),
                    target=s.fmt.dur(s.policy.forward_target))
     markup = cb.keyboard([[(s.texts("incident.btn.forward"), cb.incident(cb.FORWARD, inc.id))]])
-    await broadcast(s, tx, inc, text, await duty_officers(tx.conn), tag="forward_remind", markup=markup)
+    await broadcast(s, tx, inc, text, await duty_officers(tx.conn, at=tx.now), tag="forward_remind", markup=markup)
     await incidents.add_event(tx.conn, inc.id, tx.now, None, "forward_reminded")
 
 

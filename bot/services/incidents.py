@@ -90,7 +90,7 @@ async def file_first_report(s: Services, member: Member, draft: ReportDraft) -> 
         await incidents.add_event(tx.conn, inc_id, now, member.id, "reported", name=member.name)
         inc = await incidents.get(tx.conn, inc_id)
         assert inc is not None
-        audience = await alert_audience(tx.conn, inc, s.policy, exclude=[member.id])
+        audience = await alert_audience(tx.conn, inc, s.policy, exclude=[member.id], at=tx.now)
         text = txt.alert_text(s, inc, member.name, now, [])
         keyboard = txt.alert_keyboard(s, inc)
         await broadcast(s, tx, inc, text, audience, tag=ALERT_TAG, markup=keyboard)
@@ -156,7 +156,7 @@ async def _stage_filed(s: Services, tx: Tx, inc: Incident, member: Member, stage
                               delay=int((tx.now - rec.due_at).total_seconds()) if late else 0)
     text = s.texts("incident.alert.stage_filed", unit=esc(s.unit_name(inc.unit_code)), number=inc.number,
                    stage=s.texts(f"incident.stage.{stage}"), late=late, body=body)
-    await broadcast(s, tx, inc, text, await alert_audience(tx.conn, inc, s.policy, exclude=[member.id]))
+    await broadcast(s, tx, inc, text, await alert_audience(tx.conn, inc, s.policy, exclude=[member.id], at=tx.now))
     await queue_upstream(s, tx, inc.id, stage.value)
     return late
 
@@ -204,7 +204,7 @@ async def file_followup(s: Services, member: Member, incident_id: int, text: str
         await tx.add_deadline(rules.FOLLOWUP, inc.id, rules.next_followup_at(inc.learnt_at, tx.now, s.policy))
         msg = s.texts("incident.alert.stage_filed", unit=esc(s.unit_name(inc.unit_code)), number=inc.number,
                       stage=s.texts("incident.stage.followup"), late="", body=body)
-        await broadcast(s, tx, inc, msg, await alert_audience(tx.conn, inc, s.policy, exclude=[member.id]))
+        await broadcast(s, tx, inc, msg, await alert_audience(tx.conn, inc, s.policy, exclude=[member.id], at=tx.now))
         await queue_upstream(s, tx, inc.id, "followup")
         return inc
 
@@ -225,7 +225,7 @@ async def close_incident(s: Services, member: Member, incident_id: int, outcome:
         missed_text = missed_line(s, missed)
         text = s.texts("incident.alert.closed", unit=esc(s.unit_name(inc.unit_code)), number=inc.number,
                        name=esc(member.name), outcome=esc(outcome), missed=missed_text)
-        await broadcast(s, tx, inc, text, await alert_audience(tx.conn, inc, s.policy, exclude=[member.id]))
+        await broadcast(s, tx, inc, text, await alert_audience(tx.conn, inc, s.policy, exclude=[member.id], at=tx.now))
         await queue_upstream(s, tx, inc.id, "closed")
         return missed
 

@@ -92,6 +92,9 @@ async def test_alerts_go_to_the_officers_on_shift(desk: Desk, cast: Cast) -> Non
     await cast.leader.wait_for("迟报")
     await duty2.wait_for("迟报")
     assert count(duty3, "迟报") == 0
+    # The 8-minute "not yet forwarded" reminder also goes to the officers on shift only.
+    assert count(cast.duty, "尚未上报市委") == 1 and count(duty2, "尚未上报市委") == 1
+    assert count(duty3, "尚未上报市委") == 0
     assert count(cast.admin, "值班表缺失") == 0
 
     # /duty set by the director moves the day shift; the next alert follows it.
