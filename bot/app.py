@@ -182,6 +182,9 @@ class Runtime:
         deps.scheduler.stop()
         if deps.sender:
             await deps.sender.stop()
+        for helper in list(deps.extra.values()):  # features' background helpers, before the DB closes
+            if (aclose := getattr(helper, "aclose", None)) is not None:
+                await aclose()
         if deps.upstream:
             await deps.upstream.stop()
         if app.updater and app.updater.running:

@@ -35,6 +35,15 @@ class BroadcastProgress:
         self._scheduled: dict[int, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
+    async def aclose(self) -> None:
+        """At shutdown: no edit may start (or keep running) once the database is closed."""
+        for handle in self._scheduled.values():
+            handle.cancel()
+        self._scheduled.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
     def on_sent(self, row: OutboxRow, _result: Message | bool | None) -> None:
         if row.ref_kind == REF and row.tag == DELIVER and row.ref_id is not None:
             self.poke(row.ref_id)

@@ -416,3 +416,22 @@ async def test_broadcast_100_at_telegram_limits(desk: Desk) -> None:
 @pytest.mark.slow
 async def test_broadcast_1000_at_telegram_limits(desk: Desk) -> None:
     await _broadcast(desk, 1000)
+
+
+async def test_stopping_mid_broadcast_leaves_no_progress_edit_behind(
+    desk: Desk, cast: Cast, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The live-progress edits are timers; a stop right after a send must cancel them, not let
+    them run against the closed database."""
+    director = await members.by_telegram_id(desk.db.conn, cast.director.id)
+    assert director is not None
+    n = await svc.send_notice(desk.services, director, svc.NoticeDraft(title="停机测试", audience=AudienceSpec(Audience.ALL)))
+    await cast.officer.wait_for("停机测试")
+    await desk.settle()
+    progress = desk.runtime.app.deps.extra["notice_progress"]  # type: ignore[union-attr]
+    progress.poke(n.id)  # as a row delivered just now would: an edit is due within the 2 s interval
+    assert progress._scheduled
+    await desk.stop_bot()
+    assert not progress._scheduled and not progress._tasks
+    await asyncio.sleep(2.5)  # past the interval: nothing may wake up against the closed database
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
