@@ -79,7 +79,9 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
         .base_file_url(config.telegram.base_file_url)
         .context_types(context_types)
         .persistence(SqlitePersistence(db))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        # Telegram's ~30 messages/s is for bulk sends: the outbox paces those itself (delivery.GlobalPacer).
+        # Direct replies are one per user action, so no overall cap here; group limits and 429 retries stay.
+        .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
         .concurrent_updates(False)
         .connection_pool_size(64)
         # Generous read timeout: retrying a slow-but-delivered send would duplicate it.
