@@ -24,6 +24,10 @@ from storage.outbox import OutboxRow
 log = logging.getLogger(__name__)
 
 
+# Outbox rows about these (emergency incidents) go before any other queued row, e.g. a broadcast.
+URGENT = ("incident",)
+
+
 class ChatPacer:
     """Token bucket per chat: a short burst, then about one message a second (Telegram's advice)."""
 
@@ -79,15 +83,17 @@ class GlobalPacer:
 class OutboxSender:
     def __init__(
         self, db: Database, bot: Bot, now: Callable[[], datetime], *,
-        max_retries: int = 8, pacer: ChatPacer | None = None, batch: int = 500,
-        global_pacer: GlobalPacer | None = None,
+        max_retries: int = 8, pacer: ChatPacer | None = None, batch: int = 60,
+        global_pacer: GlobalPacer | None = None, urgent: tuple[str, ...] = URGENT,
     ) -> None:
         self.db, self.bot, self._now = db, bot, now
         self.max_retries = max_retries
         self.pacer = pacer or ChatPacer()
         self.global_pacer = global_pacer or GlobalPacer()
         self._global_turn = asyncio.Lock()  # FIFO: rows take global tokens in the order they were queued
-        self.batch = batch
+        # A pass sends at most `batch` rows (about two seconds of Telegram's bulk budget) before it
+        # looks again, so an emergency alert queued behind a broadcast waits for that pass only.
+        self.batch, self.urgent = batch, urgent
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
@@ -133,7 +139,7 @@ class OutboxSender:
 
     async def drain_once(self) -> float | None:
         """Send what is ready; return seconds until more will be ready, or None when empty."""
-        rows = await outbox.pending(self.db.conn, self.batch)
+        rows = await outbox.pending(self.db.conn, self.batch, self.urgent)
         if not rows:
             return None
         by_chat: dict[int, list[OutboxRow]] = {}

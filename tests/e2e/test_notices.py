@@ -435,3 +435,32 @@ async def test_stopping_mid_broadcast_leaves_no_progress_edit_behind(
     assert not progress._scheduled and not progress._tasks
     await asyncio.sleep(2.5)  # past the interval: nothing may wake up against the closed database
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+
+
+async def test_an_emergency_alert_overtakes_a_broadcast_in_progress(desk: Desk, cast: Cast) -> None:
+    """A 300-person notice takes ~10 s at Telegram's limits; an incident filed one second in
+    reaches the duty officer within the pass under way (≈2 s), not after the whole broadcast."""
+    from bot.domain.report_draft import ReportDraft
+    from bot.services.incidents import file_first_report
+
+    desk.emu.rate_limits = RateLimits()
+    base = 3_000_000
+    async with desk.services.uow() as tx:
+        for i in range(300):
+            desk.emu.user(base + i, f"人员{i}", started=True)
+            await members.create(tx.conn, telegram_id=base + i, name=f"人员{i}", username=None,
+                                 unit_code="xushui", roles=[Role.OFFICER], now=tx.now)
+    director = await members.by_telegram_id(desk.db.conn, cast.director.id)
+    officer = await members.by_telegram_id(desk.db.conn, cast.officer.id)
+    assert director is not None and officer is not None
+    n = await svc.send_notice(desk.services, director, svc.NoticeDraft(
+        title="全区通知", body="请签收。", audience=AudienceSpec(Audience.UNITS, units=("xushui",))))
+    await asyncio.sleep(1.0)
+    draft = ReportDraft(category="fire", occurred_at=desk.services.now().isoformat(), place="建设路",
+                        description="起火", deaths=0, injured=0, missing=0)
+    filed_at = time.monotonic()
+    await file_first_report(desk.services, officer, draft)
+    await cast.duty.wait_for("突发事件", timeout=5)
+    waited = time.monotonic() - filed_at
+    sent, _failed, total = await notices.delivery_counts(desk.db.conn, n.id, svc.DELIVER)
+    assert sent < total - 100, f"the alert waited for the broadcast: {sent}/{total} sent after {waited:.1f} s"
