@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
 
 from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
@@ -88,6 +89,22 @@ def is_private(update: Update) -> bool:
     return chat is not None and chat.type == "private"
 
 
+async def private_only(update: Update, ctx: DeskContext) -> bool:
+    """True in a private chat; elsewhere says the command works only there and returns False."""
+    if is_private(update):
+        return True
+    await say(update, ctx, ctx.t("core.private_only"))
+    return False
+
+
+async def guard_private(update: Update, ctx: DeskContext, action: Action | None = None) -> Member | None:
+    """`guard`, then `private_only`: the member, or None after telling them why not."""
+    member = await guard(update, ctx, action)
+    if member is None or not await private_only(update, ctx):
+        return None
+    return member
+
+
 async def read_text(update: Update, ctx: DeskContext, *, limit: int = MAX_TEXT, hint: str = "") -> str | None:
     """The message's text if it is usable; otherwise tell the user what is wrong and return None."""
     msg = update.effective_message
@@ -118,3 +135,25 @@ async def save_draft(ctx: DeskContext, user_id: int, kind: str, payload: dict[st
 async def drop_drafts(ctx: DeskContext, user_id: int) -> None:
     async with ctx.services.db.single() as conn:
         await drafts.drop(conn, user_id)
+
+
+class Draft(Protocol):
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+D = TypeVar("D", bound=Draft)
+
+
+async def text_into_draft(update: Update, ctx: DeskContext, kind: str, from_dict: Callable[[dict[str, Any]], D],
+                          field: str, *, limit: int) -> D | None:
+    """One dialogue step: reads a text answer into `field` of the `kind` draft and saves it.
+    None (after telling the user what is wrong) when the text is unusable; the caller stays."""
+    text = await read_text(update, ctx, limit=limit)
+    if text is None:
+        return None
+    assert update.effective_user is not None
+    uid = update.effective_user.id
+    draft = from_dict(await load_draft(ctx, uid, kind))
+    setattr(draft, field, text)
+    await save_draft(ctx, uid, kind, draft.to_dict())
+    return draft

@@ -6,14 +6,14 @@ group is left to the other handlers, which stay silent there.
 
 from __future__ import annotations
 
-from telegram import Update
+from telegram import Chat, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import callbacks as cb
 from bot.app import DeskContext
-from bot.domain.members import Action
+from bot.domain.members import Action, Member
 from bot.fmt import esc
 from bot.services import notice_text as txt
 from bot.services import notices as svc
@@ -33,15 +33,24 @@ async def _bot_can_pin(ctx: DeskContext, chat_id: int) -> bool:
     return me.status == ChatMemberStatus.ADMINISTRATOR and bool(getattr(me, "can_pin_messages", False))
 
 
-async def bind_group(update: Update, ctx: DeskContext) -> None:
-    """/bindgroup [unit code | 全区]: an admin binds to any unit or the district, a unit head to their unit."""
+async def _group_binder(update: Update, ctx: DeskContext) -> tuple[Chat, Member] | None:
+    """The group and the member who may bind it; None after saying it works only in a group."""
     chat = update.effective_chat
     if chat is None or chat.type not in ("group", "supergroup"):
         await say(update, ctx, ctx.t("notice.group.group_only"))
-        return
+        return None
     member = await guard(update, ctx, Action.BIND_GROUP)
     if member is None:
+        return None
+    return chat, member
+
+
+async def bind_group(update: Update, ctx: DeskContext) -> None:
+    """/bindgroup [unit code | 全区]: an admin binds to any unit or the district, a unit head to their unit."""
+    asker = await _group_binder(update, ctx)
+    if asker is None:
         return
+    chat, member = asker
     arg = (ctx.args[0].strip().lower() if ctx.args else "")[:32]
     unit: str | None
     if arg in DISTRICT_WORDS or (not arg and member.district_wide):
@@ -64,13 +73,10 @@ async def bind_group(update: Update, ctx: DeskContext) -> None:
 
 async def unbind_group(update: Update, ctx: DeskContext) -> None:
     """/unbindgroup: notices stop being posted here."""
-    chat = update.effective_chat
-    if chat is None or chat.type not in ("group", "supergroup"):
-        await say(update, ctx, ctx.t("notice.group.group_only"))
+    asker = await _group_binder(update, ctx)
+    if asker is None:
         return
-    member = await guard(update, ctx, Action.BIND_GROUP)
-    if member is None:
-        return
+    chat, member = asker
     try:
         done = await svc.unbind_group(ctx.services, member, chat.id)
     except ServiceError as err:

@@ -18,7 +18,8 @@ from bot.domain.members import Action
 from bot.fmt import esc
 from bot.services import info as svc
 from bot.services.errors import ServiceError
-from handlers.common import answer_query, drop_drafts, guard, is_private, load_draft, read_text, refuse, save_draft, say
+from handlers.common import answer_query, drop_drafts, guard, load_draft, private_only, read_text, refuse, save_draft, say, \
+    text_into_draft
 
 KIND = "info"
 DIALOG = svc.DIALOG_PREFIX
@@ -60,8 +61,7 @@ async def start_info(update: Update, ctx: DeskContext) -> S | int:
     if member is None:
         return ConversationHandler.END
     await answer_query(update)
-    if not is_private(update):
-        await say(update, ctx, ctx.t("core.private_only"))
+    if not await private_only(update, ctx):
         return ConversationHandler.END
     await _save(update, ctx, InfoDraft())
     names = [(ctx.t(f"info.kind.{k.value}"), f"{DIALOG}:k:{k.value}") for k in InfoKind]
@@ -97,12 +97,9 @@ async def got_title(update: Update, ctx: DeskContext) -> S:
 
 async def got_body(update: Update, ctx: DeskContext) -> S:
     """Reads the text; shows the check page."""
-    text = await read_text(update, ctx, limit=MAX_BODY)
-    if text is None:
+    draft = await text_into_draft(update, ctx, KIND, InfoDraft.from_dict, "body", limit=MAX_BODY)
+    if draft is None:
         return S.BODY
-    draft = await _draft(update, ctx)
-    draft.body = text
-    await _save(update, ctx, draft)
     return await show_check(update, ctx, draft)
 
 

@@ -21,7 +21,8 @@ from bot.fmt import esc
 from bot.services import leave as svc
 from bot.services import leave_text as txt
 from bot.services.errors import ServiceError
-from handlers.common import answer_query, drop_drafts, guard, is_private, load_draft, read_text, refuse, save_draft, say
+from handlers.common import answer_query, drop_drafts, guard, guard_private, load_draft, read_text, refuse, save_draft, say, \
+    text_into_draft
 
 KIND = "leave"
 DECISION = "leave_decision"
@@ -132,11 +133,8 @@ async def show_summary(update: Update, ctx: DeskContext, draft: LeaveDraft) -> S
 
 async def start_leave(update: Update, ctx: DeskContext) -> S | int:
     """Entry: /leave."""
-    member = await guard(update, ctx, Action.REQUEST_LEAVE)
+    member = await guard_private(update, ctx, Action.REQUEST_LEAVE)
     if member is None:
-        return ConversationHandler.END
-    if not is_private(update):
-        await say(update, ctx, ctx.t("core.private_only"))
         return ConversationHandler.END
     if svc.chain_for(ctx.services, member) is None:
         await say(update, ctx, ctx.t("leave.err_no_chain"))
@@ -229,12 +227,9 @@ async def got_end(update: Update, ctx: DeskContext) -> S:
 
 async def got_destination(update: Update, ctx: DeskContext) -> S:
     """Reads where the member will be."""
-    text = await read_text(update, ctx, limit=MAX_DESTINATION)
-    if text is None:
+    draft = await text_into_draft(update, ctx, KIND, LeaveDraft.from_dict, "destination", limit=MAX_DESTINATION)
+    if draft is None:
         return S.DESTINATION
-    draft = await _draft(update, ctx)
-    draft.destination = text
-    await _save(update, ctx, draft)
     return await ask_city(update, ctx)
 
 
@@ -253,12 +248,9 @@ async def got_city(update: Update, ctx: DeskContext) -> S:
 
 async def got_reason(update: Update, ctx: DeskContext) -> S:
     """Reads the reason."""
-    text = await read_text(update, ctx, limit=MAX_REASON)
-    if text is None:
+    draft = await text_into_draft(update, ctx, KIND, LeaveDraft.from_dict, "reason", limit=MAX_REASON)
+    if draft is None:
         return S.REASON
-    draft = await _draft(update, ctx)
-    draft.reason = text
-    await _save(update, ctx, draft)
     return await ask_standin(update, ctx)
 
 
@@ -389,11 +381,8 @@ async def back(update: Update, ctx: DeskContext) -> None:
 
 async def away(update: Update, ctx: DeskContext) -> None:
     """/away [today|week|YYYY-MM-DD]: who is away, where, until when, who stands in."""
-    member = await guard(update, ctx, Action.VIEW_AWAY)
+    member = await guard_private(update, ctx, Action.VIEW_AWAY)
     if member is None:
-        return
-    if not is_private(update):
-        await say(update, ctx, ctx.t("core.private_only"))
         return
     try:
         text = await svc.away_text(ctx.services, member, " ".join(ctx.args or []) or None)
@@ -405,11 +394,8 @@ async def away(update: Update, ctx: DeskContext) -> None:
 
 async def history(update: Update, ctx: DeskContext) -> None:
     """/leave_history: the member's own requests with their full trail."""
-    member = await guard(update, ctx, Action.REQUEST_LEAVE)
+    member = await guard_private(update, ctx, Action.REQUEST_LEAVE)
     if member is None:
-        return
-    if not is_private(update):
-        await say(update, ctx, ctx.t("core.private_only"))
         return
     await say(update, ctx, await svc.history_text(ctx.services, member))
 

@@ -24,8 +24,8 @@ from bot.fmt import esc
 from bot.services import notice_text as txt
 from bot.services import notices as svc
 from bot.services.errors import ServiceError
-from handlers.common import answer_query, drop_drafts, guard, is_private, load_draft, read_text, refuse, \
-    save_draft, say
+from handlers.common import answer_query, drop_drafts, guard, guard_private, load_draft, read_text, refuse, \
+    save_draft, say, text_into_draft
 from handlers.notice_progress import install_progress
 
 KIND = "notice"
@@ -83,11 +83,8 @@ def _toggles(items: list[tuple[str, str]], chosen: set[str], prefix: str, ctx: D
 
 
 async def _start(update: Update, ctx: DeskContext, kind: NoticeKind) -> S | int:
-    member = await guard(update, ctx, Action.SEND_NOTICE)
+    member = await guard_private(update, ctx, Action.SEND_NOTICE)
     if member is None:
-        return ConversationHandler.END
-    if not is_private(update):
-        await say(update, ctx, ctx.t("core.private_only"))
         return ConversationHandler.END
     await _save(update, ctx, svc.NoticeDraft(kind=kind))
     key = "notice.ask_meeting_title" if kind is NoticeKind.MEETING else "notice.ask_title"
@@ -107,12 +104,9 @@ async def start_meeting(update: Update, ctx: DeskContext) -> S | int:
 
 async def got_title(update: Update, ctx: DeskContext) -> S:
     """Reads the title; a meeting asks its time next, a notice its body."""
-    text = await read_text(update, ctx, limit=MAX_TITLE)
-    if text is None:
+    draft = await text_into_draft(update, ctx, KIND, svc.NoticeDraft.from_dict, "title", limit=MAX_TITLE)
+    if draft is None:
         return S.TITLE
-    draft = await _draft(update, ctx)
-    draft.title = text
-    await _save(update, ctx, draft)
     if draft.kind is NoticeKind.MEETING:
         await say(update, ctx, ctx.t("notice.ask_meeting_time"))
         return S.MEETING_TIME
@@ -140,12 +134,9 @@ async def got_meeting_time(update: Update, ctx: DeskContext) -> S:
 
 async def got_meeting_place(update: Update, ctx: DeskContext) -> S:
     """Reads where the meeting is."""
-    text = await read_text(update, ctx, limit=MAX_PLACE)
-    if text is None:
+    draft = await text_into_draft(update, ctx, KIND, svc.NoticeDraft.from_dict, "place", limit=MAX_PLACE)
+    if draft is None:
         return S.MEETING_PLACE
-    draft = await _draft(update, ctx)
-    draft.place = text
-    await _save(update, ctx, draft)
     await say(update, ctx, ctx.t("notice.ask_body", limit=MAX_BODY), cb.keyboard([[(ctx.t("notice.btn.skip"), "nd:skip")]]))
     return S.BODY
 
@@ -539,11 +530,8 @@ async def on_button(update: Update, ctx: DeskContext) -> None:
 
 async def list_notices(update: Update, ctx: DeskContext) -> None:
     """/notices: the latest notices with received/total; buttons open the tally."""
-    member = await guard(update, ctx, Action.SEND_NOTICE)
+    member = await guard_private(update, ctx, Action.SEND_NOTICE)
     if member is None:
-        return
-    if not is_private(update):
-        await say(update, ctx, ctx.t("core.private_only"))
         return
     s = ctx.services
     found = await svc.list_notices(s, member)

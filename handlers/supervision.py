@@ -27,9 +27,9 @@ from bot.services import supervision as svc
 from bot.services import supervision_text as txt
 from bot.services.errors import ServiceError
 from handlers import supervision_views
-from handlers.common import answer_query, guard, is_private, load_draft, read_text, refuse, save_draft, say
+from handlers.common import answer_query, guard, load_draft, private_only, read_text, refuse, save_draft, say, text_into_draft
 from handlers.supervision_work import (
-    S, callback_data, finish, user_id, ext_due, ext_reason, report_file, report_submit, report_text, return_due, return_reason,
+    S, callback_data, finish, read_due, user_id, ext_due, ext_reason, report_file, report_submit, report_text, return_due, return_reason,
     start_extension, start_progress_command, start_report_button, start_return, stray,
 )
 from storage import members
@@ -58,8 +58,7 @@ async def start_task(update: Update, ctx: DeskContext) -> S | int:
     if not can(member, Action.ASSIGN_TASK):
         await say(update, ctx, ctx.t("task.usage"))
         return ConversationHandler.END
-    if not is_private(update):
-        await say(update, ctx, ctx.t("core.private_only"))
+    if not await private_only(update, ctx):
         return ConversationHandler.END
     await _save(update, ctx, svc.TaskDraft())
     await say(update, ctx, ctx.t("task.ask_title"))
@@ -68,12 +67,9 @@ async def start_task(update: Update, ctx: DeskContext) -> S | int:
 
 async def got_title(update: Update, ctx: DeskContext) -> S:
     """Reads the title; asks the source."""
-    text = await read_text(update, ctx, limit=MAX_TITLE)
-    if text is None:
+    draft = await text_into_draft(update, ctx, TASK, svc.TaskDraft.from_dict, "title", limit=MAX_TITLE)
+    if draft is None:
         return S.TITLE
-    draft = await _draft(update, ctx)
-    draft.title = text
-    await _save(update, ctx, draft)
     names = [(ctx.t(f"task.source.{x.value}"), f"sx:src:{x.value}") for x in Source]
     await say(update, ctx, ctx.t("task.ask_source"), cb.keyboard([names[i:i + 2] for i in range(0, len(names), 2)]))
     return S.SOURCE
@@ -107,12 +103,9 @@ def _units_keyboard(ctx: DeskContext, chosen: list[str]) -> dict[str, object]:
 
 async def got_requirement(update: Update, ctx: DeskContext) -> S:
     """Reads the requirement; asks the responsible units."""
-    text = await read_text(update, ctx, limit=MAX_TEXT)
-    if text is None:
+    draft = await text_into_draft(update, ctx, TASK, svc.TaskDraft.from_dict, "requirement", limit=MAX_TEXT)
+    if draft is None:
         return S.REQUIREMENT
-    draft = await _draft(update, ctx)
-    draft.requirement = text
-    await _save(update, ctx, draft)
     await say(update, ctx, ctx.t("task.ask_units"), _units_keyboard(ctx, draft.units))
     return S.UNITS
 
@@ -172,13 +165,8 @@ def _plan_text(ctx: DeskContext, plan: tuple[Any, ...]) -> str:
 
 async def got_due(update: Update, ctx: DeskContext) -> S:
     """Reads the deadline (Beijing time); asks the chase plan."""
-    text = await read_text(update, ctx, limit=40)
-    if text is None:
-        return S.DUE
-    try:
-        due = svc.parse_due(ctx.services, text)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
+    due = await read_due(update, ctx)
+    if due is None:
         return S.DUE
     draft = await _draft(update, ctx)
     draft.due_at = due.isoformat()

@@ -11,7 +11,7 @@ from bot.services import supervision as svc
 from bot.services import supervision_text as txt
 from bot.services import supervision_views as views
 from bot.services.errors import ServiceError
-from handlers.common import answer_query, guard, is_private, refuse, say
+from handlers.common import answer_query, guard, guard_private, refuse, say
 from handlers.supervision_work import reply, target
 
 
@@ -57,11 +57,8 @@ async def send_detail(update: Update, ctx: DeskContext, member: Member, task_id:
 
 async def show_task(update: Update, ctx: DeskContext) -> None:
     """/task 7: the full history."""
-    member = await guard(update, ctx)
+    member = await guard_private(update, ctx)
     if member is None:
-        return
-    if not is_private(update):
-        await say(update, ctx, ctx.t("core.private_only"))
         return
     raw = (ctx.args[0] if ctx.args else "").strip().lstrip("#")
     if not raw.isdigit() or len(raw) > 9:
@@ -72,11 +69,8 @@ async def show_task(update: Update, ctx: DeskContext) -> None:
 
 async def list_tasks(update: Update, ctx: DeskContext) -> None:
     """/tasks [unit] [state] [逾期] [全部]: all for directors and leaders, own unit otherwise."""
-    member = await guard(update, ctx)
+    member = await guard_private(update, ctx)
     if member is None:
-        return
-    if not is_private(update):
-        await say(update, ctx, ctx.t("core.private_only"))
         return
     if not (can(member, Action.VIEW_ALL_TASKS) or can(member, Action.VIEW_OWN_TASKS)):
         await say(update, ctx, ctx.t("core.not_allowed"))
@@ -90,11 +84,8 @@ async def list_tasks(update: Update, ctx: DeskContext) -> None:
 
 async def show_bulletin(update: Update, ctx: DeskContext) -> None:
     """/bulletin: the current 通报, to the one who asked."""
-    member = await guard(update, ctx, Action.VIEW_ALL_TASKS)
+    member = await guard_private(update, ctx, Action.VIEW_ALL_TASKS)
     if member is None:
-        return
-    if not is_private(update):
-        await say(update, ctx, ctx.t("core.private_only"))
         return
     s = ctx.services
     await say(update, ctx, await views.bulletin_text(s, s.db.conn, s.now()))

@@ -5,6 +5,7 @@ a new one). The conversation states of the whole feature are numbered here (600s
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from datetime import datetime
 from enum import IntEnum
 
@@ -14,11 +15,12 @@ from telegram.ext import ConversationHandler
 from bot import callbacks as cb
 from bot.app import DeskContext
 from bot.domain.members import Action, Member
+from bot.domain.supervision import Assignment, Task
 from bot.fmt import esc
 from bot.services import supervision as svc
 from bot.services import supervision_text as txt
 from bot.services.errors import ServiceError
-from handlers.common import answer_query, drop_drafts, guard, is_private, load_draft, read_text, refuse, save_draft, say
+from handlers.common import answer_query, drop_drafts, guard, guard_private, load_draft, read_text, refuse, save_draft, say
 from storage import supervision as store
 from storage.supervision import Attachment
 
@@ -62,11 +64,45 @@ async def reply(update: Update, ctx: DeskContext, out: svc.Reply) -> None:
     await say(update, ctx, out.text, out.markup)
 
 
+async def conclude(update: Update, ctx: DeskContext, use_case: Awaitable[svc.Reply]) -> int:
+    """The dialogue's last step: runs the use case, answers with its reply or the refusal, ends."""
+    try:
+        out = await use_case
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return await finish(update, ctx)
+    await reply(update, ctx, out)
+    return await finish(update, ctx)
+
+
 # --- the unit: progress and completion (text + attachments) ---------------------------
 
 
 def target(update: Update, actions: tuple[str, ...]) -> tuple[str, int] | None:
     return txt.parse(callback_data(update), actions)
+
+
+async def pressed(update: Update, ctx: DeskContext, actions: tuple[str, ...]) -> tuple[Member, str, int] | None:
+    """The member and the (action, assignment id) of a task button; None after answering a stale one."""
+    member = await guard(update, ctx)
+    parsed = target(update, actions)
+    if member is None or parsed is None:
+        if parsed is None:
+            await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return None
+    return member, parsed[0], parsed[1]
+
+
+async def read_due(update: Update, ctx: DeskContext) -> datetime | None:
+    """A typed deadline (Beijing time); None after saying why it is unusable."""
+    text = await read_text(update, ctx, limit=40)
+    if text is None:
+        return None
+    try:
+        return svc.parse_due(ctx.services, text)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return None
 
 
 async def _start_report(update: Update, ctx: DeskContext, member: Member, aid: int, mode: str) -> S | int:
@@ -85,22 +121,17 @@ async def _start_report(update: Update, ctx: DeskContext, member: Member, aid: i
 
 async def start_report_button(update: Update, ctx: DeskContext) -> S | int:
     """Entry from 📝 报进展 / ✅ 办结 on a task message."""
-    member = await guard(update, ctx)
-    parsed = target(update, (txt.PROGRESS, txt.DONE))
-    if member is None or parsed is None:
-        if parsed is None:
-            await answer_query(update, ctx.t("core.stale_button"), alert=True)
+    got = await pressed(update, ctx, (txt.PROGRESS, txt.DONE))
+    if got is None:
         return ConversationHandler.END
-    return await _start_report(update, ctx, member, parsed[1], "done" if parsed[0] == txt.DONE else "progress")
+    member, action, aid = got
+    return await _start_report(update, ctx, member, aid, "done" if action == txt.DONE else "progress")
 
 
 async def start_progress_command(update: Update, ctx: DeskContext) -> S | int:
     """Entry: /progress. One item in hand starts at once; several are offered as buttons."""
-    member = await guard(update, ctx, Action.REPORT_TASK)
+    member = await guard_private(update, ctx, Action.REPORT_TASK)
     if member is None:
-        return ConversationHandler.END
-    if not is_private(update):
-        await say(update, ctx, ctx.t("core.private_only"))
         return ConversationHandler.END
     items = await svc.open_assignments_for(ctx.services, member)
     if not items:
@@ -181,46 +212,43 @@ async def report_submit(update: Update, ctx: DeskContext) -> int:
         return await finish(update, ctx)
     files = [Attachment(**f) for f in draft["files"]]
     use_case = svc.submit_completion if draft["mode"] == "done" else svc.report_progress
-    try:
-        out = await use_case(ctx.services, member, int(draft["aid"]), draft["text"], files)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return await finish(update, ctx)
-    await reply(update, ctx, out)
-    return await finish(update, ctx)
+    return await conclude(update, ctx, use_case(ctx.services, member, int(draft["aid"]), draft["text"], files))
 
 
 # --- the unit: extension requests -----------------------------------------------------
 
 
-async def start_extension(update: Update, ctx: DeskContext) -> S | int:
-    """Entry from ⏳ 申请延期: asks the new deadline."""
-    member = await guard(update, ctx)
-    parsed = target(update, (txt.EXTEND,))
-    if member is None or parsed is None:
-        if parsed is None:
-            await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return ConversationHandler.END
+async def _start_on(update: Update, ctx: DeskContext, button: str, action: Action,
+                    kind: str) -> tuple[Task, Assignment] | None:
+    """A button under an assignment opens a `kind` dialogue about it; None after refusing."""
+    got = await pressed(update, ctx, (button,))
+    if got is None:
+        return None
+    member, _, aid = got
     try:
-        task, a = await svc.check_can(ctx.services, member, parsed[1], Action.SUBMIT_TASK)
+        task, a = await svc.check_can(ctx.services, member, aid, action)
     except ServiceError as err:
         await refuse(update, ctx, err)
-        return ConversationHandler.END
+        return None
     await answer_query(update)
-    await save_draft(ctx, user_id(update), EXTEND, {"aid": a.id})
+    await save_draft(ctx, user_id(update), kind, {"aid": a.id})
+    return task, a
+
+
+async def start_extension(update: Update, ctx: DeskContext) -> S | int:
+    """Entry from ⏳ 申请延期: asks the new deadline."""
+    opened = await _start_on(update, ctx, txt.EXTEND, Action.SUBMIT_TASK, EXTEND)
+    if opened is None:
+        return ConversationHandler.END
+    task, a = opened
     await say(update, ctx, ctx.t("task.ask_ext_due", number=txt.label(task), due=ctx.services.fmt.dt(a.due_at, year=True)))
     return S.EXT_DUE
 
 
 async def ext_due(update: Update, ctx: DeskContext) -> S:
     """Reads the deadline asked for; asks the reason."""
-    text = await read_text(update, ctx, limit=40)
-    if text is None:
-        return S.EXT_DUE
-    try:
-        due = svc.parse_due(ctx.services, text)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
+    due = await read_due(update, ctx)
+    if due is None:
         return S.EXT_DUE
     draft = await load_draft(ctx, user_id(update), EXTEND)
     draft["due"] = due.isoformat()
@@ -238,14 +266,8 @@ async def ext_reason(update: Update, ctx: DeskContext) -> S | int:
     draft = await load_draft(ctx, user_id(update), EXTEND)
     if member is None or "due" not in draft:
         return await finish(update, ctx)
-    try:
-        out = await svc.request_extension(ctx.services, member, int(draft["aid"]),
-                                          datetime.fromisoformat(draft["due"]), text)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return await finish(update, ctx)
-    await reply(update, ctx, out)
-    return await finish(update, ctx)
+    return await conclude(update, ctx, svc.request_extension(ctx.services, member, int(draft["aid"]),
+                                                             datetime.fromisoformat(draft["due"]), text))
 
 
 # --- the director: 退回 with a reason, keeping or changing the deadline ----------------
@@ -253,19 +275,10 @@ async def ext_reason(update: Update, ctx: DeskContext) -> S | int:
 
 async def start_return(update: Update, ctx: DeskContext) -> S | int:
     """Entry from ↩️ 退回 under a completion report: asks the reason."""
-    member = await guard(update, ctx)
-    parsed = target(update, (txt.RETURN,))
-    if member is None or parsed is None:
-        if parsed is None:
-            await answer_query(update, ctx.t("core.stale_button"), alert=True)
+    opened = await _start_on(update, ctx, txt.RETURN, Action.REVIEW_TASK, RETURN)
+    if opened is None:
         return ConversationHandler.END
-    try:
-        task, a = await svc.check_can(ctx.services, member, parsed[1], Action.REVIEW_TASK)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return ConversationHandler.END
-    await answer_query(update)
-    await save_draft(ctx, user_id(update), RETURN, {"aid": a.id})
+    task, a = opened
     await say(update, ctx, ctx.t("task.ask_return_reason", number=txt.label(task),
                                  unit=esc(ctx.services.unit_name(a.unit_code))))
     return S.RET_REASON
@@ -294,25 +307,15 @@ async def return_due(update: Update, ctx: DeskContext) -> S | int:
     if update.callback_query is not None:
         await answer_query(update)
     else:
-        text = await read_text(update, ctx, limit=40)
-        if text is None:
-            return S.RET_DUE
-        try:
-            new_due = svc.parse_due(ctx.services, text)
-        except ServiceError as err:
-            await refuse(update, ctx, err)
+        new_due = await read_due(update, ctx)
+        if new_due is None:
             return S.RET_DUE
     member = await guard(update, ctx)
     draft = await load_draft(ctx, user_id(update), RETURN)
     if member is None or "reason" not in draft:
         return await finish(update, ctx)
-    try:
-        out = await svc.return_completion(ctx.services, member, int(draft["aid"]), draft["reason"], new_due)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return await finish(update, ctx)
-    await reply(update, ctx, out)
-    return await finish(update, ctx)
+    return await conclude(update, ctx,
+                          svc.return_completion(ctx.services, member, int(draft["aid"]), draft["reason"], new_due))
 
 
 async def stray(update: Update, ctx: DeskContext) -> None:

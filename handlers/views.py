@@ -17,7 +17,7 @@ from bot.i18n import LANGUAGES, Texts
 from bot.services import incident_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotYourUnit, ServiceError, Stale
-from handlers.common import answer_query, guard, is_private, refuse, say
+from handlers.common import answer_query, guard_private, refuse, say
 from storage import incidents
 
 MAX_MESSAGE = 4000
@@ -29,11 +29,8 @@ def _may_view(member: Member, unit_code: str) -> bool:
 
 async def list_incidents(update: Update, ctx: DeskContext) -> None:
     """Open incidents: district-wide for duty/directors/leaders, own unit for unit members."""
-    member = await guard(update, ctx)
+    member = await guard_private(update, ctx)
     if member is None:
-        return
-    if not is_private(update):
-        await say(update, ctx, ctx.t("core.private_only"))
         return
     if not (can(member, Action.VIEW_ALL_INCIDENTS) or can(member, Action.VIEW_OWN_INCIDENTS)):
         await say(update, ctx, ctx.t("core.not_allowed"))
@@ -109,11 +106,8 @@ async def send_detail(update: Update, ctx: DeskContext, member: Member, incident
 
 async def show_incident(update: Update, ctx: DeskContext) -> None:
     """/incident 2026-0007."""
-    member = await guard(update, ctx)
+    member = await guard_private(update, ctx)
     if member is None:
-        return
-    if not is_private(update):
-        await say(update, ctx, ctx.t("core.private_only"))
         return
     number = parse_incident_number(ctx.args[0]) if ctx.args else None
     if number is None:
