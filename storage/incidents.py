@@ -35,10 +35,9 @@ def _incident(row: aiosqlite.Row, stages: list[StageRecord]) -> Incident:
 
 
 async def _stages(conn: aiosqlite.Connection, incident_id: int) -> list[StageRecord]:
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT * FROM incident_stages WHERE incident_id=? ORDER BY due_at", (incident_id,)
-    ) as cur:
-        rows = await cur.fetchall()
+    )
     return [
         StageRecord(
             stage=Stage(r["stage"]), due_at=_dt(r["due_at"]), filed_at=from_db(r["filed_at"]),
@@ -49,9 +48,8 @@ async def _stages(conn: aiosqlite.Connection, incident_id: int) -> list[StageRec
 
 
 async def get(conn: aiosqlite.Connection, incident_id: int) -> Incident | None:
-    async with conn.execute("SELECT * FROM incidents WHERE id=?", (incident_id,)) as cur:
-        row = await cur.fetchone()
-    return _incident(row, await _stages(conn, row["id"])) if row else None
+    rows = list(await conn.execute_fetchall("SELECT * FROM incidents WHERE id=?", (incident_id,)))
+    return _incident(rows[0], await _stages(conn, incident_id)) if rows else None
 
 
 async def by_number(conn: aiosqlite.Connection, number: str) -> Incident | None:

@@ -132,10 +132,10 @@ async def overdue_back(conn: aiosqlite.Connection, unit_code: str | None = None)
 
 async def away_now(conn: aiosqlite.Connection) -> dict[int, int | None]:
     """Members whose approved leave is under way → their stand-in (or None)."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT member_id, standin_id FROM leave_requests WHERE on_leave=1 ORDER BY start_at"
-    ) as cur:
-        return {r[0]: r[1] for r in await cur.fetchall()}
+    )
+    return {r[0]: r[1] for r in rows}
 
 
 async def set_status(conn: aiosqlite.Connection, request_id: int, status: LeaveStatus, now: datetime) -> bool:

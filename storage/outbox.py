@@ -64,11 +64,11 @@ def _row(r: aiosqlite.Row) -> OutboxRow:
 async def pending(conn: aiosqlite.Connection, limit: int = 500, urgent: tuple[str, ...] = ()) -> list[OutboxRow]:
     """Rows to send: those about the `urgent` ref kinds first, then in the order queued."""
     marks = ",".join("?" * len(urgent)) or "NULL"
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         f"SELECT * FROM outbox WHERE status='pending' ORDER BY coalesce(ref_kind IN ({marks}), 0) DESC, id LIMIT ?",
         (*urgent, limit),
-    ) as cur:
-        return [_row(r) for r in await cur.fetchall()]
+    )
+    return [_row(r) for r in rows]
 
 
 async def sent_messages(

@@ -42,11 +42,11 @@ async def between(conn: aiosqlite.Connection, first: date, last: date) -> list[S
 
 async def covering(conn: aiosqlite.Connection, at: datetime) -> list[Slot]:
     """Every slot (officers and leader) whose window holds `at`."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT * FROM roster_slots WHERE starts_at <= ? AND ends_at > ? ORDER BY starts_at, post",
         (to_db(at), to_db(at)),
-    ) as cur:
-        return [_slot(r) for r in await cur.fetchall()]
+    )
+    return [_slot(r) for r in rows]
 
 
 async def ending_or_covering(conn: aiosqlite.Connection, at: datetime) -> list[Slot]:
@@ -75,5 +75,4 @@ async def set_meta(conn: aiosqlite.Connection, values: dict[str, str]) -> None:
 
 
 async def meta(conn: aiosqlite.Connection) -> dict[str, str]:
-    async with conn.execute("SELECT key, value FROM roster_meta") as cur:
-        return {r[0]: r[1] for r in await cur.fetchall()}
+    return {r[0]: r[1] for r in await conn.execute_fetchall("SELECT key, value FROM roster_meta")}
