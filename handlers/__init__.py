@@ -13,7 +13,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import (
-    Application, BaseHandler, CommandHandler, ConversationHandler, MessageHandler, TypeHandler, filters,
+    Application, BaseHandler, CommandHandler, ConversationHandler, TypeHandler,
 )
 
 from handlers import admin, fallback, incident_actions, report, stages, start, views

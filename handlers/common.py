@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
@@ -144,16 +144,34 @@ class Draft(Protocol):
 D = TypeVar("D", bound=Draft)
 
 
-async def text_into_draft(update: Update, ctx: DeskContext, kind: str, from_dict: Callable[[dict[str, Any]], D],
-                          field: str, *, limit: int) -> D | None:
-    """One dialogue step: reads a text answer into `field` of the `kind` draft and saves it.
+def callback_data(update: Update) -> str:
+    """The pressed button's data; "" for any other update."""
+    q = update.callback_query
+    return (q.data or "") if q else ""
+
+
+class DraftSlot(Generic[D]):
+    """One dialogue's draft row (`kind`) for the person of the update, loaded and saved typed."""
+
+    def __init__(self, kind: str, from_dict: Callable[[dict[str, Any]], D]) -> None:
+        self.kind, self.from_dict = kind, from_dict
+
+    async def load(self, update: Update, ctx: DeskContext) -> D:
+        assert update.effective_user is not None
+        return self.from_dict(await load_draft(ctx, update.effective_user.id, self.kind))
+
+    async def save(self, update: Update, ctx: DeskContext, draft: D) -> None:
+        assert update.effective_user is not None
+        await save_draft(ctx, update.effective_user.id, self.kind, draft.to_dict())
+
+
+async def text_into_draft(update: Update, ctx: DeskContext, slot: DraftSlot[D], field: str, *, limit: int) -> D | None:
+    """One dialogue step: reads a text answer into `field` of the draft and saves it.
     None (after telling the user what is wrong) when the text is unusable; the caller stays."""
     text = await read_text(update, ctx, limit=limit)
     if text is None:
         return None
-    assert update.effective_user is not None
-    uid = update.effective_user.id
-    draft = from_dict(await load_draft(ctx, uid, kind))
+    draft = await slot.load(update, ctx)
     setattr(draft, field, text)
-    await save_draft(ctx, uid, kind, draft.to_dict())
+    await slot.save(update, ctx, draft)
     return draft

@@ -18,7 +18,7 @@ from bot.domain.members import Action
 from bot.fmt import esc
 from bot.services import info as svc
 from bot.services.errors import ServiceError
-from handlers.common import answer_query, drop_drafts, guard, load_draft, private_only, read_text, refuse, save_draft, say, \
+from handlers.common import DraftSlot, answer_query, callback_data, drop_drafts, guard, private_only, read_text, refuse, say, \
     text_into_draft
 
 KIND = "info"
@@ -32,19 +32,11 @@ class S(IntEnum):
     CHECK = 703
 
 
-def _data(update: Update) -> str:
-    q = update.callback_query
-    return q.data or "" if q else ""
+_data = callback_data
 
 
-async def _draft(update: Update, ctx: DeskContext) -> InfoDraft:
-    assert update.effective_user is not None
-    return InfoDraft.from_dict(await load_draft(ctx, update.effective_user.id, KIND))
-
-
-async def _save(update: Update, ctx: DeskContext, draft: InfoDraft) -> None:
-    assert update.effective_user is not None
-    await save_draft(ctx, update.effective_user.id, KIND, draft.to_dict())
+_slot = DraftSlot(KIND, InfoDraft.from_dict)
+_draft, _save = _slot.load, _slot.save
 
 
 async def show_check(update: Update, ctx: DeskContext, draft: InfoDraft) -> S:
@@ -97,7 +89,7 @@ async def got_title(update: Update, ctx: DeskContext) -> S:
 
 async def got_body(update: Update, ctx: DeskContext) -> S:
     """Reads the text; shows the check page."""
-    draft = await text_into_draft(update, ctx, KIND, InfoDraft.from_dict, "body", limit=MAX_BODY)
+    draft = await text_into_draft(update, ctx, _slot, "body", limit=MAX_BODY)
     if draft is None:
         return S.BODY
     return await show_check(update, ctx, draft)

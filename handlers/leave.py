@@ -21,7 +21,7 @@ from bot.fmt import esc
 from bot.services import leave as svc
 from bot.services import leave_text as txt
 from bot.services.errors import ServiceError
-from handlers.common import answer_query, drop_drafts, guard, guard_private, load_draft, read_text, refuse, save_draft, say, \
+from handlers.common import DraftSlot, answer_query, callback_data, drop_drafts, guard, guard_private, load_draft, read_text, refuse, save_draft, say, \
     text_into_draft
 
 KIND = "leave"
@@ -43,19 +43,11 @@ class S(IntEnum):
     COMMENT = 410
 
 
-def _data(update: Update) -> str:
-    q = update.callback_query
-    return (q.data or "") if q else ""
+_data = callback_data
 
 
-async def _draft(update: Update, ctx: DeskContext) -> LeaveDraft:
-    assert update.effective_user is not None
-    return LeaveDraft.from_dict(await load_draft(ctx, update.effective_user.id, KIND))
-
-
-async def _save(update: Update, ctx: DeskContext, draft: LeaveDraft) -> None:
-    assert update.effective_user is not None
-    await save_draft(ctx, update.effective_user.id, KIND, draft.to_dict())
+_slot = DraftSlot(KIND, LeaveDraft.from_dict)
+_draft, _save = _slot.load, _slot.save
 
 
 def _day_buttons(ctx: DeskContext) -> dict[str, object]:
@@ -227,7 +219,7 @@ async def got_end(update: Update, ctx: DeskContext) -> S:
 
 async def got_destination(update: Update, ctx: DeskContext) -> S:
     """Reads where the member will be."""
-    draft = await text_into_draft(update, ctx, KIND, LeaveDraft.from_dict, "destination", limit=MAX_DESTINATION)
+    draft = await text_into_draft(update, ctx, _slot, "destination", limit=MAX_DESTINATION)
     if draft is None:
         return S.DESTINATION
     return await ask_city(update, ctx)
@@ -248,7 +240,7 @@ async def got_city(update: Update, ctx: DeskContext) -> S:
 
 async def got_reason(update: Update, ctx: DeskContext) -> S:
     """Reads the reason."""
-    draft = await text_into_draft(update, ctx, KIND, LeaveDraft.from_dict, "reason", limit=MAX_REASON)
+    draft = await text_into_draft(update, ctx, _slot, "reason", limit=MAX_REASON)
     if draft is None:
         return S.REASON
     return await ask_standin(update, ctx)

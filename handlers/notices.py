@@ -17,14 +17,14 @@ from telegram.ext import Application, BaseHandler, CallbackQueryHandler, Command
 from bot import callbacks as cb
 from bot.app import DeskContext
 from bot.config import parse_duration
-from bot.domain.members import Action, Member, Role
+from bot.domain.members import Action, Member
 from bot.domain.notices import ADDRESSABLE_ROLES, Attendance, Audience, AudienceSpec, MeetingTimeError, \
     NoticeKind, parse_meeting_time, receipt_deadline, split_names
 from bot.fmt import esc
 from bot.services import notice_text as txt
 from bot.services import notices as svc
 from bot.services.errors import ServiceError
-from handlers.common import answer_query, drop_drafts, guard, guard_private, load_draft, read_text, refuse, \
+from handlers.common import DraftSlot, answer_query, callback_data, drop_drafts, guard, guard_private, load_draft, read_text, refuse, \
     save_draft, say, text_into_draft
 from handlers.notice_progress import install_progress
 
@@ -52,19 +52,11 @@ class S(IntEnum):
     PROXY_NAME = 531
 
 
-def _data(update: Update) -> str:
-    q = update.callback_query
-    return (q.data or "") if q else ""
+_data = callback_data
 
 
-async def _draft(update: Update, ctx: DeskContext) -> svc.NoticeDraft:
-    assert update.effective_user is not None
-    return svc.NoticeDraft.from_dict(await load_draft(ctx, update.effective_user.id, KIND))
-
-
-async def _save(update: Update, ctx: DeskContext, draft: svc.NoticeDraft) -> None:
-    assert update.effective_user is not None
-    await save_draft(ctx, update.effective_user.id, KIND, draft.to_dict())
+_slot = DraftSlot(KIND, svc.NoticeDraft.from_dict)
+_draft, _save = _slot.load, _slot.save
 
 
 async def _finish(update: Update, ctx: DeskContext) -> int:
@@ -104,7 +96,7 @@ async def start_meeting(update: Update, ctx: DeskContext) -> S | int:
 
 async def got_title(update: Update, ctx: DeskContext) -> S:
     """Reads the title; a meeting asks its time next, a notice its body."""
-    draft = await text_into_draft(update, ctx, KIND, svc.NoticeDraft.from_dict, "title", limit=MAX_TITLE)
+    draft = await text_into_draft(update, ctx, _slot, "title", limit=MAX_TITLE)
     if draft is None:
         return S.TITLE
     if draft.kind is NoticeKind.MEETING:
@@ -134,7 +126,7 @@ async def got_meeting_time(update: Update, ctx: DeskContext) -> S:
 
 async def got_meeting_place(update: Update, ctx: DeskContext) -> S:
     """Reads where the meeting is."""
-    draft = await text_into_draft(update, ctx, KIND, svc.NoticeDraft.from_dict, "place", limit=MAX_PLACE)
+    draft = await text_into_draft(update, ctx, _slot, "place", limit=MAX_PLACE)
     if draft is None:
         return S.MEETING_PLACE
     await say(update, ctx, ctx.t("notice.ask_body", limit=MAX_BODY), cb.keyboard([[(ctx.t("notice.btn.skip"), "nd:skip")]]))

@@ -27,7 +27,7 @@ from bot.i18n import LANGUAGES, Texts
 from bot.services import incident_text as txt
 from bot.services.errors import ServiceError
 from bot.services.incidents import already_filed, file_first_report
-from handlers.common import answer_query, guard, is_private, load_draft, read_text, refuse, save_draft, say
+from handlers.common import DraftSlot, answer_query, callback_data, guard, is_private, load_draft, read_text, refuse, save_draft, say
 
 KIND = "report"
 
@@ -45,19 +45,11 @@ class S(IntEnum):
     EDIT_FIELD = 109
 
 
-def _data(update: Update) -> str:
-    q = update.callback_query
-    return q.data or "" if q else ""
+_data = callback_data
 
 
-async def _draft(update: Update, ctx: DeskContext) -> ReportDraft:
-    assert update.effective_user is not None
-    return ReportDraft.from_dict(await load_draft(ctx, update.effective_user.id, KIND))
-
-
-async def _save(update: Update, ctx: DeskContext, draft: ReportDraft) -> None:
-    assert update.effective_user is not None
-    await save_draft(ctx, update.effective_user.id, KIND, draft.to_dict())
+_slot = DraftSlot(KIND, ReportDraft.from_dict)
+_draft, _save = _slot.load, _slot.save
 
 
 def _kb(rows: list[list[tuple[str, str]]]) -> dict[str, object]:

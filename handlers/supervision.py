@@ -27,9 +27,9 @@ from bot.services import supervision as svc
 from bot.services import supervision_text as txt
 from bot.services.errors import ServiceError
 from handlers import supervision_views
-from handlers.common import answer_query, guard, load_draft, private_only, read_text, refuse, save_draft, say, text_into_draft
+from handlers.common import DraftSlot, answer_query, callback_data, guard, private_only, read_text, refuse, say, text_into_draft
 from handlers.supervision_work import (
-    S, callback_data, finish, read_due, user_id, ext_due, ext_reason, report_file, report_submit, report_text, return_due, return_reason,
+    S, finish, read_due, ext_due, ext_reason, report_file, report_submit, report_text, return_due, return_reason,
     start_extension, start_progress_command, start_report_button, start_return, stray,
 )
 from storage import members
@@ -38,12 +38,8 @@ TASK = "task"
 MAX_TITLE, MAX_TEXT = 200, 2000
 
 
-async def _draft(update: Update, ctx: DeskContext) -> svc.TaskDraft:
-    return svc.TaskDraft.from_dict(await load_draft(ctx, user_id(update), TASK))
-
-
-async def _save(update: Update, ctx: DeskContext, draft: svc.TaskDraft) -> None:
-    await save_draft(ctx, user_id(update), TASK, draft.to_dict())
+_slot = DraftSlot(TASK, svc.TaskDraft.from_dict)
+_draft, _save = _slot.load, _slot.save
 
 
 
@@ -67,7 +63,7 @@ async def start_task(update: Update, ctx: DeskContext) -> S | int:
 
 async def got_title(update: Update, ctx: DeskContext) -> S:
     """Reads the title; asks the source."""
-    draft = await text_into_draft(update, ctx, TASK, svc.TaskDraft.from_dict, "title", limit=MAX_TITLE)
+    draft = await text_into_draft(update, ctx, _slot, "title", limit=MAX_TITLE)
     if draft is None:
         return S.TITLE
     names = [(ctx.t(f"task.source.{x.value}"), f"sx:src:{x.value}") for x in Source]
@@ -103,7 +99,7 @@ def _units_keyboard(ctx: DeskContext, chosen: list[str]) -> dict[str, object]:
 
 async def got_requirement(update: Update, ctx: DeskContext) -> S:
     """Reads the requirement; asks the responsible units."""
-    draft = await text_into_draft(update, ctx, TASK, svc.TaskDraft.from_dict, "requirement", limit=MAX_TEXT)
+    draft = await text_into_draft(update, ctx, _slot, "requirement", limit=MAX_TEXT)
     if draft is None:
         return S.REQUIREMENT
     await say(update, ctx, ctx.t("task.ask_units"), _units_keyboard(ctx, draft.units))

@@ -20,7 +20,7 @@ from bot.fmt import esc
 from bot.services import supervision as svc
 from bot.services import supervision_text as txt
 from bot.services.errors import ServiceError
-from handlers.common import answer_query, drop_drafts, guard, guard_private, load_draft, read_text, refuse, save_draft, say
+from handlers.common import answer_query, callback_data, drop_drafts, guard, guard_private, load_draft, read_text, refuse, save_draft, say
 from storage import supervision as store
 from storage.supervision import Attachment
 
@@ -43,11 +43,6 @@ class S(IntEnum):
     EXT_REASON = 621
     RET_REASON = 630
     RET_DUE = 631
-
-
-def callback_data(update: Update) -> str:
-    q = update.callback_query
-    return (q.data or "") if q else ""
 
 
 def user_id(update: Update) -> int:

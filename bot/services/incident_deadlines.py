@@ -11,7 +11,7 @@ from bot.domain.incidents import Stage
 from bot.fmt import esc
 from bot.services import incident_text as txt
 from bot.services.base import Services
-from bot.services.incidents import REF, broadcast
+from bot.services.incidents import broadcast
 from bot.services.routing import duty_officers, escalation_audience, unit_reporters
 from storage import incidents
 from storage.deadlines import Deadline
