@@ -57,8 +57,9 @@ class Scores:
     province: int = 5
     instruction: int = 5
 
-    def points(self, mark: Mark) -> int:
-        return int(getattr(self, mark.value)) if mark in ADOPTED else 0
+    def points(self, mark: Mark | str) -> int:
+        """Points for a mark (a Mark or its stored value); 0 unless adopted."""
+        return int(getattr(self, str(mark))) if mark in ADOPTED else 0
 
 
 # --- recurring times -------------------------------------------------------------------

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from statistics import mean
 from zoneinfo import ZoneInfo
 
-ADOPTED = ("district", "city", "province", "instruction")
+from bot.domain.info import ADOPTED, Scores
 
 
 @dataclass(frozen=True)
@@ -120,17 +120,6 @@ class InfoRow:
     unit: str
     submitted_at: datetime
     mark: str
-
-
-@dataclass(frozen=True)
-class Scores:
-    district: int = 1
-    city: int = 3
-    province: int = 5
-    instruction: int = 5
-
-    def of(self, mark: str) -> int:
-        return int(getattr(self, mark, 0)) if mark in ADOPTED else 0
 
 
 def stage_status(row: StageRow, now: datetime) -> str:
@@ -255,5 +244,5 @@ def compute(
         f = figs[it.unit]
         f.info_submitted += 1
         f.info_adopted += int(it.mark in ADOPTED)
-        f.info_score += scores.of(it.mark)
+        f.info_score += scores.points(it.mark)
     return [figs[u] for u in units]

@@ -29,12 +29,17 @@ MARK_ACTIONS = tuple(m.value for m in REVIEW_MARKS)
 QUOTA_UNIT_KINDS = ("street", "bureau")  # the office itself owes no quota
 
 
+def scores(s: Services) -> Scores:
+    p = s.config.info
+    return Scores(p.score_district, p.score_city, p.score_province, p.score_instruction)
+
+
 def quota_policy(s: Services) -> QuotaPolicy:
     p = s.config.info
     return QuotaPolicy(
         quota=p.weekly_quota, deadline=Weekly.parse(p.deadline),
         reminders=tuple(dict.fromkeys(Weekly.parse(r) for r in p.reminders)),
-        scores=Scores(p.score_district, p.score_city, p.score_province, p.score_instruction),
+        scores=scores(s),
         bulletin=Monthly.parse(p.bulletin),
     )
 

@@ -11,6 +11,7 @@ from bot.domain.stats import Period, UnitFigures
 from bot.fmt import esc
 from bot.services.base import Services
 from bot.services.errors import NotAllowed
+from bot.services.info import scores
 from storage import stats as rows
 
 REPORTING_KINDS = ("street", "bureau")
@@ -20,11 +21,6 @@ REPORTING_KINDS = ("street", "bureau")
 class Report:
     period: Period
     figures: list[UnitFigures]
-
-
-def scores(s: Services) -> rules.Scores:
-    i = s.config.info
-    return rules.Scores(i.score_district, i.score_city, i.score_province, i.score_instruction)
 
 
 async def collect(s: Services, member: Member, period: Period) -> Report:

@@ -18,6 +18,7 @@ from bot.domain.members import Action, Member, can
 from bot.domain.stats import Period
 from bot.services.base import Services
 from bot.services.errors import NotAllowed
+from bot.services.info import scores as info_scores
 from storage import stats as rows
 from storage.db import from_db
 
@@ -116,10 +117,9 @@ async def workbook(s: Services, member: Member, period: Period) -> bytes:
     _sheet(wb, t("stats.x.sheet_tasks"), [t(f"stats.x.task_h{i}") for i in range(10)], body,
            [7, 28, 14, 14, 17, 17, 17, 17, 17, 10])
 
-    sc = rules.Scores(s.config.info.score_district, s.config.info.score_city, s.config.info.score_province,
-                      s.config.info.score_instruction)
+    sc = info_scores(s)
     body = [[r["id"], s.unit_name(r["unit_code"]), t(f"info.kind.{r['kind']}"), r["title"], r["author"],
-             _local(s, r["submitted_at"]), t(f"info.mark.{r['mark']}"), sc.of(r["mark"]), _local(s, r["marked_at"])]
+             _local(s, r["submitted_at"]), t(f"info.mark.{r['mark']}"), sc.points(r["mark"]), _local(s, r["marked_at"])]
             for r in await rows.info_detail(conn, period)]
     _sheet(wb, t("stats.x.sheet_info"), [t(f"stats.x.info_h{i}") for i in range(9)], body,
            [7, 14, 12, 32, 10, 17, 10, 8, 17])
