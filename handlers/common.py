@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, Protocol, TypeVar
 
 from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
@@ -142,6 +142,17 @@ class Draft(Protocol):
 
 
 D = TypeVar("D", bound=Draft)
+
+
+def stray_handler(answer_above_key: str) -> Callable[[Update, DeskContext], Awaitable[None]]:
+    """A dialogue's catch-all: a button from elsewhere is stale; anything else gets what is expected."""
+    async def stray(update: Update, ctx: DeskContext) -> None:
+        if update.callback_query is not None:
+            await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        else:
+            await say(update, ctx, ctx.t(answer_above_key))
+
+    return stray
 
 
 def callback_data(update: Update) -> str:

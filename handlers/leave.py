@@ -21,7 +21,7 @@ from bot.fmt import esc
 from bot.services import leave as svc
 from bot.services import leave_text as txt
 from bot.services.errors import ServiceError
-from handlers.common import DraftSlot, answer_query, callback_data, drop_drafts, guard, guard_private, load_draft, read_text, refuse, save_draft, say, \
+from handlers.common import stray_handler, DraftSlot, answer_query, callback_data, drop_drafts, guard, guard_private, load_draft, read_text, refuse, save_draft, say, \
     text_into_draft
 
 KIND = "leave"
@@ -339,12 +339,7 @@ async def got_comment(update: Update, ctx: DeskContext) -> S | int:
     return ConversationHandler.END
 
 
-async def stray(update: Update, ctx: DeskContext) -> None:
-    """Anything else inside the leave dialogue: say what is expected; stay."""
-    if update.callback_query is not None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-    else:
-        await say(update, ctx, ctx.t("leave.answer_above"))
+stray = stray_handler("leave.answer_above")  # anything else inside the leave dialogue: say what is expected; stay
 
 
 # --- standalone: /back, the 我已返岗 button, /away, /leave_history --------------------------

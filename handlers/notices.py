@@ -24,7 +24,7 @@ from bot.fmt import esc
 from bot.services import notice_text as txt
 from bot.services import notices as svc
 from bot.services.errors import ServiceError
-from handlers.common import DraftSlot, answer_query, callback_data, drop_drafts, guard, guard_private, load_draft, read_text, refuse, \
+from handlers.common import stray_handler, DraftSlot, answer_query, callback_data, drop_drafts, guard, guard_private, load_draft, read_text, refuse, \
     save_draft, say, text_into_draft
 from handlers.notice_progress import install_progress
 
@@ -539,12 +539,7 @@ async def list_notices(update: Update, ctx: DeskContext) -> None:
     await say(update, ctx, "\n".join(lines), cb.keyboard(rows))
 
 
-async def stray(update: Update, ctx: DeskContext) -> None:
-    """Anything else inside the notice dialogue: say what is expected; stay."""
-    if update.callback_query is not None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-    else:
-        await say(update, ctx, ctx.t("notice.answer_above"))
+stray = stray_handler("notice.answer_above")  # anything else inside the notice dialogue: say what is expected; stay
 
 
 TEXT = filters.TEXT & ~filters.COMMAND

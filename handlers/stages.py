@@ -20,7 +20,7 @@ from bot.domain.timeparse import TimeBounds, TimeInputError, parse_event_time
 from bot.services import incident_text as txt
 from bot.services.errors import ServiceError
 from bot.services.incidents import close_incident, file_followup, file_full, file_written, load_for, missed_line
-from handlers.common import answer_query, drop_drafts, guard, load_draft, read_text, refuse, save_draft, say
+from handlers.common import stray_handler, answer_query, drop_drafts, guard, load_draft, read_text, refuse, save_draft, say
 from storage import incidents
 
 KIND = "stage"
@@ -345,12 +345,7 @@ async def close_outcome(update: Update, ctx: DeskContext) -> int | S:
     return await _finish(update, ctx)
 
 
-async def stray(update: Update, ctx: DeskContext) -> None:
-    """Anything else inside a stage dialogue: say what is expected; stay."""
-    if update.callback_query is not None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-    else:
-        await say(update, ctx, ctx.t("incident.answer_above"))
+stray = stray_handler("incident.answer_above")  # anything else inside a stage dialogue: say what is expected; stay
 
 
 TEXT = filters.TEXT & ~filters.COMMAND

@@ -20,7 +20,7 @@ from bot.fmt import esc
 from bot.services import supervision as svc
 from bot.services import supervision_text as txt
 from bot.services.errors import ServiceError
-from handlers.common import answer_query, callback_data, drop_drafts, guard, guard_private, load_draft, read_text, refuse, save_draft, say
+from handlers.common import stray_handler, answer_query, callback_data, drop_drafts, guard, guard_private, load_draft, read_text, refuse, save_draft, say
 from storage import supervision as store
 from storage.supervision import Attachment
 
@@ -313,9 +313,4 @@ async def return_due(update: Update, ctx: DeskContext) -> S | int:
                           svc.return_completion(ctx.services, member, int(draft["aid"]), draft["reason"], new_due))
 
 
-async def stray(update: Update, ctx: DeskContext) -> None:
-    """Anything else inside a supervision dialogue: say what is expected; stay."""
-    if update.callback_query is not None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-    else:
-        await say(update, ctx, ctx.t("task.answer_above"))
+stray = stray_handler("task.answer_above")  # anything else inside a supervision dialogue: say what is expected; stay
