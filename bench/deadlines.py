@@ -73,7 +73,6 @@ async def _run(desk, tmp: str, pending: int, n_inc: int, k: int, window: float) 
     await desk.start_bot()
 
     # Lateness: k reminders due within one window, starting a little after now.
-    got: dict[int, float] = {}
     sched = desk.runtime.deps.scheduler
 
     async def ping(tx: Tx, d: Deadline) -> None:

@@ -11,7 +11,6 @@ from bot.domain import roster as duty
 from bot.domain.incidents import Incident, IncidentPolicy
 from bot.domain.members import Member, Role
 from storage import members
-from storage.db import from_db
 
 
 def _unique(groups: Iterable[list[Member]], exclude: set[int]) -> list[Member]:
@@ -46,12 +45,11 @@ async def skip_away(conn: aiosqlite.Connection, people: list[Member], exclude: I
 
 
 async def alert_audience(
-    conn: aiosqlite.Connection, inc: Incident, policy: IncidentPolicy, exclude: Iterable[int] = (),
-    at: datetime | None = None,
+    conn: aiosqlite.Connection, inc: Incident, policy: IncidentPolicy, *, at: datetime, exclude: Iterable[int] = (),
 ) -> list[Member]:
     """Duty officers (the rostered ones on shift first), directors and the unit's head; district
     leaders and the leader on duty too when it is major."""
-    on_duty, leader = await rostered_now(conn, at or await _moment(conn, inc))
+    on_duty, leader = await rostered_now(conn, at)
     groups = [
         on_duty,
         await members.with_roles(conn, [Role.DIRECTOR]),
@@ -63,10 +61,10 @@ async def alert_audience(
     return await skip_away(conn, _unique(groups, set(exclude)), exclude)
 
 
-async def escalation_audience(conn: aiosqlite.Connection, inc: Incident, at: datetime | None = None) -> list[Member]:
+async def escalation_audience(conn: aiosqlite.Connection, inc: Incident, *, at: datetime) -> list[Member]:
     """At a missed deadline: the unit head, the duty officers (on shift) and the directors,
     and the leader on duty (带班领导) when one is rostered."""
-    on_duty, leader = await rostered_now(conn, at or await _moment(conn, inc))
+    on_duty, leader = await rostered_now(conn, at)
     return await skip_away(conn, _unique(
         [
             await members.with_roles(conn, [Role.UNIT_HEAD], inc.unit_code),
@@ -82,24 +80,9 @@ async def unit_reporters(conn: aiosqlite.Connection, unit_code: str) -> list[Mem
     return await members.with_roles(conn, [Role.OFFICER, Role.UNIT_HEAD], unit_code)
 
 
-async def duty_officers(conn: aiosqlite.Connection, at: datetime | None = None) -> list[Member]:
-    """Every duty member; with `at`, the ones on shift then (all of them when nobody is rostered)."""
-    if at is None:
-        return await members.with_roles(conn, [Role.DUTY])
+async def duty_officers(conn: aiosqlite.Connection, *, at: datetime) -> list[Member]:
+    """The duty officers on shift at `at` (every duty member when nobody is rostered)."""
     return await skip_away(conn, (await rostered_now(conn, at))[0])
-
-
-async def _moment(conn: aiosqlite.Connection, inc: Incident) -> datetime:
-    """When the caller gives no time: the incident's latest event or late flag (recorded in the
-    same transaction before the audience is asked for)."""
-    async with conn.execute(
-        "SELECT max(at) FROM (SELECT max(at) AS at FROM incident_events WHERE incident_id=? "
-        "UNION ALL SELECT max(late_flagged_at) FROM incident_stages WHERE incident_id=?)",
-        (inc.id, inc.id),
-    ) as cur:
-        row = await cur.fetchone()
-    latest = from_db(row[0]) if row and row[0] else None
-    return max(latest, inc.created_at) if latest else inc.created_at
 
 
 async def rostered_now(conn: aiosqlite.Connection, at: datetime) -> tuple[list[Member], Member | None]:

@@ -245,7 +245,6 @@ async def test_export_hook_for_statistics(office: Office) -> None:
 
 
 async def test_away_is_scoped_by_role(office: Office) -> None:
-    desk = office.desk
     await _approve_now(office, office.officer, office.head, start="明天", end="11-25", dest="开封", standin="王主任")
     await _approve_now(office, office.congress_vice, office.congress_head, start="11-25", end="11-26", dest="上海")
     # district-wide roles see every unit, grouped by unit
@@ -361,12 +360,12 @@ async def test_alerts_skip_members_on_leave(office: Office) -> None:
 
     inc = await incidents.get(desk.db.conn, 1)
     assert inc is not None
-    names = {m.name for m in await alert_audience(desk.db.conn, inc, desk.services.policy)}
+    names = {m.name for m in await alert_audience(desk.db.conn, inc, desk.services.policy, at=desk.services.now())}
     assert "王主任" not in names and "李信息" in names and "陈值班" not in names
     # after reporting back, alerts reach them again
     await office.head.send_command("/back")
     await office.head.wait_for("已销假")
-    names = {m.name for m in await alert_audience(desk.db.conn, inc, desk.services.policy)}
+    names = {m.name for m in await alert_audience(desk.db.conn, inc, desk.services.policy, at=desk.services.now())}
     assert "王主任" in names
 
 

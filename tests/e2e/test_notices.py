@@ -15,7 +15,7 @@ from bot.emulator import RateLimits, SimUser
 from bot.harness import Desk
 from bot.services import notices as svc
 from bot.services.errors import ServiceError
-from storage import members, notices, outbox
+from storage import members, notices
 from tests.conftest import Cast
 from tests.e2e.flows import file_report
 
