@@ -23,6 +23,7 @@ from bot.domain.members import Member
 from bot.i18n import Texts
 from bot.services.base import Services
 from bot.services.registration import commands_for
+from bot.transport import H11Request
 from bot.upstream import UpstreamPusher
 from reminders.scheduler import DeadlineScheduler
 from storage import members
@@ -83,14 +84,14 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
         # Direct replies are one per user action, so no overall cap here; group limits and 429 retries stay.
         .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
         .concurrent_updates(False)
-        .connection_pool_size(64)
-        # Generous read timeout: retrying a slow-but-delivered send would duplicate it.
-        .read_timeout(30)
-        .write_timeout(30)
-        .connect_timeout(10)
-        .pool_timeout(30)
-        .get_updates_read_timeout(30)
     )
+    # Generous read timeout: retrying a slow-but-delivered send would duplicate it.
+    timeouts = {"read_timeout": 30.0, "write_timeout": 30.0, "connect_timeout": 10.0, "pool_timeout": 30.0}
+    if config.telegram.transport == "h11":
+        builder = builder.request(H11Request(64, **timeouts)).get_updates_request(H11Request(1, **timeouts))
+    else:
+        builder = (builder.connection_pool_size(64).read_timeout(30).write_timeout(30).connect_timeout(10)
+                   .pool_timeout(30).get_updates_read_timeout(30))
     app: DeskApplication = builder.build()  # type: ignore[assignment]
     sender = OutboxSender(db, app.bot, clock.now, max_retries=config.telegram.max_retries)
     upstream = UpstreamPusher(services) if config.upstream.webhook_url else None

@@ -1,0 +1,179 @@
+"""The Bot API's HTTP transport: PTB's request interface on h11 over asyncio streams.
+
+PTB's default `HTTPXRequest` spends ~1.4 ms of CPU per call on this project's 2-core
+benchmark machine (httpx → httpcore → anyio → h11); h11 alone on a kept-alive asyncio
+stream spends ~0.3 ms (bench/README figures). Each alert, reply and getUpdates is one call,
+so that difference is most of the bot's CPU per update. Plain form-encoded POSTs (every
+method we call without a file) take the short path; uploads, downloads and proxied set-ups
+go through PTB's own `HTTPXRequest`, which does multipart and proxies properly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import urllib.request
+from collections import deque
+from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode, urlsplit
+
+import h11
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
+
+if TYPE_CHECKING:
+    from telegram._utils.types import ODVInput
+
+_READ = 65536
+_DefaultValue = type(BaseRequest.DEFAULT_NONE)  # "not given by the caller: use this transport's own"
+
+
+@dataclass
+class _Conn:
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    h11: h11.Connection
+
+    def reusable(self) -> bool:
+        return (self.h11.our_state is h11.IDLE and not self.writer.is_closing()
+                and not self.reader.at_eof())
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+class H11Request(BaseRequest):
+    """Keep-alive HTTP/1.1 to one Bot API server, at most `connection_pool_size` connections."""
+
+    def __init__(self, connection_pool_size: int = 64, *, read_timeout: float | None = 5.0,
+                 write_timeout: float | None = 5.0, connect_timeout: float | None = 5.0,
+                 pool_timeout: float | None = 1.0, media_write_timeout: float | None = 20.0) -> None:
+        self._timeouts = {"read": read_timeout, "write": write_timeout, "connect": connect_timeout,
+                          "pool": pool_timeout}
+        self._slots = asyncio.Semaphore(connection_pool_size)
+        self._idle: dict[tuple[str, str, int], deque[_Conn]] = {}
+        self._ssl: ssl.SSLContext | None = None
+        self._closed = False
+        self._proxied = set(urllib.request.getproxies())  # HTTPS_PROXY, ALL_PROXY…: httpx honours them
+        # Files, downloads and proxies: PTB's own transport.
+        self.fallback = HTTPXRequest(
+            connection_pool_size=min(connection_pool_size, 8), read_timeout=read_timeout,
+            write_timeout=write_timeout, connect_timeout=connect_timeout, pool_timeout=pool_timeout,
+            media_write_timeout=media_write_timeout,
+        )
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._timeouts["read"]
+
+    async def initialize(self) -> None:
+        self._closed = False
+        await self.fallback.initialize()
+
+    async def shutdown(self) -> None:
+        self._closed = True
+        for pool in self._idle.values():
+            while pool:
+                pool.popleft().close()
+        await self.fallback.shutdown()
+
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        parts = urlsplit(url)
+        if (method != "POST" or (request_data is not None and request_data.contains_files)
+                or parts.scheme not in ("http", "https") or parts.scheme in self._proxied or "all" in self._proxied):
+            return await self.fallback.do_request(url, method, request_data, read_timeout, write_timeout,
+                                                  connect_timeout, pool_timeout)
+        if self._closed:
+            raise RuntimeError("This H11Request is not initialized!")
+        body = urlencode(request_data.json_parameters).encode() if request_data else b""
+        host = parts.hostname or ""
+        key = (parts.scheme, host, parts.port or (443 if parts.scheme == "https" else 80))
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        headers = [("Host", parts.netloc), ("User-Agent", self.USER_AGENT), ("Content-Length", str(len(body))),
+                   ("Content-Type", "application/x-www-form-urlencoded")]
+        try:
+            async with _deadline(self._pick("pool", pool_timeout)):
+                await self._slots.acquire()
+        except TimeoutError:
+            raise TimedOut("Pool timeout: all connections are busy; the request was *not* sent.") from None
+        try:
+            conn = await self._connection(key, self._pick("connect", connect_timeout))
+            try:
+                async with _deadline(self._pick("read", read_timeout)):
+                    status, payload = await self._exchange(conn, h11.Request(method="POST", target=target,
+                                                                              headers=headers), body)
+            except BaseException:
+                conn.close()  # half a conversation: the connection cannot be reused
+                raise
+            if conn.reusable():
+                self._idle.setdefault(key, deque()).append(conn)
+            else:
+                conn.close()
+            return status, payload
+        except TimeoutError as exc:
+            raise TimedOut() from exc
+        except (OSError, h11.ProtocolError, asyncio.IncompleteReadError) as exc:
+            raise NetworkError(f"h11.{exc.__class__.__name__}: {exc}") from exc
+        finally:
+            self._slots.release()
+
+    def _pick(self, name: str, value: ODVInput[float]) -> float | None:
+        return self._timeouts[name] if isinstance(value, _DefaultValue) else value  # type: ignore[return-value]
+
+    async def _connection(self, key: tuple[str, str, int], timeout: float | None) -> _Conn:
+        pool = self._idle.get(key)
+        while pool:
+            conn = pool.pop()
+            if conn.reusable():
+                return conn
+            conn.close()
+        scheme, host, port = key
+        tls = self._tls() if scheme == "https" else None
+        try:
+            async with _deadline(timeout):
+                reader, writer = await asyncio.open_connection(host, port, ssl=tls, limit=_READ * 4)
+        except TimeoutError:
+            raise TimedOut("Connect timeout") from None
+        return _Conn(reader, writer, h11.Connection(h11.CLIENT))
+
+    def _tls(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            import certifi  # httpx's CA bundle, as PTB's default transport uses
+
+            self._ssl = ssl.create_default_context(cafile=certifi.where())
+        return self._ssl
+
+    @staticmethod
+    async def _exchange(conn: _Conn, request: h11.Request, body: bytes) -> tuple[int, bytes]:
+        c = conn.h11
+        conn.writer.write(c.send(request) + c.send(h11.Data(data=body)) + c.send(h11.EndOfMessage()))
+        await conn.writer.drain()
+        status, chunks = 0, []
+        while True:
+            event = c.next_event()
+            if event is h11.NEED_DATA:
+                c.receive_data(await conn.reader.read(_READ))
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                chunks.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            elif isinstance(event, h11.ConnectionClosed):
+                raise asyncio.IncompleteReadError(b"".join(chunks), None)
+        if c.our_state is h11.DONE and c.their_state is h11.DONE:
+            c.start_next_cycle()
+        return status, b"".join(chunks)
+
+
+def _deadline(seconds: float | None) -> AbstractAsyncContextManager[object]:
+    return asyncio.timeout(seconds) if seconds is not None else nullcontext()
+
