@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ from bot.upstream import UpstreamPusher
 from reminders.scheduler import DeadlineScheduler
 from storage import members
 from storage.db import Database
+from storage.outbox import OutboxRow
 from storage.persistence import SqlitePersistence
 from storage.uow import UnitOfWork
 
@@ -97,8 +99,8 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
     upstream = UpstreamPusher(services) if config.upstream.webhook_url else None
     app.deps = Deps(services=services, scheduler=scheduler, sender=sender, upstream=upstream)
 
-    def on_outbox() -> None:
-        sender.wake()
+    def on_outbox(rows: Sequence[OutboxRow]) -> None:
+        sender.wake(rows)
         if upstream is not None:
             upstream.wake()
 

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -97,23 +97,47 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
+        self._resting = False  # the last pass found nothing queued; it waits for a wake
+        self._direct: set[asyncio.Task[None]] = set()
+        self._direct_chats: set[int] = set()
         self.on_sent: Callable[[OutboxRow, Message | bool | None], None] | None = None
 
-    def wake(self) -> None:
+    def wake(self, fresh: Sequence[OutboxRow] = ()) -> None:
+        """Rows were committed; `fresh` are they, when the committer knows them. With nothing else
+        queued, up to a pass's worth of them go out at once without being read back: an alert
+        leaves a few milliseconds after its transaction commits. A pass still follows, for anything
+        else and for retries; a bigger commit (a broadcast) goes by passes, so urgent rows can cut in."""
         self._idle.clear()
+        chats = {r.chat_id for r in fresh}
+        if fresh and len(fresh) <= self.batch and self._resting and not chats & self._direct_chats:
+            self._direct_chats |= chats
+            task = asyncio.create_task(self._send_direct(fresh, chats), name="outbox-direct")
+            self._direct.add(task)
+            task.add_done_callback(self._direct.discard)
+            return
         self._wake.set()
+
+    async def _send_direct(self, rows: Sequence[OutboxRow], chats: set[int]) -> None:
+        try:
+            await self._send_rows(rows)
+        except Exception:  # the rows stay pending: the pass below sends them
+            log.exception("direct outbox send failed")
+        finally:
+            self._direct_chats -= chats
+            self._resting = False  # until the pass has looked, nothing may overtake rows queued meanwhile
+            self._wake.set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
+        for task in [*self._direct, *([self._task] if self._task else [])]:
+            task.cancel()
             try:
-                await self._task
+                await task
             except asyncio.CancelledError:
                 pass
-            self._task = None
+        self._task = None
 
     async def wait_idle(self, timeout: float = 10) -> None:
         await asyncio.wait_for(self._idle.wait(), timeout)
@@ -129,8 +153,11 @@ class OutboxSender:
                 log.exception("outbox pass failed")
                 wait = 1.0
             if wait is None:
-                self._idle.set()
+                if not self._direct:
+                    self._idle.set()
+                self._resting = True
                 await self._wake.wait()
+                self._resting = False
             else:
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.005))
@@ -139,9 +166,15 @@ class OutboxSender:
 
     async def drain_once(self) -> float | None:
         """Send what is ready; return seconds until more will be ready, or None when empty."""
-        rows = await outbox.pending(self.db.conn, self.batch, self.urgent)
+        # A chat with a direct send in flight waits for it: its rows stay in order.
+        rows = [r for r in await outbox.pending(self.db.conn, self.batch, self.urgent)
+                if r.chat_id not in self._direct_chats]
         if not rows:
             return None
+        return await self._send_rows(rows)
+
+    async def _send_rows(self, rows: Sequence[OutboxRow]) -> float:
+        """Each chat's rows in order, the chats side by side; seconds until more may go."""
         by_chat: dict[int, list[OutboxRow]] = {}
         for r in rows:
             by_chat.setdefault(r.chat_id, []).append(r)

@@ -26,7 +26,7 @@ from bot.fmt import esc
 from bot.i18n import LANGUAGES, Texts
 from bot.services import incident_text as txt
 from bot.services.errors import ServiceError
-from bot.services.incidents import already_filed, file_first_report
+from bot.services.incidents import file_first_report, filed_as
 from handlers.common import DraftSlot, answer_query, callback_data, guard, is_private, load_draft, read_text, refuse, save_draft, say
 
 KIND = "report"
@@ -415,9 +415,10 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
     if member is None:
         return ConversationHandler.END
     assert update.effective_user is not None
-    inc = await already_filed(ctx.services, update.effective_user.id)
+    raw = await load_draft(ctx, update.effective_user.id, KIND)
+    inc = await filed_as(ctx.services, raw)
     if inc is None:  # (not None: pressed again after a crash; it was filed, say so again)
-        draft = await _draft(update, ctx)
+        draft = ReportDraft.from_dict(raw)
         try:
             inc = await file_first_report(ctx.services, member, draft)
         except ServiceError as err:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -38,6 +39,14 @@ async def add(
     )
     assert cur.lastrowid is not None
     return cur.lastrowid
+
+
+async def add_many(conn: aiosqlite.Connection, rows: Sequence[tuple[str, int, datetime, str]]) -> None:
+    """(kind, ref_id, due_at, stage) rows without payload, in one statement."""
+    await conn.executemany(
+        "INSERT INTO deadlines(kind, ref_id, stage, due_at, payload) VALUES (?,?,?,?,'{}')",
+        [(kind, ref_id, stage, to_db(due_at)) for kind, ref_id, due_at, stage in rows],
+    )
 
 
 async def due(conn: aiosqlite.Connection, now: datetime, limit: int = 500) -> list[Deadline]:

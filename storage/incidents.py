@@ -74,9 +74,8 @@ async def create(
     occurred_at: datetime, learnt_at: datetime, place: str, latitude: float | None, longitude: float | None,
     casualties: Casualties, description: str, now: datetime,
 ) -> tuple[int, str]:
-    async with conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM incidents WHERE year=?", (year,)) as cur:
-        row = await cur.fetchone()
-    seq = int(row[0]) if row else 1
+    rows = list(await conn.execute_fetchall("SELECT coalesce(max(seq), 0) + 1 FROM incidents WHERE year=?", (year,)))
+    seq = int(rows[0][0]) if rows else 1
     number = incident_number(year, seq)
     cur2 = await conn.execute(
         "INSERT INTO incidents(number, year, seq, unit_code, reporter_id, category, occurred_at, learnt_at, place, "
@@ -89,11 +88,12 @@ async def create(
     return cur2.lastrowid, number
 
 
-async def add_stage(conn: aiosqlite.Connection, incident_id: int, stage: Stage, due_at: datetime,
-                    filed_at: datetime | None = None, filed_by: int | None = None) -> None:
-    await conn.execute(
+async def add_stages(conn: aiosqlite.Connection, incident_id: int,
+                     rows: list[tuple[Stage, datetime, datetime | None, int | None]]) -> None:
+    """(stage, due_at, filed_at, filed_by) rows in one statement."""
+    await conn.executemany(
         "INSERT INTO incident_stages(incident_id, stage, due_at, filed_at, filed_by) VALUES (?,?,?,?,?)",
-        (incident_id, stage.value, to_db(due_at), to_db(filed_at), filed_by),
+        [(incident_id, stage.value, to_db(due_at), to_db(filed_at), filed_by) for stage, due_at, filed_at, filed_by in rows],
     )
 
 
@@ -137,6 +137,12 @@ async def set_casualties(conn: aiosqlite.Connection, incident_id: int, c: Casual
     await conn.execute(
         "UPDATE incidents SET deaths=?, injured=?, missing=? WHERE id=?", (c.deaths, c.injured, c.missing, incident_id)
     )
+    await add_casualty_record(conn, incident_id, c, stage, now)
+
+
+async def add_casualty_record(conn: aiosqlite.Connection, incident_id: int, c: Casualties, stage: Stage,
+                              now: datetime) -> None:
+    """The casualty history only (the incident row already holds these figures)."""
     await conn.execute(
         "INSERT INTO incident_casualties(incident_id, at, stage, deaths, injured, missing) VALUES (?,?,?,?,?,?)",
         (incident_id, to_db(now), stage.value, c.deaths, c.injured, c.missing),
@@ -168,9 +174,15 @@ async def close(conn: aiosqlite.Connection, incident_id: int, member_id: int, ou
 
 async def add_event(conn: aiosqlite.Connection, incident_id: int, now: datetime, actor_id: int | None,
                     kind: str, **detail: Any) -> None:
-    await conn.execute(
+    await add_events(conn, incident_id, now, [(actor_id, kind, detail)])
+
+
+async def add_events(conn: aiosqlite.Connection, incident_id: int, now: datetime,
+                     rows: list[tuple[int | None, str, dict[str, Any]]]) -> None:
+    """(actor_id, kind, detail) events at one instant, in one statement, in this order."""
+    await conn.executemany(
         "INSERT INTO incident_events(incident_id, at, actor_id, kind, detail) VALUES (?,?,?,?,?)",
-        (incident_id, to_db(now), actor_id, kind, json.dumps(detail, ensure_ascii=False)),
+        [(incident_id, to_db(now), actor, kind, json.dumps(detail, ensure_ascii=False)) for actor, kind, detail in rows],
     )
 
 

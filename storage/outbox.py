@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -18,6 +19,8 @@ SEND_DOCUMENT = "send_document"
 EDIT_TEXT = "edit_message_text"
 EDIT_MARKUP = "edit_message_reply_markup"
 PIN = "pin_chat_message"
+
+_PER_INSERT = 500  # rows per multi-row INSERT: 3,500 parameters, well under SQLite's limit
 
 
 @dataclass(frozen=True)
@@ -45,12 +48,36 @@ async def enqueue(
     ref_id: int | None = None,
     tag: str | None = None,
 ) -> int:
-    cur = await conn.execute(
-        "INSERT INTO outbox(chat_id, method, payload, ref_kind, ref_id, tag, created_at) VALUES (?,?,?,?,?,?,?)",
-        (chat_id, method, json.dumps(payload, ensure_ascii=False), ref_kind, ref_id, tag, to_db(now)),
-    )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
+    rows = await enqueue_many(conn, [chat_id], method=method, payload=payload, now=now,
+                              ref_kind=ref_kind, ref_id=ref_id, tag=tag)
+    return rows[0].id
+
+
+async def enqueue_many(
+    conn: aiosqlite.Connection,
+    chat_ids: Sequence[int],
+    *,
+    method: str,
+    payload: dict[str, Any],
+    now: datetime,
+    ref_kind: str | None = None,
+    ref_id: int | None = None,
+    tag: str | None = None,
+) -> list[OutboxRow]:
+    """The same message to several chats in one INSERT: one trip to the database thread, not one per chat."""
+    text, at = json.dumps(payload, ensure_ascii=False), to_db(now)
+    out: list[OutboxRow] = []
+    for start in range(0, len(chat_ids), _PER_INSERT):
+        chunk = chat_ids[start:start + _PER_INSERT]
+        marks = ",".join(["(?,?,?,?,?,?,?)"] * len(chunk))
+        params = [v for c in chunk for v in (c, method, text, ref_kind, ref_id, tag, at)]
+        ids = sorted(r[0] for r in await conn.execute_fetchall(
+            f"INSERT INTO outbox(chat_id, method, payload, ref_kind, ref_id, tag, created_at) VALUES {marks}"
+            " RETURNING id", params,
+        ))
+        # One statement inside the writer's transaction: its new ids are consecutive, in VALUES order.
+        out += [OutboxRow(i, c, method, payload, ref_kind, ref_id, tag, 0, 0.0) for i, c in zip(ids, chunk, strict=True)]
+    return out
 
 
 def _row(r: aiosqlite.Row) -> OutboxRow:

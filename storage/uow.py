@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -20,37 +20,58 @@ class Tx:
         self.conn = conn
         self.now = now
         self.wrote_outbox = False
+        self.queued: list[outbox.OutboxRow] = []  # handed to the sender once committed
         self.earliest_deadline: datetime | None = None
 
     async def send(
         self, chat_id: int, method: str, payload: dict[str, Any], *,
         ref_kind: str | None = None, ref_id: int | None = None, tag: str | None = None,
     ) -> int:
+        rows = await self.send_all([chat_id], method, payload, ref_kind=ref_kind, ref_id=ref_id, tag=tag)
+        return rows[0].id
+
+    async def send_all(
+        self, chat_ids: Sequence[int], method: str, payload: dict[str, Any], *,
+        ref_kind: str | None = None, ref_id: int | None = None, tag: str | None = None,
+    ) -> list[outbox.OutboxRow]:
+        """The same message to several chats, in one statement."""
+        rows = await outbox.enqueue_many(self.conn, chat_ids, method=method, payload=payload, now=self.now,
+                                         ref_kind=ref_kind, ref_id=ref_id, tag=tag)
         self.wrote_outbox = True
-        return await outbox.enqueue(
-            self.conn, chat_id=chat_id, method=method, payload=payload, now=self.now,
-            ref_kind=ref_kind, ref_id=ref_id, tag=tag,
-        )
+        self.queued += rows
+        return rows
 
     async def send_text(self, chat_id: int, text: str, *, markup: dict[str, Any] | None = None,
-                        ref_kind: str | None = None, ref_id: int | None = None, tag: str | None = None) -> int:
+                        ref_kind: str | None = None, ref_id: int | None = None, tag: str | None = None,
+                        reply_to: int | None = None) -> int:
         payload: dict[str, Any] = {"text": text, "parse_mode": "HTML"}
         if markup is not None:
             payload["reply_markup"] = markup
+        if reply_to is not None:
+            payload["reply_to"] = reply_to
         return await self.send(chat_id, outbox.SEND_MESSAGE, payload, ref_kind=ref_kind, ref_id=ref_id, tag=tag)
 
     async def add_deadline(self, kind: str, ref_id: int, due_at: datetime, stage: str = "",
                            payload: dict[str, Any] | None = None) -> int:
+        self._consider(due_at)
+        return await deadlines.add(self.conn, kind, ref_id, due_at, stage, payload)
+
+    async def add_deadlines(self, rows: Sequence[tuple[str, int, datetime, str]]) -> None:
+        """(kind, ref_id, due_at, stage) rows without payload, in one statement."""
+        for row in rows:
+            self._consider(row[2])
+        await deadlines.add_many(self.conn, rows)
+
+    def _consider(self, due_at: datetime) -> None:
         if self.earliest_deadline is None or due_at < self.earliest_deadline:
             self.earliest_deadline = due_at
-        return await deadlines.add(self.conn, kind, ref_id, due_at, stage, payload)
 
 
 class UnitOfWork:
     def __init__(self, db: Database, now: Callable[[], datetime]) -> None:
         self.db = db
         self._now = now
-        self.on_outbox: Callable[[], None] = lambda: None
+        self.on_outbox: Callable[[Sequence[outbox.OutboxRow]], None] = lambda _rows: None
         self.on_deadline: Callable[[datetime], None] = lambda _when: None
 
     @asynccontextmanager
@@ -60,6 +81,6 @@ class UnitOfWork:
             yield tx
         # Committed: only now may the workers see the rows.
         if tx.wrote_outbox:
-            self.on_outbox()
+            self.on_outbox(tx.queued)
         if tx.earliest_deadline is not None:
             self.on_deadline(tx.earliest_deadline)

@@ -98,13 +98,7 @@ async def answer_question(s: Services, member: Member, question_id: int, answer:
         if asker is not None:
             text = s.texts("incident.alert.answer", number=inc.number, name=esc(member.name),
                            question=esc(q["question"]), answer=esc(answer))
-            payload_markup = None
-            row_id = await tx.send_text(asker.telegram_id, text, markup=payload_markup, ref_kind=REF,
-                                        ref_id=inc.id, tag="answer")
-            if q["asker_message_id"]:
-                # Thread the answer under the alert the question was asked from.
-                await tx.conn.execute(
-                    "UPDATE outbox SET payload=json_set(payload, '$.reply_to', ?) WHERE id=?",
-                    (q["asker_message_id"], row_id),
-                )
+            # Threaded under the alert the question was asked from.
+            await tx.send_text(asker.telegram_id, text, ref_kind=REF, ref_id=inc.id, tag="answer",
+                               reply_to=q["asker_message_id"] or None)
         return s.texts("incident.alert.answered", asker=esc(asker.name if asker else "?"))

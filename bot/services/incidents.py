@@ -58,8 +58,11 @@ async def render_alert_status(s: Services, tx: Tx, inc: Incident) -> list[str]:
 
 async def broadcast(s: Services, tx: Tx, inc: Incident, text: str, audience: list[Member], *,
                     tag: str = "stage", markup: dict[str, object] | None = None) -> int:
-    for m in audience:
-        await tx.send_text(m.telegram_id, text, markup=markup, ref_kind=REF, ref_id=inc.id, tag=tag)
+    payload: dict[str, object] = {"text": text, "parse_mode": "HTML"}
+    if markup is not None:
+        payload["reply_markup"] = markup
+    await tx.send_all([m.telegram_id for m in audience], outbox.SEND_MESSAGE, payload, ref_kind=REF, ref_id=inc.id,
+                      tag=tag)
     return len(audience)
 
 
@@ -78,30 +81,30 @@ async def file_first_report(s: Services, member: Member, draft: ReportDraft) -> 
             occurred_at=occurred, learnt_at=learnt, place=draft.place, latitude=draft.latitude,
             longitude=draft.longitude, casualties=draft.casualties, description=draft.description, now=now,
         )
-        due = rules.deadlines_for(learnt, s.policy)
-        for stage, at in due.items():
-            filed = stage is Stage.FIRST
-            await incidents.add_stage(tx.conn, inc_id, stage, at, now if filed else None, member.id if filed else None)
-        await incidents.set_casualties(tx.conn, inc_id, draft.casualties, Stage.FIRST, now)
+        # The filing path is what an alert waits for: each step below is one statement.
+        await incidents.add_stages(tx.conn, inc_id, [
+            (stage, at, now if stage is Stage.FIRST else None, member.id if stage is Stage.FIRST else None)
+            for stage, at in rules.deadlines_for(learnt, s.policy).items()
+        ])
+        await incidents.add_casualty_record(tx.conn, inc_id, draft.casualties, Stage.FIRST, now)
         if draft.photos:
             await incidents.add_photos(tx.conn, inc_id, Stage.FIRST, draft.photos)
-        for planned in rules.plan_deadlines(learnt, now, s.policy):
-            await tx.add_deadline(planned.kind, inc_id, planned.due_at, planned.stage)
-        await incidents.add_event(tx.conn, inc_id, now, member.id, "reported", name=member.name)
+        await tx.add_deadlines([(p.kind, inc_id, p.due_at, p.stage) for p in rules.plan_deadlines(learnt, now, s.policy)])
         inc = await incidents.get(tx.conn, inc_id)
         assert inc is not None
         audience = await alert_audience(tx.conn, inc, s.policy, exclude=[member.id], at=tx.now)
         text = txt.alert_text(s, inc, member.name, now, [])
         keyboard = txt.alert_keyboard(s, inc)
         await broadcast(s, tx, inc, text, audience, tag=ALERT_TAG, markup=keyboard)
-        for m in audience:
-            if inc.latitude is not None and inc.longitude is not None:
-                await tx.send(m.telegram_id, outbox.SEND_LOCATION,
-                              {"latitude": inc.latitude, "longitude": inc.longitude}, ref_kind=REF, ref_id=inc_id)
-            for photo in draft.photos[:3]:
-                await tx.send(m.telegram_id, outbox.SEND_PHOTO, {"photo": photo, "caption": inc.number},
+        chats = [m.telegram_id for m in audience]
+        if inc.latitude is not None and inc.longitude is not None:
+            await tx.send_all(chats, outbox.SEND_LOCATION, {"latitude": inc.latitude, "longitude": inc.longitude},
                               ref_kind=REF, ref_id=inc_id)
-        await incidents.add_event(tx.conn, inc_id, now, None, "alerted", count=len(audience))
+        for photo in draft.photos[:3]:
+            await tx.send_all(chats, outbox.SEND_PHOTO, {"photo": photo, "caption": inc.number},
+                              ref_kind=REF, ref_id=inc_id)
+        await incidents.add_events(tx.conn, inc_id, now, [(member.id, "reported", {"name": member.name}),
+                                                          (None, "alerted", {"count": len(audience)})])
         await queue_upstream(s, tx, inc_id, "reported")
         # In the same transaction: the draft becomes "filed as #id", so a 确认上报 pressed again
         # after a crash (the conversation state not yet saved) cannot file it a second time.
@@ -109,10 +112,9 @@ async def file_first_report(s: Services, member: Member, draft: ReportDraft) -> 
     return inc
 
 
-async def already_filed(s: Services, telegram_id: int) -> Incident | None:
-    """The incident this member's /report draft was already filed as, if it was."""
-    raw = await drafts.load(s.db.conn, telegram_id, DRAFT_KIND)
-    inc_id = raw.get(FILED)
+async def filed_as(s: Services, raw_draft: dict[str, object]) -> Incident | None:
+    """The incident a /report draft row (as loaded) was already filed as, if it was."""
+    inc_id = raw_draft.get(FILED)
     return await incidents.get(s.db.conn, int(inc_id)) if isinstance(inc_id, int) else None
 
 

@@ -1,0 +1,123 @@
+"""The outbox sender's direct path: rows handed over at commit go out without being read back,
+exactly once, and never ahead of an earlier row for the same chat."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from telegram import Bot
+
+import storage.outbox as outbox_table
+from bot.delivery import OutboxSender
+from bot.emulator import BotApiEmulator, Faults
+from bot.harness import TOKEN
+from bot.transport import H11Request
+from storage.db import Database
+from storage.uow import UnitOfWork
+
+
+class Rig:
+    def __init__(self, emu: BotApiEmulator, db: Database, sender: OutboxSender, uow: UnitOfWork) -> None:
+        self.emu, self.db, self.sender, self.uow = emu, db, sender, uow
+        self.reads: list[float] = []  # when the sender read the outbox table
+
+    async def send(self, chat: int, *texts: str) -> None:
+        async with self.uow() as tx:
+            for text in texts:
+                await tx.send_text(chat, text)
+
+    def texts(self, chat: int) -> list[str | None]:
+        return [m.text for m in self.emu.messages(chat)]
+
+    async def statuses(self) -> dict[str, int]:
+        return await outbox_table.counts(self.db.conn)
+
+
+@pytest.fixture
+async def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Rig]:
+    emu = BotApiEmulator(token=TOKEN, bot_username="t_bot", record_transcript=False)
+    await emu.start()
+    for chat in (601, 602):
+        emu.user(chat, f"人{chat}", started=True)
+    db = await Database(tmp_path / "o.sqlite3").open()
+    bot = Bot(TOKEN, base_url=emu.base_url, request=H11Request(8))
+    await bot.initialize()
+    sender = OutboxSender(db, bot, lambda: datetime.now(UTC))
+    uow = UnitOfWork(db, lambda: datetime.now(UTC))
+    uow.on_outbox = sender.wake
+    r = Rig(emu, db, sender, uow)
+    real_pending = outbox_table.pending
+
+    async def counting(*a: object, **kw: object) -> list[outbox_table.OutboxRow]:
+        r.reads.append(time.time())
+        return await real_pending(*a, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("bot.delivery.outbox.pending", counting)
+    sender.start()
+    await sender.wait_idle()
+    yield r
+    await sender.stop()
+    await bot.shutdown()
+    await db.close()
+    await emu.stop()
+
+
+async def _until(cond, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < end, "timed out"
+        await asyncio.sleep(0.01)
+
+
+async def test_rows_committed_while_idle_go_out_without_reading_the_outbox(rig: Rig) -> None:
+    committed = time.time()
+    await rig.send(601, "急报")
+    await rig.sender.wait_idle()
+    delivered = rig.emu.messages(601)[0].date
+    assert [t for t in rig.reads if committed <= t <= delivered] == []  # no read on the way out
+    assert len([t for t in rig.reads if t > delivered]) == 1  # the pass that follows looks once
+    assert await rig.statuses() == {"sent": 1}
+    assert rig.texts(601) == ["急报"]
+
+
+async def test_a_later_row_for_the_same_chat_waits_for_the_direct_one(rig: Rig) -> None:
+    rig.emu.faults = Faults(rate=1.0, kinds=("slow",), slow_seconds=0.4, seed=1)
+    await rig.send(601, "第一条")
+    await asyncio.sleep(0.05)  # in flight
+    rig.emu.faults = None
+    await rig.send(601, "第二条")
+    await rig.send(602, "别的人")
+    await asyncio.sleep(0.1)
+    assert rig.texts(602) == ["别的人"]  # another chat is not held up
+    await rig.sender.wait_idle()
+    assert rig.texts(601) == ["第一条", "第二条"]
+    assert await rig.statuses() == {"sent": 3}
+
+
+async def test_a_failed_direct_send_stays_queued_and_the_pass_delivers_it_once(rig: Rig) -> None:
+    rig.emu.faults = Faults(rate=1.0, kinds=("500",), seed=1)
+    await rig.send(601, "重试我")
+    await _until(lambda: rig.emu.stats.as_dict().get("faults_injected", 1) > 0)
+    await asyncio.sleep(0.1)
+    rig.emu.faults = None
+    await rig.sender.wait_idle(timeout=10)
+    assert rig.texts(601) == ["重试我"]
+    assert await rig.statuses() == {"sent": 1}
+
+
+async def test_a_commit_bigger_than_a_pass_goes_by_passes(rig: Rig) -> None:
+    chats = [700 + i for i in range(rig.sender.batch + 1)]
+    for chat in chats:
+        rig.emu.user(chat, f"人{chat}", started=True)
+    reads = len(rig.reads)
+    async with rig.uow() as tx:
+        await tx.send_all(chats, outbox_table.SEND_MESSAGE, {"text": "全区通知"})
+    await rig.sender.wait_idle(timeout=30)
+    assert len(rig.reads) > reads  # read back from the table, where urgent rows go first
+    assert all(rig.texts(chat) == ["全区通知"] for chat in chats)
+    assert await rig.statuses() == {"sent": len(chats)}
