@@ -24,22 +24,30 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
             update_interval=update_interval,
         )
         self.db = db
+        # What each key last committed: a dialogue step saves its state as soon as its question is
+        # delivered (handlers/report.py `_at`), and PTB then saves the same state again; skip that.
+        self._committed: dict[tuple[str, str], str | None] = {}
 
     async def get_conversations(self, name: str) -> ConversationDict:
         rows = await self.db.fetchall("SELECT key, state FROM ptb_conversations WHERE name=?", (name,))
+        self._committed.update({(name, r["key"]): r["state"] for r in rows})
         return {tuple(json.loads(r["key"])): json.loads(r["state"]) for r in rows}
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
         k = json.dumps(list(key))
+        state = None if new_state is None else json.dumps(new_state)
+        if self._committed.get((name, k), "absent") == state:
+            return
         async with self.db.single() as conn:  # one statement: commits by itself, one trip
-            if new_state is None:
+            if state is None:
                 await conn.execute("DELETE FROM ptb_conversations WHERE name=? AND key=?", (name, k))
             else:
                 await conn.execute(
                     "INSERT INTO ptb_conversations(name, key, state) VALUES (?,?,?) "
                     "ON CONFLICT(name, key) DO UPDATE SET state=excluded.state",
-                    (name, k, json.dumps(new_state)),
+                    (name, k, state),
                 )
+        self._committed[(name, k)] = state
 
     # The data dicts are not stored (see module docstring); PTB still requires the methods.
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
