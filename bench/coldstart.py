@@ -7,17 +7,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import os
-import re
-import shutil
-import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import psutil
-
-from bench import common
+from bench import botproc, common
 from bot.domain.members import Role
 from bot.emulator import BotApiEmulator
 from storage.db import to_db
@@ -29,46 +22,12 @@ class Start:
     rss_mb: float
 
 
-def write_config(db_path: Path, emu: BotApiEmulator) -> Path:
-    from bot.cli import example_config
-
-    text = example_config()
-    text = re.sub(r'(?m)^database = .*$', f'database = "{db_path}"', text, count=1)
-    text = re.sub(r'(?m)^base_url = .*$', f'base_url = "{emu.base_url}"', text, count=1)
-    text = re.sub(r'(?m)^base_file_url = .*$', f'base_file_url = "{emu.base_file_url}"', text, count=1)
-    text = re.sub(r'(?m)^bot_username = .*$', 'bot_username = "dutydesk_bot"', text, count=1)
-    path = db_path.with_suffix(".toml")
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def _command(config: Path) -> list[str]:
-    exe = shutil.which("dutydesk", path=str(Path(sys.executable).parent))
-    if exe:
-        return [exe, "--config", str(config), "run"]
-    return [sys.executable, "-m", "bot.cli", "--config", str(config), "run"]
-
-
 async def spawn_until_answer(db_path: Path, emu: BotApiEmulator, asker: int, timeout: float = 60) -> Start:
-    """Spawn `dutydesk run`, with /help from `asker` already waiting; time to its answer, RSS then."""
-    config = write_config(Path(db_path), emu)
-    user = emu.get_user(asker)
-    assert user is not None
-    env = dict(os.environ, TELEGRAM_BOT_TOKEN=emu.token)
-    t0 = time.time()
-    proc = await asyncio.create_subprocess_exec(*_command(config), env=env, stdout=asyncio.subprocess.DEVNULL,
-                                                stderr=asyncio.subprocess.PIPE)
-    try:
-        await user.send_command("/help")
-        msg = await user.wait_for(None, timeout=timeout)
-        ready = msg.date - t0
-        rss = psutil.Process(proc.pid).memory_info().rss / 2**20
-    except TimeoutError:
-        proc.terminate()
-        _out, err = await proc.communicate()
-        raise RuntimeError(f"dutydesk run did not answer in {timeout}s:\n{err.decode()[-2000:]}") from None
-    proc.terminate()
-    await proc.wait()
+    """Spawn `dutydesk run`, with /help from `asker` sent at once; time to its answer, RSS then."""
+    async with botproc.dutydesk(Path(db_path), emu, warmup=asker, timeout=timeout) as bot:
+        assert bot.answer is not None
+        ready = bot.answer.date - bot.spawned_at
+        rss = bot.rss_mb()
     await emu.wait_idle(quiet=0.05, timeout=10)
     return Start(ready, rss)
 
@@ -143,7 +102,8 @@ async def run(incidents: int = 500, notices: int = 5000, members_n: int = 300, r
         ("spawn → first answer s (worst)", worst, common.verdict(worst <= 1.5, "≤ 1.5 s")),
         ("RSS MB at first answer", max(s.rss_mb for s in starts), ""),
     ]
-    return common.Result("coldstart", common.table("cold start (`dutydesk run` subprocess)", rows), worst <= 1.5)
+    text = common.table("cold start (`dutydesk run` subprocess)", rows) + "\narrangement: " + botproc.DESK_ARRANGEMENT
+    return common.Result("coldstart", text, worst <= 1.5)
 
 
 if __name__ == "__main__":

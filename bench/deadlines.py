@@ -17,7 +17,7 @@ import random
 import time
 from datetime import UTC, datetime, timedelta
 
-from bench import common
+from bench import botproc, common
 from bench.coldstart import spawn_until_answer
 from bot.domain.members import Role
 from storage.db import to_db
@@ -107,7 +107,10 @@ async def _run(desk, tmp: str, pending: int, n_inc: int, k: int, window: float) 
         ("lateness p99 ms", s["p99"], common.verdict(s["p99"] <= 1000, "≤ 1 s")),
         ("lateness max ms", s["max"], ""),
     ]
-    return common.Result("deadlines", common.table("deadline scale", rows), ok)
+    text = common.table("deadline scale", rows)
+    text += ("\narrangement: start → first answer and RSS: `dutydesk run` in its own process;"
+             "\n             lateness: " + botproc.IN_PROCESS_ARRANGEMENT + " (a bench-only deadline kind)")
+    return common.Result("deadlines", text, ok)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ TITLES = {
     "coldstart": "cold start",
 }
 
+OWN_PROCESS = ("latency", "throughput", "coldstart")  # the bot under test is spawned (bench/botproc.py)
+
 
 def _value(text: str, metric: str) -> str:
     m = re.search(rf"(?m)^{re.escape(metric)}\s+(\S+)", text)
@@ -29,13 +31,15 @@ async def test_bench_runs_at_smoke_size(name: str) -> None:
     result = await jobs(parser().parse_args([name, "--smoke"]))[name]()
     assert result.name == name
     assert TITLES[name] in result.text.splitlines()[0]
+    if name in OWN_PROCESS:
+        assert "arrangement: bot: `dutydesk run` in its own process" in result.text
     if name == "latency":
         assert _value(result.text, "reports") == str(SMOKE["n"])
         float(_value(result.text, "p99 ms"))
     elif name == "throughput":
         row = result.text.splitlines()[2].split()
         assert row[:2] == [SMOKE["sizes"], str(int(SMOKE["sizes"]) * 7)]  # type: ignore[call-overload]
-        assert float(row[2]) > 0 and float(row[3]) > 0
+        assert float(row[2]) > 0 and float(row[3]) > 0  # DutyDesk/s, echo/s
     elif name == "deadlines":
         assert int(_value(result.text, "pending deadlines in DB")) >= SMOKE["pending"]  # type: ignore[operator]
         assert float(_value(result.text, "RSS of that process MB")) > 10

@@ -1,0 +1,222 @@
+"""The bot under test as its own OS process, the way production runs it.
+
+Telegram's servers are elsewhere in production; running the emulator and the simulated people
+in the bot's process and event loop would take their CPU from the bot and hide its own cost.
+So the bench process keeps the emulator, the people, the seeding and the clock, and every
+benchmark that times the bot spawns it through `bot_process` (one spawn path for all)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import psutil
+
+from bot.emulator import BotApiEmulator, SimMessage
+from bot.emulator.emulator import Matcher
+
+log = logging.getLogger(__name__)
+
+DESK_ARRANGEMENT = "bot: `dutydesk run` in its own process; emulator + simulated people: bench process"
+ECHO_ARRANGEMENT = "bot: `python -m bench.echo_bot` in its own process; emulator + simulated people: bench process"
+IN_PROCESS_ARRANGEMENT = "bot, emulator + simulated people: all in the bench process, one event loop"
+
+STOP_GRACE_S = 15.0  # SIGTERM, then this long for a clean shutdown before SIGKILL
+
+
+class BotDied(RuntimeError):
+    """The bot process exited (or never answered) while the benchmark needed it."""
+
+
+@dataclasses.dataclass
+class BotProcess:
+    proc: asyncio.subprocess.Process
+    log_file: IO[bytes]  # the child's stdout + stderr
+    spawned_at: float  # time.time() just before the spawn
+    answer: SimMessage | None = None  # its answer to the warm-up command
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def rss_mb(self) -> float:
+        return psutil.Process(self.pid).memory_info().rss / 2**20
+
+    def cpu_s(self) -> float:
+        """User + system CPU seconds the bot process has used so far."""
+        t = psutil.Process(self.pid).cpu_times()
+        return t.user + t.system
+
+    def tail(self, chars: int = 3000) -> str:
+        # pread: the child shares this file's offset, so seeking here would move its writes.
+        fd = self.log_file.fileno()
+        size = os.fstat(fd).st_size
+        start = max(0, size - chars)
+        return os.pread(fd, size - start, start).decode(errors="replace")
+
+
+def write_config(db_path: Path, emu: BotApiEmulator) -> Path:
+    """The shipped example config pointed at `db_path` and the emulator (next to the database)."""
+    from bot.cli import example_config
+
+    text = example_config()
+    text = re.sub(r'(?m)^database = .*$', f'database = "{db_path}"', text, count=1)
+    text = re.sub(r'(?m)^base_url = .*$', f'base_url = "{emu.base_url}"', text, count=1)
+    text = re.sub(r'(?m)^base_file_url = .*$', f'base_file_url = "{emu.base_file_url}"', text, count=1)
+    text = re.sub(r'(?m)^bot_username = .*$', 'bot_username = "dutydesk_bot"', text, count=1)
+    path = db_path.with_suffix(".toml")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def dutydesk_command(config: Path) -> list[str]:
+    exe = shutil.which("dutydesk", path=str(Path(sys.executable).parent))
+    if exe:
+        return [exe, "--config", str(config), "run"]
+    return [sys.executable, "-m", "bot.cli", "--config", str(config), "run"]
+
+
+def echo_command(emu: BotApiEmulator, transport: str = "httpx") -> list[str]:
+    return [sys.executable, "-m", "bench.echo_bot", "--base-url", emu.base_url,
+            "--base-file-url", emu.base_file_url, "--token", emu.token, "--transport", transport]
+
+
+@contextlib.asynccontextmanager
+async def bot_process(argv: Sequence[str], emu: BotApiEmulator, *, warmup: int, command: str = "/help",
+                      expect: Matcher = None, env: dict[str, str] | None = None, timeout: float = 60.0,
+                      name: str = "bot") -> AsyncIterator[BotProcess]:
+    """Spawn `argv`, have simulated user `warmup` send `command`, yield once the bot answered.
+
+    If the bot exits before answering, never answers, or dies while the body runs, raise
+    BotDied with the tail of its output. At exit: SIGTERM and wait (SIGKILL after a grace)."""
+    user = emu.get_user(warmup)
+    assert user is not None, f"warm-up user {warmup} is not known to the emulator"
+    with tempfile.TemporaryFile(prefix="dutydesk-bench-bot-", suffix=".log") as out:
+        spawned_at = time.time()
+        proc = await asyncio.create_subprocess_exec(*argv, env=env, stdin=asyncio.subprocess.DEVNULL,
+                                                    stdout=out, stderr=out)
+        bot = BotProcess(proc, out, spawned_at)
+        try:
+            await user.send_command(command)
+            bot.answer = await _first_answer(bot, user.wait_for(expect, timeout=timeout), name, timeout)
+            async with _watch(bot, name):
+                yield bot
+        finally:
+            await _terminate(bot, name)
+
+
+async def _first_answer(bot: BotProcess, waiting: Coroutine[Any, Any, SimMessage], name: str,
+                        timeout: float) -> SimMessage:
+    """The warm-up answer, or BotDied as soon as the process exits (no waiting out the timeout)."""
+    answer = asyncio.ensure_future(waiting)
+    exited = asyncio.ensure_future(bot.proc.wait())
+    try:
+        await asyncio.wait({answer, exited}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for fut in (answer, exited):
+            if not fut.done():
+                fut.cancel()
+    if answer.done() and not answer.cancelled():
+        try:
+            return answer.result()
+        except TimeoutError:
+            raise BotDied(f"{name} did not answer in {timeout:g} s; its output ends:\n{bot.tail()}") from None
+    raise BotDied(f"{name} exited with {bot.proc.returncode} before answering; its output ends:\n{bot.tail()}")
+
+
+@contextlib.asynccontextmanager
+async def _watch(bot: BotProcess, name: str) -> AsyncIterator[None]:
+    """Cancel the body if the bot exits under it, and turn that into BotDied with its output."""
+    host = asyncio.current_task()
+    assert host is not None
+    died = False
+
+    async def watcher() -> None:
+        nonlocal died
+        await bot.proc.wait()
+        died = True
+        host.cancel()
+
+    task = asyncio.create_task(watcher())
+    try:
+        yield
+    except asyncio.CancelledError:
+        if died and host.uncancel() == 0:
+            raise BotDied(f"{name} exited with {bot.proc.returncode} during the run; its output ends:\n"
+                          f"{bot.tail()}") from None
+        raise
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _terminate(bot: BotProcess, name: str) -> None:
+    """SIGTERM and wait; an unclean stop is logged (the figures stand, but the bot has a bug)."""
+    proc = bot.proc
+    if proc.returncode is not None:
+        return  # already dead: BotDied said why
+    proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(proc.wait(), STOP_GRACE_S)
+    except TimeoutError:
+        log.warning("%s ignored SIGTERM for %g s; killing it", name, STOP_GRACE_S)
+        proc.kill()
+        await proc.wait()
+    if proc.returncode not in (0, -signal.SIGTERM):
+        log.warning("%s exited with %s after SIGTERM; its output ends:\n%s", name, proc.returncode, bot.tail())
+
+
+@contextlib.asynccontextmanager
+async def dutydesk(db_path: Path, emu: BotApiEmulator, *, warmup: int,
+                   timeout: float = 60.0) -> AsyncIterator[BotProcess]:
+    """`dutydesk run` on `db_path` against `emu`, answering /help from member `warmup` first."""
+    config = write_config(Path(db_path), emu)
+    env = dict(os.environ, TELEGRAM_BOT_TOKEN=emu.token)
+    async with bot_process(dutydesk_command(config), emu, warmup=warmup, env=env, timeout=timeout,
+                           name="dutydesk run") as bot:
+        yield bot
+
+
+@dataclasses.dataclass
+class CpuWindow:
+    """CPU used by the bot process and by the bench process (emulator + people) over a window."""
+
+    bot: BotProcess
+    bot_s: float = 0.0
+    bench_s: float = 0.0
+    wall_s: float = 0.0
+
+    def __enter__(self) -> CpuWindow:
+        self._t0 = time.perf_counter()
+        self._bot0 = self.bot.cpu_s()
+        self._bench0 = _own_cpu_s()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall_s = time.perf_counter() - self._t0
+        self.bot_s = self.bot.cpu_s() - self._bot0
+        self.bench_s = _own_cpu_s() - self._bench0
+
+    def percent(self) -> tuple[float, float]:
+        """(bot, bench) in % of one core."""
+        if not self.wall_s:
+            return float("nan"), float("nan")
+        return 100 * self.bot_s / self.wall_s, 100 * self.bench_s / self.wall_s
+
+
+def _own_cpu_s() -> float:
+    t = psutil.Process().cpu_times()
+    return t.user + t.system
