@@ -19,7 +19,22 @@ def _dt(v: str | None) -> datetime:
     return d
 
 
-def _incident(row: aiosqlite.Row, stages: list[StageRecord]) -> Incident:
+# Each incident row comes with its stages as one JSON column: one query, not one per incident.
+_SELECT = (
+    "SELECT incidents.*, (SELECT json_group_array(json_array(s.stage, s.due_at, s.filed_at, s.filed_by,"
+    " s.late_flagged_at, s.missed)) FROM incident_stages s WHERE s.incident_id = incidents.id) AS stages_json"
+    " FROM incidents"
+)
+
+
+def _stage(v: list[Any]) -> StageRecord:
+    stage, due_at, filed_at, filed_by, late_flagged_at, missed = v
+    return StageRecord(stage=Stage(stage), due_at=_dt(due_at), filed_at=from_db(filed_at), filed_by=filed_by,
+                       late_flagged_at=from_db(late_flagged_at), missed=bool(missed))
+
+
+def _incident(row: aiosqlite.Row) -> Incident:
+    stages = sorted((_stage(v) for v in json.loads(row["stages_json"])), key=lambda st: st.due_at)
     return Incident(
         id=row["id"], number=row["number"], unit_code=row["unit_code"], reporter_id=row["reporter_id"],
         category=Category(row["category"]), occurred_at=_dt(row["occurred_at"]), learnt_at=_dt(row["learnt_at"]),
@@ -34,39 +49,23 @@ def _incident(row: aiosqlite.Row, stages: list[StageRecord]) -> Incident:
     )
 
 
-async def _stages(conn: aiosqlite.Connection, incident_id: int) -> list[StageRecord]:
-    rows = await conn.execute_fetchall(
-        "SELECT * FROM incident_stages WHERE incident_id=? ORDER BY due_at", (incident_id,)
-    )
-    return [
-        StageRecord(
-            stage=Stage(r["stage"]), due_at=_dt(r["due_at"]), filed_at=from_db(r["filed_at"]),
-            filed_by=r["filed_by"], late_flagged_at=from_db(r["late_flagged_at"]), missed=bool(r["missed"]),
-        )
-        for r in rows
-    ]
-
-
 async def get(conn: aiosqlite.Connection, incident_id: int) -> Incident | None:
-    rows = list(await conn.execute_fetchall("SELECT * FROM incidents WHERE id=?", (incident_id,)))
-    return _incident(rows[0], await _stages(conn, incident_id)) if rows else None
+    rows = list(await conn.execute_fetchall(f"{_SELECT} WHERE incidents.id=?", (incident_id,)))
+    return _incident(rows[0]) if rows else None
 
 
 async def by_number(conn: aiosqlite.Connection, number: str) -> Incident | None:
-    async with conn.execute("SELECT * FROM incidents WHERE number=?", (number,)) as cur:
-        row = await cur.fetchone()
-    return _incident(row, await _stages(conn, row["id"])) if row else None
+    rows = list(await conn.execute_fetchall(f"{_SELECT} WHERE incidents.number=?", (number,)))
+    return _incident(rows[0]) if rows else None
 
 
 async def list_open(conn: aiosqlite.Connection, unit_code: str | None = None) -> list[Incident]:
-    sql = "SELECT * FROM incidents WHERE status='open'"
+    sql = f"{_SELECT} WHERE incidents.status='open'"
     params: tuple[object, ...] = ()
     if unit_code:
-        sql += " AND unit_code=?"
+        sql += " AND incidents.unit_code=?"
         params = (unit_code,)
-    async with conn.execute(sql + " ORDER BY learnt_at DESC", params) as cur:
-        rows = await cur.fetchall()
-    return [_incident(r, await _stages(conn, r["id"])) for r in rows]
+    return [_incident(r) for r in await conn.execute_fetchall(sql + " ORDER BY incidents.learnt_at DESC", params)]
 
 
 async def create(

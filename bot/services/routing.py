@@ -44,32 +44,37 @@ async def skip_away(conn: aiosqlite.Connection, people: list[Member], exclude: I
     return list(out.values())
 
 
+OFFICE_ROLES = (Role.DUTY, Role.DIRECTOR, Role.UNIT_HEAD, Role.LEADER)
+
+
+def _holding(people: list[Member], role: Role, unit_code: str | None = None) -> list[Member]:
+    return [m for m in people if role in m.roles and (unit_code is None or m.unit_code == unit_code)]
+
+
 async def alert_audience(
     conn: aiosqlite.Connection, inc: Incident, policy: IncidentPolicy, *, at: datetime, exclude: Iterable[int] = (),
 ) -> list[Member]:
     """Duty officers (the rostered ones on shift first), directors and the unit's head; district
     leaders and the leader on duty too when it is major."""
-    on_duty, leader = await rostered_now(conn, at)
-    groups = [
-        on_duty,
-        await members.with_roles(conn, [Role.DIRECTOR]),
-        await members.with_roles(conn, [Role.UNIT_HEAD], inc.unit_code),
-    ]
+    people = await members.with_roles(conn, OFFICE_ROLES)  # one query: this is on the alert's path
+    on_duty, leader = await rostered_now(conn, at, people)
+    groups = [on_duty, _holding(people, Role.DIRECTOR), _holding(people, Role.UNIT_HEAD, inc.unit_code)]
     if inc.is_major(policy):
         groups.append([leader] if leader is not None else [])
-        groups.append(await members.with_roles(conn, [Role.LEADER]))
+        groups.append(_holding(people, Role.LEADER))
     return await skip_away(conn, _unique(groups, set(exclude)), exclude)
 
 
 async def escalation_audience(conn: aiosqlite.Connection, inc: Incident, *, at: datetime) -> list[Member]:
     """At a missed deadline: the unit head, the duty officers (on shift) and the directors,
     and the leader on duty (带班领导) when one is rostered."""
-    on_duty, leader = await rostered_now(conn, at)
+    people = await members.with_roles(conn, OFFICE_ROLES)
+    on_duty, leader = await rostered_now(conn, at, people)
     return await skip_away(conn, _unique(
         [
-            await members.with_roles(conn, [Role.UNIT_HEAD], inc.unit_code),
+            _holding(people, Role.UNIT_HEAD, inc.unit_code),
             on_duty,
-            await members.with_roles(conn, [Role.DIRECTOR]),
+            _holding(people, Role.DIRECTOR),
             [leader] if leader is not None else [],
         ],
         set(),
@@ -85,17 +90,27 @@ async def duty_officers(conn: aiosqlite.Connection, *, at: datetime) -> list[Mem
     return await skip_away(conn, (await rostered_now(conn, at))[0])
 
 
-async def rostered_now(conn: aiosqlite.Connection, at: datetime) -> tuple[list[Member], Member | None]:
+async def rostered_now(conn: aiosqlite.Connection, at: datetime,
+                       people: list[Member] | None = None) -> tuple[list[Member], Member | None]:
     """The duty officers on shift at `at` and the leader on duty. With nobody rostered on shift,
-    every duty member, and the gap is recorded so the admins are told (once a day)."""
+    every duty member, and the gap is recorded so the admins are told (once a day).
+    `people`: the active office members, when the caller has them already (saves queries)."""
     from bot.services import roster_gaps
     from storage import roster
 
+    known = {m.id: m for m in people or ()}
+
+    async def member(member_id: int) -> Member | None:
+        return known.get(member_id) or await members.by_id(conn, member_id)
+
     slots = await roster.covering(conn, at)
     leader_slot = duty.leader_at(slots, at)
-    leader = await members.by_id(conn, leader_slot.member_id) if leader_slot else None
-    on_shift = [m for s in duty.on_at(slots, at) if (m := await members.by_id(conn, s.member_id)) and m.active]
+    leader = await member(leader_slot.member_id) if leader_slot else None
+    on_shift = [m for s in duty.on_at(slots, at) if (m := await member(s.member_id)) and m.active]
+    if leader is not None and not leader.active:
+        leader = None
     if on_shift:
-        return on_shift, leader if leader is not None and leader.active else None
+        return on_shift, leader
     await roster_gaps.note(conn, at)
-    return await members.with_roles(conn, [Role.DUTY]), leader if leader is not None and leader.active else None
+    everyone_on_duty = _holding(people, Role.DUTY) if people is not None else await members.with_roles(conn, [Role.DUTY])
+    return everyone_on_duty, leader
