@@ -57,27 +57,35 @@ class H11Request(BaseRequest):
         self._ssl: ssl.SSLContext | None = None
         self._closed = False
         self._proxied = set(urllib.request.getproxies())  # HTTPS_PROXY, ALL_PROXY…: httpx honours them
-        # Files, downloads and proxies: PTB's own transport.
-        self.fallback = HTTPXRequest(
-            connection_pool_size=min(connection_pool_size, 8), read_timeout=read_timeout,
-            write_timeout=write_timeout, connect_timeout=connect_timeout, pool_timeout=pool_timeout,
-            media_write_timeout=media_write_timeout,
-        )
+        # Files, downloads and proxies: PTB's own transport, built when first needed (an httpx
+        # client with its TLS context costs tens of milliseconds at start-up).
+        self._fallback_args = {"connection_pool_size": min(connection_pool_size, 8), "read_timeout": read_timeout,
+                               "write_timeout": write_timeout, "connect_timeout": connect_timeout,
+                               "pool_timeout": pool_timeout, "media_write_timeout": media_write_timeout}
+        self._fallback: HTTPXRequest | None = None
 
     @property
     def read_timeout(self) -> float | None:
         return self._timeouts["read"]
 
+    @property
+    def fallback(self) -> HTTPXRequest:
+        if self._fallback is None:
+            self._fallback = HTTPXRequest(**self._fallback_args)  # type: ignore[arg-type]
+        return self._fallback
+
     async def initialize(self) -> None:
         self._closed = False
-        await self.fallback.initialize()
+        if self._fallback is not None:
+            await self._fallback.initialize()
 
     async def shutdown(self) -> None:
         self._closed = True
         for pool in self._idle.values():
             while pool:
                 pool.popleft().close()
-        await self.fallback.shutdown()
+        if self._fallback is not None:
+            await self._fallback.shutdown()
 
     async def do_request(
         self, url: str, method: str, request_data: RequestData | None = None,

@@ -6,11 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 from datetime import datetime
-
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.worksheet import Worksheet
+from typing import TYPE_CHECKING
 
 from bot.domain import stats as rules
 from bot.domain.incidents import DEADLINE_STAGES
@@ -22,8 +18,12 @@ from bot.services.info import scores as info_scores
 from storage import stats as rows
 from storage.db import from_db
 
+if TYPE_CHECKING:  # openpyxl (and numpy under it) is imported on the first /export, not at start-up
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
+
 TIME_FORMAT = "yyyy-mm-dd hh:mm"
-HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
+HEAD_COLOUR = "DDEBF7"
 
 
 def _local(s: Services, when: datetime | str | None) -> datetime | None:
@@ -35,11 +35,14 @@ def _local(s: Services, when: datetime | str | None) -> datetime | None:
 
 def _sheet(wb: Workbook, title: str, header: Sequence[str], body: Sequence[Sequence[object]],
            widths: Sequence[int]) -> Worksheet:
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     ws = wb.create_sheet(title)
     ws.append(list(header))
     for cell in ws[1]:
         cell.font = Font(bold=True)
-        cell.fill = HEAD_FILL
+        cell.fill = PatternFill("solid", fgColor=HEAD_COLOUR)
         cell.alignment = Alignment(horizontal="center", vertical="center")
     for row in body:
         ws.append(list(row))
@@ -65,6 +68,8 @@ def _lateness(s: Services, st: rules.StageRow | None, now: datetime) -> str:
 async def workbook(s: Services, member: Member, period: Period) -> bytes:
     if not can(member, Action.VIEW_STATS):
         raise NotAllowed()
+    from openpyxl import Workbook
+
     conn, now, t = s.db.conn, s.now(), s.texts
     wb = Workbook()
     wb.remove(wb.active)  # type: ignore[arg-type]
