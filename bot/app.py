@@ -88,12 +88,13 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
         .concurrent_updates(False)
     )
     # Generous read timeout: retrying a slow-but-delivered send would duplicate it.
-    timeouts = {"read_timeout": 30.0, "write_timeout": 30.0, "connect_timeout": 10.0, "pool_timeout": 30.0}
+    read, write, connect, pool, connections = 30.0, 30.0, 10.0, 30.0, 64
     if config.telegram.transport == "h11":
-        builder = builder.request(H11Request(64, **timeouts)).get_updates_request(H11Request(1, **timeouts))
+        timeouts = {"read_timeout": read, "write_timeout": write, "connect_timeout": connect, "pool_timeout": pool}
+        builder = builder.request(H11Request(connections, **timeouts)).get_updates_request(H11Request(1, **timeouts))
     else:
-        builder = (builder.connection_pool_size(64).read_timeout(30).write_timeout(30).connect_timeout(10)
-                   .pool_timeout(30).get_updates_read_timeout(30))
+        builder = (builder.connection_pool_size(connections).read_timeout(read).write_timeout(write)
+                   .connect_timeout(connect).pool_timeout(pool).get_updates_read_timeout(read))
     app: DeskApplication = builder.build()  # type: ignore[assignment]
     sender = OutboxSender(db, app.bot, clock.now, max_retries=config.telegram.max_retries)
     upstream = UpstreamPusher(services) if config.upstream.webhook_url else None

@@ -50,8 +50,9 @@ class H11Request(BaseRequest):
     def __init__(self, connection_pool_size: int = 64, *, read_timeout: float | None = 5.0,
                  write_timeout: float | None = 5.0, connect_timeout: float | None = 5.0,
                  pool_timeout: float | None = 1.0, media_write_timeout: float | None = 20.0) -> None:
-        self._timeouts = {"read": read_timeout, "write": write_timeout, "connect": connect_timeout,
-                          "pool": pool_timeout}
+        # A plain Bot API request is a few kilobytes: it is written and answered under the read
+        # deadline; `write_timeout` matters for uploads, which go through the fallback.
+        self._timeouts = {"read": read_timeout, "connect": connect_timeout, "pool": pool_timeout}
         self._slots = asyncio.Semaphore(connection_pool_size)
         self._idle: dict[tuple[str, str, int], deque[_Conn]] = {}
         self._ssl: ssl.SSLContext | None = None

@@ -44,12 +44,20 @@ class Tx:
     async def send_text(self, chat_id: int, text: str, *, markup: dict[str, Any] | None = None,
                         ref_kind: str | None = None, ref_id: int | None = None, tag: str | None = None,
                         reply_to: int | None = None) -> int:
+        rows = await self.send_text_all([chat_id], text, markup=markup, ref_kind=ref_kind, ref_id=ref_id, tag=tag,
+                                        reply_to=reply_to)
+        return rows[0].id
+
+    async def send_text_all(self, chat_ids: Sequence[int], text: str, *, markup: dict[str, Any] | None = None,
+                            ref_kind: str | None = None, ref_id: int | None = None, tag: str | None = None,
+                            reply_to: int | None = None) -> list[outbox.OutboxRow]:
+        """An HTML text message (with its keyboard) to several chats, in one statement."""
         payload: dict[str, Any] = {"text": text, "parse_mode": "HTML"}
         if markup is not None:
             payload["reply_markup"] = markup
         if reply_to is not None:
             payload["reply_to"] = reply_to
-        return await self.send(chat_id, outbox.SEND_MESSAGE, payload, ref_kind=ref_kind, ref_id=ref_id, tag=tag)
+        return await self.send_all(chat_ids, outbox.SEND_MESSAGE, payload, ref_kind=ref_kind, ref_id=ref_id, tag=tag)
 
     async def add_deadline(self, kind: str, ref_id: int, due_at: datetime, stage: str = "",
                            payload: dict[str, Any] | None = None) -> int:

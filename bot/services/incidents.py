@@ -58,11 +58,8 @@ async def render_alert_status(s: Services, tx: Tx, inc: Incident) -> list[str]:
 
 async def broadcast(s: Services, tx: Tx, inc: Incident, text: str, audience: list[Member], *,
                     tag: str = "stage", markup: dict[str, object] | None = None) -> int:
-    payload: dict[str, object] = {"text": text, "parse_mode": "HTML"}
-    if markup is not None:
-        payload["reply_markup"] = markup
-    await tx.send_all([m.telegram_id for m in audience], outbox.SEND_MESSAGE, payload, ref_kind=REF, ref_id=inc.id,
-                      tag=tag)
+    await tx.send_text_all([m.telegram_id for m in audience], text, markup=markup, ref_kind=REF, ref_id=inc.id,
+                           tag=tag)
     return len(audience)
 
 

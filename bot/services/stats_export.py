@@ -40,10 +40,10 @@ def _sheet(wb: Workbook, title: str, header: Sequence[str], body: Sequence[Seque
 
     ws = wb.create_sheet(title)
     ws.append(list(header))
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor=HEAD_COLOUR)
+    centred = Alignment(horizontal="center", vertical="center")
     for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor=HEAD_COLOUR)
-        cell.alignment = Alignment(horizontal="center", vertical="center")
+        cell.font, cell.fill, cell.alignment = bold, fill, centred
     for row in body:
         ws.append(list(row))
     for i, width in enumerate(widths, 1):
