@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from enum import IntEnum
+from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot import callbacks as cb
 from bot.app import DeskContext
+from bot.domain.members import Member
 from bot.services import incident_alerts
 from bot.services.errors import ServiceError
 from handlers.common import answer_query, drop_drafts, guard, load_draft, read_text, refuse, save_draft, say
@@ -52,8 +55,9 @@ async def on_button(update: Update, ctx: DeskContext) -> None:
     await answer_query(update, out.text, alert=not out.first)
 
 
-async def start_ask(update: Update, ctx: DeskContext) -> S | int:
-    """Entry from ❓ 要求补充: ask for the question text."""
+async def _start(update: Update, ctx: DeskContext, state: S,
+                 check: Callable[[Member, int], Awaitable[str]], draft: Callable[[int], dict[str, Any]]) -> S | int:
+    """Entry from a button: `check` may this member do it (returns the prompt), note `draft`, ask."""
     member = await guard(update, ctx)
     parsed = _target(update)
     if member is None or parsed is None:
@@ -61,77 +65,64 @@ async def start_ask(update: Update, ctx: DeskContext) -> S | int:
             await answer_query(update, ctx.t("core.stale_button"), alert=True)
         return ConversationHandler.END
     try:
-        prompt = await incident_alerts.check_can_ask(ctx.services, member, parsed[1])
+        prompt = await check(member, parsed[1])
     except ServiceError as err:
         await refuse(update, ctx, err)
         return ConversationHandler.END
     await answer_query(update)
+    assert update.effective_user is not None
+    await save_draft(ctx, update.effective_user.id, KIND, draft(parsed[1]))
+    await say(update, ctx, prompt)
+    return state
+
+
+async def _finish(update: Update, ctx: DeskContext, state: S, key: str,
+                  act: Callable[[Member, dict[str, Any], str], Awaitable[str]]) -> S | int:
+    """The typed text: `act` on it with the draft noted at the start (which must hold `key`)."""
+    text = await read_text(update, ctx, limit=1000)
+    if text is None:
+        return state
+    member = await guard(update, ctx)
+    assert update.effective_user is not None
+    draft = await load_draft(ctx, update.effective_user.id, KIND)
+    if member is None or key not in draft:
+        return ConversationHandler.END
+    try:
+        done = await act(member, draft, text)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+    else:
+        await say(update, ctx, done)
+    await drop_drafts(ctx, update.effective_user.id)
+    return ConversationHandler.END
+
+
+async def start_ask(update: Update, ctx: DeskContext) -> S | int:
+    """Entry from ❓ 要求补充: ask for the question text."""
     q = update.callback_query
     message_id = q.message.message_id if q and q.message else None
-    assert update.effective_user is not None
-    await save_draft(ctx, update.effective_user.id, KIND, {"incident_id": parsed[1], "message_id": message_id})
-    await say(update, ctx, prompt)
-    return S.QUESTION
+    return await _start(update, ctx, S.QUESTION,
+                        lambda member, ident: incident_alerts.check_can_ask(ctx.services, member, ident),
+                        lambda ident: {"incident_id": ident, "message_id": message_id})
 
 
 async def got_question(update: Update, ctx: DeskContext) -> S | int:
     """Reads the question and sends it to the reporter."""
-    text = await read_text(update, ctx, limit=1000)
-    if text is None:
-        return S.QUESTION
-    member = await guard(update, ctx)
-    assert update.effective_user is not None
-    draft = await load_draft(ctx, update.effective_user.id, KIND)
-    if member is None or "incident_id" not in draft:
-        return ConversationHandler.END
-    try:
-        done = await incident_alerts.ask_reporter(ctx.services, member, draft["incident_id"], text, draft.get("message_id"))
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-    else:
-        await say(update, ctx, done)
-    await drop_drafts(ctx, update.effective_user.id)
-    return ConversationHandler.END
+    return await _finish(update, ctx, S.QUESTION, "incident_id", lambda member, draft, text: incident_alerts.ask_reporter(
+        ctx.services, member, draft["incident_id"], text, draft.get("message_id")))
 
 
 async def start_answer(update: Update, ctx: DeskContext) -> S | int:
     """Entry from 💬 回复 on a question: ask for the answer text."""
-    member = await guard(update, ctx)
-    parsed = _target(update)
-    if member is None or parsed is None:
-        if parsed is None:
-            await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return ConversationHandler.END
-    try:
-        prompt = await incident_alerts.check_can_answer(ctx.services, member, parsed[1])
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return ConversationHandler.END
-    await answer_query(update)
-    assert update.effective_user is not None
-    await save_draft(ctx, update.effective_user.id, KIND, {"question_id": parsed[1]})
-    await say(update, ctx, prompt)
-    return S.ANSWER
+    return await _start(update, ctx, S.ANSWER,
+                        lambda member, ident: incident_alerts.check_can_answer(ctx.services, member, ident),
+                        lambda ident: {"question_id": ident})
 
 
 async def got_answer(update: Update, ctx: DeskContext) -> S | int:
     """Reads the answer; it goes back to the asker, threaded under their alert."""
-    text = await read_text(update, ctx, limit=1000)
-    if text is None:
-        return S.ANSWER
-    member = await guard(update, ctx)
-    assert update.effective_user is not None
-    draft = await load_draft(ctx, update.effective_user.id, KIND)
-    if member is None or "question_id" not in draft:
-        return ConversationHandler.END
-    try:
-        done = await incident_alerts.answer_question(ctx.services, member, draft["question_id"], text)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-    else:
-        await say(update, ctx, done)
-    await drop_drafts(ctx, update.effective_user.id)
-    return ConversationHandler.END
+    return await _finish(update, ctx, S.ANSWER, "question_id", lambda member, draft, text: incident_alerts.answer_question(
+        ctx.services, member, draft["question_id"], text))
 
 
 async def stray(update: Update, ctx: DeskContext) -> None:
