@@ -12,7 +12,6 @@ import contextlib
 import dataclasses
 import logging
 import os
-import re
 import shutil
 import signal
 import sys
@@ -26,6 +25,7 @@ import psutil
 
 from bot.emulator import BotApiEmulator, SimMessage
 from bot.emulator.emulator import Matcher
+from bot.harness import example_config_text
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +69,8 @@ class BotProcess:
 
 def write_config(db_path: Path, emu: BotApiEmulator) -> Path:
     """The shipped example config pointed at `db_path` and the emulator (next to the database)."""
-    from bot.cli import example_config
-
-    text = example_config()
-    text = re.sub(r'(?m)^database = .*$', f'database = "{db_path}"', text, count=1)
-    text = re.sub(r'(?m)^base_url = .*$', f'base_url = "{emu.base_url}"', text, count=1)
-    text = re.sub(r'(?m)^base_file_url = .*$', f'base_file_url = "{emu.base_file_url}"', text, count=1)
-    text = re.sub(r'(?m)^bot_username = .*$', 'bot_username = "dutydesk_bot"', text, count=1)
     path = db_path.with_suffix(".toml")
-    path.write_text(text, encoding="utf-8")
+    path.write_text(example_config_text(emu, db_path, bot_username="dutydesk_bot"), encoding="utf-8")
     return path
 
 

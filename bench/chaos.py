@@ -89,12 +89,9 @@ def step_of(msg: SimMessage) -> str | None:
 
 
 def write_config(tmp: Path, emu: BotApiEmulator, forward_seconds: int) -> Path:
-    from bot.cli import example_config
+    from bot.harness import example_config_text
 
-    text = example_config()
-    text = text.replace('database = "dutydesk.sqlite3"', f'database = "{tmp / "desk.sqlite3"}"')
-    text = text.replace('base_url = "https://api.telegram.org/bot"', f'base_url = "{emu.base_url}"')
-    text = text.replace('base_file_url = "https://api.telegram.org/file/bot"', f'base_file_url = "{emu.base_file_url}"')
+    text = example_config_text(emu, tmp / "desk.sqlite3")
     start = text.index("[incident]")
     end = text.index("\n[", start + 1)
     text = text[:start] + INCIDENT_SECTION.format(forward=forward_seconds) + text[end:]

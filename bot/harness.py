@@ -37,6 +37,21 @@ def demo_config(db_path: Path | str, base_url: str = "", base_file_url: str = ""
     return base.replace(general=general, telegram=telegram, incident=inc, source=str(db_path))
 
 
+def example_config_text(emu: BotApiEmulator, database: Path | str, *, bot_username: str | None = None) -> str:
+    """The shipped example config file (`dutydesk init`) pointed at `database` and the emulator:
+    what a spawned `dutydesk run` reads in the crash tests and the benchmarks."""
+    import re
+
+    from bot.cli import example_config
+
+    text = example_config()
+    for key, value in (("database", str(database)), ("base_url", emu.base_url), ("base_file_url", emu.base_file_url),
+                       ("bot_username", bot_username)):
+        if value is not None:
+            text = re.sub(rf'(?m)^{key} = "[^"\n]*"', lambda _m, k=key, v=value: f'{k} = "{v}"', text, count=1)
+    return text
+
+
 class Desk:
     """Emulator + bot + simulated people. `async with Desk() as desk: ...`"""
 

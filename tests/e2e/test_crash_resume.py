@@ -10,19 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.cli import example_config
+from bot.harness import example_config_text
 from bot.emulator import BotApiEmulator
 
 TOKEN = "424242:CRASH-test-token"
 
 
 def write_config(tmp: Path, emu: BotApiEmulator) -> Path:
-    text = example_config()
-    text = text.replace('database = "dutydesk.sqlite3"', 'database = "desk.sqlite3"')
-    text = text.replace('base_url = "https://api.telegram.org/bot"', f'base_url = "{emu.base_url}"')
-    text = text.replace('base_file_url = "https://api.telegram.org/file/bot"', f'base_file_url = "{emu.base_file_url}"')
     path = tmp / "dutydesk.toml"
-    path.write_text(text, encoding="utf-8")
+    path.write_text(example_config_text(emu, "desk.sqlite3"), encoding="utf-8")
     return path
 
 
