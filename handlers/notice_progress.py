@@ -14,7 +14,6 @@ import logging
 import time
 from typing import Any
 
-from telegram import Message
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
@@ -44,7 +43,7 @@ class BroadcastProgress:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    def on_sent(self, row: OutboxRow, _result: Message | bool | None) -> None:
+    def on_sent(self, row: OutboxRow, _result: dict[str, Any] | bool | None) -> None:
         if row.ref_kind == REF and row.tag == DELIVER and row.ref_id is not None:
             self.poke(row.ref_id)
 
@@ -107,7 +106,7 @@ def install_progress(app: DeskApplication) -> BroadcastProgress | None:
     progress = BroadcastProgress(app)
     previous = sender.on_sent
 
-    def on_sent(row: OutboxRow, result: Message | bool | None) -> None:
+    def on_sent(row: OutboxRow, result: dict[str, Any] | bool | None) -> None:
         if previous is not None:
             previous(row, result)
         progress.on_sent(row, result)

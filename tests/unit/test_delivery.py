@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import deque
 
+import pytest
+
 from bot.delivery import ChatPacer, GlobalPacer
 
 
@@ -58,3 +60,11 @@ def test_chat_pacer_allows_a_short_burst_then_one_a_second() -> None:
     assert pacer.delay(1, 0.0) == 1.0
     assert pacer.delay(2, 0.0) == 0.0  # another chat is not held up
     assert pacer.delay(1, 1.0) == 0.0
+
+
+def test_chat_pacer_holds_a_group_to_twenty_a_minute() -> None:
+    pacer = ChatPacer(burst=3, per_second=1.0, group_per_minute=20)
+    assert [pacer.delay(-100, 0.0) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert pacer.delay(-100, 0.0) == 3.0  # one token every 3 s
+    assert pacer.delay(-100, 1.0) == pytest.approx(2.0)
+    assert pacer.delay(-100, 3.0) == 0.0
