@@ -15,11 +15,13 @@ from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, ContextTypes, ExtBot
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, ContextTypes
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.clock import Clock, FakeClock, SystemClock
 from bot.config import Config
 from bot.delivery import OutboxSender
+from bot.desk_bot import DeskBot
 from bot.domain.members import Member
 from bot.i18n import Texts
 from bot.services.base import Services
@@ -51,7 +53,7 @@ class DeskApplication(Application[Any, Any, Any, Any, Any, Any]):
     deps: Deps
 
 
-class DeskContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
+class DeskContext(CallbackContext[DeskBot, dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """Handlers reach services as typed properties, never through bot_data strings."""
 
     @property
@@ -74,27 +76,29 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
     services = Services(config=config, db=db, uow=uow, clock=clock, texts=Texts(config.general.language))
     scheduler = DeadlineScheduler(db, uow, clock.now)
     context_types = ContextTypes(context=DeskContext)
+    # Generous read timeout: retrying a slow-but-delivered send would duplicate it.
+    read, write, connect, pool, connections = 30.0, 30.0, 10.0, 30.0, 64
+    timeouts = {"read_timeout": read, "write_timeout": write, "connect_timeout": connect, "pool_timeout": pool}
+    request: BaseRequest
+    if config.telegram.transport == "h11":
+        request, get_updates_request = H11Request(connections, **timeouts), H11Request(1, **timeouts)
+    else:
+        request, get_updates_request = HTTPXRequest(connections, **timeouts), HTTPXRequest(1, **timeouts)
+    desk_bot = DeskBot(
+        token, base_url=config.telegram.base_url, base_file_url=config.telegram.base_file_url,
+        request=request, get_updates_request=get_updates_request,
+        # Telegram's ~30 messages/s is for bulk sends: the outbox paces those itself (delivery.GlobalPacer).
+        # Direct replies are one per user action, so no overall cap here; group limits and 429 retries stay.
+        rate_limiter=AIORateLimiter(overall_max_rate=0, max_retries=3),
+    )
     builder = (
         ApplicationBuilder()
         .application_class(DeskApplication)
-        .token(token)
-        .base_url(config.telegram.base_url)
-        .base_file_url(config.telegram.base_file_url)
+        .bot(desk_bot)
         .context_types(context_types)
         .persistence(SqlitePersistence(db))
-        # Telegram's ~30 messages/s is for bulk sends: the outbox paces those itself (delivery.GlobalPacer).
-        # Direct replies are one per user action, so no overall cap here; group limits and 429 retries stay.
-        .rate_limiter(AIORateLimiter(overall_max_rate=0, max_retries=3))
         .concurrent_updates(False)
     )
-    # Generous read timeout: retrying a slow-but-delivered send would duplicate it.
-    read, write, connect, pool, connections = 30.0, 30.0, 10.0, 30.0, 64
-    if config.telegram.transport == "h11":
-        timeouts = {"read_timeout": read, "write_timeout": write, "connect_timeout": connect, "pool_timeout": pool}
-        builder = builder.request(H11Request(connections, **timeouts)).get_updates_request(H11Request(1, **timeouts))
-    else:
-        builder = (builder.connection_pool_size(connections).read_timeout(read).write_timeout(write)
-                   .connect_timeout(connect).pool_timeout(pool).get_updates_read_timeout(read))
     app: DeskApplication = builder.build()  # type: ignore[assignment]
     sender = OutboxSender(db, app.bot, clock.now, max_retries=config.telegram.max_retries)
     upstream = UpstreamPusher(services) if config.upstream.webhook_url else None

@@ -6,36 +6,31 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Generic, Protocol, TypeVar
 
-from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.app import DeskContext
+from bot.desk_bot import Markup
 from bot.domain.members import Action, Member, can
 from bot.services.errors import ServiceError
 from storage import drafts, members
 
 log = logging.getLogger(__name__)
 
-Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | dict[str, Any] | None
 MAX_TEXT = 2000
 
 
-def _markup(markup: Markup) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
-    if isinstance(markup, dict):
-        return InlineKeyboardMarkup.de_json(markup, None)  # type: ignore[arg-type]
-    return markup
-
-
-async def say(update: Update, ctx: DeskContext, text: str, markup: Markup = None) -> Message | None:
-    """Answer in the chat the update came from (HTML; user text must already be escaped)."""
+async def say(update: Update, ctx: DeskContext, text: str, markup: Markup = None) -> int | None:
+    """Answer in the chat the update came from (HTML; user text must already be escaped);
+    the answer's message id."""
     chat = update.effective_chat
     if chat is None:
         return None
-    return await ctx.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=_markup(markup))
+    return await ctx.bot.send_text(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
-async def say_key(update: Update, ctx: DeskContext, key: str, markup: Markup = None, **kw: object) -> Message | None:
+async def say_key(update: Update, ctx: DeskContext, key: str, markup: Markup = None, **kw: object) -> int | None:
     return await say(update, ctx, ctx.t(key, **kw), markup)
 
 
