@@ -28,13 +28,14 @@ def to_db(dt: datetime | None) -> str | None:
     """Store UTC as ISO text: sortable, readable in the sqlite shell."""
     if dt is None:
         return None
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return dt.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def from_db(text: str | None) -> datetime | None:
     if text is None:
         return None
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    # fromisoformat (C) reads what to_db writes (the trailing Z included) ~20x faster than strptime.
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def migrations() -> list[tuple[int, str, str]]:
