@@ -16,13 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot
-from telegram.error import (
-    BadRequest,
-    Forbidden,
-    NetworkError,
-    RetryAfter,
-    TelegramError,
-)
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.request import RequestData
 
 from storage import outbox
