@@ -1,5 +1,5 @@
-"""The outbox sender's direct path: rows handed over at commit go out without being read back,
-exactly once, and never ahead of an earlier row for the same chat."""
+"""The outbox sender: rows handed over at commit go out without being read back, exactly once,
+never ahead of an earlier row for the same chat, each as its Bot API call with the stored payload."""
 
 from __future__ import annotations
 
@@ -121,3 +121,28 @@ async def test_a_commit_bigger_than_a_pass_goes_by_passes(rig: Rig) -> None:
     assert len(rig.reads) > reads  # read back from the table, where urgent rows go first
     assert all(rig.texts(chat) == ["全区通知"] for chat in chats)
     assert await rig.statuses() == {"sent": len(chats)}
+
+
+async def test_each_outbox_method_reaches_telegram_as_stored(rig: Rig) -> None:
+    """Rows go out as their Bot API call with the stored payload (no PTB objects in between):
+    a reply, an edit of an earlier row, a location, and a pin in a group."""
+    owner = rig.emu.user(603, "群主", started=True)
+    group = rig.emu.group(-1001234567001, "街道群", [owner])
+    rig.emu.set_bot_admin(group.id, can_pin=True)
+    asked = await rig.emu.get_user(601).send_text("请问现场情况？")  # type: ignore[union-attr]
+    question = asked["message_id"]  # the message the user sent
+    keyboard = {"inline_keyboard": [[{"text": "✅ 签收", "callback_data": "a:ack:1"}]]}
+    async with rig.uow() as tx:
+        first = await tx.send_text(601, "<b>快报</b>", markup=keyboard, reply_to=question)
+        await tx.send(601, outbox_table.EDIT_TEXT, {"edit_of": first, "text": "<b>快报</b>（已签收）",
+                                                    "parse_mode": "HTML", "reply_markup": keyboard})
+        await tx.send(601, outbox_table.SEND_LOCATION, {"latitude": 34.7466, "longitude": 113.6253})
+        notice = await tx.send_text(group.id, "停水通知")
+        await tx.send(group.id, outbox_table.PIN, {"edit_of": notice})
+    await _until(lambda: bool(group.pinned) and len(rig.emu.messages(601)) == 2)
+    alert, where = rig.emu.messages(601)  # the bot's messages in that chat
+    assert alert.text == "快报（已签收）" and alert.buttons == [("✅ 签收", "a:ack:1")]
+    assert alert.reply_to_message_id == question
+    assert where.kind == "location" and where.latitude == pytest.approx(34.7466)
+    assert [m.text for m in group.pinned] == ["停水通知"]
+    assert await rig.statuses() == {"sent": 5}

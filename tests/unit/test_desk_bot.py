@@ -1,0 +1,60 @@
+"""DeskBot.send_text against the emulator: the message arrives as sent, only its id comes back,
+and it still goes through PTB's rate limiter (a 429 is waited out and retried, not lost)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove
+from telegram.error import BadRequest
+from telegram.ext import AIORateLimiter
+
+from bot.desk_bot import DeskBot
+from bot.emulator import BotApiEmulator
+from bot.harness import TOKEN
+from bot.transport import H11Request
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[BotApiEmulator]:
+    e = BotApiEmulator(token=TOKEN, bot_username="t_bot", record_transcript=False)
+    await e.start()
+    e.user(501, "甲", started=True)
+    yield e
+    await e.stop()
+
+
+@pytest.fixture
+async def bot(emu: BotApiEmulator) -> AsyncIterator[DeskBot]:
+    b = DeskBot(TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url, request=H11Request(4),
+                rate_limiter=AIORateLimiter(overall_max_rate=0, max_retries=1))
+    await b.initialize()
+    yield b
+    await b.shutdown()
+
+
+async def test_send_text_delivers_html_and_keyboards_and_returns_the_message_id(emu: BotApiEmulator,
+                                                                                bot: DeskBot) -> None:
+    first = await bot.send_text(501, "<b>请核对</b> &amp; 确认", parse_mode="HTML",
+                                reply_markup={"inline_keyboard": [[{"text": "✅ 确认上报", "callback_data": "r:ok"}]]})
+    second = await bot.send_text(501, "第二条", reply_markup=InlineKeyboardMarkup(
+        [[InlineKeyboardButton("收到", callback_data="n:a:1")]]))
+    third = await bot.send_text(501, "第三条", reply_markup=ReplyKeyboardRemove())
+    sent = emu.messages(501)
+    assert [m.message_id for m in sent] == [first, second, third]
+    assert [m.text for m in sent] == ["请核对 & 确认", "第二条", "第三条"]
+    assert sent[0].buttons == [("✅ 确认上报", "r:ok")]
+    assert sent[1].buttons == [("收到", "n:a:1")]
+
+
+async def test_send_text_waits_out_a_429_through_the_rate_limiter(emu: BotApiEmulator, bot: DeskBot) -> None:
+    emu.fail_next("429", methods=["sendMessage"])
+    mid = await bot.send_text(501, "稍后送达")
+    assert [m.text for m in emu.messages(501)] == ["稍后送达"]  # once, after the retry
+    assert emu.messages(501)[0].message_id == mid
+
+
+async def test_send_text_raises_telegram_errors_as_ptb_exceptions(bot: DeskBot) -> None:
+    with pytest.raises(BadRequest):
+        await bot.send_text(999_999, "没有这个聊天")
