@@ -38,19 +38,19 @@ async def run(sizes: Sequence[int] = (100, 1000)) -> common.Result:
     for n in sizes:
         ours = await _ours(n)
         echo = await _echo(n)
-        echo_h11 = await _echo(n, "h11")
+        echo_lean = await _echo(n, "lean")
         ratio = ours.per_s / echo.per_s if echo.per_s else float("nan")
         ok = ok and ours.per_s >= 500 and ratio >= 0.5
-        rows.append((n, n * UPDATES_PER_REPORT, ours.per_s, echo.per_s, ratio, echo_h11.per_s,
-                     ours.per_s / echo_h11.per_s if echo_h11.per_s else float("nan")))
+        rows.append((n, n * UPDATES_PER_REPORT, ours.per_s, echo.per_s, ratio, echo_lean.per_s,
+                     ours.per_s / echo_lean.per_s if echo_lean.per_s else float("nan")))
         cpu_lines.append(f"  {n} officers: DutyDesk {ours.bot_cpu:.0f} % (bench {ours.bench_cpu:.0f} %),"
                          f" echo {echo.bot_cpu:.0f} % (bench {echo.bench_cpu:.0f} %),"
-                         f" echo on h11 {echo_h11.bot_cpu:.0f} % (bench {echo_h11.bench_cpu:.0f} %)")
+                         f" echo on lean {echo_lean.bot_cpu:.0f} % (bench {echo_lean.bench_cpu:.0f} %)")
     text = common.grid("throughput: N officers file a full first report at once vs a bare PTB echo bot",
-                       ("officers", "updates", "DutyDesk/s", "echo/s", "ratio", "echo h11/s", "ratio h11"), rows)
+                       ("officers", "updates", "DutyDesk/s", "echo/s", "ratio", "echo lean/s", "ratio lean"), rows)
     text += "\narrangement: " + botproc.DESK_ARRANGEMENT
     text += "\n  echo run: " + botproc.ECHO_ARRANGEMENT
-    text += ("\n  echo = PTB's defaults (httpx); echo h11 = the same bot on DutyDesk's transport"
+    text += ("\n  echo = PTB's defaults (httpx); echo lean = the same bot on DutyDesk's transport"
              " (bot/transport.py), the like-for-like floor")
     text += "\nCPU over the timed window, % of one core: bot process (bench process = emulator + people)\n"
     text += "\n".join(cpu_lines)

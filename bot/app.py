@@ -26,7 +26,7 @@ from bot.domain.members import Member
 from bot.i18n import Texts
 from bot.services.base import Services
 from bot.services.registration import commands_for
-from bot.transport import H11Request
+from bot.transport import LeanRequest
 from bot.upstream import UpstreamPusher
 from reminders.scheduler import DeadlineScheduler
 from storage import members
@@ -80,10 +80,10 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
     read, write, connect, pool, connections = 30.0, 30.0, 10.0, 30.0, 64
     timeouts = {"read_timeout": read, "write_timeout": write, "connect_timeout": connect, "pool_timeout": pool}
     request: BaseRequest
-    if config.telegram.transport == "h11":
-        request, get_updates_request = H11Request(connections, **timeouts), H11Request(1, **timeouts)
-    else:
+    if config.telegram.transport == "httpx":
         request, get_updates_request = HTTPXRequest(connections, **timeouts), HTTPXRequest(1, **timeouts)
+    else:
+        request, get_updates_request = LeanRequest(connections, **timeouts), LeanRequest(1, **timeouts)
     desk_bot = DeskBot(
         token, base_url=config.telegram.base_url, base_file_url=config.telegram.base_file_url,
         request=request, get_updates_request=get_updates_request,

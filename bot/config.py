@@ -73,7 +73,7 @@ class Telegram:
     bot_username: str = ""
     poll_interval: timedelta = timedelta(seconds=0)
     max_retries: int = 5
-    transport: str = "h11"  # "httpx": PTB's default transport for every call (see bot/transport.py)
+    transport: str = "lean"  # "httpx": PTB's default transport for every call (see bot/transport.py)
 
 
 @dataclass(frozen=True)
@@ -363,8 +363,8 @@ def _validate(cfg: Config) -> None:
         raise _KeyError("general.timezone", f"unknown time zone {cfg.general.timezone!r}") from None
     if cfg.general.language not in ("zh", "en"):
         raise _KeyError("general.language", "must be 'zh' or 'en'")
-    if cfg.telegram.transport not in ("h11", "httpx"):
-        raise _KeyError("telegram.transport", "must be 'h11' or 'httpx'")
+    if cfg.telegram.transport not in ("lean", "httpx", "h11"):  # h11: the lean transport's earlier name
+        raise _KeyError("telegram.transport", "must be 'lean' or 'httpx'")
     inc = cfg.incident
     if not (inc.first_report <= inc.written_report <= inc.full_report):
         raise _KeyError("incident", "deadlines must grow: first_report ≤ written_report ≤ full_report")

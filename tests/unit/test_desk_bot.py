@@ -13,7 +13,7 @@ from telegram.ext import AIORateLimiter
 from bot.desk_bot import DeskBot
 from bot.emulator import BotApiEmulator
 from bot.harness import TOKEN
-from bot.transport import H11Request
+from bot.transport import LeanRequest
 
 
 @pytest.fixture
@@ -27,7 +27,7 @@ async def emu() -> AsyncIterator[BotApiEmulator]:
 
 @pytest.fixture
 async def bot(emu: BotApiEmulator) -> AsyncIterator[DeskBot]:
-    b = DeskBot(TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url, request=H11Request(4),
+    b = DeskBot(TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url, request=LeanRequest(4),
                 rate_limiter=AIORateLimiter(overall_max_rate=0, max_retries=1))
     await b.initialize()
     yield b
