@@ -8,6 +8,7 @@ Application, and at start-up every deadline that came due while down fires once.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -223,6 +224,11 @@ class Runtime:
                 await self.stop()
             await self.db.close()
             raise
+        # Everything start-up made (modules, PTB, the config) lives as long as the process: keep it
+        # out of the collector's full passes, which otherwise walk it all (measured: ~65 ms → ~8 ms,
+        # a pause any alert in flight would wait out).
+        gc.collect()
+        gc.freeze()
         try:
             await stop.wait()
         finally:
