@@ -133,6 +133,12 @@ class OutboxSender:
             self._resting = False  # until the pass has looked, nothing may overtake rows queued meanwhile
             self._wake.set()
 
+    async def settle(self, timeout: float) -> None:
+        """Wait (at most `timeout` s) for the direct sends under way: a handler that just queued an
+        emergency alert lets it leave before the reporter's own answer takes the event loop."""
+        if self._direct:
+            await asyncio.wait(set(self._direct), timeout=timeout)
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-sender")
 

@@ -59,6 +59,7 @@ def _kb(rows: list[list[tuple[str, str]]]) -> dict[str, object]:
 # --- questions --------------------------------------------------------------------------
 
 ASKING = "report.asking"  # drafts row: the step whose question is being (or was last) sent
+ALERTS_FIRST_S = 0.5  # the reporter's confirmation waits at most this long for the alerts to be sent
 
 
 async def _asking(update: Update, ctx: DeskContext, state: S) -> None:
@@ -424,6 +425,8 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
         except ServiceError as err:
             await refuse(update, ctx, err)
             return ConversationHandler.END
+        if ctx.deps.sender is not None:  # the office's alerts go before the reporter's own answer
+            await ctx.deps.sender.settle(ALERTS_FIRST_S)
     await answer_query(update)
     # The draft row now only says "filed as #id" and stays until the next /report: should the
     # confirmation below be lost in a crash, 确认上报 pressed again shows it instead of filing again.

@@ -33,6 +33,14 @@ async def test_first_report_takes_five_answers_and_alerts_everyone(desk: Desk, c
     assert inc is not None and inc.latitude == 34.7466 and inc.casualties.deaths == 0
 
 
+async def test_the_office_alerts_leave_before_the_reporters_confirmation(desk: Desk, cast: Cast) -> None:
+    number = await file_report(desk, cast.officer, gps=False)
+    sent = [(e.chat_id, e.summary) for e in desk.emu.transcript if e.direction == "bot→"]
+    confirmation = next(i for i, (chat, text) in enumerate(sent) if chat == cast.officer.id and "事件编号" in text)
+    alerts = [i for i, (chat, text) in enumerate(sent) if f"突发事件 {number}" in text]
+    assert len(alerts) >= 3 and max(alerts) < confirmation
+
+
 async def test_acknowledge_first_wins_and_everyone_sees_it(desk: Desk, cast: Cast) -> None:
     number = await file_report(desk, cast.officer)
     d_alert = await cast.director.wait_for(number)
