@@ -59,7 +59,10 @@ def _kb(rows: list[list[tuple[str, str]]]) -> dict[str, object]:
 # --- questions --------------------------------------------------------------------------
 
 ASKING = "report.asking"  # drafts row: the step whose question is being (or was last) sent
-ALERTS_FIRST_S = 0.5  # the reporter's confirmation waits at most this long for the alerts to be sent
+# The reporter's confirmation waits at most this long for the alerts' direct sends: ample for
+# their requests to be written (a few ms), short enough that a slow Telegram never holds up
+# the bot, which handles one update at a time.
+ALERTS_FIRST_S = 0.05
 
 
 async def _asking(update: Update, ctx: DeskContext, state: S) -> None:
