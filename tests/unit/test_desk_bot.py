@@ -17,15 +17,6 @@ from bot.transport import LeanRequest
 
 
 @pytest.fixture
-async def emu() -> AsyncIterator[BotApiEmulator]:
-    e = BotApiEmulator(token=TOKEN, bot_username="t_bot", record_transcript=False)
-    await e.start()
-    e.user(501, "甲", started=True)
-    yield e
-    await e.stop()
-
-
-@pytest.fixture
 async def bot(emu: BotApiEmulator) -> AsyncIterator[DeskBot]:
     b = DeskBot(TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url, request=LeanRequest(4),
                 rate_limiter=AIORateLimiter(overall_max_rate=0, max_retries=1))

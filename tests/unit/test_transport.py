@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 from telegram import Bot, InputFile
@@ -12,15 +11,6 @@ from telegram.error import BadRequest, NetworkError, TimedOut
 from bot.emulator import BotApiEmulator, Faults
 from bot.harness import TOKEN
 from bot.transport import LeanRequest
-
-
-@pytest.fixture
-async def emu() -> AsyncIterator[BotApiEmulator]:
-    e = BotApiEmulator(token=TOKEN, bot_username="t_bot", record_transcript=False)
-    await e.start()
-    e.user(501, "甲", started=True)
-    yield e
-    await e.stop()
 
 
 async def _bot(emu: BotApiEmulator, request: LeanRequest) -> Bot:
