@@ -37,22 +37,6 @@ class OutboxRow:
     message_id: int | None = None
 
 
-async def enqueue(
-    conn: aiosqlite.Connection,
-    *,
-    chat_id: int,
-    method: str,
-    payload: dict[str, Any],
-    now: datetime,
-    ref_kind: str | None = None,
-    ref_id: int | None = None,
-    tag: str | None = None,
-) -> int:
-    rows = await enqueue_many(conn, [chat_id], method=method, payload=payload, now=now,
-                              ref_kind=ref_kind, ref_id=ref_id, tag=tag)
-    return rows[0].id
-
-
 async def enqueue_many(
     conn: aiosqlite.Connection,
     chat_ids: Sequence[int],

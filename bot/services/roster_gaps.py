@@ -37,8 +37,7 @@ async def note(conn: aiosqlite.Connection, at: datetime) -> None:
     t = Texts(meta.get("lang", "zh"))
     text = t("roster.gap", day=t("roster.day_label", month=day.month, day=day.day,
                                  weekday=t(f"roster.weekday.{day.weekday()}")))
-    for admin in await members.with_roles(conn, [Role.ADMIN]):
-        await outbox.enqueue(conn, chat_id=admin.telegram_id, method=outbox.SEND_MESSAGE,
-                             payload={"text": text, "parse_mode": "HTML"}, now=at, ref_kind="roster", ref_id=0,
-                             tag="gap")
+    admins = [m.telegram_id for m in await members.with_roles(conn, [Role.ADMIN])]
+    await outbox.enqueue_many(conn, admins, method=outbox.SEND_MESSAGE, payload={"text": text, "parse_mode": "HTML"},
+                              now=at, ref_kind="roster", ref_id=0, tag="gap")
     await roster.mark_told(conn, day, at)
