@@ -140,6 +140,7 @@ async def test_each_outbox_method_reaches_telegram_as_stored(rig: Rig) -> None:
         notice = await tx.send_text(group.id, "停水通知")
         await tx.send(group.id, outbox_table.PIN, {"edit_of": notice})
     await _until(lambda: bool(group.pinned) and len(rig.emu.messages(601)) == 2)
+    await rig.sender.wait_idle()  # the emulator has the pin before the sender marks its row sent
     alert, where = rig.emu.messages(601)  # the bot's messages in that chat
     assert alert.text == "快报（已签收）" and alert.buttons == [("✅ 签收", "a:ack:1")]
     assert alert.reply_to_message_id == question
