@@ -22,7 +22,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.clock import Clock, FakeClock, SystemClock
 from bot.config import Config
 from bot.delivery import OutboxSender
-from bot.desk_bot import DeskBot
+from bot.desk_bot import DeskBot, UpdateBacklog
 from bot.domain.members import Member
 from bot.i18n import Texts
 from bot.services.base import Services
@@ -92,10 +92,13 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
         # Direct replies are one per user action, so no overall cap here; group limits and 429 retries stay.
         rate_limiter=AIORateLimiter(overall_max_rate=0, max_retries=3),
     )
+    backlog = UpdateBacklog()
+    desk_bot.poll_after(backlog)
     builder = (
         ApplicationBuilder()
         .application_class(DeskApplication)
         .bot(desk_bot)
+        .update_queue(backlog)
         .context_types(context_types)
         .persistence(SqlitePersistence(db))
         .concurrent_updates(False)

@@ -3,6 +3,7 @@ and it still goes through PTB's rate limiter (a 429 is waited out and retried, n
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,7 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRe
 from telegram.error import BadRequest
 from telegram.ext import AIORateLimiter
 
-from bot.desk_bot import DeskBot
+from bot.desk_bot import DeskBot, UpdateBacklog
 from bot.emulator import BotApiEmulator
 from bot.harness import TOKEN
 from bot.transport import LeanRequest
@@ -49,3 +50,28 @@ async def test_send_text_waits_out_a_429_through_the_rate_limiter(emu: BotApiEmu
 async def test_send_text_raises_telegram_errors_as_ptb_exceptions(bot: DeskBot) -> None:
     with pytest.raises(BadRequest):
         await bot.send_text(999_999, "没有这个聊天")
+
+
+async def test_long_polls_wait_until_the_fetched_updates_are_taken(emu: BotApiEmulator, bot: DeskBot) -> None:
+    """Polling once per handled update cost a request each; with a backlog the next long poll waits
+    for it to run dry, then fetches everything that arrived meanwhile in one call."""
+    backlog = UpdateBacklog()
+    bot.poll_after(backlog)
+    user = emu.get_user(501)
+    assert user is not None
+    backlog.put_nowait("甲")
+    backlog.put_nowait("乙")
+    polls = emu.stats.requests["getUpdates"]
+    poll = asyncio.create_task(bot.get_updates(timeout=5))
+    await user.send_text("一")
+    await user.send_text("二")
+    await asyncio.sleep(0.1)
+    assert not poll.done() and emu.stats.requests["getUpdates"] == polls  # held back, nothing sent
+    # A call without a long poll (the Updater's last one, at shutdown) is never held back.
+    assert len(await asyncio.wait_for(bot.get_updates(timeout=0), 1)) == 2
+    await backlog.get()
+    await asyncio.sleep(0.05)
+    assert not poll.done()  # one still waits to be handled
+    await backlog.get()
+    updates = await asyncio.wait_for(poll, 2)
+    assert [u.message.text for u in updates] == ["一", "二"]  # both, in one call
