@@ -68,10 +68,13 @@ class UpstreamPusher:
 
     async def push_pending(self) -> int:
         db = self.s.db
-        rows = await db.fetchall("SELECT id, incident_id, event FROM upstream_pushes WHERE status='pending' ORDER BY id")
+        async with db.committed() as conn:  # never push what an open transaction may roll back
+            rows = list(await conn.execute_fetchall(
+                "SELECT id, incident_id, event FROM upstream_pushes WHERE status='pending' ORDER BY id"))
         done = 0
         for row in rows:
-            inc = await incidents.get(db.conn, row["incident_id"])
+            async with db.committed() as conn:
+                inc = await incidents.get(conn, row["incident_id"])
             if inc is None:
                 continue
             ok, error, attempts = await self._post(incident_payload(inc, row["event"]))

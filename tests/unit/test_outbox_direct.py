@@ -147,3 +147,29 @@ async def test_each_outbox_method_reaches_telegram_as_stored(rig: Rig) -> None:
     assert where.kind == "location" and where.latitude == pytest.approx(34.7466)
     assert [m.text for m in group.pinned] == ["停水通知"]
     assert await rig.statuses() == {"sent": 5}
+
+
+async def test_a_pass_never_sends_rows_of_a_transaction_still_open(rig: Rig) -> None:
+    """The pass reads on the connection the handlers write on: a read while another coroutine's
+    transaction is open would see its rows before they are committed, and send them even if that
+    transaction then rolls back."""
+    queued, release = asyncio.Event(), asyncio.Event()
+
+    async def failing_handler() -> None:
+        async with rig.uow() as tx:
+            await tx.send_text(601, "未提交的快报")
+            queued.set()
+            await release.wait()
+            raise RuntimeError("the handler fails after queueing: all of it rolls back")
+
+    handler = asyncio.create_task(failing_handler())
+    await queued.wait()
+    a_pass = asyncio.create_task(rig.sender.drain_once())  # e.g. woken by a retry timer meanwhile
+    await asyncio.sleep(0.1)
+    release.set()
+    with pytest.raises(RuntimeError):
+        await handler
+    await a_pass
+    await rig.sender.wait_idle()
+    assert rig.texts(601) == []
+    assert await rig.statuses() == {}
