@@ -183,28 +183,29 @@ async def dutydesk(db_path: Path, emu: BotApiEmulator, *, warmup: int,
         yield bot
 
 
-@dataclasses.dataclass
 class CpuWindow:
-    """CPU used by the bot process and by the bench process (emulator + people) over a window."""
+    """CPU used by the bot process(es) and by the bench process (emulator + people) over a window."""
 
-    bot: BotProcess
-    bot_s: float = 0.0
-    bench_s: float = 0.0
-    wall_s: float = 0.0
+    def __init__(self, *bots: BotProcess) -> None:
+        self.bots = bots
+        self.bot_s = self.bench_s = self.wall_s = 0.0
+
+    def _bots_cpu_s(self) -> float:
+        return sum(b.cpu_s() for b in self.bots)
 
     def __enter__(self) -> CpuWindow:
         self._t0 = time.perf_counter()
-        self._bot0 = self.bot.cpu_s()
+        self._bot0 = self._bots_cpu_s()
         self._bench0 = _own_cpu_s()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.wall_s = time.perf_counter() - self._t0
-        self.bot_s = self.bot.cpu_s() - self._bot0
+        self.bot_s = self._bots_cpu_s() - self._bot0
         self.bench_s = _own_cpu_s() - self._bench0
 
     def percent(self) -> tuple[float, float]:
-        """(bot, bench) in % of one core."""
+        """(bots, bench) in % of one core."""
         if not self.wall_s:
             return float("nan"), float("nan")
         return 100 * self.bot_s / self.wall_s, 100 * self.bench_s / self.wall_s

@@ -3,11 +3,17 @@
 bot (bench/echo_bot.py) with the same number of round trips.
 
 Each bot runs as its own process (bench/botproc.py); the emulator and the simulated people stay
-in the bench process, which also takes the time."""
+in the bench process, which also takes the time.
+
+A third run splits the same officers over SPLIT independent DutyDesk processes, each with its own
+database and emulator: nothing shared, nothing to coordinate. No sharding of one bot across the
+machine's cores (workers behind one poller, one database) could beat that figure, so it is the
+ceiling of that design on this machine, measured instead of guessed."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import time
 from collections.abc import Awaitable, Sequence
@@ -20,6 +26,7 @@ from bot.emulator import BotApiEmulator, SimUser
 from bot.harness import TOKEN
 from storage.db import Database
 
+SPLIT = 2  # independent bots in the split run: one per core of the 2-core goal
 DUTY_TG = 799_001  # a duty officer: the warm-up user of the DutyDesk process
 ECHO_WARMUP_TG = 699_999
 
@@ -37,29 +44,34 @@ async def run(sizes: Sequence[int] = (100, 1000)) -> common.Result:
     ok = True
     for n in sizes:
         ours = await _ours(n)
+        split = await _ours(n, SPLIT)
         echo = await _echo(n)
         echo_lean = await _echo(n, "lean")
         ratio = ours.per_s / echo.per_s if echo.per_s else float("nan")
         ok = ok and ours.per_s >= 500 and ratio >= 0.5
         rows.append((n, n * UPDATES_PER_REPORT, ours.per_s, echo.per_s, ratio, echo_lean.per_s,
-                     ours.per_s / echo_lean.per_s if echo_lean.per_s else float("nan")))
+                     ours.per_s / echo_lean.per_s if echo_lean.per_s else float("nan"), split.per_s))
         cpu_lines.append(f"  {n} officers: DutyDesk {ours.bot_cpu:.0f} % (bench {ours.bench_cpu:.0f} %),"
+                         f" {SPLIT} bots {split.bot_cpu:.0f} % (bench {split.bench_cpu:.0f} %),"
                          f" echo {echo.bot_cpu:.0f} % (bench {echo.bench_cpu:.0f} %),"
                          f" echo on lean {echo_lean.bot_cpu:.0f} % (bench {echo_lean.bench_cpu:.0f} %)")
     text = common.grid("throughput: N officers file a full first report at once vs a bare PTB echo bot",
-                       ("officers", "updates", "DutyDesk/s", "echo/s", "ratio", "echo lean/s", "ratio lean"), rows)
+                       ("officers", "updates", "DutyDesk/s", "echo/s", "ratio", "echo lean/s", "ratio lean",
+                        f"{SPLIT} bots/s"), rows)
     text += "\narrangement: " + botproc.DESK_ARRANGEMENT
     text += "\n  echo run: " + botproc.ECHO_ARRANGEMENT
     text += ("\n  echo = PTB's defaults (httpx); echo lean = the same bot on DutyDesk's transport"
              " (bot/transport.py), the like-for-like floor")
-    text += "\nCPU over the timed window, % of one core: bot process (bench process = emulator + people)\n"
+    text += (f"\n  {SPLIT} bots = the officers split over {SPLIT} independent `dutydesk run` processes, each with"
+             " its own database and emulator: the ceiling of sharding one bot over this machine's cores")
+    text += "\nCPU over the timed window, % of one core: bot process(es) (bench process = emulator + people)\n"
     text += "\n".join(cpu_lines)
     text += "\ngoal: ≥ 500 updates/s and ratio ≥ 0.5 — " + ("met" if ok else "NOT met")
     return common.Result("throughput", text, ok)
 
 
-async def _timed(bot: botproc.BotProcess, n: int, jobs: Sequence[Awaitable[None]]) -> Rate:
-    with botproc.CpuWindow(bot) as cpu:
+async def _timed(bots: Sequence[botproc.BotProcess], n: int, jobs: Sequence[Awaitable[None]]) -> Rate:
+    with botproc.CpuWindow(*bots) as cpu:
         t0 = time.perf_counter()
         await asyncio.gather(*jobs)
         elapsed = time.perf_counter() - t0
@@ -67,21 +79,27 @@ async def _timed(bot: botproc.BotProcess, n: int, jobs: Sequence[Awaitable[None]
     return Rate(n * UPDATES_PER_REPORT / elapsed, bot_pct, bench_pct)
 
 
-async def _ours(n: int) -> Rate:
-    with common.tmpdir() as tmp:
-        desk = await common.real_desk(tmp)
-        try:
-            people = [(800_000 + i, f"信息员{i}", common.OFFICER_UNIT, Role.OFFICER) for i in range(n)]
-            people += [(DUTY_TG, "值班员甲", "office", Role.DUTY), (799_002, "主任乙", "office", Role.DIRECTOR)]
-            await common.seed_members(desk, people)
-            await desk.stop_bot()  # the bot under test is the `dutydesk run` process below
-            officers = [desk.emu.get_user(800_000 + i) for i in range(n)]
-            async with botproc.dutydesk(desk.db_path, desk.emu, warmup=DUTY_TG) as bot:
-                rate = await _timed(bot, n, [_report(o) for o in officers])
-            await _check_filed(desk.db_path, n)
+async def _ours(n: int, bots: int = 1) -> Rate:
+    """n officers, split over `bots` independent DutyDesk processes (own database, own emulator)."""
+    shares = [n // bots + (i < n % bots) for i in range(bots)]
+    with contextlib.ExitStack() as dirs:
+        async with contextlib.AsyncExitStack() as stack:
+            desks = []
+            for share in shares:
+                desk = await common.real_desk(dirs.enter_context(common.tmpdir()))
+                stack.push_async_callback(common.stop_desk, desk)
+                people = [(800_000 + i, f"信息员{i}", common.OFFICER_UNIT, Role.OFFICER) for i in range(share)]
+                people += [(DUTY_TG, "值班员甲", "office", Role.DUTY), (799_002, "主任乙", "office", Role.DIRECTOR)]
+                await common.seed_members(desk, people)
+                await desk.stop_bot()  # the bot under test is the `dutydesk run` process below
+                desks.append(desk)
+            procs = [await stack.enter_async_context(botproc.dutydesk(d.db_path, d.emu, warmup=DUTY_TG))
+                     for d in desks]
+            officers = [d.emu.get_user(800_000 + i) for d, share in zip(desks, shares) for i in range(share)]
+            rate = await _timed(procs, n, [_report(o) for o in officers])
+            for desk, share in zip(desks, shares):
+                await _check_filed(desk.db_path, share)
             return rate
-        finally:
-            await common.stop_desk(desk)
 
 
 async def _report(who: SimUser | None) -> None:
@@ -104,7 +122,7 @@ async def _echo(n: int, transport: str = "httpx") -> Rate:
         users = [emu.user(700_000 + i, f"用户{i}", started=True) for i in range(n)]
         async with botproc.bot_process(botproc.echo_command(emu, transport), emu, warmup=ECHO_WARMUP_TG, command="/start",
                                        expect="echo", name="echo bot") as bot:
-            return await _timed(bot, n, [_echo_round_trips(u) for u in users])
+            return await _timed([bot], n, [_echo_round_trips(u) for u in users])
     finally:
         await emu.stop()
 
