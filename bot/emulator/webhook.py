@@ -81,6 +81,8 @@ class WebhookDeliverer:
             except asyncio.CancelledError:
                 emu._updates.appendleft(item)  # never lose an update on deleteWebhook/stop
                 self._release(item)
+                if emu._deliverer is not None and emu._deliverer is not self:
+                    emu._deliverer.kick()  # a new setWebhook replaced us: its workers may be waiting already
                 raise
             except httpx.HTTPError as exc:
                 error = f"Connection failed: {type(exc).__name__}"
