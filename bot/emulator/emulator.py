@@ -467,12 +467,16 @@ class BotApiEmulator:
         body = json.dumps({"update_id": update_id, kind: payload}, ensure_ascii=False)
         self._updates.append((update_id, body, chat_id))
         self.stats.updates_enqueued += 1
+        self._wake_consumers()
+        return update_id
+
+    def _wake_consumers(self) -> None:
+        """Updates are waiting: wake whoever takes them, the pending long poll or the webhook deliverer."""
         poller = self._poller
         if poller is not None and not poller.done():
             poller.set_result("update")
         if self._deliverer is not None:
             self._deliverer.kick()
-        return update_id
 
     def _confirm_updates(self, offset: int) -> None:
         """Drop updates with id < offset (the getUpdates acknowledgement protocol)."""

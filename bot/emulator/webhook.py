@@ -81,8 +81,9 @@ class WebhookDeliverer:
             except asyncio.CancelledError:
                 emu._updates.appendleft(item)  # never lose an update on deleteWebhook/stop
                 self._release(item)
-                if emu._deliverer is not None and emu._deliverer is not self:
-                    emu._deliverer.kick()  # a new setWebhook replaced us: its workers may be waiting already
+                # Whoever replaced us (a new setWebhook's deliverer, a long poll after deleteWebhook)
+                # may be waiting already, having found the queue empty while this update was out.
+                emu._wake_consumers()
                 raise
             except httpx.HTTPError as exc:
                 error = f"Connection failed: {type(exc).__name__}"
