@@ -13,7 +13,6 @@ its docstring).
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
@@ -61,7 +60,7 @@ class DeskBot(ExtBot[None]):
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> Any:
         # Long polls only: the Updater's last call at shutdown (timeout 0) confirms what was fetched.
-        if self._backlog is not None and kwargs.get("timeout") not in (None, 0, timedelta(0)):
+        if self._backlog is not None and kwargs.get("timeout"):  # None, 0 and timedelta(0) are false
             await self._backlog.until_dry()
         return await super().get_updates(*args, **kwargs)
 

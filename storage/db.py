@@ -166,13 +166,10 @@ class Database:
         async with self._lock:
             yield self.conn
 
-    @asynccontextmanager
-    async def committed(self) -> AsyncIterator[aiosqlite.Connection]:
-        """For reads acted on outside the database (sending what the outbox holds): holding the
-        lock, no other coroutine's transaction is open on the shared connection, so the reads see
-        committed rows only — never rows a transaction still open might yet roll back."""
-        async with self._lock:
-            yield self.conn
+    # For reads acted on outside the database (sending what the outbox holds): the same lock, so
+    # no other coroutine's transaction is open on the shared connection and the reads see committed
+    # rows only — never rows a transaction still open might yet roll back.
+    committed = single
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         async with self.conn.execute(sql, tuple(params)) as cur:
