@@ -13,7 +13,7 @@ import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -235,6 +235,28 @@ class RosterShift:
 
 
 @dataclass(frozen=True)
+class HolidayPeriod:
+    """One holiday of the State Council's yearly notice, first and last day off inclusive."""
+
+    name: str  # 元旦, 春节, 清明节, 劳动节, 端午节, 中秋节, 国庆节 (or the package's English name)
+    start: date
+    end: date
+
+
+@dataclass(frozen=True)
+class CalendarPolicy:
+    """The yearly notice (国务院办公厅关于部分节假日安排的通知) for years `chinese-calendar` lacks.
+
+    A year entered here is described whole: days not listed follow the week (Saturday and Sunday off).
+    """
+
+    holidays: tuple[HolidayPeriod, ...] = ()
+    workdays: tuple[date, ...] = ()  # weekend days made working days (调休上班)
+    check: str = "mon 09:00"  # weekly look for a coming year nothing describes yet; the admins are told
+    warn_ahead: timedelta = timedelta(days=60)  # how far ahead that look reaches
+
+
+@dataclass(frozen=True)
 class RosterPolicy:
     """值班表 / 领导带班: the shifts, the posts of each shift, and the daily handover."""
 
@@ -259,6 +281,7 @@ class Config:
     notice: NoticePolicy = field(default_factory=NoticePolicy)
     leave: LeavePolicy = field(default_factory=LeavePolicy)
     roster: RosterPolicy = field(default_factory=RosterPolicy)
+    calendar: CalendarPolicy = field(default_factory=CalendarPolicy)
     source: str = "<defaults>"
 
     @property
@@ -299,10 +322,24 @@ def _line_of(text: str, key: str) -> int | None:
     return None
 
 
+def _parse_date(value: Any) -> date:
+    """A TOML date (2027-01-01) or the same written as a string."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"bad date {value!r}: write YYYY-MM-DD, e.g. 2027-01-01")
+
+
 def _convert(tp: Any, value: Any, key: str) -> Any:
     origin = typing.get_origin(tp)
     if tp is timedelta:
         return parse_duration(value)
+    if tp is date:
+        return _parse_date(value)
     if origin is tuple:
         (inner, _ellipsis) = typing.get_args(tp)
         if not isinstance(value, list):
@@ -373,6 +410,7 @@ def _validate(cfg: Config) -> None:
     _validate_leave(cfg.leave)
     _validate_info(cfg.info)
     _validate_roster(cfg.roster)
+    _validate_calendar(cfg.calendar)
     sup = cfg.supervision
     for key, value in (("accept_within", sup.accept_within), ("overdue_chase_every", sup.overdue_chase_every)):
         if value <= timedelta(0):  # a zero chase cadence would chase in a loop
@@ -433,6 +471,26 @@ def _validate_roster(r: RosterPolicy) -> None:
                 raise _KeyError(f"roster.shifts[{i}].{key}", f"bad time {getattr(sh, key)!r}: write HH:MM")
     if r.handover and not hhmm.fullmatch(r.handover):
         raise _KeyError("roster.handover", f"bad time {r.handover!r}: write HH:MM, or \"\" for no reminder")
+
+
+def _validate_calendar(cal: CalendarPolicy) -> None:
+    from bot.domain.info import ScheduleError, Weekly
+
+    try:
+        Weekly.parse(cal.check)
+    except ScheduleError as exc:
+        raise _KeyError("calendar.check", str(exc)) from None
+    off: dict[date, str] = {}
+    for i, h in enumerate(cal.holidays):
+        if not h.name.strip():
+            raise _KeyError(f"calendar.holidays[{i}].name", "give the holiday's name, e.g. \"春节\"")
+        if not timedelta(0) <= h.end - h.start <= timedelta(days=14):
+            raise _KeyError(f"calendar.holidays[{i}].end", f"{h.end} must be on or after {h.start}, within 15 days")
+        for n in range((h.end - h.start).days + 1):
+            off.setdefault(h.start + timedelta(days=n), h.name)
+    for i, day in enumerate(cal.workdays):
+        if day in off:
+            raise _KeyError(f"calendar.workdays[{i}]", f"{day} is also a day off of {off[day]}")
 
 
 def _validate_info(info: InfoPolicy) -> None:

@@ -19,6 +19,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.config import LeaveChain
+from bot.domain.holidays import HolidayCalendar
 from bot.domain.members import Member
 
 log = logging.getLogger(__name__)
@@ -157,26 +158,15 @@ def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datet
     return a_start < b_end and b_start < a_end
 
 
-# --- holidays (State Council calendar through `chinese-calendar`) ------------------------
+# --- holidays (the State Council calendar, see bot.domain.holidays) ------------------------
 
 
-def _calendar_day(day: date) -> tuple[bool, str | None] | None:
-    """(is a day off, holiday name) or None when the calendar does not cover that year."""
-    import chinese_calendar
-
-    try:
-        on_holiday, name = chinese_calendar.get_holiday_detail(day)
-    except NotImplementedError:
-        return None
-    return bool(on_holiday), name
-
-
-def statutory_holidays(first: date, last: date) -> list[tuple[date, str]]:
+def statutory_holidays(first: date, last: date, cal: HolidayCalendar) -> list[tuple[date, str]]:
     """The statutory holiday days (not ordinary weekends) between two dates, inclusive."""
     found = []
     day = first
     while day <= last and len(found) < 400:
-        got = _calendar_day(day)
+        got = cal.day(day)
         if got is None:
             log.warning("holiday calendar has no data for %s; the holiday rule cannot see its holidays", day.year)
             day = date(day.year + 1, 1, 1)
@@ -199,17 +189,17 @@ def departed(start: datetime, now: datetime, tz: ZoneInfo) -> bool:
     return start <= now
 
 
-def holiday_names(first: date, last: date) -> list[str]:
+def holiday_names(first: date, last: date, cal: HolidayCalendar) -> list[str]:
     names: list[str] = []
-    for _day, name in statutory_holidays(first, last):
+    for _day, name in statutory_holidays(first, last, cal):
         if name not in names:
             names.append(name)
     return names
 
 
-def is_workday(day: date) -> bool:
+def is_workday(day: date, cal: HolidayCalendar) -> bool:
     """Make-up working days count; a year the calendar lacks falls back to Monday–Friday."""
-    got = _calendar_day(day)
+    got = cal.day(day)
     if got is None:
         log.warning("holiday calendar has no data for %s; using Monday–Friday", day.year)
         return day.weekday() < 5
@@ -222,7 +212,7 @@ def last_day(end: datetime, tz: ZoneInfo) -> date:
     return local.date() - timedelta(days=1) if local.time() == time(0, 0) else local.date()
 
 
-def return_day(end: datetime, tz: ZoneInfo) -> date:
+def return_day(end: datetime, tz: ZoneInfo, cal: HolidayCalendar) -> date:
     """The working day the member is due back: the end's day if it ends mid-day, else the next working day."""
     local = end.astimezone(tz)
     day = local.date()
@@ -231,15 +221,16 @@ def return_day(end: datetime, tz: ZoneInfo) -> date:
             return day
         day += timedelta(days=1)
     for _ in range(40):
-        if is_workday(day):
+        if is_workday(day, cal):
             return day
         day += timedelta(days=1)
     return day
 
 
-def back_deadlines(end: datetime, tz: ZoneInfo, remind_at: timedelta, grace: timedelta) -> tuple[datetime, datetime]:
+def back_deadlines(end: datetime, tz: ZoneInfo, remind_at: timedelta, grace: timedelta,
+                   cal: HolidayCalendar) -> tuple[datetime, datetime]:
     """When to remind the member to report back, and when not having done so is alerted."""
-    day = return_day(end, tz)
+    day = return_day(end, tz, cal)
     midnight = datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(UTC)
     remind = max(midnight + remind_at, end)
     due = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz).astimezone(UTC) + grace

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from bot.clock import Clock
 from bot.config import Config
+from bot.domain.holidays import HolidayCalendar
 from bot.domain.incidents import IncidentPolicy
 from bot.fmt import Fmt
 from bot.i18n import Texts
@@ -23,6 +24,11 @@ def incident_policy(config: Config) -> IncidentPolicy:
     )
 
 
+def holiday_calendar(config: Config) -> HolidayCalendar:
+    cal = config.calendar
+    return HolidayCalendar(((h.name, h.start, h.end) for h in cal.holidays), cal.workdays)
+
+
 @dataclass
 class Services:
     config: Config
@@ -32,10 +38,12 @@ class Services:
     texts: Texts
     fmt: Fmt = field(init=False)
     policy: IncidentPolicy = field(init=False)
+    calendar: HolidayCalendar = field(init=False)
 
     def __post_init__(self) -> None:
         self.fmt = Fmt(self.texts, self.config.tz)
         self.policy = incident_policy(self.config)
+        self.calendar = holiday_calendar(self.config)
 
     def now(self) -> datetime:
         return self.clock.now()

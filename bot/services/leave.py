@@ -128,7 +128,7 @@ def holidays_for(s: Services, draft: LeaveDraft) -> str:
     if not draft.leaves_city or start is None or end is None:
         return ""
     tz = s.config.tz
-    names = rules.holiday_names(start.astimezone(tz).date(), rules.last_day(end, tz))
+    names = rules.holiday_names(start.astimezone(tz).date(), rules.last_day(end, tz), s.calendar)
     return s.texts("core.list_sep").join(s.texts(f"leave.holiday.{n}") if s.texts.has(f"leave.holiday.{n}") else n
                                          for n in names)
 
@@ -356,7 +356,7 @@ async def plan_leave(s: Services, tx: Tx, req: LeaveRequest) -> None:
         await tx.add_deadline(BEGIN, req.id, req.start_at)
     if req.end_at > now:
         await tx.add_deadline(END, req.id, req.end_at)
-    remind, due = rules.back_deadlines(req.end_at, s.config.tz, lv.back_remind_at, lv.back_grace)
+    remind, due = rules.back_deadlines(req.end_at, s.config.tz, lv.back_remind_at, lv.back_grace, s.calendar)
     await tx.add_deadline(BACK_REMIND, req.id, max(remind, now))
     await tx.add_deadline(BACK_DUE, req.id, max(due, now))
 
@@ -389,7 +389,7 @@ async def report_back(s: Services, member: Member, request_id: int | None = None
             raise ServiceError("leave.err_already_back", id=req.id, time=s.fmt.dt(tx.now))
         for kind in (BEGIN, END, BACK_REMIND, BACK_DUE):
             await deadlines.cancel(tx.conn, kind, req.id, tx.now)
-        due_day = rules.return_day(req.end_at, s.config.tz)
+        due_day = rules.return_day(req.end_at, s.config.tz, s.calendar)
         local_today = tx.now.astimezone(s.config.tz).date()
         if tx.now < req.end_at:
             how, key = "early", "leave.back_early"

@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
-from bot.services import incident_deadlines, info_deadlines, leave_deadlines, supervision_deadlines
-from bot.services import notice_deadlines
-from bot.services import roster_deadlines
+from bot.services import (
+    calendar_deadlines,
+    incident_deadlines,
+    info_deadlines,
+    leave_deadlines,
+    notice_deadlines,
+    roster_deadlines,
+    supervision_deadlines,
+)
 
 DEADLINE_MODULES = (incident_deadlines, info_deadlines, supervision_deadlines, leave_deadlines, notice_deadlines,
-                    roster_deadlines)
+                    roster_deadlines, calendar_deadlines)
 
 # Modules with recurring deadline rows: `async def ensure_recurring(services) -> None` plants
 # each one's next occurrence if missing; called at start-up before the scheduler starts.
-RECURRING_MODULES = (info_deadlines, supervision_deadlines, roster_deadlines)
+RECURRING_MODULES = (info_deadlines, supervision_deadlines, roster_deadlines, calendar_deadlines)

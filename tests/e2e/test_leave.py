@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from bot.clock import FakeClock
-from bot.config import LeavePost, LeavePolicy
+from bot.config import CalendarPolicy, HolidayPeriod, LeavePost, LeavePolicy
 from bot.emulator import SimMessage, SimUser
 from bot.harness import Desk
 from storage import leave, members
@@ -61,8 +61,9 @@ async def _office(desk: Desk) -> Office:
     return office
 
 
-def _desk(clock: FakeClock | None = None) -> Desk:
-    return Desk(clock=clock, config_overrides={"leave": dataclasses.replace(LeavePolicy(), posts=POSTS)})
+def _desk(clock: FakeClock | None = None, calendar: CalendarPolicy | None = None) -> Desk:
+    overrides = {"leave": dataclasses.replace(LeavePolicy(), posts=POSTS), "calendar": calendar or CalendarPolicy()}
+    return Desk(clock=clock, config_overrides=overrides)
 
 
 @pytest.fixture
@@ -402,6 +403,35 @@ async def test_holiday_rule() -> None:
         await who.press(await who.wait_for("代理人"), text="无代理人")
         await who.press(await who.wait_for("请核对"), text="✅ 提交")
         await who.wait_for("须在出发前提交")
+
+
+async def test_a_year_the_calendar_lacks_is_flagged_until_entered() -> None:
+    """chinese-calendar stops at 2026: 元旦 2027 is invisible and the admins are told weekly, until the
+    office enters the State Council's notice under [calendar] (dates here illustrative)."""
+    async with _desk() as desk:
+        office = await _office(desk)
+        admin = await desk.register("admin", "周管理", "office", "admin")
+        text = await ask_leave(office.congress_vice, start="12-31", end="2027-01-02", dest="上海")
+        assert "已提交" in text and "法定节假日" not in text
+        await desk.advance(days=6, hours=22, minutes=59)  # Monday 11-30 08:59
+        assert not [m for m in admin.inbox if "节假日安排" in (m.text or "")]
+        await desk.advance(minutes=2)
+        flagged = await admin.wait_for("节假日安排缺少")
+        assert "2027 年" in flagged.text and "[calendar]" in flagged.text
+        assert not [m for m in office.director.inbox if "节假日安排" in (m.text or "")]
+        await desk.advance(days=7)  # every Monday until it is entered
+        await admin.wait_for("节假日安排缺少")
+    entered = CalendarPolicy(holidays=(HolidayPeriod("元旦", date(2027, 1, 1), date(2027, 1, 3)),))
+    async with _desk(calendar=entered) as desk:
+        office = await _office(desk)
+        admin = await desk.register("admin", "周管理", "office", "admin")
+        text = await ask_leave(office.congress_vice, start="12-31", end="2027-01-02", dest="上海")
+        assert "法定节假日" in text and "元旦" in text
+        await desk.settle()
+        assert "元旦" in (await office.director.wait_for("节假日离开郑州报备")).text
+        await desk.advance(days=7, minutes=1)
+        await desk.settle()
+        assert not [m for m in admin.inbox if "节假日安排" in (m.text or "")]
 
 
 async def test_report_back_on_time(office: Office) -> None:

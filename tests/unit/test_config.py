@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -70,6 +70,28 @@ def test_bad_kind_language_timezone_and_order() -> None:
     assert _error('[general]\nlanguage = "fr"\n').key == "general.language"
     assert _error('[general]\ntimezone = "Mars/Olympus"\n').key == "general.timezone"
     assert _error('[incident]\nfirst_report = "3h"\nwritten_report = "2h"\n').key == "incident"
+
+
+def test_calendar_entries_take_toml_dates_or_strings() -> None:
+    c = cfg.loads('[calendar]\nworkdays = [2027-02-14, "2027-02-20"]\n'
+                  '[[calendar.holidays]]\nname = "春节"\nstart = 2027-02-05\nend = "2027-02-11"\n')
+    assert c.calendar.workdays == (date(2027, 2, 14), date(2027, 2, 20))
+    assert c.calendar.holidays[0] == cfg.HolidayPeriod("春节", date(2027, 2, 5), date(2027, 2, 11))
+    assert cfg.loads("").calendar.check == "mon 09:00"
+
+
+def test_bad_calendar_entries_name_their_key() -> None:
+    err = _error('[calendar]\nworkdays = ["2027-13-01"]\n')
+    assert err.key == "calendar.workdays" and "YYYY-MM-DD" in err.problem
+    assert _error('[calendar]\nworkdays = [2027-02-14T09:00:00]\n').key == "calendar.workdays"
+    err = _error('[[calendar.holidays]]\nname = "春节"\nstart = 2027-02-11\nend = 2027-02-05\n')
+    assert err.key == "calendar.holidays[0].end"
+    assert _error('[[calendar.holidays]]\nname = " "\nstart = 2027-02-05\nend = 2027-02-05\n').key == \
+        "calendar.holidays[0].name"
+    err = _error('[calendar]\nworkdays = [2027-02-06]\n[[calendar.holidays]]\nname = "春节"\n'
+                 'start = 2027-02-05\nend = 2027-02-11\n')
+    assert err.key == "calendar.workdays[0]" and "春节" in err.problem
+    assert _error('[calendar]\ncheck = "monday"\n').key == "calendar.check"
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import LeavePolicy
+from bot.domain.holidays import STATE_COUNCIL as CAL
+from bot.domain.holidays import HolidayCalendar
 from bot.domain.leave import (
     Approver, DayPoint, Decision, LeaveDraft, LeaveInputError, approval_chain_for, back_deadlines, check_period,
     check_start, departed, holiday_names, is_workday, last_day, overlaps, parse_day, parse_selector, return_day,
@@ -103,20 +105,54 @@ def test_overlaps_is_half_open() -> None:
 
 
 def test_statutory_holidays_from_the_calendar() -> None:
-    days = statutory_holidays(date(2026, 9, 30), date(2026, 10, 4))
+    days = statutory_holidays(date(2026, 9, 30), date(2026, 10, 4), CAL)
     assert [d for d, _ in days] == [date(2026, 10, d) for d in range(1, 5)]
     assert {n for _, n in days} == {"National Day"}
-    assert holiday_names(date(2026, 9, 28), date(2026, 10, 11)) == ["National Day"]
+    assert holiday_names(date(2026, 9, 28), date(2026, 10, 11), CAL) == ["National Day"]
     # ordinary weekends are not statutory holidays
-    assert statutory_holidays(date(2026, 11, 28), date(2026, 11, 29)) == []
-    assert "Spring Festival" in holiday_names(date(2026, 2, 14), date(2026, 2, 20))
+    assert statutory_holidays(date(2026, 11, 28), date(2026, 11, 29), CAL) == []
+    assert "Spring Festival" in holiday_names(date(2026, 2, 14), date(2026, 2, 20), CAL)
 
 
 def test_workdays_include_make_up_days() -> None:
-    assert is_workday(date(2026, 11, 23))  # Monday
-    assert not is_workday(date(2026, 11, 28))  # Saturday
-    assert not is_workday(date(2026, 10, 5))  # National Day week, a Monday
-    assert is_workday(date(2026, 10, 10))  # Saturday made a working day (调休上班)
+    assert is_workday(date(2026, 11, 23), CAL)  # Monday
+    assert not is_workday(date(2026, 11, 28), CAL)  # Saturday
+    assert not is_workday(date(2026, 10, 5), CAL)  # National Day week, a Monday
+    assert is_workday(date(2026, 10, 10), CAL)  # Saturday made a working day (调休上班)
+
+
+# entries as an office types them from a yearly notice the package does not have (dates illustrative)
+ENTERED = HolidayCalendar([("元旦", date(2027, 1, 1), date(2027, 1, 3)), ("春节", date(2027, 2, 5), date(2027, 2, 11))],
+                          [date(2027, 2, 14)])
+
+
+def test_a_year_the_package_lacks_is_unknown_until_entered() -> None:
+    assert CAL.day(date(2027, 1, 1)) is None
+    assert not CAL.covers(2027) and CAL.covers(2026)
+    assert statutory_holidays(date(2026, 12, 30), date(2027, 1, 3), CAL) == []  # the rule cannot see 元旦 2027
+    assert is_workday(date(2027, 1, 1), CAL)  # falls back to Monday–Friday (a Friday)
+    assert CAL.missing_years(date(2026, 11, 23), timedelta(days=60)) == [2027]
+    assert CAL.missing_years(date(2026, 10, 1), timedelta(days=60)) == []
+
+
+def test_entered_notice_describes_its_year_whole() -> None:
+    assert ENTERED.covers(2027) and ENTERED.missing_years(date(2026, 11, 23), timedelta(days=60)) == []
+    assert holiday_names(date(2026, 12, 31), date(2027, 2, 28), ENTERED) == ["New Year's Day", "Spring Festival"]
+    assert [d for d, _ in statutory_holidays(date(2026, 12, 30), date(2027, 1, 5), ENTERED)] == [
+        date(2027, 1, d) for d in (1, 2, 3)]
+    assert not is_workday(date(2027, 1, 1), ENTERED)  # a Friday entered as a day off
+    assert is_workday(date(2027, 2, 14), ENTERED)  # a Sunday entered as 调休上班
+    assert not is_workday(date(2027, 3, 6), ENTERED)  # an ordinary Saturday of the entered year
+    assert is_workday(date(2027, 3, 8), ENTERED)
+    assert ENTERED.day(date(2026, 10, 1)) == (True, "National Day")  # years the package has are untouched
+    # back on the first working day after the Spring Festival week
+    assert return_day(bj(2027, 2, 5, 0, 0), BJ, ENTERED) == date(2027, 2, 12)
+    assert return_day(bj(2027, 2, 5, 0, 0), BJ, CAL) == date(2027, 2, 5)
+
+
+def test_unknown_holiday_names_are_kept_as_written() -> None:
+    cal = HolidayCalendar([("抗战胜利纪念日", date(2027, 9, 3), date(2027, 9, 3))])
+    assert cal.day(date(2027, 9, 3)) == (True, "抗战胜利纪念日")
 
 
 def test_departed_for_the_holiday_rule() -> None:
@@ -131,18 +167,18 @@ def test_departed_for_the_holiday_rule() -> None:
 
 
 def test_return_day_skips_weekends_and_holidays() -> None:
-    assert return_day(bj(2026, 11, 26, 0, 0), BJ) == date(2026, 11, 26)  # to Wed → back Thu
-    assert return_day(bj(2026, 11, 28, 0, 0), BJ) == date(2026, 11, 30)  # to Fri → back Mon
-    assert return_day(bj(2026, 11, 25, 12, 0), BJ) == date(2026, 11, 25)  # to Wed morning → Wed
-    assert return_day(bj(2026, 10, 1, 0, 0), BJ) == date(2026, 10, 8)  # to 9-30 → after National Day
-    assert return_day(bj(2026, 10, 10, 0, 0), BJ) == date(2026, 10, 10)  # to Fri 10-09 → the make-up Saturday
+    assert return_day(bj(2026, 11, 26, 0, 0), BJ, CAL) == date(2026, 11, 26)  # to Wed → back Thu
+    assert return_day(bj(2026, 11, 28, 0, 0), BJ, CAL) == date(2026, 11, 30)  # to Fri → back Mon
+    assert return_day(bj(2026, 11, 25, 12, 0), BJ, CAL) == date(2026, 11, 25)  # to Wed morning → Wed
+    assert return_day(bj(2026, 10, 1, 0, 0), BJ, CAL) == date(2026, 10, 8)  # to 9-30 → after National Day
+    assert return_day(bj(2026, 10, 10, 0, 0), BJ, CAL) == date(2026, 10, 10)  # to Fri 10-09 → the make-up Saturday
 
 
 def test_back_deadlines() -> None:
-    remind, due = back_deadlines(bj(2026, 11, 26, 0, 0), BJ, timedelta(hours=9), timedelta(hours=9))
+    remind, due = back_deadlines(bj(2026, 11, 26, 0, 0), BJ, timedelta(hours=9), timedelta(hours=9), CAL)
     assert remind == bj(2026, 11, 26, 9, 0)
     assert due == bj(2026, 11, 27, 9, 0)  # the end of the return day + grace
-    remind, _ = back_deadlines(bj(2026, 11, 25, 12, 0), BJ, timedelta(hours=9), timedelta(hours=9))
+    remind, _ = back_deadlines(bj(2026, 11, 25, 12, 0), BJ, timedelta(hours=9), timedelta(hours=9), CAL)
     assert remind == bj(2026, 11, 25, 12, 0)  # never before the leave has ended
 
 

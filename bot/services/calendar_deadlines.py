@@ -1,0 +1,64 @@
+"""The weekly look at the holiday calendar: when a coming year is described by neither
+`chinese-calendar` nor [calendar] in the config, the admins are told to enter the State
+Council's notice — until then the holiday rule cannot see that year's holidays and return
+days count Monday to Friday. Recurring: the next look is planted with the current one."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+from bot.domain.holidays import CHECK
+from bot.domain.info import Weekly
+from bot.domain.members import Role
+from bot.services.base import Services
+from storage import deadlines, members
+from storage.deadlines import Deadline
+from storage.uow import Tx
+
+log = logging.getLogger(__name__)
+
+RECURRING_REF = 0
+
+
+def missing_years(s: Services, tx: Tx) -> list[int]:
+    today = tx.now.astimezone(s.config.tz).date()
+    return s.calendar.missing_years(today, s.config.calendar.warn_ahead)
+
+
+async def ensure_recurring(s: Services) -> None:
+    """At start-up: one pending look at the configured weekly time; idempotent."""
+    want = s.config.calendar.check
+    async with s.uow() as tx:
+        async with tx.conn.execute(
+            "SELECT stage FROM deadlines WHERE kind=? AND fired_at IS NULL AND cancelled_at IS NULL", (CHECK,)
+        ) as cur:
+            pending = [r[0] for r in await cur.fetchall()]
+        for stage in set(pending) - {want}:
+            await deadlines.cancel(tx.conn, CHECK, RECURRING_REF, tx.now, stage)
+        if want not in pending:
+            await tx.add_deadline(CHECK, RECURRING_REF, Weekly.parse(want).after(tx.now, s.config.tz), want)
+        if years := missing_years(s, tx):
+            log.warning("holiday calendar has no data for %s: enter the State Council's notice under [calendar]",
+                        ", ".join(map(str, years)))
+
+
+async def check(s: Services, tx: Tx, d: Deadline) -> None:
+    if d.stage == s.config.calendar.check:
+        await tx.add_deadline(CHECK, RECURRING_REF, Weekly.parse(d.stage).after(max(d.due_at, tx.now), s.config.tz),
+                              d.stage)
+    years = missing_years(s, tx)
+    if not years:
+        return
+    text = s.texts("leave.calendar_missing", years=s.texts("core.list_sep").join(str(y) for y in years))
+    for m in await members.with_roles(tx.conn, [Role.ADMIN]):
+        await tx.send_text(m.telegram_id, text, ref_kind="calendar", ref_id=0, tag="missing")
+
+
+HANDLERS = {CHECK: check}
+
+
+def register(s: Services, on: Callable[[str, Callable[[Tx, Deadline], Awaitable[None]]], None]) -> None:
+    for kind, fn in HANDLERS.items():
+        on(kind, partial(fn, s))
