@@ -117,7 +117,7 @@ def cmd_members(args: argparse.Namespace) -> int:
 
         s = await _open_services(config)
         try:
-            for m in await members.all_members(s.db.conn, args.unit):
+            for m in await members.all_members(s.db.read, args.unit):
                 state = "" if m.active else " (inactive)"
                 print(f"#{m.id}\t{s.unit_name(m.unit_code)}\t{m.name}\t{','.join(sorted(m.roles))}{state}")
         finally:

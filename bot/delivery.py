@@ -258,7 +258,7 @@ class OutboxSender:
     async def _target_message_id(self, row: OutboxRow) -> int:
         if "message_id" in row.payload:
             return int(row.payload["message_id"])
-        status, mid = await outbox.message_id_of(self.db.conn, int(row.payload["edit_of"]))
+        status, mid = await outbox.message_id_of(self.db.read, int(row.payload["edit_of"]))
         if status == "pending":
             raise _NotYet()
         if mid is None:

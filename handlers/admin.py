@@ -21,7 +21,7 @@ async def list_members(update: Update, ctx: DeskContext) -> None:
     if admin is None or not is_private(update):
         return
     s = ctx.services
-    everyone = await members.all_members(s.db.conn)
+    everyone = await members.all_members(s.db.read)
     lines = [ctx.t("core.admin.members_title", count=len(everyone))]
     unit = None
     for m in everyone:

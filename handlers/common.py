@@ -56,7 +56,7 @@ async def current_member(update: Update, ctx: DeskContext) -> Member | None:
     user = update.effective_user
     if user is None:
         return None
-    return await members.by_telegram_id(ctx.services.db.conn, user.id)
+    return await members.by_telegram_id(ctx.services.db.read, user.id)
 
 
 async def guard(update: Update, ctx: DeskContext, action: Action | None = None) -> Member | None:
@@ -118,7 +118,7 @@ async def read_text(update: Update, ctx: DeskContext, *, limit: int = MAX_TEXT, 
 
 
 async def load_draft(ctx: DeskContext, user_id: int, kind: str) -> dict[str, Any]:
-    return await drafts.load(ctx.services.db.conn, user_id, kind)
+    return await drafts.load(ctx.services.db.read, user_id, kind)
 
 
 async def save_draft(ctx: DeskContext, user_id: int, kind: str, payload: dict[str, Any]) -> None:

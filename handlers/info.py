@@ -177,7 +177,7 @@ async def info_stats(update: Update, ctx: DeskContext) -> None:
             return
     else:
         ym = (today.year, today.month)
-    await say(update, ctx, await svc.stats_text(s, s.db.conn, *ym))
+    await say(update, ctx, await svc.stats_text(s, s.db.read, *ym))
 
 
 TEXT = filters.TEXT & ~filters.COMMAND

@@ -181,7 +181,7 @@ async def got_start(update: Update, ctx: DeskContext) -> S:
         return S.START
     try:
         svc.check_start(ctx.services, draft.kind or "", start)
-        await svc.check_start_free(ctx.services, ctx.services.db.conn, member, start)
+        await svc.check_start_free(ctx.services, ctx.services.db.read, member, start)
     except ServiceError as err:
         await say(update, ctx, ctx.t(err.key, **err.kw))
         return S.START
@@ -208,7 +208,7 @@ async def got_end(update: Update, ctx: DeskContext) -> S:
         return S.END
     try:
         svc.check_dates(s, draft.kind, start, end)
-        await svc.check_overlap(s, s.db.conn, member, start, end)
+        await svc.check_overlap(s, s.db.read, member, start, end)
     except ServiceError as err:
         await say(update, ctx, ctx.t(err.key, **err.kw))
         return S.END

@@ -65,16 +65,16 @@ class BroadcastProgress:
         self._last_edit[notice_id] = time.monotonic()
         s = self.app.deps.services
         try:
-            n = await notices.get(s.db.conn, notice_id)
+            n = await notices.get(s.db.read, notice_id)
             if n is None or n.status_outbox_id is None:
                 return
             row = await s.db.fetchone("SELECT chat_id FROM outbox WHERE id=?", (n.status_outbox_id,))
-            status, message_id = await outbox.message_id_of(s.db.conn, n.status_outbox_id)
-            sent, failed, total = await notices.delivery_counts(s.db.conn, notice_id, DELIVER)
+            status, message_id = await outbox.message_id_of(s.db.read, n.status_outbox_id)
+            sent, failed, total = await notices.delivery_counts(s.db.read, notice_id, DELIVER)
             if status == "pending" or message_id is None or row is None:
                 self.poke(notice_id)  # the status line itself is not out yet
                 return
-            groups = len(await notices.group_posts(s.db.conn, notice_id))
+            groups = len(await notices.group_posts(s.db.read, notice_id))
             text = txt.progress_text(s, n, sent, failed, total, groups)
             if self._last_text.get(notice_id) != text:
                 self._last_text[notice_id] = text

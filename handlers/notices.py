@@ -183,7 +183,7 @@ async def ask_audience(update: Update, ctx: DeskContext) -> S | int:
     if member.district_wide:
         options.append((ctx.t("notice.aud.units"), "nd:a:units"))
     options += [(ctx.t("notice.aud.roles"), "nd:a:roles"), (ctx.t("notice.aud.members"), "nd:a:members")]
-    if await svc.sendable_groups(ctx.services.db.conn, member):
+    if await svc.sendable_groups(ctx.services.db.read, member):
         options.append((ctx.t("notice.aud.groups"), "nd:a:groups"))
     await say(update, ctx, ctx.t("notice.ask_audience"), cb.keyboard([[o] for o in options]))
     return S.AUDIENCE
@@ -238,7 +238,7 @@ async def show_roles(update: Update, ctx: DeskContext, draft: svc.NoticeDraft) -
 
 async def show_groups(update: Update, ctx: DeskContext, draft: svc.NoticeDraft, member: Member) -> S:
     assert draft.audience is not None
-    groups = await svc.sendable_groups(ctx.services.db.conn, member)
+    groups = await svc.sendable_groups(ctx.services.db.read, member)
     items = [(str(g.chat_id), g.title) for g in groups]
     await say(update, ctx, ctx.t("notice.ask_groups"),
               _toggles(items, {str(g) for g in draft.audience.group_ids}, "g", ctx))

@@ -48,7 +48,7 @@ async def _open(update: Update, ctx: DeskContext, action: Action) -> tuple[Any, 
         await answer_query(update, ctx.t("core.stale_button"), alert=True)
         return None
     try:
-        inc = await load_for(ctx.services, ctx.services.db.conn, member, parsed[1], action)
+        inc = await load_for(ctx.services, ctx.services.db.read, member, parsed[1], action)
     except ServiceError as err:
         await refuse(update, ctx, err)
         return None
@@ -91,7 +91,7 @@ async def start_written(update: Update, ctx: DeskContext) -> S | int:
 async def show_written(update: Update, ctx: DeskContext) -> S:
     s = ctx.services
     draft = await _draft(update, ctx)
-    inc = await incidents.get(s.db.conn, draft["incident_id"])
+    inc = await incidents.get(s.db.read, draft["incident_id"])
     assert inc is not None
     c = draft["corrections"]
     facts = txt.facts(
@@ -142,7 +142,7 @@ async def written_choice(update: Update, ctx: DeskContext) -> S | int:
     except ServiceError as err:
         await refuse(update, ctx, err)
         return await _finish(update, ctx)
-    inc = await incidents.get(ctx.services.db.conn, draft["incident_id"])
+    inc = await incidents.get(ctx.services.db.read, draft["incident_id"])
     assert inc is not None
     await say(update, ctx, ctx.t("incident.stages.written_done", number=inc.number, late=late),
               txt.unit_keyboard(ctx.services, inc))
@@ -249,7 +249,7 @@ async def full_answer(update: Update, ctx: DeskContext) -> S | int:
     except ServiceError as err:
         await refuse(update, ctx, err)
         return await _finish(update, ctx)
-    inc = await incidents.get(ctx.services.db.conn, draft["incident_id"])
+    inc = await incidents.get(ctx.services.db.read, draft["incident_id"])
     assert inc is not None
     extra = ctx.t("incident.stages.full_open", fields=ctx.t("core.list_sep").join(open_fields)) if open_fields else ""
     await say(update, ctx, ctx.t("incident.stages.full_done", number=inc.number, late=late, open=extra),
@@ -339,7 +339,7 @@ async def close_outcome(update: Update, ctx: DeskContext) -> int | S:
     except ServiceError as err:
         await refuse(update, ctx, err)
         return await _finish(update, ctx)
-    inc = await incidents.get(ctx.services.db.conn, draft["incident_id"])
+    inc = await incidents.get(ctx.services.db.read, draft["incident_id"])
     assert inc is not None
     await say(update, ctx, ctx.t("incident.stages.closed", number=inc.number, missed=missed_line(ctx.services, missed)))
     return await _finish(update, ctx)

@@ -132,7 +132,7 @@ async def got_unit(update: Update, ctx: DeskContext) -> S:
 
 
 async def ask_leader(update: Update, ctx: DeskContext) -> S:
-    leaders = await members.with_roles(ctx.services.db.conn, [Role.LEADER])
+    leaders = await members.with_roles(ctx.services.db.read, [Role.LEADER])
     rows = [[(m.name, f"sx:l:{m.id}")] for m in leaders[:20]]
     rows.append([(ctx.t("task.btn.no_leader"), "sx:l:0")])
     await say(update, ctx, ctx.t("task.ask_leader"), cb.keyboard(rows))
@@ -143,7 +143,7 @@ async def got_leader(update: Update, ctx: DeskContext) -> S:
     """Reads the responsible leader (a registered 区领导, or none); asks the deadline."""
     raw = callback_data(update).removeprefix("sx:l:")
     leader_id = int(raw) if raw.isdigit() and len(raw) <= 12 else -1
-    leader = await members.by_id(ctx.services.db.conn, leader_id) if leader_id > 0 else None
+    leader = await members.by_id(ctx.services.db.read, leader_id) if leader_id > 0 else None
     if leader_id < 0 or (leader_id > 0 and (leader is None or not leader.active or not leader.has(Role.LEADER))):
         await answer_query(update, ctx.t("core.stale_button"), alert=True)
         return S.LEADER
@@ -195,7 +195,7 @@ async def got_chase(update: Update, ctx: DeskContext) -> S:
 
 async def show_summary(update: Update, ctx: DeskContext, draft: svc.TaskDraft) -> S:
     s = ctx.services
-    leader = await members.by_id(s.db.conn, draft.leader_id) if draft.leader_id else None
+    leader = await members.by_id(s.db.read, draft.leader_id) if draft.leader_id else None
     card = txt.draft_card(s, number=ctx.t("task.new_number"), title=draft.title, source=draft.source,
                           requirement=draft.requirement, units=draft.units,
                           leader=leader.name if leader else None, due=draft.due)

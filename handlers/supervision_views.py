@@ -88,7 +88,7 @@ async def show_bulletin(update: Update, ctx: DeskContext) -> None:
     if member is None:
         return
     s = ctx.services
-    await say(update, ctx, await views.bulletin_text(s, s.db.conn, s.now()))
+    await say(update, ctx, await views.bulletin_text(s, s.db.read, s.now()))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

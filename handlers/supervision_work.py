@@ -289,7 +289,7 @@ async def return_reason(update: Update, ctx: DeskContext) -> S | int:
         return await finish(update, ctx)
     draft["reason"] = text
     await save_draft(ctx, user_id(update), RETURN, draft)
-    a = await store.assignment(ctx.services.db.conn, int(draft["aid"]))
+    a = await store.assignment(ctx.services.db.read, int(draft["aid"]))
     due = ctx.services.fmt.dt(a.due_at, year=True) if a else "—"
     await say(update, ctx, ctx.t("task.ask_return_due", due=due),
               cb.keyboard([[(ctx.t("task.btn.keep_due", due=due), "sx:keep")]]))

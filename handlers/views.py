@@ -37,7 +37,7 @@ async def list_incidents(update: Update, ctx: DeskContext) -> None:
         return
     s = ctx.services
     unit = None if can(member, Action.VIEW_ALL_INCIDENTS) else member.unit_code
-    found = await incidents.list_open(s.db.conn, unit)
+    found = await incidents.list_open(s.db.read, unit)
     if not found:
         await say(update, ctx, ctx.t("incident.views.list_none"))
         return
@@ -68,7 +68,7 @@ def _event_text(s: Services, kind: str, d: dict[str, Any]) -> str:
 
 
 async def detail_text(s: Services, member: Member, incident_id: int) -> str:
-    inc = await incidents.get(s.db.conn, incident_id)
+    inc = await incidents.get(s.db.read, incident_id)
     if inc is None:
         raise Stale()
     if not _may_view(member, inc.unit_code):
@@ -80,7 +80,7 @@ async def detail_text(s: Services, member: Member, incident_id: int) -> str:
                        **{f: esc(inc.full.get(f) or s.texts("incident.open_mark")) for f in FULL_FIELDS})
     timeline = [
         s.texts("incident.views.timeline_line", time=s.fmt.dt(at), text=_event_text(s, kind, d))
-        for at, _actor, kind, d in await incidents.events(s.db.conn, inc.id)
+        for at, _actor, kind, d in await incidents.events(s.db.read, inc.id)
     ]
     return _clip(s.texts(
         "incident.views.detail", number=inc.number,
@@ -97,7 +97,7 @@ async def send_detail(update: Update, ctx: DeskContext, member: Member, incident
         await refuse(update, ctx, err)
         return
     await answer_query(update)
-    inc = await incidents.get(ctx.services.db.conn, incident_id)
+    inc = await incidents.get(ctx.services.db.read, incident_id)
     markup = None
     if inc is not None and inc.open and can(member, Action.FILE_STAGE, inc.unit_code):
         markup = txt.unit_keyboard(ctx.services, inc)
@@ -113,7 +113,7 @@ async def show_incident(update: Update, ctx: DeskContext) -> None:
     if number is None:
         await say(update, ctx, ctx.t("incident.views.usage"))
         return
-    inc = await incidents.by_number(ctx.services.db.conn, number)
+    inc = await incidents.by_number(ctx.services.db.read, number)
     if inc is None or not _may_view(member, inc.unit_code):
         # Another unit's incident reads as absent: its existence is a detail too.
         await say(update, ctx, ctx.t("incident.views.not_found", number=esc(number)))

@@ -56,7 +56,7 @@ class DeadlineScheduler:
         async with self._lock:
             while True:
                 moment = now or self._now()
-                batch = await deadlines.due(self.db.conn, moment)
+                batch = await deadlines.due(self.db.read, moment)
                 if not batch:
                     break
                 for d in batch:
@@ -86,7 +86,7 @@ class DeadlineScheduler:
         return 1
 
     async def rearm(self) -> None:
-        nxt = await deadlines.next_due_at(self.db.conn)
+        nxt = await deadlines.next_due_at(self.db.read)
         self._arm(nxt)
 
     def consider(self, due_at: datetime) -> None:

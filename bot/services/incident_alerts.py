@@ -58,7 +58,7 @@ async def forward_upstream(s: Services, member: Member, incident_id: int) -> Out
 
 async def check_can_ask(s: Services, member: Member, incident_id: int) -> str:
     """Before asking for the question text: may this member ask? Returns the prompt."""
-    inc = await load_for(s, s.db.conn, member, incident_id, Action.ASK_REPORTER)
+    inc = await load_for(s, s.db.read, member, incident_id, Action.ASK_REPORTER)
     return s.texts("incident.alert.ask_prompt", unit=esc(s.unit_name(inc.unit_code)), number=inc.number)
 
 
@@ -78,10 +78,10 @@ async def ask_reporter(s: Services, member: Member, incident_id: int, question: 
 
 
 async def check_can_answer(s: Services, member: Member, question_id: int) -> str:
-    q = await incidents.question(s.db.conn, question_id)
+    q = await incidents.question(s.db.read, question_id)
     if q is None or q["answer"] is not None:
         raise ServiceError("incident.alert.question_gone")
-    inc = await load_for(s, s.db.conn, member, q["incident_id"], Action.FILE_STAGE)
+    inc = await load_for(s, s.db.read, member, q["incident_id"], Action.FILE_STAGE)
     return s.texts("incident.alert.answer_prompt", number=inc.number)
 
 

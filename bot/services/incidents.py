@@ -112,7 +112,7 @@ async def file_first_report(s: Services, member: Member, draft: ReportDraft) -> 
 async def filed_as(s: Services, raw_draft: dict[str, object]) -> Incident | None:
     """The incident a /report draft row (as loaded) was already filed as, if it was."""
     inc_id = raw_draft.get(FILED)
-    return await incidents.get(s.db.conn, int(inc_id)) if isinstance(inc_id, int) else None
+    return await incidents.get(s.db.read, int(inc_id)) if isinstance(inc_id, int) else None
 
 
 async def queue_upstream(s: Services, tx: Tx, incident_id: int, event: str) -> None:

@@ -135,7 +135,7 @@ def holidays_for(s: Services, draft: LeaveDraft) -> str:
 
 async def standin_choices(s: Services, member: Member) -> list[Member]:
     """Who may stand in: active members of the same unit, not the requester."""
-    return [m for m in await members.all_members(s.db.conn, member.unit_code) if m.active and m.id != member.id]
+    return [m for m in await members.all_members(s.db.read, member.unit_code) if m.active and m.id != member.id]
 
 
 # --- asking ----------------------------------------------------------------------------------
@@ -241,12 +241,12 @@ async def check_can_decide(s: Services, member: Member, request_id: int) -> Leav
     """The request, if `member` is an undecided approver of its current step; otherwise a refusal."""
     if not can(member, Action.DECIDE_LEAVE):
         raise NotAllowed()
-    req = await leave.get(s.db.conn, request_id)
+    req = await leave.get(s.db.read, request_id)
     if req is None:
         raise Stale()
     if not req.pending:
         raise ServiceError("leave.err_already_decided", id=req.id, status=s.texts(f"leave.status.{req.status}"))
-    mine = [a for a in await leave.approvers(s.db.conn, req.id, req.step) if a.member_id == member.id]
+    mine = [a for a in await leave.approvers(s.db.read, req.id, req.step) if a.member_id == member.id]
     if not mine:
         raise ServiceError("leave.err_not_approver", id=req.id)
     if mine[0].decision is not None:
@@ -448,7 +448,7 @@ async def away_text(s: Services, member: Member, arg: str | None) -> str:
         raise ServiceError("leave.away_usage")
     start, end, label = window
     unit = None if member.district_wide else member.unit_code
-    conn = s.db.conn
+    conn = s.db.read
     found = await leave.approved_between(conn, start, end, unit)
     now = s.now()
     overdue = [r for r in await leave.overdue_back(conn, unit) if r.id not in {f.id for f in found}] \
@@ -472,7 +472,7 @@ async def away_text(s: Services, member: Member, arg: str | None) -> str:
 
 
 async def history_text(s: Services, member: Member, limit: int = 10) -> str:
-    conn = s.db.conn
+    conn = s.db.read
     found = await leave.for_member(conn, member.id, limit)
     if not found:
         return s.texts("leave.history_none")
@@ -500,9 +500,9 @@ async def history_text(s: Services, member: Member, limit: int = 10) -> str:
 async def export_rows(s: Services, start: datetime, end: datetime, by: str = "created") -> list[dict[str, Any]]:
     """Hook for the statistics export: the requests of a period (see storage.leave.export for `by`),
     each with its trail and its approvers' decisions."""
-    rows = await leave.export(s.db.conn, start, end, by)
+    rows = await leave.export(s.db.read, start, end, by)
     for row in rows:
         row["trail"] = [{"at": at.isoformat(), "actor_id": actor, "kind": kind, **d}
-                        for at, actor, kind, d in await leave.events(s.db.conn, row["id"])]
-        row["approvers"] = [dataclasses.asdict(a) for a in await leave.approvers(s.db.conn, row["id"])]
+                        for at, actor, kind, d in await leave.events(s.db.read, row["id"])]
+        row["approvers"] = [dataclasses.asdict(a) for a in await leave.approvers(s.db.read, row["id"])]
     return rows

@@ -111,7 +111,7 @@ async def sendable_groups(conn: aiosqlite.Connection, sender: Member) -> list[Bo
 
 async def find_members(s: Services, sender: Member, names: list[str]) -> tuple[list[Member], list[str]]:
     """Members named in the dialogue (within the sender's reach), and names not found."""
-    pool = [m for m in await members.all_members(s.db.conn) if m.active
+    pool = [m for m in await members.all_members(s.db.read) if m.active
             and (sender.district_wide or m.unit_code == sender.unit_code)]
     found: dict[int, Member] = {}
     missing = []
@@ -376,7 +376,7 @@ async def group_lines(s: Services, conn: aiosqlite.Connection, n: Notice) -> lis
 
 
 async def tally(s: Services, member: Member, notice_id: int) -> tuple[Notice, str]:
-    conn = s.db.conn
+    conn = s.db.read
     n = await load_own(s, conn, member, notice_id)
     return n, txt.tally_text(s, n, await notices.receipts(conn, n.id), await group_lines(s, conn, n))
 
@@ -385,7 +385,7 @@ async def list_notices(s: Services, member: Member, limit: int = 5) -> list[tupl
     """The member's latest notices (directors and duty: everyone's) with (received, total)."""
     if not rules.may_send(member):
         raise NotAllowed()
-    conn = s.db.conn
+    conn = s.db.read
     found = await notices.recent(conn, None if member.has(Role.DIRECTOR, Role.DUTY) else member.id, limit)
     out = []
     for n in found:

@@ -73,7 +73,7 @@ async def import_table(s: Services, by: Member | None, file_name: str, data: byt
         raise NotAllowed()
     rows = read_table(file_name, data)
     r = roster_rules(s)
-    people = await members.all_members(s.db.conn)
+    people = await members.all_members(s.db.read)
     parsed = rules.parse_rows(rows, r, people, s.now().astimezone(s.config.tz).date())
     if parsed.errors:
         raise ServiceError("roster.raw", text=_errors_text(s, parsed))
@@ -96,7 +96,7 @@ async def set_shift(s: Services, by: Member, edit: DayEdit) -> str:
     if not can(by, Action.MANAGE_ROSTER):
         raise NotAllowed()
     r = roster_rules(s)
-    people = await members.all_members(s.db.conn)
+    people = await members.all_members(s.db.read)
     holders: list[tuple[int, int]] = []
     for post, word in enumerate(edit.names, 1):
         member, problem = rules.resolve(word, edit.shift, people)
@@ -129,8 +129,8 @@ async def week_text(s: Services, viewer: Member) -> str:
     r = roster_rules(s)
     now = s.now()
     today = rules.duty_day(now, r)
-    slots = await roster.between(s.db.conn, today, today + timedelta(days=6))
-    names = {m.id: m.name for m in await members.all_members(s.db.conn)}
+    slots = await roster.between(s.db.read, today, today + timedelta(days=6))
+    names = {m.id: m.name for m in await members.all_members(s.db.read)}
     sep = s.texts("core.list_sep")
 
     def who(ss: list[Slot]) -> str:

@@ -26,7 +26,7 @@ class Report:
 async def collect(s: Services, member: Member, period: Period) -> Report:
     if not can(member, Action.VIEW_STATS):
         raise NotAllowed()
-    conn = s.db.conn
+    conn = s.db.read
     figures = rules.compute(
         [u.code for u in s.config.units], period, s.now(), s.config.tz,
         incidents=await rows.incidents(conn, period), stages=await rows.stages(conn, period),

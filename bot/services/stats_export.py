@@ -70,7 +70,7 @@ async def workbook(s: Services, member: Member, period: Period) -> bytes:
         raise NotAllowed()
     from openpyxl import Workbook
 
-    conn, now, t = s.db.conn, s.now(), s.texts
+    conn, now, t = s.db.read, s.now(), s.texts
     wb = Workbook()
     wb.remove(wb.active)  # type: ignore[arg-type]
 

@@ -250,7 +250,7 @@ def _must_be_working(s: Services, task: Task, a: Assignment) -> None:
 
 async def check_can(s: Services, member: Member, assignment_id: int, action: Action) -> tuple[Task, Assignment]:
     """Before a dialogue starts: may `member` do `action` on this assignment now?"""
-    task, a = await load(s.db.conn, member, assignment_id, action)
+    task, a = await load(s.db.read, member, assignment_id, action)
     if action is Action.REVIEW_TASK:
         if a.state is not AssignmentState.SUBMITTED:
             raise ServiceError("task.not_submitted", number=txt.label(task))
@@ -411,7 +411,7 @@ async def decide_extension(s: Services, member: Member, extension_id: int, appro
 async def open_assignments_for(s: Services, member: Member) -> list[tuple[Task, Assignment]]:
     """The member's unit's assignments still being worked on (for /progress)."""
     out = []
-    for task in await store.list_tasks(s.db.conn, unit_code=member.unit_code):
+    for task in await store.list_tasks(s.db.read, unit_code=member.unit_code):
         a = task.assignment_for(member.unit_code)
         if a is not None and a.state in (AssignmentState.ASSIGNED, AssignmentState.ACCEPTED):
             out.append((task, a))

@@ -64,7 +64,7 @@ async def list_text(s: Services, member: Member, f: TaskFilter) -> str:
     unit = member.unit_code if own_only else f.unit_code
     now = s.now()
     lines = []
-    for task in await store.list_tasks(s.db.conn, unit_code=unit, include_done=f.include_done):
+    for task in await store.list_tasks(s.db.read, unit_code=unit, include_done=f.include_done):
         shown = [a for a in task.assignments if unit is None or a.unit_code == unit]
         if f.state:
             shown = [a for a in shown if a.state.value == f.state]
@@ -93,7 +93,7 @@ def _event_text(s: Services, kind: str, d: dict[str, Any]) -> str:
 
 async def detail(s: Services, member: Member, task_id: int) -> tuple[Task, str]:
     """The card, each unit's state and deadline, the extension history and the timeline."""
-    conn = s.db.conn
+    conn = s.db.read
     task = await store.get(conn, task_id)
     if task is None:
         raise Stale()

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from storage import drafts
 from storage.db import Database
@@ -40,3 +43,22 @@ async def test_single_waits_for_an_open_transaction_and_survives_its_rollback(tm
         assert await drafts.load(reopened.conn, 2, "report") == {"place": "kept"}
     finally:
         await reopened.close()
+
+
+async def test_reads_outside_a_transaction_see_committed_rows_only(tmp_path: Path) -> None:
+    """`db.read` is a second connection: another coroutine's open transaction is invisible to it (on
+    the shared connection it would not be), and a write there is refused rather than slipping past
+    the lock."""
+    db = await Database(tmp_path / "t.sqlite3").open()
+    try:
+        now = datetime(2026, 11, 23, tzinfo=UTC)
+        async with db.tx() as conn:
+            await drafts.save(conn, 1, "report", {"place": "open"}, now)
+            assert await drafts.load(db.conn, 1, "report") == {"place": "open"}  # the shared one sees it
+            assert await drafts.load(db.read, 1, "report") == {}
+        assert await drafts.load(db.read, 1, "report") == {"place": "open"}  # committed: visible at once
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await drafts.save(db.read, 2, "report", {"place": "x"}, now)
+        assert await drafts.load(db.conn, 2, "report") == {}
+    finally:
+        await db.close()
