@@ -200,6 +200,11 @@ async def start_report(update: Update, ctx: DeskContext) -> S | int:
         await say(update, ctx, ctx.t("core.private_only"))
         return ConversationHandler.END
     await _save(update, ctx, ReportDraft())
+    # The first question has no earlier one whose repeated answer it could mistake for its own,
+    # so its step is saved before it is asked as well: a bot killed after the question went out
+    # but before `_at` otherwise had no dialogue at all, and answered every category pressed
+    # after the restart with "button expired".
+    await _at(update, ctx, S.CATEGORY)
     return await ask_category(update, ctx)
 
 

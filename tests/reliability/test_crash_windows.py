@@ -151,3 +151,46 @@ async def test_answer_to_a_question_whose_step_was_not_saved_is_not_misfiled(des
     with sqlite3.connect(desk.db_path) as conn:
         payload = conn.execute("SELECT payload FROM drafts WHERE kind='report'").fetchone()[0]
     assert '"place": "建设路与桐柏路交叉口"' in payload and '"deaths": 1' in payload
+
+
+async def test_first_question_shown_but_dialogue_not_saved_still_takes_the_category(
+        desk: Desk, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed right after 请选择事件类别 went out: the restarted bot must take the category pressed
+    next, not answer "button expired" to every press (the chaos run's stall: 30 presses, no answer)."""
+    o = cast.officer
+    real_say = report.say
+
+    async def say_then_crash(update: object, ctx: object, text: str, *a: object, **kw: object) -> None:
+        await real_say(update, ctx, text, *a, **kw)  # type: ignore[arg-type]
+        if "类别" in text:
+            raise Crash("killed right after the first question was delivered")
+
+    monkeypatch.setattr(report, "say", say_then_crash)
+    await o.send_command("/report")
+    category = await o.wait_for("类别")
+    await desk.settle()
+    monkeypatch.undo()
+    await desk.restart()
+    await o.press(category, text="火灾")
+    await o.press(await o.wait_for("发生时间"), text="刚刚")
+    await o.wait_for("事发地点")
+    await desk.settle()
+    with sqlite3.connect(desk.db_path) as conn:
+        payload = conn.execute("SELECT payload FROM drafts WHERE kind='report'").fetchone()[0]
+    assert '"category": "fire"' in payload
+
+
+async def test_a_category_button_without_any_report_under_way_is_only_stale(desk: Desk, cast: Cast) -> None:
+    """The same button long after the report was filed (or never asked) starts nothing."""
+    o = cast.officer
+    await o.send_command("/report")
+    category = await o.wait_for("类别")
+    await o.send_command("/cancel")
+    await o.wait_for(None)
+    await desk.settle()
+    before = len(o.inbox)
+    await o.press(category, text="火灾")
+    answer = await o.wait_for_answer()
+    assert answer.show_alert and "失效" in (answer.text or "")
+    await desk.settle()
+    assert len(o.inbox) == before
