@@ -30,7 +30,7 @@ from bot.services.registration import commands_for
 from bot.transport import LeanRequest
 from bot.upstream import UpstreamPusher
 from reminders.scheduler import DeadlineScheduler
-from storage import members
+from storage import members, updates
 from storage.db import Database
 from storage.outbox import OutboxRow
 from storage.persistence import SqlitePersistence
@@ -46,6 +46,7 @@ class Deps:
     sender: OutboxSender | None = None
     upstream: UpstreamPusher | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    handled_through: int = -1  # updates up to this id were handled before start-up (handlers.skip_redelivered)
 
 
 class DeskApplication(Application[Any, Any, Any, Any, Any, Any]):
@@ -156,6 +157,7 @@ class Runtime:
         async with self.db.tx() as conn:
             await members.sync_units(conn, self.config.units)
         app = build_application(self.config, self.token, self.db, self.clock)
+        app.deps.handled_through = await updates.handled_through(self.db.read)
         self.app = app
         await app.initialize()
         await app.start()

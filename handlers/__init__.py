@@ -3,7 +3,8 @@
 Order matters and is spelled out here: the one dialogue ConversationHandler first (so a
 member in the middle of a dialogue gets their answers read by it), then standalone
 commands and buttons, then the catch-all fallback; in group 99 the conversation
-states are flushed to SQLite after every update.
+states are flushed to SQLite after every update and the update is marked handled; in
+group -1 an update Telegram delivers again after a kill -9 is skipped.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import (
-    Application, BaseHandler, CommandHandler, ConversationHandler, TypeHandler,
+    Application, ApplicationHandlerStop, BaseHandler, CommandHandler, ConversationHandler, TypeHandler,
 )
 
 from handlers import admin, fallback, incident_actions, report, stages, start, views
@@ -22,11 +23,13 @@ from handlers import groups, notices
 from handlers import leave
 from handlers import supervision
 from handlers import roster, stats
+from storage import updates
 
 log = logging.getLogger(__name__)
 
 DIALOG_NAME = "dialog"
 PERSIST_GROUP = 99
+REDELIVERY_GROUP = -1
 
 # Feature modules that contribute entry points and states to the one dialogue.
 DIALOG_MODULES = (report, stages, incident_actions, info, leave, notices, supervision)
@@ -55,9 +58,21 @@ def build_dialog() -> ConversationHandler[Any]:
     )
 
 
+async def skip_redelivered(update: object, ctx: Any) -> None:
+    """Before anything else: an update handled before a kill -9, that Telegram delivers again
+    because the poll confirming it never went out, is not handled twice (an answer taken twice
+    would be read as the next question's: the casualties filed as the description)."""
+    if isinstance(update, Update) and update.update_id <= ctx.deps.handled_through:
+        log.info("update %s was handled before the restart; skipped", update.update_id)
+        raise ApplicationHandlerStop
+
+
 async def flush_persistence(update: object, ctx: Any) -> None:
-    """After every update: write changed conversation states now, not in 60 s."""
+    """After every update: write changed conversation states now, not in 60 s; then mark it handled."""
     await ctx.application.update_persistence()
+    if isinstance(update, Update):
+        async with ctx.services.db.single() as conn:  # one statement: commits by itself, one trip
+            await updates.mark_handled(conn, update.update_id)
 
 
 def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
@@ -82,5 +97,6 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     stats.register(app)
     start.register_late(app)  # type: ignore[arg-type]
     fallback.register(app)
+    app.add_handler(TypeHandler(Update, skip_redelivered), group=REDELIVERY_GROUP)
     app.add_handler(TypeHandler(Update, flush_persistence), group=PERSIST_GROUP)
     app.add_error_handler(fallback.on_error)

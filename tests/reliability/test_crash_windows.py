@@ -194,3 +194,36 @@ async def test_a_category_button_without_any_report_under_way_is_only_stale(desk
     assert answer.show_alert and "失效" in (answer.text or "")
     await desk.settle()
     assert len(o.inbox) == before
+
+
+async def test_an_update_telegram_delivers_again_after_a_kill_is_not_handled_twice(
+        desk: Desk, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Handled, then killed before the next poll confirmed it: Telegram delivers the update again.
+    Taken twice, the casualties answer became the description (chaos: 3 of 500 reports)."""
+    o = cast.officer
+    sent: dict[int, tuple[int, str, int]] = {}
+    real_enqueue = desk.emu._enqueue_update
+
+    def spy(kind: str, payload: dict[str, object], chat_id: int) -> int:
+        update_id = real_enqueue(kind, payload, chat_id)
+        sent[update_id] = next(u for u in desk.emu._updates if u[0] == update_id)
+        return update_id
+
+    monkeypatch.setattr(desk.emu, "_enqueue_update", spy)
+    await o.send_command("/report")
+    await o.press(await o.wait_for("类别"), text="火灾")
+    await o.press(await o.wait_for("发生时间"), text="刚刚")
+    await o.wait_for("事发地点")
+    await o.send_text("建设路与桐柏路交叉口")
+    await o.wait_for("伤亡情况")
+    await o.send_text("1/3/0")
+    await o.wait_for("简要描述")
+    await desk.settle()
+    await desk.stop_bot()
+    desk.emu._updates.appendleft(sent[max(sent)])  # the casualties answer, once more
+    await desk.start_bot()
+    await desk.settle()
+    assert not [m for m in o.inbox if "请核对" in (m.text or "")]  # not taken as the description
+    await o.send_text("商铺起火")
+    summary = await o.wait_for("请核对")
+    assert "商铺起火" in summary.text and "1/3/0" not in summary.text
