@@ -179,9 +179,9 @@ class OutboxSender:
     async def drain_once(self) -> float | None:
         """Send what is ready; return seconds until more will be ready, or None when empty."""
         # A chat with a direct send in flight waits for it: its rows stay in order.
-        async with self.db.committed() as conn:
-            queued = await outbox.pending(conn, self.batch, self.urgent)
-        rows = [r for r in queued if r.chat_id not in self._direct_chats]
+        # db.read: committed rows only, never those of a transaction still open (it may roll back).
+        rows = [r for r in await outbox.pending(self.db.read, self.batch, self.urgent)
+                if r.chat_id not in self._direct_chats]
         if not rows:
             return None
         return await self._send_rows(rows)

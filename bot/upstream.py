@@ -68,13 +68,12 @@ class UpstreamPusher:
 
     async def push_pending(self) -> int:
         db = self.s.db
-        async with db.committed() as conn:  # never push what an open transaction may roll back
-            rows = list(await conn.execute_fetchall(
-                "SELECT id, incident_id, event FROM upstream_pushes WHERE status='pending' ORDER BY id"))
+        # db.read: committed rows only, so nothing an open transaction may roll back is pushed
+        rows = await db.fetchall(
+            "SELECT id, incident_id, event FROM upstream_pushes WHERE status='pending' ORDER BY id")
         done = 0
         for row in rows:
-            async with db.committed() as conn:
-                inc = await incidents.get(conn, row["incident_id"])
+            inc = await incidents.get(db.read, row["incident_id"])
             if inc is None:
                 continue
             ok, error, attempts = await self._post(incident_payload(inc, row["event"]))

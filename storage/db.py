@@ -185,11 +185,6 @@ class Database:
         async with self._lock:
             yield self.conn
 
-    # For reads acted on outside the database (sending what the outbox holds): the same lock, so
-    # no other coroutine's transaction is open on the shared connection and the reads see committed
-    # rows only — never rows a transaction still open might yet roll back.
-    committed = single
-
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         async with self.read.execute(sql, tuple(params)) as cur:
             return await cur.fetchone()
