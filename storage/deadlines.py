@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -96,3 +96,14 @@ async def fired_count(conn: aiosqlite.Connection, kind: str | None = None) -> in
     async with conn.execute(sql, params) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
+
+
+async def pending_recurring(conn: aiosqlite.Connection, kinds: Iterable[str]) -> list[tuple[str, str]]:
+    """(kind, stage) of the pending rows of these kinds in the deadline table."""
+    ks = list(kinds)
+    marks = ",".join("?" * len(ks))
+    async with conn.execute(
+        f"SELECT kind, stage FROM deadlines WHERE kind IN ({marks}) AND fired_at IS NULL AND cancelled_at IS NULL",
+        ks,
+    ) as cur:
+        return [(r[0], r[1]) for r in await cur.fetchall()]

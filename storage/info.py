@@ -121,14 +121,3 @@ async def weeks_between(conn: aiosqlite.Connection, start: datetime, end: dateti
         (to_db(start), to_db(end)),
     ) as cur:
         return {r[0]: (int(r[1]), int(r[2])) for r in await cur.fetchall()}
-
-
-async def pending_recurring(conn: aiosqlite.Connection, kinds: Iterable[str]) -> list[tuple[str, str]]:
-    """(kind, stage) of the pending rows of these kinds in the deadline table."""
-    ks = list(kinds)
-    marks = ",".join("?" * len(ks))
-    async with conn.execute(
-        f"SELECT kind, stage FROM deadlines WHERE kind IN ({marks}) AND fired_at IS NULL AND cancelled_at IS NULL",
-        ks,
-    ) as cur:
-        return [(r[0], r[1]) for r in await cur.fetchall()]

@@ -31,10 +31,7 @@ async def ensure_recurring(s: Services) -> None:
     """At start-up: one pending look at the configured weekly time; idempotent."""
     want = s.config.calendar.check
     async with s.uow() as tx:
-        async with tx.conn.execute(
-            "SELECT stage FROM deadlines WHERE kind=? AND fired_at IS NULL AND cancelled_at IS NULL", (CHECK,)
-        ) as cur:
-            pending = [r[0] for r in await cur.fetchall()]
+        pending = [stage for _kind, stage in await deadlines.pending_recurring(tx.conn, [CHECK])]
         for stage in set(pending) - {want}:
             await deadlines.cancel(tx.conn, CHECK, RECURRING_REF, tx.now, stage)
         if want not in pending:

@@ -16,7 +16,7 @@ from functools import partial
 from bot.domain.info import MONTHLY, RECURRING_KINDS, REMIND, WEEK_CLOSE, Monthly, Weekly, previous_month, quota_week
 from bot.services import info as svc
 from bot.services.base import Services
-from storage import deadlines, info
+from storage import deadlines
 from storage.deadlines import Deadline
 from storage.uow import Tx
 
@@ -38,7 +38,7 @@ async def ensure_recurring(s: Services) -> None:
     pending rows of schedules no longer configured. Running it twice changes nothing."""
     wanted = schedules(s)
     async with s.uow() as tx:
-        pending = set(await info.pending_recurring(tx.conn, RECURRING_KINDS))
+        pending = set(await deadlines.pending_recurring(tx.conn, RECURRING_KINDS))
         for kind, stage in pending - set(wanted):
             await deadlines.cancel(tx.conn, kind, RECURRING_REF, tx.now, stage)
         for (kind, stage), sched in wanted.items():
@@ -51,7 +51,7 @@ async def _plan_next(s: Services, tx: Tx, d: Deadline) -> None:
     sched = schedules(s).get((d.kind, d.stage))
     if sched is None:
         return  # the config dropped this schedule
-    if (d.kind, d.stage) in set(await info.pending_recurring(tx.conn, [d.kind])):
+    if (d.kind, d.stage) in set(await deadlines.pending_recurring(tx.conn, [d.kind])):
         return
     await tx.add_deadline(d.kind, RECURRING_REF, sched.after(max(d.due_at, tx.now), s.config.tz), d.stage)
 

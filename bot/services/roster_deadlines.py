@@ -31,20 +31,13 @@ def next_handover(s: Services, after: datetime) -> datetime | None:
     return at
 
 
-async def _pending(tx: Tx) -> list[str]:
-    async with tx.conn.execute(
-        "SELECT stage FROM deadlines WHERE kind=? AND fired_at IS NULL AND cancelled_at IS NULL", (rules.HANDOVER,)
-    ) as cur:
-        return [r[0] for r in await cur.fetchall()]
-
-
 async def ensure_recurring(s: Services) -> None:
     """At start-up: one pending handover row for the configured time; idempotent. Also keeps
     what alert routing needs of the config (see roster_gaps)."""
     await roster_gaps.remember_config(s)
     want = s.config.roster.handover
     async with s.uow() as tx:
-        pending = await _pending(tx)
+        pending = [stage for _kind, stage in await deadlines.pending_recurring(tx.conn, [rules.HANDOVER])]
         for stage in set(pending) - {want}:
             await deadlines.cancel(tx.conn, rules.HANDOVER, RECURRING_REF, tx.now, stage)
         at = next_handover(s, tx.now)

@@ -164,11 +164,7 @@ async def ensure_recurring(s: Services) -> None:
     """At start-up: one pending bulletin row for the configured crontab; rows of an old one dropped."""
     cron = s.config.supervision.bulletin_cron
     async with s.uow() as tx:
-        async with tx.conn.execute(
-            "SELECT DISTINCT stage FROM deadlines WHERE kind=? AND fired_at IS NULL AND cancelled_at IS NULL",
-            (rules.BULLETIN,),
-        ) as cur:
-            stale = [r[0] for r in await cur.fetchall() if r[0] != cron]
+        stale = {stage for _kind, stage in await deadlines.pending_recurring(tx.conn, [rules.BULLETIN])} - {cron}
         for stage in stale:
             await deadlines.cancel(tx.conn, rules.BULLETIN, BULLETIN_REF, tx.now, stage)
         await _plan_bulletin(s, tx, tx.now)
