@@ -11,6 +11,7 @@ import sqlite3
 
 import pytest
 
+from bot.emulator import SimUser
 from bot.harness import Desk
 from handlers import report
 from tests.conftest import Cast
@@ -20,12 +21,17 @@ class Crash(Exception):
     pass
 
 
-async def _to_summary(cast: Cast) -> object:
-    o = cast.officer
+async def _to_place(o: SimUser) -> None:
+    """/report, a category and a time: the dialogue asks 事发地点."""
     await o.send_command("/report")
     await o.press(await o.wait_for("类别"), text="火灾")
     await o.press(await o.wait_for("发生时间"), text="刚刚")
     await o.wait_for("事发地点")
+
+
+async def _to_summary(cast: Cast) -> object:
+    o = cast.officer
+    await _to_place(o)
     await o.send_text("建设路与桐柏路交叉口")
     await o.press(await o.wait_for("伤亡情况"), text="无伤亡")
     await o.wait_for("简要描述")
@@ -128,10 +134,7 @@ async def test_answer_to_a_question_whose_step_was_not_saved_is_not_misfiled(des
     """Killed after 伤亡情况？ went out but before its step was saved: the casualties typed next
     must not be stored as the place (the step the restarted bot thinks it is at)."""
     o = cast.officer
-    await o.send_command("/report")
-    await o.press(await o.wait_for("类别"), text="火灾")
-    await o.press(await o.wait_for("发生时间"), text="刚刚")
-    await o.wait_for("事发地点")
+    await _to_place(o)
     await desk.settle()
 
     async def not_saved(*a: object, **kw: object) -> None:
@@ -210,10 +213,7 @@ async def test_an_update_telegram_delivers_again_after_a_kill_is_not_handled_twi
         return update_id
 
     monkeypatch.setattr(desk.emu, "_enqueue_update", spy)
-    await o.send_command("/report")
-    await o.press(await o.wait_for("类别"), text="火灾")
-    await o.press(await o.wait_for("发生时间"), text="刚刚")
-    await o.wait_for("事发地点")
+    await _to_place(o)
     await o.send_text("建设路与桐柏路交叉口")
     await o.wait_for("伤亡情况")
     await o.send_text("1/3/0")
