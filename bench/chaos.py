@@ -238,8 +238,8 @@ class Chaos:
     # ------------------------------------------------------------------ set-up
 
     async def register_people(self) -> None:
-        from bot.cli import _open_services
         from bot import config as cfg
+        from bot.cli import _open_services
         from bot.services import registration
 
         config = cfg.load(self.config_path)
@@ -530,8 +530,9 @@ class Chaos:
                     expected[key] += 1
                     tags[key] = r["tag"] or ""
             deadlines = conn.execute("SELECT kind, ref_id, stage, due_at, fired_at, cancelled_at FROM deadlines").fetchall()
-            from storage.db import to_db
             from datetime import datetime, timezone
+
+            from storage.db import to_db
 
             now_s = to_db(datetime.now(timezone.utc))
             due = [d for d in deadlines if d["due_at"] <= now_s and d["cancelled_at"] is None]

@@ -23,45 +23,37 @@ Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | dict
 
 
 class UpdateBacklog(asyncio.Queue[object]):
-    """The Application's update queue, telling when it has run dry.
+    """The Application's update queue; polls wait until everything fetched has been handled.
 
-    Under load the Updater polled once per update: each poll fetched the one update that arrived
-    while the previous one was handled, and a poll costs the bot and Telegram a whole request
-    (1000 officers at once: 6,011 getUpdates for 7,000 updates). Polling only once the queue is
-    empty costs no latency — anything fetched earlier would wait behind the backlog anyway — and
-    lets each poll fetch everything that arrived meanwhile. With nothing queued (normal hours)
-    the long poll is issued at once, as before."""
+    A poll confirms every update before its offset, and Telegram never delivers a confirmed
+    update again. Polling only once each fetched update has run through all its handlers (PTB
+    calls `task_done` after the last) means a kill -9 can only ever cost updates Telegram still
+    holds: they come again after the restart and are handled from the state the database
+    recorded (storage/updates.py skips those already handled). Polling as soon as the queue
+    was *taken* confirmed the update being handled, and a kill lost it.
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._dry = asyncio.Event()
-        self._dry.set()
+    It also batches: under load the Updater used to poll once per update, each poll fetching
+    the one update that arrived while the previous one was handled (1,000 officers at once:
+    6,011 getUpdates for 7,000 updates); now each poll fetches everything that arrived
+    meanwhile. Anything fetched earlier would only have waited behind the update being handled
+    (one at a time). With nothing queued (normal hours) the long poll is issued at once."""
 
-    def put_nowait(self, item: object) -> None:  # Queue.put ends here too
-        super().put_nowait(item)
-        self._dry.clear()
-
-    def get_nowait(self) -> object:  # Queue.get ends here too
-        item = super().get_nowait()
-        if self.empty():
-            self._dry.set()
-        return item
-
-    async def until_dry(self) -> None:
-        await self._dry.wait()
+    async def until_handled(self) -> None:
+        await self.join()
 
 
 class DeskBot(ExtBot[None]):
     _backlog: UpdateBacklog | None = None
 
     def poll_after(self, backlog: UpdateBacklog) -> None:
-        """Issue each getUpdates only once `backlog` (the Application's update queue) has run dry."""
+        """Issue each getUpdates only once all that `backlog` (the Application's update queue)
+        received was handled."""
         self._backlog = backlog  # PTB freezes its objects; underscored attributes stay settable
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> Any:
         # Long polls only: the Updater's last call at shutdown (timeout 0) confirms what was fetched.
         if self._backlog is not None and kwargs.get("timeout"):  # None, 0 and timedelta(0) are false
-            await self._backlog.until_dry()
+            await self._backlog.until_handled()
         return await super().get_updates(*args, **kwargs)
 
     async def send_text(self, chat_id: int, text: str, *, parse_mode: str | None = None,

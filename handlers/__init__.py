@@ -14,15 +14,30 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import (
-    Application, ApplicationHandlerStop, BaseHandler, CommandHandler, ConversationHandler, TypeHandler,
+    Application,
+    ApplicationHandlerStop,
+    BaseHandler,
+    CommandHandler,
+    ConversationHandler,
+    TypeHandler,
 )
 
-from handlers import admin, fallback, incident_actions, report, stages, start, views
-from handlers import info
-from handlers import groups, notices
-from handlers import leave
-from handlers import supervision
-from handlers import roster, stats
+from handlers import (
+    admin,
+    fallback,
+    groups,
+    incident_actions,
+    info,
+    leave,
+    notices,
+    report,
+    roster,
+    stages,
+    start,
+    stats,
+    supervision,
+    views,
+)
 from storage import updates
 
 log = logging.getLogger(__name__)
@@ -62,17 +77,25 @@ async def skip_redelivered(update: object, ctx: Any) -> None:
     """Before anything else: an update handled before a kill -9, that Telegram delivers again
     because the poll confirming it never went out, is not handled twice (an answer taken twice
     would be read as the next question's: the casualties filed as the description)."""
-    if isinstance(update, Update) and update.update_id <= ctx.deps.handled_through:
+    if not isinstance(update, Update):
+        return
+    if update.update_id <= ctx.deps.handled_through:
         log.info("update %s was handled before the restart; skipped", update.update_id)
         raise ApplicationHandlerStop
+    updates.begin(update.update_id)  # its first commit marks it handled (storage/updates.py)
 
 
 async def flush_persistence(update: object, ctx: Any) -> None:
-    """After every update: write changed conversation states now, not in 60 s; then mark it handled."""
-    await ctx.application.update_persistence()
-    if isinstance(update, Update):
-        async with ctx.services.db.single() as conn:  # one statement: commits by itself, one trip
-            await updates.mark_handled(conn, update.update_id)
+    """After every update: write changed conversation states now, not in 60 s, and mark it
+    handled — with the first state written, or alone if nothing it did committed a change."""
+    try:
+        await ctx.application.update_persistence()
+        handling = updates.current()
+        if handling is not None and not handling.marked:
+            async with ctx.services.db.single() as conn:  # one statement: commits by itself, one trip
+                await updates.mark_handled(conn, handling.update_id)
+    finally:
+        updates.end()
 
 
 def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -3,7 +3,8 @@
 Answers given so far live in the `drafts` table (typed, committed per step); PTB's
 user/chat/bot dicts are not used, so the conversations are all there is to keep.
 The application flushes after every update (see bot/app.py), not only every
-`update_interval`, so a kill -9 loses at most the update being handled.
+`update_interval`; a kill -9 before that flush has Telegram deliver the update again (see
+storage/updates.py), and the state a flush writes carries the update's handled mark.
 """
 
 from __future__ import annotations
@@ -11,9 +12,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import aiosqlite
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import ConversationDict, ConversationKey
 
+from storage import updates
 from storage.db import Database
 
 
@@ -38,16 +41,28 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
         state = None if new_state is None else json.dumps(new_state)
         if self._committed.get((name, k), "absent") == state:
             return
-        async with self.db.single() as conn:  # one statement: commits by itself, one trip
-            if state is None:
-                await conn.execute("DELETE FROM ptb_conversations WHERE name=? AND key=?", (name, k))
-            else:
-                await conn.execute(
-                    "INSERT INTO ptb_conversations(name, key, state) VALUES (?,?,?) "
-                    "ON CONFLICT(name, key) DO UPDATE SET state=excluded.state",
-                    (name, k, state),
-                )
+        handling = updates.current()
+        if handling is not None and not handling.marked:
+            # The update that moved the dialogue is handled in the same commit (storage/updates.py).
+            async with self.db.tx() as conn:
+                await self._write(conn, name, k, state)
+                await updates.mark_handled(conn, handling.update_id)
+            handling.marked = True
+        else:
+            async with self.db.single() as conn:  # one statement: commits by itself, one trip
+                await self._write(conn, name, k, state)
         self._committed[(name, k)] = state
+
+    @staticmethod
+    async def _write(conn: aiosqlite.Connection, name: str, key: str, state: str | None) -> None:
+        if state is None:
+            await conn.execute("DELETE FROM ptb_conversations WHERE name=? AND key=?", (name, key))
+        else:
+            await conn.execute(
+                "INSERT INTO ptb_conversations(name, key, state) VALUES (?,?,?) "
+                "ON CONFLICT(name, key) DO UPDATE SET state=excluded.state",
+                (name, key, state),
+            )
 
     # The data dicts are not stored (see module docstring); PTB still requires the methods.
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:

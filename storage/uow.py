@@ -9,7 +9,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage import deadlines, outbox
+from storage import deadlines, outbox, updates
 from storage.db import Database
 
 
@@ -86,7 +86,12 @@ class UnitOfWork:
     async def __call__(self) -> AsyncIterator[Tx]:
         async with self.db.tx() as conn:
             tx = Tx(conn, self._now())
+            changes = conn.total_changes
             yield tx
+            # An update whose changes commit is done: never handled again (storage/updates.py).
+            handling = await updates.mark_current(conn) if conn.total_changes != changes else None
+        if handling is not None:
+            handling.marked = True
         # Committed: only now may the workers see the rows.
         if tx.wrote_outbox:
             self.on_outbox(tx.queued)

@@ -1,8 +1,48 @@
-"""The mark of handled Telegram updates (see migrations/0008_updates_handled.sql)."""
+"""The mark of handled Telegram updates (see migrations/0008_updates_handled.sql).
+
+An update counts as handled — and is skipped if Telegram delivers it again after a kill -9 —
+from the first commit that made it change something: its domain transaction (storage/uow.py),
+the dialogue state it moved (storage/persistence.py), or at the latest the flush after all its
+handlers ran (handlers.flush_persistence). The mark rides in that same transaction, so a kill
+can never leave the change without the mark, nor the mark without the change. Together with
+polling only once every fetched update was handled (bot.desk_bot.UpdateBacklog), an update is
+either delivered again and handled from where it stood, or never handled twice.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from contextvars import ContextVar
+from dataclasses import dataclass
+
 import aiosqlite
+
+
+@dataclass
+class Handling:
+    update_id: int
+    task: asyncio.Task[object] | None  # the task that handles it; tasks it spawns do not mark it
+    marked: bool = False
+
+
+_handling: ContextVar[Handling | None] = ContextVar("dutydesk_handling", default=None)
+
+
+def begin(update_id: int) -> Handling:
+    h = Handling(update_id, asyncio.current_task())
+    _handling.set(h)
+    return h
+
+
+def current() -> Handling | None:
+    """The update the running task is handling, if any. A task spawned while handling it (a
+    timer, a background send) inherits the context but not the right to mark the update."""
+    h = _handling.get()
+    return h if h is not None and h.task is asyncio.current_task() else None
+
+
+def end() -> None:
+    _handling.set(None)
 
 
 async def handled_through(conn: aiosqlite.Connection) -> int:
@@ -18,3 +58,13 @@ async def mark_handled(conn: aiosqlite.Connection, update_id: int) -> None:
         "ON CONFLICT(id) DO UPDATE SET through = max(through, excluded.through)",
         (update_id,),
     )
+
+
+async def mark_current(conn: aiosqlite.Connection) -> Handling | None:
+    """Inside a transaction: mark the update being handled, if any and not yet marked. Returns it
+    so the caller can set `marked` once the transaction committed."""
+    h = current()
+    if h is None or h.marked:
+        return None
+    await mark_handled(conn, h.update_id)
+    return h

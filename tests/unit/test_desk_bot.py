@@ -52,9 +52,10 @@ async def test_send_text_raises_telegram_errors_as_ptb_exceptions(bot: DeskBot) 
         await bot.send_text(999_999, "没有这个聊天")
 
 
-async def test_long_polls_wait_until_the_fetched_updates_are_taken(emu: BotApiEmulator, bot: DeskBot) -> None:
-    """Polling once per handled update cost a request each; with a backlog the next long poll waits
-    for it to run dry, then fetches everything that arrived meanwhile in one call."""
+async def test_long_polls_wait_until_the_fetched_updates_are_handled(emu: BotApiEmulator, bot: DeskBot) -> None:
+    """A poll confirms what came before it: the next long poll waits until every update fetched
+    so far has been handled (PTB's `task_done`), so a kill -9 mid-update leaves it with Telegram
+    to deliver again. Then it fetches everything that arrived meanwhile in one call."""
     backlog = UpdateBacklog()
     bot.poll_after(backlog)
     user = emu.get_user(501)
@@ -70,8 +71,12 @@ async def test_long_polls_wait_until_the_fetched_updates_are_taken(emu: BotApiEm
     # A call without a long poll (the Updater's last one, at shutdown) is never held back.
     assert len(await asyncio.wait_for(bot.get_updates(timeout=0), 1)) == 2
     await backlog.get()
-    await asyncio.sleep(0.05)
-    assert not poll.done()  # one still waits to be handled
     await backlog.get()
+    await asyncio.sleep(0.05)
+    assert not poll.done()  # taken off the queue, not handled yet
+    backlog.task_done()
+    await asyncio.sleep(0.05)
+    assert not poll.done()  # one still being handled
+    backlog.task_done()
     updates = await asyncio.wait_for(poll, 2)
     assert [u.message.text for u in updates] == ["一", "二"]  # both, in one call
