@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiosqlite
+
 from bot.config import LeaveChain, LeaveStep
 from bot.domain import leave as rules
 from bot.domain.leave import Decision, LeaveDraft, LeaveInputError, LeaveStatus
@@ -237,16 +239,19 @@ async def open_step(s: Services, tx: Tx, req: LeaveRequest, index: int) -> None:
 # --- deciding --------------------------------------------------------------------------------
 
 
-async def check_can_decide(s: Services, member: Member, request_id: int) -> LeaveRequest:
-    """The request, if `member` is an undecided approver of its current step; otherwise a refusal."""
+async def check_can_decide(s: Services, member: Member, request_id: int,
+                           conn: aiosqlite.Connection | None = None) -> LeaveRequest:
+    """The request, if `member` is an undecided approver of its current step; otherwise a refusal.
+    `conn`: the deciding transaction's connection (default: committed rows, for the early check)."""
     if not can(member, Action.DECIDE_LEAVE):
         raise NotAllowed()
-    req = await leave.get(s.db.read, request_id)
+    conn = s.db.read if conn is None else conn
+    req = await leave.get(conn, request_id)
     if req is None:
         raise Stale()
     if not req.pending:
         raise ServiceError("leave.err_already_decided", id=req.id, status=s.texts(f"leave.status.{req.status}"))
-    mine = [a for a in await leave.approvers(s.db.read, req.id, req.step) if a.member_id == member.id]
+    mine = [a for a in await leave.approvers(conn, req.id, req.step) if a.member_id == member.id]
     if not mine:
         raise ServiceError("leave.err_not_approver", id=req.id)
     if mine[0].decision is not None:
@@ -256,11 +261,10 @@ async def check_can_decide(s: Services, member: Member, request_id: int) -> Leav
 
 async def decide(s: Services, member: Member, request_id: int, decision: Decision, comment: str | None) -> str:
     """Record the approver's decision; move to the next step, or finish. Returns the confirmation text."""
-    req = await check_can_decide(s, member, request_id)
     async with s.uow() as tx:
-        fresh = await leave.get(tx.conn, req.id)
-        if fresh is None or not fresh.pending or fresh.step != req.step:
-            raise ServiceError("leave.err_already_decided", id=req.id, status=s.texts(f"leave.status.{req.status}"))
+        # Checked inside the transaction that records the decision: two approvers checking committed
+        # rows at once would both pass, and the later one must get the refusal it gets when sequential.
+        req = await check_can_decide(s, member, request_id, tx.conn)
         if not await leave.decide(tx.conn, req.id, req.step, member.id, decision.value, comment, tx.now):
             raise ServiceError("leave.err_you_decided", id=req.id)
         steps = _steps(s, req)

@@ -62,6 +62,13 @@ def _errors_text(s: Services, parsed: Parsed) -> str:
     return "\n".join(lines)
 
 
+def _parsed(s: Services, rows: list[list[object]], r: RosterRules, people: list[Member], today: date) -> Parsed:
+    parsed = rules.parse_rows(rows, r, people, today)
+    if parsed.errors:
+        raise ServiceError("roster.raw", text=_errors_text(s, parsed))
+    return parsed
+
+
 def _slots(r: RosterRules, day: date, shift: str, holders: Sequence[tuple[int, int]]) -> list[Slot]:
     start, end = rules.window(day, shift, r)
     return [Slot(day, shift, post, member_id, start, end) for post, member_id in holders]
@@ -73,11 +80,15 @@ async def import_table(s: Services, by: Member | None, file_name: str, data: byt
         raise NotAllowed()
     rows = read_table(file_name, data)
     r = roster_rules(s)
+    today = s.now().astimezone(s.config.tz).date()
     people = await members.all_members(s.db.read)
-    parsed = rules.parse_rows(rows, r, people, s.now().astimezone(s.config.tz).date())
-    if parsed.errors:
-        raise ServiceError("roster.raw", text=_errors_text(s, parsed))
+    parsed = _parsed(s, rows, r, people, today)  # outside the lock: a big table takes a while
     async with s.uow() as tx:
+        # Names were resolved against committed rows read before this transaction: if a member was
+        # deactivated or a namesake registered since, resolve again against what it sees.
+        now_people = await members.all_members(tx.conn)
+        if now_people != people:
+            parsed = _parsed(s, rows, r, now_people, today)
         for day in parsed.days:
             await roster.clear_day(tx.conn, day)
             shifts = [sh.name for sh in r.shifts] + [LEADER]
@@ -96,16 +107,18 @@ async def set_shift(s: Services, by: Member, edit: DayEdit) -> str:
     if not can(by, Action.MANAGE_ROSTER):
         raise NotAllowed()
     r = roster_rules(s)
-    people = await members.all_members(s.db.read)
-    holders: list[tuple[int, int]] = []
-    for post, word in enumerate(edit.names, 1):
-        member, problem = rules.resolve(word, edit.shift, people)
-        if problem is not None or member is None:
-            raise ServiceError(problem or "roster.err.unknown_name", name=esc(word))
-        if any(mid == member.id for _, mid in holders):
-            raise ServiceError("roster.err.twice", name=esc(word))
-        holders.append((post, member.id))
     async with s.uow() as tx:
+        # Names resolve in the transaction that writes them: a member deactivated (or a namesake
+        # registered) by an admin a moment ago must be refused as it would be a moment later.
+        people = await members.all_members(tx.conn)
+        holders: list[tuple[int, int]] = []
+        for post, word in enumerate(edit.names, 1):
+            member, problem = rules.resolve(word, edit.shift, people)
+            if problem is not None or member is None:
+                raise ServiceError(problem or "roster.err.unknown_name", name=esc(word))
+            if any(mid == member.id for _, mid in holders):
+                raise ServiceError("roster.err.twice", name=esc(word))
+            holders.append((post, member.id))
         await roster.replace_shift(tx.conn, edit.day, edit.shift, _slots(r, edit.day, edit.shift, holders),
                                    tx.now, by.id)
         await members.audit(tx.conn, tx.now, by.id, "roster_set", f"{edit.day} {edit.shift}")
