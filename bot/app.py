@@ -46,7 +46,7 @@ class Deps:
     sender: OutboxSender | None = None
     upstream: UpstreamPusher | None = None
     extra: dict[str, Any] = field(default_factory=dict)
-    handled_through: int = -1  # updates up to this id were handled before start-up (handlers.skip_redelivered)
+    handled: updates.Handled = updates.Handled()  # handled before start-up (handlers.skip_redelivered)
 
 
 class DeskApplication(Application[Any, Any, Any, Any, Any, Any]):
@@ -157,7 +157,7 @@ class Runtime:
         async with self.db.tx() as conn:
             await members.sync_units(conn, self.config.units)
         app = build_application(self.config, self.token, self.db, self.clock)
-        app.deps.handled_through = await updates.handled_through(self.db.read)
+        app.deps.handled = await updates.handled(self.db.read)
         self.app = app
         await app.initialize()
         await app.start()

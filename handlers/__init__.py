@@ -79,21 +79,22 @@ async def skip_redelivered(update: object, ctx: Any) -> None:
     would be read as the next question's: the casualties filed as the description)."""
     if not isinstance(update, Update):
         return
-    if update.update_id <= ctx.deps.handled_through:
+    if update.update_id in ctx.deps.handled:
         log.info("update %s was handled before the restart; skipped", update.update_id)
         raise ApplicationHandlerStop
-    updates.begin(update.update_id)  # its first commit marks it handled (storage/updates.py)
+    chat, user = update.effective_chat, update.effective_user
+    key = (chat.id, user.id) if chat is not None and user is not None else None
+    updates.begin(update.update_id, key)  # its first commit marks it handled (storage/updates.py)
 
 
 async def flush_persistence(update: object, ctx: Any) -> None:
-    """After every update: write changed conversation states now, not in 60 s, and mark it
-    handled — with the first state written, or alone if nothing it did committed a change."""
+    """After every update: write the dialogue states it moved now, not in 60 s, and mark it
+    handled in the same commit (if nothing it did has committed a change yet)."""
     try:
-        await ctx.application.update_persistence()
+        await ctx.application.update_persistence()  # hands the changed states to the persistence
         handling = updates.current()
-        if handling is not None and not handling.marked:
-            async with ctx.services.db.single() as conn:  # one statement: commits by itself, one trip
-                await updates.mark_handled(conn, handling.update_id)
+        if handling is not None:
+            await ctx.application.persistence.write_for(handling)
     finally:
         updates.end()
 

@@ -2,9 +2,9 @@
 
 Answers given so far live in the `drafts` table (typed, committed per step); PTB's
 user/chat/bot dicts are not used, so the conversations are all there is to keep.
-The application flushes after every update (see bot/app.py), not only every
-`update_interval`; a kill -9 before that flush has Telegram deliver the update again (see
-storage/updates.py), and the state a flush writes carries the update's handled mark.
+Each update's states are written by the flush after its handlers (handlers.flush_persistence),
+not every `update_interval`, and with the update's handled mark in the same commit; a kill -9
+before that flush has Telegram deliver the update again (see storage/updates.py).
 """
 
 from __future__ import annotations
@@ -30,6 +30,13 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
         # What each key last committed: a dialogue step saves its state as soon as its question is
         # delivered (handlers/report.py `_at`), and PTB then saves the same state again; skip that.
         self._committed: dict[tuple[str, str], str | None] = {}
+        # States PTB handed over but whose update has not finished: written by that update's own
+        # flush (`write_for`), with its handled mark. PTB's update_persistence() writes every
+        # person's changed state; with people's updates handled side by side, writing another
+        # person's state from this one's flush — or from the 60 s timer — could commit a step
+        # whose update is not yet marked handled, and a kill -9 then would replay that update
+        # against the step after it.
+        self._pending: dict[tuple[str, str], str | None] = {}
 
     async def get_conversations(self, name: str) -> ConversationDict:
         rows = await self.db.fetchall("SELECT key, state FROM ptb_conversations WHERE name=?", (name,))
@@ -39,19 +46,52 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
         k = json.dumps(list(key))
         state = None if new_state is None else json.dumps(new_state)
-        if self._committed.get((name, k), "absent") == state:
-            return
         handling = updates.current()
-        if handling is not None and not handling.marked:
-            # The update that moved the dialogue is handled in the same commit (storage/updates.py).
-            async with self.db.tx() as conn:
-                await self._write(conn, name, k, state)
-                await updates.mark_handled(conn, handling.update_id)
-            handling.marked = True
+        if handling is not None and handling.key == tuple(key):
+            # The update's own handler saving its step (handlers/report.py `_at`): now, with its mark.
+            self._pending.pop((name, k), None)
+            await self._commit({(name, k): state}, handling)
         else:
-            async with self.db.single() as conn:  # one statement: commits by itself, one trip
-                await self._write(conn, name, k, state)
-        self._committed[(name, k)] = state
+            self._pending[(name, k)] = state
+
+    async def write_for(self, handling: updates.Handling) -> None:
+        """After an update's handlers ran: the states it moved and its handled mark, in one commit."""
+        key = json.dumps(list(handling.key)) if handling.key is not None else None
+        mine = {nk: state for nk, state in self._pending.items() if nk[1] == key}
+        for nk in mine:
+            del self._pending[nk]
+        await self._commit(mine, handling)
+
+    async def flush(self) -> None:
+        """At shutdown, every update has finished: whatever is still pending goes."""
+        pending, self._pending = self._pending, {}
+        await self._commit(pending, None)
+
+    async def _commit(self, states: dict[tuple[str, str], str | None], handling: updates.Handling | None) -> None:
+        states = {nk: s for nk, s in states.items() if self._committed.get(nk, "absent") != s}
+        mark = handling is not None and not handling.marked
+        if not states and not mark:
+            return
+        if len(states) + mark == 1:
+            # One statement commits by itself: one trip to the database thread, not three.
+            async with self.db.single() as conn:
+                await self._write_all(conn, states, handling if mark else None)
+        else:
+            async with self.db.tx() as conn:
+                await self._write_all(conn, states, handling if mark else None)
+        self._committed.update(states)
+        if mark:
+            assert handling is not None
+            handling.marked = True
+
+    @classmethod
+    async def _write_all(
+        cls, conn: aiosqlite.Connection, states: dict[tuple[str, str], str | None], handling: updates.Handling | None
+    ) -> None:
+        for (name, key), state in states.items():
+            await cls._write(conn, name, key, state)
+        if handling is not None:
+            await updates.mark_handled(conn, handling.update_id)
 
     @staticmethod
     async def _write(conn: aiosqlite.Connection, name: str, key: str, state: str | None) -> None:
@@ -104,5 +144,3 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
     async def refresh_bot_data(self, bot_data: dict[Any, Any]) -> None:
         return None
 
-    async def flush(self) -> None:
-        return None

@@ -1,4 +1,4 @@
-"""The mark of handled Telegram updates (see migrations/0008_updates_handled.sql).
+"""Which Telegram updates were handled (migrations 0008_updates_handled, 0009_updates_done).
 
 An update counts as handled — and is skipped if Telegram delivers it again after a kill -9 —
 from the first commit that made it change something: its domain transaction (storage/uow.py),
@@ -22,14 +22,15 @@ import aiosqlite
 class Handling:
     update_id: int
     task: asyncio.Task[object] | None  # the task that handles it; tasks it spawns do not mark it
+    key: tuple[int, int] | None = None  # (chat id, user id): the dialogue it may move
     marked: bool = False
 
 
 _handling: ContextVar[Handling | None] = ContextVar("dutydesk_handling", default=None)
 
 
-def begin(update_id: int) -> Handling:
-    h = Handling(update_id, asyncio.current_task())
+def begin(update_id: int, key: tuple[int, int] | None = None) -> Handling:
+    h = Handling(update_id, asyncio.current_task(), key)
     _handling.set(h)
     return h
 
@@ -45,19 +46,27 @@ def end() -> None:
     _handling.set(None)
 
 
-async def handled_through(conn: aiosqlite.Connection) -> int:
-    """The highest update_id handled so far; -1 before the first."""
+@dataclass(frozen=True)
+class Handled:
+    """What was handled before start-up: everything up to `floor` (0008, when updates were handled
+    in order) and the recent ones one by one (0009)."""
+    floor: int = -1
+    ids: frozenset[int] = frozenset()
+
+    def __contains__(self, update_id: object) -> bool:
+        return isinstance(update_id, int) and (update_id <= self.floor or update_id in self.ids)
+
+
+async def handled(conn: aiosqlite.Connection) -> Handled:
     async with conn.execute("SELECT through FROM updates_handled WHERE id = 1") as cur:
         row = await cur.fetchone()
-    return int(row[0]) if row else -1
+    async with conn.execute("SELECT update_id FROM updates_done") as cur:
+        ids = frozenset(int(r[0]) for r in await cur.fetchall())
+    return Handled(int(row[0]) if row else -1, ids)
 
 
 async def mark_handled(conn: aiosqlite.Connection, update_id: int) -> None:
-    await conn.execute(
-        "INSERT INTO updates_handled(id, through) VALUES (1, ?) "
-        "ON CONFLICT(id) DO UPDATE SET through = max(through, excluded.through)",
-        (update_id,),
-    )
+    await conn.execute("INSERT OR IGNORE INTO updates_done(update_id) VALUES (?)", (update_id,))
 
 
 async def mark_current(conn: aiosqlite.Connection) -> Handling | None:
