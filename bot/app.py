@@ -25,6 +25,7 @@ from bot.delivery import OutboxSender
 from bot.desk_bot import DeskBot, UpdateBacklog
 from bot.domain.members import Member
 from bot.i18n import Texts
+from bot.sender_order import SenderOrder
 from bot.services.base import Services
 from bot.services.registration import commands_for
 from bot.transport import LeanRequest
@@ -102,7 +103,8 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
         .update_queue(backlog)
         .context_types(context_types)
         .persistence(SqlitePersistence(db))
-        .concurrent_updates(False)
+        # Different people side by side, each person in order (bot/sender_order.py); 1: one at a time.
+        .concurrent_updates(SenderOrder(slots) if (slots := config.telegram.concurrent_updates) > 1 else False)
     )
     app: DeskApplication = builder.build()  # type: ignore[assignment]
     sender = OutboxSender(db, app.bot, clock.now, max_retries=config.telegram.max_retries)

@@ -74,6 +74,7 @@ class Telegram:
     poll_interval: timedelta = timedelta(seconds=0)
     max_retries: int = 5
     transport: str = "lean"  # "httpx": PTB's default transport for every call (see bot/transport.py)
+    concurrent_updates: int = 32  # different people's updates handled at once (bot/sender_order.py); 1: one at a time
 
 
 @dataclass(frozen=True)
@@ -402,6 +403,8 @@ def _validate(cfg: Config) -> None:
         raise _KeyError("general.language", "must be 'zh' or 'en'")
     if cfg.telegram.transport not in ("lean", "httpx", "h11"):  # h11: the lean transport's earlier name
         raise _KeyError("telegram.transport", "must be 'lean' or 'httpx'")
+    if not 1 <= cfg.telegram.concurrent_updates <= 256:
+        raise _KeyError("telegram.concurrent_updates", "must be between 1 and 256")
     inc = cfg.incident
     if not (inc.first_report <= inc.written_report <= inc.full_report):
         raise _KeyError("incident", "deadlines must grow: first_report ≤ written_report ≤ full_report")

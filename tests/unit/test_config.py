@@ -72,6 +72,13 @@ def test_bad_kind_language_timezone_and_order() -> None:
     assert _error('[incident]\nfirst_report = "3h"\nwritten_report = "2h"\n').key == "incident"
 
 
+def test_concurrent_updates_default_and_bounds() -> None:
+    assert cfg.loads("").telegram.concurrent_updates == 32
+    assert cfg.loads("[telegram]\nconcurrent_updates = 1\n").telegram.concurrent_updates == 1
+    for bad in ("0", "1000"):
+        assert _error(f"[telegram]\nconcurrent_updates = {bad}\n").key == "telegram.concurrent_updates"
+
+
 def test_calendar_entries_take_toml_dates_or_strings() -> None:
     c = cfg.loads('[calendar]\nworkdays = [2027-02-14, "2027-02-20"]\n'
                   '[[calendar.holidays]]\nname = "春节"\nstart = 2027-02-05\nend = "2027-02-11"\n')
