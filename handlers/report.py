@@ -61,7 +61,7 @@ def _kb(rows: list[list[tuple[str, str]]]) -> dict[str, object]:
 ASKING = "report.asking"  # drafts row: the step whose question is being (or was last) sent
 # The reporter's confirmation waits at most this long for the alerts' direct sends: ample for
 # their requests to be written (a few ms), short enough that a slow Telegram never holds up
-# the bot, which handles one update at a time.
+# the bot handling this person's next update.
 ALERTS_FIRST_S = 0.05
 
 

@@ -69,39 +69,35 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
 
     async def _commit(self, states: dict[tuple[str, str], str | None], handling: updates.Handling | None) -> None:
         states = {nk: s for nk, s in states.items() if self._committed.get(nk, "absent") != s}
-        mark = handling is not None and not handling.marked
-        if not states and not mark:
+        mark = handling.update_id if handling is not None and not handling.marked else None
+        if not states and mark is None:
             return
-        if len(states) + mark == 1:
-            # One statement commits by itself: one trip to the database thread, not three.
-            async with self.db.single() as conn:
-                await self._write_all(conn, states, handling if mark else None)
-        else:
-            async with self.db.tx() as conn:
-                await self._write_all(conn, states, handling if mark else None)
+        # A state row written with the update's id marks it handled by itself (migration 0009's
+        # triggers); the mark needs its own statement only when no state row is written.
+        carrier = next((nk for nk, s in states.items() if s is not None), None) if mark is not None else None
+        statements = len(states) + (mark is not None and carrier is None)
+        # One statement commits by itself: one trip to the database thread instead of BEGIN … COMMIT.
+        async with (self.db.single() if statements == 1 else self.db.tx()) as conn:
+            for nk, state in states.items():
+                await self._write(conn, nk, state, mark if nk == carrier else None)
+            if mark is not None and carrier is None:
+                await updates.mark_handled(conn, mark)
         self._committed.update(states)
-        if mark:
+        if mark is not None:
             assert handling is not None
             handling.marked = True
 
-    @classmethod
-    async def _write_all(
-        cls, conn: aiosqlite.Connection, states: dict[tuple[str, str], str | None], handling: updates.Handling | None
-    ) -> None:
-        for (name, key), state in states.items():
-            await cls._write(conn, name, key, state)
-        if handling is not None:
-            await updates.mark_handled(conn, handling.update_id)
-
     @staticmethod
-    async def _write(conn: aiosqlite.Connection, name: str, key: str, state: str | None) -> None:
+    async def _write(conn: aiosqlite.Connection, name_key: tuple[str, str], state: str | None,
+                     update_id: int | None) -> None:
+        name, key = name_key
         if state is None:
             await conn.execute("DELETE FROM ptb_conversations WHERE name=? AND key=?", (name, key))
         else:
             await conn.execute(
-                "INSERT INTO ptb_conversations(name, key, state) VALUES (?,?,?) "
-                "ON CONFLICT(name, key) DO UPDATE SET state=excluded.state",
-                (name, key, state),
+                "INSERT INTO ptb_conversations(name, key, state, update_id) VALUES (?,?,?,?) "
+                "ON CONFLICT(name, key) DO UPDATE SET state=excluded.state, update_id=excluded.update_id",
+                (name, key, state, update_id),
             )
 
     # The data dicts are not stored (see module docstring); PTB still requires the methods.
