@@ -59,6 +59,11 @@ class DeskApplication(Application[Any, Any, Any, Any, Any, Any]):
 class DeskContext(CallbackContext[DeskBot, dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """Handlers reach services as typed properties, never through bot_data strings."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Drafts read ahead for this update (handlers.common.load_drafts); one context per update.
+        self.drafts_read: dict[tuple[int, str], dict[str, Any]] = {}
+
     @property
     def deps(self) -> Deps:
         return self.application.deps  # type: ignore[attr-defined, no-any-return]

@@ -117,17 +117,28 @@ async def read_text(update: Update, ctx: DeskContext, *, limit: int = MAX_TEXT, 
     return text
 
 
+async def load_drafts(ctx: DeskContext, user_id: int, kinds: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Several drafts in one trip to the database thread. Each is kept for this update's next
+    `load_draft` of its kind (once: read again after that, or after any save)."""
+    found = await drafts.load_many(ctx.services.db.read, user_id, kinds)
+    ctx.drafts_read = {(user_id, kind): payload for kind, payload in found.items()}
+    return found
+
+
 async def load_draft(ctx: DeskContext, user_id: int, kind: str) -> dict[str, Any]:
-    return await drafts.load(ctx.services.db.read, user_id, kind)
+    read = ctx.drafts_read.pop((user_id, kind), None)
+    return read if read is not None else await drafts.load(ctx.services.db.read, user_id, kind)
 
 
 async def save_draft(ctx: DeskContext, user_id: int, kind: str, payload: dict[str, Any]) -> None:
     s = ctx.services
+    ctx.drafts_read.clear()
     async with s.db.single() as conn:  # one statement: commits by itself, one trip to the DB thread
         await drafts.save(conn, user_id, kind, payload, s.clock.now())
 
 
 async def drop_drafts(ctx: DeskContext, user_id: int) -> None:
+    ctx.drafts_read.clear()
     async with ctx.services.db.single() as conn:
         await drafts.drop(conn, user_id)
 

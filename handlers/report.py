@@ -8,7 +8,6 @@ the drafts table; the dialogue state is persisted, so a restart resumes at the s
 from __future__ import annotations
 
 import re
-
 from enum import IntEnum
 from typing import Any
 
@@ -27,7 +26,19 @@ from bot.i18n import LANGUAGES, Texts
 from bot.services import incident_text as txt
 from bot.services.errors import ServiceError
 from bot.services.incidents import file_first_report, filed_as
-from handlers.common import DraftSlot, answer_query, callback_data, guard, is_private, load_draft, read_text, refuse, save_draft, say
+from handlers.common import (
+    DraftSlot,
+    answer_query,
+    callback_data,
+    guard,
+    is_private,
+    load_draft,
+    load_drafts,
+    read_text,
+    refuse,
+    save_draft,
+    say,
+)
 
 KIND = "report"
 
@@ -78,7 +89,8 @@ def _answer_for(state: S, fn: Any) -> Any:
     then that question is asked again and the text is not taken for this step's answer."""
     async def read(update: Update, ctx: DeskContext) -> S | int:
         assert update.effective_user is not None
-        asking = (await load_draft(ctx, update.effective_user.id, ASKING)).get("state")
+        # The step's draft comes along in the same trip: the answer's handler reads it next.
+        asking = (await load_drafts(ctx, update.effective_user.id, (ASKING, KIND)))[ASKING].get("state")
         if isinstance(asking, int) and asking != int(state) and asking in S._value2member_map_:
             await say(update, ctx, ctx.t("incident.answer_above"))
             await _ask_again(update, ctx, S(asking))

@@ -18,6 +18,15 @@ async def load(conn: aiosqlite.Connection, telegram_id: int, kind: str) -> dict[
     return json.loads(rows[0][0]) if rows else {}
 
 
+async def load_many(conn: aiosqlite.Connection, telegram_id: int, kinds: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Several of the person's drafts in one trip; a kind without a row maps to {}."""
+    rows = await conn.execute_fetchall(
+        f"SELECT kind, payload FROM drafts WHERE telegram_id=? AND kind IN ({','.join('?' * len(kinds))})",
+        (telegram_id, *kinds))
+    found = {str(r[0]): json.loads(r[1]) for r in rows}
+    return {k: found.get(k, {}) for k in kinds}
+
+
 async def save(conn: aiosqlite.Connection, telegram_id: int, kind: str, payload: dict[str, Any], now: datetime) -> None:
     await conn.execute(
         "INSERT INTO drafts(telegram_id, kind, payload, updated_at) VALUES (?,?,?,?) "
