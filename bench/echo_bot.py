@@ -14,6 +14,8 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, ContextTypes, MessageHandler, filters
 
+from bot import loop
+
 _KB = InlineKeyboardMarkup([[InlineKeyboardButton("好", callback_data="ok")]])
 
 
@@ -54,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--token", required=True)
     p.add_argument("--transport", choices=("httpx", "lean"), default="httpx")
     args = p.parse_args(argv)
+    if args.transport == "lean":
+        loop.install()  # like for like: DutyDesk's transport on DutyDesk's event loop (bot/loop.py)
     build(args.token, args.base_url, args.base_file_url, args.transport).run_polling(poll_interval=0.0, timeout=10)
     return 0
 

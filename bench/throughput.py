@@ -21,6 +21,7 @@ from pathlib import Path
 
 from bench import botproc, common
 from bench.flows import UPDATES_PER_REPORT, confirm, report_until_summary
+from bot import loop
 from bot.domain.members import Role
 from bot.emulator import BotApiEmulator, SimUser
 from bot.harness import TOKEN
@@ -60,8 +61,8 @@ async def run(sizes: Sequence[int] = (100, 1000)) -> common.Result:
                         f"{SPLIT} bots/s"), rows)
     text += "\narrangement: " + botproc.DESK_ARRANGEMENT
     text += "\n  echo run: " + botproc.ECHO_ARRANGEMENT
-    text += ("\n  echo = PTB's defaults (httpx); echo lean = the same bot on DutyDesk's transport"
-             " (bot/transport.py), the like-for-like floor")
+    text += ("\n  echo = PTB's defaults (httpx, asyncio's loop); echo lean = the same bot on DutyDesk's transport"
+             f" (bot/transport.py) and event loop ({loop.name()}, bot/loop.py), the like-for-like floor")
     text += (f"\n  {SPLIT} bots = the officers split over {SPLIT} independent `dutydesk run` processes, each with"
              " its own database and emulator: the ceiling of sharding one bot over this machine's cores")
     text += "\nCPU over the timed window, % of one core: bot process(es) (bench process = emulator + people)\n"

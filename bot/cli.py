@@ -6,11 +6,11 @@ import argparse
 import asyncio
 import logging
 import sys
-
 from importlib import resources
 from pathlib import Path
 
 from bot import config as cfg
+from bot import loop
 from bot.config import Config, ConfigError, parse_duration
 
 EXAMPLE = "dutydesk.example.toml"
@@ -186,7 +186,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "secret_token": args.webhook_secret, "allowed_updates": None,
         }
     try:
-        asyncio.run(runtime.run_forever(**kw))  # type: ignore[arg-type]
+        loop.run(runtime.run_forever(**kw))  # type: ignore[arg-type]
     except InvalidToken:
         # Never print the exception: PTB puts the rejected token itself into its message.
         print("Telegram 拒绝了此令牌（TELEGRAM_BOT_TOKEN）/ the server rejected the bot token", file=sys.stderr)
