@@ -537,7 +537,9 @@ class Chaos:
             now_s = to_db(datetime.now(timezone.utc))
             due = [d for d in deadlines if d["due_at"] <= now_s and d["cancelled_at"] is None]
             unfired = [d for d in due if d["fired_at"] is None]
-            dup_rows = Counter((d["kind"], d["ref_id"], d["stage"]) for d in deadlines)
+            # A recurring row (the weekly quota reminder, "thu 17:00") plants its next occurrence
+            # with the same kind, ref and stage when it fires: a duplicate is the same due time too.
+            dup_rows = Counter((d["kind"], d["ref_id"], d["stage"], d["due_at"]) for d in deadlines)
             events = Counter((e["incident_id"], e["kind"], json.loads(e["detail"] or "{}").get("stage", ""))
                              for e in conn.execute("SELECT incident_id, kind, detail FROM incident_events "
                                                    "WHERE kind IN ('late','forward_reminded')"))
