@@ -565,7 +565,9 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
                    MessageHandler(filters.Document.ALL | filters.PHOTO, got_attachment), *other],
         S.AUDIENCE: [CallbackQueryHandler(got_audience, pattern=r"^nd:a:(all|units|roles|members|groups)$"), *other],
         S.UNITS: [CallbackQueryHandler(got_units, pattern=r"^nd:(ok|u:[a-z][a-z0-9_]{0,31})$"), *other],
-        S.ROLES: [CallbackQueryHandler(got_roles, pattern=r"^nd:(ok|r:[a-z_]{1,20})$"), *other],
+        # Only the roles offered: a forged `nd:r:…` is a stray button, never stored (Role() would refuse it at send).
+        S.ROLES: [CallbackQueryHandler(got_roles, pattern=rf"^nd:(ok|r:({'|'.join(r.value for r in ADDRESSABLE_ROLES)}))$"),
+                  *other],
         S.GROUPS: [CallbackQueryHandler(got_groups, pattern=r"^nd:(ok|g:-\d{1,16})$"), *other],
         S.MEMBERS: [MessageHandler(TEXT, got_members), *other],
         S.URGENCY: [CallbackQueryHandler(got_urgency, pattern=r"^nd:(n|x)$"), *other],

@@ -115,6 +115,8 @@ def parse_day(text: str, today: date, ref: date | None = None) -> DayPoint:
             day = date(int(m.group("y")), int(m.group("mo")), int(m.group("d")))
         except ValueError:
             raise LeaveInputError("bad_date") from None
+        if abs(day.year - today.year) > 1:  # 9999-12-31 would overflow the end-of-day arithmetic
+            raise LeaveInputError("year_out_of_range")
     else:
         day = _closest_year(int(m.group("mo")), int(m.group("d")), ref or today)
     part = {"上午": "am", "下午": "pm"}.get(m.group("part") or "", "")

@@ -464,3 +464,20 @@ async def test_an_emergency_alert_overtakes_a_broadcast_in_progress(desk: Desk, 
     waited = time.monotonic() - filed_at
     sent, _failed, total = await notices.delivery_counts(desk.db.conn, n.id, svc.DELIVER)
     assert sent < total - 100, f"the alert waited for the broadcast: {sent}/{total} sent after {waited:.1f} s"
+
+
+async def test_a_forged_role_button_is_refused_and_the_notice_still_goes(desk: Desk, cast: Cast) -> None:
+    """`nd:r:<anything>` once went into the draft and made every later 发送 fail in Role(…)."""
+    d = cast.director
+    await _dialog_start(d, "关于值班安排的通知", "请值班员按时到岗。")
+    await d.press(await d.wait_for("发给谁"), text="按角色")
+    picker = await d.wait_for("角色")
+    await d.press_raw("nd:r:emperor", picker.message_id)
+    answer = await d.wait_for_answer()
+    assert "失效" in (answer.text or "")
+    await d.press(picker, data="nd:r:duty")
+    await d.press(await d.wait_for("角色"), text="完成")
+    await _dialog_finish(d)
+    await cast.duty.wait_for("关于值班安排的通知")
+    n = await _latest_notice(desk)
+    assert n.title == "关于值班安排的通知"

@@ -57,6 +57,14 @@ def test_parse_day_refuses(text: str) -> None:
     assert err.value.code == "bad_date"
 
 
+@pytest.mark.parametrize("text", ["9999-12-31", "0001-01-01", "2029-01-01"])
+def test_parse_day_refuses_years_far_off(text: str) -> None:
+    """9999-12-31 once overflowed the end-of-day arithmetic (an OverflowError, not an answer)."""
+    with pytest.raises(LeaveInputError) as err:
+        parse_day(text, MONDAY).end(ZoneInfo("Asia/Shanghai"))
+    assert err.value.code == "year_out_of_range"
+
+
 def test_day_point_bounds() -> None:
     day = DayPoint(date(2026, 11, 25))
     assert day.start(BJ) == bj(2026, 11, 25, 0, 0)
