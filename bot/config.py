@@ -74,7 +74,7 @@ class Telegram:
     poll_interval: timedelta = timedelta(seconds=0)
     max_retries: int = 5
     transport: str = "lean"  # "httpx": PTB's default transport for every call (see bot/transport.py)
-    concurrent_updates: int = 32  # different people's updates handled at once (bot/sender_order.py); 1: one at a time
+    concurrent_updates: int = 64  # different people's updates handled at once (bot/sender_order.py); 1: one at a time
 
 
 @dataclass(frozen=True)

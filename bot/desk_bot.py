@@ -35,8 +35,9 @@ class UpdateBacklog(asyncio.Queue[object]):
     It also batches: under load the Updater used to poll once per update, each poll fetching
     the one update that arrived while the previous one was handled (1,000 officers at once:
     6,011 getUpdates for 7,000 updates); now each poll fetches everything that arrived
-    meanwhile. Anything fetched earlier would only have waited behind the update being handled
-    (one at a time). With nothing queued (normal hours) the long poll is issued at once."""
+    meanwhile. With nothing queued (normal hours) the long poll is issued at once. The price: the
+    next poll waits for the slowest update of the batch (a long export holds up new updates, as it
+    did when updates were handled one at a time)."""
 
     async def until_handled(self) -> None:
         await self.join()

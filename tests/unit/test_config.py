@@ -73,7 +73,7 @@ def test_bad_kind_language_timezone_and_order() -> None:
 
 
 def test_concurrent_updates_default_and_bounds() -> None:
-    assert cfg.loads("").telegram.concurrent_updates == 32
+    assert cfg.loads("").telegram.concurrent_updates == 64
     assert cfg.loads("[telegram]\nconcurrent_updates = 1\n").telegram.concurrent_updates == 1
     for bad in ("0", "1000"):
         assert _error(f"[telegram]\nconcurrent_updates = {bad}\n").key == "telegram.concurrent_updates"
