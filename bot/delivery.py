@@ -7,7 +7,6 @@ can only repeat the message whose answer was in flight at that instant.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections import OrderedDict, deque
@@ -17,8 +16,8 @@ from typing import Any
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-from telegram.request import RequestData
 
+from bot.desk_bot import Payload
 from storage import outbox
 from storage.db import Database
 from storage.outbox import OutboxRow
@@ -287,7 +286,7 @@ class OutboxSender:
             params["message_id"] = await self._target_message_id(row)
         if row.method == outbox.PIN:
             params["disable_notification"] = True
-        result = await self.bot.request.post(f"{self.bot.base_url}/{endpoint}", _Payload(params))
+        result = await self.bot.request.post(f"{self.bot.base_url}/{endpoint}", Payload(params))
         if isinstance(result, dict | bool):
             return result
         raise NetworkError(f"unexpected answer to {endpoint}: {result!r:.200}")
@@ -301,19 +300,6 @@ _ENDPOINTS = {
 }
 _EDITS = (outbox.EDIT_TEXT, outbox.EDIT_MARKUP, outbox.PIN)  # act on an earlier message
 _RENAMED = {"silent": "disable_notification"}
-
-
-class _Payload(RequestData):
-    """Parameters as the Bot API takes them: strings as they are, anything else as JSON."""
-
-    def __init__(self, params: JSONDict) -> None:
-        super().__init__()
-        self._params = params
-
-    @property
-    def json_parameters(self) -> dict[str, str]:
-        return {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)
-                for k, v in self._params.items() if v is not None}
 
 
 class _NotYet(Exception):

@@ -11,7 +11,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.app import DeskContext
-from bot.desk_bot import Markup
+from bot.desk_bot import DeskBot, Markup
 from bot.domain.members import Action, Member, can
 from bot.services.errors import ServiceError
 from storage import drafts, members
@@ -38,8 +38,12 @@ async def answer_query(update: Update, text: str | None = None, alert: bool = Fa
     q = update.callback_query
     if q is None:
         return
+    bot = q.get_bot()
     try:
-        await q.answer(text[:200] if text else None, show_alert=alert)
+        if isinstance(bot, DeskBot):
+            await bot.answer_query(q.id, text[:200] if text else None, show_alert=alert)
+        else:
+            await q.answer(text[:200] if text else None, show_alert=alert)
     except TelegramError as exc:  # an old query cannot be answered; nothing to do
         log.debug("answerCallbackQuery failed: %s", exc)
 
