@@ -135,10 +135,15 @@ async def load_draft(ctx: DeskContext, user_id: int, kind: str) -> dict[str, Any
 
 
 async def save_draft(ctx: DeskContext, user_id: int, kind: str, payload: dict[str, Any]) -> None:
+    await save_drafts(ctx, user_id, {kind: payload})
+
+
+async def save_drafts(ctx: DeskContext, user_id: int, payloads: dict[str, dict[str, Any]]) -> None:
+    """Several drafts of the person (kind → payload), together or not at all."""
     s = ctx.services
     ctx.drafts_read.clear()
     async with s.db.single() as conn:  # one statement: commits by itself, one trip to the DB thread
-        await drafts.save(conn, user_id, kind, payload, s.clock.now())
+        await drafts.save_many(conn, user_id, payloads, s.clock.now())
 
 
 async def drop_drafts(ctx: DeskContext, user_id: int) -> None:

@@ -36,7 +36,7 @@ from handlers.common import (
     load_drafts,
     read_text,
     refuse,
-    save_draft,
+    save_drafts,
     say,
 )
 
@@ -76,12 +76,18 @@ ASKING = "report.asking"  # drafts row: the step whose question is being (or was
 ALERTS_FIRST_S = 0.05
 
 
-async def _asking(update: Update, ctx: DeskContext, state: S) -> None:
+async def _asking(update: Update, ctx: DeskContext, state: S, unsaved: ReportDraft | None = None) -> None:
     """Before a question goes out: note it. If the bot dies after the question was delivered but
     before the step was saved (`_at`), the restarted bot sees the note and does not take the
-    person's answer to the new question as one to the old (see `_answer_for`)."""
+    person's answer to the new question as one to the old (see `_answer_for`).
+
+    `unsaved`: the draft holding the previous answer, saved in the same statement (one trip to
+    the database thread instead of two; a step's answer is then never saved without the note)."""
     assert update.effective_user is not None
-    await save_draft(ctx, update.effective_user.id, ASKING, {"state": int(state)})
+    payloads = {ASKING: {"state": int(state)}}
+    if unsaved is not None:
+        payloads[KIND] = unsaved.to_dict()
+    await save_drafts(ctx, update.effective_user.id, payloads)
 
 
 def _answer_for(state: S, fn: Any) -> Any:
@@ -121,55 +127,55 @@ async def ask_category(update: Update, ctx: DeskContext) -> S:
     return S.CATEGORY
 
 
-async def ask_occurred(update: Update, ctx: DeskContext) -> S:
+async def ask_occurred(update: Update, ctx: DeskContext, unsaved: ReportDraft | None = None) -> S:
     row = [(ctx.t("incident.btn.now"), "r:t:now"), (ctx.t("incident.btn.m30"), "r:t:m30"), (ctx.t("incident.btn.h1"), "r:t:h1")]
-    await _asking(update, ctx, S.OCCURRED)
+    await _asking(update, ctx, S.OCCURRED, unsaved)
     await say(update, ctx, ctx.t("incident.ask_occurred"), _kb([row]))
     await _at(update, ctx, S.OCCURRED)
     return S.OCCURRED
 
 
-async def ask_learnt(update: Update, ctx: DeskContext, draft: ReportDraft) -> S:
-    await _asking(update, ctx, S.LEARNT)
+async def ask_learnt(update: Update, ctx: DeskContext, draft: ReportDraft, *, save: bool = False) -> S:
+    await _asking(update, ctx, S.LEARNT, draft if save else None)
     await say(update, ctx, ctx.t("incident.ask_learnt", occurred=ctx.services.fmt.dt(draft.occurred)),
               _kb([[(ctx.t("incident.btn.same_time"), "r:t:same")]]))
     await _at(update, ctx, S.LEARNT)
     return S.LEARNT
 
 
-async def ask_place(update: Update, ctx: DeskContext) -> S:
+async def ask_place(update: Update, ctx: DeskContext, unsaved: ReportDraft | None = None) -> S:
     keyboard = ReplyKeyboardMarkup([[KeyboardButton(ctx.t("incident.btn.location"), request_location=True)]],
                                    resize_keyboard=True, one_time_keyboard=True)
-    await _asking(update, ctx, S.PLACE)
+    await _asking(update, ctx, S.PLACE, unsaved)
     await say(update, ctx, ctx.t("incident.ask_place"), keyboard)
     await _at(update, ctx, S.PLACE)
     return S.PLACE
 
 
-async def ask_casualties(update: Update, ctx: DeskContext) -> S:
+async def ask_casualties(update: Update, ctx: DeskContext, unsaved: ReportDraft | None = None) -> S:
     row = [(ctx.t("incident.btn.no_casualties"), "r:cas:none"), (ctx.t("incident.btn.unknown"), "r:cas:unk")]
-    await _asking(update, ctx, S.CASUALTIES)
+    await _asking(update, ctx, S.CASUALTIES, unsaved)
     await say(update, ctx, ctx.t("incident.ask_casualties"), _kb([row]))
     await _at(update, ctx, S.CASUALTIES)
     return S.CASUALTIES
 
 
-async def ask_count(update: Update, ctx: DeskContext, state: S) -> S:
+async def ask_count(update: Update, ctx: DeskContext, state: S, unsaved: ReportDraft | None = None) -> S:
     key = "incident.ask_injured" if state is S.INJURED else "incident.ask_missing"
-    await _asking(update, ctx, state)
+    await _asking(update, ctx, state, unsaved)
     await say(update, ctx, ctx.t(key), _kb([[(ctx.t("incident.btn.unknown"), "r:cnt:unk")]]))
     await _at(update, ctx, state)
     return state
 
 
-async def ask_description(update: Update, ctx: DeskContext) -> S:
-    await _asking(update, ctx, S.DESCRIPTION)
+async def ask_description(update: Update, ctx: DeskContext, unsaved: ReportDraft | None = None) -> S:
+    await _asking(update, ctx, S.DESCRIPTION, unsaved)
     await say(update, ctx, ctx.t("incident.ask_description", limit=MAX_DESCRIPTION))
     await _at(update, ctx, S.DESCRIPTION)
     return S.DESCRIPTION
 
 
-async def show_summary(update: Update, ctx: DeskContext, draft: ReportDraft) -> S:
+async def show_summary(update: Update, ctx: DeskContext, draft: ReportDraft, *, save: bool = False) -> S:
     s = ctx.services
     occurred, learnt = draft.occurred, draft.learnt
     assert occurred is not None and learnt is not None and update.effective_user is not None
@@ -179,25 +185,25 @@ async def show_summary(update: Update, ctx: DeskContext, draft: ReportDraft) -> 
                       place=draft.place, latitude=draft.latitude, longitude=draft.longitude,
                       casualties=draft.casualties, description=draft.description)
     row = [(ctx.t("incident.btn.confirm"), "r:ok"), (ctx.t("incident.btn.edit"), "r:edit"), (ctx.t("incident.btn.cancel"), "r:x")]
-    await _asking(update, ctx, S.CONFIRM)
+    await _asking(update, ctx, S.CONFIRM, draft if save else None)
     await say(update, ctx, ctx.t("incident.summary", facts=facts, photos=len(draft.photos)), _kb([row]))
     await _at(update, ctx, S.CONFIRM)
     return S.CONFIRM
 
 
 async def _next_after(update: Update, ctx: DeskContext, draft: ReportDraft, nxt: S) -> S:
-    """After an answer: back to the summary when editing one field, else the next question."""
+    """After an answer: back to the summary when editing one field, else the next question. The
+    draft with the answer is saved together with the next question's note (`_asking`)."""
     if draft.editing:
         draft.editing = False
-        await _save(update, ctx, draft)
-        return await show_summary(update, ctx, draft)
+        return await show_summary(update, ctx, draft, save=True)
     if nxt is S.PLACE:
-        return await ask_place(update, ctx)
+        return await ask_place(update, ctx, draft)
     if nxt is S.CASUALTIES:
-        return await ask_casualties(update, ctx)
+        return await ask_casualties(update, ctx, draft)
     if nxt is S.DESCRIPTION:
-        return await ask_description(update, ctx)
-    return await show_summary(update, ctx, draft)
+        return await ask_description(update, ctx, draft)
+    return await show_summary(update, ctx, draft, save=True)
 
 
 # --- answers ----------------------------------------------------------------------------
@@ -229,8 +235,7 @@ async def got_category(update: Update, ctx: DeskContext) -> S:
     await answer_query(update, ctx.t(f"incident.cat.{value}"))
     draft = await _draft(update, ctx)
     draft.category = value
-    await _save(update, ctx, draft)
-    return await ask_occurred(update, ctx)
+    return await ask_occurred(update, ctx, draft)
 
 
 def _time_input(update: Update) -> str | None:
@@ -266,7 +271,6 @@ async def got_occurred(update: Update, ctx: DeskContext) -> S:
     draft.occurred_at = when
     if draft.learnt_at and draft.learnt_at < when:
         draft.learnt_at = None  # the learnt time cannot precede the event
-    await _save(update, ctx, draft)
     return await _next_after(update, ctx, draft, S.PLACE)
 
 
@@ -331,14 +335,12 @@ async def got_casualties(update: Update, ctx: DeskContext) -> S:
         except CasualtyInputError:
             await say(update, ctx, ctx.t("incident.count_bad"))
             return S.CASUALTIES
-        await _save(update, ctx, draft)
-        return await ask_count(update, ctx, S.INJURED)
+        return await ask_count(update, ctx, S.INJURED, draft)
     try:
         draft.set_casualties(parse_casualties(text))
     except CasualtyInputError:
         await say(update, ctx, ctx.t("incident.casualties_bad"))
         return S.CASUALTIES
-    await _save(update, ctx, draft)
     return await _next_after(update, ctx, draft, S.DESCRIPTION)
 
 
@@ -363,8 +365,7 @@ async def got_injured(update: Update, ctx: DeskContext) -> S:
         return S.INJURED
     draft = await _draft(update, ctx)
     draft.injured = n
-    await _save(update, ctx, draft)
-    return await ask_count(update, ctx, S.MISSING)
+    return await ask_count(update, ctx, S.MISSING, draft)
 
 
 async def got_missing(update: Update, ctx: DeskContext) -> S:
@@ -374,7 +375,6 @@ async def got_missing(update: Update, ctx: DeskContext) -> S:
         return S.MISSING
     draft = await _draft(update, ctx)
     draft.missing = n
-    await _save(update, ctx, draft)
     return await _next_after(update, ctx, draft, S.DESCRIPTION)
 
 
@@ -395,7 +395,6 @@ async def got_description(update: Update, ctx: DeskContext) -> S:
         if text is None:
             return S.DESCRIPTION
         draft.description = text
-    await _save(update, ctx, draft)
     return await _next_after(update, ctx, draft, S.CONFIRM)
 
 
@@ -467,18 +466,17 @@ async def choose_edit(update: Update, ctx: DeskContext) -> S:
     await answer_query(update)
     draft = await _draft(update, ctx)
     draft.editing = True
-    await _save(update, ctx, draft)
     if field == "occurred":
-        return await ask_occurred(update, ctx)
+        return await ask_occurred(update, ctx, draft)
     if field == "learnt":
-        return await ask_learnt(update, ctx, draft)
+        return await ask_learnt(update, ctx, draft, save=True)
     if field == "place":
-        return await ask_place(update, ctx)
+        return await ask_place(update, ctx, draft)
     if field == "casualties":
-        return await ask_casualties(update, ctx)
+        return await ask_casualties(update, ctx, draft)
     if field == "description":
-        return await ask_description(update, ctx)
-    return await show_summary(update, ctx, draft)
+        return await ask_description(update, ctx, draft)
+    return await show_summary(update, ctx, draft, save=True)
 
 
 async def wrong_kind(update: Update, ctx: DeskContext) -> None:

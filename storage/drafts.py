@@ -28,10 +28,18 @@ async def load_many(conn: aiosqlite.Connection, telegram_id: int, kinds: tuple[s
 
 
 async def save(conn: aiosqlite.Connection, telegram_id: int, kind: str, payload: dict[str, Any], now: datetime) -> None:
+    await save_many(conn, telegram_id, {kind: payload}, now)
+
+
+async def save_many(conn: aiosqlite.Connection, telegram_id: int, payloads: dict[str, dict[str, Any]],
+                    now: datetime) -> None:
+    """Several of the person's drafts (kind → payload) in one statement."""
+    at = to_db(now)
     await conn.execute(
-        "INSERT INTO drafts(telegram_id, kind, payload, updated_at) VALUES (?,?,?,?) "
-        "ON CONFLICT(telegram_id, kind) DO UPDATE SET payload=excluded.payload, updated_at=excluded.updated_at",
-        (telegram_id, kind, json.dumps(payload, ensure_ascii=False), to_db(now)),
+        "INSERT INTO drafts(telegram_id, kind, payload, updated_at) VALUES "
+        + ",".join(["(?,?,?,?)"] * len(payloads))
+        + " ON CONFLICT(telegram_id, kind) DO UPDATE SET payload=excluded.payload, updated_at=excluded.updated_at",
+        [v for kind, payload in payloads.items() for v in (telegram_id, kind, json.dumps(payload, ensure_ascii=False), at)],
     )
 
 

@@ -62,3 +62,17 @@ async def test_reads_outside_a_transaction_see_committed_rows_only(tmp_path: Pat
         assert await drafts.load(db.conn, 2, "report") == {}
     finally:
         await db.close()
+
+
+async def test_several_drafts_in_one_statement_replace_what_was_there(tmp_path: Path) -> None:
+    """A report step's answer and the next question's note go in one autocommitted statement."""
+    db = await Database(tmp_path / "t.sqlite3").open()
+    try:
+        now = datetime(2026, 11, 23, tzinfo=UTC)
+        async with db.single() as conn:
+            await drafts.save(conn, 1, "report", {"place": "old"}, now)
+            await drafts.save_many(conn, 1, {"report": {"place": "new"}, "report.asking": {"state": 104}}, now)
+        assert await drafts.load_many(db.read, 1, ("report", "report.asking")) == {
+            "report": {"place": "new"}, "report.asking": {"state": 104}}
+    finally:
+        await db.close()
