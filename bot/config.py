@@ -423,10 +423,10 @@ def _validate(cfg: Config) -> None:
     if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", sup.due_time):
         raise _KeyError("supervision.due_time", f"bad time {sup.due_time!r}: write HH:MM, e.g. '18:00'")
     if sup.bulletin_cron:
-        from apscheduler.triggers.cron import CronTrigger
+        from bot.domain import cron
 
         try:
-            CronTrigger.from_crontab(sup.bulletin_cron)
+            cron.trigger(sup.bulletin_cron)
         except ValueError as exc:
             raise _KeyError("supervision.bulletin_cron", f"bad crontab {sup.bulletin_cron!r}: {exc}") from None
 

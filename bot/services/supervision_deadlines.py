@@ -3,7 +3,7 @@
 Assignment rows: 签收 check, reminders before the deadline, the due check (overdue flag and
 escalation), and chasing on a cadence until completed. The bulletin (通报) is a recurring
 row (ref 0, stage = the crontab): each firing plans the next occurrence from APScheduler's
-CronTrigger, so it fires once per occurrence across restarts.
+cron trigger (bot/domain/cron.py), so it fires once per occurrence across restarts.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
 
-from apscheduler.triggers.cron import CronTrigger
-
+from bot.domain import cron as crontab
 from bot.domain import supervision as rules
 from bot.domain.members import Role
 from bot.domain.supervision import Assignment, AssignmentState, Task
@@ -116,7 +115,7 @@ def next_bulletin_at(s: Services, after: datetime) -> datetime | None:
     cron = s.config.supervision.bulletin_cron
     if not cron:
         return None
-    trigger = CronTrigger.from_crontab(cron, timezone=s.config.tz)
+    trigger = crontab.trigger(cron, s.config.tz)
     nxt = trigger.get_next_fire_time(None, after + timedelta(seconds=1))
     return nxt.astimezone(after.tzinfo) if nxt else None
 
