@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,6 +15,51 @@ from bot.i18n import Texts
 def esc(text: object) -> str:
     """Every piece of user text goes through this before it enters an HTML message."""
     return html.escape(str(text), quote=False)
+
+
+MAX_MESSAGE = 4000  # Telegram takes 4,096 characters; room for what a sender adds around the text
+_TAG = re.compile(r"<(/?)([a-zA-Z-]+)[^>]*>")
+
+
+def clip(text: str, limit: int = MAX_MESSAGE) -> str:
+    """An HTML message cut to `limit` characters, still valid HTML: whole lines are kept (a tag
+    or `&amp;` cut in half makes Telegram refuse the whole message), tags left open are
+    closed, and "…" says there was more."""
+    if len(text) <= limit:
+        return text
+    room = limit - 40  # for the closing tags and the mark
+    cut = text.rfind("\n", 0, room)
+    if cut <= 0:  # one long line: cut between tags and entities, not inside one
+        cut = room
+        lt, amp = text.rfind("<", 0, cut), text.rfind("&", 0, cut)
+        if lt > text.rfind(">", 0, cut):
+            cut = lt
+        if amp > text.rfind(";", 0, cut):
+            cut = min(cut, amp)
+    head = text[:cut]
+    open_tags: list[str] = []
+    for m in _TAG.finditer(head):
+        closing, name = m.group(1), m.group(2).lower()
+        if not closing:
+            open_tags.append(name)
+        elif name in open_tags:
+            del open_tags[len(open_tags) - 1 - open_tags[::-1].index(name)]
+    return head + "".join(f"</{name}>" for name in reversed(open_tags)) + "\n…"
+
+
+def clip_timeline(render: Callable[[list[str]], str], lines: list[str], omitted: Callable[[int], str],
+                  limit: int = MAX_MESSAGE) -> str:
+    """`render(lines)` for a message whose timeline (oldest first) may not fit: the oldest lines
+    give way, `omitted(n)` says how many, and the newest — what the reader needs — stay."""
+    text = render(lines)
+    if len(text) <= limit:
+        return text
+    over = len(text) - limit + len(omitted(len(lines))) + 1
+    dropped = saved = 0
+    while dropped < len(lines) and saved < over:
+        saved += len(lines[dropped]) + 1
+        dropped += 1
+    return clip(render([omitted(dropped), *lines[dropped:]]), limit)
 
 
 class Fmt:

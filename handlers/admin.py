@@ -5,13 +5,13 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
+from bot.app import DeskContext
 from bot.domain.invites import deep_link
 from bot.domain.members import Action, Role
-from bot.fmt import esc
+from bot.fmt import clip, esc
 from bot.services import registration
 from bot.services.errors import ServiceError
 from handlers.common import guard, is_private, refuse, say
-from bot.app import DeskContext
 from storage import members
 
 
@@ -30,7 +30,7 @@ async def list_members(update: Update, ctx: DeskContext) -> None:
             lines.append(ctx.t("core.admin.members_unit", unit=esc(s.unit_name(unit))))
         lines.append(ctx.t("core.admin.member_line", id=m.id, name=esc(m.name), roles=s.fmt.roles(m.roles),
                            inactive="" if m.active else ctx.t("core.admin.inactive_mark")))
-    await say(update, ctx, "\n".join(lines)[:4000])
+    await say(update, ctx, clip("\n".join(lines)))
 
 
 async def invite(update: Update, ctx: DeskContext) -> None:

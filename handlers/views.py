@@ -12,15 +12,13 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from bot.app import DeskContext
 from bot.domain.incidents import FULL_FIELDS, parse_incident_number
 from bot.domain.members import Action, Member, can
-from bot.fmt import esc
+from bot.fmt import clip, clip_timeline, esc
 from bot.i18n import LANGUAGES, Texts
 from bot.services import incident_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotYourUnit, ServiceError, Stale
 from handlers.common import answer_query, guard_private, refuse, say
 from storage import incidents
-
-MAX_MESSAGE = 4000
 
 
 def _may_view(member: Member, unit_code: str) -> bool:
@@ -47,11 +45,7 @@ async def list_incidents(update: Update, ctx: DeskContext) -> None:
         lines.append(ctx.t("incident.views.list_item", number=inc.number, unit=esc(s.unit_name(inc.unit_code)),
                            category=ctx.t(f"incident.cat.{inc.category}"), learnt=s.fmt.dt(inc.learnt_at),
                            stages=txt.stage_line(s, inc, now)))
-    await say(update, ctx, _clip("\n".join(lines)))
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
+    await say(update, ctx, clip("\n".join(lines)))
 
 
 def _event_text(s: Services, kind: str, d: dict[str, Any]) -> str:
@@ -82,12 +76,12 @@ async def detail_text(s: Services, member: Member, incident_id: int) -> str:
         s.texts("incident.views.timeline_line", time=s.fmt.dt(at), text=_event_text(s, kind, d))
         for at, _actor, kind, d in await incidents.events(s.db.read, inc.id)
     ]
-    return _clip(s.texts(
+    return clip_timeline(lambda shown: s.texts(
         "incident.views.detail", number=inc.number,
         status=s.texts("incident.views.status_open" if inc.open else "incident.views.status_closed"),
         facts=txt.incident_facts(s, inc), full=full, stages=txt.stage_line(s, inc, now),
-        timeline="\n".join(timeline),
-    ))
+        timeline="\n".join(shown),
+    ), timeline, lambda n: s.texts("core.older_omitted", n=n))
 
 
 async def send_detail(update: Update, ctx: DeskContext, member: Member, incident_id: int) -> None:

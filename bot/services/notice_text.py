@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot import callbacks as cb
 from bot.domain.notices import Receipt, tally_by_unit
-from bot.fmt import esc
+from bot.fmt import clip, esc
 from bot.services.base import Services
 from storage.notices import Notice
 
@@ -113,5 +113,4 @@ def tally_text(s: Services, n: Notice, receipts: list[Receipt], group_lines: lis
         if t.received:
             lines.append(s.texts("notice.tally_received", names=sep.join(_who(s, r) for r in t.received)))
     lines += group_lines
-    text = "\n".join(lines)
-    return text if len(text) <= 4000 else text[:3999] + "…"
+    return clip("\n".join(lines))

@@ -8,7 +8,7 @@ from bot.domain import stats as rules
 from bot.domain.incidents import DEADLINE_STAGES
 from bot.domain.members import Action, Member, can
 from bot.domain.stats import Period, UnitFigures
-from bot.fmt import esc
+from bot.fmt import clip, esc
 from bot.services.base import Services
 from bot.services.errors import NotAllowed
 from bot.services.info import scores
@@ -76,5 +76,4 @@ def summary(s: Services, report: Report) -> str:
             lines.append(s.texts("stats.tasks", on_time=f.tasks_on_time, overdue=f.tasks_overdue, open=f.tasks_open))
         if f.info_submitted:
             lines.append(s.texts("stats.info", submitted=f.info_submitted, adopted=f.info_adopted, score=f.info_score))
-    text = "\n".join(lines)
-    return text if len(text) <= 4000 else text[:3990] + "\n…"
+    return clip("\n".join(lines))

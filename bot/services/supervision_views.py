@@ -11,7 +11,7 @@ import aiosqlite
 from bot.domain import supervision as rules
 from bot.domain.members import Action, Member, can
 from bot.domain.supervision import AssignmentState, Task
-from bot.fmt import esc
+from bot.fmt import clip, clip_timeline, esc
 from bot.i18n import LANGUAGES, Texts
 from bot.services import supervision_text as txt
 from bot.services.base import Services
@@ -19,7 +19,6 @@ from bot.services.errors import NotYourUnit, Stale
 from bot.services.supervision import leader_of, may_view
 from storage import supervision as store
 
-MAX_MESSAGE = 4000
 STATE_WORDS = ("assigned", "accepted", "submitted", "done")
 
 
@@ -54,10 +53,6 @@ def parse_filter(s: Services, args: list[str]) -> TaskFilter | None:
     return TaskFilter(unit, state, overdue, include_done)
 
 
-def _clip(text: str) -> str:
-    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
-
-
 async def list_text(s: Services, member: Member, f: TaskFilter) -> str:
     """District-wide for directors and leaders; a unit's own otherwise."""
     own_only = not can(member, Action.VIEW_ALL_TASKS)
@@ -78,7 +73,7 @@ async def list_text(s: Services, member: Member, f: TaskFilter) -> str:
                              source=s.texts(f"task.source.{task.source}"), units=states))
     if not lines:
         return s.texts("task.list_none")
-    return _clip("\n".join([s.texts("task.list_title", count=len(lines)), *lines, s.texts("task.list_hint")]))
+    return clip("\n".join([s.texts("task.list_title", count=len(lines)), *lines, s.texts("task.list_hint")]))
 
 
 def _event_text(s: Services, kind: str, d: dict[str, Any]) -> str:
@@ -112,14 +107,14 @@ async def detail(s: Services, member: Member, task_id: int) -> tuple[Task, str]:
                                  reason=esc(x.reason), status=s.texts(f"task.ext_status.{x.status}")))
     timeline = [s.texts("task.timeline_line", time=s.fmt.dt(e.at), text=_event_text(s, e.kind, e.detail))
                 for e in await store.events(conn, task.id)]
-    text = s.texts(
-        "task.detail", card=txt.card(s, task, await leader_of(conn, task)),
+    card, files = txt.card(s, task, await leader_of(conn, task)), await store.attachment_count(conn, task.id)
+    return task, clip_timeline(lambda shown: s.texts(
+        "task.detail", card=card,
         status=s.texts("task.status_done" if not task.open else "task.status_open"),
         plan=txt.chase_plan_text(s, task), units=units,
         extensions=s.texts("task.detail_exts", lines="\n".join(ext_lines)) if ext_lines else "",
-        files=await store.attachment_count(conn, task.id), timeline="\n".join(timeline),
-    )
-    return task, _clip(text)
+        files=files, timeline="\n".join(shown),
+    ), timeline, lambda n: s.texts("core.older_omitted", n=n))
 
 
 def detail_markup(s: Services, member: Member, task: Task) -> dict[str, object] | None:
@@ -157,7 +152,7 @@ async def bulletin_text(s: Services, conn: aiosqlite.Connection, now: datetime) 
                                  title=esc(task.title), due=s.fmt.dt(a.due_at, year=True),
                                  delay=s.fmt.dur(now - a.due_at)))
     total = sum(t.overdue_now for t in tallies)
-    return _clip(s.texts(
+    return clip(s.texts(
         "task.bulletin", date=s.fmt.dt(now, year=True), year=local.year, rows="\n".join(rows),
         overdue=s.texts("task.bulletin_overdue_title", count=total) + "\n" + "\n".join(named) if named
         else s.texts("task.bulletin_none_overdue"),
