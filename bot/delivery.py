@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.desk_bot import Payload
-from storage import outbox
+from storage import members, notices, outbox
 from storage.db import Database
 from storage.outbox import OutboxRow
 
@@ -230,6 +230,12 @@ class OutboxSender:
                 await outbox.mark_retry(conn, row.id, time.time() + delay, f"429 retry after {delay}")
             return False
         except _NotYet:
+            return False
+        except ChatMigrated as exc:  # a group became a supergroup: it and its waiting rows move
+            async with self.db.tx() as conn:
+                if await notices.move_group(conn, row.chat_id, exc.new_chat_id):
+                    await members.audit(conn, self._now(), None, "group_migrated", f"{row.chat_id}->{exc.new_chat_id}")
+                await outbox.retarget(conn, row.chat_id, exc.new_chat_id)
             return False
         except (BadRequest, Forbidden) as exc:
             if isinstance(exc, BadRequest) and "not modified" in exc.message:

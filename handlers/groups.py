@@ -9,7 +9,7 @@ from __future__ import annotations
 from telegram import Chat, Update
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot import callbacks as cb
 from bot.app import DeskContext
@@ -100,8 +100,24 @@ async def group_ack(update: Update, ctx: DeskContext) -> None:
     await answer_query(update, ctx.t("notice.group.ack_done" if fresh else "notice.group.ack_already"))
 
 
+async def group_migrated(update: Update, ctx: DeskContext) -> None:
+    """Telegram upgraded a group to a supergroup (a new chat id): the binding moves with it. Both
+    chats report it (migrate_to in the old, migrate_from in the new); the second finds it done."""
+    msg = update.effective_message
+    if msg is None or update.effective_chat is None:
+        return
+    if msg.migrate_to_chat_id:
+        old, new = update.effective_chat.id, msg.migrate_to_chat_id
+    elif msg.migrate_from_chat_id:
+        old, new = msg.migrate_from_chat_id, update.effective_chat.id
+    else:
+        return
+    await svc.group_migrated(ctx.services, old, new)
+
+
 def register(app: Application) -> None:  # type: ignore[type-arg]
     # Not limited to groups: in a private chat they explain that they belong in a group.
     app.add_handler(CommandHandler("bindgroup", bind_group))
     app.add_handler(CommandHandler("unbindgroup", unbind_group))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, group_migrated))
     app.add_handler(CallbackQueryHandler(group_ack, pattern=rf"^{txt.GROUP_PREFIX}:{txt.ACK}:\d{{1,12}}$"))

@@ -199,6 +199,18 @@ async def bind_group(conn: aiosqlite.Connection, chat_id: int, title: str, unit_
     )
 
 
+async def move_group(conn: aiosqlite.Connection, old_chat_id: int, new_chat_id: int) -> bool:
+    """The group's binding, posts and receipts under its new chat id; False if not bound or already moved."""
+    cur = await conn.execute(
+        "UPDATE bound_groups SET chat_id=? WHERE chat_id=? "
+        "AND NOT EXISTS (SELECT 1 FROM bound_groups WHERE chat_id=?)", (new_chat_id, old_chat_id, new_chat_id))
+    if cur.rowcount != 1:
+        return False
+    for table in ("notice_group_posts", "notice_group_receipts"):
+        await conn.execute(f"UPDATE {table} SET chat_id=? WHERE chat_id=?", (new_chat_id, old_chat_id))
+    return True
+
+
 async def unbind_group(conn: aiosqlite.Connection, chat_id: int) -> bool:
     cur = await conn.execute("UPDATE bound_groups SET active=0 WHERE chat_id=? AND active=1", (chat_id,))
     return cur.rowcount == 1

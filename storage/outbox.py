@@ -113,6 +113,13 @@ async def mark_retry(conn: aiosqlite.Connection, outbox_id: int, not_before: flo
     )
 
 
+async def retarget(conn: aiosqlite.Connection, old_chat_id: int, new_chat_id: int) -> int:
+    """Messages not yet delivered to a chat that changed its id go to the new one."""
+    cur = await conn.execute("UPDATE outbox SET chat_id=? WHERE chat_id=? AND status='pending'",
+                             (new_chat_id, old_chat_id))
+    return cur.rowcount
+
+
 async def mark_failed(conn: aiosqlite.Connection, outbox_id: int, error: str) -> None:
     await conn.execute(
         "UPDATE outbox SET status='failed', attempts=attempts+1, error=? WHERE id=?", (error[:500], outbox_id)

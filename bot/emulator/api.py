@@ -108,6 +108,9 @@ class BotApi:
             )
         if chat is None:
             raise bad_request("chat not found")
+        if chat.migrated_to is not None:
+            raise ApiError(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                           migrate_to_chat_id=chat.migrated_to)
         if chat.type == "private":
             user = chat.user
             assert user is not None

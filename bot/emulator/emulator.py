@@ -60,6 +60,7 @@ class ChatState:
         self.bot_admin = False
         self.bot_can_pin = False
         self.pinned: list[int] = []
+        self.migrated_to: int | None = None  # a group upgraded to this supergroup
 
     @property
     def title(self) -> str:
@@ -310,6 +311,23 @@ class BotApiEmulator:
         self._groups[chat_id] = grp
         for m in members:
             grp.add(m)
+        return grp
+
+    def migrate_group(self, chat_id: int, new_chat_id: int, by: SimUser) -> SimGroup:
+        """Upgrade group `chat_id` to supergroup `new_chat_id` as Telegram does: the same people and
+        bot rights in the new chat, a service message in each (migrate_to_chat_id in the old one,
+        migrate_from_chat_id in the new), and every later send to the old id refused with 400
+        and `parameters.migrate_to_chat_id`."""
+        old = self._chat_or_raise(chat_id)
+        assert old.group is not None and old.type == "group", "only a basic group can be upgraded"
+        assert new_chat_id <= -1_000_000_000_000, "supergroup ids are <= -10**12"
+        grp = self.group(new_chat_id, old.title)
+        new = self._chats[new_chat_id]
+        new.members = dict(old.members)
+        new.bot_admin, new.bot_can_pin = old.bot_admin, old.bot_can_pin
+        self._user_message(by, old, "service", {"migrate_to_chat_id": new_chat_id}, summary="(group upgraded)")
+        old.migrated_to = new_chat_id
+        self._user_message(by, new, "service", {"migrate_from_chat_id": chat_id}, summary="(supergroup created)")
         return grp
 
     def set_bot_admin(self, chat_id: int, can_pin: bool = True, admin: bool = True) -> None:

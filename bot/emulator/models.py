@@ -18,16 +18,20 @@ JSONDict = dict[str, Any]
 class ApiError(Exception):
     """A Bot API error answer (``{"ok": false, ...}``) raised inside a method handler."""
 
-    def __init__(self, code: int, description: str, retry_after: int | None = None) -> None:
+    def __init__(self, code: int, description: str, retry_after: int | None = None,
+                 migrate_to_chat_id: int | None = None) -> None:
         super().__init__(description)
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.migrate_to_chat_id = migrate_to_chat_id
 
     def to_json(self) -> JSONDict:
         body: JSONDict = {"ok": False, "error_code": self.code, "description": self.description}
-        if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
+        params = {k: v for k, v in (("retry_after", self.retry_after), ("migrate_to_chat_id", self.migrate_to_chat_id))
+                  if v is not None}
+        if params:
+            body["parameters"] = params
         return body
 
 

@@ -342,9 +342,26 @@ async def bind_group(s: Services, member: Member, chat_id: int, title: str, unit
             raise ServiceError("core.not_your_unit")
         unit_code = member.unit_code
     async with s.uow() as tx:
+        bound = await notices.group(tx.conn, chat_id)
+        if bound is not None and bound.unit_code != unit_code and not member.has(Role.ADMIN):
+            # a unit head may not take over another unit's (or the district's) group
+            where = s.unit_name(bound.unit_code) if bound.unit_code else s.texts("notice.group.district")
+            raise ServiceError("notice.group.bound_elsewhere", unit=esc(where))
         await notices.bind_group(tx.conn, chat_id, title, unit_code, can_pin, member.id, tx.now)
         await members.audit(tx.conn, tx.now, member.id, "bind_group", f"{chat_id}:{unit_code or '*'}")
     return unit_code
+
+
+async def group_migrated(s: Services, old_chat_id: int, new_chat_id: int) -> bool:
+    """Telegram turned a group into a supergroup (a new chat id): its binding, its posts' receipts
+    and messages still waiting to go out follow it. False when nothing was bound there (or it
+    already moved: both the old and the new chat report the move)."""
+    async with s.uow() as tx:
+        moved = await notices.move_group(tx.conn, old_chat_id, new_chat_id)
+        if moved:
+            await outbox.retarget(tx.conn, old_chat_id, new_chat_id)
+            await members.audit(tx.conn, tx.now, None, "group_migrated", f"{old_chat_id}->{new_chat_id}")
+        return moved
 
 
 async def unbind_group(s: Services, member: Member, chat_id: int) -> bool:

@@ -481,3 +481,59 @@ async def test_a_forged_role_button_is_refused_and_the_notice_still_goes(desk: D
     await cast.duty.wait_for("关于值班安排的通知")
     n = await _latest_notice(desk)
     assert n.title == "关于值班安排的通知"
+
+
+async def test_a_unit_head_cannot_take_over_another_units_group(desk: Desk, cast: Cast) -> None:
+    other_head = await desk.register("head2", "钱主任", "mianfanglu", "unit_head")
+    grp = desk.emu.group(-100321, "建设路街道工作群", [cast.head, other_head, cast.admin])
+    await cast.head.send_command("/bindgroup", chat=grp)
+    await cast.head.wait_for("已绑定", chat=grp)
+    await other_head.send_command("/bindgroup", chat=grp)
+    refused = await other_head.wait_for(chat=grp)
+    assert "已绑定" in refused.text and "建设路街道" in refused.text and "管理员" in refused.text
+    g = await notices.group(desk.db.conn, grp.id)
+    assert g is not None and g.unit_code == "jianshelu"
+    await cast.admin.send_command("/bindgroup", "mianfanglu", chat=grp)  # an admin may move it
+    await cast.admin.wait_for("已绑定", chat=grp)
+    g = await notices.group(desk.db.conn, grp.id)
+    assert g is not None and g.unit_code == "mianfanglu"
+
+
+async def test_a_bound_group_upgraded_to_a_supergroup_keeps_getting_notices(desk: Desk, cast: Cast) -> None:
+    grp = desk.emu.group(-100654, "建设路街道工作群", [cast.officer, cast.head])
+    await cast.head.send_command("/bindgroup", chat=grp)
+    await cast.head.wait_for("已绑定", chat=grp)
+    d = cast.director
+
+    async def post(title: str) -> None:
+        await _dialog_start(d, title, "请按时参加。")
+        await d.press(await d.wait_for("发给谁"), text="已绑定的群")
+        await d.press(await d.wait_for("要发布的群"), text="建设路街道工作群")
+        await d.press(await d.wait_for("要发布的群"), text="完成")
+        await _dialog_finish(d)
+        await desk.settle()
+
+    await post("第一次通知")
+    assert "第一次通知" in (grp.last.text or "")  # type: ignore[union-attr]
+    n1 = await _latest_notice(desk)
+    await cast.officer.press(grp.last, text="✅ 收到")  # type: ignore[arg-type]
+    await cast.officer.wait_for_answer()
+
+    new = desk.emu.migrate_group(grp.id, -1_000_000_654_000, by=cast.head)
+    await desk.settle()
+    g = await notices.group(desk.db.conn, new.id)
+    assert g is not None and g.unit_code == "jianshelu" and await notices.group(desk.db.conn, grp.id) is None
+    assert [cid for cid, _name, _at in await notices.group_receipts(desk.db.conn, n1.id)] == [new.id]
+
+    await post("第二次通知")
+    assert "第二次通知" in (new.last.text or "")  # type: ignore[union-attr]
+
+    # A message already queued for the old id when Telegram refuses it (the service message not
+    # seen yet) is moved by the refusal itself.
+    async with desk.db.tx() as conn:
+        await conn.execute("UPDATE bound_groups SET chat_id=? WHERE chat_id=?", (grp.id, new.id))
+    async with desk.services.uow() as tx:
+        await tx.send_text(grp.id, "补发：会议改到三楼")
+    await desk.settle()
+    assert "补发" in (new.last.text or "")  # type: ignore[union-attr]
+    assert (await notices.group(desk.db.conn, new.id)) is not None
