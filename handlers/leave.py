@@ -1,4 +1,4 @@
-"""/leave: ask for leave step by step; 批准/不批准 with an optional comment; /back, /away, /leave_history.
+"""/leave: ask for leave step by step; 批准/不批准 with an optional comment; /back, /leave_cancel, /away, /leave_history.
 
 kind (button) → from (今天/明天 or typed) → to → destination → leaves the city? → reason
 → stand-in (a member of the same unit, or none) → summary with 提交 / 取消. Every answer is
@@ -21,7 +21,7 @@ from bot.fmt import esc
 from bot.services import leave as svc
 from bot.services import leave_text as txt
 from bot.services.errors import ServiceError
-from handlers.common import stray_handler, DraftSlot, answer_query, callback_data, drop_drafts, guard, guard_private, load_draft, read_text, refuse, save_draft, say, \
+from handlers.common import stray_handler, DraftSlot, answer_query, callback_data, drop_drafts, guard, guard_private, load_draft, private_only, read_text, refuse, save_draft, say, \
     text_into_draft
 
 KIND = "leave"
@@ -366,6 +366,35 @@ async def back(update: Update, ctx: DeskContext) -> None:
     await say(update, ctx, text)
 
 
+async def withdraw(update: Update, ctx: DeskContext) -> None:
+    """/leave_cancel [N] or 撤回申请 under the submitted request: take it back (撤回)."""
+    member = await guard(update, ctx, Action.REQUEST_LEAVE)
+    if member is None:
+        return
+    request_id: int | None = None
+    if update.callback_query is not None:
+        parsed = cb.parse_id(_data(update), txt.BACK_PREFIX, (txt.WITHDRAW,))
+        if parsed is None:
+            await answer_query(update, ctx.t("core.stale_button"), alert=True)
+            return
+        request_id = parsed[1]
+    elif not await private_only(update, ctx):
+        return
+    elif ctx.args:
+        arg = ctx.args[0].lstrip("#")
+        if not arg.isdigit() or len(arg) > 12:
+            await say(update, ctx, ctx.t("leave.err_withdraw_number"))
+            return
+        request_id = int(arg)
+    try:
+        text = await svc.withdraw(ctx.services, member, request_id)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return
+    await answer_query(update)
+    await say(update, ctx, text)
+
+
 async def away(update: Update, ctx: DeskContext) -> None:
     """/away [today|week|YYYY-MM-DD]: who is away, where, until when, who stands in."""
     member = await guard_private(update, ctx, Action.VIEW_AWAY)
@@ -416,5 +445,7 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("back", back))
     app.add_handler(CallbackQueryHandler(back, pattern=rf"^{txt.BACK_PREFIX}:{txt.BACK}:\d{{1,12}}$"))
+    app.add_handler(CommandHandler("leave_cancel", withdraw))
+    app.add_handler(CallbackQueryHandler(withdraw, pattern=rf"^{txt.BACK_PREFIX}:{txt.WITHDRAW}:\d{{1,12}}$"))
     app.add_handler(CommandHandler("away", away))
     app.add_handler(CommandHandler("leave_history", history))

@@ -146,6 +146,14 @@ async def set_status(conn: aiosqlite.Connection, request_id: int, status: LeaveS
     return cur.rowcount == 1
 
 
+async def withdraw(conn: aiosqlite.Connection, request_id: int) -> bool:
+    """撤回: pending or approved and not reported back becomes cancelled (False if it was not)."""
+    cur = await conn.execute(
+        "UPDATE leave_requests SET status='cancelled', on_leave=0 WHERE id=? "
+        "AND (status='pending' OR (status='approved' AND returned_at IS NULL))", (request_id,))
+    return cur.rowcount == 1
+
+
 async def set_step(conn: aiosqlite.Connection, request_id: int, step: int) -> None:
     await conn.execute("UPDATE leave_requests SET step=? WHERE id=?", (step, request_id))
 

@@ -181,7 +181,7 @@ async def submit(s: Services, member: Member, draft: LeaveDraft) -> LeaveRequest
         # Through the outbox, so the requester reads it before the first step's progress message.
         key = "leave.submitted_holiday" if holidays else "leave.submitted"
         await tx.send_text(member.telegram_id, s.texts(key, id=req_id, holidays=esc(holidays)),
-                           ref_kind=REF, ref_id=req_id, tag="progress")
+                           markup=txt.withdraw_keyboard(s, req_id), ref_kind=REF, ref_id=req_id, tag="progress")
         await open_step(s, tx, req, 0)
         fresh = await leave.get(tx.conn, req_id)
         assert fresh is not None
@@ -363,6 +363,65 @@ async def plan_leave(s: Services, tx: Tx, req: LeaveRequest) -> None:
     remind, due = rules.back_deadlines(req.end_at, s.config.tz, lv.back_remind_at, lv.back_grace, s.calendar)
     await tx.add_deadline(BACK_REMIND, req.id, max(remind, now))
     await tx.add_deadline(BACK_DUE, req.id, max(due, now))
+
+
+# --- withdrawing (撤回) -----------------------------------------------------------------------
+
+
+async def withdraw(s: Services, member: Member, request_id: int | None = None) -> str:
+    """The member takes back a request still being approved, or approved leave not yet begun
+    (leave under way ends with 销假 instead). Without an id: the only such request, if one.
+    The approvers' cards lose their buttons; whoever was told of an approval is told it is off."""
+    if not can(member, Action.REQUEST_LEAVE):
+        raise NotAllowed()
+    async with s.uow() as tx:
+        if request_id is None:
+            open_ = [r for r in await leave.live_for_member(tx.conn, member.id)
+                     if r.status is LeaveStatus.PENDING or r.start_at > tx.now]
+            if not open_:
+                raise ServiceError("leave.err_nothing_to_withdraw")
+            if len(open_) > 1:
+                raise ServiceError("leave.err_which_to_withdraw",
+                                   ids=s.texts("core.list_sep").join(f"#{r.id}" for r in open_))
+            req = open_[0]
+        else:
+            found = await leave.get(tx.conn, request_id)
+            if found is None or found.member_id != member.id:
+                raise Stale()
+            req = found
+        if req.status is LeaveStatus.CANCELLED:
+            raise ServiceError("leave.err_already_withdrawn", id=req.id)
+        if req.status is LeaveStatus.REFUSED:
+            raise ServiceError("leave.err_already_decided", id=req.id, status=s.texts(f"leave.status.{req.status}"))
+        if req.status is LeaveStatus.APPROVED and req.start_at <= tx.now:
+            raise ServiceError("leave.err_withdraw_started", id=req.id)
+        if not await leave.withdraw(tx.conn, req.id):
+            raise Stale()
+        for kind in (REMIND, BEGIN, END, BACK_REMIND, BACK_DUE):
+            await deadlines.cancel(tx.conn, kind, req.id, tx.now)
+        await leave.add_event(tx.conn, req.id, tx.now, member.id, "withdrawn", name=member.name)
+        fresh = await leave.get(tx.conn, req.id)
+        assert fresh is not None
+        body = await card(s, tx, fresh)
+        if req.status is LeaveStatus.PENDING:
+            text = s.texts("leave.card_withdrawn", id=req.id, facts=body, time=s.fmt.dt(tx.now))
+            for row in await outbox.sent_messages(tx.conn, REF, req.id, f"{ASK_TAG}{req.step}"):
+                await tx.send(row.chat_id, outbox.EDIT_TEXT, {"edit_of": row.id, "text": text, "parse_mode": "HTML"},
+                              ref_kind=REF, ref_id=req.id, tag="card_edit")
+        else:  # approved: the stand-in, the notified and the archive heard of it
+            told = {member.id}
+            off = s.texts("leave.withdrawn_notice", id=req.id, name=esc(member.name), facts=body)
+            if req.standin_id is not None:
+                stand_in = await members.by_id(tx.conn, req.standin_id)
+                if stand_in is not None and stand_in.active:
+                    await tx.send_text(stand_in.telegram_id, s.texts("leave.standin_withdrawn", name=esc(member.name),
+                                       period=txt.period_text(s, req.start_at, req.end_at)),
+                                       ref_kind=REF, ref_id=req.id, tag="standin")
+                    told.add(stand_in.id)
+            chain = _chain(s, req.chain)
+            selectors = (*(chain.notify if chain else ()), *s.config.leave.archive)
+            await _tell(tx, await audience(s, tx, selectors, req.unit_code, exclude=told), off, req.id, "withdrawn")
+        return s.texts("leave.withdrawn", id=req.id)
 
 
 # --- reporting back (销假) ------------------------------------------------------------------

@@ -16,11 +16,16 @@ APPROVE_PREFIX = "lv"
 APPROVE, REFUSE = "ok", "no"
 BACK_PREFIX = "lb"
 BACK = "back"
+WITHDRAW = "w"  # 撤回, under the requester's own messages
 
 
 def approval_keyboard(s: Services, request_id: int) -> dict[str, object]:
     return cb.keyboard([[(s.texts("leave.btn.approve"), f"{APPROVE_PREFIX}:{APPROVE}:{request_id}"),
                          (s.texts("leave.btn.refuse"), f"{APPROVE_PREFIX}:{REFUSE}:{request_id}")]])
+
+
+def withdraw_keyboard(s: Services, request_id: int) -> dict[str, object]:
+    return cb.keyboard([[(s.texts("leave.btn.withdraw"), f"{BACK_PREFIX}:{WITHDRAW}:{request_id}")]])
 
 
 def back_keyboard(s: Services, request_id: int) -> dict[str, object]:

@@ -96,6 +96,7 @@ COMMANDS: list[tuple[str, frozenset[Role]]] = [
     ("leave", _ALL - {Role.ADMIN}),
     ("back", _ALL - {Role.ADMIN}),
     ("leave_history", _ALL - {Role.ADMIN}),
+    ("leave_cancel", _ALL - {Role.ADMIN}),
     ("away", _OFFICE | {Role.UNIT_HEAD}),
     ("task", frozenset({Role.DIRECTOR, Role.LEADER, Role.OFFICER, Role.UNIT_HEAD})),
     ("tasks", frozenset({Role.DIRECTOR, Role.LEADER, Role.OFFICER, Role.UNIT_HEAD})),

@@ -575,3 +575,71 @@ async def test_bad_dates_and_overlaps(office: Office) -> None:
     await who.send_command("/cancel")
     await who.wait_for("已取消")
     assert [r.id for r in await leave.for_member(desk.db.conn, 2)] == [2, 1]
+
+
+async def test_withdraw_a_request_being_approved(office: Office) -> None:
+    """撤回 under the submitted message: the approver's card loses its buttons, no reminder follows."""
+    desk = office.desk
+    await ask_leave(office.officer)
+    await desk.settle()
+    card = await office.head.wait_for("请假审批")
+    assert card.buttons
+    submitted = [m for m in office.officer.inbox if "已提交" in (m.text or "")][-1]
+    await office.officer.press(submitted, text="↩️ 撤回申请")
+    assert "已撤回请假申请 #1" in (await office.officer.wait_for("撤回")).text
+    await desk.settle()
+    closed = [m for m in office.head.inbox if m.message_id == card.message_id][0]
+    assert "申请人已于" in closed.text and "撤回" in closed.text and not closed.buttons
+    req = await leave.get(desk.db.conn, 1)
+    assert req is not None and req.status.value == "cancelled"
+    await office.head.press_raw(f"lv:ok:{req.id}", card.message_id)  # a press on the old card
+    assert "已撤销" in ((await office.head.wait_for_answer()).text or "")
+    await desk.advance(hours=3)
+    assert not [m for m in office.head.inbox if "已等待您审批" in (m.text or "")]
+    await office.officer.press(submitted, text="↩️ 撤回申请")  # twice
+    assert "已撤回" in ((await office.officer.wait_for_answer()).text or "")
+    await office.officer.send_command("/leave_history")
+    assert "李信息 撤回申请" in (await office.officer.wait_for("请假记录")).text
+    assert "#2" in await ask_leave(office.officer, end="11-26")  # the dates are free again
+
+
+async def test_withdraw_approved_leave_before_it_begins(office: Office) -> None:
+    desk = office.desk
+    await _approve_now(office, office.officer, office.head, end="11-25", standin="王主任")
+    await office.head.wait_for("由您代理")
+    await office.officer.send_command("/leave_cancel")
+    assert "已撤回请假申请 #1" in (await office.officer.wait_for("撤回")).text
+    await desk.settle()
+    await office.head.wait_for("无需代理")
+    await office.director.wait_for("请假 #1 已由 李信息 撤回")
+    req = await leave.get(desk.db.conn, 1)
+    assert req is not None and req.status.value == "cancelled"
+    await office.duty.send_command("/away", "11-24")
+    assert "李信息" not in (await office.duty.wait_for("请假外出")).text
+    await desk.advance(hours=72)  # past the start, the end and the return day: nothing fires
+    assert not [m for m in office.officer.inbox if "返岗日" in (m.text or "")]
+    assert not [m for m in office.director.inbox if "仍未销假" in (m.text or "")]
+    assert not [m for m in office.head.inbox if "代理" in (m.text or "") and "开始" in (m.text or "")]
+
+
+async def test_withdraw_refused_when_leave_has_begun_or_nothing_matches(office: Office) -> None:
+    desk = office.desk
+    o = office.officer
+    await o.send_command("/leave_cancel")
+    await o.wait_for("没有可撤回")
+    await o.send_command("/leave_cancel", "十二")
+    await o.wait_for("编号应为数字")
+    await _approve_now(office, o, office.head, end="11-25")
+    await ask_leave(o, start="11-30", end="12-01")
+    await desk.settle()
+    await o.send_command("/leave_cancel")
+    assert "#1" in (await o.wait_for("多个可撤回")).text
+    await office.head.send_command("/leave_cancel", "1")  # not theirs
+    assert "撤回" not in (await office.head.wait_for()).text
+    await desk.advance(hours=24)  # Tuesday: leave #1 under way
+    await o.send_command("/leave_cancel", "1")
+    assert "已经开始" in (await o.wait_for("不能撤回")).text
+    await o.send_command("/leave_cancel")  # only #2 is left to withdraw
+    assert "#2" in (await o.wait_for("已撤回")).text
+    req = await leave.get(desk.db.conn, 1)
+    assert req is not None and req.status.value == "approved" and req.on_leave
