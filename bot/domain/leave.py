@@ -230,11 +230,17 @@ def return_day(end: datetime, tz: ZoneInfo, cal: HolidayCalendar) -> date:
 
 
 def back_deadlines(end: datetime, tz: ZoneInfo, remind_at: timedelta, grace: timedelta,
-                   cal: HolidayCalendar) -> tuple[datetime, datetime]:
-    """When to remind the member to report back, and when not having done so is alerted."""
+                   cal: HolidayCalendar, approved_at: datetime | None = None) -> tuple[datetime, datetime]:
+    """When to remind the member to report back, and when not having done so is alerted.
+
+    Leave approved only after its return day (a sick leave asked for afterwards, a slow approver)
+    counts the day of approval as the return day: the member is reminded then and has the same
+    grace, instead of being reported overdue the moment it is approved."""
     day = return_day(end, tz, cal)
+    if approved_at is not None:
+        day = max(day, approved_at.astimezone(tz).date())
     midnight = datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(UTC)
-    remind = max(midnight + remind_at, end)
+    remind = max(midnight + remind_at, end, approved_at or end)
     due = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz).astimezone(UTC) + grace
     return remind, due
 

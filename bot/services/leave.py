@@ -360,9 +360,9 @@ async def plan_leave(s: Services, tx: Tx, req: LeaveRequest) -> None:
         await tx.add_deadline(BEGIN, req.id, req.start_at)
     if req.end_at > now:
         await tx.add_deadline(END, req.id, req.end_at)
-    remind, due = rules.back_deadlines(req.end_at, s.config.tz, lv.back_remind_at, lv.back_grace, s.calendar)
-    await tx.add_deadline(BACK_REMIND, req.id, max(remind, now))
-    await tx.add_deadline(BACK_DUE, req.id, max(due, now))
+    remind, due = rules.back_deadlines(req.end_at, s.config.tz, lv.back_remind_at, lv.back_grace, s.calendar, now)
+    await tx.add_deadline(BACK_REMIND, req.id, remind)
+    await tx.add_deadline(BACK_DUE, req.id, due)
 
 
 # --- withdrawing (撤回) -----------------------------------------------------------------------

@@ -643,3 +643,22 @@ async def test_withdraw_refused_when_leave_has_begun_or_nothing_matches(office: 
     assert "#2" in (await o.wait_for("已撤回")).text
     req = await leave.get(desk.db.conn, 1)
     assert req is not None and req.status.value == "approved" and req.on_leave
+
+
+async def test_sick_leave_approved_after_its_return_day_is_not_overdue_at_once(office: Office) -> None:
+    """Friday's sick leave asked for on Monday, approved only on Wednesday: the member is asked to
+    report back then, and the office is alerted only after the usual grace (Thursday 09:00)."""
+    desk = office.desk
+    await ask_leave(office.officer, kind="病假", start="11-20", end="11-20")
+    await desk.settle()
+    card = await office.head.wait_for("请假审批")
+    await desk.advance(hours=48)  # Wednesday 10:00
+    await decide(office.head, card=card)
+    await desk.settle()
+    assert (await leave.get(desk.db.conn, 1)).status.value == "approved"  # type: ignore[union-attr]
+    await office.officer.wait_for("返岗日")
+    assert not [m for m in office.director.inbox if "仍未销假" in (m.text or "")]
+    await desk.advance(hours=22)  # Thursday 08:00: still within the grace
+    assert not [m for m in office.director.inbox if "仍未销假" in (m.text or "")]
+    await desk.advance(hours=2)  # Thursday 10:00
+    await office.director.wait_for("仍未销假")

@@ -190,6 +190,18 @@ def test_back_deadlines() -> None:
     assert remind == bj(2026, 11, 25, 12, 0)  # never before the leave has ended
 
 
+def test_back_deadlines_of_leave_approved_after_its_return_day() -> None:
+    """A sick leave (Mon–Tue) asked for afterwards and approved on Friday 15:00: not overdue at once,
+    reminded at approval, alerted only after the same grace (Saturday 09:00)."""
+    approved = bj(2026, 11, 27, 15, 0)
+    remind, due = back_deadlines(bj(2026, 11, 25, 0, 0), BJ, timedelta(hours=9), timedelta(hours=9), CAL, approved)
+    assert remind == approved and due == bj(2026, 11, 28, 9, 0)
+    # approved before the leave: nothing changes
+    early = back_deadlines(bj(2026, 11, 26, 0, 0), BJ, timedelta(hours=9), timedelta(hours=9), CAL,
+                           bj(2026, 11, 20, 10, 0))
+    assert early == (bj(2026, 11, 26, 9, 0), bj(2026, 11, 27, 9, 0))
+
+
 # --- approval chains ----------------------------------------------------------------------------
 
 
