@@ -9,6 +9,7 @@ Meeting notices add time, place and attendance (参加 / 请假 / 代会).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -100,6 +101,19 @@ def audience_problem(sender: Member, spec: AudienceSpec, member_units: dict[int,
     if spec.kind is Audience.GROUPS and any(group_units.get(g, "?") != own for g in spec.group_ids):
         return AudienceProblem.OUTSIDE_UNIT
     return None  # ALL and ROLES mean "in my unit" for a unit head: the service narrows them
+
+
+def unreached_units(sender: Member, spec: AudienceSpec, all_units: Iterable[str], reached: Iterable[str]) -> list[str]:
+    """Units the notice is addressed to in which nobody is registered to receive it: the sender
+    must reach them another way (their group, the phone). The sender's own unit is not counted."""
+    if spec.kind is Audience.UNITS:
+        wanted: Iterable[str] = spec.units
+    elif spec.kind is Audience.ALL and sender.district_wide:
+        wanted = all_units
+    else:
+        return []
+    got = set(reached)
+    return [u for u in dict.fromkeys(wanted) if u not in got and u != sender.unit_code]
 
 
 def may_send(member: Member | None) -> bool:

@@ -168,6 +168,11 @@ async def send_notice(s: Services, sender: Member, draft: NoticeDraft) -> Notice
                                                                             len(posts)),
                                        markup=txt.sender_keyboard(s, n), ref_kind=REF, ref_id=nid, tag=STATUS)
         await notices.set_status_message(tx.conn, nid, status_id)
+        unreached = rules.unreached_units(sender, spec, (u.code for u in s.config.units), (p.unit_code for p in people))
+        if unreached:
+            names = s.texts("core.list_sep").join(esc(s.unit_name(u)) for u in unreached)
+            await tx.send_text(sender.telegram_id, s.texts("notice.unreached_units", title=esc(n.title), units=names),
+                               ref_kind=REF, ref_id=nid, tag="unreached")
         await _deliver(s, tx, n, sender.name, [r[2] for r in rows], tag=DELIVER)
         for g in posts:
             post_id = await tx.send_text(g.chat_id, txt.notice_text(s, n, sender.name, group=True),

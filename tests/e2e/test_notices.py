@@ -402,7 +402,7 @@ async def _broadcast(desk: Desk, count: int) -> None:
     budget = desk.runtime.deps.sender.global_pacer.limit
     assert max(abs(place[chat] - i) for i, chat in enumerate(delivered)) < budget
     # One status message, edited live and throttled, ending at count/count.
-    status = [m for m in director_user.inbox if "全区通知" in (m.text or "")]
+    status = [m for m in director_user.inbox if "全区通知" in (m.text or "") and "没有登记人员" not in (m.text or "")]
     assert len(status) == 1
     shown = [int(x) for x in re.findall(rf"(\d+)/{count}", " ".join(str(e.get("text", "")) for e in status[0].edits))]
     assert shown == sorted(shown) and f"{count}/{count}" in (status[0].text or "")
@@ -537,3 +537,13 @@ async def test_a_bound_group_upgraded_to_a_supergroup_keeps_getting_notices(desk
     await desk.settle()
     assert "补发" in (new.last.text or "")  # type: ignore[union-attr]
     assert (await notices.group(desk.db.conn, new.id)) is not None
+
+
+async def test_sender_is_told_which_chosen_units_nobody_can_receive(desk: Desk, cast: Cast) -> None:
+    director = await members.by_telegram_id(desk.db.conn, cast.director.id)
+    assert director is not None
+    await svc.send_notice(desk.services, director, svc.NoticeDraft(
+        title="报送周报", body="本周五前报送。", audience=AudienceSpec(Audience.UNITS, units=("jianshelu", "xushui"))))
+    warned = await cast.director.wait_for("没有登记人员")
+    assert desk.services.unit_name("xushui") in warned.text and desk.services.unit_name("jianshelu") not in warned.text
+    await cast.officer.wait_for("报送周报")  # the others still get it

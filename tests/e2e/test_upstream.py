@@ -33,11 +33,12 @@ async def test_incident_stages_are_pushed_with_retries() -> None:
         officer = await desk.register("o", "李信息", "jianshelu", "officer")
         await desk.register("d", "刘主任", "office", "director")
         number = await file_report(desk, officer)
-        for _ in range(100):
-            if calls:
+        # The POST lands before the pusher commits its outcome: wait for the row, not the call.
+        for _ in range(200):
+            rows = await desk.db.fetchall("SELECT status, attempts FROM upstream_pushes")
+            if rows and rows[0]["status"] != "pending":
                 break
             await asyncio.sleep(0.05)
         assert calls and calls[0]["number"] == number and calls[0]["event"] == "reported"
         assert calls[0]["casualties"] == {"deaths": 0, "injured": 0, "missing": 0}
-        rows = await desk.db.fetchall("SELECT status, attempts FROM upstream_pushes")
         assert [(r["status"], r["attempts"]) for r in rows] == [("sent", 2)]

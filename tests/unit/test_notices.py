@@ -11,7 +11,7 @@ from bot.domain.members import Member, Role
 from bot.domain.notices import (
     DUE, MEETING_REMIND, RESEND, Audience, AudienceProblem, AudienceSpec, MeetingTimeError, NoticePolicy, Receipt,
     audience_problem, may_send, parse_meeting_time, pending_heads_units, plan_deadlines, receipt_deadline,
-    resend_wait, split_names, tally_by_unit,
+    resend_wait, split_names, tally_by_unit, unreached_units,
 )
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -61,6 +61,18 @@ def test_district_senders_reach_everyone_but_not_nobody() -> None:
     assert audience_problem(director, AudienceSpec(Audience.GROUPS, group_ids=(-1,)), {}, {-1: None}) is None
     for empty in (Audience.UNITS, Audience.ROLES, Audience.MEMBERS, Audience.GROUPS):
         assert audience_problem(director, AudienceSpec(empty), {}, {}) is AudienceProblem.EMPTY
+
+
+def test_units_nobody_can_receive_are_named() -> None:
+    director = member(Role.DIRECTOR, unit="office")
+    units = ("office", "jianshelu", "mianfanglu", "xushui")
+    spec = AudienceSpec(Audience.UNITS, units=("jianshelu", "xushui", "xushui"))
+    assert unreached_units(director, spec, units, ["jianshelu"]) == ["xushui"]
+    assert unreached_units(director, AudienceSpec(Audience.ALL), units, ["jianshelu", "jianshelu"]) == \
+        ["mianfanglu", "xushui"]  # not the sender's own office
+    head = member(Role.UNIT_HEAD)  # "all" is their own unit: nothing to name
+    assert unreached_units(head, AudienceSpec(Audience.ALL), units, []) == []
+    assert unreached_units(director, AudienceSpec(Audience.ROLES, roles=("officer",)), units, []) == []
 
 
 def test_audience_survives_json() -> None:
