@@ -15,7 +15,7 @@ NAMES = ("latency", "throughput", "deadlines", "broadcast", "coldstart")
 
 # Tiny sizes: a smoke run of everything in seconds (used by tests/test_bench_smoke.py).
 SMOKE = {"n": 5, "gap": 0.0, "sizes": "5", "pending": 500, "incidents": 100, "k": 5, "window": 1.0,
-         "year_incidents": 10, "notices": 20, "members": 20, "repeat": 1}
+         "year_incidents": 10, "notices": 20, "members": 20, "repeat": 1, "runs": 1}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -25,6 +25,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--n", type=int, help="latency: reports (1000); broadcast: recipients (1000)")
     p.add_argument("--gap", type=float, help="latency: pause before each press, s (0.3; 0 = back to back)")
     p.add_argument("--sizes", help="throughput: officers at once, comma separated (100,1000)")
+    p.add_argument("--runs", type=int, help="throughput: runs per side and size, the median compared (3)")
     p.add_argument("--pending", type=int, help="deadlines: pending rows in the DB (100000)")
     p.add_argument("--incidents", type=int, help="deadlines: incidents they belong to (20000)")
     p.add_argument("--k", type=int, help="deadlines: reminders due within the window (1000)")
@@ -48,7 +49,7 @@ def jobs(args: argparse.Namespace) -> dict[str, Callable[[], Awaitable[common.Re
     sizes = tuple(int(x) for x in str(_pick(args, "sizes", "100,1000")).split(","))
     return {
         "latency": lambda: latency.run(n_lat, float(_pick(args, "gap", 0.3))),  # type: ignore[arg-type]
-        "throughput": lambda: throughput.run(sizes),
+        "throughput": lambda: throughput.run(sizes, int(_pick(args, "runs", 3))),  # type: ignore[call-overload]
         "deadlines": lambda: deadlines.run(int(_pick(args, "pending", 100_000)),  # type: ignore[call-overload]
                                            int(_pick(args, "incidents", 20_000)),  # type: ignore[call-overload]
                                            int(_pick(args, "k", 1000)),  # type: ignore[call-overload]
