@@ -199,6 +199,10 @@ async def file_followup(s: Services, member: Member, incident_id: int, text: str
             await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "casualties",
                                       casualties=txt.casualties_text(s, merged))
             body += "\n" + txt.casualties_text(s, merged)
+            # Routing reads the new figures: a first death or missing person makes it major, for the leaders too.
+            fresh = await incidents.get(tx.conn, inc.id)
+            assert fresh is not None
+            inc = fresh
         await deadlines.cancel(tx.conn, rules.FOLLOWUP, inc.id, tx.now)
         await tx.add_deadline(rules.FOLLOWUP, inc.id, rules.next_followup_at(inc.learnt_at, tx.now, s.policy))
         msg = s.texts("incident.alert.stage_filed", unit=esc(s.unit_name(inc.unit_code)), number=inc.number,
