@@ -14,7 +14,7 @@ from bot.domain.stats import Period, parse_period
 from bot.services import stats as svc
 from bot.services import stats_chart, stats_export
 from bot.services.errors import ServiceError
-from handlers.common import guard, refuse, say
+from handlers.common import guard_private, refuse, say
 
 
 async def _period(update: Update, ctx: DeskContext) -> Period | None:
@@ -27,7 +27,7 @@ async def _period(update: Update, ctx: DeskContext) -> Period | None:
 
 async def stats(update: Update, ctx: DeskContext) -> None:
     """/stats [period]: the figures per unit, then the on-time chart."""
-    member = await guard(update, ctx, Action.VIEW_STATS)
+    member = await guard_private(update, ctx, Action.VIEW_STATS)
     chat = update.effective_chat
     if member is None or chat is None or (period := await _period(update, ctx)) is None:
         return
@@ -51,7 +51,7 @@ async def stats(update: Update, ctx: DeskContext) -> None:
 
 async def export(update: Update, ctx: DeskContext) -> None:
     """/export [period]: the workbook of the period as a document."""
-    member = await guard(update, ctx, Action.VIEW_STATS)
+    member = await guard_private(update, ctx, Action.VIEW_STATS)
     chat = update.effective_chat
     if member is None or chat is None or (period := await _period(update, ctx)) is None:
         return

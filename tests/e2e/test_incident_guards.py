@@ -152,7 +152,11 @@ async def test_commands_in_groups_never_show_incident_details(desk: Desk, cast: 
     await cast.director.send_command("/incident", number, chat=group)
     await cast.director.send_command("/incidents", chat=group)
     await cast.officer.send_command("/report", chat=group)
+    # Statistics and the workbook name incidents, leave destinations and receivers: private chats only.
+    await cast.director.send_command("/stats", chat=group)
+    await cast.director.send_command("/export", chat=group)
     await desk.settle()
     texts = [m.text or "" for m in group.messages]
     assert texts and all("私聊" in t for t in texts)
     assert not any(number in t for t in texts)
+    assert len(texts) == 5 and not any(m.kind in ("photo", "document") for m in group.messages)
