@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from bot.domain import stats as rules
@@ -52,8 +52,16 @@ def _sheet(wb: Workbook, title: str, header: Sequence[str], body: Sequence[Seque
         for cell in row:
             if isinstance(cell.value, datetime):
                 cell.number_format = TIME_FORMAT
+            elif cell.data_type == "f":  # typed text such as "=…": openpyxl would store a live formula
+                cell.data_type = "s"
     ws.freeze_panes = "A2"
     return ws
+
+
+def _leave_end(s: Services, end: str) -> datetime | None:
+    """Whole days end at the next midnight (exclusive); the sheet shows their last day's 23:59, as the chat does."""
+    local = _local(s, end)
+    return local - timedelta(minutes=1) if local is not None and local.time() == time(0, 0) else local
 
 
 def _lateness(s: Services, st: rules.StageRow | None, now: datetime) -> str:
@@ -97,7 +105,7 @@ async def workbook(s: Services, member: Member, period: Period) -> bytes:
     _sheet(wb, t("stats.x.sheet_incidents"), header, body, [11, 14, 12, 8, 17, 17, 17, 12] + [17, 17, 14] * 3)
 
     body = [[r["id"], r["member_name"], s.unit_name(r["unit_code"]), t(f"leave.kind.{r['kind']}"),
-             _local(s, r["start_at"]), _local(s, r["end_at"]), r["destination"], t("stats.x.yes") if r["leaves_city"]
+             _local(s, r["start_at"]), _leave_end(s, r["end_at"]), r["destination"], t("stats.x.yes") if r["leaves_city"]
              else t("stats.x.no"), r["reason"], r["standin_name"] or "", t(f"leave.status.{r['status']}"),
              _local(s, r["returned_at"])] for r in await rows.leave_detail(conn, period)]
     _sheet(wb, t("stats.x.sheet_leave"),

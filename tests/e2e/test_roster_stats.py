@@ -207,7 +207,7 @@ async def script_history(desk: Desk, cast: Cast) -> str:
     conn = desk.db.conn
     await conn.execute(
         "INSERT INTO leave_requests(member_id, unit_code, kind, start_at, end_at, destination, reason, chain, status,"
-        " created_at) VALUES (?, 'jianshelu', 'personal', ?, ?, '北京', '家事', 'staff', 'approved', ?)",
+        " created_at) VALUES (?, 'jianshelu', 'personal', ?, ?, '北京', '=家事+1', 'staff', 'approved', ?)",
         (head, utc(19, 16), utc(22, 16), utc(18, 1)))
     await conn.execute(
         "INSERT INTO notices(id, kind, sender_id, unit_code, title, created_at, due_at) "
@@ -282,6 +282,8 @@ async def test_export_workbook_has_every_sheet_and_row(desk: Desk, cast: Cast) -
     assert wb["突发事件"].column_dimensions["A"].width == 11
     leave = list(wb["请销假"].iter_rows(values_only=True))
     assert len(leave) == 2 and leave[1][1] == "王主任" and leave[1][4].strftime("%m-%d %H:%M") == "11-20 00:00"
+    assert leave[1][5].strftime("%m-%d %H:%M") == "11-22 23:59"  # whole days: the last day, not the next midnight
+    assert leave[1][8] == "=家事+1" and wb["请销假"]["I2"].data_type == "s"  # typed text, never a live formula
     notes = list(wb["通知签收"].iter_rows(values_only=True))
     assert [r[8] for r in notes[1:]] == ["李信息", "王主任"] and notes[1][10] == 30 and notes[2][9] is None
     tasks = list(wb["督查督办"].iter_rows(values_only=True))
