@@ -20,7 +20,19 @@ from bot.fmt import esc
 from bot.services import supervision as svc
 from bot.services import supervision_text as txt
 from bot.services.errors import ServiceError
-from handlers.common import stray_handler, answer_query, callback_data, drop_drafts, guard, guard_private, load_draft, read_text, refuse, save_draft, say
+from handlers.common import (
+    answer_query,
+    callback_data,
+    drop_drafts,
+    guard,
+    guard_private,
+    load_draft,
+    read_text,
+    refuse,
+    save_draft,
+    say,
+    stray_handler,
+)
 from storage import supervision as store
 from storage.supervision import Attachment
 
@@ -185,7 +197,11 @@ async def report_file(update: Update, ctx: DeskContext) -> S:
         more = await read_text(update, ctx, limit=MAX_TEXT)
         if more is None:
             return S.REPORT_FILES
-        draft["text"] = (draft.get("text", "") + "\n" + more).strip()[:MAX_TEXT * 2]
+        text = (draft.get("text", "") + "\n" + more).strip()
+        if len(text) > MAX_TEXT:  # the whole report must fit one message to the director
+            await say(update, ctx, ctx.t("task.text_full", limit=MAX_TEXT), _submit_keyboard(ctx))
+            return S.REPORT_FILES
+        draft["text"] = text
     elif len(draft["files"]) >= svc.MAX_ATTACHMENTS:
         await say(update, ctx, ctx.t("task.files_limit", limit=svc.MAX_ATTACHMENTS), _submit_keyboard(ctx))
         return S.REPORT_FILES

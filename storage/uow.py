@@ -9,6 +9,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.fmt import clip
 from storage import deadlines, outbox, updates
 from storage.db import Database
 
@@ -51,8 +52,9 @@ class Tx:
     async def send_text_all(self, chat_ids: Sequence[int], text: str, *, markup: dict[str, Any] | None = None,
                             ref_kind: str | None = None, ref_id: int | None = None, tag: str | None = None,
                             reply_to: int | None = None) -> list[outbox.OutboxRow]:
-        """An HTML text message (with its keyboard) to several chats, in one statement."""
-        payload: dict[str, Any] = {"text": text, "parse_mode": "HTML"}
+        """An HTML text message (with its keyboard) to several chats, in one statement. Cut to fit
+        Telegram's limit: a row it refused for length would never be delivered."""
+        payload: dict[str, Any] = {"text": clip(text), "parse_mode": "HTML"}
         if markup is not None:
             payload["reply_markup"] = markup
         if reply_to is not None:

@@ -76,11 +76,14 @@ async def test_assign_accept_progress_complete_return_approve(desk: Desk, cast: 
     await o.send_text("已清理垃圾 12 处")
     await o.wait_for("附件")
     await o.send_photo()
-    await o.press(await o.wait_for("已附 1 个附件"), text="📤 提交")
+    added = await o.wait_for("已附 1 个附件")
+    await o.send_text("补" * 1995)  # the whole report must fit one message: refused, the rest kept
+    await o.wait_for("文字已达上限")
+    await o.press(added, text="📤 提交")
     await o.wait_for("进展已报送")
     await desk.settle()
     p = await director.wait_for("进展")
-    assert "已清理垃圾 12 处" in p.text and "附件：1 个" in p.text
+    assert "已清理垃圾 12 处" in p.text and "附件：1 个" in p.text and "补补" not in p.text
     await leader.wait_for("已清理垃圾")
 
     # Completion by the head; the director returns it with a reason and a new deadline.

@@ -173,3 +173,13 @@ async def test_a_pass_never_sends_rows_of_a_transaction_still_open(rig: Rig) -> 
     await rig.sender.wait_idle()
     assert rig.texts(601) == []
     assert await rig.statuses() == {}
+
+
+async def test_an_over_long_text_is_cut_to_fit_and_delivered(rig: Rig) -> None:
+    # Telegram refuses more than 4,096 characters for good: the row would never go out.
+    long = "\n".join(f"第{i}行 <b>进展</b>" + "清" * 40 for i in range(200))
+    await rig.send(601, long)
+    await rig.sender.wait_idle()
+    assert await rig.statuses() == {"sent": 1}
+    (text,) = rig.texts(601)
+    assert text is not None and len(text) <= 4000 and text.startswith("第0行 进展") and text.endswith("…")
