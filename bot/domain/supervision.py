@@ -162,6 +162,18 @@ def parse_due(text: str, now: datetime, tz: ZoneInfo, due_time: time = time(18, 
     A day without a time means `due_time` that day; `N天`/`一周` count whole days from
     today; `N小时` counts from now. The result is aware UTC and in the future.
     """
+    try:
+        when = _due_at(text, now, tz, due_time)
+    except (ValueError, OverflowError):  # 2-29 rolled into a common year, year 1, 10⁹ days …
+        raise DueInputError("due_bad") from None
+    if when <= now:
+        raise DueInputError("due_past")
+    if when - now > MAX_AHEAD:
+        raise DueInputError("due_far")
+    return when
+
+
+def _due_at(text: str, now: datetime, tz: ZoneInfo, due_time: time) -> datetime:
     s = re.sub(r"\s+", " ", text.translate(_FULLWIDTH).strip().lower())
     local_now = now.astimezone(tz)
     when: datetime
@@ -185,10 +197,7 @@ def parse_due(text: str, now: datetime, tz: ZoneInfo, due_time: time = time(18, 
             day = local_now.date() + timedelta(days=_DAY_WORDS[m.group("word")])
         else:
             year = int(m.group("y")) if m.group("y") else local_now.year
-            try:
-                day = date(year, int(m.group("mo")), int(m.group("d")))
-            except ValueError:
-                raise DueInputError("due_bad") from None
+            day = date(year, int(m.group("mo")), int(m.group("d")))
             if not m.group("y") and day < local_now.date():
                 day = day.replace(year=year + 1)  # "01-15" typed in December means next January
         at = due_time
@@ -200,10 +209,6 @@ def parse_due(text: str, now: datetime, tz: ZoneInfo, due_time: time = time(18, 
         when = datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
     else:
         raise DueInputError("due_bad")
-    if when <= now:
-        raise DueInputError("due_past")
-    if when - now > MAX_AHEAD:
-        raise DueInputError("due_far")
     return when
 
 

@@ -67,6 +67,14 @@ def test_parse_due_refuses_with_a_reason(text: str, code: str) -> None:
     assert err.value.code == code
 
 
+@pytest.mark.parametrize("text", ["2-29", "0001-01-01 0:00", "9999-12-31 23:59", "99999999天"])
+def test_parse_due_refuses_dates_the_calendar_cannot_hold(text: str) -> None:
+    # 2-29 typed after February of a leap year would roll into 2029, which has no 29 February.
+    with pytest.raises(DueInputError) as err:
+        due(text, bj(2028, 3, 1, 10, 0))
+    assert err.value.code in ("due_bad", "due_far")
+
+
 def test_cn_number() -> None:
     assert [cn_number(x) for x in ("7", "三", "十", "十五", "二十", "两")] == [7, 3, 10, 15, 20, 2]
 
