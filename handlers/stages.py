@@ -231,16 +231,19 @@ async def full_answer(update: Update, ctx: DeskContext) -> S | int:
     index = int(draft["index"])
     if update.callback_query is not None:
         await answer_query(update)
+    # index past the last element: its answer was saved, the filing cut short (restart, locked
+    # database); the answer sent again files what is saved — file_full refuses a second filing.
+    if index < len(FULL_FIELDS):
         value = None
-    else:
-        value = await read_text(update, ctx, limit=MAX_DESCRIPTION)
-        if value is None:
-            return S.FULL
-    draft["answers"][FULL_FIELDS[index]] = value
-    draft["index"] = index + 1
-    await _save(update, ctx, draft)
-    if index + 1 < len(FULL_FIELDS):
-        return await _ask_full(update, ctx, index + 1)
+        if update.callback_query is None:
+            value = await read_text(update, ctx, limit=MAX_DESCRIPTION)
+            if value is None:
+                return S.FULL
+        draft["answers"][FULL_FIELDS[index]] = value
+        draft["index"] = index + 1
+        await _save(update, ctx, draft)
+        if index + 1 < len(FULL_FIELDS):
+            return await _ask_full(update, ctx, index + 1)
     member = await guard(update, ctx, Action.FILE_STAGE)
     if member is None:
         return await _finish(update, ctx)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.harness import Desk
-from storage import deadlines, incidents
+from storage import deadlines, drafts, incidents
 from tests.conftest import Cast
 from tests.e2e.flows import file_report
 
@@ -160,3 +160,25 @@ async def test_commands_in_groups_never_show_incident_details(desk: Desk, cast: 
     assert texts and all("私聊" in t for t in texts)
     assert not any(number in t for t in texts)
     assert len(texts) == 5 and not any(m.kind in ("photo", "document") for m in group.messages)
+
+
+async def test_full_report_saved_but_not_filed_is_filed_when_the_answer_comes_again(desk: Desk, cast: Cast) -> None:
+    """The last element's answer was saved, then the bot stopped before filing: the answer Telegram
+    delivers again (or the officer sends again) files the report instead of failing at every message."""
+    number = await file_report(desk, cast.officer)
+    o = cast.officer
+    await o.press(o.last, text="📄 续报（起因/处置/后果）")
+    for answer in ("电线老化", "老旧小区", "火势已控制", "疏散居民12人"):
+        await o.wait_for("？")
+        await o.send_text(answer)
+    await o.wait_for("后果")
+    await desk.settle()
+    draft = await drafts.load(desk.db.conn, o.id, "stage")
+    draft["answers"]["consequences"], draft["index"] = "三层一户受损", 5
+    await drafts.save(desk.db.conn, o.id, "stage", draft, desk.services.now())
+    await o.send_text("三层一户受损")
+    await o.wait_for("续报已报送")
+    await desk.settle()
+    assert "后果：三层一户受损" in (await cast.director.wait_for("起因：电线老化")).text
+    inc = await incidents.by_number(desk.db.conn, number)
+    assert inc is not None and inc.full.get("consequences") == "三层一户受损"
