@@ -92,8 +92,9 @@ async def duty_officers(conn: aiosqlite.Connection, *, at: datetime) -> list[Mem
 
 async def rostered_now(conn: aiosqlite.Connection, at: datetime,
                        people: list[Member] | None = None) -> tuple[list[Member], Member | None]:
-    """The duty officers on shift at `at` and the leader on duty. With nobody rostered on shift,
-    every duty member, and the gap is recorded so the admins are told (once a day).
+    """The duty officers on shift at `at` and the leader on duty. With nobody rostered on shift (or
+    all of them away without a stand-in), every duty member, and the gap is recorded so the admins
+    are told (once a day).
     `people`: the active office members, when the caller has them already (saves queries)."""
     from bot.services import roster_gaps
     from storage import roster
@@ -109,6 +110,8 @@ async def rostered_now(conn: aiosqlite.Connection, at: datetime,
     on_shift = [m for s in duty.on_at(slots, at) if (m := await member(s.member_id)) and m.active]
     if leader is not None and not leader.active:
         leader = None
+    if on_shift and not await skip_away(conn, on_shift):
+        on_shift = []  # rostered, but on leave without a stand-in: nobody is on shift — same as no roster
     if on_shift:
         return on_shift, leader
     await roster_gaps.note(conn, at)

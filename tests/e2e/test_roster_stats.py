@@ -125,6 +125,23 @@ async def test_no_roster_alerts_every_duty_member_and_tells_admins_once(desk: De
     assert "11月24日（周二）" in (await cast.admin.wait_for("值班表缺失")).text
 
 
+async def test_rostered_duty_all_on_leave_without_stand_in_alerts_every_duty_member(desk: Desk, cast: Cast) -> None:
+    duty2, duty3 = await more_duty(desk)
+    await import_week(desk, cast)
+    for user in (cast.duty, duty2):  # the day shift, both away with nobody standing in
+        await desk.db.conn.execute(
+            "INSERT INTO leave_requests(member_id, unit_code, kind, start_at, end_at, destination, reason, chain,"
+            " status, created_at, on_leave) VALUES (?, 'office', 'personal', ?, ?, '郑州', '家事', 'staff',"
+            " 'approved', ?, 1)", (await member_id(desk, user), utc(22, 16), utc(24, 16), utc(20, 1)))
+    await desk.db.conn.commit()
+    number = await file_report(desk, cast.officer)
+    await duty3.wait_for(f"突发事件 {number}")  # off shift, but the only duty officer at hand
+    assert count(cast.duty, number) == 0 and count(duty2, number) == 0
+    assert "请假" in (await cast.admin.wait_for("值班表缺失")).text
+    await desk.advance(minutes=8, seconds=30)
+    assert count(duty3, "尚未上报市委") == 1
+
+
 async def test_handover_reminder_lists_open_items(desk: Desk, cast: Cast) -> None:
     duty2, duty3 = await more_duty(desk)
     await import_week(desk, cast)
