@@ -230,6 +230,9 @@ def parse_rows(rows: Sequence[Sequence[object]], rules: RosterRules, people: Seq
         if h not in cols:
             out.errors.append((head_no, "roster.err.unknown_column", {"column": _cell(header[i])}))
             continue
+        if cols[h] in mapped.values():  # 白班一岗 and day1 name the same post
+            out.errors.append((head_no, "roster.err.duplicate_column", {"column": _cell(header[i])}))
+            continue
         mapped[i] = cols[h]
     if out.errors:
         return out
@@ -244,6 +247,7 @@ def parse_rows(rows: Sequence[Sequence[object]], rules: RosterRules, people: Seq
             continue
         seen.add(day)
         out.days.append(day)
+        holders: set[tuple[str, int]] = set()  # (shift, member): 双岗 means two people
         for i, (shift, post) in mapped.items():
             word = _cell(row[i]) if i < len(row) else ""
             if not word:
@@ -252,6 +256,10 @@ def parse_rows(rows: Sequence[Sequence[object]], rules: RosterRules, people: Seq
             if problem is not None or member is None:
                 out.errors.append((no, problem or "roster.err.unknown_name", {"name": word}))
                 continue
+            if (shift, member.id) in holders:
+                out.errors.append((no, "roster.err.twice", {"name": word}))
+                continue
+            holders.add((shift, member.id))
             out.entries.append(Entry(day, shift, post, member.id))
     if not out.days and not out.errors:
         out.errors.append((head_no, "roster.err.empty", {}))

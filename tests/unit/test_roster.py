@@ -119,3 +119,10 @@ def test_parse_edit() -> None:
     assert r.parse_edit(["某天", "白班", "x"], RULES, TODAY) == "roster.err.bad_date_arg"
     assert r.parse_edit(["11-24", "白班", "a", "b", "c"], RULES, TODAY) == "roster.err.too_many"
     assert r.parse_edit(["11-24", "带班", "a", "b"], RULES, TODAY) == "roster.err.too_many"
+
+
+def test_parse_rows_refuses_one_person_in_both_posts_and_two_columns_for_one_post() -> None:
+    rows = [HEADER, ["11-23", "陈值班", "陈值班", "陈值班", "", ""]]  # day and night the same day: allowed
+    assert r.parse_rows(rows, RULES, PEOPLE, TODAY).errors == [(2, "roster.err.twice", {"name": "陈值班"})]
+    dup = r.parse_rows([["日期", "白班一岗", "day1"], ["11-23", "陈值班", "吴值班"]], RULES, PEOPLE, TODAY)
+    assert dup.errors == [(1, "roster.err.duplicate_column", {"column": "day1"})]
