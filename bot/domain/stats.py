@@ -36,6 +36,7 @@ def period_of(first: date, last: date, tz: ZoneInfo) -> Period:
     return Period(_day_start(first, tz), _day_start(last + timedelta(days=1), tz), first, last)
 
 
+_YEARS = (2000, 2100)  # beyond: a typo (and year 0 or 9999 cannot be converted to UTC)
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _RANGE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})\.\.(\d{4}-\d{1,2}-\d{1,2})$")
 
@@ -52,7 +53,7 @@ def parse_period(arg: str, now: datetime, tz: ZoneInfo) -> Period | None:
     m = _MONTH.match(a)
     if m:
         y, mo = int(m.group(1)), int(m.group(2))
-        if not 1 <= mo <= 12:
+        if not 1 <= mo <= 12 or not _YEARS[0] <= y <= _YEARS[1]:
             return None
         nxt = date(y + (mo == 12), mo % 12 + 1, 1)
         return period_of(date(y, mo, 1), nxt - timedelta(days=1), tz)
@@ -62,7 +63,7 @@ def parse_period(arg: str, now: datetime, tz: ZoneInfo) -> Period | None:
             first, last = (date(*map(int, g.split("-"))) for g in m.groups())
         except ValueError:
             return None
-        if last < first or (last - first).days > 366:
+        if last < first or (last - first).days > 366 or not _YEARS[0] <= first.year <= last.year <= _YEARS[1]:
             return None
         return period_of(first, last, tz)
     return None

@@ -32,7 +32,8 @@ def test_parse_period(arg: str, first: date, last: date) -> None:
     assert p.end - timedelta(days=1) == datetime.combine(last, datetime.min.time(), TZ)
 
 
-@pytest.mark.parametrize("arg", ["2026-13", "year", "2026-11-15..2026-11-01", "2026-02-30..2026-03-01", "11"])
+@pytest.mark.parametrize("arg", ["2026-13", "year", "2026-11-15..2026-11-01", "2026-02-30..2026-03-01", "11",
+                                 "0000-01", "9999-12", "0001-01-01..0001-01-02"])
 def test_parse_period_rejects(arg: str) -> None:
     assert st.parse_period(arg, NOW, TZ) is None
 
