@@ -68,14 +68,18 @@ async def receipt_detail(conn: aiosqlite.Connection, p: Period) -> list[aiosqlit
 
 
 async def tasks(conn: aiosqlite.Connection, p: Period) -> list[TaskRow]:
-    rows = await _rows(conn, "SELECT unit_code, due_at, done_at FROM supervision_assignments "
+    rows = await _rows(conn, "SELECT unit_code, due_at, state, submitted_at, late FROM supervision_assignments "
                              "WHERE due_at >= ? AND due_at < ?", _window(p))
-    return [TaskRow(r["unit_code"], _dt(r["due_at"]), _dt(r["done_at"])) for r in rows]  # type: ignore[arg-type]
+    return [task_row(r) for r in rows]
+
+
+def task_row(r: aiosqlite.Row) -> TaskRow:
+    return TaskRow(r["unit_code"], _dt(r["due_at"]), r["state"], _dt(r["submitted_at"]), bool(r["late"]))  # type: ignore[arg-type]
 
 
 async def task_detail(conn: aiosqlite.Connection, p: Period) -> list[aiosqlite.Row]:
     return await _rows(conn, "SELECT t.id, t.title, t.source, t.created_at, a.unit_code, a.state, a.due_at, "
-                             "a.accepted_at, a.submitted_at, a.done_at FROM supervision_assignments a "
+                             "a.accepted_at, a.submitted_at, a.done_at, a.late FROM supervision_assignments a "
                              "JOIN supervision_tasks t ON t.id = a.task_id WHERE a.due_at >= ? AND a.due_at < ? "
                              "ORDER BY a.due_at, t.id, a.unit_code", _window(p))
 

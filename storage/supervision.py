@@ -24,7 +24,7 @@ def _assignment(r: aiosqlite.Row) -> Assignment:
         id=r["id"], task_id=r["task_id"], unit_code=r["unit_code"], state=AssignmentState(r["state"]),
         due_at=_dt(r["due_at"]), accepted_at=from_db(r["accepted_at"]), submitted_at=from_db(r["submitted_at"]),
         summary=r["summary"], done_at=from_db(r["done_at"]), overdue_at=from_db(r["overdue_at"]),
-        returned_count=r["returned_count"],
+        returned_count=r["returned_count"], late=bool(r["late"]),
     )
 
 
@@ -91,7 +91,7 @@ async def move(conn: aiosqlite.Connection, assignment_id: int, from_states: tupl
                to_state: AssignmentState, **fields: Any) -> bool:
     """Change state only from one of `from_states` (a double tap acts once); set `fields` too."""
     allowed = {"accepted_at", "accepted_by", "submitted_at", "submitted_by", "summary", "done_at", "done_by",
-               "due_at", "overdue_at"}
+               "due_at", "overdue_at", "late"}
     bad = set(fields) - allowed
     if bad:
         raise ValueError(f"not an assignment field: {bad}")
@@ -117,14 +117,15 @@ async def returned(conn: aiosqlite.Connection, assignment_id: int, due_at: datet
 
 
 async def set_due(conn: aiosqlite.Connection, assignment_id: int, due_at: datetime) -> None:
-    """A new deadline clears the overdue flag: the new one is what the unit is held to."""
+    """A new deadline clears the overdue flag (chasing starts afresh); `late` stays."""
     await conn.execute("UPDATE supervision_assignments SET due_at=?, overdue_at=NULL WHERE id=?",
                        (to_db(due_at), assignment_id))
 
 
 async def flag_overdue(conn: aiosqlite.Connection, assignment_id: int, now: datetime) -> bool:
     cur = await conn.execute(
-        "UPDATE supervision_assignments SET overdue_at=? WHERE id=? AND overdue_at IS NULL", (to_db(now), assignment_id)
+        "UPDATE supervision_assignments SET overdue_at=?, late=1 WHERE id=? AND overdue_at IS NULL",
+        (to_db(now), assignment_id)
     )
     return cur.rowcount == 1
 

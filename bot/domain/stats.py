@@ -113,7 +113,20 @@ class ReceiptRow:
 class TaskRow:
     unit: str
     due_at: datetime
-    done_at: datetime | None
+    state: str  # bot.domain.supervision.AssignmentState
+    submitted_at: datetime | None = None
+    late: bool = False  # past a deadline it owed work on at some point (a return's new deadline keeps it)
+
+
+def task_status(row: TaskRow, now: datetime) -> str:
+    """on_time | overdue | open, as the bulletin reads it: a completion counts from its submission,
+    not from the director's approval; one awaiting review is not the unit's delay unless it came late."""
+    late = row.late or (row.submitted_at is not None and row.submitted_at > row.due_at)
+    if row.state == "done":
+        return "overdue" if late else "on_time"
+    if row.state == "submitted":
+        return "overdue" if late else "open"
+    return "overdue" if late or now > row.due_at else "open"
 
 
 @dataclass(frozen=True)
@@ -233,9 +246,10 @@ def compute(
         if t.unit not in figs or not period.holds(t.due_at):
             continue
         f = figs[t.unit]
-        if t.done_at is not None and t.done_at <= t.due_at:
+        status = task_status(t, now)
+        if status == "on_time":
             f.tasks_on_time += 1
-        elif t.done_at is not None or now > t.due_at:
+        elif status == "overdue":
             f.tasks_overdue += 1
         else:
             f.tasks_open += 1

@@ -47,6 +47,7 @@ class Assignment:
     done_at: datetime | None = None
     overdue_at: datetime | None = None
     returned_count: int = 0
+    late: bool = False  # was ever past a deadline it owed work on (a later new deadline keeps it)
 
     @property
     def owes_work(self) -> bool:
@@ -57,11 +58,17 @@ class Assignment:
         return self.owes_work and now > self.due_at
 
     @property
+    def came_late(self) -> bool:
+        """Submitted after its deadline, or past an earlier one before a return (退回) or an
+        extension moved it."""
+        return self.late or (self.submitted_at is not None and self.submitted_at > self.due_at)
+
+    @property
     def finished_late(self) -> bool | None:
-        """For a completed assignment: was the accepted completion submitted after the deadline?"""
+        """For a completed assignment: was it late (`came_late`)?"""
         if self.state is not AssignmentState.DONE or self.submitted_at is None:
             return None
-        return self.submitted_at > self.due_at
+        return self.came_late
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,7 @@ async def workbook(s: Services, member: Member, period: Period) -> bytes:
     for r in await rows.task_detail(conn, period):
         due, done = from_db(r["due_at"]), from_db(r["done_at"])
         assert due is not None
-        state = "on_time" if done and done <= due else ("overdue" if done or now > due else "open")
+        state = rules.task_status(rows.task_row(r), now)
         body.append([r["id"], r["title"], r["source"], s.unit_name(r["unit_code"]), _local(s, r["created_at"]),
                      _local(s, due), _local(s, r["accepted_at"]), _local(s, r["submitted_at"]), _local(s, done),
                      t(f"stats.x.task_{state}")])

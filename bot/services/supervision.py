@@ -284,12 +284,13 @@ async def submit_completion(s: Services, member: Member, assignment_id: int, sum
     async with s.uow() as tx:
         task, a = await load(tx.conn, member, assignment_id, Action.SUBMIT_TASK)
         _must_be_working(s, task, a)
+        late = tx.now > a.due_at
         if not await store.move(tx.conn, a.id, (AssignmentState.ACCEPTED,), AssignmentState.SUBMITTED,
-                                submitted_at=tx.now, submitted_by=member.id, summary=summary):
+                                submitted_at=tx.now, submitted_by=member.id, summary=summary,
+                                **({"late": 1} if late else {})):
             raise Stale()
         for kind in rules.ASSIGNMENT_KINDS:
             await deadlines.cancel(tx.conn, kind, a.id, tx.now)
-        late = tx.now > a.due_at
         event_id = await store.add_event(tx.conn, task.id, a.id, tx.now, member.id, "submitted", name=member.name,
                                          unit=s.unit_name(a.unit_code), text=summary, files=len(files), late=late)
         await store.add_attachments(tx.conn, event_id, files[:MAX_ATTACHMENTS])
@@ -313,7 +314,7 @@ async def approve_completion(s: Services, member: Member, assignment_id: int) ->
         if not await store.move(tx.conn, a.id, (AssignmentState.SUBMITTED,), AssignmentState.DONE,
                                 done_at=tx.now, done_by=member.id):
             return Reply(s.texts("task.not_submitted", number=txt.label(task)), first=False)
-        late = a.submitted_at is not None and a.submitted_at > a.due_at
+        late = a.came_late
         await store.add_event(tx.conn, task.id, a.id, tx.now, member.id, "approved", name=member.name,
                               unit=s.unit_name(a.unit_code), late=late)
         fresh_task = await store.get(tx.conn, task.id)

@@ -361,6 +361,37 @@ async def test_return_keeping_the_deadline_keeps_its_reminders(desk: Desk, cast:
     assert a.state == "submitted" and a.returned_count == 1
 
 
+async def test_a_return_with_a_new_deadline_does_not_wash_out_a_late_completion(desk: Desk, cast: Cast) -> None:
+    task_id = await assign(desk, cast, due="明天")  # 11-24 18:00
+    head, director = cast.head, cast.director
+    await accept(desk, head)
+    await desk.advance(days=1, hours=9)  # 11-24 19:00: an hour past the deadline
+    await head.send_command("/task", str(task_id))
+    await head.press(await head.wait_for("办理记录"), text="✅ 办结")
+    await head.wait_for("办结情况")
+    await head.send_text("已整治完毕")
+    await head.press(await head.wait_for("提交"), text="📤 提交")
+    await desk.settle()
+    await director.press(await director.wait_for("已办结"), text="↩️ 退回")
+    await director.send_text("请补充整治前后照片")
+    await director.wait_for("维持原时限")
+    await director.send_text("11-30")
+    await director.wait_for("已退回")
+    await desk.settle()
+    back = await head.wait_for("被退回")
+    await head.press(back, text="✅ 办结")  # well before the new deadline
+    await head.wait_for("办结情况")
+    await head.send_text("已补充照片")
+    await head.press(await head.wait_for("提交"), text="📤 提交")
+    await desk.settle()
+    await director.press(await director.wait_for("已补充照片"), text="✅ 通过")
+    assert "逾期办结" in (await director.wait_for("已通过")).text
+    a = (await store.get(desk.db.conn, task_id)).assignments[0]  # type: ignore[union-attr]
+    assert a.late and a.finished_late
+    await director.send_command("/stats", "2026-11")  # the new deadline, 11-30, is in November
+    assert "督办事项 按时办结 0、逾期 1、未到期 0" in (await director.wait_for("统计")).text
+
+
 async def test_bulletin_on_a_configured_schedule_to_a_group_and_on_demand() -> None:
     policy = SupervisionPolicy(bulletin_cron="30 17 * * fri", bulletin_chat_id=-100500)
     async with Desk(config_overrides={"supervision": policy}) as desk:

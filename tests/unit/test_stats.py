@@ -76,8 +76,9 @@ def test_compute_per_unit_figures() -> None:
              st.LeaveRow("b", bj(20, 0), bj(23, 0), "refused", False)]
     receipts = [st.ReceiptRow("a", bj(20, 8), bj(20, 8, 20)), st.ReceiptRow("a", bj(20, 8), bj(20, 8, 40)),
                 st.ReceiptRow("a", bj(20, 8), None), st.ReceiptRow("b", datetime(2026, 10, 1, tzinfo=TZ), None)]
-    tasks = [st.TaskRow("b", bj(10, 18), bj(9, 18)), st.TaskRow("b", bj(11, 18), bj(12, 18)),
-             st.TaskRow("b", bj(20, 18), None), st.TaskRow("b", bj(23, 18), None), st.TaskRow("b", bj(30, 18), None)]
+    tasks = [st.TaskRow("b", bj(10, 18), "done", bj(9, 18)), st.TaskRow("b", bj(11, 18), "done", bj(12, 18)),
+             st.TaskRow("b", bj(20, 18), "accepted"), st.TaskRow("b", bj(23, 18), "assigned"),
+             st.TaskRow("b", bj(30, 18), "accepted")]
     info = [st.InfoRow("b", bj(3, 9), "city"), st.InfoRow("b", bj(4, 9), "instruction"),
             st.InfoRow("b", bj(5, 9), "rejected"), st.InfoRow("zz", bj(5, 9), "city")]
     a, b = st.compute(["a", "b"], period, NOW, TZ, incidents=incidents, stages=stages, leave=leave,
@@ -93,6 +94,18 @@ def test_compute_per_unit_figures() -> None:
     assert (b.tasks_on_time, b.tasks_overdue, b.tasks_open) == (1, 2, 1)
     assert (b.info_submitted, b.info_adopted, b.info_score) == (3, 2, 8)
     assert not a.empty and st.compute(["c"], period, NOW, TZ)[0].empty
+
+
+def test_task_status_counts_from_the_submission_and_keeps_earlier_lateness() -> None:
+    due, now = bj(20, 18), bj(22, 10)
+    # Submitted in time, approved two days after the deadline: the director's delay is not the unit's.
+    assert st.task_status(st.TaskRow("b", due, "done", bj(20, 17)), now) == "on_time"
+    assert st.task_status(st.TaskRow("b", due, "submitted", bj(20, 17)), now) == "open"  # awaiting review
+    assert st.task_status(st.TaskRow("b", due, "submitted", bj(20, 19)), now) == "overdue"
+    # Late once, then returned with a later deadline and finished within it: still late.
+    assert st.task_status(st.TaskRow("b", bj(25, 18), "done", bj(22, 9), late=True), now) == "overdue"
+    assert st.task_status(st.TaskRow("b", bj(25, 18), "accepted", late=True), now) == "overdue"
+    assert st.task_status(st.TaskRow("b", bj(25, 18), "accepted"), now) == "open"
 
 
 def test_leave_days_clip_to_the_period() -> None:
