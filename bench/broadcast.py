@@ -47,7 +47,7 @@ async def _run(desk, n: int) -> common.Result:  # type: ignore[no-untyped-def]
         msg = await user.wait_for("值班工作", timeout=max(120.0, n / 5))
         last = max(last, msg.date)
     elapsed = last - t0
-    messages = desk.emu.stats.messages_sent  # the n notices and what the sender is told (status, units nobody reaches)
+    messages = desk.emu.stats.messages_sent  # the n notices and the sender's status line
     # Telegram's window admits 30 in any second: the last batch can leave ceil(M/30) - 1 s after the first.
     minimum = float(max(0, math.ceil(messages / LIMITS.global_per_second) - 1))
     share = minimum / elapsed * 100 if minimum > 0 and elapsed > 0 else 100.0

@@ -408,6 +408,8 @@ async def show_summary(update: Update, ctx: DeskContext, draft: svc.NoticeDraft)
     text = ctx.t("notice.summary", title=esc(draft.title), meeting=meeting, body=esc(draft.body) or ctx.t("core.none"),
                  attachments=len(draft.attachments), audience=_audience_line(ctx, draft, member),
                  urgency=ctx.t("notice.btn.urgent" if draft.urgent else "notice.btn.normal"), receipt=receipt)
+    if draft.audience is not None and (lost := await svc.unreached_units(s, member, draft.audience)):
+        text += ctx.t("notice.unreached_units", units=ctx.t("core.list_sep").join(esc(s.unit_name(u)) for u in lost))
     await say(update, ctx, text, cb.keyboard([[(ctx.t("notice.btn.send"), "nd:send"),
                                                (ctx.t("notice.btn.cancel"), "nd:cancel")]]))
     return S.CONFIRM

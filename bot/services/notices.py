@@ -128,6 +128,13 @@ async def find_members(s: Services, sender: Member, names: list[str]) -> tuple[l
 # --- sending ------------------------------------------------------------------------------
 
 
+async def unreached_units(s: Services, sender: Member, spec: AudienceSpec) -> list[str]:
+    """The chosen units where nobody registered would receive it — shown on the summary, before
+    发送, so the sender can reach them another way (and the sender gets one message, not two)."""
+    people = await audience_members(s.db.read, sender, spec)
+    return rules.unreached_units(sender, spec, (u.code for u in s.config.units), (p.unit_code for p in people))
+
+
 async def send_notice(s: Services, sender: Member, draft: NoticeDraft) -> Notice:
     """Store the notice and its recipients, queue every message and plan the chasing, in one transaction."""
     if not rules.may_send(sender):
@@ -168,11 +175,6 @@ async def send_notice(s: Services, sender: Member, draft: NoticeDraft) -> Notice
                                                                             len(posts)),
                                        markup=txt.sender_keyboard(s, n), ref_kind=REF, ref_id=nid, tag=STATUS)
         await notices.set_status_message(tx.conn, nid, status_id)
-        unreached = rules.unreached_units(sender, spec, (u.code for u in s.config.units), (p.unit_code for p in people))
-        if unreached:
-            names = s.texts("core.list_sep").join(esc(s.unit_name(u)) for u in unreached)
-            await tx.send_text(sender.telegram_id, s.texts("notice.unreached_units", title=esc(n.title), units=names),
-                               ref_kind=REF, ref_id=nid, tag="unreached")
         await _deliver(s, tx, n, sender.name, [r[2] for r in rows], tag=DELIVER)
         for g in posts:
             post_id = await tx.send_text(g.chat_id, txt.notice_text(s, n, sender.name, group=True),

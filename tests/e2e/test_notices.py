@@ -540,10 +540,20 @@ async def test_a_bound_group_upgraded_to_a_supergroup_keeps_getting_notices(desk
 
 
 async def test_sender_is_told_which_chosen_units_nobody_can_receive(desk: Desk, cast: Cast) -> None:
-    director = await members.by_telegram_id(desk.db.conn, cast.director.id)
-    assert director is not None
-    await svc.send_notice(desk.services, director, svc.NoticeDraft(
-        title="报送周报", body="本周五前报送。", audience=AudienceSpec(Audience.UNITS, units=("jianshelu", "xushui"))))
-    warned = await cast.director.wait_for("没有登记人员")
-    assert desk.services.unit_name("xushui") in warned.text and desk.services.unit_name("jianshelu") not in warned.text
+    d = cast.director
+    await _dialog_start(d, "报送周报", "本周五前报送。")
+    await d.press(await d.wait_for("发给谁"), text="选择单位")
+    await d.press(await d.wait_for("接收单位"), data="nd:u:jianshelu")
+    await d.press(await d.wait_for("接收单位"), data="nd:u:xushui")
+    await d.press(await d.wait_for("接收单位"), text="完成")
+    await d.press(await d.wait_for("紧急程度"), text="普通")
+    await d.press(await d.wait_for("需要签收回执吗"), data="nd:rc:def")
+    summary = await d.wait_for("请核对后发送")  # told before sending, while they can still choose
+    warning = summary.text.split("⚠️")[1]
+    assert "没有登记人员" in warning and desk.services.unit_name("xushui") in warning
+    assert desk.services.unit_name("jianshelu") not in warning
+    await d.press(summary, text="📤 发送")
     await cast.officer.wait_for("报送周报")  # the others still get it
+    await desk.settle()
+    told = [m for m in d.inbox if m.message_id > summary.message_id and "报送周报" in (m.text or "")]
+    assert len(told) == 1  # the status line only: one message to the sender, not two in a second
