@@ -9,7 +9,15 @@ from __future__ import annotations
 from enum import IntEnum
 
 from telegram import Update
-from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import callbacks as cb
 from bot.app import DeskContext
@@ -18,8 +26,18 @@ from bot.domain.members import Action
 from bot.fmt import esc
 from bot.services import info as svc
 from bot.services.errors import ServiceError
-from handlers.common import DraftSlot, answer_query, callback_data, drop_drafts, guard, private_only, read_text, refuse, say, \
-    text_into_draft
+from handlers.common import (
+    DraftSlot,
+    answer_query,
+    callback_data,
+    drop_drafts,
+    guard,
+    private_only,
+    read_text,
+    refuse,
+    say,
+    text_into_draft,
+)
 
 KIND = "info"
 DIALOG = svc.DIALOG_PREFIX

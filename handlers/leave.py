@@ -10,7 +10,15 @@ from __future__ import annotations
 from enum import IntEnum
 
 from telegram import Update
-from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import callbacks as cb
 from bot.app import DeskContext
@@ -21,8 +29,22 @@ from bot.fmt import esc
 from bot.services import leave as svc
 from bot.services import leave_text as txt
 from bot.services.errors import ServiceError
-from handlers.common import stray_handler, DraftSlot, answer_query, callback_data, drop_drafts, guard, guard_private, load_draft, private_only, read_text, refuse, save_draft, say, \
-    text_into_draft
+from handlers.common import (
+    DraftSlot,
+    answer_query,
+    callback_data,
+    drop_drafts,
+    guard,
+    guard_private,
+    load_draft,
+    private_only,
+    read_text,
+    refuse,
+    save_draft,
+    say,
+    stray_handler,
+    text_into_draft,
+)
 
 KIND = "leave"
 DECISION = "leave_decision"

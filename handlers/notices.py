@@ -11,21 +11,50 @@ from __future__ import annotations
 from enum import IntEnum
 
 from telegram import Update
-from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, \
-    MessageHandler, filters
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import callbacks as cb
 from bot.app import DeskContext
 from bot.config import parse_duration
 from bot.domain.members import Action, Member
-from bot.domain.notices import ADDRESSABLE_ROLES, Attendance, Audience, AudienceSpec, MeetingTimeError, \
-    NoticeKind, parse_meeting_time, receipt_deadline, split_names
+from bot.domain.notices import (
+    ADDRESSABLE_ROLES,
+    Attendance,
+    Audience,
+    AudienceSpec,
+    MeetingTimeError,
+    NoticeKind,
+    parse_meeting_time,
+    receipt_deadline,
+    split_names,
+)
 from bot.fmt import esc
 from bot.services import notice_text as txt
 from bot.services import notices as svc
 from bot.services.errors import ServiceError
-from handlers.common import stray_handler, DraftSlot, answer_query, callback_data, drop_drafts, guard, guard_private, load_draft, read_text, refuse, \
-    save_draft, say, text_into_draft
+from handlers.common import (
+    DraftSlot,
+    answer_query,
+    callback_data,
+    drop_drafts,
+    guard,
+    guard_private,
+    load_draft,
+    read_text,
+    refuse,
+    save_draft,
+    say,
+    stray_handler,
+    text_into_draft,
+)
 from handlers.notice_progress import install_progress
 
 KIND = "notice"

@@ -20,7 +20,17 @@ from bot.domain.timeparse import TimeBounds, TimeInputError, parse_event_time
 from bot.services import incident_text as txt
 from bot.services.errors import ServiceError
 from bot.services.incidents import close_incident, file_followup, file_full, file_written, load_for, missed_line
-from handlers.common import stray_handler, answer_query, drop_drafts, guard, load_draft, read_text, refuse, save_draft, say
+from handlers.common import (
+    answer_query,
+    drop_drafts,
+    guard,
+    load_draft,
+    read_text,
+    refuse,
+    save_draft,
+    say,
+    stray_handler,
+)
 from storage import incidents
 
 KIND = "stage"

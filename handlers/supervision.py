@@ -16,7 +16,15 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot import callbacks as cb
 from bot.app import DeskContext
@@ -27,10 +35,33 @@ from bot.services import supervision as svc
 from bot.services import supervision_text as txt
 from bot.services.errors import ServiceError
 from handlers import supervision_views
-from handlers.common import DraftSlot, answer_query, callback_data, guard, private_only, read_text, refuse, say, text_into_draft
+from handlers.common import (
+    DraftSlot,
+    answer_query,
+    callback_data,
+    guard,
+    private_only,
+    read_text,
+    refuse,
+    say,
+    text_into_draft,
+)
 from handlers.supervision_work import (
-    S, finish, read_due, ext_due, ext_reason, report_file, report_submit, report_text, return_due, return_reason,
-    start_extension, start_progress_command, start_report_button, start_return, stray,
+    S,
+    ext_due,
+    ext_reason,
+    finish,
+    read_due,
+    report_file,
+    report_submit,
+    report_text,
+    return_due,
+    return_reason,
+    start_extension,
+    start_progress_command,
+    start_report_button,
+    start_return,
+    stray,
 )
 from storage import members
 

@@ -5,10 +5,6 @@ Each scene module has `TITLE` (a catalog key) and `async def play(stage: Stage) 
 
 from __future__ import annotations
 
-from bot.demo_scenes import incident, info
-from bot.demo_scenes import supervision
-from bot.demo_scenes import leave
-from bot.demo_scenes import notice
-from bot.demo_scenes import roster
+from bot.demo_scenes import incident, info, leave, notice, roster, supervision
 
 SCENES = (incident, info, supervision, leave, notice, roster)

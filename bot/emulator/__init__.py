@@ -11,7 +11,7 @@ Run the unmodified python-telegram-bot ``Application`` against it::
 """
 
 from .control import SimGroup, SimUser
-from .emulator import BotApiEmulator, CallbackAnswer, TINY_PNG
+from .emulator import TINY_PNG, BotApiEmulator, CallbackAnswer
 from .htmlcheck import HtmlParseError, parse_html
 from .limits import FAULT_KINDS, Faults, RateLimits
 from .models import ApiError, EmulatorStats, SimMessage, TranscriptEntry

@@ -10,8 +10,21 @@ import aiosqlite
 from bot import callbacks as cb
 from bot.config import Unit
 from bot.domain.info import (
-    ADOPTED, REVIEW_MARKS, InfoDraft, InfoItem, Mark, Monthly, QuotaPolicy, Ranked, Scores, UnitTally, Weekly,
-    month_bounds, quota_week, rank_units, still_due,
+    ADOPTED,
+    REVIEW_MARKS,
+    InfoDraft,
+    InfoItem,
+    Mark,
+    Monthly,
+    QuotaPolicy,
+    Ranked,
+    Scores,
+    UnitTally,
+    Weekly,
+    month_bounds,
+    quota_week,
+    rank_units,
+    still_due,
 )
 from bot.domain.members import Action, Member, Role, can
 from bot.fmt import esc

@@ -10,7 +10,16 @@ from bot.fmt import esc
 from bot.services import leave_text as txt
 from bot.services.base import Services
 from bot.services.leave import (
-    ASK_TAG, BACK_DUE, BACK_REMIND, BEGIN, END, REF, REMIND, audience, requester_of, card,
+    ASK_TAG,
+    BACK_DUE,
+    BACK_REMIND,
+    BEGIN,
+    END,
+    REF,
+    REMIND,
+    audience,
+    card,
+    requester_of,
 )
 from storage import leave, members
 from storage.deadlines import Deadline

@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.harness import example_config_text
 from bot.emulator import BotApiEmulator
+from bot.harness import example_config_text
 
 TOKEN = "424242:CRASH-test-token"
 

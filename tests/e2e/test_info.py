@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from bot.config import InfoPolicy
 from bot.domain.info import InfoDraft, Mark
 from bot.emulator import SimUser
-from bot.config import InfoPolicy
 from bot.harness import Desk
 from bot.services import info as svc
 from storage import members
@@ -126,8 +126,8 @@ async def test_quota_reminders_only_to_short_units_and_week_rollover(desk: Desk,
     await cast.other_officer.send_command("/cancel")
 
     await advance_to(desk, 2026, 11, 27, 17, 0)  # the week closes
-    from storage import info
     from bot.domain.info import Weekly
+    from storage import info
 
     week_end = Weekly.parse("fri 17:00").at_or_after(desk.clock.now(), BJ)
     short = {code for code, _sent, _quota in await info.short_weeks(desk.db.conn, week_end)}

@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from bot.clock import FakeClock
-from bot.config import CalendarPolicy, HolidayPeriod, LeavePost, LeavePolicy
+from bot.config import CalendarPolicy, HolidayPeriod, LeavePolicy, LeavePost
 from bot.emulator import SimMessage, SimUser
 from bot.harness import Desk
 from storage import leave, members

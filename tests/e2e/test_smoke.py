@@ -1,5 +1,5 @@
-from tests.conftest import Cast
 from bot.harness import Desk
+from tests.conftest import Cast
 
 
 async def test_first_report_alerts_office(desk: Desk, cast: Cast) -> None:

@@ -32,9 +32,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.chaos import step_of
 from bot.emulator import SimMessage, SimUser
 from bot.harness import Desk
-from bench.chaos import step_of
 
 EXAMPLES = int(os.environ.get("DUTYDESK_FUZZ_EXAMPLES", "12"))
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -2,8 +2,22 @@ from datetime import UTC, datetime, timedelta
 
 from bot.domain.casualties import Casualties
 from bot.domain.incidents import (
-    DUE, FOLLOWUP, FORWARD_REMIND, REMIND, Category, Incident, IncidentPolicy, Stage, StageRecord, StageState,
-    deadlines_for, incident_number, merge_followup, missed_on_close, parse_incident_number, plan_deadlines,
+    DUE,
+    FOLLOWUP,
+    FORWARD_REMIND,
+    REMIND,
+    Category,
+    Incident,
+    IncidentPolicy,
+    Stage,
+    StageRecord,
+    StageState,
+    deadlines_for,
+    incident_number,
+    merge_followup,
+    missed_on_close,
+    parse_incident_number,
+    plan_deadlines,
     stage_state,
 )
 

@@ -8,8 +8,19 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.info import (
-    InfoDraft, Mark, Monthly, ScheduleError, Scores, UnitTally, Weekly, month_bounds, parse_month, previous_month,
-    quota_week, rank_units, still_due,
+    InfoDraft,
+    Mark,
+    Monthly,
+    ScheduleError,
+    Scores,
+    UnitTally,
+    Weekly,
+    month_bounds,
+    parse_month,
+    previous_month,
+    quota_week,
+    rank_units,
+    still_due,
 )
 from bot.domain.members import Action, Member, Role, can
 

@@ -11,9 +11,27 @@ from bot.config import LeavePolicy
 from bot.domain.holidays import STATE_COUNCIL as CAL
 from bot.domain.holidays import HolidayCalendar
 from bot.domain.leave import (
-    Approver, DayPoint, Decision, LeaveDraft, LeaveInputError, approval_chain_for, back_deadlines, check_period,
-    check_start, departed, holiday_names, is_workday, last_day, overlaps, parse_day, parse_selector, return_day,
-    select, statutory_holidays, step_outcome, with_standins,
+    Approver,
+    DayPoint,
+    Decision,
+    LeaveDraft,
+    LeaveInputError,
+    approval_chain_for,
+    back_deadlines,
+    check_period,
+    check_start,
+    departed,
+    holiday_names,
+    is_workday,
+    last_day,
+    overlaps,
+    parse_day,
+    parse_selector,
+    return_day,
+    select,
+    statutory_holidays,
+    step_outcome,
+    with_standins,
 )
 from bot.domain.members import Member, Role
 

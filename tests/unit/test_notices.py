@@ -9,9 +9,25 @@ import pytest
 
 from bot.domain.members import Member, Role
 from bot.domain.notices import (
-    DUE, MEETING_REMIND, RESEND, Audience, AudienceProblem, AudienceSpec, MeetingTimeError, NoticePolicy, Receipt,
-    audience_problem, may_send, parse_meeting_time, pending_heads_units, plan_deadlines, receipt_deadline,
-    resend_wait, split_names, tally_by_unit, unreached_units,
+    DUE,
+    MEETING_REMIND,
+    RESEND,
+    Audience,
+    AudienceProblem,
+    AudienceSpec,
+    MeetingTimeError,
+    NoticePolicy,
+    Receipt,
+    audience_problem,
+    may_send,
+    parse_meeting_time,
+    pending_heads_units,
+    plan_deadlines,
+    receipt_deadline,
+    resend_wait,
+    split_names,
+    tally_by_unit,
+    unreached_units,
 )
 
 BEIJING = ZoneInfo("Asia/Shanghai")

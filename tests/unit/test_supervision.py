@@ -11,8 +11,16 @@ from bot import config
 from bot.domain import supervision as rules
 from bot.domain.members import Action, Member, Role, can
 from bot.domain.supervision import (
-    Assignment, AssignmentState, DueInputError, Source, Task, cn_number, parse_chase_plan, parse_due,
-    plan_reminders, tally,
+    Assignment,
+    AssignmentState,
+    DueInputError,
+    Source,
+    Task,
+    cn_number,
+    parse_chase_plan,
+    parse_due,
+    plan_reminders,
+    tally,
 )
 
 BJ = ZoneInfo("Asia/Shanghai")
