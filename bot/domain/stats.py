@@ -15,6 +15,7 @@ from statistics import mean
 from zoneinfo import ZoneInfo
 
 from bot.domain.info import ADOPTED, Scores
+from bot.domain.supervision import AssignmentState, was_late
 
 
 @dataclass(frozen=True)
@@ -121,10 +122,10 @@ class TaskRow:
 def task_status(row: TaskRow, now: datetime) -> str:
     """on_time | overdue | open, as the bulletin reads it: a completion counts from its submission,
     not from the director's approval; one awaiting review is not the unit's delay unless it came late."""
-    late = row.late or (row.submitted_at is not None and row.submitted_at > row.due_at)
-    if row.state == "done":
+    late = was_late(row.late, row.submitted_at, row.due_at)
+    if row.state == AssignmentState.DONE:
         return "overdue" if late else "on_time"
-    if row.state == "submitted":
+    if row.state == AssignmentState.SUBMITTED:
         return "overdue" if late else "open"
     return "overdue" if late or now > row.due_at else "open"
 

@@ -34,6 +34,12 @@ OPEN_STATES = frozenset({AssignmentState.ASSIGNED, AssignmentState.ACCEPTED})
 """States in which the unit still owes work: reminders, overdue flags and chasing apply."""
 
 
+def was_late(late: bool, submitted_at: datetime | None, due_at: datetime) -> bool:
+    """Submitted after its deadline, or past an earlier one before a return (退回) or an
+    extension moved it (`late`, kept in the row)."""
+    return late or (submitted_at is not None and submitted_at > due_at)
+
+
 @dataclass(frozen=True)
 class Assignment:
     id: int
@@ -59,9 +65,7 @@ class Assignment:
 
     @property
     def came_late(self) -> bool:
-        """Submitted after its deadline, or past an earlier one before a return (退回) or an
-        extension moved it."""
-        return self.late or (self.submitted_at is not None and self.submitted_at > self.due_at)
+        return was_late(self.late, self.submitted_at, self.due_at)
 
     @property
     def finished_late(self) -> bool | None:
