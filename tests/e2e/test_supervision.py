@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.config import SupervisionPolicy
-from bot.emulator import SimUser
+from bot.emulator import SimMessage, SimUser
 from bot.harness import Desk
 from bot.services import supervision as svc
 from bot.services.supervision import TaskDraft
@@ -48,6 +48,14 @@ async def assign(desk: Desk, cast: Cast, *, title: str = "背街小巷环境整�
     tasks = await store.list_tasks(desk.db.conn)
     assert tasks and tasks[0].title == title and done.text
     return tasks[0].id
+
+
+async def complete(head: SimUser, card: SimMessage, summary: str) -> None:
+    """The unit head's 办结 from `card`: the summary, then 提交."""
+    await head.press(card, text="✅ 办结")
+    await head.wait_for("办结情况")
+    await head.send_text(summary)
+    await head.press(await head.wait_for("提交"), text="📤 提交")
 
 
 async def accept(desk: Desk, head: SimUser) -> None:
@@ -89,10 +97,7 @@ async def test_assign_accept_progress_complete_return_approve(desk: Desk, cast: 
     # Completion by the head; the director returns it with a reason and a new deadline.
     await head.send_command("/task", str(task_id))
     detail = await head.wait_for("办理记录")
-    await head.press(detail, text="✅ 办结")
-    await head.wait_for("办结情况")
-    await head.send_text("整治完成")
-    await head.press(await head.wait_for("提交"), text="📤 提交")
+    await complete(head, detail, "整治完成")
     await head.wait_for("等待审核")
     await desk.settle()
     review = await director.wait_for("已办结")
@@ -174,10 +179,7 @@ async def test_reminders_overdue_escalation_and_chasing(desk: Desk, cast: Cast) 
     assert task.assignments[0].overdue_at is not None
 
     # Completion stops the chasing; it is completed late.
-    await head.press(head.last, text="✅ 办结")  # type: ignore[arg-type]
-    await head.wait_for("办结情况")
-    await head.send_text("已完成")
-    await head.press(await head.wait_for("提交"), text="📤 提交")
+    await complete(head, head.last, "已完成")  # type: ignore[arg-type]
     await head.wait_for("等待审核")
     await desk.settle()
     await director.press(await director.wait_for("已办结"), text="✅ 通过")
@@ -294,10 +296,7 @@ async def test_weekly_bulletin(desk: Desk, cast: Cast) -> None:
     await accept(desk, cast.head)
     t = await store.get(desk.db.conn, task_id)
     assert t is not None
-    await cast.head.press(cast.head.last, text="✅ 办结")  # type: ignore[arg-type]
-    await cast.head.wait_for("办结情况")
-    await cast.head.send_text("排查完毕")
-    await cast.head.press(await cast.head.wait_for("提交"), text="📤 提交")
+    await complete(cast.head, cast.head.last, "排查完毕")  # type: ignore[arg-type]
     await desk.settle()
     await cast.director.press(await cast.director.wait_for("已办结"), text="✅ 通过")
     await desk.settle()
@@ -322,10 +321,7 @@ async def test_return_keeping_the_deadline_keeps_its_reminders(desk: Desk, cast:
     task_id = await assign(desk, cast, due="12-04")  # reminders 12-01, 12-03 18:00 and 12-04 16:00
     head, director = cast.head, cast.director
     await accept(desk, head)
-    await head.press(head.last, text="✅ 办结")  # type: ignore[arg-type]
-    await head.wait_for("办结情况")
-    await head.send_text("已整治完毕")
-    await head.press(await head.wait_for("提交"), text="📤 提交")
+    await complete(head, head.last, "已整治完毕")  # type: ignore[arg-type]
     await desk.settle()
     await director.press(await director.wait_for("已办结"), text="↩️ 退回")
     await director.wait_for("退回理由")
@@ -345,10 +341,7 @@ async def test_return_keeping_the_deadline_keeps_its_reminders(desk: Desk, cast:
     assert "2026-12-04 18:00" in r.text and "办理中" in r.text
 
     # A bad new deadline is refused and changes nothing.
-    await head.press(back, text="✅ 办结")
-    await head.wait_for("办结情况")
-    await head.send_text("已补充照片")
-    await head.press(await head.wait_for("提交"), text="📤 提交")
+    await complete(head, back, "已补充照片")
     await desk.settle()
     await director.press(await director.wait_for("已办结"), text="↩️ 退回")
     await director.send_text("照片不清晰")
@@ -367,10 +360,7 @@ async def test_a_return_with_a_new_deadline_does_not_wash_out_a_late_completion(
     await accept(desk, head)
     await desk.advance(days=1, hours=9)  # 11-24 19:00: an hour past the deadline
     await head.send_command("/task", str(task_id))
-    await head.press(await head.wait_for("办理记录"), text="✅ 办结")
-    await head.wait_for("办结情况")
-    await head.send_text("已整治完毕")
-    await head.press(await head.wait_for("提交"), text="📤 提交")
+    await complete(head, await head.wait_for("办理记录"), "已整治完毕")
     await desk.settle()
     await director.press(await director.wait_for("已办结"), text="↩️ 退回")
     await director.send_text("请补充整治前后照片")
@@ -379,10 +369,7 @@ async def test_a_return_with_a_new_deadline_does_not_wash_out_a_late_completion(
     await director.wait_for("已退回")
     await desk.settle()
     back = await head.wait_for("被退回")
-    await head.press(back, text="✅ 办结")  # well before the new deadline
-    await head.wait_for("办结情况")
-    await head.send_text("已补充照片")
-    await head.press(await head.wait_for("提交"), text="📤 提交")
+    await complete(head, back, "已补充照片")  # well before the new deadline
     await desk.settle()
     await director.press(await director.wait_for("已补充照片"), text="✅ 通过")
     assert "逾期办结" in (await director.wait_for("已通过")).text
