@@ -71,8 +71,41 @@ async def test_several_drafts_in_one_statement_replace_what_was_there(tmp_path: 
         now = datetime(2026, 11, 23, tzinfo=UTC)
         async with db.single() as conn:
             await drafts.save(conn, 1, "report", {"place": "old"}, now)
+        async with db.single() as conn:
             await drafts.save_many(conn, 1, {"report": {"place": "new"}, "report.asking": {"state": 104}}, now)
         assert await drafts.load_many(db.read, 1, ("report", "report.asking")) == {
             "report": {"place": "new"}, "report.asking": {"state": 104}}
+    finally:
+        await db.close()
+
+
+async def test_concurrent_singles_are_in_flight_together_and_a_transaction_waits_for_none(tmp_path: Path) -> None:
+    """Singles do not take turns round the event loop: all of them are queued in the database
+    thread before the first one's answer is back. A transaction requested meanwhile still runs
+    after those already queued (aiosqlite keeps the order) and before any single asked after it."""
+    db = await Database(tmp_path / "t.sqlite3").open()
+    try:
+        now = datetime(2026, 11, 23, tzinfo=UTC)
+        await db.conn.execute("CREATE TABLE log(n INTEGER PRIMARY KEY AUTOINCREMENT, what TEXT)")
+        queued, answered = [], []
+
+        async def single(i: int) -> None:
+            async with db.single() as conn:
+                queued.append(i)
+                await conn.execute("INSERT INTO log(what) VALUES (?)", (f"single {i}",))
+                answered.append(i)
+
+        async def tx() -> None:
+            async with db.tx() as conn:
+                await conn.execute("INSERT INTO log(what) VALUES ('tx')")
+                await drafts.save(conn, 1, "report", {"place": "tx"}, now)
+
+        first = [asyncio.create_task(single(i)) for i in range(20)]
+        await asyncio.sleep(0)  # all twenty have queued their statement
+        assert len(queued) == 20 and not answered
+        later = [asyncio.create_task(tx()), asyncio.create_task(single(20))]
+        await asyncio.gather(*first, *later)
+        rows = [r[0] for r in await db.conn.execute_fetchall("SELECT what FROM log ORDER BY n")]
+        assert rows == [f"single {i}" for i in range(20)] + ["tx", "single 20"]
     finally:
         await db.close()
