@@ -11,13 +11,13 @@ import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.desk_bot import Payload
+from bot.desk_bot import Payload, retry_seconds
 from storage import members, notices, outbox
 from storage.db import Database
 from storage.outbox import OutboxRow
@@ -224,8 +224,7 @@ class OutboxSender:
         try:
             result = await self._paced_call(row)
         except RetryAfter as exc:
-            ra = exc.retry_after
-            delay = ra.total_seconds() if isinstance(ra, timedelta) else float(ra)
+            delay = retry_seconds(exc)
             async with self.db.single() as conn:  # one statement: one trip
                 await outbox.mark_retry(conn, row.id, time.time() + delay, f"429 retry after {delay}")
             return False

@@ -4,6 +4,7 @@ and it still goes through PTB's rate limiter (a 429 is waited out and retried, n
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -42,9 +43,13 @@ async def test_send_text_delivers_html_and_keyboards_and_returns_the_message_id(
 
 async def test_send_text_waits_out_a_429_through_the_rate_limiter(emu: BotApiEmulator, bot: DeskBot) -> None:
     emu.fail_next("429", methods=["sendMessage"])
+    t0 = time.monotonic()
     mid = await bot.send_text(501, "稍后送达")
     assert [m.text for m in emu.messages(501)] == ["稍后送达"]  # once, after the retry
     assert emu.messages(501)[0].message_id == mid
+    # Not before the retry_after (1 s) Telegram asked for: the first try skipped the rate limiter
+    # (`post_plain`), which would otherwise have sent the retry at once.
+    assert time.monotonic() - t0 >= 1.0
 
 
 async def test_send_text_raises_telegram_errors_as_ptb_exceptions(bot: DeskBot) -> None:
