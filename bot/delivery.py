@@ -177,10 +177,12 @@ class OutboxSender:
 
     async def drain_once(self) -> float | None:
         """Send what is ready; return seconds until more will be ready, or None when empty."""
-        # A chat with a direct send in flight waits for it: its rows stay in order.
+        # A chat with a direct send in flight waits for it: its rows stay in order. Taken before the
+        # read: the read may predate the direct send's "sent" mark and return after that send ended,
+        # with its rows still pending (no direct send starts during a pass: `_resting` is false).
+        busy = set(self._direct_chats)
         # db.read: committed rows only, never those of a transaction still open (it may roll back).
-        rows = [r for r in await outbox.pending(self.db.read, self.batch, self.urgent)
-                if r.chat_id not in self._direct_chats]
+        rows = [r for r in await outbox.pending(self.db.read, self.batch, self.urgent) if r.chat_id not in busy]
         if not rows:
             return None
         return await self._send_rows(rows)

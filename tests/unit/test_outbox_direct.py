@@ -99,6 +99,32 @@ async def test_a_later_row_for_the_same_chat_waits_for_the_direct_one(rig: Rig) 
     assert await rig.statuses() == {"sent": 3}
 
 
+async def test_a_pass_whose_read_outlasts_a_direct_send_does_not_send_its_rows_again(
+        rig: Rig, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pass reads on its own connection, so its rows can be from before the direct send marked
+    its rows sent; by the time the read returns, that send may be over. Its chats must still be
+    left out (they were busy when the read began), or the pass sends those rows a second time."""
+    read = outbox_table.pending
+
+    async def outlasting(*a: object, **kw: object) -> list[outbox_table.OutboxRow]:
+        rows = await read(*a, **kw)  # type: ignore[arg-type]
+        if any(r.payload.get("text") == "第一条" for r in rows):  # read while the direct send was in flight
+            await _until(lambda: rig.texts(601) == ["第一条"])
+            await asyncio.sleep(0.2)  # and now it is marked sent
+        return rows
+
+    monkeypatch.setattr("bot.delivery.outbox.pending", outlasting)
+    rig.emu.faults = Faults(rate=1.0, kinds=("slow",), slow_seconds=0.3, seed=1)
+    await rig.send(601, "第一条")  # goes direct, slowly
+    await asyncio.sleep(0.05)
+    rig.emu.faults = None
+    await rig.send(601, "第二条")  # same chat: wakes a pass instead
+    await rig.sender.wait_idle()
+    await asyncio.sleep(0.3)
+    assert rig.texts(601) == ["第一条", "第二条"]
+    assert await rig.statuses() == {"sent": 2}
+
+
 async def test_a_failed_direct_send_stays_queued_and_the_pass_delivers_it_once(rig: Rig) -> None:
     rig.emu.faults = Faults(rate=1.0, kinds=("500",), seed=1)
     await rig.send(601, "重试我")
