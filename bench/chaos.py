@@ -421,8 +421,13 @@ class Chaos:
             await asyncio.sleep(self.rng.uniform(0.0, 0.6))
             await self.bot.kill9()
             self.tally.kills += 1
+            # The restarted bot cannot know a 429 the dead one was waiting out; re-asking its question
+            # at once is no early retry (Telegram would refuse it again, and that 429 it does wait out).
+            self.emu_retry.blocked_until.clear()
             await asyncio.sleep(self.rng.uniform(0.05, 0.5))
-            # Dead meanwhile: its rows stay as they were; the emulator has answered what reached it.
+            while self.emu.stalled_requests:  # a send of the dead bot held by a "slow" fault lands when released
+                await asyncio.sleep(0.01)
+            # Dead meanwhile: its rows stay as they were; the emulator has carried out what reached it.
             self.tally.in_flight_at_kills += self.in_flight()
             await self.bot.start()
             self.tally.restarts += 1

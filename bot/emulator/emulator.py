@@ -374,6 +374,12 @@ class BotApiEmulator:
 
     # ------------------------------------------------------------------ waiting
 
+    @property
+    def stalled_requests(self) -> int:
+        """Bot requests a "slow" fault is holding; each is carried out when released, even if the
+        bot that sent it is gone by then."""
+        return self._inflight
+
     async def wait_idle(self, quiet: float = 0.05, timeout: float = 10.0) -> None:
         """Wait until every update was consumed and the bot made no request for ``quiet`` s."""
         loop = asyncio.get_running_loop()
