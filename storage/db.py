@@ -194,13 +194,14 @@ class Database:
                 pass
         yield self.conn
 
+    # Reads on `read` run to their end in one trip: a cursor open between trips holds that
+    # connection's snapshot for every read interleaved there (see outbox.message_id_of).
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self.read.execute(sql, tuple(params)) as cur:
-            return await cur.fetchone()
+        rows = list(await self.read.execute_fetchall(sql, tuple(params)))
+        return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.read.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        return list(await self.read.execute_fetchall(sql, tuple(params)))
 
     async def backup(self, dest: Path | str) -> None:
         """A consistent copy of the live database through SQLite's backup API."""

@@ -94,9 +94,10 @@ async def sent_messages(
 
 
 async def message_id_of(conn: aiosqlite.Connection, outbox_id: int) -> tuple[str, int | None]:
-    async with conn.execute("SELECT status, message_id FROM outbox WHERE id=?", (outbox_id,)) as cur:
-        row = await cur.fetchone()
-    return (row[0], row[1]) if row else ("failed", None)
+    # One trip, the statement run to its end: a cursor left open between trips would hold the
+    # reader connection's snapshot for every read interleaved there (the sender's pass among them).
+    rows = list(await conn.execute_fetchall("SELECT status, message_id FROM outbox WHERE id=?", (outbox_id,)))
+    return (rows[0][0], rows[0][1]) if rows else ("failed", None)
 
 
 async def mark_sent(conn: aiosqlite.Connection, outbox_id: int, message_id: int | None, now: datetime) -> None:
