@@ -181,8 +181,9 @@ class OutboxSender:
         # read: the read may predate the direct send's "sent" mark and return after that send ended,
         # with its rows still pending (no direct send starts during a pass: `_resting` is false).
         busy = set(self._direct_chats)
-        # db.read: committed rows only, never those of a transaction still open (it may roll back).
-        rows = [r for r in await outbox.pending(self.db.read, self.batch, self.urgent) if r.chat_id not in busy]
+        # Its own reading connection: committed rows only, never those of a transaction still open
+        # (it may roll back), and never a snapshot a handler's open cursor holds (Database.sender_read).
+        rows = [r for r in await outbox.pending(self.db.sender_read, self.batch, self.urgent) if r.chat_id not in busy]
         if not rows:
             return None
         return await self._send_rows(rows)
@@ -264,7 +265,7 @@ class OutboxSender:
     async def _target_message_id(self, row: OutboxRow) -> int:
         if "message_id" in row.payload:
             return int(row.payload["message_id"])
-        status, mid = await outbox.message_id_of(self.db.read, int(row.payload["edit_of"]))
+        status, mid = await outbox.message_id_of(self.db.sender_read, int(row.payload["edit_of"]))
         if status == "pending":
             raise _NotYet()
         if mid is None:

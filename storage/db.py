@@ -63,6 +63,7 @@ class Database:
         self.path = str(path)
         self._conn: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
+        self._sender_reader: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
         self.checkpoint_every = checkpoint_every
         self._checkpointer: asyncio.Task[None] | None = None
@@ -73,6 +74,13 @@ class Database:
         if self._conn is None:
             raise RuntimeError("database is not open")
         return self._conn
+
+    @property
+    def sender_read(self) -> aiosqlite.Connection:
+        """The outbox sender's own reading connection. On the shared `read`, a handler's cursor open
+        between two trips holds the snapshot for every read queued there meanwhile; a pass reading
+        such a snapshot can miss an alert just committed, find nothing and rest until the next commit."""
+        return self._sender_reader if self._sender_reader is not None else self.read
 
     @property
     def read(self) -> aiosqlite.Connection:
@@ -107,6 +115,10 @@ class Database:
             self._reader.row_factory = aiosqlite.Row
             await self._reader.execute("PRAGMA query_only=ON")  # a write here would bypass the lock: refuse it
             await self._reader.execute("PRAGMA busy_timeout=5000")
+            self._sender_reader = await aiosqlite.connect(self.path, isolation_level=None)
+            self._sender_reader.row_factory = aiosqlite.Row
+            await self._sender_reader.execute("PRAGMA query_only=ON")
+            await self._sender_reader.execute("PRAGMA busy_timeout=5000")
         return self
 
     async def _checkpoint_loop(self) -> None:
@@ -134,9 +146,10 @@ class Database:
             except asyncio.CancelledError:
                 pass
             self._checkpointer = None
-        if self._reader is not None:
-            await self._reader.close()
-            self._reader = None
+        for reader in (self._reader, self._sender_reader):
+            if reader is not None:
+                await reader.close()
+        self._reader = self._sender_reader = None
         if self._conn is not None:
             await self._conn.close()  # the last connection to close checkpoints what is left
             self._conn = None

@@ -109,3 +109,24 @@ async def test_concurrent_singles_are_in_flight_together_and_a_transaction_waits
         assert rows == [f"single {i}" for i in range(20)] + ["tx", "single 20"]
     finally:
         await db.close()
+
+
+async def test_the_senders_reads_never_see_a_snapshot_a_handlers_open_cursor_holds(tmp_path: Path) -> None:
+    """A cursor on `db.read` between its trips keeps that connection's read transaction open: a read
+    queued there meanwhile sees rows as they were. The outbox sender reads on its own connection,
+    so a row committed meanwhile (an alert) is never hidden from its pass."""
+    from storage import outbox
+
+    db = await Database(tmp_path / "t.sqlite3").open()
+    try:
+        now = datetime(2026, 11, 23, tzinfo=UTC)
+        async with db.tx() as conn:
+            await outbox.enqueue_many(conn, [1], method=outbox.SEND_MESSAGE, payload={"text": "旧"}, now=now)
+        cursor = await db.read.execute("SELECT id FROM outbox")  # a handler's read, one row fetched so far
+        async with db.tx() as conn:
+            await outbox.enqueue_many(conn, [2], method=outbox.SEND_MESSAGE, payload={"text": "急报"}, now=now)
+        assert [r.chat_id for r in await outbox.pending(db.read)] == [1]  # the held snapshot
+        assert [r.chat_id for r in await outbox.pending(db.sender_read)] == [1, 2]
+        await cursor.close()
+    finally:
+        await db.close()
