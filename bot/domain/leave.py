@@ -208,17 +208,22 @@ def is_workday(day: date, cal: HolidayCalendar) -> bool:
     return not got[0]
 
 
+def whole_day_end(end: datetime, tz: ZoneInfo) -> bool:
+    """A leave of whole days ends at the next midnight (exclusive): its last day is the one before."""
+    return end.astimezone(tz).time() == time(0, 0)
+
+
 def last_day(end: datetime, tz: ZoneInfo) -> date:
     """The last calendar day the leave touches."""
-    local = end.astimezone(tz)
-    return local.date() - timedelta(days=1) if local.time() == time(0, 0) else local.date()
+    day = end.astimezone(tz).date()
+    return day - timedelta(days=1) if whole_day_end(end, tz) else day
 
 
 def return_day(end: datetime, tz: ZoneInfo, cal: HolidayCalendar) -> date:
     """The working day the member is due back: the end's day if it ends mid-day, else the next working day."""
     local = end.astimezone(tz)
     day = local.date()
-    if local.time() != time(0, 0):
+    if not whole_day_end(end, tz):
         if local.time() < time(18, 0):
             return day
         day += timedelta(days=1)

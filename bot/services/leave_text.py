@@ -6,7 +6,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot import callbacks as cb
-from bot.domain.leave import last_day
+from bot.domain.leave import last_day, whole_day_end
 from bot.fmt import esc
 from bot.services.base import Services
 from storage.leave import LeaveRequest
@@ -44,7 +44,7 @@ def start_text(s: Services, when: datetime) -> str:
 
 def end_text(s: Services, when: datetime) -> str:
     local = when.astimezone(s.config.tz)
-    if local.time() == time(0, 0):
+    if whole_day_end(when, s.config.tz):
         day = last_day(when, s.config.tz)
         return s.texts("leave.fmt.day", month=day.month, day=day.day)
     if local.time() == time(12, 0):

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.domain import stats as rules
 from bot.domain.incidents import DEADLINE_STAGES
+from bot.domain.leave import whole_day_end
 from bot.domain.members import Action, Member, can
 from bot.domain.stats import Period
 from bot.services.base import Services
@@ -59,9 +60,11 @@ def _sheet(wb: Workbook, title: str, header: Sequence[str], body: Sequence[Seque
 
 
 def _leave_end(s: Services, end: str) -> datetime | None:
-    """Whole days end at the next midnight (exclusive); the sheet shows their last day's 23:59, as the chat does."""
-    local = _local(s, end)
-    return local - timedelta(minutes=1) if local is not None and local.time() == time(0, 0) else local
+    """A whole-day leave shows its last day's 23:59 (it ends at the next midnight), as the chat shows that day."""
+    when = from_db(end)
+    if when is not None and whole_day_end(when, s.config.tz):
+        when -= timedelta(minutes=1)
+    return _local(s, when)
 
 
 def _lateness(s: Services, st: rules.StageRow | None, now: datetime) -> str:
