@@ -1,6 +1,7 @@
 """Telegram-facing handlers, one module per feature; `register_all` combines them.
 
-Order matters and is spelled out here: the one dialogue ConversationHandler first (so a
+Order matters and is spelled out here: what a group or channel may not use is refused first
+(`chat_scope`), then the one dialogue ConversationHandler (so a
 member in the middle of a dialogue gets their answers read by it), then standalone
 commands and buttons, then the catch-all fallback; in group 99 the conversation
 states are flushed to SQLite after every update and the update is marked handled; in
@@ -24,6 +25,7 @@ from telegram.ext import (
 
 from handlers import (
     admin,
+    chat_scope,
     fallback,
     groups,
     incident_actions,
@@ -107,6 +109,9 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     with warnings.catch_warnings():
         # per_message=False with button steps is intended: one dialogue per chat and user.
         warnings.filterwarnings("ignore", category=PTBUserWarning, message=".*per_message.*")
+        # First: in a group or channel, whatever the group features do not offer there is refused
+        # before the dialogue or any feature sees it (buttons, commands, chatter).
+        app.add_handler(chat_scope.ChatScope())
         app.add_handler(build_dialog())
     start.register(app)
     admin.register(app)
