@@ -2,9 +2,11 @@
 
 Button data can be forged on any bot message in any chat, and a group holds people who must not
 learn incident facts, anyone's leave or a unit's tasks. So outside a private chat only what the
-group features deliberately offer there gets through (`handlers.groups.GROUP_BUTTONS`, commands,
-and the service messages such as a group's upgrade to a supergroup):
+group features deliberately offer there gets through (`handlers.groups.GROUP_BUTTONS` and
+`GROUP_COMMANDS`, and the service messages such as a group's upgrade to a supergroup):
 - any other button gets a short toast, and nothing else happens;
+- any other command gets one short line (`core.private_only`), or, from someone who is not an
+  active member, at most one short line a day (`handlers.common.tell_outsider`);
 - any other message is left alone, so no dialogue ever reads a group's chatter as an answer (the
   dialogue is kept per chat and person, and none can be opened in a group).
 
@@ -22,12 +24,13 @@ from telegram import Chat, Message, MessageEntity, Update
 from telegram.ext import BaseHandler, filters
 
 from bot.app import DeskContext
-from handlers.common import answer_query
-from handlers.groups import GROUP_BUTTONS
+from handlers.common import answer_query, current_member, say, tell_outsider
+from handlers.groups import GROUP_BUTTONS, GROUP_COMMANDS
 
 
 class Refusal(Enum):
     BUTTON = "button"
+    COMMAND = "command"
     MESSAGE = "message"
 
 
@@ -53,13 +56,29 @@ def refusal(update: object) -> Refusal | None:
     msg = update.effective_message
     if msg is None or filters.StatusUpdate.ALL.check_update(update):
         return None  # membership changes, a group upgraded to a supergroup: the group features' own
-    return None if command_of(msg) is not None else Refusal.MESSAGE
+    command = command_of(msg)
+    if command is None:
+        return Refusal.MESSAGE
+    return None if command[0] in GROUP_COMMANDS else Refusal.COMMAND
 
 
 async def refuse(update: Update, ctx: DeskContext) -> None:
-    """A button: the toast. Anything else: nothing."""
-    if refusal(update) is Refusal.BUTTON:
+    """A button: the toast. A command for this bot: one short line. Anything else: nothing."""
+    why = refusal(update)
+    if why is Refusal.BUTTON:
         await answer_query(update, ctx.t("core.group_button"))
+        return
+    msg = update.effective_message
+    command = command_of(msg) if why is Refusal.COMMAND and msg is not None else None
+    if command is None or (command[1] is not None and command[1].lower() != (ctx.bot.username or "").lower()):
+        return  # chatter, or a command for another bot in the group
+    member = await current_member(update, ctx)
+    if member is None:
+        await tell_outsider(update, ctx, "core.unknown_user")
+    elif not member.active:
+        await tell_outsider(update, ctx, "core.deactivated")
+    else:
+        await say(update, ctx, ctx.t("core.private_only"))
 
 
 class ChatScope(BaseHandler[Update, DeskContext, None]):

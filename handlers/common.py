@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from bot.app import DeskContext
 from bot.desk_bot import DeskBot, Markup
 from bot.domain.members import Action, Member, can
+from bot.services import registration
 from bot.services.errors import ServiceError
 from storage import drafts, members
 
@@ -75,12 +76,31 @@ async def guard(update: Update, ctx: DeskContext, action: Action | None = None) 
         key = "core.not_allowed"
     if key is None:
         return member
+    if member is None or not member.active:
+        await tell_outsider(update, ctx, key)
+        return None
     text = ctx.t(key, district=ctx.services.config.general.district)
     if update.callback_query:
         await answer_query(update, text, alert=True)
     else:
         await say(update, ctx, text)
     return None
+
+
+async def tell_outsider(update: Update, ctx: DeskContext, key: str) -> None:
+    """Someone who is not (or no longer) an active member: `key` (core.unknown_user or
+    core.deactivated) in a private chat or as a button's toast; in a group at most one short line a
+    day per person and group, so an outsider's commands neither flood it nor post the registration
+    text there."""
+    text = ctx.t(key, district=ctx.services.config.general.district)
+    chat, user = update.effective_chat, update.effective_user
+    if update.callback_query:
+        await answer_query(update, text, alert=True)
+    elif chat is not None and chat.type == "private":
+        await say(update, ctx, text)
+    elif chat is not None and user is not None:
+        short = ctx.t("core.group_unknown") if key == "core.unknown_user" else text
+        await registration.hint_in_group(ctx.services, chat.id, user.id, short)
 
 
 def is_private(update: Update) -> bool:

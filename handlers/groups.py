@@ -22,9 +22,10 @@ from handlers.common import answer_query, guard, refuse, say
 
 DISTRICT_WORDS = ("all", "district", "全区")
 
-# The buttons a group may use: what this module posts there. Every other button is refused in
-# groups and channels before any feature sees it (handlers/chat_scope.py).
+# All that a group may use of the bot: what this module posts and answers there. Everything else is
+# refused in groups and channels before any feature sees it (handlers/chat_scope.py).
 GROUP_BUTTONS: frozenset[str] = frozenset({txt.GROUP_PREFIX})  # callback-data prefixes
+GROUP_COMMANDS: frozenset[str] = frozenset({"bindgroup", "unbindgroup"})
 
 
 async def _bot_can_pin(ctx: DeskContext, chat_id: int) -> bool:

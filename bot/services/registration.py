@@ -9,7 +9,7 @@ from bot.domain.invites import Invite, InviteProblem, invite_problem, new_invite
 from bot.domain.members import Action, Member, Role, can, parse_role
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError
-from storage import invites, members
+from storage import group_hints, invites, members
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,19 @@ async def set_active(s: Services, actor: Member, member_id: int, active: bool) -
         fresh = await members.by_id(tx.conn, member_id)
         assert fresh is not None
         return fresh
+
+
+GROUP_HINT_EVERY = timedelta(days=1)
+
+
+async def hint_in_group(s: Services, chat_id: int, telegram_id: int, text: str) -> bool:
+    """Tell someone who is not an active member, in a group, `text` (one short line), unless they
+    were told something there in the last GROUP_HINT_EVERY. False when it was not said."""
+    async with s.uow() as tx:
+        if not await group_hints.claim(tx.conn, chat_id, telegram_id, tx.now, GROUP_HINT_EVERY):
+            return False
+        await tx.send_text(chat_id, text, ref_kind="group_hint", tag="hint")
+        return True
 
 
 # Commands and who may see them in /help and the command menu, in menu order.

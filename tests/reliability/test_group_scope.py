@@ -5,6 +5,7 @@ the patterns of every registered CallbackQueryHandler, dialogues included) and f
 bot actually posted while a day's work was done; each is pressed in a group by members who may use it
 in private. Only the group features' own buttons (`handlers.groups.GROUP_BUTTONS`) do anything there;
 every other press gets the refusal toast, posts nothing anywhere and changes nothing in the database.
+Likewise every command: in a group only the group commands run; the rest get one short line.
 """
 
 from __future__ import annotations
@@ -20,18 +21,25 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+)
 
 import bot.services
 import handlers
 from bot import callbacks as cb
+from bot.domain.members import Role
 from bot.domain.notices import Audience, AudienceSpec
 from bot.emulator import SimGroup
 from bot.harness import Desk
 from bot.i18n import Texts
 from bot.services import info as info_svc
 from bot.services import notices as notice_svc
-from handlers.groups import GROUP_BUTTONS
+from bot.services import registration
+from handlers.groups import GROUP_BUTTONS, GROUP_COMMANDS
 from storage import members
 from tests.conftest import Cast
 from tests.e2e.flows import file_report
@@ -103,6 +111,10 @@ def registered_patterns(desk: Desk) -> list[str]:
             assert isinstance(h.pattern, re.Pattern), f"{h.callback.__qualname__}: pattern {h.pattern!r}"
             pats.append(h.pattern.pattern)
     return pats
+
+
+def registered_commands(desk: Desk) -> set[str]:
+    return {c for h in _all_handlers(desk) if isinstance(h, CommandHandler) for c in h.commands}
 
 
 def declared_prefixes() -> set[str]:
@@ -273,3 +285,79 @@ async def test_group_chatter_never_answers_a_private_dialogue(desk: Desk, cast: 
     assert _bot_calls(desk) - calls == Counter({"sendMessage": 1})
     await o.send_text("建设路与桐柏路交叉口")  # the private dialogue is where it was
     await o.wait_for("伤亡情况")
+
+
+# ------------------------------------------------------------------ commands in a group
+
+# Arguments that make a command do something when it runs (so a leak would show); a command
+# missing here is still sent, bare.
+ARGS = {"deactivate": "{head}", "reactivate": "{head}", "incident": "{number}", "invite": "jianshelu officer",
+        "task": "1", "away": "", "duty": "", "back": "", "leave_cancel": ""}
+
+
+def _private_only_commands(desk: Desk) -> list[str]:
+    every = {name for name, _roles in registration.COMMANDS} | registered_commands(desk)
+    assert GROUP_COMMANDS <= every
+    return sorted(every - GROUP_COMMANDS)
+
+
+async def test_private_only_commands_get_one_short_line_in_a_group(desk: Desk, cast: Cast) -> None:
+    """Every command but the group features' own, sent in a group by members whose roles may use it:
+    one short line in the group, nothing else said anywhere, nothing changed. (A group of its own for
+    each command: the bot paces a group to 20 messages a minute.)"""
+    number = await file_report(desk, cast.officer)
+    head = await members.by_telegram_id(desk.db.conn, cast.head.id)
+    assert head is not None
+    await desk.settle()
+    roles = dict(registration.COMMANDS)
+    people = [(p, await members.by_telegram_id(desk.db.conn, p.id)) for p in desk.people.values()]
+    failures: list[str] = []
+    commands = _private_only_commands(desk)
+    assert {"deactivate", "reactivate", "infostats", "back", "help", "cancel", "members"} <= set(commands)
+    for i, command in enumerate(commands):
+        grp = desk.emu.group(GROUP_ID - 1 - i, f"工作群{i}", list(desk.people.values()))
+        allowed = roles.get(command, frozenset(Role))
+        senders = [p for p, m in people if m is not None and m.roles & allowed] or [cast.officer]
+        for who in senders[:2]:
+            db, calls, before = _db_state(desk), _bot_calls(desk), len(grp.messages)
+            arg = ARGS.get(command, "").format(head=head.id, number=number)
+            await who.send_command(f"/{command}", arg or None, chat=grp)
+            await desk.settle()
+            said = [m.text for m in grp.messages[before:]]
+            sent = _bot_calls(desk) - calls
+            if said != [T("core.private_only")] or sent != Counter({"sendMessage": 1}) or _changed(db, _db_state(desk)):
+                failures.append(f"{who.first_name} /{command} {arg}: said {said}, sent {dict(sent)}")
+    assert not failures, f"{len(failures)} commands did more than one short line:\n" + "\n".join(failures)
+
+
+async def test_outsiders_commands_get_at_most_one_short_line_a_day(desk: Desk, cast: Cast) -> None:
+    """Someone not registered (or deactivated) sending command after command in a group: one short
+    line a day pointing to the private chat, never the registration text, whatever the command."""
+    grp = desk.emu.group(GROUP_ID, "建设路街道工作群", [cast.officer, cast.head])
+    stranger = desk.emu.user(777_002, "路人乙")
+    gone = await desk.register("gone", "郑离职", "jianshelu", "unit_head")
+    member = await members.by_telegram_id(desk.db.conn, gone.id)
+    assert member is not None
+    async with desk.db.tx() as conn:
+        await members.set_active(conn, member.id, False, desk.clock.now())
+    commands = sorted(_private_only_commands(desk) + sorted(GROUP_COMMANDS))
+    for who, line in ((stranger, T("core.group_unknown")), (gone, T("core.deactivated"))):
+        for _day in range(2):
+            before = len(grp.messages)
+            for command in commands:
+                await who.send_command(f"/{command}", chat=grp)
+                await who.send_command(f"/{command}", chat=grp, mention=True)
+            await desk.settle()
+            assert [m.text for m in grp.messages[before:]] == [line], (who, _day)
+            await desk.advance(hours=24)
+    assert T("core.unknown_user", district="") not in " ".join(m.text or "" for m in grp.messages)
+
+
+async def test_commands_for_another_bot_in_the_group_are_left_alone(desk: Desk, cast: Cast) -> None:
+    grp = desk.emu.group(GROUP_ID, "建设路街道工作群", [cast.officer])
+    stranger = desk.emu.user(777_003, "路人丙")
+    for who in (cast.officer, stranger):
+        await who.send_text("/report@other_bot", chat=grp)
+        await who.send_text("/help@other_bot 看看", chat=grp)
+    await desk.settle()
+    assert grp.messages == []
