@@ -11,7 +11,7 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.app import DeskContext
 from bot.domain.incidents import FULL_FIELDS, parse_incident_number
-from bot.domain.members import Action, Member, can
+from bot.domain.members import Action, Member, can, may_see_incident
 from bot.fmt import clip, clip_timeline, esc
 from bot.i18n import LANGUAGES, Texts
 from bot.services import incident_text as txt
@@ -19,10 +19,6 @@ from bot.services.base import Services
 from bot.services.errors import NotYourUnit, ServiceError, Stale
 from handlers.common import answer_query, guard_private, refuse, say
 from storage import incidents
-
-
-def _may_view(member: Member, unit_code: str) -> bool:
-    return can(member, Action.VIEW_ALL_INCIDENTS) or can(member, Action.VIEW_OWN_INCIDENTS, unit_code)
 
 
 async def list_incidents(update: Update, ctx: DeskContext) -> None:
@@ -65,7 +61,7 @@ async def detail_text(s: Services, member: Member, incident_id: int) -> str:
     inc = await incidents.get(s.db.read, incident_id)
     if inc is None:
         raise Stale()
-    if not _may_view(member, inc.unit_code):
+    if not may_see_incident(member, inc.unit_code):
         raise NotYourUnit()
     now = s.now()
     full = ""
@@ -108,7 +104,7 @@ async def show_incident(update: Update, ctx: DeskContext) -> None:
         await say(update, ctx, ctx.t("incident.views.usage"))
         return
     inc = await incidents.by_number(ctx.services.db.read, number)
-    if inc is None or not _may_view(member, inc.unit_code):
+    if inc is None or not may_see_incident(member, inc.unit_code):
         # Another unit's incident reads as absent: its existence is a detail too.
         await say(update, ctx, ctx.t("incident.views.not_found", number=esc(number)))
         return

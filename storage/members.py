@@ -60,6 +60,12 @@ async def _many(conn: aiosqlite.Connection, where: str, params: tuple[object, ..
     return [_member(r, (r["roles"] or "").split(",") if r["roles"] else []) for r in rows]
 
 
+async def by_telegram_ids(conn: aiosqlite.Connection, telegram_ids: Iterable[int]) -> list[Member]:
+    """Those of `telegram_ids` who are members (active or not), in one query."""
+    ids = list(dict.fromkeys(telegram_ids))
+    return await _many(conn, f"m.telegram_id IN ({','.join('?' * len(ids)) or 'NULL'})", tuple(ids))
+
+
 async def all_members(conn: aiosqlite.Connection, unit_code: str | None = None) -> list[Member]:
     if unit_code:
         return await _many(conn, "m.unit_code = ?", (unit_code,))

@@ -121,6 +121,13 @@ def can(member: Member | None, action: Action, unit_code: str | None = None) -> 
     return member.district_wide
 
 
+def may_see_incident(member: Member | None, unit_code: str) -> bool:
+    """May `member` learn the facts of an incident of `unit_code` (be sent them, have a message about
+    it updated, open it): the office district-wide, a unit's own people for their unit; nobody
+    deactivated. Checked for every person at the moment they would be told, not when first alerted."""
+    return can(member, Action.VIEW_ALL_INCIDENTS, unit_code) or can(member, Action.VIEW_OWN_INCIDENTS, unit_code)
+
+
 def parse_role(text: str) -> Role | None:
     try:
         return Role(text.strip())

@@ -10,7 +10,7 @@ from bot.domain.members import Action, Member
 from bot.fmt import esc
 from bot.services.base import Services
 from bot.services.errors import ServiceError, Stale
-from bot.services.incidents import REF, load_for, refresh_alerts
+from bot.services.incidents import REF, entitled, load_for, refresh_alerts
 from storage import deadlines, incidents, members
 
 
@@ -68,7 +68,7 @@ async def ask_reporter(s: Services, member: Member, incident_id: int, question: 
         inc = await load_for(s, tx.conn, member, incident_id, Action.ASK_REPORTER)
         qid = await incidents.add_question(tx.conn, inc.id, member.id, question, tx.now, asker_message_id)
         reporter = await members.by_id(tx.conn, inc.reporter_id)
-        if reporter is None or not reporter.active:
+        if not entitled(inc, [reporter]):
             raise Stale()
         await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "asked", name=member.name, question=question)
         text = s.texts("incident.alert.question", number=inc.number, asker=esc(member.name), question=esc(question))
@@ -95,10 +95,12 @@ async def answer_question(s: Services, member: Member, question_id: int, answer:
             raise ServiceError("incident.alert.question_gone")
         asker = await members.by_id(tx.conn, q["asker_id"])
         await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "answered", name=member.name, answer=answer)
-        if asker is not None:
+        told = entitled(inc, [asker])  # nobody, if the asker was deactivated (or moved) since asking
+        for who in told:
             text = s.texts("incident.alert.answer", number=inc.number, name=esc(member.name),
                            question=esc(q["question"]), answer=esc(answer))
             # Threaded under the alert the question was asked from.
-            await tx.send_text(asker.telegram_id, text, ref_kind=REF, ref_id=inc.id, tag="answer",
+            await tx.send_text(who.telegram_id, text, ref_kind=REF, ref_id=inc.id, tag="answer",
                                reply_to=q["asker_message_id"] or None)
-        return s.texts("incident.alert.answered", asker=esc(asker.name if asker else "?"))
+        key = "incident.alert.answered" if told else "incident.alert.answered_kept"
+        return s.texts(key, asker=esc(asker.name if asker else "?"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 import aiosqlite
@@ -9,11 +10,12 @@ import aiosqlite
 from bot.domain import incidents as rules
 from bot.domain.casualties import Casualties
 from bot.domain.incidents import FULL_FIELDS, Incident, Stage
-from bot.domain.members import Action, Member, can
+from bot.domain.members import Action, Member, can, may_see_incident
 from bot.domain.report_draft import ReportDraft
 from bot.fmt import esc
 from bot.services import incident_text as txt
 from bot.services.base import Services
+from bot.services.edits import still_told
 from bot.services.errors import NotAllowed, NotYourUnit, ServiceError, Stale
 from bot.services.routing import alert_audience
 from storage import deadlines, drafts, incidents, members, outbox
@@ -56,11 +58,17 @@ async def render_alert_status(s: Services, tx: Tx, inc: Incident) -> list[str]:
     return lines
 
 
+def entitled(inc: Incident, people: Iterable[Member | None]) -> list[Member]:
+    """Of `people`, those who may learn this incident's facts now (`may_see_incident`): every message
+    about an incident, new or an edit of an earlier one, goes only to them."""
+    return [m for m in people if m is not None and may_see_incident(m, inc.unit_code)]
+
+
 async def broadcast(s: Services, tx: Tx, inc: Incident, text: str, audience: list[Member], *,
                     tag: str = "stage", markup: dict[str, object] | None = None) -> int:
-    await tx.send_text_all([m.telegram_id for m in audience], text, markup=markup, ref_kind=REF, ref_id=inc.id,
-                           tag=tag)
-    return len(audience)
+    told = entitled(inc, audience)
+    await tx.send_text_all([m.telegram_id for m in told], text, markup=markup, ref_kind=REF, ref_id=inc.id, tag=tag)
+    return len(told)
 
 
 async def file_first_report(s: Services, member: Member, draft: ReportDraft) -> Incident:
@@ -89,7 +97,7 @@ async def file_first_report(s: Services, member: Member, draft: ReportDraft) -> 
         await tx.add_deadlines([(p.kind, inc_id, p.due_at, p.stage) for p in rules.plan_deadlines(learnt, now, s.policy)])
         inc = await incidents.get(tx.conn, inc_id)
         assert inc is not None
-        audience = await alert_audience(tx.conn, inc, s.policy, exclude=[member.id], at=tx.now)
+        audience = entitled(inc, await alert_audience(tx.conn, inc, s.policy, exclude=[member.id], at=tx.now))
         text = txt.alert_text(s, inc, member.name, now, [])
         keyboard = txt.alert_keyboard(s, inc)
         await broadcast(s, tx, inc, text, audience, tag=ALERT_TAG, markup=keyboard)
@@ -127,11 +135,13 @@ async def queue_upstream(s: Services, tx: Tx, incident_id: int, event: str) -> N
 
 
 async def refresh_alerts(s: Services, tx: Tx, inc: Incident) -> None:
-    """Edit every delivered alert so everyone sees who acknowledged and forwarded."""
+    """Edit every delivered alert so everyone sees who acknowledged and forwarded; not those held by
+    people who may no longer see the incident (deactivated, moved, another role since the alert)."""
     reporter = await _reporter_name(tx, inc)
     text = txt.alert_text(s, inc, reporter, tx.now, await render_alert_status(s, tx, inc))
     keyboard = txt.alert_keyboard(s, inc)
-    for row in await outbox.sent_messages(tx.conn, REF, inc.id, ALERT_TAG):
+    alerts = await outbox.sent_messages(tx.conn, REF, inc.id, ALERT_TAG)
+    for row in await still_told(tx.conn, alerts, lambda m: may_see_incident(m, inc.unit_code)):
         await tx.send(row.chat_id, outbox.EDIT_TEXT,
                       {"edit_of": row.id, "text": text, "parse_mode": "HTML", "reply_markup": keyboard},
                       ref_kind=REF, ref_id=inc.id, tag="alert_edit")

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.domain.members import PERMISSIONS, Action, Member, Role, can
+from bot.domain.members import PERMISSIONS, Action, Member, Role, can, may_see_incident
 
 
 def member(*roles: Role, unit: str = "jianshelu", active: bool = True) -> Member:
@@ -44,3 +44,16 @@ def test_admin_manages_members_but_does_not_report() -> None:
     admin = member(Role.ADMIN, unit="office")
     assert can(admin, Action.MANAGE_MEMBERS)
     assert not can(admin, Action.REPORT_INCIDENT)
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_who_may_see_an_incident(role: Role) -> None:
+    """The office sees every unit's incidents; a unit's reporting members their own unit's; admins and
+    info editors none; nobody once deactivated."""
+    office = role in (Role.DUTY, Role.DIRECTOR, Role.LEADER)
+    reporter = role in (Role.OFFICER, Role.UNIT_HEAD)
+    m = member(role)
+    assert may_see_incident(m, "jianshelu") is (office or reporter)
+    assert may_see_incident(m, "mianfanglu") is office
+    assert not may_see_incident(member(role, active=False), "jianshelu")
+    assert not may_see_incident(None, "jianshelu")
