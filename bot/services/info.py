@@ -29,6 +29,7 @@ from bot.domain.info import (
 from bot.domain.members import Action, Member, Role, can
 from bot.fmt import esc
 from bot.services.base import Services
+from bot.services.edits import still_told
 from bot.services.errors import NotAllowed, ServiceError, Stale
 from bot.services.routing import unit_reporters
 from storage import info, members, outbox
@@ -169,7 +170,8 @@ async def mark(s: Services, member: Member, item_id: int, value: str) -> Marked:
         files = len(await info.attachments(tx.conn, item.id))
         text = await review_text(s, tx.conn, fresh, files)
         markup = review_keyboard(s, item.id)
-        for row in await outbox.sent_messages(tx.conn, REF, item.id, REVIEW_TAG):
+        copies = await outbox.sent_messages(tx.conn, REF, item.id, REVIEW_TAG)
+        for row in await still_told(tx.conn, copies, lambda m: can(m, Action.REVIEW_INFO)):
             await tx.send(row.chat_id, outbox.EDIT_TEXT,
                           {"edit_of": row.id, "text": text, "parse_mode": "HTML", "reply_markup": markup},
                           ref_kind=REF, ref_id=item.id, tag="review_edit")

@@ -16,9 +16,11 @@ from bot.domain.members import Action, Member, can
 from bot.fmt import esc
 from bot.services import leave_text as txt
 from bot.services.base import Services
+from bot.services.edits import still_told
 from bot.services.errors import NotAllowed, ServiceError, Stale
 from storage import deadlines, leave, members, outbox
 from storage.leave import LeaveRequest
+from storage.outbox import OutboxRow
 from storage.uow import Tx
 
 REF = "leave"
@@ -298,6 +300,12 @@ async def decide(s: Services, member: Member, request_id: int, decision: Decisio
         return s.texts("leave.decided_approved", id=req.id)
 
 
+async def _step_cards(tx: Tx, req: LeaveRequest) -> list[OutboxRow]:
+    """The current step's approval cards, of approvers who may still be told (not deactivated since)."""
+    cards = await outbox.sent_messages(tx.conn, REF, req.id, f"{ASK_TAG}{req.step}")
+    return await still_told(tx.conn, cards, lambda m: can(m, Action.DECIDE_LEAVE))
+
+
 async def _close_cards(s: Services, tx: Tx, req: LeaveRequest, decision: Decision, by: Member) -> None:
     """The step is decided: every approver's card loses its buttons and says who decided."""
     fresh = await leave.get(tx.conn, req.id)
@@ -305,7 +313,7 @@ async def _close_cards(s: Services, tx: Tx, req: LeaveRequest, decision: Decisio
     body = await card(s, tx, fresh)
     text = s.texts("leave.card_closed", id=req.id, facts=body,
                    outcome=s.texts(f"leave.outcome.{decision.value}", name=esc(by.name), time=s.fmt.dt(tx.now)))
-    for row in await outbox.sent_messages(tx.conn, REF, req.id, f"{ASK_TAG}{req.step}"):
+    for row in await _step_cards(tx, req):
         await tx.send(row.chat_id, outbox.EDIT_TEXT, {"edit_of": row.id, "text": text, "parse_mode": "HTML"},
                       ref_kind=REF, ref_id=req.id, tag="card_edit")
 
@@ -405,7 +413,7 @@ async def withdraw(s: Services, member: Member, request_id: int | None = None) -
         body = await card(s, tx, fresh)
         if req.status is LeaveStatus.PENDING:
             text = s.texts("leave.card_withdrawn", id=req.id, facts=body, time=s.fmt.dt(tx.now))
-            for row in await outbox.sent_messages(tx.conn, REF, req.id, f"{ASK_TAG}{req.step}"):
+            for row in await _step_cards(tx, req):
                 await tx.send(row.chat_id, outbox.EDIT_TEXT, {"edit_of": row.id, "text": text, "parse_mode": "HTML"},
                               ref_kind=REF, ref_id=req.id, tag="card_edit")
         else:  # approved: the stand-in, the notified and the archive heard of it
