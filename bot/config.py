@@ -1,13 +1,12 @@
 """Typed configuration loaded from one TOML file.
 
-Policy (deadlines, quotas, chains, units) lives here, not in code; the only secret,
-the bot token, comes from the environment and is never part of the file.
+Policy (deadlines, quotas, chains, units) lives here, not in code; secrets (the bot token,
+the webhook secret) come from the environment or a file (bot/secrets.py), never this file.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import tomllib
 import types
@@ -304,10 +303,10 @@ class Config:
 
 
 def token_from_env(env: typing.Mapping[str, str] | None = None) -> str:
-    token = (env if env is not None else os.environ).get(TOKEN_ENV, "").strip()
-    if not token:
-        raise ConfigError("environment", TOKEN_ENV, "is not set: put the token from @BotFather in the environment")
-    return token
+    """TELEGRAM_BOT_TOKEN, or the file named by TELEGRAM_BOT_TOKEN_FILE (bot/secrets.py)."""
+    from bot.secrets import bot_token
+
+    return bot_token(env)
 
 
 # --- loading --------------------------------------------------------------------------
@@ -405,6 +404,8 @@ def _validate(cfg: Config) -> None:
         raise _KeyError("telegram.transport", "must be 'lean' or 'httpx'")
     if not 1 <= cfg.telegram.concurrent_updates <= 256:
         raise _KeyError("telegram.concurrent_updates", "must be between 1 and 256")
+    if cfg.invites.default_expiry <= timedelta(0):
+        raise _KeyError("invites.default_expiry", "must be longer than 0, e.g. \"7d\"")
     inc = cfg.incident
     if not (inc.first_report <= inc.written_report <= inc.full_report):
         raise _KeyError("incident", "deadlines must grow: first_report ≤ written_report ≤ full_report")
@@ -531,4 +532,10 @@ def load(path: Path | str | None = None) -> Config:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(p, "file", "not found: create one with `dutydesk init`") from None
+    except IsADirectoryError:
+        raise ConfigError(p, "file", "is a directory: name the TOML file, e.g. --config /etc/dutydesk/dutydesk.toml") from None
+    except OSError as exc:
+        raise ConfigError(p, "file", f"cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(p, "file", "is not UTF-8 text: save it as UTF-8") from None
     return loads(text, str(p))
