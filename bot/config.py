@@ -312,14 +312,47 @@ def token_from_env(env: typing.Mapping[str, str] | None = None) -> str:
 # --- loading --------------------------------------------------------------------------
 
 
+_HEADER_RE = re.compile(r"^\s*(\[\[?)\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY_LINE_RE = re.compile(r"^\s*([A-Za-z0-9_\-]+(?:\s*\.\s*[A-Za-z0-9_\-]+)*)\s*=")
+_INDEX_RE = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _key_path(key: str) -> list[str | int]:
+    """`leave.chains[0].steps[1].who` → ["leave", "chains", 0, "steps", 1, "who"]."""
+    return [int(index) if index else name for name, index in _INDEX_RE.findall(key)]
+
+
 def _line_of(text: str, key: str) -> int | None:
-    """Best-effort line number of `key = …` or `[key]`, so errors point at the file."""
-    leaf = key.split(".")[-1].split("[")[0]
-    pat = re.compile(rf"^\s*(\[+\s*{re.escape(leaf)}\s*\]+|{re.escape(leaf)}\s*=)")
-    for i, line in enumerate(text.splitlines(), 1):
-        if pat.search(line):
-            return i
-    return None
+    """Line number of `key` in the file, for error messages: the line that defines the longest
+    part of its path, following [tables] and counting [[arrays of tables]], so a key that
+    appears in several sections (`bulletin_chat_id` in [info] and [supervision], `name` in
+    every [[units]]) is found in the right one."""
+    target = _key_path(key)
+    seen: dict[tuple[str | int, ...], int] = {}  # array of tables (its expanded path) → entries so far
+    current: dict[tuple[str, ...], int] = {}  # array of tables (its names) → index of the entry being read
+    table: list[str | int] = []
+    best, best_line = 0, None
+    for number, line in enumerate(text.splitlines(), 1):
+        if header := _HEADER_RE.match(line):
+            names = [n.strip().strip('"') for n in header.group(2).split(".")]
+            expanded: list[str | int] = []
+            for j, name in enumerate(names[:-1]):
+                expanded.append(name)
+                if (prefix := tuple(names[:j + 1])) in current:
+                    expanded.append(current[prefix])
+            expanded.append(names[-1])
+            if header.group(1) == "[[":
+                index = seen[tuple(expanded)] = seen.get(tuple(expanded), -1) + 1
+                current[tuple(names)] = index
+                expanded.append(index)
+            table = candidate = expanded
+        elif key_line := _KEY_LINE_RE.match(line):
+            candidate = table + [part.strip() for part in key_line.group(1).split(".")]
+        else:
+            continue
+        if best < len(candidate) <= len(target) and target[:len(candidate)] == candidate:
+            best, best_line = len(candidate), number
+    return best_line
 
 
 def _parse_date(value: Any) -> date:
