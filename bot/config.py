@@ -71,7 +71,7 @@ class Telegram:
     base_file_url: str = "https://api.telegram.org/file/bot"
     bot_username: str = ""
     poll_interval: timedelta = timedelta(seconds=0)
-    max_retries: int = 5
+    max_retries: int = 8  # an outbox row's tries before it is marked failed (bot/delivery.py)
     transport: str = "lean"  # "httpx": PTB's default transport for every call (see bot/transport.py)
     concurrent_updates: int = 64  # different people's updates handled at once (bot/sender_order.py); 1: one at a time
 
