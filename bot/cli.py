@@ -85,19 +85,24 @@ def _reason(exc: BaseException) -> str:
     return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
 
 
+async def _open_database(config: Config):  # type: ignore[no-untyped-def]
+    from storage.db import Database
+
+    db = Database(config.database_path)
+    try:
+        return await db.open()
+    except (OSError, sqlite3.Error) as exc:
+        await db.close()
+        raise Failed(_texts(config)("cli.database_failed", path=config.database_path, reason=_reason(exc))) from None
+
+
 async def _open_services(config: Config):  # type: ignore[no-untyped-def]
     from bot.clock import SystemClock
     from bot.services.base import Services
     from storage import members
-    from storage.db import Database
     from storage.uow import UnitOfWork
 
-    db = Database(config.database_path)
-    try:
-        await db.open()
-    except (OSError, sqlite3.Error) as exc:
-        await db.close()
-        raise Failed(_texts(config)("cli.database_failed", path=config.database_path, reason=_reason(exc))) from None
+    db = await _open_database(config)
     async with db.tx() as conn:
         await members.sync_units(conn, config.units)
     clock = SystemClock()
@@ -223,8 +228,6 @@ def cmd_backup(args: argparse.Namespace) -> int:
     t = _texts(config)
     from datetime import datetime
 
-    from storage.db import Database
-
     dest = Path(args.path).expanduser()
     if dest.is_dir():  # like cp: into the directory, named by the database and the time
         dest = dest / f"{config.database_path.stem}-{datetime.now():%Y%m%d-%H%M%S}.sqlite3"
@@ -233,12 +236,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
         raise Failed(t("cli.backup_is_database", path=dest), 2)
 
     async def go() -> None:
-        db = Database(config.database_path)
-        try:
-            await db.open()
-        except (OSError, sqlite3.Error) as exc:
-            await db.close()
-            raise Failed(t("cli.database_failed", path=config.database_path, reason=_reason(exc))) from None
+        db = await _open_database(config)
         try:
             await db.backup(dest)
         except (OSError, sqlite3.Error) as exc:
@@ -315,6 +313,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from bot.app import Runtime
 
+    async def check_database() -> None:  # an unusable database is one line, not a traceback
+        await (await _open_database(config)).close()
+
+    asyncio.run(check_database())
     runtime = Runtime(config, token)
     url = config.telegram.base_url
     try:
@@ -325,7 +327,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise Failed(t("cli.token_rejected", url=url), 2) from None
     except TelegramError as exc:
         raise Failed(t("cli.telegram_failed", url=url, error=str(exc).replace(token, "<token>"))) from None
-    except OSError as exc:  # the webhook's port is taken or not ours to bind
+    except OSError as exc:
+        if webhook is None:
+            raise
+        # the webhook's port is taken, or the address is not this machine's
         raise Failed(t("cli.listen_failed", listen=args.listen, port=args.port, reason=_reason(exc))) from None
     return 0
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import socket
 import subprocess
@@ -170,7 +171,7 @@ def test_run_refuses_before_reaching_telegram(site: Path, case: Case, capsys: py
 
 
 def test_a_config_that_cannot_be_read_or_a_database_that_cannot_be_opened(
-        site: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        site: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     config = site / "site" / "dutydesk.toml"
     for content, says in ((b"\xff\xfe not utf-8", "UTF-8"), (b"[general\n", "syntax")):
         config.write_bytes(content)
@@ -185,11 +186,17 @@ def test_a_config_that_cannot_be_read_or_a_database_that_cannot_be_opened(
     text = config.read_text(encoding="utf-8").replace('database = "dutydesk.sqlite3"',
                                                       'database = "/proc/no/such/desk.sqlite3"')
     config.write_text(text, encoding="utf-8")
-    for argv in (["members"], ["invite", "--unit", "xushui", "--role", "officer"], ["backup", str(site / "b.sqlite3")],
-                 ["roster", "import", str(site / "roster.csv")]):
-        assert cli.main(["--config", str(config), *argv]) == 1, argv
-        err = capsys.readouterr().err
-        assert "无法打开数据库 /proc/no/such/desk.sqlite3" in err and len(err.strip().splitlines()) == 1, err
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "1:NOT-USED")
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        for argv in (["members"], ["invite", "--unit", "xushui", "--role", "officer"],
+                     ["backup", str(site / "b.sqlite3")], ["roster", "import", str(site / "roster.csv")], ["run"]):
+            assert cli.main(["--config", str(config), *argv]) == 1, argv
+            err = capsys.readouterr().err
+            assert "无法打开数据库 /proc/no/such/desk.sqlite3" in err and len(err.strip().splitlines()) == 1, err
+    finally:
+        root.handlers[:], root.level = handlers, level
 
 
 def _options(p: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> dict[tuple[str, ...], set[str]]:
