@@ -9,26 +9,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sqlite3
 import sys
-from collections.abc import Iterable
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot import config as cfg
-from bot import loop
 from bot.config import Config, ConfigError, parse_duration
 from bot.i18n import Texts
 
+if TYPE_CHECKING:
+    from bot.services.base import Services
+    from storage.db import Database
+
 EXAMPLE = "dutydesk.example.toml"
-WEBHOOK_PATH = "telegram"
 MAX_INVITE_EXPIRY = timedelta(days=365)
 MIN_INVITE_EXPIRY = timedelta(minutes=1)
-
-log = logging.getLogger("dutydesk")
 
 
 class Failed(Exception):
@@ -37,36 +35,6 @@ class Failed(Exception):
     def __init__(self, message: str, code: int = 1) -> None:
         super().__init__(message)
         self.code = code
-
-
-class _Redact(logging.Filter):
-    """Belt and braces: no log line may carry a secret (httpx logs request URLs, which hold the token)."""
-
-    def __init__(self, secrets: Iterable[str]) -> None:
-        super().__init__()
-        self.secrets = [s for s in secrets if s]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        msg = record.getMessage()
-        if any(s in msg for s in self.secrets):
-            for s in self.secrets:
-                msg = msg.replace(s, "<secret>")
-            record.msg, record.args = msg, ()
-        return True
-
-
-def setup_logging(secrets: Iterable[str] = (), level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_Redact(secrets))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    # httpx logs every request URL, and the URL holds the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    # PTB's "Application started/stopping": our own start-up line says what matters (cli.started).
-    logging.getLogger("telegram.ext.Application").setLevel(max(level, logging.WARNING))
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 def example_config() -> str:
@@ -85,10 +53,10 @@ def _reason(exc: BaseException) -> str:
     return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
 
 
-async def _open_database(config: Config):  # type: ignore[no-untyped-def]
-    from storage.db import Database
+async def _open_database(config: Config) -> Database:
+    from storage import db as store
 
-    db = Database(config.database_path)
+    db = store.Database(config.database_path)
     try:
         return await db.open()
     except (OSError, sqlite3.Error) as exc:
@@ -96,9 +64,9 @@ async def _open_database(config: Config):  # type: ignore[no-untyped-def]
         raise Failed(_texts(config)("cli.database_failed", path=config.database_path, reason=_reason(exc))) from None
 
 
-async def _open_services(config: Config):  # type: ignore[no-untyped-def]
+async def _open_services(config: Config) -> Services:
     from bot.clock import SystemClock
-    from bot.services.base import Services
+    from bot.services import base
     from storage import members
     from storage.uow import UnitOfWork
 
@@ -106,7 +74,7 @@ async def _open_services(config: Config):  # type: ignore[no-untyped-def]
     async with db.tx() as conn:
         await members.sync_units(conn, config.units)
     clock = SystemClock()
-    return Services(config=config, db=db, uow=UnitOfWork(db, clock.now), clock=clock, texts=_texts(config))
+    return base.Services(config=config, db=db, uow=UnitOfWork(db, clock.now), clock=clock, texts=_texts(config))
 
 
 # --- argument types: a bad value is a usage error (exit 2) with argparse's one line --------
@@ -123,26 +91,6 @@ def invite_expiry(text: str) -> timedelta:
     if text.startswith("-") or not MIN_INVITE_EXPIRY <= value <= MAX_INVITE_EXPIRY:
         raise argparse.ArgumentTypeError(limits)
     return value
-
-
-def tcp_port(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
-    return int(text)
-
-
-def webhook_url(text: str) -> str:
-    from urllib.parse import urlsplit
-
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme not in ("https", "http") or not parts.hostname:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a URL: write e.g. https://desk.example.gov.cn")
-    url = text.rstrip("/")
-    return url if url.endswith("/" + WEBHOOK_PATH) else f"{url}/{WEBHOOK_PATH}"
 
 
 # --- commands ----------------------------------------------------------------------------
@@ -169,7 +117,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _bot_username(s: Any) -> str:
+async def _bot_username(s: Services) -> str:
     """Config wins (an operator may rename the bot); else what the last `dutydesk run` learnt from getMe."""
     from storage import meta
 
@@ -274,65 +222,10 @@ def cmd_roster_import(args: argparse.Namespace) -> int:
     return asyncio.run(go())
 
 
-def _webhook(args: argparse.Namespace, t: Texts) -> tuple[dict[str, Any] | None, str, list[str]]:
-    """The webhook settings (None: long polling), its secret (kept out of the logs), and warnings."""
-    from bot import secrets
-
-    if not args.webhook_url:
-        if args.webhook_secret is not None or args.webhook_secret_file:
-            raise Failed(t("cli.secret_without_webhook"), 2)
-        return None, "", []
-    secret = secrets.webhook_secret(given=args.webhook_secret, path=args.webhook_secret_file)
-    warnings = [t("cli.secret_on_command_line")] if secret.on_command_line else []
-    if secret.loose_file:
-        warnings.append(t("cli.secret_file_loose", path=secret.loose_file))
-    return {
-        "listen": args.listen, "port": args.port, "url_path": WEBHOOK_PATH, "webhook_url": args.webhook_url,
-        "secret_token": secret.value, "allowed_updates": None,
-    }, secret.value, warnings
-
-
-def started_line(app: Any, config: Config, webhook: dict[str, Any] | None) -> str:
-    """The one line `dutydesk run` prints once it is up (never a secret)."""
-    t = _texts(config)
-    mode = (t("cli.mode_webhook", url=webhook["webhook_url"], listen=webhook["listen"], port=webhook["port"])
-            if webhook else t("cli.mode_polling"))
-    return t("cli.started", username=app.bot.username, database=config.database_path, mode=mode,
-             timezone=config.general.timezone)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    config = _load(args)
-    t = _texts(config)
-    webhook, secret, warnings = _webhook(args, t)
-    token = cfg.token_from_env()
-    setup_logging([token, secret], logging.DEBUG if args.verbose else logging.INFO)
-    for warning in warnings:
-        log.warning(warning)
-    from telegram.error import InvalidToken, TelegramError
+    from bot.cli_run import run
 
-    from bot.app import Runtime
-
-    async def check_database() -> None:  # an unusable database is one line, not a traceback
-        await (await _open_database(config)).close()
-
-    asyncio.run(check_database())
-    runtime = Runtime(config, token)
-    url = config.telegram.base_url
-    try:
-        loop.run(runtime.run_forever(on_started=lambda app: log.info(started_line(app, config, webhook)),
-                                     webhook=webhook))
-    except InvalidToken:
-        # Never print the exception: PTB puts the rejected token itself into its message.
-        raise Failed(t("cli.token_rejected", url=url), 2) from None
-    except TelegramError as exc:
-        raise Failed(t("cli.telegram_failed", url=url, error=str(exc).replace(token, "<token>"))) from None
-    except OSError as exc:
-        if webhook is None:
-            raise
-        # the webhook's port is taken, or the address is not this machine's
-        raise Failed(t("cli.listen_failed", listen=args.listen, port=args.port, reason=_reason(exc))) from None
-    return 0
+    return run(args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -365,6 +258,8 @@ def parser() -> argparse.ArgumentParser:
 
     s = command("init", "write an example config and create the database", cmd_init)
     s.add_argument("--force", action="store_true", help="overwrite an existing config file")
+    from bot.cli_run import tcp_port, webhook_url
+
     s = command("run", "run the bot (long polling, or a webhook with --webhook-url)", cmd_run)
     s.add_argument("--webhook-url", type=webhook_url, metavar="URL",
                    help="public HTTPS address Telegram posts updates to (…/telegram is added)")
@@ -409,4 +304,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # `python -m bot.cli` runs this file as __main__; go through the module `bot.cli`, the one
+    # bot/cli_run.py imports, so that there is one `Failed` class and `main` catches it.
+    from bot.cli import main as module_main
+
+    raise SystemExit(module_main())
