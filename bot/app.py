@@ -10,19 +10,19 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, Update
-from telegram.error import TelegramError
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.clock import Clock, FakeClock, SystemClock
 from bot.config import Config
 from bot.delivery import OutboxSender
-from bot.desk_bot import DeskBot, UpdateBacklog
+from bot.desk_bot import DeskBot, UpdateBacklog, retry_seconds
 from bot.domain.members import Member
 from bot.i18n import Texts
 from bot.sender_order import SenderOrder
@@ -31,7 +31,7 @@ from bot.services.registration import commands_for
 from bot.transport import LeanRequest
 from bot.upstream import UpstreamPusher
 from reminders.scheduler import DeadlineScheduler
-from storage import members, updates
+from storage import members, meta, updates
 from storage.db import Database
 from storage.outbox import OutboxRow
 from storage.persistence import SqlitePersistence
@@ -167,6 +167,9 @@ class Runtime:
         app = build_application(self.config, self.token, self.db, self.clock)
         app.deps.handled = await updates.handled(self.db.read)
         self.app = app
+        await self._reach_telegram(app)
+        async with self.db.tx() as conn:  # for `dutydesk invite`, which never calls Telegram itself
+            await meta.put(conn, meta.BOT_USERNAME, app.bot.username)
         await app.initialize()
         await app.start()
         deps = app.deps
@@ -191,6 +194,27 @@ class Runtime:
                 allowed_updates=Update.ALL_TYPES,
             )
         return app
+
+    async def _reach_telegram(self, app: DeskApplication) -> None:
+        """getMe until it answers: an unreachable network is waited out with backoff (a line each
+        try naming the server, never the token); only a rejected token (InvalidToken) ends it."""
+        delay = 1.0
+        while True:
+            try:
+                await app.bot.initialize()  # getMe; app.initialize() then finds the bot initialized
+                return
+            except InvalidToken:
+                raise
+            except RetryAfter as exc:
+                error, pause = str(exc), retry_seconds(exc)
+            except NetworkError as exc:  # TimedOut, refused, DNS, 5xx
+                error, pause = str(exc), delay
+                delay = min(delay * 2, self.MAX_BACKOFF)
+            log.warning(app.deps.services.texts("cli.unreachable", url=self.config.telegram.base_url,
+                                                error=error, seconds=f"{pause:g}"))
+            await asyncio.sleep(pause)
+
+    MAX_BACKOFF = 60.0
 
     async def _on_clock(self, now: Any) -> None:
         if self.app is not None:
@@ -219,7 +243,9 @@ class Runtime:
         await self.db.close()
         self.app = None
 
-    async def run_forever(self, **kw: Any) -> None:
+    async def run_forever(self, on_started: Callable[[DeskApplication], None] | None = None, **kw: Any) -> None:
+        """Start, run until SIGINT/SIGTERM, stop. A signal during start-up (e.g. while waiting
+        for an unreachable Telegram) stops at once too."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         import signal
@@ -229,21 +255,31 @@ class Runtime:
                 loop.add_signal_handler(sig, stop.set)
             except NotImplementedError:  # pragma: no cover
                 pass
+        starting = asyncio.ensure_future(self.start(**kw))
+        stopping = asyncio.ensure_future(stop.wait())
         try:
-            await self.start(**kw)
-        except BaseException:
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not starting.done():
+                starting.cancel()
+            app = await starting
+        except BaseException as exc:
             # e.g. the token was rejected: close the database too, or its thread keeps the process alive.
+            stopping.cancel()
             if self.app is not None:
                 await self.stop()
             await self.db.close()
+            if isinstance(exc, asyncio.CancelledError) and stop.is_set():
+                return  # stopped by a signal while starting
             raise
+        if on_started is not None:
+            on_started(app)
         # Everything start-up made (modules, PTB, the config) lives as long as the process: keep it
         # out of the collector's full passes, which otherwise walk it all (measured: ~65 ms → ~8 ms,
         # a pause any alert in flight would wait out).
         gc.collect()
         gc.freeze()
         try:
-            await stop.wait()
+            await stopping
         finally:
             await self.stop()
 

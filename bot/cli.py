@@ -1,46 +1,40 @@
-"""`dutydesk` command line: init, run, demo, invite, members, backup."""
+"""`dutydesk` command line: init, run, demo, invite, members, roster import, backup.
+
+Every mistake an operator can make — a bad argument, a missing file, an unwritable path, an
+unreachable network — ends in one clear line and exit code 2 (usage, config) or 1 (the
+operation failed), never a traceback (tests/e2e/test_cli_errors.py tries them all).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import sqlite3
 import sys
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bot import config as cfg
-from bot import loop
 from bot.config import Config, ConfigError, parse_duration
+from bot.i18n import Texts
+
+if TYPE_CHECKING:
+    from bot.services.base import Services
+    from storage.db import Database
 
 EXAMPLE = "dutydesk.example.toml"
+MAX_INVITE_EXPIRY = timedelta(days=365)
+MIN_INVITE_EXPIRY = timedelta(minutes=1)
 
 
-class _RedactToken(logging.Filter):
-    """Belt and braces: no log line may carry the token (httpx logs request URLs)."""
+class Failed(Exception):
+    """The command could not do its job; the message is the one line the operator reads."""
 
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.token:
-            msg = record.getMessage()
-            if self.token in msg:
-                record.msg, record.args = msg.replace(self.token, "<token>"), ()
-        return True
-
-
-def setup_logging(token: str = "", level: int = logging.INFO) -> None:
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(_RedactToken(token))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    # httpx logs every request URL, and the URL holds the token.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 def example_config() -> str:
@@ -51,28 +45,67 @@ def _load(args: argparse.Namespace) -> Config:
     return cfg.load(args.config)
 
 
-async def _open_services(config: Config):  # type: ignore[no-untyped-def]
+def _texts(config: Config | None = None) -> Texts:
+    return Texts(config.general.language if config else "zh")
+
+
+def _reason(exc: BaseException) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+
+
+async def _open_database(config: Config) -> Database:
+    from storage import db as store
+
+    db = store.Database(config.database_path)
+    try:
+        return await db.open()
+    except (OSError, sqlite3.Error) as exc:
+        await db.close()
+        raise Failed(_texts(config)("cli.database_failed", path=config.database_path, reason=_reason(exc))) from None
+
+
+async def _open_services(config: Config) -> Services:
     from bot.clock import SystemClock
-    from bot.i18n import Texts
-    from bot.services.base import Services
+    from bot.services import base
     from storage import members
-    from storage.db import Database
     from storage.uow import UnitOfWork
 
-    db = await Database(config.database_path).open()
+    db = await _open_database(config)
     async with db.tx() as conn:
         await members.sync_units(conn, config.units)
     clock = SystemClock()
-    return Services(config=config, db=db, uow=UnitOfWork(db, clock.now), clock=clock,
-                    texts=Texts(config.general.language))
+    return base.Services(config=config, db=db, uow=UnitOfWork(db, clock.now), clock=clock, texts=_texts(config))
+
+
+# --- argument types: a bad value is a usage error (exit 2) with argparse's one line --------
+
+
+def invite_expiry(text: str) -> timedelta:
+    limits = f"{text!r}: an invitation lasts from 1m to 365d"
+    try:
+        value = parse_duration(text.removeprefix("-"))
+    except OverflowError:
+        raise argparse.ArgumentTypeError(limits) from None
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration: write e.g. 12h, 7d, 30d") from None
+    if text.startswith("-") or not MIN_INVITE_EXPIRY <= value <= MAX_INVITE_EXPIRY:
+        raise argparse.ArgumentTypeError(limits)
+    return value
+
+
+# --- commands ----------------------------------------------------------------------------
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    t = _texts()
     path = Path(args.config)
     if path.exists() and not args.force:
-        print(f"{path} 已存在（--force 覆盖）/ already exists (use --force)", file=sys.stderr)
-        return 1
-    path.write_text(example_config(), encoding="utf-8")
+        raise Failed(t("cli.init_exists", path=path))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(example_config(), encoding="utf-8")
+    except OSError as exc:
+        raise Failed(t("cli.init_failed", path=path, reason=_reason(exc))) from None
     config = cfg.load(path)
 
     async def create() -> None:
@@ -80,8 +113,15 @@ def cmd_init(args: argparse.Namespace) -> int:
         await s.db.close()
 
     asyncio.run(create())
-    print(f"已写入配置 {path}，数据库 {config.database_path}\nWrote {path}; database {config.database_path}")
+    print(_texts(config)("cli.init_done", path=path, database=config.database_path))
     return 0
+
+
+async def _bot_username(s: Services) -> str:
+    """Config wins (an operator may rename the bot); else what the last `dutydesk run` learnt from getMe."""
+    from storage import meta
+
+    return s.config.telegram.bot_username.lstrip("@") or await meta.get(s.db.read, meta.BOT_USERNAME) or ""
 
 
 def cmd_invite(args: argparse.Namespace) -> int:
@@ -93,17 +133,15 @@ def cmd_invite(args: argparse.Namespace) -> int:
     async def go() -> int:
         s = await _open_services(config)
         try:
-            inv = await registration.create_invite(
-                s, unit_code=args.unit, role=args.role, name=args.name,
-                expires=parse_duration(args.expires) if args.expires else None,
-            )
+            inv = await registration.create_invite(s, unit_code=args.unit, role=args.role, name=args.name,
+                                                   expires=args.expires)
+            username = await _bot_username(s)
         except ServiceError as err:
-            print(s.texts(err.key, **err.kw), file=sys.stderr)
-            return 2
+            raise Failed(s.texts(err.key, **err.kw), 2) from None
         finally:
             await s.db.close()
-        username = config.telegram.bot_username or "YOUR_BOT"
-        print(f"code: {inv.code}\nlink: {deep_link(username, inv.code)}\nexpires: {s.fmt.dt(inv.expires_at, year=True)}")
+        link = f"link: {deep_link(username, inv.code)}" if username else s.texts("cli.invite_no_link", code=inv.code)
+        print(f"code: {inv.code}\n{link}\nexpires: {s.fmt.dt(inv.expires_at, year=True)}")
         return 0
 
     return asyncio.run(go())
@@ -111,15 +149,21 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
 def cmd_members(args: argparse.Namespace) -> int:
     config = _load(args)
+    t = _texts(config)
+    if args.unit is not None and config.unit(args.unit) is None:
+        raise Failed(t("core.admin.invite_bad_unit", code=args.unit, units=", ".join(u.code for u in config.units)), 2)
 
     async def go() -> None:
         from storage import members
 
         s = await _open_services(config)
         try:
-            for m in await members.all_members(s.db.read, args.unit):
-                state = "" if m.active else " (inactive)"
+            found = await members.all_members(s.db.read, args.unit)
+            for m in found:
+                state = "" if m.active else t("cli.members_inactive")
                 print(f"#{m.id}\t{s.unit_name(m.unit_code)}\t{m.name}\t{','.join(sorted(m.roles))}{state}")
+            if not found:
+                print(t("cli.members_none_unit", unit=s.unit_name(args.unit)) if args.unit else t("cli.members_none"))
         finally:
             await s.db.close()
 
@@ -129,17 +173,27 @@ def cmd_members(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     config = _load(args)
-    from storage.db import Database
+    t = _texts(config)
+    from datetime import datetime
+
+    dest = Path(args.path).expanduser()
+    if dest.is_dir():  # like cp: into the directory, named by the database and the time
+        dest = dest / f"{config.database_path.stem}-{datetime.now():%Y%m%d-%H%M%S}.sqlite3"
+    live = config.database_path.resolve()
+    if dest.resolve() in (live, live.with_name(live.name + "-wal"), live.with_name(live.name + "-shm")):
+        raise Failed(t("cli.backup_is_database", path=dest), 2)
 
     async def go() -> None:
-        db = await Database(config.database_path).open()
+        db = await _open_database(config)
         try:
-            await db.backup(args.path)
+            await db.backup(dest)
+        except (OSError, sqlite3.Error) as exc:
+            raise Failed(t("cli.backup_failed", path=dest, reason=_reason(exc))) from None
         finally:
             await db.close()
 
     asyncio.run(go())
-    print(f"backup written: {args.path}")
+    print(t("cli.backup_done", path=dest))
     return 0
 
 
@@ -148,17 +202,18 @@ def cmd_roster_import(args: argparse.Namespace) -> int:
     from bot.services import roster
     from bot.services.errors import ServiceError
 
+    path = Path(args.file)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise Failed(_texts(config)("cli.file_failed", path=args.file, reason=_reason(exc)), 2) from None
+
     async def go() -> int:
         s = await _open_services(config)
         try:
-            path = Path(args.file)
-            text = await roster.import_table(s, None, path.name, path.read_bytes())
+            text = await roster.import_table(s, None, path.name, content)
         except ServiceError as err:
-            print(s.texts(err.key, **err.kw), file=sys.stderr)
-            return 2
-        except OSError as err:
-            print(f"{args.file}: {err.strerror}", file=sys.stderr)
-            return 2
+            raise Failed(s.texts(err.key, **err.kw), 2) from None
         finally:
             await s.db.close()
         print(text)
@@ -168,30 +223,9 @@ def cmd_roster_import(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = _load(args)
-    token = cfg.token_from_env()
-    setup_logging(token, logging.DEBUG if args.verbose else logging.INFO)
-    from bot.app import Runtime
+    from bot.cli_run import run
 
-    runtime = Runtime(config, token)
-    from telegram.error import InvalidToken
-
-    kw: dict[str, object] = {}
-    if args.webhook_url:
-        if not args.webhook_secret:
-            raise ConfigError("command line", "--webhook-secret", "is required with --webhook-url")
-        kw["webhook"] = {
-            "listen": args.listen, "port": args.port, "url_path": "telegram",
-            "webhook_url": args.webhook_url.rstrip("/") + "/telegram" if not args.webhook_url.endswith("/telegram") else args.webhook_url,
-            "secret_token": args.webhook_secret, "allowed_updates": None,
-        }
-    try:
-        loop.run(runtime.run_forever(**kw))  # type: ignore[arg-type]
-    except InvalidToken:
-        # Never print the exception: PTB puts the rejected token itself into its message.
-        print("Telegram 拒绝了此令牌（TELEGRAM_BOT_TOKEN）/ the server rejected the bot token", file=sys.stderr)
-        return 2
-    return 0
+    return run(args)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -200,40 +234,58 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(verbose=args.verbose))
 
 
+# --- the parser ------------------------------------------------------------------------------
+
+
+def _config_option(p: argparse.ArgumentParser, default: str | None) -> None:
+    # Before the command it is the main parser's; after it (`dutydesk init --config x.toml`) the
+    # subcommand's, with no default of its own so that it never hides one given before.
+    p.add_argument("--config", metavar="PATH", default=default if default is not None else argparse.SUPPRESS,
+                   help=f"TOML config (default {cfg.DEFAULT_CONFIG_PATH}); before or after the command")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dutydesk", description="DutyDesk（值班台）— district duty bot")
-    p.add_argument("--config", default=str(cfg.DEFAULT_CONFIG_PATH), help="TOML config (default dutydesk.toml)")
-    sub = p.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("init", help="write an example config and create the database")
-    s.add_argument("--force", action="store_true")
-    s.set_defaults(func=cmd_init)
-    s = sub.add_parser("run", help="run the bot (polling, or webhook with --webhook-url)")
-    s.add_argument("--webhook-url")
-    s.add_argument("--webhook-secret")
-    s.add_argument("--listen", default="0.0.0.0")
-    s.add_argument("--port", type=int, default=8443)
-    s.add_argument("-v", "--verbose", action="store_true")
-    s.set_defaults(func=cmd_run)
-    s = sub.add_parser("demo", help="play a scripted day offline against the bundled emulator")
-    s.add_argument("-v", "--verbose", action="store_true")
-    s.set_defaults(func=cmd_demo)
-    s = sub.add_parser("invite", help="create a single-use invitation")
-    s.add_argument("--unit", required=True)
-    s.add_argument("--role", required=True)
-    s.add_argument("--name")
-    s.add_argument("--expires", help="e.g. 7d")
-    s.set_defaults(func=cmd_invite)
-    s = sub.add_parser("members", help="list members")
-    s.add_argument("--unit")
-    s.set_defaults(func=cmd_members)
-    s = sub.add_parser("roster", help="duty roster: `roster import FILE` (.xlsx or .csv)")
-    rsub = s.add_subparsers(dest="roster_command", required=True)
-    s = rsub.add_parser("import", help="import a roster table; every day in it replaces that day")
-    s.add_argument("file")
-    s.set_defaults(func=cmd_roster_import)
-    s = sub.add_parser("backup", help="consistent copy of the live database")
-    s.add_argument("path")
-    s.set_defaults(func=cmd_backup)
+    _config_option(p, str(cfg.DEFAULT_CONFIG_PATH))
+    common = argparse.ArgumentParser(add_help=False)
+    _config_option(common, None)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str, func: Any, parent: Any = sub) -> argparse.ArgumentParser:
+        s: argparse.ArgumentParser = parent.add_parser(name, help=help, description=help, parents=[common])
+        s.set_defaults(func=func)
+        return s
+
+    s = command("init", "write an example config and create the database", cmd_init)
+    s.add_argument("--force", action="store_true", help="overwrite an existing config file")
+    from bot.cli_run import tcp_port, webhook_url
+
+    s = command("run", "run the bot (long polling, or a webhook with --webhook-url)", cmd_run)
+    s.add_argument("--webhook-url", type=webhook_url, metavar="URL",
+                   help="public HTTPS address Telegram posts updates to (…/telegram is added)")
+    s.add_argument("--webhook-secret-file", metavar="PATH",
+                   help="file holding the webhook secret (or set DUTYDESK_WEBHOOK_SECRET / DUTYDESK_WEBHOOK_SECRET_FILE)")
+    s.add_argument("--webhook-secret", metavar="SECRET",
+                   help="the webhook secret itself: visible to every local user in `ps`; prefer the environment")
+    s.add_argument("--listen", default="0.0.0.0", metavar="ADDRESS", help="webhook: address to listen on")
+    s.add_argument("--port", type=tcp_port, default=8443, help="webhook: port to listen on (default 8443)")
+    s.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    s = command("demo", "play a scripted day offline against the bundled emulator (ignores --config)", cmd_demo)
+    s.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    s = command("invite", "create a single-use invitation and print its link", cmd_invite)
+    s.add_argument("--unit", required=True, help="unit code, e.g. jianshelu")
+    s.add_argument("--role", required=True, help="officer, unit_head, duty, director, leader, admin, info_editor")
+    s.add_argument("--name", help="the person's name (default: their Telegram name)")
+    s.add_argument("--expires", type=invite_expiry, metavar="DURATION",
+                   help="how long the invitation is valid, e.g. 12h, 7d (default [invites] default_expiry)")
+    s = command("members", "list members", cmd_members)
+    s.add_argument("--unit", help="only this unit (code)")
+    s = sub.add_parser("roster", help="duty roster: `roster import FILE` (.xlsx or .csv)", parents=[common])
+    rsub = s.add_subparsers(dest="roster_command", required=True, metavar="COMMAND")
+    s = command("import", "import a roster table; every day in it replaces that day", cmd_roster_import, rsub)
+    s.add_argument("file", help=".xlsx or .csv file")
+    s = command("backup", "consistent copy of the live database (into a directory: a dated file name)", cmd_backup)
+    s.add_argument("path", help="backup file, or a directory to put it in")
     return p
 
 
@@ -244,10 +296,16 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"配置错误 / config error: {err}", file=sys.stderr)
         return 2
+    except Failed as err:
+        print(err, file=sys.stderr)
+        return err.code
     except KeyboardInterrupt:
         return 130
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # `python -m bot.cli` runs this file as __main__; go through the module `bot.cli`, the one
+    # bot/cli_run.py imports, so that there is one `Failed` class and `main` catches it.
+    from bot.cli import main as module_main
 
+    raise SystemExit(module_main())

@@ -1,13 +1,12 @@
 """Typed configuration loaded from one TOML file.
 
-Policy (deadlines, quotas, chains, units) lives here, not in code; the only secret,
-the bot token, comes from the environment and is never part of the file.
+Policy (deadlines, quotas, chains, units) lives here, not in code; secrets (the bot token,
+the webhook secret) come from the environment or a file (bot/secrets.py), never this file.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import tomllib
 import types
@@ -72,7 +71,7 @@ class Telegram:
     base_file_url: str = "https://api.telegram.org/file/bot"
     bot_username: str = ""
     poll_interval: timedelta = timedelta(seconds=0)
-    max_retries: int = 5
+    max_retries: int = 8  # an outbox row's tries before it is marked failed (bot/delivery.py)
     transport: str = "lean"  # "httpx": PTB's default transport for every call (see bot/transport.py)
     concurrent_updates: int = 64  # different people's updates handled at once (bot/sender_order.py); 1: one at a time
 
@@ -304,23 +303,56 @@ class Config:
 
 
 def token_from_env(env: typing.Mapping[str, str] | None = None) -> str:
-    token = (env if env is not None else os.environ).get(TOKEN_ENV, "").strip()
-    if not token:
-        raise ConfigError("environment", TOKEN_ENV, "is not set: put the token from @BotFather in the environment")
-    return token
+    """TELEGRAM_BOT_TOKEN, or the file named by TELEGRAM_BOT_TOKEN_FILE (bot/secrets.py)."""
+    from bot.secrets import bot_token
+
+    return bot_token(env)
 
 
 # --- loading --------------------------------------------------------------------------
 
 
+_HEADER_RE = re.compile(r"^\s*(\[\[?)\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY_LINE_RE = re.compile(r"^\s*([A-Za-z0-9_\-]+(?:\s*\.\s*[A-Za-z0-9_\-]+)*)\s*=")
+_INDEX_RE = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _key_path(key: str) -> list[str | int]:
+    """`leave.chains[0].steps[1].who` → ["leave", "chains", 0, "steps", 1, "who"]."""
+    return [int(index) if index else name for name, index in _INDEX_RE.findall(key)]
+
+
 def _line_of(text: str, key: str) -> int | None:
-    """Best-effort line number of `key = …` or `[key]`, so errors point at the file."""
-    leaf = key.split(".")[-1].split("[")[0]
-    pat = re.compile(rf"^\s*(\[+\s*{re.escape(leaf)}\s*\]+|{re.escape(leaf)}\s*=)")
-    for i, line in enumerate(text.splitlines(), 1):
-        if pat.search(line):
-            return i
-    return None
+    """Line number of `key` in the file, for error messages: the line that defines the longest
+    part of its path, following [tables] and counting [[arrays of tables]], so a key that
+    appears in several sections (`bulletin_chat_id` in [info] and [supervision], `name` in
+    every [[units]]) is found in the right one."""
+    target = _key_path(key)
+    seen: dict[tuple[str | int, ...], int] = {}  # array of tables (its expanded path) → entries so far
+    current: dict[tuple[str, ...], int] = {}  # array of tables (its names) → index of the entry being read
+    table: list[str | int] = []
+    best, best_line = 0, None
+    for number, line in enumerate(text.splitlines(), 1):
+        if header := _HEADER_RE.match(line):
+            names = [n.strip().strip('"') for n in header.group(2).split(".")]
+            expanded: list[str | int] = []
+            for j, name in enumerate(names[:-1]):
+                expanded.append(name)
+                if (prefix := tuple(names[:j + 1])) in current:
+                    expanded.append(current[prefix])
+            expanded.append(names[-1])
+            if header.group(1) == "[[":
+                index = seen[tuple(expanded)] = seen.get(tuple(expanded), -1) + 1
+                current[tuple(names)] = index
+                expanded.append(index)
+            table = candidate = expanded
+        elif key_line := _KEY_LINE_RE.match(line):
+            candidate = table + [part.strip() for part in key_line.group(1).split(".")]
+        else:
+            continue
+        if best < len(candidate) <= len(target) and target[:len(candidate)] == candidate:
+            best, best_line = len(candidate), number
+    return best_line
 
 
 def _parse_date(value: Any) -> date:
@@ -405,6 +437,8 @@ def _validate(cfg: Config) -> None:
         raise _KeyError("telegram.transport", "must be 'lean' or 'httpx'")
     if not 1 <= cfg.telegram.concurrent_updates <= 256:
         raise _KeyError("telegram.concurrent_updates", "must be between 1 and 256")
+    if cfg.invites.default_expiry <= timedelta(0):
+        raise _KeyError("invites.default_expiry", "must be longer than 0, e.g. \"7d\"")
     inc = cfg.incident
     if not (inc.first_report <= inc.written_report <= inc.full_report):
         raise _KeyError("incident", "deadlines must grow: first_report ≤ written_report ≤ full_report")
@@ -531,4 +565,10 @@ def load(path: Path | str | None = None) -> Config:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(p, "file", "not found: create one with `dutydesk init`") from None
+    except IsADirectoryError:
+        raise ConfigError(p, "file", "is a directory: name the TOML file, e.g. --config /etc/dutydesk/dutydesk.toml") from None
+    except OSError as exc:
+        raise ConfigError(p, "file", f"cannot be read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(p, "file", "is not UTF-8 text: save it as UTF-8") from None
     return loads(text, str(p))

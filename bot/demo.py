@@ -14,7 +14,8 @@ from datetime import timedelta
 from bot.clock import SystemClock
 from bot.demo_scenes import SCENES
 from bot.demo_scenes.stage import Stage
-from bot.harness import Desk
+from bot.harness import Desk, demo_config
+from bot.i18n import Texts
 from storage import deadlines, outbox
 
 # The reporting commitment in seconds: first 1 h → 4 s, written 2 h → 8 s, full 3 h → 12 s.
@@ -36,27 +37,46 @@ CAST = (
 )
 
 
+class _Warning(logging.Formatter):
+    """A warning as the reader sees it: the message (in the catalog's words where the bot logs
+    it so), marked ⚠️ unless it starts with a sign of its own; the logger's name and level are
+    for developers (`dutydesk demo -v`)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        msg = record.getMessage()
+        return msg if msg[:1] and not msg[0].isalnum() else f"⚠️ {msg}"
+
+
+def _show_warnings(verbose: bool) -> None:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s") if verbose else _Warning())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+
+
 async def run_demo(verbose: bool = False, out=print) -> int:  # type: ignore[no-untyped-def]
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING)
+    _show_warnings(verbose)
     started = time.monotonic()
-    out("DutyDesk 值班台 — 演示（离线：自带 Bot API 模拟器 + 临时 SQLite 数据库）")
-    out("演示时限以秒计：首报 4 秒、书面报告 8 秒、续报 12 秒（实际为 1/2/3 小时）。\n")
+    t = Texts(demo_config(":memory:").general.language)
+    out(t("demo.intro"))
+    out(t("demo.intro_time") + "\n")
     async with Desk(clock=SystemClock(), incident=DEMO_INCIDENT_POLICY) as desk:
         stage = Stage(desk, {}, out)
-        stage.narrate("人员通过邀请链接登记")
+        stage.narrate(t("demo.cast"))
         for key, name, unit, roles in CAST:
             stage.people[key] = await desk.register(key, name, unit, *roles)
-        for scene in SCENES:
-            stage.narrate(desk.services.texts(scene.TITLE))
+        for n, scene in enumerate(SCENES, 1):
+            stage.narrate(t("demo.scene", n=n, total=len(SCENES), title=t(scene.TITLE)))
             await scene.play(stage)
         await desk.settle()
         stage.flush()
         db = desk.db
         sent = await outbox.counts(db.conn)
         fired = await deadlines.fired_count(db.conn)
-        out("\n== 小结 / Summary ==")
+        out("\n" + t("demo.summary"))
         for line in stage.facts.get("summary", []):
             out(line)
-        out(f"消息经发件箱送达 {sent.get('sent', 0)} 条，失败 {sent.get('failed', 0)} 条；触发时限 {fired} 个。")
-        out(f"用时 {time.monotonic() - started:.1f} 秒。")
+        out(t("demo.summary_sent", sent=sent.get("sent", 0), failed=sent.get("failed", 0), fired=fired))
+        out(t("demo.summary_time", seconds=f"{time.monotonic() - started:.1f}"))
     return 0

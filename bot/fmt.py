@@ -17,6 +17,16 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
+def plain(text: str) -> str:
+    """A catalog message for a log line or a terminal: no tags, no entities, one line."""
+    out = ""
+    for line in html.unescape(_TAG.sub("", text)).splitlines():
+        line = " ".join(line.split())
+        if line:  # Chinese sentences run on after their full stop; others take a space
+            out += ("" if not out or out[-1] in "。！？；：，、）" else " ") + line
+    return out
+
+
 MAX_MESSAGE = 4000  # Telegram takes 4,096 characters; room for what a sender adds around the text
 _TAG = re.compile(r"<(/?)([a-zA-Z-]+)[^>]*>")
 

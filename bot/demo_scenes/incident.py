@@ -76,8 +76,11 @@ async def play(stage: Stage) -> None:
     await asyncio.sleep(0)
     inc = await incidents.by_number(desk.db.conn, number)
     assert inc is not None
-    late = [r.stage.value for r in inc.stages if r.delay]
-    stage.facts.setdefault("summary", []).append(
-        f"事件 {number}：首报、书面报告按时；迟报阶段 {late}；上报市委用时 "
-        f"{desk.services.fmt.dur(inc.forwarded_at - inc.created_at) if inc.forwarded_at else '—'}；已结案。"
-    )
+    t = desk.services.texts
+    late = t("core.list_sep").join(t(f"incident.stage.{r.stage.value}") for r in inc.stages if r.delay)
+    stage.facts.setdefault("summary", []).append(t(
+        "demo.incident_summary", number=number,
+        late=t("demo.incident_late", stages=late) if late else t("demo.incident_on_time"),
+        forwarded=desk.services.fmt.dur(inc.forwarded_at - inc.created_at) if inc.forwarded_at else "—",
+        closed=t("demo.incident_closed") if inc.closed_at else t("demo.incident_open"),
+    ))

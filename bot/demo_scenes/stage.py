@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.demo_scenes.story import Story
 from bot.emulator import SimUser
 from bot.harness import Desk
 
@@ -18,13 +19,16 @@ class Stage:
     out: Callable[[str], None] = print
     facts: dict[str, Any] = field(default_factory=dict)
     _cursor: int = 0
+    _story: Story | None = None
 
     def flush(self) -> None:
-        """Print the transcript lines that happened since the last flush."""
+        """Print, as a story, what happened since the last flush."""
+        if self._story is None:
+            self._story = Story(self.desk.emu, self.desk.services.texts)
         entries = self.desk.emu.transcript[self._cursor:]
         self._cursor += len(entries)
-        if entries:
-            self.out(self.desk.emu.format_transcript(entries=entries))
+        if text := self._story.render(entries):
+            self.out(text)
 
     def narrate(self, text: str) -> None:
         self.flush()

@@ -545,7 +545,7 @@ class BotApi:
         elif "caption" in changes:
             msg.text = changes["caption"] or None
         msg.edits.append({"text": msg.text, "reply_markup": markup, "date": raw["edit_date"]})
-        self.emu._log("bot", msg.chat_id, "bot→", f"✎#{msg.message_id} {msg.summary()}")
+        self.emu._log("bot", msg.chat_id, "bot→", f"✎#{msg.message_id} {msg.summary()}", event="edit", message=msg)
         return raw
 
     def edit_message_text(self, params: JSONDict, files: dict[str, Upload]) -> JSONDict:
@@ -600,7 +600,7 @@ class BotApi:
         if chat.type != "private" and not msg.from_bot and not chat.bot_admin:
             raise bad_request("message can't be deleted")
         msg.deleted = True
-        self.emu._log("bot", chat.id, "bot→", f"✗ deleted #{msg.message_id}")
+        self.emu._log("bot", chat.id, "bot→", f"✗ deleted #{msg.message_id}", event="delete", message=msg)
         return True
 
     def answer_callback_query(self, params: JSONDict, files: dict[str, Upload]) -> bool:
@@ -625,7 +625,8 @@ class BotApi:
         )
         rec.user.callback_answers.append(answer)
         shown = f"{'alert' if answer.show_alert else 'toast'}: {answer.text}" if answer.text else "ack"
-        emu._log("bot", rec.chat_id, "bot→", f"({shown})")
+        emu._log("bot", rec.chat_id, "bot→", f"({shown})", event="answer", detail=answer.text,
+                 alert=answer.show_alert)
         return True
 
     def pin_chat_message(self, params: JSONDict, files: dict[str, Upload]) -> bool:
@@ -637,7 +638,7 @@ class BotApi:
         if msg.message_id in chat.pinned:
             chat.pinned.remove(msg.message_id)
         chat.pinned.append(msg.message_id)
-        self.emu._log("bot", chat.id, "bot→", f"📌 pinned #{msg.message_id}")
+        self.emu._log("bot", chat.id, "bot→", f"📌 pinned #{msg.message_id}", event="pin", message=msg)
         return True
 
     def unpin_chat_message(self, params: JSONDict, files: dict[str, Upload]) -> bool:
@@ -654,7 +655,7 @@ class BotApi:
             raise bad_request("message to unpin not found")
         msg.pinned = False
         chat.pinned.remove(msg.message_id)
-        self.emu._log("bot", chat.id, "bot→", f"📌✗ unpinned #{msg.message_id}")
+        self.emu._log("bot", chat.id, "bot→", f"📌✗ unpinned #{msg.message_id}", event="unpin", message=msg)
         return True
 
     def unpin_all_chat_messages(self, params: JSONDict, files: dict[str, Upload]) -> bool:

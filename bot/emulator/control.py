@@ -272,7 +272,8 @@ class SimUser:
         emu._callbacks[qid] = CallbackRecord(qid, self, state.id, msg.message_id, data)
         self._mark(state)
         what = f"[{label}]" if label is not None else "(forged)"
-        emu._log(self.id, state.id, "→bot", f"⟦press {what} data={data!r} on #{msg.message_id}⟧")
+        emu._log(self.id, state.id, "→bot", f"⟦press {what} data={data!r} on #{msg.message_id}⟧", event="press",
+                 message=msg, detail=label)
         emu._enqueue_update("callback_query", query, state.id)
         return query
 

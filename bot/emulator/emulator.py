@@ -8,6 +8,7 @@ plumbing lives in :mod:`.server`, Bot API method bodies in :mod:`.api`, simulate
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import re
 import time
@@ -446,11 +447,25 @@ class BotApiEmulator:
 
     # ------------------------------------------------------------------ transcript
 
-    def _log(self, actor: int | str, chat_id: int, direction: str, summary: str) -> None:
+    def _log(
+        self, actor: int | str, chat_id: int, direction: str, summary: str, *, event: str = "message",
+        message: SimMessage | None = None, detail: str | None = None, alert: bool = False,
+    ) -> None:
         if self.record_transcript:
-            self.transcript.append(
-                TranscriptEntry(time.monotonic() - self._t0, actor, chat_id, direction, summary)
-            )
+            self.transcript.append(TranscriptEntry(
+                time.monotonic() - self._t0, actor, chat_id, direction, summary, event,
+                copy.copy(message) if message is not None else None, detail, alert,  # a later edit must not change it
+            ))
+
+    def name_of(self, ident: int | str) -> str:
+        """A user's first name or a group's title; "bot" and unknown ids as they are."""
+        if isinstance(ident, str):
+            return ident
+        user = self._users.get(ident)
+        if user is not None:
+            return user.first_name
+        chat = self._chats.get(ident)
+        return chat.title if chat is not None and chat.title else str(ident)
 
     def format_transcript(
         self,
@@ -462,15 +477,7 @@ class BotApiEmulator:
         names = names or {}
 
         def label(ident: int | str) -> str:
-            if isinstance(ident, str):
-                return ident
-            if ident in names:
-                return names[ident]
-            user = self._users.get(ident)
-            if user is not None:
-                return user.first_name
-            chat = self._chats.get(ident)
-            return chat.title if chat is not None else str(ident)
+            return names[ident] if isinstance(ident, int) and ident in names else self.name_of(ident)
 
         out: list[str] = []
         for e in self.transcript if entries is None else entries:
@@ -548,7 +555,7 @@ class BotApiEmulator:
                     chat.keyboard = markup
                 elif markup.get("remove_keyboard"):
                     chat.keyboard = None
-            self._log("bot", chat.id, "bot→", msg.summary())
+            self._log("bot", chat.id, "bot→", msg.summary(), message=msg)
             chat.wake()
 
     def _new_message_id(self, chat: ChatState) -> int:
@@ -598,7 +605,8 @@ class BotApiEmulator:
             **fields,
         )
         self._store_message(chat, msg)
-        self._log(user.id, chat.id, "→bot", summary if summary is not None else msg.summary())
+        self._log(user.id, chat.id, "→bot", summary if summary is not None else msg.summary(),
+                  event="message" if kind != "service" else "service", message=msg)
         self._enqueue_update("message", raw, chat.id)
         return raw
 

@@ -211,7 +211,12 @@ class TranscriptEntry:
     actor: int | str  # user id, or "bot"
     chat_id: int
     direction: str  # "→bot" or "bot→"
-    summary: str
+    summary: str  # one line for developers (format_transcript): button data, message ids, "(ack)"
+    # What happened, for renderings other than `summary` (the demo's story, bot/demo_scenes/story.py):
+    event: str = "message"  # message | edit | press | answer | pin | unpin | delete | service | fault | error
+    message: SimMessage | None = None  # the message as it read at that moment (message, edit, press, pin)
+    detail: str | None = None  # press: the button's text (None: forged data); answer: its text; fault/error
+    alert: bool = False  # answer: shown as an alert rather than a toast
 
     # Allow tuple-style unpacking: ``for t, actor, chat, direction, text in emu.transcript``.
     def __iter__(self):  # type: ignore[no-untyped-def]

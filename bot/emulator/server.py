@@ -402,7 +402,8 @@ class EmulatorServer:
         emu = self.emu
         emu.stats.faults[fault] += 1
         cid = params.get("chat_id")
-        emu._log("bot", cid if isinstance(cid, int) else 0, "bot→", f"⚡ fault {fault} on {method}")
+        emu._log("bot", cid if isinstance(cid, int) else 0, "bot→", f"⚡ fault {fault} on {method}", event="fault",
+                 detail=f"{fault} {method}")
         emu._last_activity = time.monotonic()
         cfg = emu.faults
         if fault == "429":
@@ -424,7 +425,8 @@ class EmulatorServer:
         emu.stats.errors[err.code] += 1
         if err.code != 409:
             cid = params.get("chat_id")
-            emu._log("bot", cid if isinstance(cid, int) else 0, "bot→", f"⚠ {name} → {err.code} {err.description}")
+            emu._log("bot", cid if isinstance(cid, int) else 0, "bot→", f"⚠ {name} → {err.code} {err.description}",
+                     event="error", detail=f"{err.code} {err.description}")
         return Response(err.code, json.dumps(err.to_json(), ensure_ascii=False).encode())
 
 

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 from bot.domain.holidays import CHECK
+from bot.fmt import plain
 from bot.domain.info import Weekly
 from bot.domain.members import Role
 from bot.services.base import Services
@@ -36,9 +37,8 @@ async def ensure_recurring(s: Services) -> None:
             await deadlines.cancel(tx.conn, CHECK, RECURRING_REF, tx.now, stage)
         if want not in pending:
             await tx.add_deadline(CHECK, RECURRING_REF, Weekly.parse(want).after(tx.now, s.config.tz), want)
-        if years := missing_years(s, tx):
-            log.warning("holiday calendar has no data for %s: enter the State Council's notice under [calendar]",
-                        ", ".join(map(str, years)))
+        if years := missing_years(s, tx):  # the operator's log, in the configured language like the admins' message
+            log.warning(plain(s.texts("leave.calendar_missing", years=s.texts("core.list_sep").join(map(str, years)))))
 
 
 async def check(s: Services, tx: Tx, d: Deadline) -> None:

@@ -29,10 +29,12 @@ async def create_invite(
         raise ServiceError("core.admin.invite_bad_unit", code=unit_code, units=", ".join(u.code for u in s.config.units))
     if parse_role(role) is None:
         raise ServiceError("core.admin.invite_bad_role", role=role, roles=", ".join(r.value for r in Role))
+    if expires is not None and expires <= timedelta(0):  # never "0s" silently read as the default
+        raise ServiceError("core.admin.invite_bad_expiry")
     now = s.now()
     invite = Invite(
         code=new_invite_code(), unit_code=unit_code, role=role, name=name, created_at=now,
-        expires_at=now + (expires or s.config.invites.default_expiry),
+        expires_at=now + (s.config.invites.default_expiry if expires is None else expires),
     )
     async with s.uow() as tx:
         await invites.create(tx.conn, invite, created_by.id if created_by else None)

@@ -33,9 +33,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def _run(config: Path, token: str, *extra: str, until: object = None, seconds: float = 15) -> tuple[int | None, str]:
+async def _run(config: Path, token: str, *extra: str, until: object = None, seconds: float = 15,
+               env: dict[str, str] | None = None) -> tuple[int | None, str]:
     """Run `dutydesk run` for a while (or until it exits / `until()` is true); return its exit code and output."""
-    env = dict(os.environ, TELEGRAM_BOT_TOKEN=token)
+    env = dict(os.environ, TELEGRAM_BOT_TOKEN=token, **(env or {}))
     log = config.parent / "run.log"  # a file, not a pipe: verbose logging would fill a pipe and block
     with open(log, "wb") as sink:
         proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(config), "run", *extra],
@@ -98,9 +99,18 @@ async def test_token_not_logged_when_the_api_is_unreachable(tmp_path: Path) -> N
     assert SECRET_PART not in out, out[-2000:]
 
 
-async def test_webhook_rejects_updates_without_the_secret_header(tmp_path: Path) -> None:
+@pytest.mark.parametrize("source", ["environment", "file", "command line"])
+async def test_webhook_rejects_updates_without_the_secret_header(tmp_path: Path, source: str) -> None:
+    """The secret from DUTYDESK_WEBHOOK_SECRET, --webhook-secret-file or (warned: `ps` shows it)
+    --webhook-secret reaches setWebhook and guards the endpoint; it is never printed."""
     port = _free_port()
     secret = "s3cret-Header_value"
+    secret_file = tmp_path / "webhook.secret"
+    secret_file.write_text(secret + "\n", encoding="utf-8")
+    secret_file.chmod(0o600)
+    given: tuple[str, ...] = {"environment": (), "file": ("--webhook-secret-file", str(secret_file)),
+                              "command line": ("--webhook-secret", secret)}[source]
+    env = {"DUTYDESK_WEBHOOK_SECRET": secret} if source == "environment" else {}
     update = {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 4242, "type": "private"},
                                           "from": {"id": 4242, "is_bot": False, "first_name": "X"}, "text": "/help",
                                           "entities": [{"type": "bot_command", "offset": 0, "length": 5}]}}
@@ -128,8 +138,8 @@ async def test_webhook_rejects_updates_without_the_secret_header(tmp_path: Path)
                     **headers, "X-Telegram-Bot-Api-Secret-Token": secret})).status_code
 
         task = asyncio.create_task(probe())
-        code, out = await _run(config, TOKEN, "--webhook-url", f"http://127.0.0.1:{port}", "--webhook-secret", secret,
-                               "--listen", "127.0.0.1", "--port", str(port),
+        code, out = await _run(config, TOKEN, "--webhook-url", f"http://127.0.0.1:{port}", *given,
+                               "--listen", "127.0.0.1", "--port", str(port), env=env,
                                until=lambda: task.done() and emu.sent_to(4242) > 0, seconds=30)
         await task
         assert emu.webhook is None or emu.webhook.secret_token == secret
@@ -137,6 +147,10 @@ async def test_webhook_rejects_updates_without_the_secret_header(tmp_path: Path)
     assert results == {"none": 403, "wrong": 403, "right": 200}, (results, out[-1500:])
     assert answered == 1  # only the update with the right header was handled
     assert secret not in out and SECRET_PART not in out
+    warned = "DUTYDESK_WEBHOOK_SECRET" in out and "ps" in out
+    assert warned == (source == "command line"), out[-1500:]
+    started = [line for line in out.splitlines() if "值班台已启动" in line]
+    assert len(started) == 1 and f"http://127.0.0.1:{port}/telegram" in started[0], out[-1500:]
 
 
 async def test_webhook_mode_requires_a_secret(tmp_path: Path) -> None:

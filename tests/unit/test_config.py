@@ -1,3 +1,5 @@
+import re
+from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -111,3 +113,54 @@ def test_token_only_from_environment() -> None:
     with pytest.raises(ConfigError):
         cfg.token_from_env({})
     assert cfg.token_from_env({"TELEGRAM_BOT_TOKEN": " 1:abc "}) == "1:abc"
+
+
+# --- errors name the right line, also for keys in several sections ------------------------
+
+_COMMENTED_TOML = re.compile(r"^# ((\[|[a-z_]+ = |  \{|\]|# ).*)?$")
+
+
+def example_uncommented() -> str:
+    """The example config with its commented-out sections ([leave], [roster], [calendar]) switched on."""
+    return "\n".join(m.group(1) or "" if (m := _COMMENTED_TOML.match(line)) else line
+                     for line in example_config().splitlines())
+
+
+def test_the_commented_sections_of_the_example_load() -> None:
+    text = example_uncommented()
+    assert "\n[leave]\n" in text and "\n[[roster.shifts]]\n" in text and "\n[[calendar.holidays]]\n" in text
+    c = cfg.loads(text)
+    assert c.leave == cfg.LeavePolicy() and c.roster == cfg.RosterPolicy()  # they show the defaults
+
+
+def _repeated_key_lines(text: str) -> list[int]:
+    """Lines `key = <one-line value>` whose key name is on more than one line of the file."""
+    keys = {n: m.group(1) for n, line in enumerate(text.splitlines(), 1)
+            if (m := re.match(r"^([a-z_]+) = (?!\[\s*$)", line))}
+    count = Counter(keys.values())
+    return [n for n, k in keys.items() if count[k] > 1]
+
+
+def test_every_repeated_key_is_reported_at_its_own_line() -> None:
+    """`bulletin_chat_id` ([info], [supervision]), `name` (every [[units]], [[leave.posts]], …):
+    a bad value on any one of their lines is reported at that line, not the key's first line."""
+    text = example_uncommented()
+    lines = _repeated_key_lines(text)
+    names = {text.splitlines()[n - 1].split(" = ")[0] for n in lines}
+    assert {"bulletin_chat_id", "code", "name", "label", "start", "end"} <= names
+    for n in lines:
+        rows = text.splitlines()
+        key = rows[n - 1].split(" = ")[0]
+        rows[n - 1] = f"{key} = {{ bad = 1 }}"
+        err = _error("\n".join(rows))
+        assert err.line == n and err.key.endswith(key), (n, rows[n - 1], str(err))
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ('[info]\nbulletin_chat_id = 0\n[supervision]\nbulletin_chat_id = "x"\n', 4),
+    ('[[units]]\ncode = "a"\nname = "甲"\n[[units]]\ncode = "a"\nname = "乙"\n', 5),  # duplicate: the second
+    ('[incident]\nfirst_report = "3h"\n', 1),  # a rule about the section: its header
+    ('[leave]\nmax_days = 1\n[[leave.chains]]\nname = "a"\nsteps = [\n  { label = "x", who = ["bad"] },\n]\n', 5),
+])
+def test_error_lines(text: str, line: int) -> None:
+    assert _error(text).line == line
