@@ -1,4 +1,4 @@
-"""Facts about this installation learnt at run time (migration 0011_desk_meta): the bot's
+"""Facts about this installation learnt at run time (migration 0012_desk_meta): the bot's
 username, written at start-up from getMe, read by the command line (`dutydesk invite`)."""
 
 from __future__ import annotations
