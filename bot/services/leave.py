@@ -352,7 +352,6 @@ async def finish(s: Services, tx: Tx, req: LeaveRequest, status: LeaveStatus, by
 
 async def plan_leave(s: Services, tx: Tx, req: LeaveRequest) -> None:
     """Deadlines of approved leave: start and end (alert routing), the return-day reminder, the overdue check."""
-    lv = s.config.leave
     now = tx.now
     if req.start_at <= now < req.end_at:
         await leave.set_on_leave(tx.conn, req.id, True)
@@ -360,9 +359,16 @@ async def plan_leave(s: Services, tx: Tx, req: LeaveRequest) -> None:
         await tx.add_deadline(BEGIN, req.id, req.start_at)
     if req.end_at > now:
         await tx.add_deadline(END, req.id, req.end_at)
-    remind, due = rules.back_deadlines(req.end_at, s.config.tz, lv.back_remind_at, lv.back_grace, s.calendar, now)
+    remind, due = back_times(s, req, now)
     await tx.add_deadline(BACK_REMIND, req.id, remind)
     await tx.add_deadline(BACK_DUE, req.id, due)
+
+
+def back_times(s: Services, req: LeaveRequest, approved_at: datetime | None = None) -> tuple[datetime, datetime]:
+    """When approved leave's member is reminded to report back, and when not having done so is alerted."""
+    lv = s.config.leave
+    return rules.back_deadlines(req.end_at, s.config.tz, lv.back_remind_at, lv.back_grace, s.calendar,
+                                approved_at or req.decided_at)
 
 
 # --- withdrawing (撤回) -----------------------------------------------------------------------
