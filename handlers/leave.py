@@ -31,6 +31,7 @@ from bot.services import leave_text as txt
 from bot.services.errors import ServiceError
 from handlers.common import (
     DraftSlot,
+    acted_at,
     answer_query,
     callback_data,
     drop_drafts,
@@ -380,7 +381,7 @@ async def back(update: Update, ctx: DeskContext) -> None:
             return
         request_id = parsed[1]
     try:
-        text = await svc.report_back(ctx.services, member, request_id)
+        text = await svc.report_back(ctx.services, member, request_id, at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
         return

@@ -28,6 +28,7 @@ from bot.services.errors import ServiceError
 from bot.services.incidents import file_first_report, filed_as
 from handlers.common import (
     DraftSlot,
+    acted_at,
     answer_query,
     callback_data,
     guard,
@@ -440,7 +441,7 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
     if inc is None:  # (not None: pressed again after a crash; it was filed, say so again)
         draft = ReportDraft.from_dict(raw)
         try:
-            inc = await file_first_report(ctx.services, member, draft)
+            inc = await file_first_report(ctx.services, member, draft, at=await acted_at(update, ctx))
         except ServiceError as err:
             await refuse(update, ctx, err)
             return ConversationHandler.END

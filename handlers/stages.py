@@ -21,6 +21,7 @@ from bot.services import incident_text as txt
 from bot.services.errors import ServiceError
 from bot.services.incidents import close_incident, file_followup, file_full, file_written, load_for, missed_line
 from handlers.common import (
+    acted_at,
     answer_query,
     drop_drafts,
     guard,
@@ -148,7 +149,7 @@ async def written_choice(update: Update, ctx: DeskContext) -> S | int:
     if "occurred_at" in c:
         c["occurred_at"] = datetime.fromisoformat(c["occurred_at"])
     try:
-        late = await file_written(ctx.services, member, draft["incident_id"], c)
+        late = await file_written(ctx.services, member, draft["incident_id"], c, at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
         return await _finish(update, ctx)
@@ -258,7 +259,8 @@ async def full_answer(update: Update, ctx: DeskContext) -> S | int:
     if member is None:
         return await _finish(update, ctx)
     try:
-        late, open_fields = await file_full(ctx.services, member, draft["incident_id"], draft["answers"])
+        late, open_fields = await file_full(ctx.services, member, draft["incident_id"], draft["answers"],
+                                            at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
         return await _finish(update, ctx)

@@ -255,7 +255,7 @@ class BotApi:
             "message_id": mid,
             "from": emu.bot_user,
             "chat": chat.json,
-            "date": int(time.time()),
+            "date": int(emu.clock()),
         }
         raw.update(content)
         if target is not None:
@@ -537,7 +537,7 @@ class BotApi:
             raw["reply_markup"] = markup
         else:
             raw.pop("reply_markup", None)
-        raw["edit_date"] = int(time.time())
+        raw["edit_date"] = int(self.emu.clock())
         msg.raw = raw
         msg.reply_markup = markup
         if "text" in changes:

@@ -433,11 +433,13 @@ async def withdraw(s: Services, member: Member, request_id: int | None = None) -
 # --- reporting back (销假) ------------------------------------------------------------------
 
 
-async def report_back(s: Services, member: Member, request_id: int | None = None) -> str:
-    """Record the actual return of the member's leave under way (or the one named). Returns the reply."""
+async def report_back(s: Services, member: Member, request_id: int | None = None, *, at: datetime) -> str:
+    """Record the actual return of the member's leave under way (or the one named), as reported `at`
+    (when the member sent it: on time if that was, whenever the bot got to it). Returns the reply."""
     if not can(member, Action.REQUEST_LEAVE):
         raise NotAllowed()
     async with s.uow() as tx:
+        now = min(at, tx.now)
         live = [r for r in await leave.live_for_member(tx.conn, member.id) if r.status is LeaveStatus.APPROVED]
         if request_id is not None:
             req = await leave.get(tx.conn, request_id)
@@ -448,28 +450,28 @@ async def report_back(s: Services, member: Member, request_id: int | None = None
             if req.status is not LeaveStatus.APPROVED:
                 raise Stale()
         else:
-            started = [r for r in live if r.start_at <= tx.now]
+            started = [r for r in live if r.start_at <= now]
             if not started:
                 raise ServiceError("leave.err_nothing_to_report" if not live else "leave.err_not_started")
             req = started[0]
-        if req.start_at > tx.now:
+        if req.start_at > now:
             raise ServiceError("leave.err_not_started")
-        if not await leave.mark_returned(tx.conn, req.id, tx.now):
-            raise ServiceError("leave.err_already_back", id=req.id, time=s.fmt.dt(tx.now))
+        if not await leave.mark_returned(tx.conn, req.id, now):
+            raise ServiceError("leave.err_already_back", id=req.id, time=s.fmt.dt(now))
         for kind in (BEGIN, END, BACK_REMIND, BACK_DUE):
             await deadlines.cancel(tx.conn, kind, req.id, tx.now)
         due_day = rules.return_day(req.end_at, s.config.tz, s.calendar)
-        local_today = tx.now.astimezone(s.config.tz).date()
-        if tx.now < req.end_at:
+        local_today = now.astimezone(s.config.tz).date()
+        if now < req.end_at:
             how, key = "early", "leave.back_early"
         elif local_today > due_day:
             how, key = "late", "leave.back_late"
         else:
             how, key = "on_time", "leave.back_on_time"
-        await leave.add_event(tx.conn, req.id, tx.now, member.id, "returned", name=member.name,
+        await leave.add_event(tx.conn, req.id, now, member.id, "returned", name=member.name,
                               how=s.texts(f"leave.how.{how}"))
         text = s.texts("leave.back_report", name=esc(member.name), unit=esc(s.unit_name(member.unit_code)), id=req.id,
-                       period=txt.period_text(s, req.start_at, req.end_at), time=s.fmt.dt(tx.now),
+                       period=txt.period_text(s, req.start_at, req.end_at), time=s.fmt.dt(now),
                        how=s.texts(f"leave.how.{how}"))
         told = {member.id}
         if req.standin_id is not None:
@@ -480,7 +482,14 @@ async def report_back(s: Services, member: Member, request_id: int | None = None
                 told.add(stand_in.id)
         selectors = s.config.leave.archive + (s.config.leave.overdue_notify if how == "late" else ())
         await _tell(tx, await audience(s, tx, selectors, req.unit_code, exclude=told), text, req.id, "back")
-        return s.texts(key, id=req.id, time=s.fmt.dt(tx.now))
+        if req.back_alerted_at is not None and now < back_times(s, req)[1]:
+            # Reported back before the overdue check, but that ran first (the report waited in
+            # Telegram's queue): whoever was told it was missing hears it was not.
+            await leave.add_event(tx.conn, req.id, tx.now, None, "back_overdue_withdrawn")
+            fixed = s.texts("leave.back_overdue_withdrawn", name=esc(member.name), id=req.id, time=s.fmt.dt(now))
+            await _tell(tx, await audience(s, tx, s.config.leave.overdue_notify, req.unit_code, exclude=told), fixed,
+                        req.id, "back_overdue_withdrawn")
+        return s.texts(key, id=req.id, time=s.fmt.dt(now))
 
 
 # --- who is away, history, export ----------------------------------------------------------
