@@ -188,27 +188,35 @@ async def submit(s: Services, member: Member, draft: LeaveDraft) -> LeaveRequest
         return fresh
 
 
-def _steps(s: Services, req: LeaveRequest) -> list[LeaveStep]:
+def steps_of(s: Services, req: LeaveRequest) -> list[LeaveStep]:
+    """The request's chain, then the fallback (the district office) as the last step."""
     chain = _chain(s, req.chain)
     steps = list(chain.steps) if chain else []
     return steps + [LeaveStep(s.texts("leave.fallback_step"), s.config.leave.fallback)]
 
 
-async def open_step(s: Services, tx: Tx, req: LeaveRequest, index: int) -> None:
-    """Ask the approvers of step `index`, skipping steps that resolve to nobody; approve when none is left.
+async def open_step(s: Services, tx: Tx, req: LeaveRequest, index: int, *, stuck: bool = False) -> None:
+    """Ask the approvers of step `index`, skipping steps that resolve to nobody active; approve when
+    none is left.
 
-    The fallback (the district office) is asked only when no earlier step had anyone to ask.
+    The fallback (the district office) is asked only when no earlier step had anyone to ask — or
+    when the request is `stuck`: its approvers were deactivated undecided (leave_reroute.py). Then
+    step `index` is the one they left, and only people not asked there yet are asked.
     """
-    steps = _steps(s, req)
+    steps = steps_of(s, req)
     asked_before = bool(await leave.approvers(tx.conn, req.id))
     requester = await requester_of(tx, req)
     for i in range(index, len(steps)):
         step = steps[i]
-        if i == len(steps) - 1 and asked_before:
+        if i == len(steps) - 1 and asked_before and not stuck:
             break
         people = await members.all_members(tx.conn)
+        active = {m.id for m in people if m.active}
+        skip = {req.member_id} | ({a.member_id for a in await leave.approvers(tx.conn, req.id, i)} if stuck else set())
         chosen = rules.select(step.who, req.unit_code, people, _posts(s))
-        approvers = rules.with_standins(chosen, await leave.away_now(tx.conn), exclude=[req.member_id])
+        # A stand-in deactivated meanwhile stands in for nobody: as if there were none.
+        away = {m: sub if sub in active else None for m, sub in (await leave.away_now(tx.conn)).items()}
+        approvers = rules.with_standins(chosen, away, exclude=skip)
         if not approvers:
             await leave.add_event(tx.conn, req.id, tx.now, None, "step_skipped", step=step.label)
             continue
@@ -267,13 +275,13 @@ async def decide(s: Services, member: Member, request_id: int, decision: Decisio
         req = await check_can_decide(s, member, request_id, tx.conn)
         if not await leave.decide(tx.conn, req.id, req.step, member.id, decision.value, comment, tx.now):
             raise ServiceError("leave.err_you_decided", id=req.id)
-        steps = _steps(s, req)
+        steps = steps_of(s, req)
         step = steps[min(req.step, len(steps) - 1)]
         row = next(a for a in await leave.approvers(tx.conn, req.id, req.step) if a.member_id == member.id)
         behalf = await _name(tx, row.on_behalf_of)
         await leave.add_event(tx.conn, req.id, tx.now, member.id, decision.value, name=member.name, step=step.label,
                               comment=comment or "", on_behalf=behalf or "")
-        outcome = rules.step_outcome(step.mode, [a.decision for a in await leave.approvers(tx.conn, req.id, req.step)])
+        outcome = rules.step_outcome(step.mode, await live_decisions(tx, req.id, req.step))
         requester = await requester_of(tx, req)
         note = s.texts("leave.comment_suffix", comment=esc(comment)) if comment else ""
         if outcome is None:
@@ -296,6 +304,13 @@ async def decide(s: Services, member: Member, request_id: int, decision: Decisio
         else:
             await finish(s, tx, req, LeaveStatus.APPROVED, member, comment)
         return s.texts("leave.decided_approved", id=req.id)
+
+
+async def live_decisions(tx: Tx, request_id: int, step: int) -> list[str | None]:
+    """The decisions at a step that count: an approver deactivated before deciding no longer does."""
+    active = {m.id for m in await members.all_members(tx.conn) if m.active}
+    return [a.decision for a in await leave.approvers(tx.conn, request_id, step)
+            if a.decision is not None or a.member_id in active]
 
 
 async def _close_cards(s: Services, tx: Tx, req: LeaveRequest, decision: Decision, by: Member) -> None:

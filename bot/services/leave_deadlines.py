@@ -22,6 +22,7 @@ from bot.services.leave import (
     card,
     requester_of,
 )
+from bot.services.member_gone import unstick
 from reminders.kinds import On
 from storage import leave, members
 from storage.deadlines import Deadline
@@ -34,6 +35,8 @@ async def remind_approvers(s: Services, tx: Tx, d: Deadline) -> None:
     if req is None or not req.pending or str(req.step) != d.stage:
         return
     waiting = [a for a in await leave.approvers(tx.conn, req.id, req.step) if a.decision is None]
+    if await unstick(s, tx, req):  # nobody active left to decide (deactivated): it moved on instead
+        return
     body = await card(s, tx, req)
     for a in waiting:
         m = await members.by_id(tx.conn, a.member_id)

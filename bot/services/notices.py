@@ -9,7 +9,7 @@ import aiosqlite
 
 from bot.domain import notices as rules
 from bot.domain.members import Action, Member, Role, can
-from bot.domain.notices import Attendance, Audience, AudienceSpec, NoticeKind, NoticePolicy
+from bot.domain.notices import Attendance, Audience, AudienceSpec, NoticeKind, NoticePolicy, Receipt
 from bot.fmt import esc
 from bot.services import notice_text as txt
 from bot.services.base import Services
@@ -205,7 +205,7 @@ async def _deliver(s: Services, tx: Tx, n: Notice, sender_name: str, asked_ids: 
         person = await members.by_id(tx.conn, asked)
         if person is None or not person.active:
             continue
-        behalf = [r.name for r in receipts.values() if r.asked_id == asked and r.member_id != asked]
+        behalf = [r for r in receipts.values() if r.asked_id == asked and r.member_id != asked]
         text = txt.notice_text(s, n, sender_name, on_behalf=behalf)
         if reminder:
             text = s.texts("notice.reminder_prefix", due=s.fmt.dt(n.due_at)) + "\n" + text
@@ -215,6 +215,11 @@ async def _deliver(s: Services, tx: Tx, n: Notice, sender_name: str, asked_ids: 
             await _send_attachment(tx, person.telegram_id, n.id, kind, file_id)
         sent += 1
     return sent
+
+
+async def deliver_to(s: Services, tx: Tx, n: Notice, asked_ids: list[int], *, tag: str) -> int:
+    """The notice to people asked to sign it since it went out (for themselves or on behalf of others)."""
+    return await _deliver(s, tx, n, await _sender_name(tx, n), asked_ids, tag=tag)
 
 
 async def _sender_name(tx: Tx, n: Notice) -> str:
@@ -272,7 +277,7 @@ async def _load_asked(tx: Tx, member: Member, notice_id: int) -> Notice:
     return n
 
 
-def _signed_text(s: Services, n: Notice, sender_name: str, behalf: list[str], footer: str) -> str:
+def _signed_text(s: Services, n: Notice, sender_name: str, behalf: list[Receipt], footer: str) -> str:
     return txt.notice_text(s, n, sender_name, on_behalf=behalf) + "\n" + footer
 
 
@@ -290,7 +295,7 @@ async def acknowledge(s: Services, member: Member, notice_id: int, message_id: i
         pressed = _pressed(n, at, tx.now)
         newly = await notices.acknowledge(tx.conn, n.id, member.id, pressed)
         if newly and message_id is not None:
-            behalf = [r.name for r in await notices.receipts(tx.conn, n.id)
+            behalf = [r for r in await notices.receipts(tx.conn, n.id)
                       if r.asked_id == member.id and r.member_id != member.id]
             footer = s.texts("notice.signed", time=s.fmt.dt(pressed))
             await tx.send(member.telegram_id, outbox.EDIT_TEXT,
