@@ -425,7 +425,8 @@ class BotApi:
         info: JSONDict = {
             "url": wh.url if wh else "",
             "has_custom_certificate": False,
-            "pending_update_count": len(emu._updates),
+            # As Telegram counts them: an update is pending until the webhook answered 2xx.
+            "pending_update_count": len(emu._updates) + (emu._deliverer.inflight if emu._deliverer else 0),
         }
         if wh is not None:
             info["max_connections"] = wh.max_connections

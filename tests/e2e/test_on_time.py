@@ -13,6 +13,7 @@ The fake clock starts on Monday 2026-11-23 10:00 Beijing time.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from bot.domain.incidents import Stage, StageState
@@ -250,3 +251,32 @@ async def test_deadlines_do_not_wait_for_ever_on_an_unreachable_bot_api(desk: De
     desk.emu.fail_next("500", count=10_000, methods=["getUpdates"])
     await resume(desk)  # the scheduler was released after CATCH_UP_WAIT although no poll got through
     assert count(cast.director, "迟报：") == 1
+
+
+async def test_in_webhook_mode_too_what_waited_is_handled_before_the_deadlines(desk: Desk, cast: Cast) -> None:
+    """Telegram pushes what it queued while the bot was down once the webhook is set; the deadlines
+    that came due meanwhile wait until it holds nothing more (getWebhookInfo) and all was handled."""
+    import socket
+
+    from bot.app import Runtime
+
+    await _incident(desk, cast)
+    await desk.advance(hours=1, minutes=50)
+    o = cast.officer
+    await o.press(with_button(o, "📝 书面报告"), text="📝 书面报告")
+    review = await o.wait_for("以下为目前掌握的情况")
+    await pause(desk, minutes=5)
+    await o.press(review, text="✅ 确认无误")  # 1:55
+    await pause(desk, minutes=20)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    assert desk.config is not None
+    desk.runtime = Runtime(desk.config, desk.emu.token, clock=desk.clock, db_path=str(desk.db_path))
+    await desk.runtime.start(webhook={"listen": "127.0.0.1", "port": port, "url_path": "telegram",
+                                      "webhook_url": f"http://127.0.0.1:{port}/telegram", "secret_token": "s3cret",
+                                      "allowed_updates": None})
+    await asyncio.wait_for(desk.runtime.deps.scheduler.released.wait(), 30)
+    await desk.settle()
+    assert "迟报" not in (await o.wait_for("书面报告已报送")).text
+    assert count(cast.director, "迟报：") == 0
