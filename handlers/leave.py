@@ -300,7 +300,8 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
         return ConversationHandler.END
     draft = await _draft(update, ctx)
     try:
-        await svc.submit(ctx.services, member, draft)  # the confirmation goes out with the request's messages
+        # the confirmation goes out with the request's messages
+        await svc.submit(ctx.services, member, draft, at=await acted_at(update, ctx))
     except ServiceError as err:
         await answer_query(update)
         await say(update, ctx, ctx.t(err.key, **err.kw))

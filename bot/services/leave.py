@@ -97,10 +97,12 @@ async def requester_of(tx: Tx, req: LeaveRequest) -> Member:
 # --- checks used while the dialogue is being answered ------------------------------------
 
 
-def check_dates(s: Services, kind: str, start: datetime, end: datetime) -> None:
+def check_dates(s: Services, kind: str, start: datetime, end: datetime, now: datetime | None = None) -> None:
+    """`now`: when the person asked (default: the clock's now)."""
     lv = s.config.leave
     try:
-        rules.check_period(kind, start, end, s.now(), s.config.tz, sick_grace=lv.sick_grace, max_days=lv.max_days)
+        rules.check_period(kind, start, end, now or s.now(), s.config.tz, sick_grace=lv.sick_grace,
+                           max_days=lv.max_days)
     except LeaveInputError as err:
         raise _error(err) from None
 
@@ -143,20 +145,21 @@ async def standin_choices(s: Services, member: Member) -> list[Member]:
 # --- asking ----------------------------------------------------------------------------------
 
 
-async def submit(s: Services, member: Member, draft: LeaveDraft) -> LeaveRequest:
-    """Store the request, report a holiday trip in advance, and open the first step that has someone."""
+async def submit(s: Services, member: Member, draft: LeaveDraft, *, at: datetime) -> LeaveRequest:
+    """Store the request, report a holiday trip in advance, and open the first step that has someone.
+    `at`: when the member sent it — "in advance" and "not in the past" are judged by that."""
     if not can(member, Action.REQUEST_LEAVE):
         raise NotAllowed()
     start, end = draft.start, draft.end
     if not draft.complete() or start is None or end is None or draft.kind is None:
         raise ServiceError("leave.draft_lost")
-    check_dates(s, draft.kind, start, end)
+    check_dates(s, draft.kind, start, end, min(at, s.now()))
     chain = chain_for(s, member)
     if chain is None:
         raise ServiceError("leave.err_no_chain")
     holidays = holidays_for(s, draft)
     async with s.uow() as tx:
-        if holidays and rules.departed(start, tx.now, s.config.tz):
+        if holidays and rules.departed(start, min(at, tx.now), s.config.tz):
             raise ServiceError("leave.err_holiday_after_departure", holidays=esc(holidays))
         await check_overlap(s, tx.conn, member, start, end)
         if draft.standin_id is not None:

@@ -280,3 +280,36 @@ async def test_in_webhook_mode_too_what_waited_is_handled_before_the_deadlines(d
     await desk.settle()
     assert "迟报" not in (await o.wait_for("书面报告已报送")).text
     assert count(cast.director, "迟报：") == 0
+
+
+async def test_a_holiday_trip_reported_before_departure_while_down_counts_as_in_advance() -> None:
+    """A leader leaving the city over a holiday must report before departure; 提交 pressed on the
+    departure day (the bot down) and handled the next morning is still in advance."""
+    from datetime import UTC
+
+    from bot.clock import FakeClock
+    from tests.e2e.test_leave import _desk, _office
+
+    clock = FakeClock(datetime(2026, 9, 30, 15, 0, tzinfo=UTC))  # 23:00 on 09-30, the day of departure
+    async with _desk(clock) as desk:
+        office = await _office(desk)
+        who = office.congress_vice
+        await who.send_command("/leave")
+        await who.press(await who.wait_for("请假类别"), text="事假")
+        await who.press(await who.wait_for("从哪天开始"), text="今天")
+        await who.wait_for("到哪天结束")
+        await who.send_text("10-04")
+        await who.wait_for("去向")
+        await who.send_text("上海")
+        await who.press(await who.wait_for("是否离开"), text="是，离开郑州")
+        await who.wait_for("事由")
+        await who.send_text("探亲")
+        await who.press(await who.wait_for("代理人"), text="无代理人")
+        review = await who.wait_for("请核对")
+        await pause(desk, minutes=40)
+        await who.press(review, text="✅ 提交")  # 23:40 on 09-30
+        await pause(desk, hours=1)
+        await resume(desk)  # 00:40 on 10-01: departed by now, but it was sent before
+        done = await who.wait_for(lambda m: "已提交" in (m.text or "") or "出发前" in (m.text or ""))
+        assert "已提交" in done.text and "国庆节" in done.text
+        await office.director.wait_for("节假日离开郑州报备")

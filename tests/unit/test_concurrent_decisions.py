@@ -107,7 +107,7 @@ async def _leave_request(s: Services, cast: Cast) -> int:
     start = NOW + timedelta(days=2)
     draft = LeaveDraft(kind="personal", start_at=start.isoformat(), end_at=(start + timedelta(days=1)).isoformat(),
                        destination="郑州", leaves_city=False, reason="家事", standin_chosen=True)
-    req = await leave_svc.submit(s, cast.officer, draft)
+    req = await leave_svc.submit(s, cast.officer, draft, at=s.now())
     assert req.pending and req.chain == "staff"  # one step: either unit head decides it
     return req.id
 
