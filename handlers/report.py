@@ -39,6 +39,7 @@ from handlers.common import (
     refuse,
     save_drafts,
     say,
+    sent_time,
 )
 
 KIND = "report"
@@ -256,7 +257,8 @@ async def _parse_time(update: Update, ctx: DeskContext, state: S) -> str | None:
         return None
     bounds = TimeBounds(max_back=s.config.incident.max_backdate)
     try:
-        when = parse_event_time(raw[:64], s.now(), s.config.tz, bounds)
+        # "刚刚", "30分钟前": from when the person said it, however late the bot got to it
+        when = parse_event_time(raw[:64], sent_time(ctx), s.config.tz, bounds)
     except TimeInputError as err:
         await say(update, ctx, ctx.t(f"incident.time_{err.code}", days=bounds.max_back.days))
         return None

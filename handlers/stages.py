@@ -30,6 +30,7 @@ from handlers.common import (
     refuse,
     save_draft,
     say,
+    sent_time,
     stray_handler,
 )
 from storage import incidents
@@ -174,7 +175,7 @@ async def written_time(update: Update, ctx: DeskContext) -> S:
     if text is None:
         return S.W_TIME
     try:
-        when = parse_event_time(text, s.now(), s.config.tz, TimeBounds(s.config.incident.max_backdate))
+        when = parse_event_time(text, sent_time(ctx), s.config.tz, TimeBounds(s.config.incident.max_backdate))
     except TimeInputError as err:
         await say(update, ctx, ctx.t(f"incident.time_{err.code}", days=s.config.incident.max_backdate.days))
         return S.W_TIME

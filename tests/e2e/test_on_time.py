@@ -313,3 +313,27 @@ async def test_a_holiday_trip_reported_before_departure_while_down_counts_as_in_
         done = await who.wait_for(lambda m: "已提交" in (m.text or "") or "出发前" in (m.text or ""))
         assert "已提交" in done.text and "国庆节" in done.text
         await office.director.wait_for("节假日离开郑州报备")
+
+
+async def test_just_now_means_when_the_person_said_it(desk: Desk, cast: Cast) -> None:
+    """"刚刚" typed while the bot was down is the moment it was typed: the deadlines count from then."""
+    o = cast.officer
+    await o.send_command("/report")
+    await o.press(await o.wait_for("类别"), text="火灾")
+    await o.wait_for("发生时间")
+    await pause(desk, minutes=1)
+    said = desk.clock.now()
+    await o.send_text("刚刚")
+    await pause(desk, minutes=40)
+    await resume(desk)
+    await o.wait_for("事发地点")
+    await o.share_location(34.7466, 113.6253)
+    await o.press(await o.wait_for("伤亡情况"), text="无伤亡")
+    await o.wait_for("简要描述")
+    await o.send_text("居民楼三层起火")
+    await o.press(await o.wait_for("请核对"), text="✅ 确认上报")
+    await o.wait_for("事件编号")
+    inc = await incidents.get(desk.db.read, 1)
+    assert inc is not None and inc.occurred_at == said.replace(microsecond=0)
+    written = inc.stage(Stage.WRITTEN)
+    assert written is not None and written.due_at == said.replace(microsecond=0) + timedelta(hours=2)
