@@ -107,9 +107,10 @@ def check_dates(s: Services, kind: str, start: datetime, end: datetime, now: dat
         raise _error(err) from None
 
 
-def check_start(s: Services, kind: str, start: datetime) -> None:
+def check_start(s: Services, kind: str, start: datetime, now: datetime | None = None) -> None:
+    """`now`: when the person gave the start (default: the clock's now)."""
     try:
-        rules.check_start(kind, start, s.now(), s.config.tz, sick_grace=s.config.leave.sick_grace)
+        rules.check_start(kind, start, now or s.now(), s.config.tz, sick_grace=s.config.leave.sick_grace)
     except LeaveInputError as err:
         raise _error(err) from None
 

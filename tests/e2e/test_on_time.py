@@ -337,3 +337,25 @@ async def test_just_now_means_when_the_person_said_it(desk: Desk, cast: Cast) ->
     assert inc is not None and inc.occurred_at == said.replace(microsecond=0)
     written = inc.stage(Stage.WRITTEN)
     assert written is not None and written.due_at == said.replace(microsecond=0) + timedelta(hours=2)
+
+
+async def test_today_pressed_before_midnight_while_down_is_that_day() -> None:
+    """今天 pressed at 23:50 (the bot down) and handled after midnight is the day it was pressed, not
+    the next one (asked on, after midnight, that leave has begun: only sick leave is asked afterwards)."""
+    from datetime import UTC
+
+    from bot.clock import FakeClock
+    from tests.e2e.test_leave import _desk, _office
+
+    clock = FakeClock(datetime(2026, 9, 30, 15, 45, tzinfo=UTC))  # 23:45 on 09-30
+    async with _desk(clock) as desk:
+        office = await _office(desk)
+        who = office.congress_vice
+        await who.send_command("/leave")
+        await who.press(await who.wait_for("请假类别"), text="事假")
+        ask = await who.wait_for("从哪天开始")
+        await pause(desk, minutes=5)
+        await who.press(ask, text="今天")  # 23:50
+        await pause(desk, minutes=20)
+        await resume(desk)  # 00:10 on 10-01
+        assert "开始：09-30" in (await who.wait_for("到哪天结束")).text
