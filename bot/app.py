@@ -2,7 +2,10 @@
 
 `Runtime` owns the lifecycle in the order that matters: the database opens before
 PTB loads persisted conversations; the scheduler and outbox start after the
-Application, and at start-up every deadline that came due while down fires once.
+Application, and at start-up every deadline that came due while down fires once —
+after the updates Telegram queued meanwhile were handled (at most `CATCH_UP_WAIT`
+later, so an unreachable Bot API cannot hold the deadlines back for ever): an answer
+sent before its deadline counts as on time, and no 迟报 goes out for it.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import gc
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, Update
@@ -39,6 +43,9 @@ from storage.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+# How long deadlines that came due while down wait for the updates queued meanwhile (bot/desk_bot.py).
+CATCH_UP_WAIT = timedelta(minutes=1)
+
 
 @dataclass
 class Deps:
@@ -63,6 +70,13 @@ class DeskContext(CallbackContext[DeskBot, dict[Any, Any], dict[Any, Any], dict[
         super().__init__(*args, **kwargs)
         # Drafts read ahead for this update (handlers.common.load_drafts); one context per update.
         self.drafts_read: dict[tuple[int, str], dict[str, Any]] = {}
+        self.incoming: Update | None = None  # the update this context is for (handlers.common.sent_time)
+
+    @classmethod
+    def from_update(cls, update: object, application: Any) -> DeskContext:
+        ctx = super().from_update(update, application)
+        ctx.incoming = update if isinstance(update, Update) else None
+        return ctx
 
     @property
     def deps(self) -> Deps:
@@ -101,7 +115,7 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
         rate_limiter=AIORateLimiter(overall_max_rate=0, max_retries=3),
     )
     backlog = UpdateBacklog()
-    desk_bot.poll_after(backlog)
+    desk_bot.poll_after(backlog, clock.now)
     builder = (
         ApplicationBuilder()
         .application_class(DeskApplication)
@@ -152,6 +166,8 @@ class Runtime:
         self.clock = clock or SystemClock()
         self.db = Database(db_path or config.database_path)
         self.app: DeskApplication | None = None
+        self._waiting: set[asyncio.Task[None]] = set()  # for the start-up backlog (cancelled at stop)
+        self._releasing: asyncio.Task[None] | None = None  # deadlines firing after it (awaited at stop)
 
     @property
     def deps(self) -> Deps:
@@ -177,7 +193,8 @@ class Runtime:
 
         for module in RECURRING_MODULES:
             await module.ensure_recurring(deps.services)
-        await deps.scheduler.start(None if isinstance(self.clock, FakeClock) else app.job_queue)
+        updating = webhook is not None or polling
+        await deps.scheduler.start(None if isinstance(self.clock, FakeClock) else app.job_queue, hold=updating)
         if isinstance(self.clock, FakeClock):
             self.clock.subscribe(self._on_clock)
         if deps.sender:
@@ -186,13 +203,18 @@ class Runtime:
         if deps.upstream:
             deps.upstream.start()
         assert app.updater is not None
+        caught_up = asyncio.Event()
         if webhook is not None:
             await app.updater.start_webhook(**webhook)
+            self._waiting.add(asyncio.create_task(self._webhook_caught_up(app, caught_up)))
         elif polling:
+            app.bot.catch_up(caught_up)
             await app.updater.start_polling(
                 poll_interval=poll_interval, timeout=10, drop_pending_updates=False,
                 allowed_updates=Update.ALL_TYPES,
             )
+        if updating:
+            self._waiting.add(asyncio.create_task(self._release_deadlines(caught_up)))
         return app
 
     async def _reach_telegram(self, app: DeskApplication) -> None:
@@ -216,6 +238,30 @@ class Runtime:
 
     MAX_BACKOFF = 60.0
 
+    async def _release_deadlines(self, caught_up: asyncio.Event) -> None:
+        """Deadlines that came due while down fire once the updates queued meanwhile were handled."""
+        try:
+            await asyncio.wait_for(caught_up.wait(), CATCH_UP_WAIT.total_seconds())
+        except TimeoutError:
+            log.warning("the updates queued while down were not all fetched within %s (is the Bot API "
+                        "reachable?): deadlines fire now", CATCH_UP_WAIT)
+        if self.app is not None:  # not cancelled from here on: a stop waits for the firing to end
+            self._releasing = asyncio.create_task(self.app.deps.scheduler.release())
+
+    async def _webhook_caught_up(self, app: DeskApplication, caught_up: asyncio.Event) -> None:
+        """Webhook: Telegram pushes what it queued while down; caught up once it holds nothing more
+        (getWebhookInfo) and all of it was handled."""
+        while True:
+            try:
+                if (await app.bot.get_webhook_info()).pending_update_count == 0:
+                    break
+            except TelegramError as exc:
+                log.debug("getWebhookInfo: %s", exc)
+            await asyncio.sleep(0.5)
+        await app.update_queue.join()
+        app.bot.live()
+        caught_up.set()
+
     async def _on_clock(self, now: Any) -> None:
         if self.app is not None:
             await self.app.deps.scheduler.run_due(now)
@@ -227,6 +273,12 @@ class Runtime:
         if isinstance(self.clock, FakeClock):
             self.clock.unsubscribe(self._on_clock)
         deps = app.deps
+        for task in self._waiting:
+            task.cancel()
+        self._waiting.clear()
+        if self._releasing is not None:
+            await asyncio.gather(self._releasing, return_exceptions=True)
+            self._releasing = None
         deps.scheduler.stop()
         if deps.sender:
             await deps.sender.stop()

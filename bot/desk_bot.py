@@ -12,13 +12,20 @@ further 429 (the limiter never saw the first one: retrying at once drew another 
 
 `UpdateBacklog` holds the next getUpdates back while updates already fetched wait unhandled (see
 its docstring).
+
+At start-up (`catch_up`) the polls take only what Telegram queued while the bot was down (no long
+wait for new updates) until a poll comes back short, then, once all of it was handled, say so: the
+deadline scheduler waits for that (bot/app.py), so an answer sent before its deadline is handled
+before the 迟报 it prevents. `queued` says whether the updates being handled waited in Telegram's
+queue (a button press has no date of its own: bot/domain/sent_time.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove, TelegramObject
@@ -51,19 +58,75 @@ class UpdateBacklog(asyncio.Queue[object]):
         await self.join()
 
 
-class DeskBot(ExtBot[None]):
-    _backlog: UpdateBacklog | None = None
+# getUpdates answers at most this many updates when no limit is asked for.
+POLL_LIMIT = 100
 
-    def poll_after(self, backlog: UpdateBacklog) -> None:
+
+class DeskBot(ExtBot[None]):
+    # PTB freezes its objects; underscored attributes stay settable.
+    _backlog: UpdateBacklog | None = None
+    _clock: Callable[[], datetime] | None = None
+    _caught_up: asyncio.Event | None = None  # set once the updates queued while down were handled
+    _drained = False  # a catch-up poll came back short: Telegram had nothing more queued
+    _answered_at: datetime | None = None  # when the last poll's answer came
+    _failed = False  # the last poll failed (Telegram unreachable): updates are queuing there
+    _queued = True  # the updates being handled waited in Telegram's queue (see `queued`)
+    _queued_since: datetime | None = None
+
+    def poll_after(self, backlog: UpdateBacklog, clock: Callable[[], datetime] | None = None) -> None:
         """Issue each getUpdates only once all that `backlog` (the Application's update queue)
-        received was handled."""
-        self._backlog = backlog  # PTB freezes its objects; underscored attributes stay settable
+        received was handled; `clock` times the answers (`queued_since`)."""
+        self._backlog = backlog
+        self._clock = clock
+
+    def catch_up(self, caught_up: asyncio.Event) -> None:
+        """From now, poll without waiting for new updates until Telegram's queue is drained, and set
+        `caught_up` once every update those polls fetched was handled."""
+        self._caught_up, self._drained, self._queued = caught_up, False, True
+
+    def live(self) -> None:
+        """Webhook: the start-up backlog is handled; what arrives now was sent a moment ago."""
+        self._queued = False
+
+    @property
+    def queued(self) -> bool:
+        """Whether the updates being handled may have waited in Telegram's queue: those fetched while
+        catching up after start-up, or by the first poll after polls failed. Otherwise they reached
+        the bot as they were sent, and a button press is judged by the moment it is handled. The next
+        poll waits until every fetched update was handled (`UpdateBacklog`): this holds while any is."""
+        return self._queued
+
+    @property
+    def queued_since(self) -> datetime | None:
+        """For `queued` updates: when the bot last heard from Telegram before they came (None: not in
+        this process — they may have waited since before start-up)."""
+        return self._queued_since
 
     async def get_updates(self, *args: Any, **kwargs: Any) -> Any:
         # Long polls only: the Updater's last call at shutdown (timeout 0) confirms what was fetched.
-        if self._backlog is not None and kwargs.get("timeout"):  # None, 0 and timedelta(0) are false
+        long_poll = bool(kwargs.get("timeout"))  # None, 0 and timedelta(0) are false
+        if self._backlog is not None and long_poll:
             await self._backlog.until_handled()
-        return await super().get_updates(*args, **kwargs)
+        if self._caught_up is not None and long_poll:
+            if self._drained:
+                self._caught_up.set()
+                self._caught_up = None
+            else:
+                kwargs["timeout"] = 0  # what waited while down, not new updates: answer at once
+        try:
+            updates = await super().get_updates(*args, **kwargs)
+        except Exception:
+            self._failed = True
+            raise
+        catching_up = self._caught_up is not None
+        if catching_up and len(updates) < (kwargs.get("limit") or POLL_LIMIT):
+            self._drained = True
+        self._queued = catching_up or self._failed
+        self._queued_since = self._answered_at if self._failed and not catching_up else None
+        self._failed = False
+        if self._clock is not None:
+            self._answered_at = self._clock()
+        return updates
 
     async def send_text(self, chat_id: int, text: str, *, parse_mode: str | None = None,
                         reply_markup: Markup = None) -> int | None:

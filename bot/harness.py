@@ -66,6 +66,9 @@ class Desk:
             db_path = Path(self._tmp.name) / "desk.sqlite3"
         self.db_path = Path(db_path)
         self.emu = emulator or BotApiEmulator(token=TOKEN, bot_username="dutydesk_bot")
+        if isinstance(self.clock, FakeClock):  # messages are dated by the same clock as the bot's "now"
+            fake = self.clock
+            self.emu.clock = lambda: fake.now().timestamp()
         self._own_emu = emulator is None
         self._incident = incident or {}
         self._overrides = config_overrides or {}
@@ -94,6 +97,8 @@ class Desk:
         assert self.config is not None
         self.runtime = Runtime(self.config, self.emu.token, clock=self.clock, db_path=str(self.db_path))
         await self.runtime.start(poll_interval=0.0)
+        # Deadlines due at start-up fire once the updates queued while the bot was down were handled.
+        await asyncio.wait_for(self.runtime.deps.scheduler.released.wait(), 30)
 
     async def stop_bot(self) -> None:
         if self.runtime is not None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot.app import DeskContext
 from bot.desk_bot import DeskBot, Markup
 from bot.domain.members import Action, Member, can
+from bot.domain.sent_time import credible, pressed_at, sent_at
 from bot.services import registration
 from bot.services.errors import ServiceError
 from storage import drafts, members
@@ -141,6 +143,40 @@ async def read_text(update: Update, ctx: DeskContext, *, limit: int = MAX_TEXT, 
     return text
 
 
+def sent_time(ctx: DeskContext) -> datetime:
+    """What the update itself says of when the person acted: a message's own date (Telegram's server
+    stamps it), or for a button press the latest moment it is known to have come after (see
+    bot/domain/sent_time.py). `acted_at` adds what the database knows."""
+    now = ctx.services.now()
+    update = ctx.incoming
+    if update is None:
+        return now
+    q = update.callback_query
+    if q is None:
+        msg = update.effective_message
+        date = (msg.edit_date or msg.date) if msg is not None else None
+        if date is not None and not credible(date, now):
+            log.warning("update %s dated %s, more than a day before now (%s): taken as sent now",
+                        update.update_id, date, now)
+        return sent_at(date, now)
+    if not ctx.bot.queued:
+        return now  # it reached the bot as it was pressed
+    shown = q.message.date if isinstance(q.message, Message) else None  # the button's message
+    return pressed_at((shown, ctx.bot.queued_since), now)
+
+
+async def acted_at(update: Update, ctx: DeskContext) -> datetime:
+    """When the person did what `update` carries — what every "on time" is judged by. A button press
+    that waited in Telegram's queue also came after every answer the person gave in their dialogues
+    (recorded with the drafts)."""
+    moment = sent_time(ctx)
+    user = update.effective_user
+    if update.callback_query is None or user is None or not ctx.bot.queued:
+        return moment
+    answered = await drafts.last_answer(ctx.services.db.read, user.id)
+    return pressed_at((moment, answered), ctx.services.now())
+
+
 async def load_drafts(ctx: DeskContext, user_id: int, kinds: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """Several drafts in one trip to the database thread. Each is kept for this update's next
     `load_draft` of its kind (once: read again after that, or after any save)."""
@@ -159,11 +195,12 @@ async def save_draft(ctx: DeskContext, user_id: int, kind: str, payload: dict[st
 
 
 async def save_drafts(ctx: DeskContext, user_id: int, payloads: dict[str, dict[str, Any]]) -> None:
-    """Several drafts of the person (kind → payload), together or not at all."""
+    """Several drafts of the person (kind → payload), together or not at all; stamped with when the
+    person sent the answer (`sent_time`), which a later button press is judged by."""
     s = ctx.services
     ctx.drafts_read.clear()
     async with s.db.single() as conn:  # one statement: commits by itself, one trip to the DB thread
-        await drafts.save_many(conn, user_id, payloads, s.clock.now())
+        await drafts.save_many(conn, user_id, payloads, sent_time(ctx))
 
 
 async def drop_drafts(ctx: DeskContext, user_id: int) -> None:

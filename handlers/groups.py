@@ -18,7 +18,7 @@ from bot.fmt import esc
 from bot.services import notice_text as txt
 from bot.services import notices as svc
 from bot.services.errors import ServiceError
-from handlers.common import answer_query, guard, refuse, say
+from handlers.common import acted_at, answer_query, guard, refuse, say
 
 DISTRICT_WORDS = ("all", "district", "全区")
 
@@ -98,7 +98,8 @@ async def group_ack(update: Update, ctx: DeskContext) -> None:
         await answer_query(update, ctx.t("core.stale_button"), alert=True)
         return
     try:
-        fresh = await svc.group_acknowledge(ctx.services, chat.id, user.id, user.full_name or str(user.id), parsed[1])
+        fresh = await svc.group_acknowledge(ctx.services, chat.id, user.id, user.full_name or str(user.id), parsed[1],
+                                            at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
         return

@@ -14,7 +14,7 @@ from bot.app import DeskContext
 from bot.domain.members import Member
 from bot.services import incident_alerts
 from bot.services.errors import ServiceError
-from handlers.common import answer_query, drop_drafts, guard, load_draft, read_text, refuse, save_draft, say
+from handlers.common import acted_at, answer_query, drop_drafts, guard, load_draft, read_text, refuse, save_draft, say
 from handlers.views import send_detail
 
 KIND = "question"
@@ -43,9 +43,9 @@ async def on_button(update: Update, ctx: DeskContext) -> None:
     s = ctx.services
     try:
         if action == cb.ACK:
-            out = await incident_alerts.acknowledge(s, member, ident)
+            out = await incident_alerts.acknowledge(s, member, ident, at=await acted_at(update, ctx))
         elif action == cb.FORWARD:
-            out = await incident_alerts.forward_upstream(s, member, ident)
+            out = await incident_alerts.forward_upstream(s, member, ident, at=await acted_at(update, ctx))
         else:
             await send_detail(update, ctx, member, ident)  # answers the query itself
             return

@@ -28,6 +28,7 @@ from bot.services import info as svc
 from bot.services.errors import ServiceError
 from handlers.common import (
     DraftSlot,
+    acted_at,
     answer_query,
     callback_data,
     drop_drafts,
@@ -142,7 +143,7 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
         return ConversationHandler.END
     draft = await _draft(update, ctx)
     try:
-        done = await svc.submit(ctx.services, member, draft)
+        done = await svc.submit(ctx.services, member, draft, at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
         return ConversationHandler.END

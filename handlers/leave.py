@@ -31,6 +31,7 @@ from bot.services import leave_text as txt
 from bot.services.errors import ServiceError
 from handlers.common import (
     DraftSlot,
+    acted_at,
     answer_query,
     callback_data,
     drop_drafts,
@@ -42,6 +43,7 @@ from handlers.common import (
     refuse,
     save_draft,
     say,
+    sent_time,
     stray_handler,
     text_into_draft,
 )
@@ -173,7 +175,7 @@ async def got_kind(update: Update, ctx: DeskContext) -> S:
 async def _read_day(update: Update, ctx: DeskContext, ref: rules.DayPoint | None = None) -> rules.DayPoint | None:
     """A 今天/明天 button or a typed date; explains and returns None when unreadable."""
     s = ctx.services
-    today = s.now().astimezone(s.config.tz).date()
+    today = sent_time(ctx).astimezone(s.config.tz).date()  # 今天 is the day the person said it
     data = _data(update)
     if data:
         await answer_query(update)
@@ -202,7 +204,7 @@ async def got_start(update: Update, ctx: DeskContext) -> S:
     if member is None:
         return S.START
     try:
-        svc.check_start(ctx.services, draft.kind or "", start)
+        svc.check_start(ctx.services, draft.kind or "", start, sent_time(ctx))
         await svc.check_start_free(ctx.services, ctx.services.db.read, member, start)
     except ServiceError as err:
         await say(update, ctx, ctx.t(err.key, **err.kw))
@@ -229,7 +231,7 @@ async def got_end(update: Update, ctx: DeskContext) -> S:
     if member is None:
         return S.END
     try:
-        svc.check_dates(s, draft.kind, start, end)
+        svc.check_dates(s, draft.kind, start, end, sent_time(ctx))
         await svc.check_overlap(s, s.db.read, member, start, end)
     except ServiceError as err:
         await say(update, ctx, ctx.t(err.key, **err.kw))
@@ -299,7 +301,8 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
         return ConversationHandler.END
     draft = await _draft(update, ctx)
     try:
-        await svc.submit(ctx.services, member, draft)  # the confirmation goes out with the request's messages
+        # the confirmation goes out with the request's messages
+        await svc.submit(ctx.services, member, draft, at=await acted_at(update, ctx))
     except ServiceError as err:
         await answer_query(update)
         await say(update, ctx, ctx.t(err.key, **err.kw))
@@ -380,7 +383,7 @@ async def back(update: Update, ctx: DeskContext) -> None:
             return
         request_id = parsed[1]
     try:
-        text = await svc.report_back(ctx.services, member, request_id)
+        text = await svc.report_back(ctx.services, member, request_id, at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
         return

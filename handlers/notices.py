@@ -42,6 +42,7 @@ from bot.services import notices as svc
 from bot.services.errors import ServiceError
 from handlers.common import (
     DraftSlot,
+    acted_at,
     answer_query,
     callback_data,
     drop_drafts,
@@ -508,7 +509,8 @@ async def got_answer_note(update: Update, ctx: DeskContext) -> S | int:
         return await _finish(update, ctx)
     answer = Attendance(draft["answer"])
     try:
-        n = await svc.answer_meeting(ctx.services, member, int(draft["notice_id"]), answer, text, draft.get("message_id"))
+        n = await svc.answer_meeting(ctx.services, member, int(draft["notice_id"]), answer, text, draft.get("message_id"),
+                                     at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
         return await _finish(update, ctx)
@@ -535,10 +537,11 @@ async def on_button(update: Update, ctx: DeskContext) -> None:
     s = ctx.services
     try:
         if action == txt.ACK:
-            fresh = await svc.acknowledge(s, member, notice_id, message_id)
+            fresh = await svc.acknowledge(s, member, notice_id, message_id, at=await acted_at(update, ctx))
             await answer_query(update, ctx.t("notice.ack_done" if fresh else "notice.ack_already"))
         elif action == txt.ATTEND:
-            await svc.answer_meeting(s, member, notice_id, Attendance.ATTEND, None, message_id)
+            await svc.answer_meeting(s, member, notice_id, Attendance.ATTEND, None, message_id,
+                                     at=await acted_at(update, ctx))
             await answer_query(update, ctx.t("notice.attend_done"))
         elif action == txt.RESEND:
             count = await svc.resend_to_pending(s, member, notice_id)

@@ -28,6 +28,7 @@ from bot.services.errors import ServiceError
 from bot.services.incidents import file_first_report, filed_as
 from handlers.common import (
     DraftSlot,
+    acted_at,
     answer_query,
     callback_data,
     guard,
@@ -38,6 +39,7 @@ from handlers.common import (
     refuse,
     save_drafts,
     say,
+    sent_time,
 )
 
 KIND = "report"
@@ -255,7 +257,8 @@ async def _parse_time(update: Update, ctx: DeskContext, state: S) -> str | None:
         return None
     bounds = TimeBounds(max_back=s.config.incident.max_backdate)
     try:
-        when = parse_event_time(raw[:64], s.now(), s.config.tz, bounds)
+        # "刚刚", "30分钟前": from when the person said it, however late the bot got to it
+        when = parse_event_time(raw[:64], sent_time(ctx), s.config.tz, bounds)
     except TimeInputError as err:
         await say(update, ctx, ctx.t(f"incident.time_{err.code}", days=bounds.max_back.days))
         return None
@@ -440,7 +443,7 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
     if inc is None:  # (not None: pressed again after a crash; it was filed, say so again)
         draft = ReportDraft.from_dict(raw)
         try:
-            inc = await file_first_report(ctx.services, member, draft)
+            inc = await file_first_report(ctx.services, member, draft, at=await acted_at(update, ctx))
         except ServiceError as err:
             await refuse(update, ctx, err)
             return ConversationHandler.END

@@ -21,6 +21,7 @@ from bot.services import incident_text as txt
 from bot.services.errors import ServiceError
 from bot.services.incidents import close_incident, file_followup, file_full, file_written, load_for, missed_line
 from handlers.common import (
+    acted_at,
     answer_query,
     drop_drafts,
     guard,
@@ -29,6 +30,7 @@ from handlers.common import (
     refuse,
     save_draft,
     say,
+    sent_time,
     stray_handler,
 )
 from storage import incidents
@@ -148,7 +150,7 @@ async def written_choice(update: Update, ctx: DeskContext) -> S | int:
     if "occurred_at" in c:
         c["occurred_at"] = datetime.fromisoformat(c["occurred_at"])
     try:
-        late = await file_written(ctx.services, member, draft["incident_id"], c)
+        late = await file_written(ctx.services, member, draft["incident_id"], c, at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
         return await _finish(update, ctx)
@@ -173,7 +175,7 @@ async def written_time(update: Update, ctx: DeskContext) -> S:
     if text is None:
         return S.W_TIME
     try:
-        when = parse_event_time(text, s.now(), s.config.tz, TimeBounds(s.config.incident.max_backdate))
+        when = parse_event_time(text, sent_time(ctx), s.config.tz, TimeBounds(s.config.incident.max_backdate))
     except TimeInputError as err:
         await say(update, ctx, ctx.t(f"incident.time_{err.code}", days=s.config.incident.max_backdate.days))
         return S.W_TIME
@@ -258,7 +260,8 @@ async def full_answer(update: Update, ctx: DeskContext) -> S | int:
     if member is None:
         return await _finish(update, ctx)
     try:
-        late, open_fields = await file_full(ctx.services, member, draft["incident_id"], draft["answers"])
+        late, open_fields = await file_full(ctx.services, member, draft["incident_id"], draft["answers"],
+                                            at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
         return await _finish(update, ctx)

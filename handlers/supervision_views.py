@@ -11,7 +11,7 @@ from bot.services import supervision as svc
 from bot.services import supervision_text as txt
 from bot.services import supervision_views as views
 from bot.services.errors import ServiceError
-from handlers.common import answer_query, guard, guard_private, refuse, say
+from handlers.common import acted_at, answer_query, guard, guard_private, refuse, say
 from handlers.supervision_work import reply, target
 
 
@@ -32,7 +32,7 @@ async def on_button(update: Update, ctx: DeskContext) -> None:
             await send_detail(update, ctx, member, ident)
             return
         if action == txt.ACCEPT:
-            out = await svc.accept(s, member, ident)
+            out = await svc.accept(s, member, ident, at=await acted_at(update, ctx))
         elif action == txt.APPROVE:
             out = await svc.approve_completion(s, member, ident)
         else:

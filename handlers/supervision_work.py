@@ -21,6 +21,7 @@ from bot.services import supervision as svc
 from bot.services import supervision_text as txt
 from bot.services.errors import ServiceError
 from handlers.common import (
+    acted_at,
     answer_query,
     callback_data,
     drop_drafts,
@@ -223,7 +224,8 @@ async def report_submit(update: Update, ctx: DeskContext) -> int:
         return await finish(update, ctx)
     files = [Attachment(**f) for f in draft["files"]]
     use_case = svc.submit_completion if draft["mode"] == "done" else svc.report_progress
-    return await conclude(update, ctx, use_case(ctx.services, member, int(draft["aid"]), draft["text"], files))
+    return await conclude(update, ctx, use_case(ctx.services, member, int(draft["aid"]), draft["text"], files,
+                                                at=await acted_at(update, ctx)))
 
 
 # --- the unit: extension requests -----------------------------------------------------

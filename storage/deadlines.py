@@ -58,6 +58,16 @@ async def due(conn: aiosqlite.Connection, now: datetime, limit: int = 500) -> li
         return [_row(r) for r in await cur.fetchall()]
 
 
+async def due_after(conn: aiosqlite.Connection, d: Deadline, now: datetime) -> list[Deadline]:
+    """Pending rows of `d`'s kind and reference planned after it and due by `now` (a later reminder)."""
+    async with conn.execute(
+        "SELECT * FROM deadlines WHERE kind=? AND ref_id=? AND fired_at IS NULL AND cancelled_at IS NULL "
+        "AND due_at <= ? AND (due_at > ? OR (due_at = ? AND id > ?)) ORDER BY due_at, id",
+        (d.kind, d.ref_id, to_db(now), to_db(d.due_at), to_db(d.due_at), d.id),
+    ) as cur:
+        return [_row(r) for r in await cur.fetchall()]
+
+
 async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
     async with conn.execute(
         "SELECT min(due_at) FROM deadlines WHERE fired_at IS NULL AND cancelled_at IS NULL"

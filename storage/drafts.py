@@ -1,4 +1,9 @@
-"""Answers given so far in a dialogue, committed at every step so a restart keeps them."""
+"""Answers given so far in a dialogue, committed at every step so a restart keeps them.
+
+`updated_at` is when the person sent the answer that last changed a row (the message's own date,
+handlers.common.sent_time), kept at the latest: a button press that ends a dialogue has no date of
+its own and is judged by it (`last_answer`).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from storage.db import to_db
+from storage.db import from_db, to_db
 
 
 async def load(conn: aiosqlite.Connection, telegram_id: int, kind: str) -> dict[str, Any]:
@@ -38,9 +43,16 @@ async def save_many(conn: aiosqlite.Connection, telegram_id: int, payloads: dict
     await conn.execute(
         "INSERT INTO drafts(telegram_id, kind, payload, updated_at) VALUES "
         + ",".join(["(?,?,?,?)"] * len(payloads))
-        + " ON CONFLICT(telegram_id, kind) DO UPDATE SET payload=excluded.payload, updated_at=excluded.updated_at",
+        + " ON CONFLICT(telegram_id, kind) DO UPDATE SET payload=excluded.payload, "
+        "updated_at=max(updated_at, excluded.updated_at)",
         [v for kind, payload in payloads.items() for v in (telegram_id, kind, json.dumps(payload, ensure_ascii=False), at)],
     )
+
+
+async def last_answer(conn: aiosqlite.Connection, telegram_id: int) -> datetime | None:
+    """When the person last sent an answer that is still in a draft (None: no draft)."""
+    rows = list(await conn.execute_fetchall("SELECT max(updated_at) FROM drafts WHERE telegram_id=?", (telegram_id,)))
+    return from_db(rows[0][0]) if rows else None
 
 
 async def drop(conn: aiosqlite.Connection, telegram_id: int, kind: str | None = None) -> None:

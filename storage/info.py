@@ -83,6 +83,15 @@ async def record_week(
     )
 
 
+async def count_late_item(conn: aiosqlite.Connection, unit_code: str, week_end: datetime) -> None:
+    """An item sent before its week closed but stored after the week was recorded (it waited in
+    Telegram's queue): the recorded week counts it too. Nothing when the week is not recorded yet."""
+    await conn.execute(
+        "UPDATE info_weeks SET submitted=submitted+1, met=(submitted+1 >= quota) WHERE unit_code=? AND week_end=?",
+        (unit_code, to_db(week_end)),
+    )
+
+
 async def short_weeks(conn: aiosqlite.Connection, week_end: datetime) -> list[tuple[str, int, int]]:
     async with conn.execute(
         "SELECT unit_code, submitted, quota FROM info_weeks WHERE week_end=? AND met=0 ORDER BY unit_code",

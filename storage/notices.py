@@ -138,6 +138,25 @@ async def receipts(conn: aiosqlite.Connection, notice_id: int) -> list[Receipt]:
                     attendance=r["attendance"], attendance_note=r["attendance_note"]) for r in rows]
 
 
+async def open_asked_of(conn: aiosqlite.Connection, member_id: int) -> list[int]:
+    """Notices still collecting receipts (before their deadline) with a receipt asked of this member
+    and not yet given."""
+    async with conn.execute(
+        "SELECT DISTINCT n.id FROM notices n JOIN notice_recipients r ON r.notice_id = n.id "
+        "WHERE n.receipt_required = 1 AND n.finished_at IS NULL AND r.asked_id = ? AND r.acked_at IS NULL "
+        "ORDER BY n.id", (member_id,),
+    ) as cur:
+        return [r[0] for r in await cur.fetchall()]
+
+
+async def ask_instead(conn: aiosqlite.Connection, notice_id: int, unit_code: str, gone_id: int, asked_id: int) -> None:
+    """The receipts of `unit_code` asked of `gone_id` and not given are asked of `asked_id` instead."""
+    await conn.execute(
+        "UPDATE notice_recipients SET asked_id=? WHERE notice_id=? AND unit_code=? AND asked_id=? AND acked_at IS NULL",
+        (asked_id, notice_id, unit_code, gone_id),
+    )
+
+
 async def is_asked(conn: aiosqlite.Connection, notice_id: int, member_id: int) -> bool:
     async with conn.execute("SELECT 1 FROM notice_recipients WHERE notice_id=? AND asked_id=? LIMIT 1",
                             (notice_id, member_id)) as cur:

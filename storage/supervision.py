@@ -130,6 +130,19 @@ async def flag_overdue(conn: aiosqlite.Connection, assignment_id: int, now: date
     return cur.rowcount == 1
 
 
+async def withdraw_overdue(conn: aiosqlite.Connection, assignment_id: int) -> None:
+    """The overdue flag was raised in error (the completion had been sent in time): it goes, and so
+    does `late` unless an earlier deadline was missed too (another 逾期 not withdrawn, or a
+    completion sent late). Call before recording this withdrawal's event."""
+    await conn.execute(
+        "UPDATE supervision_assignments SET overdue_at=NULL, late=(SELECT"
+        " sum(e.kind = 'overdue') - sum(e.kind = 'overdue_withdrawn') > 1"
+        " OR coalesce(max(e.kind = 'submitted' AND json_extract(e.detail, '$.late')), 0)"
+        " FROM supervision_events e WHERE e.assignment_id = supervision_assignments.id) WHERE id=?",
+        (assignment_id,),
+    )
+
+
 async def close_task(conn: aiosqlite.Connection, task_id: int, now: datetime) -> bool:
     cur = await conn.execute(
         "UPDATE supervision_tasks SET status='done', done_at=? WHERE id=? AND status='open'", (to_db(now), task_id)

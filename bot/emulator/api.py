@@ -255,7 +255,7 @@ class BotApi:
             "message_id": mid,
             "from": emu.bot_user,
             "chat": chat.json,
-            "date": int(time.time()),
+            "date": int(emu.clock()),
         }
         raw.update(content)
         if target is not None:
@@ -425,7 +425,8 @@ class BotApi:
         info: JSONDict = {
             "url": wh.url if wh else "",
             "has_custom_certificate": False,
-            "pending_update_count": len(emu._updates),
+            # As Telegram counts them: an update is pending until the webhook answered 2xx.
+            "pending_update_count": len(emu._updates) + (emu._deliverer.inflight if emu._deliverer else 0),
         }
         if wh is not None:
             info["max_connections"] = wh.max_connections
@@ -537,7 +538,7 @@ class BotApi:
             raw["reply_markup"] = markup
         else:
             raw.pop("reply_markup", None)
-        raw["edit_date"] = int(time.time())
+        raw["edit_date"] = int(self.emu.clock())
         msg.raw = raw
         msg.reply_markup = markup
         if "text" in changes:

@@ -146,6 +146,9 @@ class BotApiEmulator:
             "username": bot_username,
         }
         self._t0 = time.monotonic()
+        # Telegram's server clock, which stamps every message's `date` (seconds since the epoch);
+        # tests point it at their FakeClock, so a message sent "while the bot was down" has its date.
+        self.clock: Callable[[], float] = time.time
         self._users: dict[int, SimUser] = {}
         self._groups: dict[int, SimGroup] = {}
         self._chats: dict[int, ChatState] = {}
@@ -584,7 +587,7 @@ class BotApiEmulator:
             "message_id": mid,
             "from": user.json,
             "chat": chat.json,
-            "date": int(time.time()),
+            "date": int(self.clock()),
         }
         raw.update(content)
         if reply_to is not None:

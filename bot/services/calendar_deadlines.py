@@ -10,9 +10,9 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 
 from bot.domain.holidays import CHECK
-from bot.fmt import plain
 from bot.domain.info import Weekly
 from bot.domain.members import Role
+from bot.fmt import plain
 from bot.services.base import Services
 from storage import deadlines, members
 from storage.deadlines import Deadline

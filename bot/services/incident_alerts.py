@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot import callbacks as cb
 from bot.domain import incidents as rules
@@ -22,34 +23,38 @@ class Outcome:
     text: str
 
 
-async def acknowledge(s: Services, member: Member, incident_id: int) -> Outcome:
+async def acknowledge(s: Services, member: Member, incident_id: int, *, at: datetime) -> Outcome:
+    """已收到, pressed `at` (never before the alert existed)."""
     async with s.uow() as tx:
         inc = await load_for(s, tx.conn, member, incident_id, Action.ACK_ALERT)
-        if not await incidents.acknowledge(tx.conn, inc.id, member.id, tx.now):
+        pressed = min(max(at, inc.created_at), tx.now)
+        if not await incidents.acknowledge(tx.conn, inc.id, member.id, pressed):
             who = await members.by_id(tx.conn, inc.acked_by or 0)
             return Outcome(False, s.texts("incident.alert.ack_already", name=who.name if who else "?",
                                           time=s.fmt.dt(inc.acked_at)))
-        await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "acked", name=member.name)
+        await incidents.add_event(tx.conn, inc.id, pressed, member.id, "acked", name=member.name)
         fresh = await incidents.get(tx.conn, inc.id)
         assert fresh is not None
         await refresh_alerts(s, tx, fresh)
         return Outcome(True, s.texts("incident.alert.ack_done"))
 
 
-async def forward_upstream(s: Services, member: Member, incident_id: int) -> Outcome:
+async def forward_upstream(s: Services, member: Member, incident_id: int, *, at: datetime) -> Outcome:
+    """已上报市委, pressed `at`: the time to forward (目标 10 分钟) counts to then."""
     async with s.uow() as tx:
         inc = await load_for(s, tx.conn, member, incident_id, Action.FORWARD_UPSTREAM)
-        if not await incidents.forward(tx.conn, inc.id, member.id, tx.now):
+        pressed = min(max(at, inc.created_at), tx.now)
+        if not await incidents.forward(tx.conn, inc.id, member.id, pressed):
             who = await members.by_id(tx.conn, inc.forwarded_by or 0)
             return Outcome(False, s.texts("incident.alert.forward_already", name=who.name if who else "?",
                                           time=s.fmt.dt(inc.forwarded_at)))
-        elapsed = tx.now - inc.created_at
+        elapsed = pressed - inc.created_at
         await deadlines.cancel(tx.conn, rules.FORWARD_REMIND, inc.id, tx.now)
-        await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "forwarded", name=member.name,
+        await incidents.add_event(tx.conn, inc.id, pressed, member.id, "forwarded", name=member.name,
                                   seconds=int(elapsed.total_seconds()))
         if inc.acked_by is None:
             # Forwarding upstream implies the office has it.
-            await incidents.acknowledge(tx.conn, inc.id, member.id, tx.now)
+            await incidents.acknowledge(tx.conn, inc.id, member.id, pressed)
         fresh = await incidents.get(tx.conn, inc.id)
         assert fresh is not None
         await refresh_alerts(s, tx, fresh)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from datetime import datetime
 from functools import partial
 
 from bot import callbacks as cb
@@ -13,6 +13,7 @@ from bot.services import incident_text as txt
 from bot.services.base import Services
 from bot.services.incidents import broadcast
 from bot.services.routing import duty_officers, escalation_audience, unit_reporters
+from reminders.kinds import On
 from storage import incidents
 from storage.deadlines import Deadline
 from storage.uow import Tx
@@ -80,15 +81,27 @@ async def followup_reminder(s: Services, tx: Tx, d: Deadline) -> None:
     await tx.add_deadline(rules.FOLLOWUP, inc.id, tx.now + s.policy.followup_every)
 
 
+async def stage_deadline(s: Services, tx: Tx, d: Deadline) -> datetime | None:
+    """What a stage reminder warns of: that stage's deadline."""
+    inc = await incidents.get(tx.conn, d.ref_id)
+    rec = inc.stage(Stage(d.stage)) if inc is not None else None
+    return rec.due_at if rec is not None else None
+
+
 HANDLERS = {
     rules.REMIND: remind_stage,
     rules.DUE: stage_due,
     rules.FORWARD_REMIND: forward_reminder,
     rules.FOLLOWUP: followup_reminder,
 }
+# Reminders that count down to a moment (scheduler `warns_of`). The forward reminder and the
+# follow-up request are not among them: they say how long it has been, true however late they fire,
+# and nothing else prompts the duty room to forward or the unit to follow up.
+WARNS_OF = {rules.REMIND: stage_deadline}
 
 
-def register(s: Services, on: Callable[[str, Callable[[Tx, Deadline], Awaitable[None]]], None]) -> None:
+def register(s: Services, on: On) -> None:
     """Attach these to the scheduler: `register(services, scheduler.on)`."""
     for kind, fn in HANDLERS.items():
-        on(kind, partial(fn, s))
+        warns = WARNS_OF.get(kind)
+        on(kind, partial(fn, s), warns_of=partial(warns, s) if warns else None)

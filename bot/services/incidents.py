@@ -17,7 +17,7 @@ from bot.services import incident_text as txt
 from bot.services.base import Services
 from bot.services.edits import still_told
 from bot.services.errors import NotAllowed, NotYourUnit, ServiceError, Stale
-from bot.services.routing import alert_audience
+from bot.services.routing import alert_audience, escalation_audience, unit_reporters
 from storage import deadlines, drafts, incidents, members, outbox
 from storage.uow import Tx
 
@@ -71,8 +71,9 @@ async def broadcast(s: Services, tx: Tx, inc: Incident, text: str, audience: lis
     return len(told)
 
 
-async def file_first_report(s: Services, member: Member, draft: ReportDraft) -> Incident:
-    """Store the first report, plan its deadlines and alert the office, in one transaction."""
+async def file_first_report(s: Services, member: Member, draft: ReportDraft, *, at: datetime) -> Incident:
+    """Store the first report, plan its deadlines and alert the office, in one transaction. `at`: when
+    the person sent it (the first report is on time if that is within its hour)."""
     if not can(member, Action.REPORT_INCIDENT):
         raise NotAllowed()
     occurred, learnt = draft.occurred, draft.learnt
@@ -87,9 +88,10 @@ async def file_first_report(s: Services, member: Member, draft: ReportDraft) -> 
             longitude=draft.longitude, casualties=draft.casualties, description=draft.description, now=now,
         )
         # The filing path is what an alert waits for: each step below is one statement.
+        sent = min(at, now)
         await incidents.add_stages(tx.conn, inc_id, [
-            (stage, at, now if stage is Stage.FIRST else None, member.id if stage is Stage.FIRST else None)
-            for stage, at in rules.deadlines_for(learnt, s.policy).items()
+            (stage, due, sent if stage is Stage.FIRST else None, member.id if stage is Stage.FIRST else None)
+            for stage, due in rules.deadlines_for(learnt, s.policy).items()
         ])
         await incidents.add_casualty_record(tx.conn, inc_id, draft.casualties, Stage.FIRST, now)
         if draft.photos:
@@ -153,24 +155,43 @@ def late_suffix(s: Services, due_at: datetime, filed_at: datetime) -> str:
     return s.texts("incident.alert.late_suffix", delay=s.fmt.dur(filed_at - due_at))
 
 
-async def _stage_filed(s: Services, tx: Tx, inc: Incident, member: Member, stage: Stage, body: str) -> str:
-    """Mark a deadline stage filed, stop its reminders, tell the alert audience. Returns the late note."""
+async def _stage_filed(s: Services, tx: Tx, inc: Incident, member: Member, stage: Stage, body: str,
+                       at: datetime) -> str:
+    """Mark a deadline stage filed as sent `at`, stop its reminders, tell the alert audience. Returns the
+    late note. On time by `at` though the 迟报 already went out (the answer waited in Telegram's queue
+    past the deadline effect): the 迟报 is withdrawn, in the record and to whoever was told of it."""
     rec = inc.stage(stage)
-    if rec is None or not await incidents.file_stage(tx.conn, inc.id, stage, member.id, tx.now):
+    sent = min(at, tx.now)
+    if rec is None or not await incidents.file_stage(tx.conn, inc.id, stage, member.id, sent):
         raise ServiceError("incident.stages.already_filed", number=inc.number, stage=s.texts(f"incident.stage.{stage}"))
     await deadlines.cancel(tx.conn, rules.REMIND, inc.id, tx.now, stage.value)
     await deadlines.cancel(tx.conn, rules.DUE, inc.id, tx.now, stage.value)
-    late = late_suffix(s, rec.due_at, tx.now)
-    await incidents.add_event(tx.conn, inc.id, tx.now, member.id, stage.value, name=member.name,
-                              delay=int((tx.now - rec.due_at).total_seconds()) if late else 0)
+    late = late_suffix(s, rec.due_at, sent)
+    await incidents.add_event(tx.conn, inc.id, sent, member.id, stage.value, name=member.name,
+                              delay=int((sent - rec.due_at).total_seconds()) if late else 0)
     text = s.texts("incident.alert.stage_filed", unit=esc(s.unit_name(inc.unit_code)), number=inc.number,
                    stage=s.texts(f"incident.stage.{stage}"), late=late, body=body)
     await broadcast(s, tx, inc, text, await alert_audience(tx.conn, inc, s.policy, exclude=[member.id], at=tx.now))
+    if not late and rec.late_flagged_at is not None:
+        await _withdraw_late(s, tx, inc, stage, sent, rec.due_at)
     await queue_upstream(s, tx, inc.id, stage.value)
     return late
 
 
-async def file_written(s: Services, member: Member, incident_id: int, corrections: dict[str, object]) -> str:
+async def _withdraw_late(s: Services, tx: Tx, inc: Incident, stage: Stage, sent: datetime, due: datetime) -> None:
+    """The stage was sent in time after all: its record reads on time (filed by `sent`), an event says
+    the 迟报 is withdrawn (the 迟报 event and the flag's time stay: the record keeps every version),
+    and the unit and the office hear it."""
+    await incidents.add_event(tx.conn, inc.id, tx.now, None, "late_withdrawn", stage=stage.value)
+    text = s.texts("incident.remind.late_withdrawn", number=inc.number, stage=s.texts(f"incident.stage.{stage}"),
+                   sent=s.fmt.dt(sent), due=s.fmt.dt(due))
+    told = await unit_reporters(tx.conn, inc.unit_code)
+    told += [m for m in await escalation_audience(tx.conn, inc, at=tx.now) if m.id not in {t.id for t in told}]
+    await broadcast(s, tx, inc, text, told, tag="late_withdrawn")
+
+
+async def file_written(s: Services, member: Member, incident_id: int, corrections: dict[str, object], *,
+                       at: datetime) -> str:
     async with s.uow() as tx:
         inc = await load_for(s, tx.conn, member, incident_id, Action.FILE_STAGE)
         if not inc.open:
@@ -181,17 +202,18 @@ async def file_written(s: Services, member: Member, incident_id: int, correction
             await incidents.set_casualties(tx.conn, inc.id, corrections["casualties"], Stage.WRITTEN, tx.now)  # type: ignore[arg-type]
         fresh = await incidents.get(tx.conn, inc.id)
         assert fresh is not None
-        return await _stage_filed(s, tx, fresh, member, Stage.WRITTEN, txt.incident_facts(s, fresh))
+        return await _stage_filed(s, tx, fresh, member, Stage.WRITTEN, txt.incident_facts(s, fresh), at)
 
 
-async def file_full(s: Services, member: Member, incident_id: int, answers: dict[str, str | None]) -> tuple[str, list[str]]:
+async def file_full(s: Services, member: Member, incident_id: int, answers: dict[str, str | None], *,
+                    at: datetime) -> tuple[str, list[str]]:
     async with s.uow() as tx:
         inc = await load_for(s, tx.conn, member, incident_id, Action.FILE_STAGE)
         if not inc.open:
             raise ServiceError("incident.stages.already_closed", number=inc.number)
         await incidents.update_facts(tx.conn, inc.id, **{k: answers.get(k) for k in FULL_FIELDS})
         body = s.texts("incident.views.full_block", **{k: esc(answers.get(k) or s.texts("incident.unknown_mark")) for k in FULL_FIELDS})
-        late = await _stage_filed(s, tx, inc, member, Stage.FULL, body)
+        late = await _stage_filed(s, tx, inc, member, Stage.FULL, body, at)
         open_fields = [s.texts(f"incident.field.{k}") for k in FULL_FIELDS if not answers.get(k)]
         return late, open_fields
 

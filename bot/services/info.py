@@ -108,17 +108,20 @@ class Submitted:
     receipt: str
 
 
-async def submit(s: Services, member: Member, draft: InfoDraft) -> Submitted:
-    """Store the item for the member's unit and tell the office, in one transaction."""
+async def submit(s: Services, member: Member, draft: InfoDraft, *, at: datetime) -> Submitted:
+    """Store the item for the member's unit and tell the office, in one transaction. It counts for
+    the week it was sent in (`at`), however late the bot got to it."""
     if not can(member, Action.SUBMIT_INFO):
         raise NotAllowed()
     if not draft.complete() or draft.kind is None:
         raise ServiceError("info.draft_lost")
     pol = quota_policy(s)
     async with s.uow() as tx:
-        _, week_end = quota_week(tx.now, pol.deadline, s.config.tz)
+        sent_at = min(at, tx.now)
+        _, week_end = quota_week(sent_at, pol.deadline, s.config.tz)
         item_id = await info.create(tx.conn, unit_code=member.unit_code, author_id=member.id, kind=draft.kind,
-                                    title=draft.title, body=draft.body, now=tx.now, week_end=week_end)
+                                    title=draft.title, body=draft.body, now=sent_at, week_end=week_end)
+        await info.count_late_item(tx.conn, member.unit_code, week_end)
         await info.add_attachments(tx.conn, item_id, draft.files)
         item = await info.get(tx.conn, item_id)
         assert item is not None

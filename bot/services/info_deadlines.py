@@ -16,6 +16,7 @@ from functools import partial
 from bot.domain.info import MONTHLY, RECURRING_KINDS, REMIND, WEEK_CLOSE, Monthly, Weekly, previous_month, quota_week
 from bot.services import info as svc
 from bot.services.base import Services
+from reminders.kinds import On
 from storage import deadlines
 from storage.deadlines import Deadline
 from storage.uow import Tx
@@ -70,10 +71,13 @@ async def _guarded(tx: Tx, what: str, effect: Callable[[], Awaitable[object]]) -
 async def quota_reminder(s: Services, tx: Tx, d: Deadline) -> None:
     """Thursday 17:00 / Friday 12:00: the units still short of this week's quota are pinged."""
     await _plan_next(s, tx, d)
-    _, week_end = quota_week(d.due_at, svc.quota_policy(s).deadline, s.config.tz)
-    if tx.now >= week_end:
-        return  # fired after the week closed (the bot was down): too late to help
-    await _guarded(tx, "quota reminder", partial(svc.remind_short_units, s, tx, week_end))
+    await _guarded(tx, "quota reminder", partial(svc.remind_short_units, s, tx, await week_end(s, tx, d)))
+
+
+async def week_end(s: Services, tx: Tx, d: Deadline) -> datetime:
+    """What a quota reminder warns of: the weekly deadline. Fired after it (the bot was down), the
+    scheduler drops the reminder and only plants the next occurrence (`_plan_next`)."""
+    return quota_week(d.due_at, svc.quota_policy(s).deadline, s.config.tz)[1]
 
 
 async def week_close(s: Services, tx: Tx, d: Deadline) -> None:
@@ -92,9 +96,10 @@ async def monthly_bulletin(s: Services, tx: Tx, d: Deadline) -> None:
 HANDLERS = {REMIND: quota_reminder, WEEK_CLOSE: week_close, MONTHLY: monthly_bulletin}
 
 
-def register(s: Services, on: Callable[[str, Callable[[Tx, Deadline], Awaitable[None]]], None]) -> None:
+def register(s: Services, on: On) -> None:
     for kind, fn in HANDLERS.items():
         on(kind, partial(fn, s))
+    on(REMIND, partial(quota_reminder, s), warns_of=partial(week_end, s), outdated=partial(_plan_next, s))
 
 
 async def plant_now(s: Services, kind: str, stage: str, due_at: datetime) -> None:

@@ -99,17 +99,20 @@ async def requester_of(tx: Tx, req: LeaveRequest) -> Member:
 # --- checks used while the dialogue is being answered ------------------------------------
 
 
-def check_dates(s: Services, kind: str, start: datetime, end: datetime) -> None:
+def check_dates(s: Services, kind: str, start: datetime, end: datetime, now: datetime | None = None) -> None:
+    """`now`: when the person asked (default: the clock's now)."""
     lv = s.config.leave
     try:
-        rules.check_period(kind, start, end, s.now(), s.config.tz, sick_grace=lv.sick_grace, max_days=lv.max_days)
+        rules.check_period(kind, start, end, now or s.now(), s.config.tz, sick_grace=lv.sick_grace,
+                           max_days=lv.max_days)
     except LeaveInputError as err:
         raise _error(err) from None
 
 
-def check_start(s: Services, kind: str, start: datetime) -> None:
+def check_start(s: Services, kind: str, start: datetime, now: datetime | None = None) -> None:
+    """`now`: when the person gave the start (default: the clock's now)."""
     try:
-        rules.check_start(kind, start, s.now(), s.config.tz, sick_grace=s.config.leave.sick_grace)
+        rules.check_start(kind, start, now or s.now(), s.config.tz, sick_grace=s.config.leave.sick_grace)
     except LeaveInputError as err:
         raise _error(err) from None
 
@@ -145,20 +148,21 @@ async def standin_choices(s: Services, member: Member) -> list[Member]:
 # --- asking ----------------------------------------------------------------------------------
 
 
-async def submit(s: Services, member: Member, draft: LeaveDraft) -> LeaveRequest:
-    """Store the request, report a holiday trip in advance, and open the first step that has someone."""
+async def submit(s: Services, member: Member, draft: LeaveDraft, *, at: datetime) -> LeaveRequest:
+    """Store the request, report a holiday trip in advance, and open the first step that has someone.
+    `at`: when the member sent it — "in advance" and "not in the past" are judged by that."""
     if not can(member, Action.REQUEST_LEAVE):
         raise NotAllowed()
     start, end = draft.start, draft.end
     if not draft.complete() or start is None or end is None or draft.kind is None:
         raise ServiceError("leave.draft_lost")
-    check_dates(s, draft.kind, start, end)
+    check_dates(s, draft.kind, start, end, min(at, s.now()))
     chain = chain_for(s, member)
     if chain is None:
         raise ServiceError("leave.err_no_chain")
     holidays = holidays_for(s, draft)
     async with s.uow() as tx:
-        if holidays and rules.departed(start, tx.now, s.config.tz):
+        if holidays and rules.departed(start, min(at, tx.now), s.config.tz):
             raise ServiceError("leave.err_holiday_after_departure", holidays=esc(holidays))
         await check_overlap(s, tx.conn, member, start, end)
         if draft.standin_id is not None:
@@ -190,27 +194,35 @@ async def submit(s: Services, member: Member, draft: LeaveDraft) -> LeaveRequest
         return fresh
 
 
-def _steps(s: Services, req: LeaveRequest) -> list[LeaveStep]:
+def steps_of(s: Services, req: LeaveRequest) -> list[LeaveStep]:
+    """The request's chain, then the fallback (the district office) as the last step."""
     chain = _chain(s, req.chain)
     steps = list(chain.steps) if chain else []
     return steps + [LeaveStep(s.texts("leave.fallback_step"), s.config.leave.fallback)]
 
 
-async def open_step(s: Services, tx: Tx, req: LeaveRequest, index: int) -> None:
-    """Ask the approvers of step `index`, skipping steps that resolve to nobody; approve when none is left.
+async def open_step(s: Services, tx: Tx, req: LeaveRequest, index: int, *, stuck: bool = False) -> None:
+    """Ask the approvers of step `index`, skipping steps that resolve to nobody active; approve when
+    none is left.
 
-    The fallback (the district office) is asked only when no earlier step had anyone to ask.
+    The fallback (the district office) is asked only when no earlier step had anyone to ask — or
+    when the request is `stuck`: its approvers were deactivated undecided (leave_reroute.py). Then
+    step `index` is the one they left, and only people not asked there yet are asked.
     """
-    steps = _steps(s, req)
+    steps = steps_of(s, req)
     asked_before = bool(await leave.approvers(tx.conn, req.id))
     requester = await requester_of(tx, req)
     for i in range(index, len(steps)):
         step = steps[i]
-        if i == len(steps) - 1 and asked_before:
+        if i == len(steps) - 1 and asked_before and not stuck:
             break
         people = await members.all_members(tx.conn)
+        active = {m.id for m in people if m.active}
+        skip = {req.member_id} | ({a.member_id for a in await leave.approvers(tx.conn, req.id, i)} if stuck else set())
         chosen = rules.select(step.who, req.unit_code, people, _posts(s))
-        approvers = rules.with_standins(chosen, await leave.away_now(tx.conn), exclude=[req.member_id])
+        # A stand-in deactivated meanwhile stands in for nobody: as if there were none.
+        away = {m: sub if sub in active else None for m, sub in (await leave.away_now(tx.conn)).items()}
+        approvers = rules.with_standins(chosen, away, exclude=skip)
         if not approvers:
             await leave.add_event(tx.conn, req.id, tx.now, None, "step_skipped", step=step.label)
             continue
@@ -269,13 +281,13 @@ async def decide(s: Services, member: Member, request_id: int, decision: Decisio
         req = await check_can_decide(s, member, request_id, tx.conn)
         if not await leave.decide(tx.conn, req.id, req.step, member.id, decision.value, comment, tx.now):
             raise ServiceError("leave.err_you_decided", id=req.id)
-        steps = _steps(s, req)
+        steps = steps_of(s, req)
         step = steps[min(req.step, len(steps) - 1)]
         row = next(a for a in await leave.approvers(tx.conn, req.id, req.step) if a.member_id == member.id)
         behalf = await _name(tx, row.on_behalf_of)
         await leave.add_event(tx.conn, req.id, tx.now, member.id, decision.value, name=member.name, step=step.label,
                               comment=comment or "", on_behalf=behalf or "")
-        outcome = rules.step_outcome(step.mode, [a.decision for a in await leave.approvers(tx.conn, req.id, req.step)])
+        outcome = rules.step_outcome(step.mode, await live_decisions(tx, req.id, req.step))
         requester = await requester_of(tx, req)
         note = s.texts("leave.comment_suffix", comment=esc(comment)) if comment else ""
         if outcome is None:
@@ -304,6 +316,11 @@ async def _step_cards(tx: Tx, req: LeaveRequest) -> list[OutboxRow]:
     """The current step's approval cards, of approvers who may still be told (not deactivated since)."""
     cards = await outbox.sent_messages(tx.conn, REF, req.id, f"{ASK_TAG}{req.step}")
     return await still_told(tx.conn, cards, lambda m: can(m, Action.DECIDE_LEAVE))
+async def live_decisions(tx: Tx, request_id: int, step: int) -> list[str | None]:
+    """The decisions at a step that count: an approver deactivated before deciding no longer does."""
+    active = {m.id for m in await members.all_members(tx.conn) if m.active}
+    return [a.decision for a in await leave.approvers(tx.conn, request_id, step)
+            if a.decision is not None or a.member_id in active]
 
 
 async def _close_cards(s: Services, tx: Tx, req: LeaveRequest, decision: Decision, by: Member) -> None:
@@ -360,7 +377,6 @@ async def finish(s: Services, tx: Tx, req: LeaveRequest, status: LeaveStatus, by
 
 async def plan_leave(s: Services, tx: Tx, req: LeaveRequest) -> None:
     """Deadlines of approved leave: start and end (alert routing), the return-day reminder, the overdue check."""
-    lv = s.config.leave
     now = tx.now
     if req.start_at <= now < req.end_at:
         await leave.set_on_leave(tx.conn, req.id, True)
@@ -368,9 +384,16 @@ async def plan_leave(s: Services, tx: Tx, req: LeaveRequest) -> None:
         await tx.add_deadline(BEGIN, req.id, req.start_at)
     if req.end_at > now:
         await tx.add_deadline(END, req.id, req.end_at)
-    remind, due = rules.back_deadlines(req.end_at, s.config.tz, lv.back_remind_at, lv.back_grace, s.calendar, now)
+    remind, due = back_times(s, req, now)
     await tx.add_deadline(BACK_REMIND, req.id, remind)
     await tx.add_deadline(BACK_DUE, req.id, due)
+
+
+def back_times(s: Services, req: LeaveRequest, approved_at: datetime | None = None) -> tuple[datetime, datetime]:
+    """When approved leave's member is reminded to report back, and when not having done so is alerted."""
+    lv = s.config.leave
+    return rules.back_deadlines(req.end_at, s.config.tz, lv.back_remind_at, lv.back_grace, s.calendar,
+                                approved_at or req.decided_at)
 
 
 # --- withdrawing (撤回) -----------------------------------------------------------------------
@@ -435,11 +458,13 @@ async def withdraw(s: Services, member: Member, request_id: int | None = None) -
 # --- reporting back (销假) ------------------------------------------------------------------
 
 
-async def report_back(s: Services, member: Member, request_id: int | None = None) -> str:
-    """Record the actual return of the member's leave under way (or the one named). Returns the reply."""
+async def report_back(s: Services, member: Member, request_id: int | None = None, *, at: datetime) -> str:
+    """Record the actual return of the member's leave under way (or the one named), as reported `at`
+    (when the member sent it: on time if that was, whenever the bot got to it). Returns the reply."""
     if not can(member, Action.REQUEST_LEAVE):
         raise NotAllowed()
     async with s.uow() as tx:
+        now = min(at, tx.now)
         live = [r for r in await leave.live_for_member(tx.conn, member.id) if r.status is LeaveStatus.APPROVED]
         if request_id is not None:
             req = await leave.get(tx.conn, request_id)
@@ -450,28 +475,28 @@ async def report_back(s: Services, member: Member, request_id: int | None = None
             if req.status is not LeaveStatus.APPROVED:
                 raise Stale()
         else:
-            started = [r for r in live if r.start_at <= tx.now]
+            started = [r for r in live if r.start_at <= now]
             if not started:
                 raise ServiceError("leave.err_nothing_to_report" if not live else "leave.err_not_started")
             req = started[0]
-        if req.start_at > tx.now:
+        if req.start_at > now:
             raise ServiceError("leave.err_not_started")
-        if not await leave.mark_returned(tx.conn, req.id, tx.now):
-            raise ServiceError("leave.err_already_back", id=req.id, time=s.fmt.dt(tx.now))
+        if not await leave.mark_returned(tx.conn, req.id, now):
+            raise ServiceError("leave.err_already_back", id=req.id, time=s.fmt.dt(now))
         for kind in (BEGIN, END, BACK_REMIND, BACK_DUE):
             await deadlines.cancel(tx.conn, kind, req.id, tx.now)
         due_day = rules.return_day(req.end_at, s.config.tz, s.calendar)
-        local_today = tx.now.astimezone(s.config.tz).date()
-        if tx.now < req.end_at:
+        local_today = now.astimezone(s.config.tz).date()
+        if now < req.end_at:
             how, key = "early", "leave.back_early"
         elif local_today > due_day:
             how, key = "late", "leave.back_late"
         else:
             how, key = "on_time", "leave.back_on_time"
-        await leave.add_event(tx.conn, req.id, tx.now, member.id, "returned", name=member.name,
+        await leave.add_event(tx.conn, req.id, now, member.id, "returned", name=member.name,
                               how=s.texts(f"leave.how.{how}"))
         text = s.texts("leave.back_report", name=esc(member.name), unit=esc(s.unit_name(member.unit_code)), id=req.id,
-                       period=txt.period_text(s, req.start_at, req.end_at), time=s.fmt.dt(tx.now),
+                       period=txt.period_text(s, req.start_at, req.end_at), time=s.fmt.dt(now),
                        how=s.texts(f"leave.how.{how}"))
         told = {member.id}
         if req.standin_id is not None:
@@ -482,7 +507,14 @@ async def report_back(s: Services, member: Member, request_id: int | None = None
                 told.add(stand_in.id)
         selectors = s.config.leave.archive + (s.config.leave.overdue_notify if how == "late" else ())
         await _tell(tx, await audience(s, tx, selectors, req.unit_code, exclude=told), text, req.id, "back")
-        return s.texts(key, id=req.id, time=s.fmt.dt(tx.now))
+        if req.back_alerted_at is not None and now < back_times(s, req)[1]:
+            # Reported back before the overdue check, but that ran first (the report waited in
+            # Telegram's queue): whoever was told it was missing hears it was not.
+            await leave.add_event(tx.conn, req.id, tx.now, None, "back_overdue_withdrawn")
+            fixed = s.texts("leave.back_overdue_withdrawn", name=esc(member.name), id=req.id, time=s.fmt.dt(now))
+            await _tell(tx, await audience(s, tx, s.config.leave.overdue_notify, req.unit_code, exclude=told), fixed,
+                        req.id, "back_overdue_withdrawn")
+        return s.texts(key, id=req.id, time=s.fmt.dt(now))
 
 
 # --- who is away, history, export ----------------------------------------------------------

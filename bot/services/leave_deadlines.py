@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from datetime import datetime
 from functools import partial
 
 from bot.domain.leave import LeaveStatus
@@ -18,9 +18,12 @@ from bot.services.leave import (
     REF,
     REMIND,
     audience,
+    back_times,
     card,
     requester_of,
 )
+from bot.services.member_gone import unstick
+from reminders.kinds import On
 from storage import leave, members
 from storage.deadlines import Deadline
 from storage.uow import Tx
@@ -32,6 +35,8 @@ async def remind_approvers(s: Services, tx: Tx, d: Deadline) -> None:
     if req is None or not req.pending or str(req.step) != d.stage:
         return
     waiting = [a for a in await leave.approvers(tx.conn, req.id, req.step) if a.decision is None]
+    if await unstick(s, tx, req):  # nobody active left to decide (deactivated): it moved on instead
+        return
     body = await card(s, tx, req)
     for a in waiting:
         m = await members.by_id(tx.conn, a.member_id)
@@ -93,6 +98,15 @@ async def back_overdue(s: Services, tx: Tx, d: Deadline) -> None:
     await leave.add_event(tx.conn, req.id, tx.now, None, "back_overdue", count=len(people))
 
 
+async def return_day_end(s: Services, tx: Tx, d: Deadline) -> datetime | None:
+    """What the return-day reminder warns of: "today is your return day" is true until that day ends."""
+    req = await leave.get(tx.conn, d.ref_id)
+    if req is None:
+        return None
+    _remind, due = back_times(s, req)
+    return due - s.config.leave.back_grace
+
+
 HANDLERS = {
     REMIND: remind_approvers,
     BEGIN: leave_begins,
@@ -100,9 +114,13 @@ HANDLERS = {
     BACK_REMIND: back_reminder,
     BACK_DUE: back_overdue,
 }
+# Reminders that count down to a moment (scheduler `warns_of`); the approvers' 催办 says how long
+# the request has waited, true however late it fires.
+WARNS_OF = {BACK_REMIND: return_day_end}
 
 
-def register(s: Services, on: Callable[[str, Callable[[Tx, Deadline], Awaitable[None]]], None]) -> None:
+def register(s: Services, on: On) -> None:
     """Attach these to the scheduler: `register(services, scheduler.on)`."""
     for kind, fn in HANDLERS.items():
-        on(kind, partial(fn, s))
+        warns = WARNS_OF.get(kind)
+        on(kind, partial(fn, s), warns_of=partial(warns, s) if warns else None)

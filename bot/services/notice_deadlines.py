@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from datetime import datetime
 from functools import partial
 
 from bot.domain import notices as rules
@@ -12,6 +12,7 @@ from bot.services import notice_text as txt
 from bot.services import routing
 from bot.services.base import Services
 from bot.services.notices import REF, TALLY, group_lines, remind_pending
+from reminders.kinds import On
 from storage import members, notices
 from storage.deadlines import Deadline
 from storage.uow import Tx
@@ -62,14 +63,28 @@ async def meeting_reminder(s: Services, tx: Tx, d: Deadline) -> None:
                                ref_id=n.id, tag="meeting_remind")
 
 
+async def receipt_deadline(s: Services, tx: Tx, d: Deadline) -> datetime | None:
+    """What the re-send at half time warns of: the receipt deadline."""
+    n = await notices.get(tx.conn, d.ref_id)
+    return n.due_at if n is not None else None
+
+
+async def meeting_start(s: Services, tx: Tx, d: Deadline) -> datetime | None:
+    """What the meeting reminder warns of: the meeting."""
+    n = await notices.get(tx.conn, d.ref_id)
+    return n.meeting_at if n is not None else None
+
+
 HANDLERS = {
     rules.RESEND: auto_resend,
     rules.DUE: receipt_due,
     rules.MEETING_REMIND: meeting_reminder,
 }
+WARNS_OF = {rules.RESEND: receipt_deadline, rules.MEETING_REMIND: meeting_start}  # scheduler `warns_of`
 
 
-def register(s: Services, on: Callable[[str, Callable[[Tx, Deadline], Awaitable[None]]], None]) -> None:
+def register(s: Services, on: On) -> None:
     """Attach these to the scheduler: `register(services, scheduler.on)`."""
     for kind, fn in HANDLERS.items():
-        on(kind, partial(fn, s))
+        warns = WARNS_OF.get(kind)
+        on(kind, partial(fn, s), warns_of=partial(warns, s) if warns else None)

@@ -31,9 +31,11 @@ def _header(s: Services, n: Notice) -> str:
     return s.texts(key, title=esc(n.title), urgent=urgent)
 
 
-def notice_text(s: Services, n: Notice, sender_name: str, *, on_behalf: list[str] | None = None,
+def notice_text(s: Services, n: Notice, sender_name: str, *, on_behalf: list[Receipt] | None = None,
                 group: bool = False) -> str:
-    """The message a recipient (or a bound group) reads. Only the notice itself: no incident details."""
+    """The message a recipient (or a bound group) reads. Only the notice itself: no incident details.
+    `on_behalf`: the receipts of others this person signs for — as their stand-in while they are on
+    leave, or as their unit's head once they were deactivated (bot/services/member_gone.py)."""
     lines = [_header(s, n)]
     if n.is_meeting:
         lines.append(s.texts("notice.meeting_facts", time=s.fmt.dt(n.meeting_at), place=esc(n.meeting_place or "")))
@@ -45,8 +47,10 @@ def notice_text(s: Services, n: Notice, sender_name: str, *, on_behalf: list[str
         key = "notice.group_receipt_hint" if group else \
             "notice.meeting_receipt_hint" if n.is_meeting else "notice.receipt_hint"
         lines.append(s.texts(key, due=s.fmt.dt(n.due_at)))
-    if on_behalf:
-        lines.append(s.texts("notice.on_behalf", names=esc(s.texts("core.list_sep").join(on_behalf))))
+    for key, rows in (("notice.on_behalf", [r for r in on_behalf or () if r.on_leave]),
+                      ("notice.on_behalf_gone", [r for r in on_behalf or () if not r.on_leave])):
+        if rows:
+            lines.append(s.texts(key, names=esc(s.texts("core.list_sep").join(r.name for r in rows))))
     return "\n".join(lines)
 
 

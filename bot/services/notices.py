@@ -9,7 +9,7 @@ import aiosqlite
 
 from bot.domain import notices as rules
 from bot.domain.members import Action, Member, Role, can
-from bot.domain.notices import Attendance, Audience, AudienceSpec, NoticeKind, NoticePolicy
+from bot.domain.notices import Attendance, Audience, AudienceSpec, NoticeKind, NoticePolicy, Receipt
 from bot.fmt import esc
 from bot.services import notice_text as txt
 from bot.services.base import Services
@@ -205,7 +205,7 @@ async def _deliver(s: Services, tx: Tx, n: Notice, sender_name: str, asked_ids: 
         person = await members.by_id(tx.conn, asked)
         if person is None or not person.active:
             continue
-        behalf = [r.name for r in receipts.values() if r.asked_id == asked and r.member_id != asked]
+        behalf = [r for r in receipts.values() if r.asked_id == asked and r.member_id != asked]
         text = txt.notice_text(s, n, sender_name, on_behalf=behalf)
         if reminder:
             text = s.texts("notice.reminder_prefix", due=s.fmt.dt(n.due_at)) + "\n" + text
@@ -215,6 +215,11 @@ async def _deliver(s: Services, tx: Tx, n: Notice, sender_name: str, asked_ids: 
             await _send_attachment(tx, person.telegram_id, n.id, kind, file_id)
         sent += 1
     return sent
+
+
+async def deliver_to(s: Services, tx: Tx, n: Notice, asked_ids: list[int], *, tag: str) -> int:
+    """The notice to people asked to sign it since it went out (for themselves or on behalf of others)."""
+    return await _deliver(s, tx, n, await _sender_name(tx, n), asked_ids, tag=tag)
 
 
 async def _sender_name(tx: Tx, n: Notice) -> str:
@@ -272,19 +277,27 @@ async def _load_asked(tx: Tx, member: Member, notice_id: int) -> Notice:
     return n
 
 
-def _signed_text(s: Services, n: Notice, sender_name: str, behalf: list[str], footer: str) -> str:
+def _signed_text(s: Services, n: Notice, sender_name: str, behalf: list[Receipt], footer: str) -> str:
     return txt.notice_text(s, n, sender_name, on_behalf=behalf) + "\n" + footer
 
 
-async def acknowledge(s: Services, member: Member, notice_id: int, message_id: int | None = None) -> bool:
-    """已阅/收到: signs for this person (and whoever they stand in for). False if already signed."""
+def _pressed(n: Notice, at: datetime, now: datetime) -> datetime:
+    """When a receipt button was pressed: `at`, but not before the notice existed nor after now."""
+    return min(max(at, n.created_at), now)
+
+
+async def acknowledge(s: Services, member: Member, notice_id: int, message_id: int | None = None, *,
+                      at: datetime) -> bool:
+    """已阅/收到, pressed `at` (the receipt's time, however late the bot got to it): signs for this
+    person (and whoever they stand in for). False if already signed."""
     async with s.uow() as tx:
         n = await _load_asked(tx, member, notice_id)
-        newly = await notices.acknowledge(tx.conn, n.id, member.id, tx.now)
+        pressed = _pressed(n, at, tx.now)
+        newly = await notices.acknowledge(tx.conn, n.id, member.id, pressed)
         if newly and message_id is not None:
-            behalf = [r.name for r in await notices.receipts(tx.conn, n.id)
+            behalf = [r for r in await notices.receipts(tx.conn, n.id)
                       if r.asked_id == member.id and r.member_id != member.id]
-            footer = s.texts("notice.signed", time=s.fmt.dt(tx.now))
+            footer = s.texts("notice.signed", time=s.fmt.dt(pressed))
             await tx.send(member.telegram_id, outbox.EDIT_TEXT,
                           {"message_id": message_id, "text": _signed_text(s, n, await _sender_name(tx, n), behalf,
                                                                           footer), "parse_mode": "HTML"},
@@ -293,18 +306,20 @@ async def acknowledge(s: Services, member: Member, notice_id: int, message_id: i
 
 
 async def answer_meeting(s: Services, member: Member, notice_id: int, answer: Attendance, note: str | None = None,
-                         message_id: int | None = None) -> Notice:
-    """参加 / 请假 (with a reason) / 代会 (a stand-in name); the organiser is told of absences."""
+                         message_id: int | None = None, *, at: datetime) -> Notice:
+    """参加 / 请假 (with a reason) / 代会 (a stand-in name), sent `at` (before the meeting began, or
+    refused); the organiser is told of absences."""
     async with s.uow() as tx:
         n = await _load_asked(tx, member, notice_id)
         if not n.is_meeting:
             raise Stale()
-        if n.meeting_at is not None and tx.now >= n.meeting_at:
+        pressed = _pressed(n, at, tx.now)
+        if n.meeting_at is not None and pressed >= n.meeting_at:
             raise ServiceError("notice.meeting_over")
-        await notices.answer_attendance(tx.conn, n.id, member.id, answer.value, note, tx.now)
+        await notices.answer_attendance(tx.conn, n.id, member.id, answer.value, note, pressed)
         mark = s.texts(f"notice.attendance_mark.{answer.value}", note=esc(note or ""))
         if message_id is not None:
-            footer = s.texts("notice.answered", answer=mark, time=s.fmt.dt(tx.now))
+            footer = s.texts("notice.answered", answer=mark, time=s.fmt.dt(pressed))
             await tx.send(member.telegram_id, outbox.EDIT_TEXT,
                           {"message_id": message_id,
                            "text": _signed_text(s, n, await _sender_name(tx, n), [], footer), "parse_mode": "HTML",
@@ -319,17 +334,20 @@ async def answer_meeting(s: Services, member: Member, notice_id: int, answer: At
         return n
 
 
-async def group_acknowledge(s: Services, chat_id: int, telegram_id: int, name: str, notice_id: int) -> bool:
-    """收到 pressed under a group post: recorded once per person; only where the notice was posted."""
+async def group_acknowledge(s: Services, chat_id: int, telegram_id: int, name: str, notice_id: int, *,
+                            at: datetime) -> bool:
+    """收到 pressed `at` under a group post: recorded once per person; only where the notice was posted."""
     async with s.uow() as tx:
-        if not await notices.posted_to(tx.conn, notice_id, chat_id):
+        n = await notices.get(tx.conn, notice_id)
+        if n is None or not await notices.posted_to(tx.conn, notice_id, chat_id):
             raise Stale()
+        pressed = _pressed(n, at, tx.now)
         member = await members.by_telegram_id(tx.conn, telegram_id)
         member_id = member.id if member is not None and member.active else None
         fresh = await notices.add_group_receipt(tx.conn, notice_id, chat_id, telegram_id,
-                                                member.name if member_id else name, member_id, tx.now)
+                                                member.name if member_id else name, member_id, pressed)
         if fresh and member_id is not None and await notices.is_asked(tx.conn, notice_id, member_id):
-            await notices.acknowledge(tx.conn, notice_id, member_id, tx.now)
+            await notices.acknowledge(tx.conn, notice_id, member_id, pressed)
         return fresh
 
 

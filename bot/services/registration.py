@@ -9,6 +9,7 @@ from bot.domain.invites import Invite, InviteProblem, invite_problem, new_invite
 from bot.domain.members import Action, Member, Role, can, parse_role
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError
+from bot.services.member_gone import member_gone
 from storage import group_hints, invites, members
 
 
@@ -83,6 +84,8 @@ async def set_active(s: Services, actor: Member, member_id: int, active: bool) -
         await members.audit(tx.conn, tx.now, actor.id, "activate" if active else "deactivate", str(member_id))
         fresh = await members.by_id(tx.conn, member_id)
         assert fresh is not None
+        if target.active and not active:  # whatever waited on them moves on, in this transaction
+            await member_gone(s, tx, fresh)
         return fresh
 
 

@@ -217,16 +217,17 @@ async def assign(s: Services, member: Member, draft: TaskDraft) -> Task:
         return task
 
 
-async def accept(s: Services, member: Member, assignment_id: int) -> Reply:
-    """签收: the unit head takes the item on; the director is told."""
+async def accept(s: Services, member: Member, assignment_id: int, *, at: datetime) -> Reply:
+    """签收, pressed `at` (late or not by then): the unit head takes the item on; the director is told."""
     async with s.uow() as tx:
         task, a = await load(tx.conn, member, assignment_id, Action.ACCEPT_TASK)
+        pressed = min(max(at, task.created_at), tx.now)
         if not await store.move(tx.conn, a.id, (AssignmentState.ASSIGNED,), AssignmentState.ACCEPTED,
-                                accepted_at=tx.now, accepted_by=member.id):
+                                accepted_at=pressed, accepted_by=member.id):
             return Reply(s.texts("task.already_accepted", number=txt.label(task)), first=False)
         await deadlines.cancel(tx.conn, rules.ACCEPT, a.id, tx.now)
-        late = tx.now - task.created_at > s.config.supervision.accept_within
-        await store.add_event(tx.conn, task.id, a.id, tx.now, member.id, "accepted", name=member.name,
+        late = pressed - task.created_at > s.config.supervision.accept_within
+        await store.add_event(tx.conn, task.id, a.id, pressed, member.id, "accepted", name=member.name,
                               unit=s.unit_name(a.unit_code), late=late)
         await tell(tx, await directors_of(tx.conn, task),
                    s.texts("task.accepted_director", number=txt.label(task), title=esc(task.title),
@@ -260,12 +261,13 @@ async def check_can(s: Services, member: Member, assignment_id: int, action: Act
 
 
 async def report_progress(s: Services, member: Member, assignment_id: int, text: str,
-                          files: list[Attachment]) -> Reply:
-    """The unit reports progress (any number of times); the director and leader see it."""
+                          files: list[Attachment], *, at: datetime) -> Reply:
+    """The unit reports progress (any number of times), sent `at`; the director and leader see it."""
     async with s.uow() as tx:
         task, a = await load(tx.conn, member, assignment_id, Action.REPORT_TASK)
         _must_be_working(s, task, a)
-        event_id = await store.add_event(tx.conn, task.id, a.id, tx.now, member.id, "progress", name=member.name,
+        event_id = await store.add_event(tx.conn, task.id, a.id, min(at, tx.now), member.id, "progress",
+                                         name=member.name,
                                          unit=s.unit_name(a.unit_code), text=text, files=len(files))
         await store.add_attachments(tx.conn, event_id, files[:MAX_ATTACHMENTS])
         audience = [*await directors_of(tx.conn, task), await leader_of(tx.conn, task)]
@@ -279,24 +281,29 @@ async def report_progress(s: Services, member: Member, assignment_id: int, text:
 
 
 async def submit_completion(s: Services, member: Member, assignment_id: int, summary: str,
-                            files: list[Attachment]) -> Reply:
-    """办结: the unit head reports completion with a summary; the director accepts or returns it."""
+                            files: list[Attachment], *, at: datetime) -> Reply:
+    """办结: the unit head reports completion with a summary, sent `at` (in time or late by then); the
+    director accepts or returns it. In time though the overdue flag was raised (the report waited in
+    Telegram's queue past the deadline effect): the flag is withdrawn, and whoever was told hears it."""
     async with s.uow() as tx:
         task, a = await load(tx.conn, member, assignment_id, Action.SUBMIT_TASK)
         _must_be_working(s, task, a)
-        late = tx.now > a.due_at
+        sent = min(at, tx.now)
+        late = sent > a.due_at
         if not await store.move(tx.conn, a.id, (AssignmentState.ACCEPTED,), AssignmentState.SUBMITTED,
-                                submitted_at=tx.now, submitted_by=member.id, summary=summary,
+                                submitted_at=sent, submitted_by=member.id, summary=summary,
                                 **({"late": 1} if late else {})):
             raise Stale()
         for kind in rules.ASSIGNMENT_KINDS:
             await deadlines.cancel(tx.conn, kind, a.id, tx.now)
-        event_id = await store.add_event(tx.conn, task.id, a.id, tx.now, member.id, "submitted", name=member.name,
+        event_id = await store.add_event(tx.conn, task.id, a.id, sent, member.id, "submitted", name=member.name,
                                          unit=s.unit_name(a.unit_code), text=summary, files=len(files), late=late)
+        if not late and a.overdue_at is not None:
+            await _withdraw_overdue(s, tx, task, a, sent)
         await store.add_attachments(tx.conn, event_id, files[:MAX_ATTACHMENTS])
         fresh = await store.assignment(tx.conn, a.id)
         assert fresh is not None
-        late_note = s.texts("task.late_note", delay=s.fmt.dur(tx.now - a.due_at)) if late else ""
+        late_note = s.texts("task.late_note", delay=s.fmt.dur(sent - a.due_at)) if late else ""
         msg = s.texts("task.submitted_director", number=txt.label(task), title=esc(task.title), unit=_unit(s, a),
                       name=esc(member.name), summary=esc(summary), files=len(files), late=late_note)
         directors = await directors_of(tx.conn, task)
@@ -305,6 +312,17 @@ async def submit_completion(s: Services, member: Member, assignment_id: int, sum
         leader = await leader_of(tx.conn, task)
         await tell(tx, [leader], msg, task=task, tag="submitted", markup=txt.detail_keyboard(s, task))
         return Reply(s.texts("task.submitted", number=txt.label(task)))
+
+
+async def _withdraw_overdue(s: Services, tx: Tx, task: Task, a: Assignment, sent: datetime) -> None:
+    """The completion was sent before the deadline the overdue flag was raised for: the flag goes
+    (the assignment stays late only if it was late before this deadline); the 逾期 event stays."""
+    await store.withdraw_overdue(tx.conn, a.id)
+    await store.add_event(tx.conn, task.id, a.id, tx.now, None, "overdue_withdrawn", unit=s.unit_name(a.unit_code))
+    text = s.texts("task.overdue_withdrawn", number=txt.label(task), title=esc(task.title), unit=_unit(s, a),
+                   sent=s.fmt.dt(sent, year=True), due=s.fmt.dt(a.due_at, year=True))
+    office = [*await directors_of(tx.conn, task), await leader_of(tx.conn, task)]
+    await tell(tx, [*await unit_contacts(tx.conn, a.unit_code), *office], text, task=task, tag="overdue_withdrawn")
 
 
 async def approve_completion(s: Services, member: Member, assignment_id: int) -> Reply:

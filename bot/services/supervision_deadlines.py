@@ -9,7 +9,6 @@ cron trigger (bot/domain/cron.py), so it fires once per occurrence across restar
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -22,6 +21,7 @@ from bot.services import supervision_text as txt
 from bot.services.base import Services
 from bot.services.supervision import directors_of, leader_of, tell, tell_unit
 from bot.services.supervision_views import bulletin_text
+from reminders.kinds import On
 from storage import deadlines, members
 from storage import supervision as store
 from storage.deadlines import Deadline
@@ -52,14 +52,30 @@ async def accept_check(s: Services, tx: Tx, d: Deadline) -> None:
     await store.add_event(tx.conn, task.id, a.id, tx.now, None, "not_accepted", unit=s.unit_name(a.unit_code))
 
 
+async def assignment_deadline(s: Services, tx: Tx, d: Deadline) -> datetime | None:
+    """What a reminder before the deadline warns of: the assignment's (current) deadline."""
+    a = await store.assignment(tx.conn, d.ref_id)
+    return a.due_at if a is not None else None
+
+
+LEAD_SLACK = timedelta(minutes=1)
+
+
+def time_left(planned: timedelta | None, left: timedelta) -> timedelta:
+    """The planned lead ("1天") reads better than the exact remainder when a reminder fires a moment
+    late; fired later than that (the bot was down), only the true remainder is true."""
+    if planned is not None and timedelta(0) <= planned - left <= LEAD_SLACK:
+        return planned
+    return left
+
+
 async def remind(s: Services, tx: Tx, d: Deadline) -> None:
     """Before the deadline (chase plan): the unit head and the responsible leader, with the time left."""
     found = await _load(tx, d)
     if found is None or not found[1].owes_work or found[1].due_at <= tx.now:
         return
     task, a = found
-    # The planned lead ("1天") reads better than the exact remainder when a reminder fires a moment late.
-    left = s.fmt.dur(timedelta(seconds=int(d.stage)) if d.stage.isdigit() else a.due_at - tx.now)
+    left = s.fmt.dur(time_left(timedelta(seconds=int(d.stage)) if d.stage.isdigit() else None, a.due_at - tx.now))
     state = s.texts(f"task.state.{a.state}")
     unit_text = s.texts("task.remind_unit", number=txt.label(task), title=esc(task.title),
                         due=s.fmt.dt(a.due_at, year=True), left=left, state=state)
@@ -176,12 +192,16 @@ HANDLERS = {
     rules.CHASE: chase,
     rules.BULLETIN: bulletin,
 }
+# Reminders that count down to a moment (scheduler `warns_of`); the 签收 check and the chasing
+# after the deadline say how long it has been, true however late they fire.
+WARNS_OF = {rules.REMIND: assignment_deadline}
 
 
-def register(s: Services, on: Callable[[str, Callable[[Tx, Deadline], Awaitable[None]]], None]) -> None:
+def register(s: Services, on: On) -> None:
     """Attach these to the scheduler: `register(services, scheduler.on)`."""
     for kind, fn in HANDLERS.items():
-        on(kind, partial(fn, s))
+        warns = WARNS_OF.get(kind)
+        on(kind, partial(fn, s), warns_of=partial(warns, s) if warns else None)
 
 
 async def plant_now(s: Services, kind: str, assignment_id: int, due_at: datetime, stage: str = "") -> None:

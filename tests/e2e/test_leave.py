@@ -350,7 +350,7 @@ async def test_alerts_skip_members_on_leave(office: Office) -> None:
     now = desk.services.now().isoformat()
     draft = ReportDraft(category="fire", occurred_at=now, place="建设路", description="起火", deaths=0, injured=0,
                         missing=0)
-    await file_first_report(desk.services, officer, draft)
+    await file_first_report(desk.services, officer, draft, at=desk.services.now())
     await desk.settle()
     await office.director.wait_for("突发事件")
     await office.head.wait_for("突发事件")

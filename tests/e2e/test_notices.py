@@ -459,7 +459,7 @@ async def test_an_emergency_alert_overtakes_a_broadcast_in_progress(desk: Desk, 
     draft = ReportDraft(category="fire", occurred_at=desk.services.now().isoformat(), place="建设路",
                         description="起火", deaths=0, injured=0, missing=0)
     filed_at = time.monotonic()
-    await file_first_report(desk.services, officer, draft)
+    await file_first_report(desk.services, officer, draft, at=desk.services.now())
     await cast.duty.wait_for("突发事件", timeout=5)
     waited = time.monotonic() - filed_at
     sent, _failed, total = await notices.delivery_counts(desk.db.conn, n.id, svc.DELIVER)

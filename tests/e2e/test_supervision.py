@@ -148,8 +148,9 @@ async def test_reminders_overdue_escalation_and_chasing(desk: Desk, cast: Cast) 
 
     # 3 days before (Monday 18:00) and 1 day before (Wednesday 18:00).
     # (The messages read "还剩 3天", with a space, like the incident reminders.)
-    await desk.advance(days=2, hours=4)
+    await desk.advance(hours=4)
     await head.wait_for("还剩 3天")
+    await desk.advance(days=2)
     r = await head.wait_for("还剩 1天")
     assert "2026-11-26 18:00" in r.text
     lr = await leader.wait_for("您负责的督办事项")

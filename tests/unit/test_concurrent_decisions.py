@@ -84,14 +84,14 @@ async def _scalar(s: Services, sql: str, *params: object) -> int:
 async def test_two_directors_acknowledge_one_alert_once(s: Services, cast: Cast) -> None:
     draft = ReportDraft(category="fire", occurred_at=(NOW - timedelta(minutes=30)).isoformat(), place="中原路",
                         description="仓库起火")
-    inc = await incident_svc.file_first_report(s, cast.officer, draft)
+    inc = await incident_svc.file_first_report(s, cast.officer, draft, at=s.now())
     alerts = [r for r in await outbox.pending(s.db.read) if r.tag == incident_svc.ALERT_TAG]
     async with s.db.tx() as conn:  # delivered: an acknowledgement edits each of them
         for i, row in enumerate(alerts):
             await outbox.mark_sent(conn, row.id, 9000 + i, NOW)
 
-    outcomes = await asyncio.gather(incident_alerts.acknowledge(s, cast.dir1, inc.id),
-                                    incident_alerts.acknowledge(s, cast.dir2, inc.id))
+    outcomes = await asyncio.gather(incident_alerts.acknowledge(s, cast.dir1, inc.id, at=s.now()),
+                                    incident_alerts.acknowledge(s, cast.dir2, inc.id, at=s.now()))
 
     assert sorted(o.first for o in outcomes) == [False, True]
     winner = cast.dir1 if outcomes[0].first else cast.dir2
@@ -107,7 +107,7 @@ async def _leave_request(s: Services, cast: Cast) -> int:
     start = NOW + timedelta(days=2)
     draft = LeaveDraft(kind="personal", start_at=start.isoformat(), end_at=(start + timedelta(days=1)).isoformat(),
                        destination="郑州", leaves_city=False, reason="家事", standin_chosen=True)
-    req = await leave_svc.submit(s, cast.officer, draft)
+    req = await leave_svc.submit(s, cast.officer, draft, at=s.now())
     assert req.pending and req.chain == "staff"  # one step: either unit head decides it
     return req.id
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import AIORateLimiter
 
 from bot.desk_bot import DeskBot, UpdateBacklog
@@ -85,3 +85,43 @@ async def test_long_polls_wait_until_the_fetched_updates_are_handled(emu: BotApi
     backlog.task_done()
     updates = await asyncio.wait_for(poll, 2)
     assert [u.message.text for u in updates] == ["一", "二"]  # both, in one call
+
+
+async def test_catching_up_takes_what_waited_without_a_long_poll_then_says_so(emu: BotApiEmulator,
+                                                                            bot: DeskBot) -> None:
+    """At start-up the polls only take what Telegram queued while the bot was down (no 10 s wait for
+    something new), until one comes back short; once all of it was handled, `caught_up` is set (the
+    deadline scheduler waits for it) and polls are long again. Those updates are `queued`; the ones
+    after are not, until a poll fails (Telegram unreachable: updates queue there meanwhile)."""
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    backlog, caught_up = UpdateBacklog(), asyncio.Event()
+    bot.poll_after(backlog, lambda: now)
+    bot.catch_up(caught_up)
+    user = emu.get_user(501)
+    assert user is not None
+    for i in range(130):
+        await user.send_text(f"第{i}条")
+    first = await asyncio.wait_for(bot.get_updates(timeout=5, limit=100), 1)
+    assert len(first) == 100 and bot.queued and bot.queued_since is None
+    second = await asyncio.wait_for(bot.get_updates(offset=first[-1].update_id + 1, timeout=5, limit=100), 1)
+    assert len(second) == 30 and bot.queued and not caught_up.is_set()
+    backlog.put_nowait("未处理")
+    third = asyncio.create_task(bot.get_updates(offset=second[-1].update_id + 1, timeout=5, limit=100))
+    await asyncio.sleep(0.1)
+    assert not caught_up.is_set()  # one still being handled
+    await backlog.get()
+    backlog.task_done()
+    await asyncio.sleep(0.1)
+    assert caught_up.is_set() and not third.done()  # caught up; now a long poll, waiting
+    await user.send_text("新消息")
+    assert len(await asyncio.wait_for(third, 2)) == 1 and not bot.queued
+    emu.fail_next("500", methods=["getUpdates"])
+    with pytest.raises(TelegramError):
+        await bot.get_updates(timeout=1)
+    answered = now
+    now = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)
+    await user.send_text("断网期间")
+    after = await asyncio.wait_for(bot.get_updates(timeout=1), 2)
+    assert len(after) >= 1 and bot.queued and bot.queued_since == answered
