@@ -41,7 +41,8 @@ async def test_review_copies_of_a_deactivated_reviewer_stay_as_they_were(desk: D
     officer = await members.by_telegram_id(desk.db.conn, cast.officer.id)
     director = await members.by_telegram_id(desk.db.conn, cast.director.id)
     assert officer is not None and director is not None
-    await info_svc.submit(desk.services, officer, InfoDraft(kind="dynamic", title="一条信息", body="正文"))
+    await info_svc.submit(desk.services, officer, InfoDraft(kind="dynamic", title="一条信息", body="正文"),
+                         at=desk.clock.now())
     copies = {who: await who.wait_for("一条信息") for who in (cast.director, editor)}
     await _deactivate(desk, editor)
     await info_svc.mark(desk.services, director, 1, Mark.CITY.value)
