@@ -196,7 +196,7 @@ async def day(desk: Desk, cast: Cast) -> SimGroup:
     await notice_svc.send_notice(s, director, notice_svc.NoticeDraft(
         title="全区值班工作会", kind=NoticeKind.MEETING, meeting_at=s.now() + timedelta(days=2), place="三楼会议室",
         audience=AudienceSpec(Audience.ALL)))
-    await info_svc.submit(s, officer, InfoDraft(kind="dynamic", title="一条信息", body="正文"))
+    await info_svc.submit(s, officer, InfoDraft(kind="dynamic", title="一条信息", body="正文"), at=s.now())
     await _quiet(desk)
     return grp
 
