@@ -1,4 +1,4 @@
-"""`dutydesk` command line: init, run, demo, invite, members, backup."""
+"""`dutydesk` command line: init, run, demo, invite, members, role, backup."""
 
 from __future__ import annotations
 
@@ -127,6 +127,28 @@ def cmd_members(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_role(args: argparse.Namespace) -> int:
+    """`dutydesk role 12 unit_chief`: member #12 holds exactly the roles named (see /members)."""
+    config = _load(args)
+    from bot.services import registration
+    from bot.services.errors import ServiceError
+
+    async def go() -> int:
+        s = await _open_services(config)
+        try:
+            done = await registration.set_roles(s, None, args.member, args.roles)
+        except ServiceError as err:
+            print(s.texts(err.key, **err.kw), file=sys.stderr)
+            return 2
+        finally:
+            await s.db.close()
+        m = done.member
+        print(f"#{m.id}\t{s.unit_name(m.unit_code)}\t{m.name}\t{','.join(sorted(done.before))} -> {','.join(sorted(m.roles))}")
+        return 0
+
+    return asyncio.run(go())
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     config = _load(args)
     from storage.db import Database
@@ -226,6 +248,10 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("members", help="list members")
     s.add_argument("--unit")
     s.set_defaults(func=cmd_members)
+    s = sub.add_parser("role", help="set a member's roles, e.g. `role 12 unit_chief` (ids from `members`)")
+    s.add_argument("member", type=int)
+    s.add_argument("roles", nargs="+")
+    s.set_defaults(func=cmd_role)
     s = sub.add_parser("roster", help="duty roster: `roster import FILE` (.xlsx or .csv)")
     rsub = s.add_subparsers(dest="roster_command", required=True)
     s = rsub.add_parser("import", help="import a roster table; every day in it replaces that day")

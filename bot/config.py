@@ -24,7 +24,7 @@ TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 UNIT_KINDS = ("street", "bureau", "office")
-ROLES = ("officer", "unit_head", "duty", "director", "leader", "admin", "info_editor")
+ROLES = ("officer", "unit_head", "unit_chief", "duty", "director", "leader", "admin", "info_editor")
 
 
 class ConfigError(Exception):
@@ -162,12 +162,19 @@ class LeavePost:
     members: tuple[int, ...] = ()
 
 
-_GOV_HEADS = LeaveChain(
-    name="unit_heads", label="街道、局委主要负责人",
-    roles=("unit_head",), unit_kinds=("street", "bureau"),
+# 街道办事处主任、区直机关行政正职 (the unit chiefs): 政府办主任签报 → 区长审批 → 报区委备案.
+_UNIT_CHIEFS = LeaveChain(
+    name="unit_chiefs", label="街道、局委主要负责人",
+    roles=("unit_chief",), unit_kinds=("street", "bureau"),
     steps=(LeaveStep("区政府办公室主任签报", ("role:director@zhengfu",)),
            LeaveStep("区长审批", ("post:district_head",))),
     notify=("post:party_secretary",),
+)
+# A unit's office head (街道党政办主任 …) asks the unit's chief.
+_UNIT_OFFICE_HEADS = LeaveChain(
+    name="unit_office_heads", label="街道、局委办公室主任",
+    roles=("unit_head",), unit_kinds=("street", "bureau"),
+    steps=(LeaveStep("本单位主要负责人审批", ("role:unit_chief@own",)),),
 )
 _BODY_CHAINS = tuple(
     LeaveChain(name=unit, label=label, roles=("leader",), units=(unit,),
@@ -179,7 +186,8 @@ _BODY_CHAINS = tuple(
     )
 )
 _DEFAULT_CHAINS = (
-    _GOV_HEADS,
+    _UNIT_CHIEFS,
+    _UNIT_OFFICE_HEADS,
     *_BODY_CHAINS,
     LeaveChain(name="committee", label="区委领导", roles=("leader",),
                steps=(LeaveStep("区委书记审批", ("post:party_secretary",)),)),

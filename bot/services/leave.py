@@ -33,8 +33,14 @@ ASK_TAG = "ask"
 # --- helpers -------------------------------------------------------------------------------
 
 
+# Requests stored under a chain name the shipped config no longer has: before unit chiefs were a
+# role of their own, the street and bureau heads' chain was named for `unit_head`.
+LEGACY_CHAINS = {"unit_heads": "unit_chiefs"}
+
+
 def _chain(s: Services, name: str) -> LeaveChain | None:
-    return next((c for c in s.config.leave.chains if c.name == name), None)
+    chains = {c.name: c for c in s.config.leave.chains}
+    return chains.get(name) or chains.get(LEGACY_CHAINS.get(name, ""))
 
 
 def chain_for(s: Services, member: Member) -> LeaveChain | None:

@@ -9,6 +9,7 @@ from bot.services import (
     info_deadlines,
     leave_deadlines,
     notice_deadlines,
+    role_review,
     roster_deadlines,
     supervision_deadlines,
 )
@@ -18,4 +19,4 @@ DEADLINE_MODULES = (incident_deadlines, info_deadlines, supervision_deadlines, l
 
 # Modules with recurring deadline rows: `async def ensure_recurring(services) -> None` plants
 # each one's next occurrence if missing; called at start-up before the scheduler starts.
-RECURRING_MODULES = (info_deadlines, supervision_deadlines, roster_deadlines, calendar_deadlines)
+RECURRING_MODULES = (info_deadlines, supervision_deadlines, roster_deadlines, calendar_deadlines, role_review)

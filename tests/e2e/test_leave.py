@@ -21,7 +21,7 @@ from storage import leave, members
 
 # (key, name, unit, role) in registration order: member ids are 1, 2, 3 …
 PEOPLE = (
-    ("head", "王主任", "jianshelu", "unit_head"),  # 1 street office head
+    ("head", "王主任", "jianshelu", "unit_head"),  # 1 street office head (街道党政办主任)
     ("officer", "李信息", "jianshelu", "officer"),  # 2
     ("gov_office", "张秘书长", "zhengfu", "director"),  # 3 政府办主任
     ("district_head", "孙区长", "zhengfu", "leader"),  # 4 区长
@@ -33,8 +33,9 @@ PEOPLE = (
     ("congress_vice", "钱副主任", "renda", "leader"),  # 10
     ("cppcc_head", "冯主席", "zhengxie", "leader"),  # 11 政协主席
     ("cppcc_vice", "何副主席", "zhengxie", "leader"),  # 12
-    ("bureau_head", "马局长", "jiaoti", "unit_head"),  # 13 bureau office head
+    ("bureau_head", "马局长", "jiaoti", "unit_chief"),  # 13 bureau chief (局长)
     ("deputy_secretary", "赵副书记", "quwei", "leader"),  # 14 区委副书记
+    ("chief", "高主任", "jianshelu", "unit_chief"),  # 15 street chief (街道办事处主任)
 )
 POSTS = (
     LeavePost("party_secretary", "区委书记", (6,)),
@@ -120,22 +121,22 @@ async def decide(who: SimUser, approve: bool = True, comment: str | None = None,
     return done.text or ""
 
 
-async def test_street_head_chain_approved(office: Office) -> None:
+async def test_street_chief_chain_approved(office: Office) -> None:
     desk = office.desk
-    text = await ask_leave(office.head, standin="李信息")
+    text = await ask_leave(office.chief, standin="李信息")
     assert "#1" in text
     await desk.settle()
     card = await office.gov_office.wait_for("区政府办公室主任签报")
-    assert "王主任" in card.text and "北京" in card.text and "离开郑州" in card.text and "李信息" in card.text
+    assert "高主任" in card.text and "北京" in card.text and "离开郑州" in card.text and "李信息" in card.text
     assert "11-24 至 11-25（共 2天）" in card.text
-    await office.head.wait_for("已送「区政府办公室主任签报」：张秘书长")
+    await office.chief.wait_for("已送「区政府办公室主任签报」：张秘书长")
     assert "已批准请假" in await decide(office.gov_office, card=card)
     await desk.settle()
-    await office.head.wait_for("张秘书长 已同意")
-    await office.head.wait_for("已送「区长审批」：孙区长")
+    await office.chief.wait_for("张秘书长 已同意")
+    await office.chief.wait_for("已送「区长审批」：孙区长")
     assert "已批准请假" in await decide(office.district_head, comment="同意，注意安全")
     await desk.settle()
-    approved = await office.head.wait_for("已批准")
+    approved = await office.chief.wait_for("已批准")
     assert "注意安全" in approved.text
     await office.officer.wait_for("由您代理")
     await office.secretary.wait_for("请假报备 #1")
@@ -145,21 +146,21 @@ async def test_street_head_chain_approved(office: Office) -> None:
     edited = office.gov_office.inbox
     assert any("已由 张秘书长 批准" in (m.text or "") and not m.buttons for m in edited)
     # the trail
-    await office.head.send_command("/leave_history")
-    hist = await office.head.wait_for("请假记录")
+    await office.chief.send_command("/leave_history")
+    hist = await office.chief.wait_for("请假记录")
     for bit in ("已批准", "张秘书长 同意（区政府办公室主任签报）", "孙区长 同意（区长审批）", "注意安全"):
         assert bit in hist.text
     # who is away tomorrow
     await office.duty.send_command("/away", "11-24")
     away = await office.duty.wait_for("请假外出")
-    assert "建设路街道" in away.text and "王主任" in away.text and "代理人 李信息" in away.text
+    assert "建设路街道" in away.text and "高主任" in away.text and "代理人 李信息" in away.text
     await office.duty.send_command("/away")
     await office.duty.wait_for("无人请假外出")
     await office.duty.send_command("/away", "week")
-    assert "王主任" in (await office.duty.wait_for("请假外出")).text
+    assert "高主任" in (await office.duty.wait_for("请假外出")).text
 
 
-async def test_street_head_chain_refused(office: Office) -> None:
+async def test_bureau_chief_chain_refused(office: Office) -> None:
     desk = office.desk
     await ask_leave(office.bureau_head)
     await desk.settle()
@@ -272,7 +273,7 @@ async def test_away_is_scoped_by_role(office: Office) -> None:
 
 async def test_waiting_approver_is_reminded(office: Office) -> None:
     desk = office.desk
-    await ask_leave(office.head)
+    await ask_leave(office.chief)
     await desk.settle()
     await office.gov_office.wait_for("请假审批")
     await desk.advance(hours=1, minutes=59)
@@ -324,17 +325,17 @@ async def test_away_approver_goes_to_stand_in_and_empty_step_is_skipped(office: 
     await decide(office.director)
     await desk.settle()
     await office.gov_office.wait_for("#2 已批准")
-    # Now a street head asks: 政府办主任 is away (no stand-in) → skipped; 区长 away → 周副区长.
-    await ask_leave(office.head)
+    # Now a street chief asks: 政府办主任 is away (no stand-in) → skipped; 区长 away → 周副区长.
+    await ask_leave(office.chief)
     await desk.settle()
     card = await office.vice_head.wait_for("区长审批")
     assert "代 孙区长 审批" in card.text
-    await office.head.wait_for("已送「区长审批」：周副区长")
+    await office.chief.wait_for("已送「区长审批」：周副区长")
     hist = [e[2] for e in await leave.events(desk.db.conn, 3)]
     assert "step_skipped" in hist
     await decide(office.vice_head, card=card)
     await desk.settle()
-    await office.head.wait_for("#3 已批准")
+    await office.chief.wait_for("#3 已批准")
 
 
 async def test_alerts_skip_members_on_leave(office: Office) -> None:
@@ -355,12 +356,12 @@ async def test_alerts_skip_members_on_leave(office: Office) -> None:
     await office.director.wait_for("突发事件")
     await office.head.wait_for("突发事件")
     assert not [m for m in office.duty.inbox if "突发事件" in (m.text or "")]
-    # the unit head goes on leave with the officer standing in; the next alert goes to the officer
+    # the unit's office head goes on leave (approved by the unit's chief) with the officer standing in;
+    # the next alert goes to the officer
     await ask_leave(office.head, start="今天", end="今天", dest="郑州", leaves_city=False, standin="李信息")
     await desk.settle()
-    await decide(office.gov_office)
-    await desk.settle()
-    await decide(office.district_head)
+    await office.head.wait_for("已送「本单位主要负责人审批」：高主任")
+    await decide(office.chief)
     await desk.settle()
     from bot.services.routing import alert_audience
     from storage import incidents
@@ -496,7 +497,7 @@ async def test_report_back_missing_then_late(office: Office) -> None:
 
 async def test_unauthorised_and_forged_buttons(office: Office) -> None:
     desk = office.desk
-    await ask_leave(office.head)
+    await ask_leave(office.chief)
     await desk.settle()
     card = await office.gov_office.wait_for("请假审批")
     # someone who is not the approver forges the approval
