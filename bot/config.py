@@ -138,6 +138,9 @@ class LeaveStep:
     label: str
     who: tuple[str, ...]
     mode: str = "any"  # any | all
+    # When the requester is among this step's approvers (the 区长 asking under 区政府领导): the name of the
+    # chain the request goes through instead; "" = skip this step. Never the generic fallback.
+    on_self: str = ""
 
 
 @dataclass(frozen=True)
@@ -149,8 +152,13 @@ class LeaveChain:
     roles: tuple[str, ...] = ()
     unit_kinds: tuple[str, ...] = ()
     units: tuple[str, ...] = ()
+    posts: tuple[str, ...] = ()  # the requester holds one of these [[leave.posts]] (区长, 区委书记 …)
     steps: tuple[LeaveStep, ...] = ()
-    notify: tuple[str, ...] = ()  # told of the approval, never asked
+    notify: tuple[str, ...] = ()  # told of the approval (or the report), never asked
+    # "request": approved step by step; "report": a written report (书面报告) in effect at once — told
+    # to `notify` and archived by the office, approved by nobody (the heads of the leadership bodies).
+    mode: str = "request"
+    notify_chats: tuple[int, ...] = ()  # also told: Telegram chats outside the bot's members (an upstream office)
 
 
 @dataclass(frozen=True)
@@ -176,9 +184,19 @@ _UNIT_OFFICE_HEADS = LeaveChain(
     roles=("unit_head",), unit_kinds=("street", "bureau"),
     steps=(LeaveStep("本单位主要负责人审批", ("role:unit_chief@own",)),),
 )
+# The heads of the 人大, 政府 and 政协 bodies have nobody above them in their body: a written report to
+# the party secretary, archived by the district office. The party secretary's own absence is recorded
+# and reported to the office (add an upstream chat under notify_chats).
+_BODY_HEADS = LeaveChain(
+    name="body_heads", label="区人大常委会主任、区长、区政协主席（书面报告区委书记）",
+    posts=("district_head", "congress_head", "cppcc_head"), mode="report", notify=("post:party_secretary",),
+)
+_PARTY_SECRETARY = LeaveChain(
+    name="party_secretary", label="区委书记外出（登记，报区委办备案）", posts=("party_secretary",), mode="report",
+)
 _BODY_CHAINS = tuple(
     LeaveChain(name=unit, label=label, roles=("leader",), units=(unit,),
-               steps=(LeaveStep(step, (f"post:{head}",)),), notify=("post:party_secretary",))
+               steps=(LeaveStep(step, (f"post:{head}",), on_self="body_heads"),), notify=("post:party_secretary",))
     for unit, label, step, head in (
         ("renda", "区人大常委会领导", "区人大常委会主任审批", "congress_head"),
         ("zhengfu", "区政府领导", "区长审批", "district_head"),
@@ -186,11 +204,13 @@ _BODY_CHAINS = tuple(
     )
 )
 _DEFAULT_CHAINS = (
+    _BODY_HEADS,
+    _PARTY_SECRETARY,
     _UNIT_CHIEFS,
     _UNIT_OFFICE_HEADS,
     *_BODY_CHAINS,
     LeaveChain(name="committee", label="区委领导", roles=("leader",),
-               steps=(LeaveStep("区委书记审批", ("post:party_secretary",)),)),
+               steps=(LeaveStep("区委书记审批", ("post:party_secretary",), on_self="party_secretary"),)),
     LeaveChain(name="staff", label="其他人员",
                steps=(LeaveStep("本单位负责人审批", ("role:unit_head@own",)),)),
 )
@@ -446,12 +466,26 @@ def _validate_leave(lv: LeavePolicy) -> None:
     posts = {p.name for p in lv.posts}
     lists = [("leave.archive", lv.archive), ("leave.holiday_notify", lv.holiday_notify),
              ("leave.overdue_notify", lv.overdue_notify), ("leave.fallback", lv.fallback)]
+    names = [c.name for c in lv.chains]
     for i, chain in enumerate(lv.chains):
         lists.append((f"leave.chains[{i}].notify", chain.notify))
+        if names.count(chain.name) > 1:
+            raise _KeyError(f"leave.chains[{i}].name", f"duplicate chain name {chain.name!r}")
+        if chain.mode not in ("request", "report"):
+            raise _KeyError(f"leave.chains[{i}].mode", "must be 'request' or 'report'")
+        if chain.mode == "report" and chain.steps:
+            raise _KeyError(f"leave.chains[{i}].steps", "a report (mode = \"report\") has no approval steps")
+        if chain.mode == "request" and not chain.steps:
+            raise _KeyError(f"leave.chains[{i}].steps", "a request needs at least one step (or mode = \"report\")")
+        for post in chain.posts:
+            if post not in posts:
+                raise _KeyError(f"leave.chains[{i}].posts", f"unknown post {post!r}; define it under [[leave.posts]]")
         for j, step in enumerate(chain.steps):
             lists.append((f"leave.chains[{i}].steps[{j}].who", step.who))
             if step.mode not in ("any", "all"):
                 raise _KeyError(f"leave.chains[{i}].steps[{j}].mode", "must be 'any' or 'all'")
+            if step.on_self and step.on_self not in names:
+                raise _KeyError(f"leave.chains[{i}].steps[{j}].on_self", f"no chain named {step.on_self!r}")
         for role in chain.roles:
             if role not in ROLES:
                 raise _KeyError(f"leave.chains[{i}].roles", f"unknown role {role!r}; expected one of {', '.join(ROLES)}")

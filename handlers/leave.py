@@ -150,8 +150,14 @@ async def start_leave(update: Update, ctx: DeskContext) -> S | int:
     member = await guard_private(update, ctx, Action.REQUEST_LEAVE)
     if member is None:
         return ConversationHandler.END
-    if svc.chain_for(ctx.services, member) is None:
+    chain = svc.chain_for(ctx.services, member)
+    if chain is None:
         await say(update, ctx, ctx.t("leave.err_no_chain"))
+        return ConversationHandler.END
+    try:  # told now, not after eight answers: the request would have the requester approve it
+        await svc.route(ctx.services, ctx.services.db.read, member, chain)
+    except ServiceError as err:
+        await say(update, ctx, ctx.t(err.key, **err.kw))
         return ConversationHandler.END
     await _save(update, ctx, LeaveDraft())
     return await ask_kind(update, ctx)
