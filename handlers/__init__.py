@@ -26,6 +26,7 @@ from handlers import (
     admin,
     fallback,
     groups,
+    holiday,
     incident_actions,
     info,
     leave,
@@ -47,7 +48,7 @@ PERSIST_GROUP = 99
 REDELIVERY_GROUP = -1
 
 # Feature modules that contribute entry points and states to the one dialogue.
-DIALOG_MODULES = (report, stages, incident_actions, info, leave, notices, supervision)
+DIALOG_MODULES = (report, stages, incident_actions, info, leave, holiday, notices, supervision)
 
 
 def build_dialog() -> ConversationHandler[Any]:

@@ -14,10 +14,11 @@ from bot.domain import leave as rules
 from bot.domain.leave import Decision, LeaveDraft, LeaveInputError, LeaveStatus
 from bot.domain.members import Action, Member, can
 from bot.fmt import esc
+from bot.services import holiday
 from bot.services import leave_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError, Stale
-from storage import deadlines, leave, members, outbox
+from storage import deadlines, holiday_reports, leave, members, outbox
 from storage.leave import LeaveRequest
 from storage.uow import Tx
 
@@ -171,7 +172,8 @@ async def standin_choices(s: Services, member: Member) -> list[Member]:
 
 
 async def submit(s: Services, member: Member, draft: LeaveDraft) -> LeaveRequest:
-    """Store the request, report a holiday trip in advance, and open the first step that has someone."""
+    """Store the request, file the holiday report a trip out of the city over a statutory holiday owes
+    (late when after departure, never refused for it), and open the first step that has someone."""
     if not can(member, Action.REQUEST_LEAVE):
         raise NotAllowed()
     start, end = draft.start, draft.end
@@ -183,8 +185,6 @@ async def submit(s: Services, member: Member, draft: LeaveDraft) -> LeaveRequest
         raise ServiceError("leave.err_no_chain")
     holidays = holidays_for(s, draft)
     async with s.uow() as tx:
-        if holidays and rules.departed(start, tx.now, s.config.tz):
-            raise ServiceError("leave.err_holiday_after_departure", holidays=esc(holidays))
         await check_overlap(s, tx.conn, member, start, end)
         if draft.standin_id is not None:
             stand_in = await members.by_id(tx.conn, draft.standin_id)
@@ -206,14 +206,14 @@ async def submit(s: Services, member: Member, draft: LeaveDraft) -> LeaveRequest
                                   chain=chain_label(s, way.chain.name), left=chain_label(s, way.via[0]))
         req = await leave.get(tx.conn, req_id)
         assert req is not None
+        late = False
         if holidays:
-            office = await audience(s, tx, s.config.leave.holiday_notify, member.unit_code, exclude=[member.id])
-            text = s.texts("leave.holiday_report", holidays=esc(holidays), city=esc(s.config.general.city),
-                           facts=await card(s, tx, req))
-            n = await _tell(tx, office, text, req_id, "holiday")
-            await leave.add_event(tx.conn, req_id, tx.now, None, "holiday_reported", holidays=holidays, count=n)
+            late = await holiday.file_with_request(s, tx, member, req)
+            await leave.add_event(tx.conn, req_id, tx.now, None, "holiday_reported_late" if late else "holiday_reported",
+                                  holidays=holidays)
         # Through the outbox, so the requester reads it before the first step's progress message.
-        key = "leave.submitted_report" if reported else "leave.submitted_holiday" if holidays else "leave.submitted"
+        key = "leave.submitted_report" if reported else "leave.submitted_holiday_late" if late else \
+            "leave.submitted_holiday" if holidays else "leave.submitted"
         await tx.send_text(member.telegram_id, s.texts(key, id=req_id, holidays=esc(holidays),
                                                        chain=esc(chain_label(s, way.chain.name))),
                            markup=txt.withdraw_keyboard(s, req_id), ref_kind=REF, ref_id=req_id, tag="progress")
@@ -454,6 +454,7 @@ async def withdraw(s: Services, member: Member, request_id: int | None = None) -
             raise Stale()
         for kind in (REMIND, BEGIN, END, BACK_REMIND, BACK_DUE):
             await deadlines.cancel(tx.conn, kind, req.id, tx.now)
+        await holiday_reports.withdraw_for_request(tx.conn, req.id, tx.now)
         await leave.add_event(tx.conn, req.id, tx.now, member.id, "withdrawn", name=member.name)
         fresh = await leave.get(tx.conn, req.id)
         assert fresh is not None
@@ -573,8 +574,9 @@ async def away_text(s: Services, member: Member, arg: str | None) -> str:
     now = s.now()
     overdue = [r for r in await leave.overdue_back(conn, unit) if r.id not in {f.id for f in found}] \
         if start <= now < end + timedelta(days=1) else []
+    trips = await holiday.away_lines(s, conn, start, end, unit)
     if not found and not overdue:
-        return s.texts("leave.away_none", label=label)
+        return "\n".join([s.texts("leave.away_none", label=label), *trips])
     lines = [s.texts("leave.away_title", label=label, count=len(found))]
     current = None
     names = {m.id: m.name for m in await members.all_members(conn)}
@@ -588,7 +590,7 @@ async def away_text(s: Services, member: Member, arg: str | None) -> str:
             period=txt.period_text(s, req.start_at, req.end_at), destination=esc(req.destination) or "—",
             city=txt.city_text(s, req.leaves_city), late=late,
             standin=esc(names.get(req.standin_id, "?")) if req.standin_id else s.texts("leave.no_standin")))
-    return "\n".join(lines)
+    return "\n".join(lines + trips)
 
 
 async def history_text(s: Services, member: Member, limit: int = 10) -> str:

@@ -132,6 +132,7 @@ COMMANDS: list[tuple[str, frozenset[Role]]] = [
     ("leave_history", _ALL - {Role.ADMIN}),
     ("leave_cancel", _ALL - {Role.ADMIN}),
     ("away", _OFFICE | {Role.UNIT_HEAD} | _CHIEF),
+    ("holiday", frozenset({Role.LEADER})),
     ("task", frozenset({Role.DIRECTOR, Role.LEADER, Role.OFFICER, Role.UNIT_HEAD}) | _CHIEF),
     ("tasks", frozenset({Role.DIRECTOR, Role.LEADER, Role.OFFICER, Role.UNIT_HEAD}) | _CHIEF),
     ("progress", _REPORTERS),

@@ -382,16 +382,18 @@ async def test_holiday_rule() -> None:
         text = await ask_leave(office.congress_vice, start="09-30", end="10-04", dest="上海")
         assert "法定节假日" in text and "国庆节" in text
         await desk.settle()
-        report = await office.director.wait_for("节假日离开郑州报备")
-        assert "国庆节" in report.text and "钱副主任" in report.text
-        await office.gov_office.wait_for("节假日离开郑州报备")
+        report = await office.director.wait_for("节假日离京报备")
+        assert "国庆节" in report.text and "钱副主任" in report.text and "随请假申请 #1" in report.text
+        assert not report.buttons  # a report: nothing to decide
+        await office.gov_office.wait_for("节假日离京报备")
         card = await office.congress_head.wait_for("请假审批")
         assert "法定节假日" in card.text
         # staying in the city over the holiday: no advance report
         await ask_leave(office.cppcc_vice, start="10-02", end="10-03", dest="家中", leaves_city=False)
         await desk.settle()
-        assert len([m for m in office.director.inbox if "节假日离开" in (m.text or "")]) == 1
-        # sick leave after the fact, over a holiday, out of the city: must have been asked before departure
+        assert len([m for m in office.director.inbox if "节假日离京" in (m.text or "")]) == 1
+        # sick leave after the fact, over a holiday, out of the city: the request is taken and the
+        # holiday report with it, marked late (a report after departure is accepted, never refused)
         await clock.set(datetime(2026, 10, 2, 2, 0, tzinfo=UTC))
         who = office.vice_head
         await who.send_command("/leave")
@@ -407,7 +409,10 @@ async def test_holiday_rule() -> None:
         await who.send_text("突发疾病")
         await who.press(await who.wait_for("代理人"), text="无代理人")
         await who.press(await who.wait_for("请核对"), text="✅ 提交")
-        await who.wait_for("须在出发前提交")
+        assert "记为迟报" in (await who.wait_for("已提交")).text
+        await desk.settle()
+        late = await office.director.wait_for("节假日离京报备")
+        assert "周副区长" in late.text and "迟报" in late.text
 
 
 async def test_a_year_the_calendar_lacks_is_flagged_until_entered() -> None:
@@ -433,7 +438,7 @@ async def test_a_year_the_calendar_lacks_is_flagged_until_entered() -> None:
         text = await ask_leave(office.congress_vice, start="12-31", end="2027-01-02", dest="上海")
         assert "法定节假日" in text and "元旦" in text
         await desk.settle()
-        assert "元旦" in (await office.director.wait_for("节假日离开郑州报备")).text
+        assert "元旦" in (await office.director.wait_for("节假日离京报备")).text
         await desk.advance(days=7, minutes=1)
         await desk.settle()
         assert not [m for m in admin.inbox if "节假日安排" in (m.text or "")]
