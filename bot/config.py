@@ -294,7 +294,9 @@ class RosterPolicy:
         RosterShift("night", "夜班", "17:30", "08:30"),
     )
     posts: tuple[str, ...] = ("一岗", "二岗")
-    handover: str = "08:30"  # daily reminder to the outgoing and incoming officers; "" = none
+    # 交接班: "shifts" = at every shift's start; "HH:MM" = once a day then (the earlier setting); "" = none
+    handover: str = "shifts"
+    takeover_within: timedelta = timedelta(minutes=30)  # no 接班 by then: the directors are alerted
 
 
 @dataclass(frozen=True)
@@ -514,8 +516,11 @@ def _validate_roster(r: RosterPolicy) -> None:
         for key in ("start", "end"):
             if not hhmm.fullmatch(getattr(sh, key)):
                 raise _KeyError(f"roster.shifts[{i}].{key}", f"bad time {getattr(sh, key)!r}: write HH:MM")
-    if r.handover and not hhmm.fullmatch(r.handover):
-        raise _KeyError("roster.handover", f"bad time {r.handover!r}: write HH:MM, or \"\" for no reminder")
+    if r.handover not in ("", "shifts") and not hhmm.fullmatch(r.handover):
+        raise _KeyError("roster.handover", f"bad value {r.handover!r}: write \"shifts\" (every shift change), "
+                                           "HH:MM (once a day), or \"\" for none")
+    if r.takeover_within <= timedelta(0):
+        raise _KeyError("roster.takeover_within", "must be longer than 0")
 
 
 def _validate_calendar(cal: CalendarPolicy) -> None:

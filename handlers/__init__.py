@@ -24,8 +24,10 @@ from telegram.ext import (
 
 from handlers import (
     admin,
+    duty_log,
     fallback,
     groups,
+    handover,
     holiday,
     incident_actions,
     info,
@@ -48,7 +50,7 @@ PERSIST_GROUP = 99
 REDELIVERY_GROUP = -1
 
 # Feature modules that contribute entry points and states to the one dialogue.
-DIALOG_MODULES = (report, stages, incident_actions, info, leave, holiday, notices, supervision)
+DIALOG_MODULES = (report, stages, incident_actions, info, leave, holiday, notices, supervision, duty_log, handover)
 
 
 def build_dialog() -> ConversationHandler[Any]:
@@ -119,6 +121,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     groups.register(app)
     supervision.register(app)
     roster.register(app)
+    handover.register(app)
     stats.register(app)
     start.register_late(app)  # type: ignore[arg-type]
     fallback.register(app)

@@ -144,6 +144,7 @@ COMMANDS: list[tuple[str, frozenset[Role]]] = [
     ("notices", frozenset({Role.DIRECTOR, Role.DUTY, Role.UNIT_HEAD})),
     ("bindgroup", frozenset({Role.ADMIN, Role.UNIT_HEAD})),
     ("duty", _ALL),
+    ("log", frozenset({Role.DUTY, Role.DIRECTOR})),
     ("stats", _OFFICE),
     ("export", _OFFICE),
     ("members", frozenset({Role.ADMIN})),
