@@ -132,6 +132,26 @@ class NoticePolicy:
 
 
 @dataclass(frozen=True)
+class DocumentLimits:
+    """办文时限 from registration, by urgency (办文时间一般控制在3天之内)."""
+
+    normal: timedelta = timedelta(days=3)  # 平件
+    urgent: timedelta = timedelta(days=1)  # 急件
+    very_urgent: timedelta = timedelta(hours=4)  # 特急
+
+
+@dataclass(frozen=True)
+class DocumentPolicy:
+    """办文: limits by urgency, reminders before, chasing after, and the signature a phone approval owes."""
+
+    limits: DocumentLimits = field(default_factory=DocumentLimits)
+    remind_before: tuple[timedelta, ...] = (timedelta(days=1), timedelta(hours=2))
+    overdue_chase_every: timedelta = timedelta(days=1)
+    sign_within: timedelta = timedelta(hours=24)  # 电话请示后补签时限
+    sign_remind_before: timedelta = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
 class LeaveStep:
     """One approval step: who may act (selectors, see bot/domain/leave.py) and whether any or all must."""
 
@@ -310,6 +330,7 @@ class Config:
     info: InfoPolicy = field(default_factory=InfoPolicy)
     supervision: SupervisionPolicy = field(default_factory=SupervisionPolicy)
     notice: NoticePolicy = field(default_factory=NoticePolicy)
+    documents: DocumentPolicy = field(default_factory=DocumentPolicy)
     leave: LeavePolicy = field(default_factory=LeavePolicy)
     roster: RosterPolicy = field(default_factory=RosterPolicy)
     calendar: CalendarPolicy = field(default_factory=CalendarPolicy)
@@ -441,6 +462,7 @@ def _validate(cfg: Config) -> None:
     if inc.forward_remind >= inc.forward_target:
         raise _KeyError("incident.forward_remind", "must be shorter than forward_target")
     _validate_leave(cfg.leave)
+    _validate_documents(cfg.documents)
     _validate_info(cfg.info)
     _validate_roster(cfg.roster)
     _validate_calendar(cfg.calendar)
@@ -498,6 +520,17 @@ def _validate_leave(lv: LeavePolicy) -> None:
                                      "role:unit_head@own or post:name")
             if sel.startswith("post:") and sel[5:] not in posts:
                 raise _KeyError(key, f"unknown post {sel[5:]!r}; define it under [[leave.posts]]")
+
+
+def _validate_documents(d: DocumentPolicy) -> None:
+    for key in ("normal", "urgent", "very_urgent"):
+        if getattr(d.limits, key) <= timedelta(0):
+            raise _KeyError(f"documents.limits.{key}", "must be longer than 0")
+    for key in ("overdue_chase_every", "sign_within"):
+        if getattr(d, key) <= timedelta(0):  # a zero chase cadence would chase in a loop
+            raise _KeyError(f"documents.{key}", "must be longer than 0")
+    if any(b <= timedelta(0) for b in d.remind_before) or d.sign_remind_before <= timedelta(0):
+        raise _KeyError("documents.remind_before", "every reminder must come before the limit (> 0)")
 
 
 def _validate_roster(r: RosterPolicy) -> None:

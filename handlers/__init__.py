@@ -24,6 +24,8 @@ from telegram.ext import (
 
 from handlers import (
     admin,
+    document_work,
+    documents,
     duty_log,
     fallback,
     groups,
@@ -50,7 +52,8 @@ PERSIST_GROUP = 99
 REDELIVERY_GROUP = -1
 
 # Feature modules that contribute entry points and states to the one dialogue.
-DIALOG_MODULES = (report, stages, incident_actions, info, leave, holiday, notices, supervision, duty_log, handover)
+DIALOG_MODULES = (report, stages, incident_actions, info, leave, holiday, notices, supervision, duty_log, handover,
+                  documents, document_work)
 
 
 def build_dialog() -> ConversationHandler[Any]:
@@ -122,6 +125,8 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     supervision.register(app)
     roster.register(app)
     handover.register(app)
+    documents.register(app)
+    document_work.register(app)
     stats.register(app)
     start.register_late(app)  # type: ignore[arg-type]
     fallback.register(app)

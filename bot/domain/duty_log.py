@@ -72,8 +72,8 @@ _FULLWIDTH = str.maketrans("０１２３４５６７８９：－／　", "012345
 _TIME = re.compile(r"^(?:(?P<mo>\d{1,2})[-/.月](?P<d>\d{1,2})日?\s*)?(?P<h>\d{1,2})[:：点时](?P<mi>\d{1,2})?分?$")
 
 
-def parse_entry_time(text: str, now: datetime, tz: ZoneInfo) -> datetime:
-    """`14:20` (today), `11-24 14:20`, `9点`; not in the future, not older than two days."""
+def parse_entry_time(text: str, now: datetime, tz: ZoneInfo, max_back: timedelta = MAX_BACKDATE) -> datetime:
+    """`14:20` (today), `11-24 14:20`, `9点`; not in the future, not older than `max_back`."""
     m = _TIME.match(re.sub(r"\s+", " ", text.translate(_FULLWIDTH).strip()))
     if not m:
         raise EntryTimeError("time_bad")
@@ -90,7 +90,7 @@ def parse_entry_time(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     at = datetime.combine(day, time(hour, minute), tzinfo=tz).astimezone(UTC)
     if at > now + timedelta(minutes=1):
         raise EntryTimeError("time_future")
-    if now - at > MAX_BACKDATE:
+    if now - at > max_back:
         raise EntryTimeError("time_old")
     return at
 

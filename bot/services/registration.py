@@ -145,6 +145,8 @@ COMMANDS: list[tuple[str, frozenset[Role]]] = [
     ("bindgroup", frozenset({Role.ADMIN, Role.UNIT_HEAD})),
     ("duty", _ALL),
     ("log", frozenset({Role.DUTY, Role.DIRECTOR})),
+    ("doc", frozenset({Role.DUTY, Role.DIRECTOR})),
+    ("docs", _OFFICE),
     ("stats", _OFFICE),
     ("export", _OFFICE),
     ("members", frozenset({Role.ADMIN})),
