@@ -219,4 +219,11 @@ async def take_over(s: Services, member: Member, handover_id: int) -> str:
         return s.texts("duty.taken", time=s.fmt.dt(tx.now))
 
 
+async def plant_change(s: Services, at: datetime) -> None:
+    """A one-off shift change at `at` (stage "once": it plants no next one). `dutydesk demo` shows a
+    handover this way without waiting for 17:30."""
+    async with s.uow() as tx:
+        await tx.add_deadline(duty.HANDOVER, RECURRING_REF, at, "once")
+
+
 HANDLERS = {duty.HANDOVER: fire, rules.HANDOVER_CHECK: check}
