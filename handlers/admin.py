@@ -73,7 +73,7 @@ async def set_roles(update: Update, ctx: DeskContext) -> None:
     args = ctx.args or []
     roles = _roles_help(ctx)
     number = args[0].lstrip("#") if args else ""
-    if len(args) < 2 or not number.isdigit() or len(number) > 12:
+    if len(args) < 2 or not number.isdecimal() or len(number) > 12:
         await say(update, ctx, ctx.t("core.admin.role_usage", roles=roles))
         return
     try:

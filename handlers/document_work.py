@@ -125,7 +125,7 @@ async def got_handler(update: Update, ctx: DeskContext) -> S:
 async def got_leader(update: Update, ctx: DeskContext) -> S:
     """Reads the leader who is to 批办; asks the limit (default from registration and urgency)."""
     raw = callback_data(update).removeprefix(f"{PREFIX}:l:")
-    leader = await members.by_id(ctx.services.db.read, int(raw)) if raw.isdigit() and len(raw) <= 12 else None
+    leader = await members.by_id(ctx.services.db.read, int(raw)) if raw.isdecimal() and len(raw) <= 12 else None
     if leader is None or not can(leader, Action.ASSIGN_DOCUMENT):
         await answer_query(update, ctx.t("core.stale_button"), alert=True)
         return S.LEADER

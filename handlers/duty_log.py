@@ -67,7 +67,7 @@ async def start_log(update: Update, ctx: DeskContext) -> S | int:
     args = ctx.args or []
     if args:
         number = args[1].lstrip("#") if len(args) == 2 and args[0].lower() in ("done", "办结") else ""
-        if not number.isdigit() or len(number) > 12:
+        if not number.isdecimal() or len(number) > 12:
             await say(update, ctx, ctx.t("duty.done_usage"))
             return ConversationHandler.END
         try:

@@ -90,8 +90,9 @@ async def test_log_entries_with_photos_and_bad_input(desk: Desk, cast: Cast) -> 
     await duty.wait_for("已经办结")
     await duty.send_command("/log", "done 99")
     await duty.wait_for("没有编号为 99")
-    await duty.send_command("/log", "done x")
-    await duty.wait_for("用法")
+    for bad in ("x", "①", "²"):
+        await duty.send_command("/log", f"done {bad}")
+        await duty.wait_for("用法")
     # only the duty room keeps the log
     await cast.officer.send_command("/log")
     await cast.officer.wait_for("无权")

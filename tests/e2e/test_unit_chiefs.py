@@ -128,8 +128,9 @@ async def test_admin_re_roles_a_member_with_one_command(desk: Desk, cast: Cast) 
     # bad input changes nothing and says why
     await cast.admin.send_command("/role", f"{head.id} boss")
     assert "boss" in (await cast.admin.wait_for("没有")).text
-    await cast.admin.send_command("/role", "abc unit_chief")
-    await cast.admin.wait_for("用法：/role")
+    for bad in ("abc", "²", "①"):  # digits that are not decimal numbers
+        await cast.admin.send_command("/role", f"{bad} unit_chief")
+        await cast.admin.wait_for("用法：/role")
     await cast.admin.send_command("/role", "999 unit_chief")
     await cast.admin.wait_for("没有编号为 999")
     await cast.admin.send_command("/role", f"{admin.id} duty")
