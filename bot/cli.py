@@ -1,4 +1,4 @@
-"""`dutydesk` command line: init, run, demo, invite, members, roster import, backup.
+"""`dutydesk` command line: init, run, demo, invite, members, role, roster import, backup.
 
 Every mistake an operator can make — a bad argument, a missing file, an unwritable path, an
 unreachable network — ends in one clear line and exit code 2 (usage, config) or 1 (the
@@ -93,6 +93,14 @@ def invite_expiry(text: str) -> timedelta:
     return value
 
 
+def member_number(text: str) -> int:
+    """A member's number as `members` prints it (`12` or `#12`); ASCII digits only."""
+    digits = text.removeprefix("#")
+    if not (digits.isascii() and digits.isdigit() and 0 < len(digits) <= 9):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a member number: see `dutydesk members`")
+    return int(digits)
+
+
 # --- commands ----------------------------------------------------------------------------
 
 
@@ -166,6 +174,28 @@ def cmd_members(args: argparse.Namespace) -> int:
                 print(t("cli.members_none_unit", unit=s.unit_name(args.unit)) if args.unit else t("cli.members_none"))
         finally:
             await s.db.close()
+
+    asyncio.run(go())
+    return 0
+
+
+def cmd_role(args: argparse.Namespace) -> int:
+    """`dutydesk role 12 unit_chief`: member #12 holds exactly the roles named (see `members`)."""
+    config = _load(args)
+    from bot.services import registration
+    from bot.services.errors import ServiceError
+
+    async def go() -> None:
+        s = await _open_services(config)
+        try:
+            done = await registration.set_roles(s, None, args.member, args.roles)
+        except ServiceError as err:
+            raise Failed(s.texts(err.key, **err.kw), 2) from None
+        finally:
+            await s.db.close()
+        m = done.member
+        print(f"#{m.id}\t{s.unit_name(m.unit_code)}\t{m.name}\t"
+              f"{','.join(sorted(done.before))} -> {','.join(sorted(m.roles))}")
 
     asyncio.run(go())
     return 0
@@ -274,12 +304,15 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     s = command("invite", "create a single-use invitation and print its link", cmd_invite)
     s.add_argument("--unit", required=True, help="unit code, e.g. jianshelu")
-    s.add_argument("--role", required=True, help="officer, unit_head, duty, director, leader, admin, info_editor")
+    s.add_argument("--role", required=True, help="officer, unit_head, unit_chief, duty, director, leader, admin, info_editor")
     s.add_argument("--name", help="the person's name (default: their Telegram name)")
     s.add_argument("--expires", type=invite_expiry, metavar="DURATION",
                    help="how long the invitation is valid, e.g. 12h, 7d (default [invites] default_expiry)")
     s = command("members", "list members", cmd_members)
     s.add_argument("--unit", help="only this unit (code)")
+    s = command("role", "set a member's roles, e.g. `role 12 unit_chief` (numbers from `members`)", cmd_role)
+    s.add_argument("member", type=member_number, help="the member's number, as `members` lists it")
+    s.add_argument("roles", nargs="+", help="every role the member is to hold, e.g. unit_chief")
     s = sub.add_parser("roster", help="duty roster: `roster import FILE` (.xlsx or .csv)", parents=[common])
     rsub = s.add_subparsers(dest="roster_command", required=True, metavar="COMMAND")
     s = command("import", "import a roster table; every day in it replaces that day", cmd_roster_import, rsub)

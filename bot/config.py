@@ -23,7 +23,7 @@ TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 UNIT_KINDS = ("street", "bureau", "office")
-ROLES = ("officer", "unit_head", "duty", "director", "leader", "admin", "info_editor")
+ROLES = ("officer", "unit_head", "unit_chief", "duty", "director", "leader", "admin", "info_editor")
 
 
 class ConfigError(Exception):
@@ -131,12 +131,35 @@ class NoticePolicy:
 
 
 @dataclass(frozen=True)
+class DocumentLimits:
+    """办文时限 from registration, by urgency (办文时间一般控制在3天之内)."""
+
+    normal: timedelta = timedelta(days=3)  # 平件
+    urgent: timedelta = timedelta(days=1)  # 急件
+    very_urgent: timedelta = timedelta(hours=4)  # 特急
+
+
+@dataclass(frozen=True)
+class DocumentPolicy:
+    """办文: limits by urgency, reminders before, chasing after, and the signature a phone approval owes."""
+
+    limits: DocumentLimits = field(default_factory=DocumentLimits)
+    remind_before: tuple[timedelta, ...] = (timedelta(days=1), timedelta(hours=2))
+    overdue_chase_every: timedelta = timedelta(days=1)
+    sign_within: timedelta = timedelta(hours=24)  # 电话请示后补签时限
+    sign_remind_before: timedelta = timedelta(hours=2)
+
+
+@dataclass(frozen=True)
 class LeaveStep:
     """One approval step: who may act (selectors, see bot/domain/leave.py) and whether any or all must."""
 
     label: str
     who: tuple[str, ...]
     mode: str = "any"  # any | all
+    # When the requester is among this step's approvers (the 区长 asking under 区政府领导): the name of the
+    # chain the request goes through instead; "" = skip this step. Never the generic fallback.
+    on_self: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,8 +171,13 @@ class LeaveChain:
     roles: tuple[str, ...] = ()
     unit_kinds: tuple[str, ...] = ()
     units: tuple[str, ...] = ()
+    posts: tuple[str, ...] = ()  # the requester holds one of these [[leave.posts]] (区长, 区委书记 …)
     steps: tuple[LeaveStep, ...] = ()
-    notify: tuple[str, ...] = ()  # told of the approval, never asked
+    notify: tuple[str, ...] = ()  # told of the approval (or the report), never asked
+    # "request": approved step by step; "report": a written report (书面报告) in effect at once — told
+    # to `notify` and archived by the office, approved by nobody (the heads of the leadership bodies).
+    mode: str = "request"
+    notify_chats: tuple[int, ...] = ()  # also told: Telegram chats outside the bot's members (an upstream office)
 
 
 @dataclass(frozen=True)
@@ -161,16 +189,33 @@ class LeavePost:
     members: tuple[int, ...] = ()
 
 
-_GOV_HEADS = LeaveChain(
-    name="unit_heads", label="街道、局委主要负责人",
-    roles=("unit_head",), unit_kinds=("street", "bureau"),
+# 街道办事处主任、区直机关行政正职 (the unit chiefs): 政府办主任签报 → 区长审批 → 报区委备案.
+_UNIT_CHIEFS = LeaveChain(
+    name="unit_chiefs", label="街道、局委主要负责人",
+    roles=("unit_chief",), unit_kinds=("street", "bureau"),
     steps=(LeaveStep("区政府办公室主任签报", ("role:director@zhengfu",)),
            LeaveStep("区长审批", ("post:district_head",))),
     notify=("post:party_secretary",),
 )
+# A unit's office head (街道党政办主任 …) asks the unit's chief.
+_UNIT_OFFICE_HEADS = LeaveChain(
+    name="unit_office_heads", label="街道、局委办公室主任",
+    roles=("unit_head",), unit_kinds=("street", "bureau"),
+    steps=(LeaveStep("本单位主要负责人审批", ("role:unit_chief@own",)),),
+)
+# The heads of the 人大, 政府 and 政协 bodies have nobody above them in their body: a written report to
+# the party secretary, archived by the district office. The party secretary's own absence is recorded
+# and reported to the office (add an upstream chat under notify_chats).
+_BODY_HEADS = LeaveChain(
+    name="body_heads", label="区人大常委会主任、区长、区政协主席（书面报告区委书记）",
+    posts=("district_head", "congress_head", "cppcc_head"), mode="report", notify=("post:party_secretary",),
+)
+_PARTY_SECRETARY = LeaveChain(
+    name="party_secretary", label="区委书记外出（登记，报区委办备案）", posts=("party_secretary",), mode="report",
+)
 _BODY_CHAINS = tuple(
     LeaveChain(name=unit, label=label, roles=("leader",), units=(unit,),
-               steps=(LeaveStep(step, (f"post:{head}",)),), notify=("post:party_secretary",))
+               steps=(LeaveStep(step, (f"post:{head}",), on_self="body_heads"),), notify=("post:party_secretary",))
     for unit, label, step, head in (
         ("renda", "区人大常委会领导", "区人大常委会主任审批", "congress_head"),
         ("zhengfu", "区政府领导", "区长审批", "district_head"),
@@ -178,10 +223,13 @@ _BODY_CHAINS = tuple(
     )
 )
 _DEFAULT_CHAINS = (
-    _GOV_HEADS,
+    _BODY_HEADS,
+    _PARTY_SECRETARY,
+    _UNIT_CHIEFS,
+    _UNIT_OFFICE_HEADS,
     *_BODY_CHAINS,
     LeaveChain(name="committee", label="区委领导", roles=("leader",),
-               steps=(LeaveStep("区委书记审批", ("post:party_secretary",)),)),
+               steps=(LeaveStep("区委书记审批", ("post:party_secretary",), on_self="party_secretary"),)),
     LeaveChain(name="staff", label="其他人员",
                steps=(LeaveStep("本单位负责人审批", ("role:unit_head@own",)),)),
 )
@@ -265,7 +313,9 @@ class RosterPolicy:
         RosterShift("night", "夜班", "17:30", "08:30"),
     )
     posts: tuple[str, ...] = ("一岗", "二岗")
-    handover: str = "08:30"  # daily reminder to the outgoing and incoming officers; "" = none
+    # 交接班: "shifts" = at every shift's start; "HH:MM" = once a day then (the earlier setting); "" = none
+    handover: str = "shifts"
+    takeover_within: timedelta = timedelta(minutes=30)  # no 接班 by then: the directors are alerted
 
 
 @dataclass(frozen=True)
@@ -279,6 +329,7 @@ class Config:
     info: InfoPolicy = field(default_factory=InfoPolicy)
     supervision: SupervisionPolicy = field(default_factory=SupervisionPolicy)
     notice: NoticePolicy = field(default_factory=NoticePolicy)
+    documents: DocumentPolicy = field(default_factory=DocumentPolicy)
     leave: LeavePolicy = field(default_factory=LeavePolicy)
     roster: RosterPolicy = field(default_factory=RosterPolicy)
     calendar: CalendarPolicy = field(default_factory=CalendarPolicy)
@@ -445,6 +496,7 @@ def _validate(cfg: Config) -> None:
     if inc.forward_remind >= inc.forward_target:
         raise _KeyError("incident.forward_remind", "must be shorter than forward_target")
     _validate_leave(cfg.leave)
+    _validate_documents(cfg.documents)
     _validate_info(cfg.info)
     _validate_roster(cfg.roster)
     _validate_calendar(cfg.calendar)
@@ -472,12 +524,26 @@ def _validate_leave(lv: LeavePolicy) -> None:
     posts = {p.name for p in lv.posts}
     lists = [("leave.archive", lv.archive), ("leave.holiday_notify", lv.holiday_notify),
              ("leave.overdue_notify", lv.overdue_notify), ("leave.fallback", lv.fallback)]
+    names = [c.name for c in lv.chains]
     for i, chain in enumerate(lv.chains):
         lists.append((f"leave.chains[{i}].notify", chain.notify))
+        if names.count(chain.name) > 1:
+            raise _KeyError(f"leave.chains[{i}].name", f"duplicate chain name {chain.name!r}")
+        if chain.mode not in ("request", "report"):
+            raise _KeyError(f"leave.chains[{i}].mode", "must be 'request' or 'report'")
+        if chain.mode == "report" and chain.steps:
+            raise _KeyError(f"leave.chains[{i}].steps", "a report (mode = \"report\") has no approval steps")
+        if chain.mode == "request" and not chain.steps:
+            raise _KeyError(f"leave.chains[{i}].steps", "a request needs at least one step (or mode = \"report\")")
+        for post in chain.posts:
+            if post not in posts:
+                raise _KeyError(f"leave.chains[{i}].posts", f"unknown post {post!r}; define it under [[leave.posts]]")
         for j, step in enumerate(chain.steps):
             lists.append((f"leave.chains[{i}].steps[{j}].who", step.who))
             if step.mode not in ("any", "all"):
                 raise _KeyError(f"leave.chains[{i}].steps[{j}].mode", "must be 'any' or 'all'")
+            if step.on_self and step.on_self not in names:
+                raise _KeyError(f"leave.chains[{i}].steps[{j}].on_self", f"no chain named {step.on_self!r}")
         for role in chain.roles:
             if role not in ROLES:
                 raise _KeyError(f"leave.chains[{i}].roles", f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
@@ -488,6 +554,17 @@ def _validate_leave(lv: LeavePolicy) -> None:
                                      "role:unit_head@own or post:name")
             if sel.startswith("post:") and sel[5:] not in posts:
                 raise _KeyError(key, f"unknown post {sel[5:]!r}; define it under [[leave.posts]]")
+
+
+def _validate_documents(d: DocumentPolicy) -> None:
+    for key in ("normal", "urgent", "very_urgent"):
+        if getattr(d.limits, key) <= timedelta(0):
+            raise _KeyError(f"documents.limits.{key}", "must be longer than 0")
+    for key in ("overdue_chase_every", "sign_within"):
+        if getattr(d, key) <= timedelta(0):  # a zero chase cadence would chase in a loop
+            raise _KeyError(f"documents.{key}", "must be longer than 0")
+    if any(b <= timedelta(0) for b in d.remind_before) or d.sign_remind_before <= timedelta(0):
+        raise _KeyError("documents.remind_before", "every reminder must come before the limit (> 0)")
 
 
 def _validate_roster(r: RosterPolicy) -> None:
@@ -506,8 +583,11 @@ def _validate_roster(r: RosterPolicy) -> None:
         for key in ("start", "end"):
             if not hhmm.fullmatch(getattr(sh, key)):
                 raise _KeyError(f"roster.shifts[{i}].{key}", f"bad time {getattr(sh, key)!r}: write HH:MM")
-    if r.handover and not hhmm.fullmatch(r.handover):
-        raise _KeyError("roster.handover", f"bad time {r.handover!r}: write HH:MM, or \"\" for no reminder")
+    if r.handover not in ("", "shifts") and not hhmm.fullmatch(r.handover):
+        raise _KeyError("roster.handover", f"bad value {r.handover!r}: write \"shifts\" (every shift change), "
+                                           "HH:MM (once a day), or \"\" for none")
+    if r.takeover_within <= timedelta(0):
+        raise _KeyError("roster.takeover_within", "must be longer than 0")
 
 
 def _validate_calendar(cal: CalendarPolicy) -> None:

@@ -32,6 +32,7 @@ DEMO_INCIDENT_POLICY = {
 CAST = (
     ("officer", "李明（建设路街道信息员）", "jianshelu", ("officer",)),
     ("head", "王芳（建设路街道党政办主任）", "jianshelu", ("unit_head",)),
+    ("chief", "赵刚（建设路街道办事处主任）", "jianshelu", ("unit_chief",)),
     ("duty", "陈静（区委办值班员）", "office", ("duty",)),
     ("director", "刘强（区委办主任）", "office", ("director",)),
 )

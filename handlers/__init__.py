@@ -26,8 +26,13 @@ from telegram.ext import (
 from handlers import (
     admin,
     chat_scope,
+    document_work,
+    documents,
+    duty_log,
     fallback,
     groups,
+    handover,
+    holiday,
     incident_actions,
     info,
     leave,
@@ -49,7 +54,8 @@ PERSIST_GROUP = 99
 REDELIVERY_GROUP = -1
 
 # Feature modules that contribute entry points and states to the one dialogue.
-DIALOG_MODULES = (report, stages, incident_actions, info, leave, notices, supervision)
+DIALOG_MODULES = (report, stages, incident_actions, info, leave, holiday, notices, supervision, duty_log, handover,
+                  documents, document_work)
 
 
 def build_dialog() -> ConversationHandler[Any]:
@@ -123,6 +129,9 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     groups.register(app)
     supervision.register(app)
     roster.register(app)
+    handover.register(app)
+    documents.register(app)
+    document_work.register(app)
     stats.register(app)
     start.register_late(app)  # type: ignore[arg-type]
     fallback.register(app)

@@ -1,11 +1,11 @@
-"""Administration in chat: /members, /invite, /deactivate, /reactivate (admins only)."""
+"""Administration in chat: /members, /invite, /role, /deactivate, /reactivate (admins only)."""
 
 from __future__ import annotations
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot.app import DeskContext
+from bot.app import DeskContext, set_member_commands
 from bot.domain.invites import deep_link
 from bot.domain.members import Action, Role
 from bot.fmt import clip, esc
@@ -13,6 +13,12 @@ from bot.services import registration
 from bot.services.errors import ServiceError
 from handlers.common import guard, is_private, refuse, say
 from storage import members
+
+
+def _roles_help(ctx: DeskContext) -> str:
+    """`unit_chief（单位主要负责人）, …`: the codes to type, with what they mean."""
+    return ctx.t("core.list_sep").join(ctx.t("core.admin.role_code", code=r.value, label=ctx.t(f"core.roles.{r.value}"))
+                                       for r in Role)
 
 
 async def list_members(update: Update, ctx: DeskContext) -> None:
@@ -42,7 +48,7 @@ async def invite(update: Update, ctx: DeskContext) -> None:
     args = ctx.args or []
     if len(args) < 2:
         await say(update, ctx, ctx.t("core.admin.invite_usage", units=", ".join(u.code for u in s.config.units),
-                                     roles=", ".join(r.value for r in Role)))
+                                     roles=_roles_help(ctx)))
         return
     name = " ".join(args[2:])[:50] or None
     try:
@@ -56,6 +62,29 @@ async def invite(update: Update, ctx: DeskContext) -> None:
         name=f"，{esc(name)}" if name else "", expires=s.fmt.dt(inv.expires_at), link=deep_link(username, inv.code),
         code=inv.code,
     ))
+
+
+async def set_roles(update: Update, ctx: DeskContext) -> None:
+    """/role ID ROLE [ROLE…]: the member holds exactly these roles (e.g. unit_head → unit_chief)."""
+    admin = await guard(update, ctx, Action.MANAGE_MEMBERS)
+    if admin is None or not is_private(update):
+        return
+    s = ctx.services
+    args = ctx.args or []
+    roles = _roles_help(ctx)
+    number = args[0].lstrip("#") if args else ""
+    if len(args) < 2 or not number.isdecimal() or len(number) > 12:
+        await say(update, ctx, ctx.t("core.admin.role_usage", roles=roles))
+        return
+    try:
+        done = await registration.set_roles(s, admin, int(number), args[1:])
+    except ServiceError as err:
+        await refuse(update, ctx, ServiceError(err.key, **{k: esc(v) for k, v in err.kw.items()}))
+        return
+    m = done.member
+    await say(update, ctx, ctx.t("core.admin.role_done", id=m.id, name=esc(m.name), unit=esc(s.unit_name(m.unit_code)),
+                                 before=s.fmt.roles(done.before) or ctx.t("core.none"), after=s.fmt.roles(m.roles)))
+    await set_member_commands(ctx.application, m)  # type: ignore[arg-type]
 
 
 async def _set_active(update: Update, ctx: DeskContext, active: bool) -> None:
@@ -89,5 +118,6 @@ async def reactivate(update: Update, ctx: DeskContext) -> None:
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("members", list_members))
     app.add_handler(CommandHandler("invite", invite))
+    app.add_handler(CommandHandler("role", set_roles))
     app.add_handler(CommandHandler("deactivate", deactivate))
     app.add_handler(CommandHandler("reactivate", reactivate))

@@ -24,11 +24,12 @@ from bot import callbacks as cb
 from bot.app import DeskContext
 from bot.domain import leave as rules
 from bot.domain.leave import Decision, LeaveDraft, LeaveInputError, LeaveKind
-from bot.domain.members import Action
+from bot.domain.members import Action, Member, can
 from bot.fmt import esc
 from bot.services import leave as svc
 from bot.services import leave_text as txt
 from bot.services.errors import ServiceError
+from handlers import holiday
 from handlers.common import (
     DraftSlot,
     acted_at,
@@ -81,9 +82,12 @@ def _day_buttons(ctx: DeskContext) -> dict[str, object]:
 # --- questions ---------------------------------------------------------------------------
 
 
-async def ask_kind(update: Update, ctx: DeskContext) -> S:
+async def ask_kind(update: Update, ctx: DeskContext, member: Member) -> S:
     names = [(ctx.t(f"leave.kind.{k.value}"), f"l:k:{k.value}") for k in LeaveKind]
-    await say(update, ctx, ctx.t("leave.ask_kind"), cb.keyboard([names[:3], names[3:]]))
+    rows = [names[:3], names[3:]]
+    if can(member, Action.REPORT_HOLIDAY):  # a district leader's holiday trip is a report, not leave
+        rows.append([(ctx.t("holiday.btn.leave_kind"), holiday.LEAVE_KIND_BUTTON)])
+    await say(update, ctx, ctx.t("leave.ask_kind"), cb.keyboard(rows))
     return S.KIND
 
 
@@ -152,15 +156,23 @@ async def start_leave(update: Update, ctx: DeskContext) -> S | int:
     member = await guard_private(update, ctx, Action.REQUEST_LEAVE)
     if member is None:
         return ConversationHandler.END
-    if svc.chain_for(ctx.services, member) is None:
+    chain = svc.chain_for(ctx.services, member)
+    if chain is None:
         await say(update, ctx, ctx.t("leave.err_no_chain"))
         return ConversationHandler.END
+    try:  # told now, not after eight answers: the request would have the requester approve it
+        await svc.route(ctx.services, ctx.services.db.read, member, chain)
+    except ServiceError as err:
+        await say(update, ctx, ctx.t(err.key, **err.kw))
+        return ConversationHandler.END
     await _save(update, ctx, LeaveDraft())
-    return await ask_kind(update, ctx)
+    return await ask_kind(update, ctx, member)
 
 
-async def got_kind(update: Update, ctx: DeskContext) -> S:
-    """Reads the kind button (事假, 病假 …)."""
+async def got_kind(update: Update, ctx: DeskContext) -> S | int:
+    """Reads the kind button (事假, 病假 …), or turns to the holiday trip report."""
+    if _data(update) == holiday.LEAVE_KIND_BUTTON:
+        return await holiday.start_report(update, ctx)
     value = _data(update).removeprefix("l:k:")
     if value not in {k.value for k in LeaveKind}:
         await answer_query(update, ctx.t("core.stale_button"), alert=True)

@@ -1,6 +1,7 @@
 """/notice and /meeting: send a notice down with receipts; /notices: who has signed.
 
-title → (meeting: time → place) → body → attachments → audience → urgency → receipt
+密级 (机密 and above: refused, nothing kept) → title → (meeting: time → place) → body → attachments
+→ audience → urgency → receipt
 and deadline → summary with 发送 / 取消. Every answer is committed to the drafts table.
 Recipients' buttons (收到, 参加/请假/代会) and the sender's (查看签收, 再次提醒) are
 standalone handlers; 请假 and 代会 ask one more question inside the dialogue.
@@ -24,6 +25,7 @@ from telegram.ext import (
 from bot import callbacks as cb
 from bot.app import DeskContext
 from bot.config import parse_duration
+from bot.domain.documents import Classification
 from bot.domain.members import Action, Member
 from bot.domain.notices import (
     ADDRESSABLE_ROLES,
@@ -80,6 +82,7 @@ class S(IntEnum):
     MEETING_PLACE = 521
     LEAVE_REASON = 530
     PROXY_NAME = 531
+    LEVEL = 540
 
 
 _data = callback_data
@@ -109,7 +112,22 @@ async def _start(update: Update, ctx: DeskContext, kind: NoticeKind) -> S | int:
     if member is None:
         return ConversationHandler.END
     await _save(update, ctx, svc.NoticeDraft(kind=kind))
-    key = "notice.ask_meeting_title" if kind is NoticeKind.MEETING else "notice.ask_title"
+    levels = [(ctx.t(f"doc.level.{c.value}"), f"nd:lv:{c.value}") for c in Classification]
+    await say(update, ctx, ctx.t("notice.ask_level"), cb.keyboard([levels[:2], levels[2:]]))
+    return S.LEVEL
+
+
+async def got_level(update: Update, ctx: DeskContext) -> S | int:
+    """Reads the 密级 first: content marked 机密 or above is never sent (the dialogue ends, nothing kept)."""
+    level = Classification(_data(update).removeprefix("nd:lv:"))
+    await answer_query(update)
+    if not level.electronic:
+        await say(update, ctx, ctx.t("notice.classified_refused", level=ctx.t(f"doc.level.{level}")))
+        return await _finish(update, ctx)
+    draft = await _draft(update, ctx)
+    draft.classification = level.value
+    await _save(update, ctx, draft)
+    key = "notice.ask_meeting_title" if draft.kind is NoticeKind.MEETING else "notice.ask_title"
     await say(update, ctx, ctx.t(key, limit=MAX_TITLE))
     return S.TITLE
 
@@ -435,7 +453,9 @@ async def show_summary(update: Update, ctx: DeskContext, draft: svc.NoticeDraft)
     meeting = ""
     if draft.kind is NoticeKind.MEETING:
         meeting = ctx.t("notice.meeting_facts", time=s.fmt.dt(draft.meeting_at), place=esc(draft.place)) + "\n"
-    text = ctx.t("notice.summary", title=esc(draft.title), meeting=meeting, body=esc(draft.body) or ctx.t("core.none"),
+    level = draft.classification if draft.classification not in ("", "none") else ""
+    title = esc(draft.title) + (ctx.t("notice.level_mark", level=ctx.t(f"doc.level.{level}")) if level else "")
+    text = ctx.t("notice.summary", title=title, meeting=meeting, body=esc(draft.body) or ctx.t("core.none"),
                  attachments=len(draft.attachments), audience=_audience_line(ctx, draft, member),
                  urgency=ctx.t("notice.btn.urgent" if draft.urgent else "notice.btn.normal"), receipt=receipt)
     if draft.audience is not None and (lost := await svc.unreached_units(s, member, draft.audience)):
@@ -590,7 +610,9 @@ def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
 
 def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     other = [CallbackQueryHandler(stray, pattern=r"^nd:"), MessageHandler(~filters.COMMAND, stray)]
+    levels = "|".join(c.value for c in Classification)
     return {
+        S.LEVEL: [CallbackQueryHandler(got_level, pattern=rf"^nd:lv:({levels})$"), *other],
         S.TITLE: [MessageHandler(TEXT, got_title), *other],
         S.MEETING_TIME: [MessageHandler(TEXT, got_meeting_time), *other],
         S.MEETING_PLACE: [MessageHandler(TEXT, got_meeting_place), *other],

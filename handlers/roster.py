@@ -1,5 +1,5 @@
 """The duty roster in chat: /duty (now, today and the week), /duty set (one shift of one day),
-and an admin sending the roster as an .xlsx or .csv document."""
+/duty log [date] (a duty day's log), and an admin sending the roster as an .xlsx or .csv document."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from bot.app import DeskContext
 from bot.domain import roster as rules
 from bot.domain.members import Action
+from bot.services import duty_log
 from bot.services import roster as svc
 from bot.services.errors import ServiceError
-from handlers.common import guard, is_private, refuse, say
+from handlers.common import guard, guard_private, is_private, refuse, say
 
 ROSTER_FILES = filters.ChatType.PRIVATE & (
     filters.Document.FileExtension("xlsx") | filters.Document.FileExtension("csv")
@@ -26,6 +27,11 @@ async def duty(update: Update, ctx: DeskContext) -> None:
     s = ctx.services
     args = ctx.args or []
     try:
+        if args and args[0].lower() == "log":  # /duty log [date]: a duty day's log
+            if await guard_private(update, ctx, Action.VIEW_DUTY_LOG) is None:
+                return
+            await say(update, ctx, await duty_log.day_text(s, member, " ".join(args[1:])))
+            return
         if args and args[0].lower() == "set":
             if await guard(update, ctx, Action.MANAGE_ROSTER) is None:
                 return

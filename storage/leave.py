@@ -34,6 +34,11 @@ class LeaveRequest:
     decided_at: datetime | None
     returned_at: datetime | None
     back_alerted_at: datetime | None
+    filing: str = "request"  # or "report": in effect at once, approved by nobody
+
+    @property
+    def reported(self) -> bool:
+        return self.filing == "report"
 
     @property
     def pending(self) -> bool:
@@ -65,20 +70,20 @@ def _request(r: aiosqlite.Row) -> LeaveRequest:
         leaves_city=bool(r["leaves_city"]), reason=r["reason"], standin_id=r["standin_id"], chain=r["chain"],
         holidays=r["holidays"], status=LeaveStatus(r["status"]), step=r["step"], on_leave=bool(r["on_leave"]),
         created_at=_dt(r["created_at"]), decided_at=from_db(r["decided_at"]), returned_at=from_db(r["returned_at"]),
-        back_alerted_at=from_db(r["back_alerted_at"]),
+        back_alerted_at=from_db(r["back_alerted_at"]), filing=r["filing"],
     )
 
 
 async def create(
     conn: aiosqlite.Connection, *, member_id: int, unit_code: str, kind: str, start_at: datetime, end_at: datetime,
     destination: str, leaves_city: bool, reason: str, standin_id: int | None, chain: str, holidays: str,
-    now: datetime,
+    now: datetime, filing: str = "request",
 ) -> int:
     cur = await conn.execute(
         "INSERT INTO leave_requests(member_id, unit_code, kind, start_at, end_at, destination, leaves_city, reason, "
-        "standin_id, chain, holidays, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "standin_id, chain, holidays, created_at, filing) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (member_id, unit_code, kind, to_db(start_at), to_db(end_at), destination, int(leaves_city), reason,
-         standin_id, chain, holidays, to_db(now)),
+         standin_id, chain, holidays, to_db(now), filing),
     )
     assert cur.lastrowid is not None
     return cur.lastrowid

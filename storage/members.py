@@ -132,3 +132,34 @@ async def audit(conn: aiosqlite.Connection, now: datetime, actor_id: int | None,
         "INSERT INTO audit_log(at, actor_id, action, detail) VALUES (?,?,?,?)",
         (to_db(now), actor_id, action, detail),
     )
+
+
+async def set_roles(conn: aiosqlite.Connection, member_id: int, roles: Iterable[Role]) -> None:
+    """The member holds exactly `roles` from now on."""
+    await conn.execute("DELETE FROM member_roles WHERE member_id=?", (member_id,))
+    await add_roles(conn, member_id, roles)
+
+
+# --- members to review after a role split (migration 0013: unit chiefs) --------------------
+
+
+async def review_untold(conn: aiosqlite.Connection) -> list[tuple[Member, str]]:
+    """Members still on the review list and not yet shown to the admins, with why."""
+    rows = await conn.execute_fetchall("SELECT member_id, reason FROM role_review WHERE told_at IS NULL "
+                                       "ORDER BY member_id")
+    out = []
+    for r in rows:
+        m = await by_id(conn, r["member_id"])
+        if m is not None:
+            out.append((m, r["reason"]))
+    return out
+
+
+async def review_told(conn: aiosqlite.Connection, member_ids: Iterable[int], now: datetime) -> None:
+    await conn.executemany("UPDATE role_review SET told_at=? WHERE member_id=?",
+                           [(to_db(now), i) for i in member_ids])
+
+
+async def review_done(conn: aiosqlite.Connection, member_id: int) -> None:
+    """An admin set the member's roles: nothing left to review."""
+    await conn.execute("DELETE FROM role_review WHERE member_id=?", (member_id,))

@@ -30,6 +30,7 @@ class Notice:
     last_resend_at: datetime | None
     finished_at: datetime | None
     status_outbox_id: int | None
+    classification: str = "none"  # 非密 or 秘密: content marked 机密 or above is never sent
 
     @property
     def is_meeting(self) -> bool:
@@ -53,21 +54,21 @@ def _notice(r: aiosqlite.Row) -> Notice:
         audience=AudienceSpec.from_dict(json.loads(r["audience"])), created_at=created,
         due_at=from_db(r["due_at"]), meeting_at=from_db(r["meeting_at"]), meeting_place=r["meeting_place"],
         last_resend_at=from_db(r["last_resend_at"]), finished_at=from_db(r["finished_at"]),
-        status_outbox_id=r["status_outbox_id"],
+        status_outbox_id=r["status_outbox_id"], classification=r["classification"],
     )
 
 
 async def create(
     conn: aiosqlite.Connection, *, kind: NoticeKind, sender_id: int, unit_code: str, title: str, body: str,
     urgent: bool, receipt_required: bool, audience: AudienceSpec, now: datetime, due_at: datetime | None,
-    meeting_at: datetime | None = None, meeting_place: str | None = None,
+    meeting_at: datetime | None = None, meeting_place: str | None = None, classification: str = "none",
 ) -> int:
     cur = await conn.execute(
         "INSERT INTO notices(kind, sender_id, unit_code, title, body, urgent, receipt_required, audience, "
-        "created_at, due_at, meeting_at, meeting_place) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "created_at, due_at, meeting_at, meeting_place, classification) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (kind.value, sender_id, unit_code, title, body, int(urgent), int(receipt_required),
          json.dumps(audience.to_dict(), ensure_ascii=False), to_db(now), to_db(due_at), to_db(meeting_at),
-         meeting_place),
+         meeting_place, classification),
     )
     assert cur.lastrowid is not None
     return cur.lastrowid

@@ -28,7 +28,8 @@ async def play(stage: Stage) -> None:
     done = await officer.wait_for("事件编号")
     await desk.settle()
 
-    stage.narrate("值班员确认收到，主任上报市委")
+    stage.narrate("道路塌方是重大类别：街道办事处主任（单位主要负责人）同时收到；值班员确认收到，主任上报市委")
+    await stage.person("chief").wait_for("突发事件")
     alert = await duty.wait_for("突发事件")
     await duty.press(alert, text="✅ 已收到")
     await desk.settle()

@@ -17,6 +17,7 @@ async def play(stage: Stage) -> None:
 
     stage.narrate("区委办主任发通知：标题、正文、附件、接收单位、紧急程度、签收时限（演示用 12 秒，平时 8 小时）")
     await director.send_command("/notice")
+    await director.press(await director.wait_for("密级"), text="非密")
     await director.wait_for("通知标题")
     await director.send_text("关于做好节前安全生产检查的通知")
     await director.wait_for("通知正文")
@@ -51,6 +52,7 @@ async def play(stage: Stage) -> None:
 
     stage.narrate("会议通知：时间、地点、参会人员；参会人员回复 参加 / 请假（附事由）/ 代会（附代会人员）")
     await director.send_command("/meeting")
+    await director.press(await director.wait_for("密级"), text="非密")
     await director.wait_for("会议名称")
     await director.send_text("全区安全生产调度会")
     await director.wait_for("会议时间")

@@ -12,15 +12,25 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.config import LeaveChain
 from bot.domain.holidays import HolidayCalendar
-from bot.domain.members import Member
+from bot.domain.leave_chains import (  # noqa: F401 — the chains' rules, re-exported for their callers
+    Approver,
+    Decision,
+    Selector,
+    SelfApproval,
+    approval_chain_for,
+    parse_selector,
+    route_self,
+    select,
+    step_outcome,
+    with_standins,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +50,6 @@ class LeaveStatus(StrEnum):
     APPROVED = "approved"
     REFUSED = "refused"
     CANCELLED = "cancelled"
-
-
-class Decision(StrEnum):
-    APPROVED = "approved"
-    REFUSED = "refused"
 
 
 class LeaveInputError(ValueError):
@@ -248,94 +253,6 @@ def back_deadlines(end: datetime, tz: ZoneInfo, remind_at: timedelta, grace: tim
     remind = max(midnight + remind_at, end, approved_at or end)
     due = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz).astimezone(UTC) + grace
     return remind, due
-
-
-# --- approval chains -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Selector:
-    """`member:12`, `role:director`, `role:director@office`, `role:unit_head@own`, `post:district_head`."""
-
-    kind: str
-    value: str
-    unit: str | None = None
-
-
-_SELECTOR = re.compile(r"^(member|role|post):([a-z0-9_]+)(?:@([a-z][a-z0-9_]*))?$")
-
-
-def parse_selector(text: str) -> Selector:
-    m = _SELECTOR.match(text.strip())
-    if not m or (m.group(3) and m.group(1) != "role"):
-        raise ValueError(f"bad approver {text!r}: write member:12, role:director@office, role:unit_head@own or post:name")
-    if m.group(1) == "member" and not m.group(2).isdigit():
-        raise ValueError(f"bad member number in {text!r}")
-    return Selector(m.group(1), m.group(2), m.group(3))
-
-
-def approval_chain_for(member: Member, unit_kind: str, chains: Sequence[LeaveChain]) -> LeaveChain | None:
-    """The first chain whose requester roles, unit kinds and units all match (empty = any)."""
-    for chain in chains:
-        if chain.roles and not {r.value for r in member.roles} & set(chain.roles):
-            continue
-        if chain.unit_kinds and unit_kind not in chain.unit_kinds:
-            continue
-        if chain.units and member.unit_code not in chain.units:
-            continue
-        return chain
-    return None
-
-
-@dataclass(frozen=True)
-class Approver:
-    member_id: int
-    on_behalf_of: int | None = None  # the approver on leave this one stands in for
-
-
-def select(selectors: Iterable[str], requester_unit: str, people: Sequence[Member],
-           posts: Mapping[str, Iterable[int]]) -> list[Member]:
-    """Active members named by the selectors, in order, without repeats."""
-    by_id = {m.id: m for m in people if m.active}
-    out: dict[int, Member] = {}
-    for text in selectors:
-        sel = parse_selector(text)
-        if sel.kind == "member":
-            found = [by_id[int(sel.value)]] if int(sel.value) in by_id else []
-        elif sel.kind == "post":
-            found = [by_id[i] for i in posts.get(sel.value, ()) if i in by_id]
-        else:
-            unit = requester_unit if sel.unit == "own" else sel.unit
-            found = [m for m in by_id.values()
-                     if any(r.value == sel.value for r in m.roles) and (unit is None or m.unit_code == unit)]
-        for m in found:
-            out.setdefault(m.id, m)
-    return list(out.values())
-
-
-def with_standins(people: Iterable[Member], away: Mapping[int, int | None], exclude: Iterable[int] = ()) -> list[Approver]:
-    """Whoever is away on approved leave is replaced by their stand-in (or dropped without one)."""
-    skip = set(exclude)
-    out: dict[int, Approver] = {}
-    for m in people:
-        if m.id in away:
-            stand_in = away[m.id]
-            if stand_in is None or stand_in in away or stand_in in skip:
-                continue
-            out.setdefault(stand_in, Approver(stand_in, m.id))
-        elif m.id not in skip:
-            out.setdefault(m.id, Approver(m.id))
-    return list(out.values())
-
-
-def step_outcome(mode: str, decisions: Sequence[str | None]) -> Decision | None:
-    """`any`: the first decision decides; `all`: one refusal refuses, every approval approves."""
-    made = [d for d in decisions if d is not None]
-    if Decision.REFUSED in made:
-        return Decision.REFUSED
-    if mode == "all":
-        return Decision.APPROVED if decisions and len(made) == len(decisions) else None
-    return Decision.APPROVED if made else None
 
 
 # --- the request being written, answer by answer (serialisable for the drafts table) -------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -9,7 +10,8 @@ from enum import StrEnum
 
 class Role(StrEnum):
     OFFICER = "officer"  # 信息员
-    UNIT_HEAD = "unit_head"  # 单位办公室主任
+    UNIT_HEAD = "unit_head"  # 单位办公室主任 (街道党政办主任): the unit's office, its alerts, its staff's leave
+    UNIT_CHIEF = "unit_chief"  # 单位主要负责人 (街道办事处主任、局长): major incidents and overdue items of the unit
     DUTY = "duty"  # 值班员
     DIRECTOR = "director"  # 办公室主任/副主任
     LEADER = "leader"  # 区领导
@@ -46,6 +48,14 @@ class Action(StrEnum):
     VIEW_ROSTER = "view_roster"  # /duty
     MANAGE_ROSTER = "manage_roster"  # /duty set, roster import
     VIEW_STATS = "view_stats"  # /stats, /export
+    REPORT_HOLIDAY = "report_holiday"  # 节假日离京报备 (区领导)
+    KEEP_DUTY_LOG = "keep_duty_log"  # /log, 交班 / 接班 (only as an officer of that shift change)
+    VIEW_DUTY_LOG = "view_duty_log"  # /duty log
+    REGISTER_DOCUMENT = "register_document"  # 收文登记
+    PROPOSE_DOCUMENT = "propose_document"  # 拟办, 电话请示
+    ASSIGN_DOCUMENT = "assign_document"  # 批办 — only the leader the proposal names
+    HANDLE_DOCUMENT = "handle_document"  # 办结 — only the handler the 批办 names
+    VIEW_DOCUMENTS = "view_documents"  # /docs: every open document
 
 
 # The permission table: one line per action, read like the office's own rules.
@@ -53,31 +63,40 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.REPORT_INCIDENT: frozenset({Role.OFFICER, Role.UNIT_HEAD}),
     Action.FILE_STAGE: frozenset({Role.OFFICER, Role.UNIT_HEAD}),
     Action.CLOSE_INCIDENT: frozenset({Role.UNIT_HEAD, Role.DIRECTOR}),
-    Action.ACK_ALERT: frozenset({Role.DUTY, Role.DIRECTOR, Role.UNIT_HEAD, Role.LEADER}),
+    Action.ACK_ALERT: frozenset({Role.DUTY, Role.DIRECTOR, Role.UNIT_HEAD, Role.UNIT_CHIEF, Role.LEADER}),
     Action.FORWARD_UPSTREAM: frozenset({Role.DUTY, Role.DIRECTOR}),
     Action.ASK_REPORTER: frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER}),
     Action.VIEW_ALL_INCIDENTS: frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER}),
-    Action.VIEW_OWN_INCIDENTS: frozenset({Role.OFFICER, Role.UNIT_HEAD}),
+    Action.VIEW_OWN_INCIDENTS: frozenset({Role.OFFICER, Role.UNIT_HEAD, Role.UNIT_CHIEF}),
     Action.MANAGE_MEMBERS: frozenset({Role.ADMIN}),
     Action.CREATE_INVITE: frozenset({Role.ADMIN}),
     Action.REQUEST_LEAVE: frozenset(Role) - {Role.ADMIN},
     Action.DECIDE_LEAVE: frozenset(Role) - {Role.ADMIN},
-    Action.VIEW_AWAY: frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER, Role.UNIT_HEAD}),
+    Action.VIEW_AWAY: frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER, Role.UNIT_HEAD, Role.UNIT_CHIEF}),
     Action.SUBMIT_INFO: frozenset({Role.OFFICER, Role.UNIT_HEAD}),
     Action.REVIEW_INFO: frozenset({Role.DIRECTOR, Role.INFO_EDITOR}),
-    Action.VIEW_INFO_STATS: frozenset({Role.OFFICER, Role.UNIT_HEAD, Role.DUTY, Role.DIRECTOR, Role.LEADER, Role.INFO_EDITOR}),
+    Action.VIEW_INFO_STATS: frozenset({Role.OFFICER, Role.UNIT_HEAD, Role.UNIT_CHIEF, Role.DUTY, Role.DIRECTOR,
+                                       Role.LEADER, Role.INFO_EDITOR}),
     Action.ASSIGN_TASK: frozenset({Role.DIRECTOR}),
     Action.ACCEPT_TASK: frozenset({Role.UNIT_HEAD}),
     Action.REPORT_TASK: frozenset({Role.OFFICER, Role.UNIT_HEAD}),
     Action.SUBMIT_TASK: frozenset({Role.UNIT_HEAD}),
     Action.REVIEW_TASK: frozenset({Role.DIRECTOR}),
     Action.VIEW_ALL_TASKS: frozenset({Role.DIRECTOR, Role.LEADER}),
-    Action.VIEW_OWN_TASKS: frozenset({Role.OFFICER, Role.UNIT_HEAD}),
+    Action.VIEW_OWN_TASKS: frozenset({Role.OFFICER, Role.UNIT_HEAD, Role.UNIT_CHIEF}),
     Action.SEND_NOTICE: frozenset({Role.DIRECTOR, Role.DUTY, Role.UNIT_HEAD}),
     Action.BIND_GROUP: frozenset({Role.ADMIN, Role.UNIT_HEAD}),
     Action.VIEW_ROSTER: frozenset(Role),
     Action.MANAGE_ROSTER: frozenset({Role.ADMIN, Role.DIRECTOR}),
     Action.VIEW_STATS: frozenset({Role.DIRECTOR, Role.DUTY, Role.LEADER}),
+    Action.REPORT_HOLIDAY: frozenset({Role.LEADER}),
+    Action.KEEP_DUTY_LOG: frozenset({Role.DUTY, Role.DIRECTOR}),
+    Action.VIEW_DUTY_LOG: frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER}),
+    Action.REGISTER_DOCUMENT: frozenset({Role.DUTY, Role.DIRECTOR}),
+    Action.PROPOSE_DOCUMENT: frozenset({Role.DUTY, Role.DIRECTOR}),
+    Action.ASSIGN_DOCUMENT: frozenset({Role.LEADER, Role.DIRECTOR}),
+    Action.HANDLE_DOCUMENT: frozenset(Role) - {Role.ADMIN},
+    Action.VIEW_DOCUMENTS: frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER}),
 }
 
 # Actions whose scope is the actor's own unit unless a role grants district-wide reach.
@@ -133,3 +152,18 @@ def parse_role(text: str) -> Role | None:
         return Role(text.strip())
     except ValueError:
         return None
+
+
+def parse_roles(words: Iterable[str]) -> tuple[frozenset[Role], list[str]]:
+    """`unit_chief duty` or `unit_chief,duty` → the roles, and the words that name none."""
+    found: set[Role] = set()
+    unknown: list[str] = []
+    for word in (w for text in words for w in text.replace("，", ",").split(",")):
+        if not word.strip():
+            continue
+        role = parse_role(word)
+        if role is None:
+            unknown.append(word.strip())
+        else:
+            found.add(role)
+    return frozenset(found), unknown

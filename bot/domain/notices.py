@@ -38,7 +38,8 @@ class Attendance(StrEnum):
 
 
 # Roles a notice may be addressed to ("all officers", "all unit heads", …).
-ADDRESSABLE_ROLES: tuple[Role, ...] = (Role.OFFICER, Role.UNIT_HEAD, Role.DUTY, Role.DIRECTOR, Role.LEADER)
+ADDRESSABLE_ROLES: tuple[Role, ...] = (Role.OFFICER, Role.UNIT_HEAD, Role.UNIT_CHIEF, Role.DUTY, Role.DIRECTOR,
+                                       Role.LEADER)
 
 
 @dataclass(frozen=True)

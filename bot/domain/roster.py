@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.domain.members import Member, Role
 
 LEADER = "leader"  # the shift name of the leader on duty
-HANDOVER = "roster.handover"  # the deadline kind of the daily handover reminder
+HANDOVER = "roster.handover"  # the deadline kind of a shift change (交接班), recurring
 _LEADER_HEADERS = ("带班领导", "带班", "leader")
 _DATE_HEADERS = ("日期", "date")
 
@@ -99,6 +99,11 @@ def on_at(slots: Iterable[Slot], at: datetime) -> list[Slot]:
 
 def leader_at(slots: Iterable[Slot], at: datetime) -> Slot | None:
     return next((s for s in slots if s.shift == LEADER and s.covers(at)), None)
+
+
+def shift_changes(rules: RosterRules) -> list[time]:
+    """The moments a shift begins (Beijing time): a handover at each, not once a day."""
+    return sorted({sh.start for sh in rules.shifts})
 
 
 def handover_pairs(slots: Iterable[Slot], at: datetime) -> tuple[list[Slot], list[Slot]]:

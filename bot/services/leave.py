@@ -14,11 +14,12 @@ from bot.domain import leave as rules
 from bot.domain.leave import Decision, LeaveDraft, LeaveInputError, LeaveStatus
 from bot.domain.members import Action, Member, can
 from bot.fmt import esc
+from bot.services import holiday
 from bot.services import leave_text as txt
 from bot.services.base import Services
 from bot.services.edits import still_told
 from bot.services.errors import NotAllowed, ServiceError, Stale
-from storage import deadlines, leave, members, outbox
+from storage import deadlines, holiday_reports, leave, members, outbox
 from storage.leave import LeaveRequest
 from storage.outbox import OutboxRow
 from storage.uow import Tx
@@ -35,13 +36,40 @@ ASK_TAG = "ask"
 # --- helpers -------------------------------------------------------------------------------
 
 
+# Requests stored under a chain name the shipped config no longer has: before unit chiefs were a
+# role of their own, the street and bureau heads' chain was named for `unit_head`.
+LEGACY_CHAINS = {"unit_heads": "unit_chiefs"}
+
+
 def _chain(s: Services, name: str) -> LeaveChain | None:
-    return next((c for c in s.config.leave.chains if c.name == name), None)
+    chains = {c.name: c for c in s.config.leave.chains}
+    return chains.get(name) or chains.get(LEGACY_CHAINS.get(name, ""))
+
+
+def held_posts(s: Services, member: Member) -> set[str]:
+    """The [[leave.posts]] the member holds (区长, 区委书记 …)."""
+    return {p.name for p in s.config.leave.posts if member.id in p.members}
 
 
 def chain_for(s: Services, member: Member) -> LeaveChain | None:
     unit = s.config.unit(member.unit_code)
-    return rules.approval_chain_for(member, unit.kind if unit else "", s.config.leave.chains)
+    return rules.approval_chain_for(member, unit.kind if unit else "", s.config.leave.chains, held_posts(s, member))
+
+
+async def route(s: Services, conn: aiosqlite.Connection, member: Member, chain: LeaveChain) -> rules.Route:
+    """The chain once the requester's own steps are accounted for (see rules.route_self).
+    `conn`: the submitting transaction's, or committed rows for the early check at /leave."""
+    people = await members.all_members(conn)
+    away = await leave.away_now(conn)
+
+    def approvers(step: LeaveStep) -> set[int]:
+        chosen = rules.select(step.who, member.unit_code, people, _posts(s))
+        return {m.id for m in chosen} | {a.member_id for a in rules.with_standins(chosen, away)}
+
+    try:
+        return rules.route_self(chain, s.config.leave.chains, member.id, approvers)
+    except rules.SelfApproval:
+        raise ServiceError("leave.err_self_approval", chain=esc(chain.label or chain.name)) from None
 
 
 def chain_label(s: Services, name: str) -> str:
@@ -121,7 +149,7 @@ async def check_overlap(s: Services, conn: Any, member: Member, start: datetime,
     for other in await leave.live_for_member(conn, member.id):
         if rules.overlaps(start, end, other.start_at, other.end_at):
             raise ServiceError("leave.err_overlap", id=other.id, period=txt.period_text(s, other.start_at, other.end_at),
-                               status=s.texts(f"leave.status.{other.status}"))
+                               status=txt.status_text(s, other))
 
 
 async def check_start_free(s: Services, conn: Any, member: Member, start: datetime) -> None:
@@ -149,7 +177,8 @@ async def standin_choices(s: Services, member: Member) -> list[Member]:
 
 
 async def submit(s: Services, member: Member, draft: LeaveDraft, *, at: datetime) -> LeaveRequest:
-    """Store the request, report a holiday trip in advance, and open the first step that has someone.
+    """Store the request, file the holiday report a trip out of the city over a statutory holiday owes
+    (late when after departure, never refused for it), and open the first step that has someone.
     `at`: when the member sent it — "in advance" and "not in the past" are judged by that."""
     if not can(member, Action.REQUEST_LEAVE):
         raise NotAllowed()
@@ -162,33 +191,42 @@ async def submit(s: Services, member: Member, draft: LeaveDraft, *, at: datetime
         raise ServiceError("leave.err_no_chain")
     holidays = holidays_for(s, draft)
     async with s.uow() as tx:
-        if holidays and rules.departed(start, min(at, tx.now), s.config.tz):
-            raise ServiceError("leave.err_holiday_after_departure", holidays=esc(holidays))
         await check_overlap(s, tx.conn, member, start, end)
         if draft.standin_id is not None:
             stand_in = await members.by_id(tx.conn, draft.standin_id)
             if stand_in is None or not stand_in.active or stand_in.unit_code != member.unit_code \
                     or stand_in.id == member.id:
                 raise ServiceError("leave.err_bad_standin")
+        way = await route(s, tx.conn, member, chain)
+        reported = way.chain.mode == "report"
         req_id = await leave.create(
             tx.conn, member_id=member.id, unit_code=member.unit_code, kind=draft.kind, start_at=start, end_at=end,
             destination=draft.destination, leaves_city=bool(draft.leaves_city), reason=draft.reason,
-            standin_id=draft.standin_id, chain=chain.name, holidays=holidays, now=tx.now,
+            standin_id=draft.standin_id, chain=way.chain.name, holidays=holidays, now=tx.now,
+            filing="report" if reported else "request",
         )
-        await leave.add_event(tx.conn, req_id, tx.now, member.id, "submitted", name=member.name)
+        await leave.add_event(tx.conn, req_id, tx.now, member.id, "reported" if reported else "submitted",
+                              name=member.name)
+        if way.via:
+            await leave.add_event(tx.conn, req_id, tx.now, None, "self_rerouted",
+                                  chain=chain_label(s, way.chain.name), left=chain_label(s, way.via[0]))
         req = await leave.get(tx.conn, req_id)
         assert req is not None
+        late = False
         if holidays:
-            office = await audience(s, tx, s.config.leave.holiday_notify, member.unit_code, exclude=[member.id])
-            text = s.texts("leave.holiday_report", holidays=esc(holidays), city=esc(s.config.general.city),
-                           facts=await card(s, tx, req))
-            n = await _tell(tx, office, text, req_id, "holiday")
-            await leave.add_event(tx.conn, req_id, tx.now, None, "holiday_reported", holidays=holidays, count=n)
+            late = await holiday.file_with_request(s, tx, member, req, at=min(at, tx.now))
+            await leave.add_event(tx.conn, req_id, tx.now, None, "holiday_reported_late" if late else "holiday_reported",
+                                  holidays=holidays)
         # Through the outbox, so the requester reads it before the first step's progress message.
-        key = "leave.submitted_holiday" if holidays else "leave.submitted"
-        await tx.send_text(member.telegram_id, s.texts(key, id=req_id, holidays=esc(holidays)),
+        key = "leave.submitted_report" if reported else "leave.submitted_holiday_late" if late else \
+            "leave.submitted_holiday" if holidays else "leave.submitted"
+        await tx.send_text(member.telegram_id, s.texts(key, id=req_id, holidays=esc(holidays),
+                                                       chain=esc(chain_label(s, way.chain.name))),
                            markup=txt.withdraw_keyboard(s, req_id), ref_kind=REF, ref_id=req_id, tag="progress")
-        await open_step(s, tx, req, 0)
+        if reported:
+            await finish(s, tx, req, LeaveStatus.APPROVED, None, None)
+        else:
+            await open_step(s, tx, req, 0)
         fresh = await leave.get(tx.conn, req_id)
         assert fresh is not None
         return fresh
@@ -207,14 +245,19 @@ async def open_step(s: Services, tx: Tx, req: LeaveRequest, index: int, *, stuck
 
     The fallback (the district office) is asked only when no earlier step had anyone to ask — or
     when the request is `stuck`: its approvers were deactivated undecided (leave_reroute.py). Then
-    step `index` is the one they left, and only people not asked there yet are asked.
+    step `index` is the one they left, and only people not asked there yet are asked. It is never
+    asked for a request whose own steps were left out because the requester would approve it
+    (submission refuses that one instead).
     """
     steps = steps_of(s, req)
     asked_before = bool(await leave.approvers(tx.conn, req.id))
     requester = await requester_of(tx, req)
+    self_skipped = False
     for i in range(index, len(steps)):
         step = steps[i]
-        if i == len(steps) - 1 and asked_before and not stuck:
+        if i == len(steps) - 1 and (asked_before or self_skipped) and not stuck:
+            if not asked_before:
+                raise ServiceError("leave.err_self_approval", chain=esc(chain_label(s, req.chain)))
             break
         people = await members.all_members(tx.conn)
         active = {m.id for m in people if m.active}
@@ -222,6 +265,10 @@ async def open_step(s: Services, tx: Tx, req: LeaveRequest, index: int, *, stuck
         chosen = rules.select(step.who, req.unit_code, people, _posts(s))
         # A stand-in deactivated meanwhile stands in for nobody: as if there were none.
         away = {m: sub if sub in active else None for m, sub in (await leave.away_now(tx.conn)).items()}
+        if req.member_id in {m.id for m in chosen} | {a.member_id for a in rules.with_standins(chosen, away)}:
+            self_skipped = True  # the requester's own step: left out, never theirs to decide
+            await leave.add_event(tx.conn, req.id, tx.now, None, "self_skipped", step=step.label)
+            continue
         approvers = rules.with_standins(chosen, away, exclude=skip)
         if not approvers:
             await leave.add_event(tx.conn, req.id, tx.now, None, "step_skipped", step=step.label)
@@ -350,6 +397,8 @@ async def finish(s: Services, tx: Tx, req: LeaveRequest, status: LeaveStatus, by
         await leave.add_event(tx.conn, req.id, tx.now, by.id if by else None, "refused_final")
         await tx.send_text(requester.telegram_id, s.texts("leave.refused", id=req.id, name=esc(by.name if by else ""),
                                                           comment=note), ref_kind=REF, ref_id=req.id, tag="result")
+    elif fresh.reported:  # a written report: in effect now, approved by nobody; the requester knows (submit)
+        await leave.add_event(tx.conn, req.id, tx.now, None, "report_filed")
     else:
         if by is None and not any(a.decision == Decision.APPROVED for a in await leave.approvers(tx.conn, req.id)):
             await leave.add_event(tx.conn, req.id, tx.now, None, "no_approver")
@@ -357,6 +406,7 @@ async def finish(s: Services, tx: Tx, req: LeaveRequest, status: LeaveStatus, by
         await tx.send_text(requester.telegram_id, s.texts("leave.approved", id=req.id, comment=note,
                                                           period=txt.period_text(s, fresh.start_at, fresh.end_at)),
                            ref_kind=REF, ref_id=req.id, tag="result")
+    if status is LeaveStatus.APPROVED:
         if fresh.standin_id is not None:
             stand_in = await members.by_id(tx.conn, fresh.standin_id)
             if stand_in is not None and stand_in.active:
@@ -366,11 +416,16 @@ async def finish(s: Services, tx: Tx, req: LeaveRequest, status: LeaveStatus, by
                 told.add(stand_in.id)
         chain = _chain(s, fresh.chain)
         notify = await audience(s, tx, chain.notify if chain else (), fresh.unit_code, exclude=told)
-        await _tell(tx, notify, s.texts("leave.notify", id=req.id, facts=body), req.id, "notify")
+        key = "leave.report_notify" if fresh.reported else "leave.notify"
+        text = s.texts(key, id=req.id, facts=body)
+        await _tell(tx, notify, text, req.id, "notify")
         told |= {m.id for m in notify}
+        for chat_id in chain.notify_chats if chain else ():
+            await tx.send_text(chat_id, text, ref_kind=REF, ref_id=req.id, tag="notify_chat")
         await plan_leave(s, tx, fresh)
     archive = await audience(s, tx, s.config.leave.archive, fresh.unit_code, exclude=told)
-    key = "leave.archive_approved" if status is LeaveStatus.APPROVED else "leave.archive_refused"
+    key = ("leave.archive_reported" if fresh.reported else "leave.archive_approved") \
+        if status is LeaveStatus.APPROVED else "leave.archive_refused"
     await _tell(tx, archive, s.texts(key, id=req.id, facts=body, name=esc(by.name if by else ""), comment=note),
                 req.id, "archive")
 
@@ -430,6 +485,7 @@ async def withdraw(s: Services, member: Member, request_id: int | None = None) -
             raise Stale()
         for kind in (REMIND, BEGIN, END, BACK_REMIND, BACK_DUE):
             await deadlines.cancel(tx.conn, kind, req.id, tx.now)
+        await holiday_reports.withdraw_for_request(tx.conn, req.id, tx.now)
         await leave.add_event(tx.conn, req.id, tx.now, member.id, "withdrawn", name=member.name)
         fresh = await leave.get(tx.conn, req.id)
         assert fresh is not None
@@ -452,6 +508,8 @@ async def withdraw(s: Services, member: Member, request_id: int | None = None) -
             chain = _chain(s, req.chain)
             selectors = (*(chain.notify if chain else ()), *s.config.leave.archive)
             await _tell(tx, await audience(s, tx, selectors, req.unit_code, exclude=told), off, req.id, "withdrawn")
+            for chat_id in chain.notify_chats if chain else ():
+                await tx.send_text(chat_id, off, ref_kind=REF, ref_id=req.id, tag="withdrawn")
         return s.texts("leave.withdrawn", id=req.id)
 
 
@@ -556,8 +614,9 @@ async def away_text(s: Services, member: Member, arg: str | None) -> str:
     now = s.now()
     overdue = [r for r in await leave.overdue_back(conn, unit) if r.id not in {f.id for f in found}] \
         if start <= now < end + timedelta(days=1) else []
+    trips = await holiday.away_lines(s, conn, start, end, unit)
     if not found and not overdue:
-        return s.texts("leave.away_none", label=label)
+        return "\n".join([s.texts("leave.away_none", label=label), *trips])
     lines = [s.texts("leave.away_title", label=label, count=len(found))]
     current = None
     names = {m.id: m.name for m in await members.all_members(conn)}
@@ -571,7 +630,7 @@ async def away_text(s: Services, member: Member, arg: str | None) -> str:
             period=txt.period_text(s, req.start_at, req.end_at), destination=esc(req.destination) or "—",
             city=txt.city_text(s, req.leaves_city), late=late,
             standin=esc(names.get(req.standin_id, "?")) if req.standin_id else s.texts("leave.no_standin")))
-    return "\n".join(lines)
+    return "\n".join(lines + trips)
 
 
 async def history_text(s: Services, member: Member, limit: int = 10) -> str:
@@ -587,7 +646,7 @@ async def history_text(s: Services, member: Member, limit: int = 10) -> str:
         back = s.texts("leave.history_back", time=s.fmt.dt(req.returned_at)) if req.returned_at else ""
         blocks.append(s.texts(
             "leave.history_item", id=req.id, kind=s.texts(f"leave.kind.{req.kind}"),
-            period=txt.period_text(s, req.start_at, req.end_at), status=s.texts(f"leave.status.{req.status}"),
+            period=txt.period_text(s, req.start_at, req.end_at), status=txt.status_text(s, req),
             destination=esc(req.destination) or "—",
             standin=esc(names.get(req.standin_id, "?")) if req.standin_id else s.texts("leave.no_standin"),
             back=back, trail="\n".join(trail)))

@@ -32,6 +32,13 @@ def back_keyboard(s: Services, request_id: int) -> dict[str, object]:
     return cb.keyboard([[(s.texts("leave.btn.back"), f"{BACK_PREFIX}:{BACK}:{request_id}")]])
 
 
+def status_text(s: Services, req: LeaveRequest) -> str:
+    """已批准, or 已报告 for a written report in effect (approved by nobody)."""
+    if req.reported and s.texts.has(f"leave.status_report.{req.status}"):
+        return s.texts(f"leave.status_report.{req.status}")
+    return s.texts(f"leave.status.{req.status}")
+
+
 def start_text(s: Services, when: datetime) -> str:
     local = when.astimezone(s.config.tz)
     kw: dict[str, Any] = {"month": local.month, "day": local.day}

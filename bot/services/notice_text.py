@@ -28,6 +28,8 @@ def group_data(notice_id: int) -> str:
 def _header(s: Services, n: Notice) -> str:
     key = "notice.meeting_title" if n.is_meeting else "notice.title"
     urgent = s.texts("notice.urgent_mark") if n.urgent else ""
+    if n.classification != "none":  # 秘密: marked where it is read
+        urgent += s.texts("notice.level_mark", level=s.texts(f"doc.level.{n.classification}"))
     return s.texts(key, title=esc(n.title), urgent=urgent)
 
 

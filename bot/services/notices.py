@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import aiosqlite
 
 from bot.domain import notices as rules
+from bot.domain.documents import Classification
 from bot.domain.members import Action, Member, Role, can
 from bot.domain.notices import Attendance, Audience, AudienceSpec, NoticeKind, NoticePolicy, Receipt
 from bot.fmt import esc
@@ -42,9 +43,10 @@ class NoticeDraft:
     deadline: timedelta | None = None
     meeting_at: datetime | None = None
     place: str = ""
+    classification: str = ""  # 密级, asked first; "" = not answered yet
 
     def to_dict(self) -> dict[str, object]:
-        return {"kind": self.kind.value, "title": self.title, "body": self.body,
+        return {"kind": self.kind.value, "classification": self.classification, "title": self.title, "body": self.body,
                 "attachments": [list(a) for a in self.attachments],
                 "audience": self.audience.to_dict() if self.audience else None, "urgent": self.urgent,
                 "receipt_required": self.receipt_required,
@@ -64,7 +66,16 @@ class NoticeDraft:
             urgent=bool(d.get("urgent")), receipt_required=bool(d.get("receipt_required", True)),
             deadline=timedelta(seconds=float(secs)) if isinstance(secs, (int, float)) else None,
             meeting_at=datetime.fromisoformat(when) if isinstance(when, str) else None, place=str(d.get("place", "")),
+            classification=str(d.get("classification", "")),
         )
+
+
+def classification(draft: NoticeDraft) -> Classification | None:
+    """The draft's 密级; a draft kept from before notices asked for one is 非密."""
+    try:
+        return Classification(draft.classification or "none")
+    except ValueError:
+        return None
 
 
 # --- who receives it --------------------------------------------------------------------
@@ -142,6 +153,11 @@ async def send_notice(s: Services, sender: Member, draft: NoticeDraft) -> Notice
     spec = draft.audience
     if spec is None or not draft.title:
         raise ServiceError("notice.draft_lost")
+    level = classification(draft)
+    if level is None:
+        raise ServiceError("notice.draft_lost")
+    if not level.electronic:  # 机密 and above never leave through the bot, whatever the dialogue let through
+        raise ServiceError("notice.classified_refused", level=s.texts(f"doc.level.{level}"))
     policy = notice_policy(s)
     async with s.uow() as tx:
         group_units = {g.chat_id: g.unit_code for g in await notices.groups(tx.conn)}
@@ -162,7 +178,7 @@ async def send_notice(s: Services, sender: Member, draft: NoticeDraft) -> Notice
         nid = await notices.create(
             tx.conn, kind=draft.kind, sender_id=sender.id, unit_code=sender.unit_code, title=draft.title,
             body=draft.body, urgent=draft.urgent, receipt_required=draft.receipt_required, audience=spec, now=now,
-            due_at=due, meeting_at=draft.meeting_at, meeting_place=draft.place or None,
+            due_at=due, meeting_at=draft.meeting_at, meeting_place=draft.place or None, classification=level.value,
         )
         for kind, file_id in draft.attachments:
             await notices.add_attachment(tx.conn, nid, kind, file_id)

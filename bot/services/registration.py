@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.domain.invites import Invite, InviteProblem, invite_problem, new_invite_code
-from bot.domain.members import Action, Member, Role, can, parse_role
+from bot.domain.members import Action, Member, Role, can, parse_role, parse_roles
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError
 from bot.services.member_gone import member_gone
@@ -102,35 +102,74 @@ async def hint_in_group(s: Services, chat_id: int, telegram_id: int, text: str) 
         return True
 
 
+@dataclass(frozen=True)
+class Reroled:
+    member: Member
+    before: frozenset[Role]
+
+
+async def set_roles(s: Services, actor: Member | None, member_id: int, words: list[str]) -> Reroled:
+    """`/role 12 unit_chief`: the member holds exactly the roles named. Admins only in chat; the CLI
+    (actor=None) is the server operator. An admin cannot take their own admin role away."""
+    if actor is not None and not can(actor, Action.MANAGE_MEMBERS):
+        raise NotAllowed()
+    roles, unknown = parse_roles(words)
+    roles_list = ", ".join(r.value for r in Role)
+    if unknown:
+        raise ServiceError("core.admin.invite_bad_role", role=", ".join(unknown), roles=roles_list)
+    if not roles:
+        raise ServiceError("core.admin.role_usage", roles=roles_list)
+    if actor is not None and actor.id == member_id and Role.ADMIN not in roles:
+        raise ServiceError("core.admin.self_unadmin")
+    async with s.uow() as tx:
+        target = await members.by_id(tx.conn, member_id)
+        if target is None:
+            raise ServiceError("core.admin.member_missing", id=member_id)
+        await members.set_roles(tx.conn, member_id, sorted(roles))
+        await members.review_done(tx.conn, member_id)
+        before = ",".join(sorted(target.roles))
+        after = ",".join(sorted(roles))
+        await members.audit(tx.conn, tx.now, actor.id if actor else None, "roles", f"#{member_id}: {before} → {after}")
+        fresh = await members.by_id(tx.conn, member_id)
+        assert fresh is not None
+        return Reroled(fresh, target.roles)
+
+
 # Commands and who may see them in /help and the command menu, in menu order.
 # Feature modules add one line each.
 _ALL = frozenset(Role)
 _REPORTERS = frozenset({Role.OFFICER, Role.UNIT_HEAD})
 _OFFICE = frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER})
+_CHIEF = frozenset({Role.UNIT_CHIEF})
 COMMANDS: list[tuple[str, frozenset[Role]]] = [
     ("report", _REPORTERS),
-    ("incidents", _REPORTERS | _OFFICE),
-    ("incident", _REPORTERS | _OFFICE),
+    ("incidents", _REPORTERS | _OFFICE | _CHIEF),
+    ("incident", _REPORTERS | _OFFICE | _CHIEF),
     ("leave", _ALL - {Role.ADMIN}),
     ("back", _ALL - {Role.ADMIN}),
     ("leave_history", _ALL - {Role.ADMIN}),
     ("leave_cancel", _ALL - {Role.ADMIN}),
-    ("away", _OFFICE | {Role.UNIT_HEAD}),
-    ("task", frozenset({Role.DIRECTOR, Role.LEADER, Role.OFFICER, Role.UNIT_HEAD})),
-    ("tasks", frozenset({Role.DIRECTOR, Role.LEADER, Role.OFFICER, Role.UNIT_HEAD})),
+    ("away", _OFFICE | {Role.UNIT_HEAD} | _CHIEF),
+    ("holiday", frozenset({Role.LEADER})),
+    ("task", frozenset({Role.DIRECTOR, Role.LEADER, Role.OFFICER, Role.UNIT_HEAD}) | _CHIEF),
+    ("tasks", frozenset({Role.DIRECTOR, Role.LEADER, Role.OFFICER, Role.UNIT_HEAD}) | _CHIEF),
     ("progress", _REPORTERS),
     ("bulletin", frozenset({Role.DIRECTOR, Role.LEADER})),
     ("info", _REPORTERS),
-    ("infostats", _REPORTERS | _OFFICE | frozenset({Role.INFO_EDITOR})),
+    ("infostats", _REPORTERS | _OFFICE | _CHIEF | frozenset({Role.INFO_EDITOR})),
     ("notice", frozenset({Role.DIRECTOR, Role.DUTY, Role.UNIT_HEAD})),
     ("meeting", frozenset({Role.DIRECTOR, Role.DUTY, Role.UNIT_HEAD})),
     ("notices", frozenset({Role.DIRECTOR, Role.DUTY, Role.UNIT_HEAD})),
     ("bindgroup", frozenset({Role.ADMIN, Role.UNIT_HEAD})),
     ("duty", _ALL),
+    ("log", frozenset({Role.DUTY, Role.DIRECTOR})),
+    ("doc", frozenset({Role.DUTY, Role.DIRECTOR})),
+    ("docs", _OFFICE),
     ("stats", _OFFICE),
     ("export", _OFFICE),
     ("members", frozenset({Role.ADMIN})),
     ("invite", frozenset({Role.ADMIN})),
+    ("role", frozenset({Role.ADMIN})),
     ("deactivate", frozenset({Role.ADMIN})),
     ("reactivate", frozenset({Role.ADMIN})),
     ("start", _ALL),

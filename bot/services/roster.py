@@ -21,7 +21,7 @@ MAX_ERRORS = 10
 
 def roster_rules(s: Services) -> RosterRules:
     r = s.config.roster
-    return rules.rules_from(s.config.tz, [(x.name, x.label, x.start, x.end) for x in r.shifts], r.posts, r.handover)
+    return rules.rules_from(s.config.tz, [(x.name, x.label, x.start, x.end) for x in r.shifts], r.posts)
 
 
 def read_table(file_name: str, data: bytes) -> list[list[object]]:

@@ -44,7 +44,7 @@ async def skip_away(conn: aiosqlite.Connection, people: list[Member], exclude: I
     return list(out.values())
 
 
-OFFICE_ROLES = (Role.DUTY, Role.DIRECTOR, Role.UNIT_HEAD, Role.LEADER)
+OFFICE_ROLES = (Role.DUTY, Role.DIRECTOR, Role.UNIT_HEAD, Role.UNIT_CHIEF, Role.LEADER)
 
 
 def _holding(people: list[Member], role: Role, unit_code: str | None = None) -> list[Member]:
@@ -54,25 +54,27 @@ def _holding(people: list[Member], role: Role, unit_code: str | None = None) -> 
 async def alert_audience(
     conn: aiosqlite.Connection, inc: Incident, policy: IncidentPolicy, *, at: datetime, exclude: Iterable[int] = (),
 ) -> list[Member]:
-    """Duty officers (the rostered ones on shift first), directors and the unit's head; district
-    leaders and the leader on duty too when it is major."""
+    """Duty officers (the rostered ones on shift first), directors and the unit's office head; when it
+    is major, the unit's chief (单位主要负责人), the leader on duty and the district leaders too."""
     people = await members.with_roles(conn, OFFICE_ROLES)  # one query: this is on the alert's path
     on_duty, leader = await rostered_now(conn, at, people)
     groups = [on_duty, _holding(people, Role.DIRECTOR), _holding(people, Role.UNIT_HEAD, inc.unit_code)]
     if inc.is_major(policy):
+        groups.append(_holding(people, Role.UNIT_CHIEF, inc.unit_code))
         groups.append([leader] if leader is not None else [])
         groups.append(_holding(people, Role.LEADER))
     return await skip_away(conn, _unique(groups, set(exclude)), exclude)
 
 
 async def escalation_audience(conn: aiosqlite.Connection, inc: Incident, *, at: datetime) -> list[Member]:
-    """At a missed deadline: the unit head, the duty officers (on shift) and the directors,
-    and the leader on duty (带班领导) when one is rostered."""
+    """At a missed deadline: the unit's office head and chief, the duty officers (on shift) and the
+    directors, and the leader on duty (带班领导) when one is rostered."""
     people = await members.with_roles(conn, OFFICE_ROLES)
     on_duty, leader = await rostered_now(conn, at, people)
     return await skip_away(conn, _unique(
         [
             _holding(people, Role.UNIT_HEAD, inc.unit_code),
+            _holding(people, Role.UNIT_CHIEF, inc.unit_code),
             on_duty,
             _holding(people, Role.DIRECTOR),
             [leader] if leader is not None else [],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.domain import stats as rules
 from bot.domain.incidents import DEADLINE_STAGES
@@ -21,6 +21,7 @@ REPORTING_KINDS = ("street", "bureau")
 class Report:
     period: Period
     figures: list[UnitFigures]
+    documents: list[str] = field(default_factory=list)  # 办文: on time per unit and handler, rendered
 
 
 async def collect(s: Services, member: Member, period: Period) -> Report:
@@ -36,7 +37,12 @@ async def collect(s: Services, member: Member, period: Period) -> Report:
     kinds = {u.code: u.kind for u in s.config.units}
     # Streets and bureaus are always listed; the district bodies only when they have figures.
     shown = [f for f in figures if kinds.get(f.unit) in REPORTING_KINDS or not f.empty]
-    return Report(period, shown)
+    from bot.services import document_views
+    from storage import members
+
+    _docs, tallies = await document_views.tallies(s, period)
+    names = {m.id: m.name for m in await members.all_members(conn)}
+    return Report(period, shown, document_views.tally_lines(s, tallies, names))
 
 
 def pct(value: float | None) -> str:
@@ -76,4 +82,5 @@ def summary(s: Services, report: Report) -> str:
             lines.append(s.texts("stats.tasks", on_time=f.tasks_on_time, overdue=f.tasks_overdue, open=f.tasks_open))
         if f.info_submitted:
             lines.append(s.texts("stats.info", submitted=f.info_submitted, adopted=f.info_adopted, score=f.info_score))
+    lines += report.documents
     return clip("\n".join(lines))

@@ -1,5 +1,6 @@
 """/export: one Excel workbook for a period — incidents (stage times and lateness), leave,
-notices and receipts, supervision items, information items. Chinese headers, Beijing times."""
+notices and receipts, supervision items, information items, the duty log, documents (办文) and
+how many each handler and unit handled on time. Chinese headers, Beijing times."""
 
 from __future__ import annotations
 
@@ -139,6 +140,18 @@ async def workbook(s: Services, member: Member, period: Period) -> bytes:
             for r in await rows.info_detail(conn, period)]
     _sheet(wb, t("stats.x.sheet_info"), [t(f"stats.x.info_h{i}") for i in range(9)], body,
            [7, 14, 12, 32, 10, 17, 10, 8, 17])
+
+    from bot.services import duty_log
+
+    _sheet(wb, t("duty.x.sheet"), [t(f"duty.x.h{i}") for i in range(10)], await duty_log.export_rows(s, period),
+           [17, 10, 16, 40, 24, 24, 17, 10, 6, 10])
+
+    from bot.services import document_views
+
+    docs, counts = await document_views.export_sheets(s, period)
+    _sheet(wb, t("doc.x.sheet"), [t(f"doc.x.h{i}") for i in range(16)], docs,
+           [11, 32, 16, 18, 8, 8, 17, 17, 10, 10, 14, 17, 17, 17, 17, 12])
+    _sheet(wb, t("doc.x.sheet_counts"), [t(f"doc.x.c{i}") for i in range(6)], counts, [14, 14, 10, 10, 10, 10])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -90,7 +90,8 @@ async def remind(s: Services, tx: Tx, d: Deadline) -> None:
 
 
 async def due(s: Services, tx: Tx, d: Deadline) -> None:
-    """At the deadline: an unfinished assignment is flagged overdue; director and leader alerted; chasing starts."""
+    """At the deadline: an unfinished assignment is flagged overdue; director, leader and the unit's chief
+    alerted; chasing starts."""
     found = await _load(tx, d)
     if found is None or not found[1].owes_work or found[1].due_at > tx.now:
         return
@@ -101,7 +102,9 @@ async def due(s: Services, tx: Tx, d: Deadline) -> None:
     due_text = s.fmt.dt(a.due_at, year=True)
     await tell_unit(s, tx, task, a, s.texts("task.overdue_unit", number=txt.label(task), title=esc(task.title),
                                             due=due_text), "overdue")
-    office = [*await directors_of(tx.conn, task), await leader_of(tx.conn, task)]
+    # The unit's chief (单位主要负责人) hears of the unit's overdue items with the office.
+    chiefs = await members.with_roles(tx.conn, [Role.UNIT_CHIEF], a.unit_code)
+    office = [*await directors_of(tx.conn, task), await leader_of(tx.conn, task), *chiefs]
     await tell(tx, office, s.texts("task.overdue_office", number=txt.label(task), title=esc(task.title), unit=unit,
                                    due=due_text, state=s.texts(f"task.state.{a.state}")),
                task=task, tag="overdue", markup=txt.detail_keyboard(s, task))

@@ -21,7 +21,7 @@ from storage import leave, members
 
 # (key, name, unit, role) in registration order: member ids are 1, 2, 3 …
 PEOPLE = (
-    ("head", "王主任", "jianshelu", "unit_head"),  # 1 street office head
+    ("head", "王主任", "jianshelu", "unit_head"),  # 1 street office head (街道党政办主任)
     ("officer", "李信息", "jianshelu", "officer"),  # 2
     ("gov_office", "张秘书长", "zhengfu", "director"),  # 3 政府办主任
     ("district_head", "孙区长", "zhengfu", "leader"),  # 4 区长
@@ -33,8 +33,9 @@ PEOPLE = (
     ("congress_vice", "钱副主任", "renda", "leader"),  # 10
     ("cppcc_head", "冯主席", "zhengxie", "leader"),  # 11 政协主席
     ("cppcc_vice", "何副主席", "zhengxie", "leader"),  # 12
-    ("bureau_head", "马局长", "jiaoti", "unit_head"),  # 13 bureau office head
+    ("bureau_head", "马局长", "jiaoti", "unit_chief"),  # 13 bureau chief (局长)
     ("deputy_secretary", "赵副书记", "quwei", "leader"),  # 14 区委副书记
+    ("chief", "高主任", "jianshelu", "unit_chief"),  # 15 street chief (街道办事处主任)
 )
 POSTS = (
     LeavePost("party_secretary", "区委书记", (6,)),
@@ -120,22 +121,22 @@ async def decide(who: SimUser, approve: bool = True, comment: str | None = None,
     return done.text or ""
 
 
-async def test_street_head_chain_approved(office: Office) -> None:
+async def test_street_chief_chain_approved(office: Office) -> None:
     desk = office.desk
-    text = await ask_leave(office.head, standin="李信息")
+    text = await ask_leave(office.chief, standin="李信息")
     assert "#1" in text
     await desk.settle()
     card = await office.gov_office.wait_for("区政府办公室主任签报")
-    assert "王主任" in card.text and "北京" in card.text and "离开郑州" in card.text and "李信息" in card.text
+    assert "高主任" in card.text and "北京" in card.text and "离开郑州" in card.text and "李信息" in card.text
     assert "11-24 至 11-25（共 2天）" in card.text
-    await office.head.wait_for("已送「区政府办公室主任签报」：张秘书长")
+    await office.chief.wait_for("已送「区政府办公室主任签报」：张秘书长")
     assert "已批准请假" in await decide(office.gov_office, card=card)
     await desk.settle()
-    await office.head.wait_for("张秘书长 已同意")
-    await office.head.wait_for("已送「区长审批」：孙区长")
+    await office.chief.wait_for("张秘书长 已同意")
+    await office.chief.wait_for("已送「区长审批」：孙区长")
     assert "已批准请假" in await decide(office.district_head, comment="同意，注意安全")
     await desk.settle()
-    approved = await office.head.wait_for("已批准")
+    approved = await office.chief.wait_for("已批准")
     assert "注意安全" in approved.text
     await office.officer.wait_for("由您代理")
     await office.secretary.wait_for("请假报备 #1")
@@ -145,21 +146,21 @@ async def test_street_head_chain_approved(office: Office) -> None:
     edited = office.gov_office.inbox
     assert any("已由 张秘书长 批准" in (m.text or "") and not m.buttons for m in edited)
     # the trail
-    await office.head.send_command("/leave_history")
-    hist = await office.head.wait_for("请假记录")
+    await office.chief.send_command("/leave_history")
+    hist = await office.chief.wait_for("请假记录")
     for bit in ("已批准", "张秘书长 同意（区政府办公室主任签报）", "孙区长 同意（区长审批）", "注意安全"):
         assert bit in hist.text
     # who is away tomorrow
     await office.duty.send_command("/away", "11-24")
     away = await office.duty.wait_for("请假外出")
-    assert "建设路街道" in away.text and "王主任" in away.text and "代理人 李信息" in away.text
+    assert "建设路街道" in away.text and "高主任" in away.text and "代理人 李信息" in away.text
     await office.duty.send_command("/away")
     await office.duty.wait_for("无人请假外出")
     await office.duty.send_command("/away", "week")
-    assert "王主任" in (await office.duty.wait_for("请假外出")).text
+    assert "高主任" in (await office.duty.wait_for("请假外出")).text
 
 
-async def test_street_head_chain_refused(office: Office) -> None:
+async def test_bureau_chief_chain_refused(office: Office) -> None:
     desk = office.desk
     await ask_leave(office.bureau_head)
     await desk.settle()
@@ -272,7 +273,7 @@ async def test_away_is_scoped_by_role(office: Office) -> None:
 
 async def test_waiting_approver_is_reminded(office: Office) -> None:
     desk = office.desk
-    await ask_leave(office.head)
+    await ask_leave(office.chief)
     await desk.settle()
     await office.gov_office.wait_for("请假审批")
     await desk.advance(hours=1, minutes=59)
@@ -307,13 +308,11 @@ async def _approve_now(office: Office, who: SimUser, approver: SimUser, **kw: ob
 
 async def test_away_approver_goes_to_stand_in_and_empty_step_is_skipped(office: Office) -> None:
     desk = office.desk
-    # The district head takes today off with the vice head standing in: his own post resolves
-    # to nobody, so the district office decides (the fallback).
-    await ask_leave(office.district_head, start="今天", end="今天", dest="郑州", leaves_city=False,
-                    standin="周副区长")
-    await desk.settle()
-    await office.district_head.wait_for("已送「区委办公室审批」：刘主任")
-    await decide(office.director)
+    # The district head takes today off with the vice head standing in: a written report to the
+    # party secretary, in effect at once (the office never approves it: see test_leave_reports.py).
+    text = await ask_leave(office.district_head, start="今天", end="今天", dest="郑州", leaves_city=False,
+                           standin="周副区长")
+    assert "外出报告 #1" in text
     await desk.settle()
     await office.vice_head.wait_for("由您代理")
     # The government office director is away too, without a stand-in. His own request goes by the
@@ -324,17 +323,17 @@ async def test_away_approver_goes_to_stand_in_and_empty_step_is_skipped(office: 
     await decide(office.director)
     await desk.settle()
     await office.gov_office.wait_for("#2 已批准")
-    # Now a street head asks: 政府办主任 is away (no stand-in) → skipped; 区长 away → 周副区长.
-    await ask_leave(office.head)
+    # Now a street chief asks: 政府办主任 is away (no stand-in) → skipped; 区长 away → 周副区长.
+    await ask_leave(office.chief)
     await desk.settle()
     card = await office.vice_head.wait_for("区长审批")
     assert "代 孙区长 审批" in card.text
-    await office.head.wait_for("已送「区长审批」：周副区长")
+    await office.chief.wait_for("已送「区长审批」：周副区长")
     hist = [e[2] for e in await leave.events(desk.db.conn, 3)]
     assert "step_skipped" in hist
     await decide(office.vice_head, card=card)
     await desk.settle()
-    await office.head.wait_for("#3 已批准")
+    await office.chief.wait_for("#3 已批准")
 
 
 async def test_alerts_skip_members_on_leave(office: Office) -> None:
@@ -355,12 +354,12 @@ async def test_alerts_skip_members_on_leave(office: Office) -> None:
     await office.director.wait_for("突发事件")
     await office.head.wait_for("突发事件")
     assert not [m for m in office.duty.inbox if "突发事件" in (m.text or "")]
-    # the unit head goes on leave with the officer standing in; the next alert goes to the officer
+    # the unit's office head goes on leave (approved by the unit's chief) with the officer standing in;
+    # the next alert goes to the officer
     await ask_leave(office.head, start="今天", end="今天", dest="郑州", leaves_city=False, standin="李信息")
     await desk.settle()
-    await decide(office.gov_office)
-    await desk.settle()
-    await decide(office.district_head)
+    await office.head.wait_for("已送「本单位主要负责人审批」：高主任")
+    await decide(office.chief)
     await desk.settle()
     from bot.services.routing import alert_audience
     from storage import incidents
@@ -383,16 +382,18 @@ async def test_holiday_rule() -> None:
         text = await ask_leave(office.congress_vice, start="09-30", end="10-04", dest="上海")
         assert "法定节假日" in text and "国庆节" in text
         await desk.settle()
-        report = await office.director.wait_for("节假日离开郑州报备")
-        assert "国庆节" in report.text and "钱副主任" in report.text
-        await office.gov_office.wait_for("节假日离开郑州报备")
+        report = await office.director.wait_for("节假日离京报备")
+        assert "国庆节" in report.text and "钱副主任" in report.text and "随请假申请 #1" in report.text
+        assert not report.buttons  # a report: nothing to decide
+        await office.gov_office.wait_for("节假日离京报备")
         card = await office.congress_head.wait_for("请假审批")
         assert "法定节假日" in card.text
         # staying in the city over the holiday: no advance report
         await ask_leave(office.cppcc_vice, start="10-02", end="10-03", dest="家中", leaves_city=False)
         await desk.settle()
-        assert len([m for m in office.director.inbox if "节假日离开" in (m.text or "")]) == 1
-        # sick leave after the fact, over a holiday, out of the city: must have been asked before departure
+        assert len([m for m in office.director.inbox if "节假日离京" in (m.text or "")]) == 1
+        # sick leave after the fact, over a holiday, out of the city: the request is taken and the
+        # holiday report with it, marked late (a report after departure is accepted, never refused)
         await clock.set(datetime(2026, 10, 2, 2, 0, tzinfo=UTC))
         who = office.vice_head
         await who.send_command("/leave")
@@ -408,7 +409,10 @@ async def test_holiday_rule() -> None:
         await who.send_text("突发疾病")
         await who.press(await who.wait_for("代理人"), text="无代理人")
         await who.press(await who.wait_for("请核对"), text="✅ 提交")
-        await who.wait_for("须在出发前提交")
+        assert "记为迟报" in (await who.wait_for("已提交")).text
+        await desk.settle()
+        late = await office.director.wait_for("节假日离京报备")
+        assert "周副区长" in late.text and "迟报" in late.text
 
 
 async def test_a_year_the_calendar_lacks_is_flagged_until_entered() -> None:
@@ -434,7 +438,7 @@ async def test_a_year_the_calendar_lacks_is_flagged_until_entered() -> None:
         text = await ask_leave(office.congress_vice, start="12-31", end="2027-01-02", dest="上海")
         assert "法定节假日" in text and "元旦" in text
         await desk.settle()
-        assert "元旦" in (await office.director.wait_for("节假日离开郑州报备")).text
+        assert "元旦" in (await office.director.wait_for("节假日离京报备")).text
         await desk.advance(days=7, minutes=1)
         await desk.settle()
         assert not [m for m in admin.inbox if "节假日安排" in (m.text or "")]
@@ -496,7 +500,7 @@ async def test_report_back_missing_then_late(office: Office) -> None:
 
 async def test_unauthorised_and_forged_buttons(office: Office) -> None:
     desk = office.desk
-    await ask_leave(office.head)
+    await ask_leave(office.chief)
     await desk.settle()
     card = await office.gov_office.wait_for("请假审批")
     # someone who is not the approver forges the approval

@@ -22,6 +22,7 @@ from tests.e2e.flows import file_report
 
 async def _dialog_start(who: SimUser, title: str, body: str) -> None:
     await who.send_command("/notice")
+    await who.press(await who.wait_for("密级"), text="非密")
     await who.wait_for("通知标题")
     await who.send_text(title)
     await who.wait_for("通知正文")
@@ -124,6 +125,7 @@ async def test_notice_to_units_receipts_resend_and_deadline(desk: Desk, cast: Ca
 async def test_attachments_follow_the_notice_and_urgent_deadline(desk: Desk, cast: Cast) -> None:
     d = cast.director
     await d.send_command("/notice")
+    await d.press(await d.wait_for("密级"), text="非密")
     await d.wait_for("通知标题")
     await d.send_text("转发市防指紧急通知")
     await d.wait_for("通知正文")
@@ -224,6 +226,7 @@ async def test_recipients_on_leave_are_shown_and_stand_ins_asked(desk: Desk, cas
 async def test_meeting_attendance_and_reminder(desk: Desk, cast: Cast) -> None:
     d = cast.director
     await d.send_command("/meeting")
+    await d.press(await d.wait_for("密级"), text="非密")
     await d.wait_for("会议名称")
     await d.send_text("全区安全生产调度会")
     await d.wait_for("会议时间")

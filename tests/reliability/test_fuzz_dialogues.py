@@ -114,6 +114,7 @@ LEAVE = Dialogue("/leave", "leave_requests", {
                                                         "reason": "家中有事 " + HOSTILE_OK})
 
 NOTICE = Dialogue("/notice", "notices", {
+    "level": ("📢 发通知前，请先选择密级", data("nd:lv:none")),
     "title": ("📢 发通知（第1步）", text("关于 " + HOSTILE_OK + " 的通知")),
     "body": ("请输入通知正文", text("正文 " + HOSTILE_OK)),
     "attachments": ("如有附件", data("nd:ok")),
@@ -142,6 +143,21 @@ INFO = Dialogue("/info", "info_items", {
     "body": ("请输入信息正文", text("同比增长 6.1% " + HOSTILE_OK)),
     "confirm": ("请核对：", data("nw:ok")),
 }, {"title": "title", "body": "body"}, {"title": "前三季度 " + HOSTILE_OK, "body": "同比增长 6.1% " + HOSTILE_OK})
+
+
+DOC = Dialogue("/doc", "documents", {
+    "title": ("📄 收文登记（第1步）", text("关于 " + HOSTILE_OK + " 的通知")),
+    "issuer": ("来文单位", text("市政府办公厅 " + HOSTILE_OK)),
+    "doc_no": ("文号（", data("dr:skip")),
+    "level": ("密级？", data("dr:l:none")),
+    "urgency": ("紧急程度？", data("dr:u:normal")),
+    "received": ("收文时间？", data("dr:now")),
+    "summary": ("内容摘要", text("排查隐患 " + HOSTILE_OK)),
+    "files": ("可发送文件", data("dr:ok")),
+    "confirm": ("请核对后登记", data("dr:ok")),
+}, {"title": "title", "issuer": "issuer", "summary": "summary"},
+    {"title": "关于 " + HOSTILE_OK + " 的通知", "issuer": "市政府办公厅 " + HOSTILE_OK,
+     "summary": "排查隐患 " + HOSTILE_OK})
 
 
 class FuzzRig(Rig):
@@ -270,3 +286,9 @@ def test_task_dialogue_survives_hostile_input(frig: FuzzRig, junks: list[tuple[s
 @given(junks=st.lists(dialogue_junk, min_size=4, max_size=4))
 def test_info_dialogue_survives_hostile_input(frig: FuzzRig, junks: list[tuple[str, str]]) -> None:
     frig.run(_walk(frig, INFO, frig.new_officer(), junks))
+
+
+@SETTINGS
+@given(junks=st.lists(dialogue_junk, min_size=8, max_size=8))
+def test_document_registration_survives_hostile_input(frig: FuzzRig, junks: list[tuple[str, str]]) -> None:
+    frig.run(_walk(frig, DOC, frig.director, junks))

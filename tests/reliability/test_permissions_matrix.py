@@ -21,39 +21,47 @@ from tests.e2e.flows import file_report
 
 # ---------------------------------------------------------------------------------- domain
 
-O, U, D, R, L, A, E = (Role.OFFICER, Role.UNIT_HEAD, Role.DUTY, Role.DIRECTOR, Role.LEADER, Role.ADMIN,
-                       Role.INFO_EDITOR)
-ALL = {O, U, D, R, L, A, E}
+O, U, C, D, R, L, A, E = (Role.OFFICER, Role.UNIT_HEAD, Role.UNIT_CHIEF, Role.DUTY, Role.DIRECTOR, Role.LEADER,
+                          Role.ADMIN, Role.INFO_EDITOR)
+ALL = {O, U, C, D, R, L, A, E}
 # The rules (DOMAIN.md), written independently of bot/domain/members.py: action -> roles allowed.
 SPEC: dict[Action, set[Role]] = {
     Action.REPORT_INCIDENT: {O, U},
     Action.FILE_STAGE: {O, U},
     Action.CLOSE_INCIDENT: {U, R},
-    Action.ACK_ALERT: {D, R, U, L},
+    Action.ACK_ALERT: {D, R, U, C, L},  # the unit chief acknowledges the unit's major incidents
     Action.FORWARD_UPSTREAM: {D, R},
     Action.ASK_REPORTER: {D, R, L},
     Action.VIEW_ALL_INCIDENTS: {D, R, L},
-    Action.VIEW_OWN_INCIDENTS: {O, U},
+    Action.VIEW_OWN_INCIDENTS: {O, U, C},
     Action.MANAGE_MEMBERS: {A},
     Action.CREATE_INVITE: {A},
     Action.REQUEST_LEAVE: ALL - {A},
     Action.DECIDE_LEAVE: ALL - {A},
-    Action.VIEW_AWAY: {D, R, L, U},
+    Action.VIEW_AWAY: {D, R, L, U, C},
     Action.SUBMIT_INFO: {O, U},
     Action.REVIEW_INFO: {R, E},
-    Action.VIEW_INFO_STATS: {O, U, D, R, L, E},
+    Action.VIEW_INFO_STATS: {O, U, C, D, R, L, E},
     Action.ASSIGN_TASK: {R},
     Action.ACCEPT_TASK: {U},
     Action.REPORT_TASK: {O, U},
     Action.SUBMIT_TASK: {U},
     Action.REVIEW_TASK: {R},
     Action.VIEW_ALL_TASKS: {R, L},
-    Action.VIEW_OWN_TASKS: {O, U},
+    Action.VIEW_OWN_TASKS: {O, U, C},
     Action.SEND_NOTICE: {R, D, U},
     Action.BIND_GROUP: {A, U},
     Action.VIEW_ROSTER: ALL,
     Action.MANAGE_ROSTER: {A, R},
     Action.VIEW_STATS: {R, D, L},
+    Action.REPORT_HOLIDAY: {L},  # 区领导在法定节假日离开本市：报告，不是请假
+    Action.KEEP_DUTY_LOG: {D, R},
+    Action.VIEW_DUTY_LOG: {D, R, L},
+    Action.REGISTER_DOCUMENT: {D, R},
+    Action.PROPOSE_DOCUMENT: {D, R},
+    Action.ASSIGN_DOCUMENT: {L, R},  # 批办: a leader (the one the proposal names)
+    Action.HANDLE_DOCUMENT: ALL - {A},  # 办结: the handler the 批办 names, whatever their role
+    Action.VIEW_DOCUMENTS: {D, R, L},
 }
 # On another unit's matter: the unit's own people never; office roles when their office role may.
 OWN_UNIT_ONLY = {Action.FILE_STAGE, Action.CLOSE_INCIDENT, Action.ACK_ALERT, Action.VIEW_OWN_INCIDENTS,
@@ -155,6 +163,7 @@ async def world(desk: Desk) -> dict[str, object]:
     people = {
         "officer": await desk.register("officer", "李信息", "jianshelu", "officer"),
         "head": await desk.register("head", "王主任", "jianshelu", "unit_head"),
+        "chief": await desk.register("chief", "马主任", "jianshelu", "unit_chief"),
         "other_officer": await desk.register("other", "赵信息", "mianfanglu", "officer"),
         "other_head": await desk.register("other_head", "钱主任", "mianfanglu", "unit_head"),
         "duty": await desk.register("duty", "陈值班", "office", "duty"),

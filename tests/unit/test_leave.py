@@ -233,8 +233,10 @@ def test_parse_selector() -> None:
 
 
 @pytest.mark.parametrize(("who", "chain"), [
-    (member(1, "jianshelu", "unit_head"), "unit_heads"),  # street office head
-    (member(2, "jiaoti", "unit_head"), "unit_heads"),  # bureau head
+    (member(1, "jianshelu", "unit_chief"), "unit_chiefs"),  # 街道办事处主任
+    (member(2, "jiaoti", "unit_chief"), "unit_chiefs"),  # 局长
+    (member(9, "jianshelu", "unit_head"), "unit_office_heads"),  # 街道党政办主任 → the unit's chief
+    (member(10, "jiaoti", "unit_head"), "unit_office_heads"),
     (member(3, "renda", "leader"), "renda"),
     (member(4, "zhengfu", "leader"), "zhengfu"),
     (member(5, "zhengxie", "leader"), "zhengxie"),

@@ -1,0 +1,337 @@
+"""办文 routing in Telegram: 拟办 (a short dialogue), 批办 and 退回拟办 (one tap, the leader named),
+电话请示 and 补签, 办结 (with an optional result), 补充附件, 详情. Data is never trusted: the
+services re-check role, the person the document names and its state in the writing transaction.
+
+拟办: proposal → handler (name or #number) → the leader to 批办 (button) → limit (按默认, or typed)
+→ 呈批 / 取消.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import IntEnum
+
+from telegram import Update
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
+
+from bot import callbacks as cb
+from bot.app import DeskContext
+from bot.domain.documents import ProposalDraft
+from bot.domain.members import Action, can
+from bot.domain.roster import find_member
+from bot.fmt import esc
+from bot.services import document_text as txt
+from bot.services import document_views as views
+from bot.services import documents as svc
+from bot.services.errors import ServiceError
+from bot.services.supervision import parse_due
+from handlers.common import (
+    DraftSlot,
+    answer_query,
+    callback_data,
+    drop_drafts,
+    guard,
+    load_draft,
+    read_text,
+    refuse,
+    save_draft,
+    say,
+    stray_handler,
+    text_into_draft,
+)
+from storage import documents as doc_store
+from storage import members
+
+PROPOSAL = "doc_proposal"
+ACTION = "doc_action"  # {"doc_id": …} while the result or files are asked for
+PREFIX = "dw"  # dw:l:<member>, dw:def, dw:ok, dw:x — inside the dialogues only
+MAX_TEXT = 1000
+
+
+class S(IntEnum):
+    PROPOSAL = 1310
+    HANDLER = 1311
+    LEADER = 1312
+    DUE = 1313
+    CONFIRM = 1314
+    RESULT = 1320
+    MORE_FILES = 1321
+
+
+_slot = DraftSlot(PROPOSAL, ProposalDraft.from_dict)
+_draft, _save = _slot.load, _slot.save
+
+
+def _doc_id(update: Update, action: str) -> int | None:
+    parsed = cb.parse_id(callback_data(update), txt.PREFIX, (action,))
+    return parsed[1] if parsed else None
+
+
+async def _finish(update: Update, ctx: DeskContext) -> int:
+    assert update.effective_user is not None
+    await drop_drafts(ctx, update.effective_user.id)
+    return ConversationHandler.END
+
+
+# --- 拟办 -----------------------------------------------------------------------------------------
+
+
+async def start_propose(update: Update, ctx: DeskContext) -> S | int:
+    """Entry from 拟办 on a registered document: the office only, once."""
+    member = await guard(update, ctx, Action.PROPOSE_DOCUMENT)
+    doc_id = _doc_id(update, txt.PROPOSE)
+    if member is None:
+        return ConversationHandler.END
+    if doc_id is None:
+        await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return ConversationHandler.END
+    try:
+        d = await svc.check_can_propose(ctx.services, member, doc_id)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return ConversationHandler.END
+    await answer_query(update)
+    await _save(update, ctx, ProposalDraft(doc_id=d.id))
+    await say(update, ctx, ctx.t("doc.ask_proposal", number=d.number, title=esc(d.title)))
+    return S.PROPOSAL
+
+
+async def got_proposal(update: Update, ctx: DeskContext) -> S:
+    """Reads the 拟办意见; asks who handles it."""
+    if await text_into_draft(update, ctx, _slot, "proposal", limit=MAX_TEXT) is None:
+        return S.PROPOSAL
+    await say(update, ctx, ctx.t("doc.ask_handler"))
+    return S.HANDLER
+
+
+async def got_handler(update: Update, ctx: DeskContext) -> S:
+    """Reads the handler: a name or #number of an active member who may handle documents."""
+    text = await read_text(update, ctx, limit=40)
+    if text is None:
+        return S.HANDLER
+    found = [m for m in find_member(text, await members.all_members(ctx.services.db.read))
+             if can(m, Action.HANDLE_DOCUMENT)]
+    if len(found) != 1:
+        await say(update, ctx, ctx.t("doc.handler_ambiguous" if found else "doc.handler_unknown", name=esc(text)))
+        return S.HANDLER
+    draft = await _draft(update, ctx)
+    draft.handler_id = found[0].id
+    await _save(update, ctx, draft)
+    rows = [[(m.name, f"{PREFIX}:l:{m.id}")] for m in (await svc.leaders(ctx.services))[:20]]
+    await say(update, ctx, ctx.t("doc.ask_leader_choice", handler=esc(found[0].name)), cb.keyboard(rows))
+    return S.LEADER
+
+
+async def got_leader(update: Update, ctx: DeskContext) -> S:
+    """Reads the leader who is to 批办; asks the limit (default from registration and urgency)."""
+    raw = callback_data(update).removeprefix(f"{PREFIX}:l:")
+    leader = await members.by_id(ctx.services.db.read, int(raw)) if raw.isdecimal() and len(raw) <= 12 else None
+    if leader is None or not can(leader, Action.ASSIGN_DOCUMENT):
+        await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return S.LEADER
+    await answer_query(update)
+    draft = await _draft(update, ctx)
+    draft.leader_id = leader.id
+    await _save(update, ctx, draft)
+    d = await doc_store.get(ctx.services.db.read, draft.doc_id)
+    await say(update, ctx, ctx.t("doc.ask_due", due=ctx.services.fmt.dt(d.due_at if d else None)),
+              cb.keyboard([[(ctx.t("doc.btn.default_due"), f"{PREFIX}:def")]]))
+    return S.DUE
+
+
+async def got_due(update: Update, ctx: DeskContext) -> S:
+    """Reads 按默认 or a typed limit (12-31, 3天, 2026-12-01 17:00); shows the summary."""
+    draft = await _draft(update, ctx)
+    if update.callback_query is not None:
+        await answer_query(update)
+        draft.due_at = ""
+    else:
+        text = await read_text(update, ctx, limit=40)
+        if text is None:
+            return S.DUE
+        try:
+            draft.due_at = parse_due(ctx.services, text).isoformat()
+        except ServiceError as err:
+            await say(update, ctx, ctx.t(err.key, **err.kw))
+            return S.DUE
+    await _save(update, ctx, draft)
+    s = ctx.services
+    d = await doc_store.get(s.db.read, draft.doc_id)
+    names = {m.id: m.name for m in await members.all_members(s.db.read)}
+    due = datetime.fromisoformat(draft.due_at) if draft.due_at else (d.due_at if d else None)
+    await say(update, ctx, ctx.t("doc.proposal_summary", number=d.number if d else "?", proposal=esc(draft.proposal),
+                                 handler=esc(names.get(draft.handler_id or 0, "?")),
+                                 leader=esc(names.get(draft.leader_id or 0, "?")), due=s.fmt.dt(due)),
+              cb.keyboard([[(ctx.t("doc.btn.submit"), f"{PREFIX}:ok"), (ctx.t("doc.btn.cancel"), f"{PREFIX}:x")]]))
+    return S.CONFIRM
+
+
+async def confirm_proposal(update: Update, ctx: DeskContext) -> int:
+    """呈批 sends it to the leader; 取消 drops the draft."""
+    await answer_query(update)
+    if callback_data(update) == f"{PREFIX}:x":
+        await say(update, ctx, ctx.t("core.cancelled"))
+        return await _finish(update, ctx)
+    member = await guard(update, ctx, Action.PROPOSE_DOCUMENT)
+    if member is not None:
+        try:
+            await svc.propose(ctx.services, member, await _draft(update, ctx))
+        except ServiceError as err:
+            await say(update, ctx, ctx.t(err.key, **err.kw))
+    return await _finish(update, ctx)
+
+
+# --- 办结 with an optional result; 补充附件 ---------------------------------------------------------
+
+
+async def start_finish(update: Update, ctx: DeskContext) -> S | int:
+    """Entry from 办结: the handler named, after a leader's 批办 (无签批不办)."""
+    member = await guard(update, ctx, Action.HANDLE_DOCUMENT)
+    doc_id = _doc_id(update, txt.DONE)
+    if member is None or doc_id is None:
+        await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return ConversationHandler.END
+    try:
+        d = await svc.check_can_finish(ctx.services, member, doc_id)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return ConversationHandler.END
+    await answer_query(update)
+    assert update.effective_user is not None
+    await save_draft(ctx, update.effective_user.id, ACTION, {"doc_id": d.id})
+    await say(update, ctx, ctx.t("doc.ask_result", number=d.number),
+              cb.keyboard([[(ctx.t("doc.btn.no_result"), f"{PREFIX}:ok")]]))
+    return S.RESULT
+
+
+async def got_result(update: Update, ctx: DeskContext) -> S | int:
+    """Reads the result (or 不填写) and records 办结."""
+    result = ""
+    if update.callback_query is not None:
+        await answer_query(update)
+    else:
+        text = await read_text(update, ctx, limit=MAX_TEXT)
+        if text is None:
+            return S.RESULT
+        result = text
+    member = await guard(update, ctx, Action.HANDLE_DOCUMENT)
+    assert update.effective_user is not None
+    draft = await load_draft(ctx, update.effective_user.id, ACTION)
+    if member is not None and isinstance(draft.get("doc_id"), int):
+        try:
+            await say(update, ctx, await svc.finish(ctx.services, member, draft["doc_id"], result))
+        except ServiceError as err:
+            await say(update, ctx, ctx.t(err.key, **err.kw))
+    return await _finish(update, ctx)
+
+
+async def start_files(update: Update, ctx: DeskContext) -> S | int:
+    """Entry from 补充附件: refused at once for a classified document, with the reason."""
+    member = await guard(update, ctx, Action.REGISTER_DOCUMENT)
+    doc_id = _doc_id(update, txt.FILES)
+    if member is None or doc_id is None:
+        await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return ConversationHandler.END
+    d = await doc_store.get(ctx.services.db.read, doc_id)
+    if d is None:
+        await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return ConversationHandler.END
+    if (err := svc.file_refusal(ctx.services, d.classification)) is not None:
+        await refuse(update, ctx, err)
+        return ConversationHandler.END
+    await answer_query(update)
+    assert update.effective_user is not None
+    await save_draft(ctx, update.effective_user.id, ACTION, {"doc_id": d.id, "files": []})
+    await say(update, ctx, ctx.t("doc.ask_files", limit=svc.MAX_FILES),
+              cb.keyboard([[(ctx.t("doc.btn.files_done"), f"{PREFIX}:ok")]]))
+    return S.MORE_FILES
+
+
+async def got_more_file(update: Update, ctx: DeskContext) -> S | int:
+    """Collects files; 完成 stores them (re-checked: never for a classified document)."""
+    assert update.effective_user is not None
+    draft = await load_draft(ctx, update.effective_user.id, ACTION)
+    files = list(draft.get("files") or [])
+    msg = update.effective_message
+    if update.callback_query is None:
+        if msg is None or not (msg.document or msg.photo):
+            await say(update, ctx, ctx.t("doc.file_expected"))
+            return S.MORE_FILES
+        files.append(["document", msg.document.file_id, (msg.document.file_name or "")[:100]] if msg.document
+                     else ["photo", msg.photo[-1].file_id, ""])
+        await save_draft(ctx, update.effective_user.id, ACTION, {**draft, "files": files[:svc.MAX_FILES]})
+        await say(update, ctx, ctx.t("doc.file_added", count=len(files)),
+                  cb.keyboard([[(ctx.t("doc.btn.files_done"), f"{PREFIX}:ok")]]))
+        return S.MORE_FILES
+    await answer_query(update)
+    member = await guard(update, ctx, Action.REGISTER_DOCUMENT)
+    if member is not None and isinstance(draft.get("doc_id"), int) and files:
+        try:
+            d = await svc.add_files(ctx.services, member, draft["doc_id"], files)
+            await say(update, ctx, ctx.t("doc.files_saved", number=d.number, n=d.files))
+        except ServiceError as err:
+            await say(update, ctx, ctx.t(err.key, **err.kw))
+    return await _finish(update, ctx)
+
+
+# --- one-tap buttons ------------------------------------------------------------------------------
+
+
+async def on_button(update: Update, ctx: DeskContext) -> None:
+    """批办, 退回拟办, 电话请示, 补签, 详情."""
+    member = await guard(update, ctx)
+    if member is None:
+        return
+    parsed = cb.parse_id(callback_data(update), txt.PREFIX, txt.BUTTON_ACTIONS)
+    if parsed is None:
+        await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return
+    action, doc_id = parsed
+    s = ctx.services
+    try:
+        if action == txt.VIEW:
+            d = await doc_store.get(s.db.read, doc_id)
+            if d is None:
+                raise ServiceError("core.stale_button")
+            text, d = await views.detail(s, member, d.number)
+            await answer_query(update)
+            await say(update, ctx, text, views.detail_keyboard(s, member, d))
+            return
+        use = {txt.ASSIGN: svc.assign, txt.BACK: svc.send_back, txt.PHONE: svc.by_phone, txt.SIGN: svc.sign}[action]
+        reply = await use(s, member, doc_id)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return
+    await answer_query(update)
+    await say(update, ctx, reply)
+
+
+stray = stray_handler("doc.answer_above")
+TEXT = filters.TEXT & ~filters.COMMAND
+
+
+def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
+    return [
+        CallbackQueryHandler(start_propose, pattern=txt.pattern((txt.PROPOSE,))),
+        CallbackQueryHandler(start_finish, pattern=txt.pattern((txt.DONE,))),
+        CallbackQueryHandler(start_files, pattern=txt.pattern((txt.FILES,))),
+    ]
+
+
+def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
+    other = [CallbackQueryHandler(stray, pattern=rf"^{PREFIX}:"), MessageHandler(~filters.COMMAND, stray)]
+    return {
+        S.PROPOSAL: [MessageHandler(TEXT, got_proposal), *other],
+        S.HANDLER: [MessageHandler(TEXT, got_handler), *other],
+        S.LEADER: [CallbackQueryHandler(got_leader, pattern=rf"^{PREFIX}:l:\d{{1,12}}$"), *other],
+        S.DUE: [CallbackQueryHandler(got_due, pattern=rf"^{PREFIX}:def$"), MessageHandler(TEXT, got_due), *other],
+        S.CONFIRM: [CallbackQueryHandler(confirm_proposal, pattern=rf"^{PREFIX}:(ok|x)$"), *other],
+        S.RESULT: [CallbackQueryHandler(got_result, pattern=rf"^{PREFIX}:ok$"), MessageHandler(TEXT, got_result),
+                   *other],
+        S.MORE_FILES: [CallbackQueryHandler(got_more_file, pattern=rf"^{PREFIX}:ok$"),
+                       MessageHandler(filters.Document.ALL | filters.PHOTO | TEXT, got_more_file), *other],
+    }
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CallbackQueryHandler(on_button, pattern=txt.pattern(txt.BUTTON_ACTIONS)))

@@ -1,0 +1,115 @@
+"""交接班 buttons: 交班说明 (one question: the notes), 交班 and 接班 on the handover cards.
+Data is never trusted: the service re-checks, in the writing transaction, that the person is an
+outgoing (交班) or incoming (接班) officer of that very shift change."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from telegram import Update
+from telegram.ext import Application, BaseHandler, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
+
+from bot import callbacks as cb
+from bot.app import DeskContext
+from bot.domain.members import Action
+from bot.services import handover as svc
+from bot.services.errors import ServiceError
+from handlers.common import (
+    answer_query,
+    callback_data,
+    drop_drafts,
+    guard,
+    load_draft,
+    read_text,
+    refuse,
+    save_draft,
+    say,
+    stray_handler,
+)
+
+NOTE_DRAFT = "handover_note"
+MAX_NOTE = 1000
+
+
+class S(IntEnum):
+    NOTE = 1210
+
+
+async def on_button(update: Update, ctx: DeskContext) -> None:
+    """交班 / 接班."""
+    member = await guard(update, ctx, Action.KEEP_DUTY_LOG)
+    if member is None:
+        return
+    parsed = cb.parse_id(callback_data(update), svc.PREFIX, (svc.HAND, svc.TAKE))
+    if parsed is None:
+        await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return
+    action, handover_id = parsed
+    try:
+        if action == svc.HAND:
+            text = await svc.hand_over(ctx.services, member, handover_id)
+        else:
+            text = await svc.take_over(ctx.services, member, handover_id)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return
+    await answer_query(update)
+    await say(update, ctx, text)
+
+
+async def start_note(update: Update, ctx: DeskContext) -> S | int:
+    """Entry from 交班说明: an outgoing officer of a handover not yet handed over; asks the notes."""
+    member = await guard(update, ctx, Action.KEEP_DUTY_LOG)
+    parsed = cb.parse_id(callback_data(update), svc.PREFIX, (svc.NOTE,))
+    if member is None:
+        return ConversationHandler.END
+    if parsed is None:
+        await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return ConversationHandler.END
+    try:
+        h = await svc.check_can_note(ctx.services, member, parsed[1])
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return ConversationHandler.END
+    await answer_query(update)
+    assert update.effective_user is not None
+    await save_draft(ctx, update.effective_user.id, NOTE_DRAFT, {"handover_id": h.id})
+    await say(update, ctx, ctx.t("duty.ask_note"))
+    return S.NOTE
+
+
+async def got_note(update: Update, ctx: DeskContext) -> S | int:
+    """Reads the notes; offers 交班 again."""
+    text = await read_text(update, ctx, limit=MAX_NOTE)
+    if text is None:
+        return S.NOTE
+    member = await guard(update, ctx, Action.KEEP_DUTY_LOG)
+    assert update.effective_user is not None
+    draft = await load_draft(ctx, update.effective_user.id, NOTE_DRAFT)
+    await drop_drafts(ctx, update.effective_user.id)
+    if member is None or not isinstance(draft.get("handover_id"), int):
+        return ConversationHandler.END
+    try:
+        h = await svc.add_note(ctx.services, member, draft["handover_id"], text)
+    except ServiceError as err:
+        await say(update, ctx, ctx.t(err.key, **err.kw))
+        return ConversationHandler.END
+    await say(update, ctx, ctx.t("duty.note_saved"),
+              cb.keyboard([[(ctx.t("duty.btn.hand"), f"{svc.PREFIX}:{svc.HAND}:{h.id}")]]))
+    return ConversationHandler.END
+
+
+stray = stray_handler("duty.answer_above")
+
+
+def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
+    return [CallbackQueryHandler(start_note, pattern=cb.pattern(svc.PREFIX, (svc.NOTE,)))]
+
+
+def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
+    return {S.NOTE: [MessageHandler(filters.TEXT & ~filters.COMMAND, got_note),
+                     CallbackQueryHandler(stray, pattern=r"^ho:note:"), MessageHandler(~filters.COMMAND, stray)]}
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CallbackQueryHandler(on_button, pattern=cb.pattern(svc.PREFIX, (svc.HAND, svc.TAKE))))
