@@ -73,6 +73,14 @@ CASES: list[Case] = [
     # members
     C("members", says="还没有人员登记"), C("members", "--unit", "xushui", says="须水街道 还没有人员登记"),
     C("members", "--unit", "nosuch", code=2, says="nosuch"), C("members", "--unit", code=2),
+    # role (the site has nobody registered: a good one is only parsed here; it re-roles a member in
+    # tests/e2e/test_unit_chiefs.py)
+    C("role", "7", "unit_chief", code=-1), C("role", "#7", "duty", "admin", code=-1),
+    C("role", "7", "unit_chief", code=2, says="编号为 7"), C("role", "7", "king", code=2, says="king"),
+    C("role", "7", code=2, says="required"), C("role", code=2, says="required"),
+    C("role", "²", "duty", code=2, says="not a member number"),
+    C("role", "99999999999999999999", "duty", code=2, says="not a member number"),
+    C("role", "-3", "duty", code=2),
     # backup
     C("backup", "{tmp}/copy.sqlite3", says="已备份"), C("backup", "{tmp}", says="已备份"),
     C("backup", "/proc/no/such/copy.sqlite3", code=1, says="无法写入备份"),

@@ -49,21 +49,21 @@ async def test_a_leave_request_whose_approver_is_deactivated_goes_to_the_fallbac
 
 
 async def test_the_last_steps_approver_deactivated_is_not_an_approval(office: Office) -> None:
-    """Street head's chain: 政府办主任签报, then 区长审批. The 区长 goes while asked: the request is
+    """A street chief's chain: 政府办主任签报, then 区长审批. The 区长 goes while asked: the request is
     not waved through (nobody left in the chain) but goes to the district office."""
     desk = office.desk
-    await ask_leave(office.head)
+    await ask_leave(office.chief)
     await desk.settle()
     await decide(office.gov_office)
     await desk.settle()
     await office.district_head.wait_for("请假审批")
     admin = await desk.register("admin", "周管理", "office", "admin")
     await deactivate(desk, admin, 4)
-    await office.head.wait_for("已停用")
+    await office.chief.wait_for("已停用")
     await office.director.wait_for("请假审批")
     req = await leave.get(desk.db.read, 1)
     assert req is not None and req.status is LeaveStatus.PENDING
-    assert count(office.head, "已批准") == 0
+    assert count(office.chief, "已批准") == 0
 
 
 async def test_a_deactivation_that_bypassed_the_use_case_is_caught_by_the_reminder(desk: Desk, cast: Cast) -> None:

@@ -312,7 +312,8 @@ async def test_a_holiday_trip_reported_before_departure_while_down_counts_as_in_
         await resume(desk)  # 00:40 on 10-01: departed by now, but it was sent before
         done = await who.wait_for(lambda m: "已提交" in (m.text or "") or "出发前" in (m.text or ""))
         assert "已提交" in done.text and "国庆节" in done.text
-        await office.director.wait_for("节假日离开郑州报备")
+        report = await office.director.wait_for("节假日离京报备")
+        assert "迟报" not in report.text
 
 
 async def test_just_now_means_when_the_person_said_it(desk: Desk, cast: Cast) -> None:

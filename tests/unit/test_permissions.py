@@ -49,11 +49,11 @@ def test_admin_manages_members_but_does_not_report() -> None:
 @pytest.mark.parametrize("role", list(Role))
 def test_who_may_see_an_incident(role: Role) -> None:
     """The office sees every unit's incidents; a unit's reporting members their own unit's; admins and
-    info editors none; nobody once deactivated."""
+    info editors none; nobody once deactivated. The unit's chief sees their own unit's."""
     office = role in (Role.DUTY, Role.DIRECTOR, Role.LEADER)
-    reporter = role in (Role.OFFICER, Role.UNIT_HEAD)
+    own_unit = role in (Role.OFFICER, Role.UNIT_HEAD, Role.UNIT_CHIEF)
     m = member(role)
-    assert may_see_incident(m, "jianshelu") is (office or reporter)
+    assert may_see_incident(m, "jianshelu") is (office or own_unit)
     assert may_see_incident(m, "mianfanglu") is office
     assert not may_see_incident(member(role, active=False), "jianshelu")
     assert not may_see_incident(None, "jianshelu")
