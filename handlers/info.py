@@ -27,8 +27,10 @@ from bot.fmt import esc
 from bot.services import info as svc
 from bot.services.errors import ServiceError
 from handlers.common import (
+    ButtonStep,
     DraftSlot,
     answer_query,
+    buttons_only,
     callback_data,
     drop_drafts,
     guard,
@@ -57,12 +59,38 @@ _slot = DraftSlot(KIND, InfoDraft.from_dict)
 _draft, _save = _slot.load, _slot.save
 
 
+async def check_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    """提交 / 取消; photos and documents are the step's other answer."""
+    return ButtonStep([[(ctx.t("info.btn.ok"), f"{DIALOG}:ok"), (ctx.t("info.btn.cancel"), f"{DIALOG}:x")]],
+                      ctx.t("info.files_note", limit=MAX_FILES))
+
+
 async def show_check(update: Update, ctx: DeskContext, draft: InfoDraft) -> S:
     """Shows the item as it will be sent; asks for attachments or 提交."""
-    row = [(ctx.t("info.btn.ok"), f"{DIALOG}:ok"), (ctx.t("info.btn.cancel"), f"{DIALOG}:x")]
     await say(update, ctx, ctx.t("info.ask_files", kind=ctx.t(f"info.kind.{draft.kind}"), title=esc(draft.title),
-                                 body=esc(draft.body), files=len(draft.files), limit=MAX_FILES), cb.keyboard([row]))
+                                 body=esc(draft.body), files=len(draft.files), limit=MAX_FILES),
+              cb.keyboard((await check_buttons(update, ctx)).rows))
     return S.CHECK
+
+
+async def kind_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    names = [(ctx.t(f"info.kind.{k.value}"), f"{DIALOG}:k:{k.value}") for k in InfoKind]
+    return ButtonStep([names[:3], names[3:]])
+
+
+async def ask_kind(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("info.ask_kind"), cb.keyboard((await kind_buttons(update, ctx)).rows))
+    return S.KIND
+
+
+async def ask_title(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("info.ask_title", limit=MAX_TITLE))
+    return S.TITLE
+
+
+async def ask_body(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("info.ask_body", limit=MAX_BODY))
+    return S.BODY
 
 
 async def start_info(update: Update, ctx: DeskContext) -> S | int:
@@ -74,9 +102,7 @@ async def start_info(update: Update, ctx: DeskContext) -> S | int:
     if not await private_only(update, ctx):
         return ConversationHandler.END
     await _save(update, ctx, InfoDraft())
-    names = [(ctx.t(f"info.kind.{k.value}"), f"{DIALOG}:k:{k.value}") for k in InfoKind]
-    await say(update, ctx, ctx.t("info.ask_kind"), cb.keyboard([names[:3], names[3:]]))
-    return S.KIND
+    return await ask_kind(update, ctx)
 
 
 async def got_kind(update: Update, ctx: DeskContext) -> S:
@@ -89,8 +115,7 @@ async def got_kind(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft.kind = value
     await _save(update, ctx, draft)
-    await say(update, ctx, ctx.t("info.ask_title", limit=MAX_TITLE))
-    return S.TITLE
+    return await ask_title(update, ctx)
 
 
 async def got_title(update: Update, ctx: DeskContext) -> S:
@@ -101,8 +126,7 @@ async def got_title(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft.title = text.replace("\n", " ")
     await _save(update, ctx, draft)
-    await say(update, ctx, ctx.t("info.ask_body", limit=MAX_BODY))
-    return S.BODY
+    return await ask_body(update, ctx)
 
 
 async def got_body(update: Update, ctx: DeskContext) -> S:
@@ -211,11 +235,13 @@ def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
 def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     stray = [CallbackQueryHandler(wrong_kind, pattern=rf"^{DIALOG}:"), MessageHandler(~filters.COMMAND, wrong_kind)]
     return {
-        S.KIND: [CallbackQueryHandler(got_kind, pattern=rf"^{DIALOG}:k:"), *stray],
+        S.KIND: [CallbackQueryHandler(got_kind, pattern=rf"^{DIALOG}:k:"), stray[0],
+                 MessageHandler(~filters.COMMAND, buttons_only(kind_buttons))],
         S.TITLE: [MessageHandler(TEXT, got_title), *stray],
         S.BODY: [MessageHandler(TEXT, got_body), *stray],
         S.CHECK: [CallbackQueryHandler(confirm, pattern=rf"^{DIALOG}:(ok|x)$"),
-                  MessageHandler(filters.PHOTO | filters.Document.ALL, got_file), *stray],
+                  MessageHandler(filters.PHOTO | filters.Document.ALL, got_file), stray[0],
+                  MessageHandler(~filters.COMMAND, buttons_only(check_buttons))],
     }
 
 

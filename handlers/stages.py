@@ -21,7 +21,9 @@ from bot.services import incident_text as txt
 from bot.services.errors import ServiceError
 from bot.services.incidents import close_incident, file_followup, file_full, file_written, load_for, missed_line
 from handlers.common import (
+    ButtonStep,
     answer_query,
+    buttons_only,
     drop_drafts,
     guard,
     load_draft,
@@ -112,29 +114,37 @@ async def show_written(update: Update, ctx: DeskContext) -> S:
         casualties=Casualties(*c["casualties"]) if "casualties" in c else inc.casualties,
         description=c.get("description", inc.description),
     )
-    rows = [[(ctx.t("incident.stage_btn.ok"), "iw:ok")],
-            [(ctx.t(f"incident.stage_btn.{k}"), f"iw:{k}") for k in ("time", "place")],
-            [(ctx.t(f"incident.stage_btn.{k}"), f"iw:{k}") for k in ("casualties", "description")]]
+    rows = (await written_buttons(update, ctx)).rows
     await say(update, ctx, ctx.t("incident.stages.written_intro", number=inc.number, facts=facts), cb.keyboard(rows))
     return S.W_REVIEW
+
+
+async def written_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    return ButtonStep([[(ctx.t("incident.stage_btn.ok"), "iw:ok")],
+                       [(ctx.t(f"incident.stage_btn.{k}"), f"iw:{k}") for k in ("time", "place")],
+                       [(ctx.t(f"incident.stage_btn.{k}"), f"iw:{k}") for k in ("casualties", "description")]])
+
+
+# The question of each correction step (written_choice opens it; resume asks it again).
+_CORRECTIONS = {"iw:time": S.W_TIME, "iw:place": S.W_PLACE, "iw:casualties": S.W_CASUALTIES,
+                "iw:description": S.W_DESCRIPTION}
+
+
+async def ask_correction(update: Update, ctx: DeskContext, state: S) -> S:
+    if state is S.W_DESCRIPTION:
+        await say(update, ctx, ctx.t("incident.ask_description", limit=MAX_DESCRIPTION))
+    else:
+        key = {S.W_TIME: "ask_occurred", S.W_PLACE: "ask_place", S.W_CASUALTIES: "ask_casualties"}[state]
+        await say(update, ctx, ctx.t(f"incident.{key}"))
+    return state
 
 
 async def written_choice(update: Update, ctx: DeskContext) -> S | int:
     """确认无误 files it; the others ask for one correction."""
     choice = (update.callback_query.data or "") if update.callback_query else ""
     await answer_query(update)
-    if choice == "iw:time":
-        await say(update, ctx, ctx.t("incident.ask_occurred"))
-        return S.W_TIME
-    if choice == "iw:place":
-        await say(update, ctx, ctx.t("incident.ask_place"))
-        return S.W_PLACE
-    if choice == "iw:casualties":
-        await say(update, ctx, ctx.t("incident.ask_casualties"))
-        return S.W_CASUALTIES
-    if choice == "iw:description":
-        await say(update, ctx, ctx.t("incident.ask_description", limit=MAX_DESCRIPTION))
-        return S.W_DESCRIPTION
+    if choice in _CORRECTIONS:
+        return await ask_correction(update, ctx, _CORRECTIONS[choice])
     member = await guard(update, ctx, Action.FILE_STAGE)
     if member is None:
         return await _finish(update, ctx)
@@ -284,6 +294,12 @@ async def start_followup(update: Update, ctx: DeskContext) -> S | int:
     return S.U_TEXT
 
 
+async def ask_followup_casualties(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("incident.stages.ask_followup_casualties"),
+              cb.keyboard([[(ctx.t("incident.btn.no_change"), "iu:same")]]))
+    return S.U_CASUALTIES
+
+
 async def followup_text(update: Update, ctx: DeskContext) -> S:
     """Reads the new development."""
     text = await read_text(update, ctx, limit=MAX_DESCRIPTION)
@@ -292,9 +308,7 @@ async def followup_text(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft["text"] = text
     await _save(update, ctx, draft)
-    await say(update, ctx, ctx.t("incident.stages.ask_followup_casualties"),
-              cb.keyboard([[(ctx.t("incident.btn.no_change"), "iu:same")]]))
-    return S.U_CASUALTIES
+    return await ask_followup_casualties(update, ctx)
 
 
 async def followup_casualties(update: Update, ctx: DeskContext) -> S | int:
@@ -376,7 +390,8 @@ def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
 def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     other = [CallbackQueryHandler(stray, pattern=r"^(iw|if|iu):"), MessageHandler(~filters.COMMAND, stray)]
     return {
-        S.W_REVIEW: [CallbackQueryHandler(written_choice, pattern=r"^iw:(ok|time|place|casualties|description)$"), *other],
+        S.W_REVIEW: [CallbackQueryHandler(written_choice, pattern=r"^iw:(ok|time|place|casualties|description)$"),
+                     other[0], MessageHandler(~filters.COMMAND, buttons_only(written_buttons))],
         S.W_TIME: [MessageHandler(TEXT, written_time), *other],
         S.W_PLACE: [MessageHandler(TEXT | filters.LOCATION, written_place), *other],
         S.W_CASUALTIES: [MessageHandler(TEXT, written_casualties), *other],

@@ -36,8 +36,11 @@ from bot.services import supervision_text as txt
 from bot.services.errors import ServiceError
 from handlers import supervision_views
 from handlers.common import (
+    ButtonStep,
     DraftSlot,
+    StepButtons,
     answer_query,
+    buttons_only,
     callback_data,
     guard,
     private_only,
@@ -88,8 +91,22 @@ async def start_task(update: Update, ctx: DeskContext) -> S | int:
     if not await private_only(update, ctx):
         return ConversationHandler.END
     await _save(update, ctx, svc.TaskDraft())
+    return await ask_title(update, ctx)
+
+
+async def ask_title(update: Update, ctx: DeskContext) -> S:
     await say(update, ctx, ctx.t("task.ask_title"))
     return S.TITLE
+
+
+async def source_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    names = [(ctx.t(f"task.source.{x.value}"), f"sx:src:{x.value}") for x in Source]
+    return ButtonStep([names[i:i + 2] for i in range(0, len(names), 2)])
+
+
+async def ask_source(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("task.ask_source"), cb.keyboard((await source_buttons(update, ctx)).rows))
+    return S.SOURCE
 
 
 async def got_title(update: Update, ctx: DeskContext) -> S:
@@ -97,9 +114,7 @@ async def got_title(update: Update, ctx: DeskContext) -> S:
     draft = await text_into_draft(update, ctx, _slot, "title", limit=MAX_TITLE)
     if draft is None:
         return S.TITLE
-    names = [(ctx.t(f"task.source.{x.value}"), f"sx:src:{x.value}") for x in Source]
-    await say(update, ctx, ctx.t("task.ask_source"), cb.keyboard([names[i:i + 2] for i in range(0, len(names), 2)]))
-    return S.SOURCE
+    return await ask_source(update, ctx)
 
 
 async def got_source(update: Update, ctx: DeskContext) -> S:
@@ -112,6 +127,10 @@ async def got_source(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft.source = value
     await _save(update, ctx, draft)
+    return await ask_requirement(update, ctx)
+
+
+async def ask_requirement(update: Update, ctx: DeskContext) -> S:
     await say(update, ctx, ctx.t("task.ask_requirement", limit=MAX_TEXT))
     return S.REQUIREMENT
 
@@ -121,11 +140,25 @@ def _unit_choices(ctx: DeskContext) -> list[str]:
 
 
 def _units_keyboard(ctx: DeskContext, chosen: list[str]) -> dict[str, object]:
+    return cb.keyboard(_units_rows(ctx, chosen))
+
+
+def _units_rows(ctx: DeskContext, chosen: list[str]) -> list[list[tuple[str, str]]]:
     s = ctx.services
     buttons = [(("✅ " if code in chosen else "") + s.unit_name(code), f"sx:u:{code}") for code in _unit_choices(ctx)]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     rows.append([(ctx.t("task.btn.units_done"), "sx:u:ok")])
-    return cb.keyboard(rows)
+    return rows
+
+
+async def units_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    """The units that can take an item (every configured unit but the district office's own)."""
+    return ButtonStep(_units_rows(ctx, (await _draft(update, ctx)).units), ctx.t("task.units_who"))
+
+
+async def ask_units(update: Update, ctx: DeskContext, draft: svc.TaskDraft) -> S:
+    await say(update, ctx, ctx.t("task.ask_units"), _units_keyboard(ctx, draft.units))
+    return S.UNITS
 
 
 async def got_requirement(update: Update, ctx: DeskContext) -> S:
@@ -133,8 +166,7 @@ async def got_requirement(update: Update, ctx: DeskContext) -> S:
     draft = await text_into_draft(update, ctx, _slot, "requirement", limit=MAX_TEXT)
     if draft is None:
         return S.REQUIREMENT
-    await say(update, ctx, ctx.t("task.ask_units"), _units_keyboard(ctx, draft.units))
-    return S.UNITS
+    return await ask_units(update, ctx, draft)
 
 
 async def got_unit(update: Update, ctx: DeskContext) -> S:
@@ -162,11 +194,25 @@ async def got_unit(update: Update, ctx: DeskContext) -> S:
     return S.UNITS
 
 
-async def ask_leader(update: Update, ctx: DeskContext) -> S:
-    leaders = await members.with_roles(ctx.services.db.read, [Role.LEADER])
-    rows = [[(m.name, f"sx:l:{m.id}")] for m in leaders[:20]]
+MAX_LEADERS = 20
+
+
+async def leader_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    """Registered, active 区领导 (at most MAX_LEADERS) and 暂不指定; who can appear and how."""
+    leaders = [m for m in await members.with_roles(ctx.services.db.read, [Role.LEADER]) if m.active]
+    rows = [[(m.name, f"sx:l:{m.id}")] for m in leaders[:MAX_LEADERS]]
     rows.append([(ctx.t("task.btn.no_leader"), "sx:l:0")])
-    await say(update, ctx, ctx.t("task.ask_leader"), cb.keyboard(rows))
+    office = next((u.code for u in ctx.services.config.units if u.kind == "office"), "office")
+    return ButtonStep(rows, ctx.t("task.leader_none" if not leaders else "task.leader_who", unit=office,
+                                  limit=MAX_LEADERS))
+
+
+async def ask_leader(update: Update, ctx: DeskContext) -> S:
+    step = await leader_buttons(update, ctx)
+    text = ctx.t("task.ask_leader")
+    if len(step.rows) == 1:  # nobody registered yet: say so with the question, and how to fix it
+        text += "\n" + step.note
+    await say(update, ctx, text, cb.keyboard(step.rows))
     return S.LEADER
 
 
@@ -182,6 +228,10 @@ async def got_leader(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft.leader_id = leader.id if leader else None
     await _save(update, ctx, draft)
+    return await ask_due(update, ctx)
+
+
+async def ask_due(update: Update, ctx: DeskContext) -> S:
     await say(update, ctx, ctx.t("task.ask_due", time=ctx.services.config.supervision.due_time))
     return S.DUE
 
@@ -198,6 +248,10 @@ async def got_due(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft.due_at = due.isoformat()
     await _save(update, ctx, draft)
+    return await ask_chase(update, ctx)
+
+
+async def ask_chase(update: Update, ctx: DeskContext) -> S:
     default = _plan_text(ctx, svc.TaskDraft().plan(ctx.services))
     await say(update, ctx, ctx.t("task.ask_chase", plan=default),
               cb.keyboard([[(ctx.t("task.btn.default_plan"), "sx:plan")]]))
@@ -232,8 +286,12 @@ async def show_summary(update: Update, ctx: DeskContext, draft: svc.TaskDraft) -
                           leader=leader.name if leader else None, due=draft.due)
     text = ctx.t("task.summary", card=card, plan=_plan_text(ctx, draft.plan(s)),
                  within=s.fmt.dur(s.config.supervision.accept_within))
-    await say(update, ctx, text, cb.keyboard([[(ctx.t("task.btn.confirm"), "sx:ok"), (ctx.t("task.btn.cancel"), "sx:x")]]))
+    await say(update, ctx, text, cb.keyboard((await confirm_buttons(update, ctx)).rows))
     return S.CONFIRM
+
+
+async def confirm_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    return ButtonStep([[(ctx.t("task.btn.confirm"), "sx:ok"), (ctx.t("task.btn.cancel"), "sx:x")]])
 
 
 async def confirm(update: Update, ctx: DeskContext) -> int:
@@ -270,17 +328,22 @@ def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
     ]
 
 
+def _only(step: StepButtons) -> list[BaseHandler]:  # type: ignore[type-arg]
+    """The catch-all of a step that takes only a button: names the buttons when text is typed."""
+    return [CallbackQueryHandler(stray, pattern=r"^sx:"), MessageHandler(~filters.COMMAND, buttons_only(step))]
+
+
 def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     other = [CallbackQueryHandler(stray, pattern=r"^sx:"), MessageHandler(~filters.COMMAND, stray)]
     return {
         S.TITLE: [MessageHandler(TEXT, got_title), *other],
-        S.SOURCE: [CallbackQueryHandler(got_source, pattern=r"^sx:src:[a-z]{1,20}$"), *other],
+        S.SOURCE: [CallbackQueryHandler(got_source, pattern=r"^sx:src:[a-z]{1,20}$"), *_only(source_buttons)],
         S.REQUIREMENT: [MessageHandler(TEXT, got_requirement), *other],
-        S.UNITS: [CallbackQueryHandler(got_unit, pattern=r"^sx:u:[a-z0-9_]{1,32}$"), *other],
-        S.LEADER: [CallbackQueryHandler(got_leader, pattern=r"^sx:l:\d{1,12}$"), *other],
+        S.UNITS: [CallbackQueryHandler(got_unit, pattern=r"^sx:u:[a-z0-9_]{1,32}$"), *_only(units_buttons)],
+        S.LEADER: [CallbackQueryHandler(got_leader, pattern=r"^sx:l:\d{1,12}$"), *_only(leader_buttons)],
         S.DUE: [MessageHandler(TEXT, got_due), *other],
         S.CHASE: [CallbackQueryHandler(got_chase, pattern=r"^sx:plan$"), MessageHandler(TEXT, got_chase), *other],
-        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^sx:(ok|x)$"), *other],
+        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^sx:(ok|x)$"), *_only(confirm_buttons)],
         S.REPORT_TEXT: [MessageHandler(TEXT | FILES, report_text), *other],
         S.REPORT_FILES: [CallbackQueryHandler(report_submit, pattern=r"^sx:submit$"),
                          MessageHandler(TEXT | FILES, report_file), *other],

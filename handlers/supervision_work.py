@@ -121,6 +121,10 @@ async def _start_report(update: Update, ctx: DeskContext, member: Member, aid: i
         return ConversationHandler.END
     await answer_query(update)
     await save_draft(ctx, user_id(update), REPORT, {"aid": aid, "mode": mode, "text": "", "files": []})
+    return await ask_report_text(update, ctx, task, mode)
+
+
+async def ask_report_text(update: Update, ctx: DeskContext, task: Task, mode: str) -> S:
     key = "task.ask_summary" if mode == "done" else "task.ask_progress"
     await say(update, ctx, ctx.t(key, number=txt.label(task), title=esc(task.title)))
     return S.REPORT_TEXT
@@ -251,7 +255,10 @@ async def start_extension(update: Update, ctx: DeskContext) -> S | int:
     opened = await _start_on(update, ctx, txt.EXTEND, Action.SUBMIT_TASK, EXTEND)
     if opened is None:
         return ConversationHandler.END
-    task, a = opened
+    return await ask_ext_due(update, ctx, *opened)
+
+
+async def ask_ext_due(update: Update, ctx: DeskContext, task: Task, a: Assignment) -> S:
     await say(update, ctx, ctx.t("task.ask_ext_due", number=txt.label(task), due=ctx.services.fmt.dt(a.due_at, year=True)))
     return S.EXT_DUE
 
@@ -289,7 +296,10 @@ async def start_return(update: Update, ctx: DeskContext) -> S | int:
     opened = await _start_on(update, ctx, txt.RETURN, Action.REVIEW_TASK, RETURN)
     if opened is None:
         return ConversationHandler.END
-    task, a = opened
+    return await ask_return_reason(update, ctx, *opened)
+
+
+async def ask_return_reason(update: Update, ctx: DeskContext, task: Task, a: Assignment) -> S:
     await say(update, ctx, ctx.t("task.ask_return_reason", number=txt.label(task),
                                  unit=esc(ctx.services.unit_name(a.unit_code))))
     return S.RET_REASON
@@ -305,7 +315,10 @@ async def return_reason(update: Update, ctx: DeskContext) -> S | int:
         return await finish(update, ctx)
     draft["reason"] = text
     await save_draft(ctx, user_id(update), RETURN, draft)
-    a = await store.assignment(ctx.services.db.read, int(draft["aid"]))
+    return await ask_return_due(update, ctx, await store.assignment(ctx.services.db.read, int(draft["aid"])))
+
+
+async def ask_return_due(update: Update, ctx: DeskContext, a: Assignment | None) -> S:
     due = ctx.services.fmt.dt(a.due_at, year=True) if a else "—"
     await say(update, ctx, ctx.t("task.ask_return_due", due=due),
               cb.keyboard([[(ctx.t("task.btn.keep_due", due=due), "sx:keep")]]))
