@@ -63,6 +63,8 @@ class DeskContext(CallbackContext[DeskBot, dict[Any, Any], dict[Any, Any], dict[
         super().__init__(*args, **kwargs)
         # Drafts read ahead for this update (handlers.common.load_drafts); one context per update.
         self.drafts_read: dict[tuple[int, str], dict[str, Any]] = {}
+        # The person's dialogue step when the update reached the dialogue map (handlers/dialogs.py).
+        self.dialog_state: object = None
 
     @property
     def deps(self) -> Deps:

@@ -24,6 +24,7 @@ from telegram.ext import (
 
 from handlers import (
     admin,
+    dialogs,
     fallback,
     groups,
     incident_actions,
@@ -51,7 +52,8 @@ DIALOG_MODULES = (report, stages, incident_actions, info, leave, notices, superv
 
 
 def build_dialog() -> ConversationHandler[Any]:
-    """All multi-step dialogues in one map, so starting one cleanly replaces another."""
+    """All multi-step dialogues in one map; starting one never drops another's unsaved answers
+    (handlers/dialogs.py asks first, or sets them aside and says how to come back)."""
     entries: list[BaseHandler[Any, Any, Any]] = []
     states: dict[object, list[BaseHandler[Any, Any, Any]]] = {}
     for module in DIALOG_MODULES:
@@ -60,7 +62,8 @@ def build_dialog() -> ConversationHandler[Any]:
             if state in states:
                 raise RuntimeError(f"dialogue state {state!r} defined twice")
             states[state] = handlers
-    return ConversationHandler(
+    return dialogs.DialogMap(
+        [kind for module in DIALOG_MODULES for kind in module.dialogs()],
         entry_points=entries,
         states=states,  # type: ignore[arg-type]
         fallbacks=[CommandHandler("cancel", start.cancel)],

@@ -211,6 +211,33 @@ def buttons_only(step: StepButtons) -> Callable[[Update, DeskContext], Awaitable
     return hint
 
 
+DraftRows = dict[str, dict[str, Any]]  # a dialogue's draft rows: kind → payload
+
+
+def _no_step(rows: DraftRows) -> int | None:
+    return None
+
+
+@dataclass(frozen=True)
+class DialogKind:
+    """What a dialogue tells the one dialogue map (handlers/dialogs.py) about itself, so an
+    answer not yet submitted is never dropped when another dialogue starts."""
+
+    name: str  # catalog: dialog.name.<name>, dialog.go.<name> (the 继续 button), dialog.back.<name>
+    states: frozenset[int]
+    drafts: tuple[str, ...]  # its rows in the drafts table
+    starts: tuple[Callable[..., Awaitable[Any]], ...]  # the callbacks of its entry points
+    answered: Callable[[DraftRows], int]  # answers the rows hold that were not submitted yet
+    resume: Callable[[Update, DeskContext, int], Awaitable[int]]  # asks a step's question again
+    urgent: bool = False  # emergency answers: never set aside; the person is asked first
+    step_of: Callable[[DraftRows], int | None] = _no_step  # the step from the rows alone (state lost)
+
+
+def count_set(payload: dict[str, Any], *fields: str) -> int:
+    """How many of `fields` hold an answer (not None, "", [] or {})."""
+    return sum(1 for f in fields if payload.get(f) not in (None, "", [], {}))
+
+
 def callback_data(update: Update) -> str:
     """The pressed button's data; "" for any other update."""
     q = update.callback_query

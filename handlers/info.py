@@ -28,10 +28,13 @@ from bot.services import info as svc
 from bot.services.errors import ServiceError
 from handlers.common import (
     ButtonStep,
+    DialogKind,
+    DraftRows,
     DraftSlot,
     answer_query,
     buttons_only,
     callback_data,
+    count_set,
     drop_drafts,
     guard,
     private_only,
@@ -243,6 +246,26 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
                   MessageHandler(filters.PHOTO | filters.Document.ALL, got_file), stray[0],
                   MessageHandler(~filters.COMMAND, buttons_only(check_buttons))],
     }
+
+
+# --- what the dialogue map needs to keep these answers (handlers/dialogs.py) -------------------
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of the step again; the draft keeps every answer."""
+    draft = await _draft(update, ctx)
+    if state == S.CHECK and draft.complete():
+        return await show_check(update, ctx, draft)
+    # (A check page whose text is gone asks the text.)
+    return await {S.KIND: ask_kind, S.TITLE: ask_title, S.BODY: ask_body, S.CHECK: ask_body}[S(state)](update, ctx)
+
+
+def _answers(rows: DraftRows) -> int:
+    return count_set(rows.get(KIND, {}), "kind", "title", "body", "files")
+
+
+def dialogs() -> list[DialogKind]:
+    return [DialogKind("info", frozenset(S), (KIND,), (start_info,), _answers, resume)]
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

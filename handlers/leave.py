@@ -31,11 +31,14 @@ from bot.services import leave_text as txt
 from bot.services.errors import ServiceError
 from handlers.common import (
     ButtonStep,
+    DialogKind,
+    DraftRows,
     DraftSlot,
     StepButtons,
     answer_query,
     buttons_only,
     callback_data,
+    count_set,
     current_member,
     drop_drafts,
     guard,
@@ -499,6 +502,49 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
         S.COMMENT: [CallbackQueryHandler(got_comment, pattern=r"^lv:nc$"), MessageHandler(TEXT, got_comment),
                     CallbackQueryHandler(stray, pattern=r"^lv:nc"), MessageHandler(~filters.COMMAND, stray)],
     }
+
+
+# --- what the dialogue map needs to keep these answers (handlers/dialogs.py) -------------------
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of the step again; the draft keeps every answer."""
+    draft = await _draft(update, ctx)
+    if state == S.END and draft.start is not None:
+        return await ask_end(update, ctx, draft)
+    if state == S.CONFIRM and draft.complete():
+        return await show_summary(update, ctx, draft)
+    # (An end or a summary whose earlier answers are gone asks from the first missing one's start.)
+    ask = {S.KIND: ask_kind, S.START: ask_start, S.END: ask_start, S.DESTINATION: ask_destination,
+           S.CITY: ask_city, S.REASON: ask_reason, S.STANDIN: ask_standin, S.CONFIRM: ask_kind}[S(state)]
+    return await ask(update, ctx)
+
+
+async def resume_decision(update: Update, ctx: DeskContext, state: int) -> int:
+    """批准/不批准 pressed, the comment still asked for."""
+    assert update.effective_user is not None
+    draft = await load_draft(ctx, update.effective_user.id, DECISION)
+    if "request_id" not in draft:
+        return ConversationHandler.END
+    return await ask_comment(update, ctx, int(draft["request_id"]), str(draft["decision"]))
+
+
+def _answers(rows: DraftRows) -> int:
+    d = rows.get(KIND, {})
+    return count_set(d, "kind", "start_at", "end_at", "destination", "leaves_city", "reason") + bool(
+        d.get("standin_chosen"))
+
+
+def _decided(rows: DraftRows) -> int:
+    return int("decision" in rows.get(DECISION, {}))  # 批准 or 不批准 was pressed: an answer
+
+
+def dialogs() -> list[DialogKind]:
+    return [
+        DialogKind("leave", frozenset(set(S) - {S.COMMENT}), (KIND,), (start_leave,), _answers, resume),
+        DialogKind("leave_decision", frozenset({S.COMMENT}), (DECISION,), (start_decision,), _decided,
+                   resume_decision),
+    ]
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

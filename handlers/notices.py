@@ -42,12 +42,15 @@ from bot.services import notices as svc
 from bot.services.errors import ServiceError
 from handlers.common import (
     ButtonStep,
+    DialogKind,
+    DraftRows,
     DraftSlot,
     Rows,
     StepButtons,
     answer_query,
     buttons_only,
     callback_data,
+    count_set,
     current_member,
     drop_drafts,
     guard,
@@ -700,6 +703,58 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
         S.LEAVE_REASON: [MessageHandler(TEXT, got_answer_note), *other],
         S.PROXY_NAME: [MessageHandler(TEXT, got_answer_note), *other],
     }
+
+
+# --- what the dialogue map needs to keep these answers (handlers/dialogs.py) -------------------
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of the step again; the draft keeps every answer."""
+    draft = await _draft(update, ctx)
+    step = S(state)
+    if step is S.TITLE:
+        return await ask_title(update, ctx, draft.kind)
+    if step is S.MEETING_PLACE:
+        return await ask_meeting_place(update, ctx, draft)
+    if step is S.BODY:
+        return await ask_body(update, ctx, draft)
+    if step is S.UNITS:
+        return await show_units(update, ctx, draft)
+    if step is S.ROLES:
+        return await show_roles(update, ctx, draft)
+    if step is S.RECEIPT:
+        return await ask_receipt(update, ctx, draft)
+    if step in (S.GROUPS, S.CONFIRM):
+        member = await guard(update, ctx, Action.SEND_NOTICE)
+        if member is None:
+            return await _finish(update, ctx)
+        return await (show_groups(update, ctx, draft, member) if step is S.GROUPS else show_summary(update, ctx, draft))
+    ask = {S.MEETING_TIME: ask_meeting_time, S.ATTACH: ask_attachments, S.AUDIENCE: ask_audience,
+           S.MEMBERS: ask_members, S.URGENCY: ask_urgency, S.DEADLINE: ask_deadline}[step]
+    return await ask(update, ctx)
+
+
+async def resume_answer(update: Update, ctx: DeskContext, state: int) -> int:
+    """请假 or 代会 pressed; the reason or the stand-in's name still asked for."""
+    await say(update, ctx, ctx.t("notice.ask_leave_reason" if state == S.LEAVE_REASON else "notice.ask_proxy_name"))
+    return state
+
+
+def _answers(rows: DraftRows) -> int:
+    return count_set(rows.get(KIND, {}), "title", "body", "attachments", "audience", "meeting_at", "place")
+
+
+def _chosen(rows: DraftRows) -> int:
+    return int("answer" in rows.get(ANSWER_KIND, {}))  # 请假 or 代会 was pressed: an answer
+
+
+def dialogs() -> list[DialogKind]:
+    return [
+        DialogKind("notice", frozenset(set(S) - {S.LEAVE_REASON, S.PROXY_NAME}), (KIND,), (start_notice, start_meeting),
+                   _answers, resume),
+        DialogKind("notice_answer", frozenset({S.LEAVE_REASON, S.PROXY_NAME}), (ANSWER_KIND,),
+                   (start_leave, start_proxy), _chosen, resume_answer),
+    ]
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -28,10 +28,13 @@ from bot.services.errors import ServiceError
 from bot.services.incidents import file_first_report, filed_as
 from handlers.common import (
     ButtonStep,
+    DialogKind,
+    DraftRows,
     DraftSlot,
     answer_query,
     buttons_only,
     callback_data,
+    count_set,
     guard,
     is_private,
     load_draft,
@@ -565,3 +568,32 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
         S.EDIT_FIELD: [CallbackQueryHandler(choose_edit, pattern=r"^r:e:"), _stray_button(S.EDIT_FIELD),
                        MessageHandler(~filters.COMMAND, buttons_only(edit_buttons))],
     }
+
+
+# --- what the dialogue map needs to keep a half-written report (handlers/dialogs.py) ----------
+
+
+def _answered(rows: DraftRows) -> int:
+    """Answers in a report draft not filed yet (a filed one holds only its incident's id)."""
+    d = ReportDraft.from_dict(rows.get(KIND, {})).to_dict()
+    fields = ("category", "occurred_at", "learnt_at", "place", "latitude", "description", "photos")
+    return count_set(d, *fields) + min(1, count_set(d, "deaths", "injured", "missing"))
+
+
+def _step(rows: DraftRows) -> int | None:
+    """The step whose question went out last (the `_asking` note)."""
+    asking = rows.get(ASKING, {}).get("state")
+    return asking if isinstance(asking, int) and asking in S._value2member_map_ else None
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of the step again, every answer kept (the note wins: it may be a step ahead)."""
+    assert update.effective_user is not None
+    step = S(_step(await load_drafts(ctx, update.effective_user.id, (ASKING, KIND))) or state)
+    await _ask_again(update, ctx, step)
+    return step
+
+
+def dialogs() -> list[DialogKind]:
+    return [DialogKind("report", frozenset(S), (KIND, ASKING), (start_report,), _answered, resume,
+                       urgent=True, step_of=_step)]

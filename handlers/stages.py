@@ -22,6 +22,8 @@ from bot.services.errors import ServiceError
 from bot.services.incidents import close_incident, file_followup, file_full, file_written, load_for, missed_line
 from handlers.common import (
     ButtonStep,
+    DialogKind,
+    DraftRows,
     answer_query,
     buttons_only,
     drop_drafts,
@@ -402,3 +404,57 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
                          MessageHandler(TEXT, followup_casualties), *other],
         S.C_OUTCOME: [MessageHandler(TEXT, close_outcome), *other],
     }
+
+
+# --- what the dialogue map needs to keep these answers (handlers/dialogs.py) -------------------
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of the step again; the draft keeps every answer."""
+    draft = await _draft(update, ctx)
+    inc = await incidents.get(ctx.services.db.read, draft["incident_id"]) if "incident_id" in draft else None
+    if inc is None:
+        await say(update, ctx, ctx.t("incident.draft_lost"))
+        return await _finish(update, ctx)
+    if not inc.open:  # closed meanwhile: nothing left to file
+        await say(update, ctx, ctx.t("incident.stages.already_closed", number=inc.number))
+        return await _finish(update, ctx)
+    if state == S.W_REVIEW:
+        return await show_written(update, ctx)
+    if state in (S.W_TIME, S.W_PLACE, S.W_CASUALTIES, S.W_DESCRIPTION):
+        return await ask_correction(update, ctx, S(state))
+    if state == S.FULL:
+        return await _ask_full(update, ctx, min(int(draft.get("index", 0)), len(FULL_FIELDS) - 1))
+    if state == S.U_CASUALTIES:
+        return await ask_followup_casualties(update, ctx)
+    key = "incident.stages.ask_followup" if state == S.U_TEXT else "incident.stages.ask_outcome"
+    await say(update, ctx, ctx.t(key, number=inc.number))
+    return S(state)
+
+
+def _corrections(rows: DraftRows) -> int:
+    return len(rows.get(KIND, {}).get("corrections") or {})
+
+
+def _elements(rows: DraftRows) -> int:
+    return len(rows.get(KIND, {}).get("answers") or {})
+
+
+def _development(rows: DraftRows) -> int:
+    return int("text" in rows.get(KIND, {}))
+
+
+def _nothing(rows: DraftRows) -> int:
+    return 0  # closing: the outcome is its only answer, and typing it closes the incident
+
+
+def dialogs() -> list[DialogKind]:
+    # Written, full and follow-up reports are emergency answers with deadlines: never set aside.
+    return [
+        DialogKind("written", frozenset({S.W_REVIEW, S.W_TIME, S.W_PLACE, S.W_CASUALTIES, S.W_DESCRIPTION}), (KIND,),
+                   (start_written,), _corrections, resume, urgent=True),
+        DialogKind("full", frozenset({S.FULL}), (KIND,), (start_full,), _elements, resume, urgent=True),
+        DialogKind("followup", frozenset({S.U_TEXT, S.U_CASUALTIES}), (KIND,), (start_followup,), _development,
+                   resume, urgent=True),
+        DialogKind("close", frozenset({S.C_OUTCOME}), (KIND,), (start_close,), _nothing, resume),
+    ]

@@ -37,11 +37,14 @@ from bot.services.errors import ServiceError
 from handlers import supervision_views
 from handlers.common import (
     ButtonStep,
+    DialogKind,
+    DraftRows,
     DraftSlot,
     StepButtons,
     answer_query,
     buttons_only,
     callback_data,
+    count_set,
     guard,
     private_only,
     read_text,
@@ -50,6 +53,9 @@ from handlers.common import (
     text_into_draft,
 )
 from handlers.supervision_work import (
+    EXTEND,
+    REPORT,
+    RETURN,
     S,
     ext_due,
     ext_reason,
@@ -58,6 +64,7 @@ from handlers.supervision_work import (
     report_file,
     report_submit,
     report_text,
+    resume_work,
     return_due,
     return_reason,
     start_extension,
@@ -352,6 +359,53 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
         S.RET_REASON: [MessageHandler(TEXT, return_reason), *other],
         S.RET_DUE: [CallbackQueryHandler(return_due, pattern=r"^sx:keep$"), MessageHandler(TEXT, return_due), *other],
     }
+
+
+# --- what the dialogue map needs to keep these answers (handlers/dialogs.py) -------------------
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of a /task step again; the draft keeps every answer."""
+    draft = await _draft(update, ctx)
+    step = S(state)
+    if step is S.UNITS:
+        return await ask_units(update, ctx, draft)
+    if step is S.CONFIRM and draft.due is not None:
+        return await show_summary(update, ctx, draft)
+    # (A summary without its deadline, which it cannot be shown without, asks the deadline.)
+    ask = {S.TITLE: ask_title, S.SOURCE: ask_source, S.REQUIREMENT: ask_requirement, S.LEADER: ask_leader,
+           S.DUE: ask_due, S.CHASE: ask_chase, S.CONFIRM: ask_due}[step]
+    return await ask(update, ctx)
+
+
+def _answers(rows: DraftRows) -> int:
+    return count_set(rows.get(TASK, {}), "title", "source", "requirement", "units", "leader_id", "due_at",
+                     "chase_plan")
+
+
+def _reported(rows: DraftRows) -> int:
+    return count_set(rows.get(REPORT, {}), "text", "files")
+
+
+def _asked(rows: DraftRows) -> int:
+    return count_set(rows.get(EXTEND, {}), "due")
+
+
+def _returned(rows: DraftRows) -> int:
+    return int("aid" in rows.get(RETURN, {})) + count_set(rows.get(RETURN, {}), "reason")  # 退回 pressed: a decision
+
+
+def dialogs() -> list[DialogKind]:
+    task = {S.TITLE, S.SOURCE, S.REQUIREMENT, S.UNITS, S.LEADER, S.DUE, S.CHASE, S.CONFIRM}
+    return [
+        DialogKind("task", frozenset(task), (TASK,), (start_task,), _answers, resume),
+        DialogKind("task_report", frozenset({S.REPORT_TEXT, S.REPORT_FILES}), (REPORT,),
+                   (start_progress_command, start_report_button), _reported, resume_work),
+        DialogKind("task_ext", frozenset({S.EXT_DUE, S.EXT_REASON}), (EXTEND,), (start_extension,), _asked,
+                   resume_work),
+        DialogKind("task_return", frozenset({S.RET_REASON, S.RET_DUE}), (RETURN,), (start_return,), _returned,
+                   resume_work),
+    ]
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

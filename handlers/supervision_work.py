@@ -343,3 +343,40 @@ async def return_due(update: Update, ctx: DeskContext) -> S | int:
 
 
 stray = stray_handler("task.answer_above")  # anything else inside a supervision dialogue: say what is expected; stay
+
+
+# --- what the dialogue map needs to keep these answers (handlers/dialogs.py) -------------------
+
+_RESUMES = {S.REPORT_TEXT: (REPORT, Action.REPORT_TASK), S.REPORT_FILES: (REPORT, Action.REPORT_TASK),
+            S.EXT_DUE: (EXTEND, Action.SUBMIT_TASK), S.EXT_REASON: (EXTEND, Action.SUBMIT_TASK),
+            S.RET_REASON: (RETURN, Action.REVIEW_TASK), S.RET_DUE: (RETURN, Action.REVIEW_TASK)}
+
+
+async def resume_work(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of a report, extension or 退回 step again, the item checked again first."""
+    step = S(state)
+    kind, action = _RESUMES[step]
+    draft = await load_draft(ctx, user_id(update), kind)
+    member = await guard(update, ctx)
+    if member is None or not isinstance(draft.get("aid"), int):
+        return await finish(update, ctx)
+    if draft.get("mode") == "done":
+        action = Action.SUBMIT_TASK
+    try:
+        task, a = await svc.check_can(ctx.services, member, int(draft["aid"]), action)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return await finish(update, ctx)
+    if step is S.REPORT_TEXT:
+        return await ask_report_text(update, ctx, task, str(draft.get("mode")))
+    if step is S.REPORT_FILES:
+        await say(update, ctx, ctx.t("task.ask_files", limit=svc.MAX_ATTACHMENTS), _submit_keyboard(ctx))
+        return step
+    if step is S.EXT_DUE:
+        return await ask_ext_due(update, ctx, task, a)
+    if step is S.EXT_REASON:
+        await say(update, ctx, ctx.t("task.ask_ext_reason"))
+        return step
+    if step is S.RET_REASON:
+        return await ask_return_reason(update, ctx, task, a)
+    return await ask_return_due(update, ctx, a)
