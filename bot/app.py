@@ -71,6 +71,8 @@ class DeskContext(CallbackContext[DeskBot, dict[Any, Any], dict[Any, Any], dict[
         # Drafts read ahead for this update (handlers.common.load_drafts); one context per update.
         self.drafts_read: dict[tuple[int, str], dict[str, Any]] = {}
         self.incoming: Update | None = None  # the update this context is for (handlers.common.sent_time)
+        # The person's dialogue step when the update reached the dialogue map (handlers/dialogs.py).
+        self.dialog_state: object = None
 
     @classmethod
     def from_update(cls, update: object, application: Any) -> DeskContext:

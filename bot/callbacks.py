@@ -7,6 +7,8 @@ import re
 
 # Report dialogue
 REPORT = "r"
+# 继续 / 放弃草稿 on the question about a dialogue's unsaved answers: dg:<go|drop>:<token>
+DRAFT = "dg"
 # Incident actions: i:<action>:<id>
 INCIDENT = "i"
 ACK, FORWARD, ASK, ANSWER = "ack", "fwd", "ask", "ans"

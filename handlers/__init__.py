@@ -26,6 +26,7 @@ from telegram.ext import (
 from handlers import (
     admin,
     chat_scope,
+    dialogs,
     document_work,
     documents,
     duty_log,
@@ -59,7 +60,8 @@ DIALOG_MODULES = (report, stages, incident_actions, info, leave, holiday, notice
 
 
 def build_dialog() -> ConversationHandler[Any]:
-    """All multi-step dialogues in one map, so starting one cleanly replaces another."""
+    """All multi-step dialogues in one map; starting one never drops another's unsaved answers
+    (handlers/dialogs.py asks first, or sets them aside and says how to come back)."""
     entries: list[BaseHandler[Any, Any, Any]] = []
     states: dict[object, list[BaseHandler[Any, Any, Any]]] = {}
     for module in DIALOG_MODULES:
@@ -68,7 +70,8 @@ def build_dialog() -> ConversationHandler[Any]:
             if state in states:
                 raise RuntimeError(f"dialogue state {state!r} defined twice")
             states[state] = handlers
-    return ConversationHandler(
+    return dialogs.DialogMap(
+        [kind for module in DIALOG_MODULES for kind in getattr(module, "dialogs", list)()]  # TODO(merge): routines' dialogues,
         entry_points=entries,
         states=states,  # type: ignore[arg-type]
         fallbacks=[CommandHandler("cancel", start.cancel)],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -15,6 +16,7 @@ from bot.app import DeskContext
 from bot.desk_bot import DeskBot, Markup
 from bot.domain.members import Action, Member, can
 from bot.domain.sent_time import credible, pressed_at, sent_at
+from bot.fmt import esc
 from bot.services import registration
 from bot.services.errors import ServiceError
 from storage import drafts, members
@@ -225,6 +227,72 @@ def stray_handler(answer_above_key: str) -> Callable[[Update, DeskContext], Awai
             await say(update, ctx, ctx.t(answer_above_key))
 
     return stray
+
+
+Rows = list[list[tuple[str, str]]]  # an inline keyboard as (label, callback data) rows
+
+
+@dataclass
+class ButtonStep:
+    """What a step that takes only a button shows: its keyboard, and (for a list of people, units
+    or groups) who can appear there and how they get registered, or what else the step takes."""
+
+    rows: Rows
+    note: str = ""
+
+
+StepButtons = Callable[[Update, DeskContext], Awaitable[ButtonStep]]
+MAX_NAMED_BUTTONS = 16
+
+
+def button_hint(ctx: DeskContext, step: ButtonStep) -> str:
+    """Says typing does not work here and names the step's buttons (escaped: names are user text)."""
+    labels = [label for row in step.rows for label, _ in row]
+    named = [ctx.t("core.button_label", label=esc(label)) for label in labels[:MAX_NAMED_BUTTONS]]
+    if len(labels) > MAX_NAMED_BUTTONS:
+        named.append(ctx.t("core.buttons_more", n=len(labels) - MAX_NAMED_BUTTONS))
+    text = ctx.t("core.buttons_only", buttons=ctx.t("core.buttons_sep").join(named))
+    return text + ("\n" + step.note if step.note else "")
+
+
+def buttons_only(step: StepButtons) -> Callable[[Update, DeskContext], Awaitable[None]]:
+    """The catch-all of a step that takes only a button: another button is stale; typed text or
+    media gets `button_hint`, built from the same `step` the question's keyboard is built from."""
+    async def hint(update: Update, ctx: DeskContext) -> None:
+        if update.callback_query is not None:
+            await answer_query(update, ctx.t("core.stale_button"), alert=True)
+            return
+        await say(update, ctx, button_hint(ctx, await step(update, ctx)))
+
+    hint.button_step = step  # type: ignore[attr-defined]  # tests find the button-only steps by it
+    return hint
+
+
+DraftRows = dict[str, dict[str, Any]]  # a dialogue's draft rows: kind → payload
+
+
+def _no_step(rows: DraftRows) -> int | None:
+    return None
+
+
+@dataclass(frozen=True)
+class DialogKind:
+    """What a dialogue tells the one dialogue map (handlers/dialogs.py) about itself, so an
+    answer not yet submitted is never dropped when another dialogue starts."""
+
+    name: str  # catalog: dialog.name.<name>, dialog.go.<name> (the 继续 button), dialog.back.<name>
+    states: frozenset[int]
+    drafts: tuple[str, ...]  # its rows in the drafts table
+    starts: tuple[Callable[..., Awaitable[Any]], ...]  # the callbacks of its entry points
+    answered: Callable[[DraftRows], int]  # answers the rows hold that were not submitted yet
+    resume: Callable[[Update, DeskContext, int], Awaitable[int]]  # asks a step's question again
+    urgent: bool = False  # emergency answers: never set aside; the person is asked first
+    step_of: Callable[[DraftRows], int | None] = _no_step  # the step from the rows alone (state lost)
+
+
+def count_set(payload: dict[str, Any], *fields: str) -> int:
+    """How many of `fields` hold an answer (not None, "", [] or {})."""
+    return sum(1 for f in fields if payload.get(f) not in (None, "", [], {}))
 
 
 def callback_data(update: Update) -> str:

@@ -14,7 +14,19 @@ from bot.app import DeskContext
 from bot.domain.members import Member
 from bot.services import incident_alerts
 from bot.services.errors import ServiceError
-from handlers.common import acted_at, answer_query, drop_drafts, guard, load_draft, read_text, refuse, save_draft, say
+from handlers.common import (
+    DialogKind,
+    DraftRows,
+    acted_at,
+    answer_query,
+    drop_drafts,
+    guard,
+    load_draft,
+    read_text,
+    refuse,
+    save_draft,
+    say,
+)
 from handlers.views import send_detail
 
 KIND = "question"
@@ -143,6 +155,33 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
         S.QUESTION: [MessageHandler(text, got_question), MessageHandler(~filters.COMMAND, stray)],
         S.ANSWER: [MessageHandler(text, got_answer), MessageHandler(~filters.COMMAND, stray)],
     }
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question or answer asked for again (checked again: the incident may have moved on)."""
+    member = await guard(update, ctx)
+    assert update.effective_user is not None
+    draft = await load_draft(ctx, update.effective_user.id, KIND)
+    ident = draft.get("incident_id" if state == S.QUESTION else "question_id")
+    if member is None or not isinstance(ident, int):
+        return ConversationHandler.END
+    check = incident_alerts.check_can_ask if state == S.QUESTION else incident_alerts.check_can_answer
+    try:
+        prompt = await check(ctx.services, member, ident)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return ConversationHandler.END
+    await say(update, ctx, prompt)
+    return state
+
+
+def _nothing(rows: DraftRows) -> int:
+    return 0  # the typed text is the only answer, and typing it sends it
+
+
+def dialogs() -> list[DialogKind]:
+    return [DialogKind("question", frozenset({S.QUESTION}), (KIND,), (start_ask,), _nothing, resume),
+            DialogKind("answer", frozenset({S.ANSWER}), (KIND,), (start_answer,), _nothing, resume)]
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -27,10 +27,15 @@ from bot.fmt import esc
 from bot.services import info as svc
 from bot.services.errors import ServiceError
 from handlers.common import (
+    ButtonStep,
+    DialogKind,
+    DraftRows,
     DraftSlot,
     acted_at,
     answer_query,
+    buttons_only,
     callback_data,
+    count_set,
     drop_drafts,
     guard,
     private_only,
@@ -58,12 +63,38 @@ _slot = DraftSlot(KIND, InfoDraft.from_dict)
 _draft, _save = _slot.load, _slot.save
 
 
+async def check_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    """提交 / 取消; photos and documents are the step's other answer."""
+    return ButtonStep([[(ctx.t("info.btn.ok"), f"{DIALOG}:ok"), (ctx.t("info.btn.cancel"), f"{DIALOG}:x")]],
+                      ctx.t("info.files_note", limit=MAX_FILES))
+
+
 async def show_check(update: Update, ctx: DeskContext, draft: InfoDraft) -> S:
     """Shows the item as it will be sent; asks for attachments or 提交."""
-    row = [(ctx.t("info.btn.ok"), f"{DIALOG}:ok"), (ctx.t("info.btn.cancel"), f"{DIALOG}:x")]
     await say(update, ctx, ctx.t("info.ask_files", kind=ctx.t(f"info.kind.{draft.kind}"), title=esc(draft.title),
-                                 body=esc(draft.body), files=len(draft.files), limit=MAX_FILES), cb.keyboard([row]))
+                                 body=esc(draft.body), files=len(draft.files), limit=MAX_FILES),
+              cb.keyboard((await check_buttons(update, ctx)).rows))
     return S.CHECK
+
+
+async def kind_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    names = [(ctx.t(f"info.kind.{k.value}"), f"{DIALOG}:k:{k.value}") for k in InfoKind]
+    return ButtonStep([names[:3], names[3:]])
+
+
+async def ask_kind(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("info.ask_kind"), cb.keyboard((await kind_buttons(update, ctx)).rows))
+    return S.KIND
+
+
+async def ask_title(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("info.ask_title", limit=MAX_TITLE))
+    return S.TITLE
+
+
+async def ask_body(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("info.ask_body", limit=MAX_BODY))
+    return S.BODY
 
 
 async def start_info(update: Update, ctx: DeskContext) -> S | int:
@@ -75,9 +106,7 @@ async def start_info(update: Update, ctx: DeskContext) -> S | int:
     if not await private_only(update, ctx):
         return ConversationHandler.END
     await _save(update, ctx, InfoDraft())
-    names = [(ctx.t(f"info.kind.{k.value}"), f"{DIALOG}:k:{k.value}") for k in InfoKind]
-    await say(update, ctx, ctx.t("info.ask_kind"), cb.keyboard([names[:3], names[3:]]))
-    return S.KIND
+    return await ask_kind(update, ctx)
 
 
 async def got_kind(update: Update, ctx: DeskContext) -> S:
@@ -90,8 +119,7 @@ async def got_kind(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft.kind = value
     await _save(update, ctx, draft)
-    await say(update, ctx, ctx.t("info.ask_title", limit=MAX_TITLE))
-    return S.TITLE
+    return await ask_title(update, ctx)
 
 
 async def got_title(update: Update, ctx: DeskContext) -> S:
@@ -102,8 +130,7 @@ async def got_title(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft.title = text.replace("\n", " ")
     await _save(update, ctx, draft)
-    await say(update, ctx, ctx.t("info.ask_body", limit=MAX_BODY))
-    return S.BODY
+    return await ask_body(update, ctx)
 
 
 async def got_body(update: Update, ctx: DeskContext) -> S:
@@ -212,12 +239,34 @@ def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
 def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     stray = [CallbackQueryHandler(wrong_kind, pattern=rf"^{DIALOG}:"), MessageHandler(~filters.COMMAND, wrong_kind)]
     return {
-        S.KIND: [CallbackQueryHandler(got_kind, pattern=rf"^{DIALOG}:k:"), *stray],
+        S.KIND: [CallbackQueryHandler(got_kind, pattern=rf"^{DIALOG}:k:"), stray[0],
+                 MessageHandler(~filters.COMMAND, buttons_only(kind_buttons))],
         S.TITLE: [MessageHandler(TEXT, got_title), *stray],
         S.BODY: [MessageHandler(TEXT, got_body), *stray],
         S.CHECK: [CallbackQueryHandler(confirm, pattern=rf"^{DIALOG}:(ok|x)$"),
-                  MessageHandler(filters.PHOTO | filters.Document.ALL, got_file), *stray],
+                  MessageHandler(filters.PHOTO | filters.Document.ALL, got_file), stray[0],
+                  MessageHandler(~filters.COMMAND, buttons_only(check_buttons))],
     }
+
+
+# --- what the dialogue map needs to keep these answers (handlers/dialogs.py) -------------------
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of the step again; the draft keeps every answer."""
+    draft = await _draft(update, ctx)
+    if state == S.CHECK and draft.complete():
+        return await show_check(update, ctx, draft)
+    # (A check page whose text is gone asks the text.)
+    return await {S.KIND: ask_kind, S.TITLE: ask_title, S.BODY: ask_body, S.CHECK: ask_body}[S(state)](update, ctx)
+
+
+def _answers(rows: DraftRows) -> int:
+    return count_set(rows.get(KIND, {}), "kind", "title", "body", "files")
+
+
+def dialogs() -> list[DialogKind]:
+    return [DialogKind("info", frozenset(S), (KIND,), (start_info,), _answers, resume)]
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -24,17 +24,24 @@ from bot import callbacks as cb
 from bot.app import DeskContext
 from bot.domain import leave as rules
 from bot.domain.leave import Decision, LeaveDraft, LeaveInputError, LeaveKind
-from bot.domain.members import Action, Member, can
+from bot.domain.members import Action, can
 from bot.fmt import esc
 from bot.services import leave as svc
 from bot.services import leave_text as txt
 from bot.services.errors import ServiceError
 from handlers import holiday
 from handlers.common import (
+    ButtonStep,
+    DialogKind,
+    DraftRows,
     DraftSlot,
+    StepButtons,
     acted_at,
     answer_query,
+    buttons_only,
     callback_data,
+    count_set,
+    current_member,
     drop_drafts,
     guard,
     guard_private,
@@ -82,12 +89,17 @@ def _day_buttons(ctx: DeskContext) -> dict[str, object]:
 # --- questions ---------------------------------------------------------------------------
 
 
-async def ask_kind(update: Update, ctx: DeskContext, member: Member) -> S:
+async def kind_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
     names = [(ctx.t(f"leave.kind.{k.value}"), f"l:k:{k.value}") for k in LeaveKind]
     rows = [names[:3], names[3:]]
-    if can(member, Action.REPORT_HOLIDAY):  # a district leader's holiday trip is a report, not leave
+    member = await current_member(update, ctx)
+    if member is not None and can(member, Action.REPORT_HOLIDAY):  # a leader's holiday trip: a report
         rows.append([(ctx.t("holiday.btn.leave_kind"), holiday.LEAVE_KIND_BUTTON)])
-    await say(update, ctx, ctx.t("leave.ask_kind"), cb.keyboard(rows))
+    return ButtonStep(rows)
+
+
+async def ask_kind(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("leave.ask_kind"), cb.keyboard((await kind_buttons(update, ctx)).rows))
     return S.KIND
 
 
@@ -107,11 +119,15 @@ async def ask_destination(update: Update, ctx: DeskContext) -> S:
     return S.DESTINATION
 
 
+async def city_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    city = ctx.services.config.general.city  # a label: escaped where it enters HTML
+    return ButtonStep([[(ctx.t("leave.btn.leaves_city", city=city), "l:c:y"),
+                        (ctx.t("leave.btn.stays_in_city", city=city), "l:c:n")]])
+
+
 async def ask_city(update: Update, ctx: DeskContext) -> S:
-    city = esc(ctx.services.config.general.city)
-    await say(update, ctx, ctx.t("leave.ask_city", city=city),
-              cb.keyboard([[(ctx.t("leave.btn.leaves_city", city=city), "l:c:y"),
-                            (ctx.t("leave.btn.stays_in_city", city=city), "l:c:n")]]))
+    await say(update, ctx, ctx.t("leave.ask_city", city=esc(ctx.services.config.general.city)),
+              cb.keyboard((await city_buttons(update, ctx)).rows))
     return S.CITY
 
 
@@ -120,13 +136,26 @@ async def ask_reason(update: Update, ctx: DeskContext) -> S:
     return S.REASON
 
 
-async def ask_standin(update: Update, ctx: DeskContext) -> S:
-    member = await guard(update, ctx)
+async def standin_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    """Active members of the same unit (at most MAX_STANDINS), and 无代理人; who can appear and how."""
+    member = await current_member(update, ctx)
     choices = await svc.standin_choices(ctx.services, member) if member else []
     buttons = [(m.name, f"l:s:{m.id}") for m in choices[:MAX_STANDINS]]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     rows.append([(ctx.t("leave.btn.no_standin"), "l:s:none")])
-    await say(update, ctx, ctx.t("leave.ask_standin"), cb.keyboard(rows))
+    unit = member.unit_code if member else ""
+    note = ctx.t("leave.standin_none" if not choices else "leave.standin_who", unit=unit, limit=MAX_STANDINS)
+    return ButtonStep(rows, note)
+
+
+async def ask_standin(update: Update, ctx: DeskContext) -> S:
+    if await guard(update, ctx) is None:
+        return S.STANDIN
+    step = await standin_buttons(update, ctx)
+    text = ctx.t("leave.ask_standin")
+    if len(step.rows) == 1:  # nobody to choose: say who could be and how they get registered
+        text += "\n" + step.note
+    await say(update, ctx, text, cb.keyboard(step.rows))
     return S.STANDIN
 
 
@@ -143,9 +172,12 @@ async def show_summary(update: Update, ctx: DeskContext, draft: LeaveDraft) -> S
                       end=draft.end, destination=draft.destination, leaves_city=draft.leaves_city,
                       reason=draft.reason, standin=standin, chain_label=(chain.label or chain.name) if chain else "—",
                       holidays=svc.holidays_for(s, draft))
-    row = [(ctx.t("leave.btn.submit"), "l:ok"), (ctx.t("leave.btn.cancel"), "l:x")]
-    await say(update, ctx, ctx.t("leave.summary", facts=facts), cb.keyboard([row]))
+    await say(update, ctx, ctx.t("leave.summary", facts=facts), cb.keyboard((await confirm_buttons(update, ctx)).rows))
     return S.CONFIRM
+
+
+async def confirm_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    return ButtonStep([[(ctx.t("leave.btn.submit"), "l:ok"), (ctx.t("leave.btn.cancel"), "l:x")]])
 
 
 # --- answers -----------------------------------------------------------------------------
@@ -166,7 +198,7 @@ async def start_leave(update: Update, ctx: DeskContext) -> S | int:
         await say(update, ctx, ctx.t(err.key, **err.kw))
         return ConversationHandler.END
     await _save(update, ctx, LeaveDraft())
-    return await ask_kind(update, ctx, member)
+    return await ask_kind(update, ctx)
 
 
 async def got_kind(update: Update, ctx: DeskContext) -> S | int:
@@ -346,7 +378,11 @@ async def start_decision(update: Update, ctx: DeskContext) -> S | int:
     assert update.effective_user is not None
     decision = Decision.APPROVED if parsed[0] == txt.APPROVE else Decision.REFUSED
     await save_draft(ctx, update.effective_user.id, DECISION, {"request_id": req.id, "decision": decision.value})
-    await say(update, ctx, ctx.t(f"leave.ask_comment_{decision.value}", id=req.id),
+    return await ask_comment(update, ctx, req.id, decision.value)
+
+
+async def ask_comment(update: Update, ctx: DeskContext, request_id: int, decision: str) -> S:
+    await say(update, ctx, ctx.t(f"leave.ask_comment_{decision}", id=request_id),
               cb.keyboard([[(ctx.t("leave.btn.no_comment"), "lv:nc")]]))
     return S.COMMENT
 
@@ -463,20 +499,68 @@ def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
     ]
 
 
+def _only(step: StepButtons) -> list[BaseHandler]:  # type: ignore[type-arg]
+    """The catch-all of a step that takes only a button: names the buttons when text is typed."""
+    return [CallbackQueryHandler(stray, pattern=r"^l:"), MessageHandler(~filters.COMMAND, buttons_only(step))]
+
+
 def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     other = [CallbackQueryHandler(stray, pattern=r"^l:"), MessageHandler(~filters.COMMAND, stray)]
     return {
-        S.KIND: [CallbackQueryHandler(got_kind, pattern=r"^l:k:"), *other],
+        S.KIND: [CallbackQueryHandler(got_kind, pattern=r"^l:k:"), *_only(kind_buttons)],
         S.START: [CallbackQueryHandler(got_start, pattern=r"^l:d:(today|tomorrow)$"), MessageHandler(TEXT, got_start), *other],
         S.END: [CallbackQueryHandler(got_end, pattern=r"^l:d:(today|tomorrow)$"), MessageHandler(TEXT, got_end), *other],
         S.DESTINATION: [MessageHandler(TEXT, got_destination), *other],
-        S.CITY: [CallbackQueryHandler(got_city, pattern=r"^l:c:"), *other],
+        S.CITY: [CallbackQueryHandler(got_city, pattern=r"^l:c:"), *_only(city_buttons)],
         S.REASON: [MessageHandler(TEXT, got_reason), *other],
-        S.STANDIN: [CallbackQueryHandler(got_standin, pattern=r"^l:s:(none|\d{1,12})$"), *other],
-        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^l:(ok|x)$"), *other],
+        S.STANDIN: [CallbackQueryHandler(got_standin, pattern=r"^l:s:(none|\d{1,12})$"), *_only(standin_buttons)],
+        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^l:(ok|x)$"), *_only(confirm_buttons)],
         S.COMMENT: [CallbackQueryHandler(got_comment, pattern=r"^lv:nc$"), MessageHandler(TEXT, got_comment),
                     CallbackQueryHandler(stray, pattern=r"^lv:nc"), MessageHandler(~filters.COMMAND, stray)],
     }
+
+
+# --- what the dialogue map needs to keep these answers (handlers/dialogs.py) -------------------
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of the step again; the draft keeps every answer."""
+    draft = await _draft(update, ctx)
+    if state == S.END and draft.start is not None:
+        return await ask_end(update, ctx, draft)
+    if state == S.CONFIRM and draft.complete():
+        return await show_summary(update, ctx, draft)
+    # (An end or a summary whose earlier answers are gone asks from the first missing one's start.)
+    ask = {S.KIND: ask_kind, S.START: ask_start, S.END: ask_start, S.DESTINATION: ask_destination,
+           S.CITY: ask_city, S.REASON: ask_reason, S.STANDIN: ask_standin, S.CONFIRM: ask_kind}[S(state)]
+    return await ask(update, ctx)
+
+
+async def resume_decision(update: Update, ctx: DeskContext, state: int) -> int:
+    """批准/不批准 pressed, the comment still asked for."""
+    assert update.effective_user is not None
+    draft = await load_draft(ctx, update.effective_user.id, DECISION)
+    if "request_id" not in draft:
+        return ConversationHandler.END
+    return await ask_comment(update, ctx, int(draft["request_id"]), str(draft["decision"]))
+
+
+def _answers(rows: DraftRows) -> int:
+    d = rows.get(KIND, {})
+    return count_set(d, "kind", "start_at", "end_at", "destination", "leaves_city", "reason") + bool(
+        d.get("standin_chosen"))
+
+
+def _decided(rows: DraftRows) -> int:
+    return int("decision" in rows.get(DECISION, {}))  # 批准 or 不批准 was pressed: an answer
+
+
+def dialogs() -> list[DialogKind]:
+    return [
+        DialogKind("leave", frozenset(set(S) - {S.COMMENT}), (KIND,), (start_leave,), _answers, resume),
+        DialogKind("leave_decision", frozenset({S.COMMENT}), (DECISION,), (start_decision,), _decided,
+                   resume_decision),
+    ]
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

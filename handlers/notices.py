@@ -43,10 +43,18 @@ from bot.services import notice_text as txt
 from bot.services import notices as svc
 from bot.services.errors import ServiceError
 from handlers.common import (
+    ButtonStep,
+    DialogKind,
+    DraftRows,
     DraftSlot,
+    Rows,
+    StepButtons,
     acted_at,
     answer_query,
+    buttons_only,
     callback_data,
+    count_set,
+    current_member,
     drop_drafts,
     guard,
     guard_private,
@@ -98,10 +106,10 @@ async def _finish(update: Update, ctx: DeskContext) -> int:
     return ConversationHandler.END
 
 
-def _toggles(items: list[tuple[str, str]], chosen: set[str], prefix: str, ctx: DeskContext) -> dict[str, object]:
+def _toggles(items: list[tuple[str, str]], chosen: set[str], prefix: str, ctx: DeskContext) -> Rows:
     rows = [[((("✅ " if v in chosen else "") + label), f"nd:{prefix}:{v}")] for v, label in items]
     rows.append([(ctx.t("notice.btn.done"), "nd:ok")])
-    return cb.keyboard(rows)
+    return rows
 
 
 # --- entry --------------------------------------------------------------------------------
@@ -112,8 +120,16 @@ async def _start(update: Update, ctx: DeskContext, kind: NoticeKind) -> S | int:
     if member is None:
         return ConversationHandler.END
     await _save(update, ctx, svc.NoticeDraft(kind=kind))
+    return await ask_level(update, ctx)
+
+
+async def level_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
     levels = [(ctx.t(f"doc.level.{c.value}"), f"nd:lv:{c.value}") for c in Classification]
-    await say(update, ctx, ctx.t("notice.ask_level"), cb.keyboard([levels[:2], levels[2:]]))
+    return ButtonStep([levels[:2], levels[2:]])
+
+
+async def ask_level(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("notice.ask_level"), cb.keyboard((await level_buttons(update, ctx)).rows))
     return S.LEVEL
 
 
@@ -127,7 +143,11 @@ async def got_level(update: Update, ctx: DeskContext) -> S | int:
     draft = await _draft(update, ctx)
     draft.classification = level.value
     await _save(update, ctx, draft)
-    key = "notice.ask_meeting_title" if draft.kind is NoticeKind.MEETING else "notice.ask_title"
+    return await ask_title(update, ctx, draft.kind)
+
+
+async def ask_title(update: Update, ctx: DeskContext, kind: NoticeKind) -> S:
+    key = "notice.ask_meeting_title" if kind is NoticeKind.MEETING else "notice.ask_title"
     await say(update, ctx, ctx.t(key, limit=MAX_TITLE))
     return S.TITLE
 
@@ -148,9 +168,24 @@ async def got_title(update: Update, ctx: DeskContext) -> S:
     if draft is None:
         return S.TITLE
     if draft.kind is NoticeKind.MEETING:
-        await say(update, ctx, ctx.t("notice.ask_meeting_time"))
-        return S.MEETING_TIME
-    await say(update, ctx, ctx.t("notice.ask_body", limit=MAX_BODY))
+        return await ask_meeting_time(update, ctx)
+    return await ask_body(update, ctx, draft)
+
+
+async def ask_meeting_time(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("notice.ask_meeting_time"))
+    return S.MEETING_TIME
+
+
+async def ask_meeting_place(update: Update, ctx: DeskContext, draft: svc.NoticeDraft) -> S:
+    await say(update, ctx, ctx.t("notice.ask_meeting_place", time=ctx.services.fmt.dt(draft.meeting_at)))
+    return S.MEETING_PLACE
+
+
+async def ask_body(update: Update, ctx: DeskContext, draft: svc.NoticeDraft) -> S:
+    """The body; a meeting's may be skipped (its time and place say most)."""
+    skip = cb.keyboard([[(ctx.t("notice.btn.skip"), "nd:skip")]]) if draft.kind is NoticeKind.MEETING else None
+    await say(update, ctx, ctx.t("notice.ask_body", limit=MAX_BODY), skip)
     return S.BODY
 
 
@@ -168,8 +203,7 @@ async def got_meeting_time(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft.meeting_at = when
     await _save(update, ctx, draft)
-    await say(update, ctx, ctx.t("notice.ask_meeting_place", time=s.fmt.dt(when)))
-    return S.MEETING_PLACE
+    return await ask_meeting_place(update, ctx, draft)
 
 
 async def got_meeting_place(update: Update, ctx: DeskContext) -> S:
@@ -177,8 +211,7 @@ async def got_meeting_place(update: Update, ctx: DeskContext) -> S:
     draft = await text_into_draft(update, ctx, _slot, "place", limit=MAX_PLACE)
     if draft is None:
         return S.MEETING_PLACE
-    await say(update, ctx, ctx.t("notice.ask_body", limit=MAX_BODY), cb.keyboard([[(ctx.t("notice.btn.skip"), "nd:skip")]]))
-    return S.BODY
+    return await ask_body(update, ctx, draft)
 
 
 async def got_body(update: Update, ctx: DeskContext) -> S:
@@ -192,8 +225,19 @@ async def got_body(update: Update, ctx: DeskContext) -> S:
             return S.BODY
         draft.body = text
         await _save(update, ctx, draft)
+    return await ask_attachments(update, ctx)
+
+
+async def attachment_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    """无附件 (none yet) or 完成; files and photos are the step's other answer."""
+    draft = await _draft(update, ctx)
+    label = "notice.btn.done" if draft.attachments else "notice.btn.no_attachments"
+    return ButtonStep([[(ctx.t(label), "nd:ok")]], ctx.t("notice.attachment_note", limit=MAX_ATTACHMENTS))
+
+
+async def ask_attachments(update: Update, ctx: DeskContext) -> S:
     await say(update, ctx, ctx.t("notice.ask_attachments", limit=MAX_ATTACHMENTS),
-              cb.keyboard([[(ctx.t("notice.btn.no_attachments"), "nd:ok")]]))
+              cb.keyboard((await attachment_buttons(update, ctx)).rows))
     return S.ATTACH
 
 
@@ -222,18 +266,27 @@ async def attachments_done(update: Update, ctx: DeskContext) -> S | int:
     return await ask_audience(update, ctx)
 
 
-async def ask_audience(update: Update, ctx: DeskContext) -> S | int:
-    member = await guard(update, ctx, Action.SEND_NOTICE)
+async def audience_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    """Who it can go to; 群组 only once a group is bound (else the note says how to bind one)."""
+    member = await current_member(update, ctx)
     if member is None:
-        return await _finish(update, ctx)
+        return ButtonStep([])
     key = "all" if member.district_wide else "own_unit"
     options = [(ctx.t(f"notice.aud.{key}"), "nd:a:all")]
     if member.district_wide:
         options.append((ctx.t("notice.aud.units"), "nd:a:units"))
     options += [(ctx.t("notice.aud.roles"), "nd:a:roles"), (ctx.t("notice.aud.members"), "nd:a:members")]
-    if await svc.sendable_groups(ctx.services.db.read, member):
+    groups = await svc.sendable_groups(ctx.services.db.read, member)
+    if groups:
         options.append((ctx.t("notice.aud.groups"), "nd:a:groups"))
-    await say(update, ctx, ctx.t("notice.ask_audience"), cb.keyboard([[o] for o in options]))
+    return ButtonStep([[o] for o in options], "" if groups else ctx.t("notice.groups_none"))
+
+
+async def ask_audience(update: Update, ctx: DeskContext) -> S | int:
+    member = await guard(update, ctx, Action.SEND_NOTICE)
+    if member is None:
+        return await _finish(update, ctx)
+    await say(update, ctx, ctx.t("notice.ask_audience"), cb.keyboard((await audience_buttons(update, ctx)).rows))
     return S.AUDIENCE
 
 
@@ -260,8 +313,7 @@ async def got_audience(update: Update, ctx: DeskContext) -> S | int:
     if choice == "members":
         draft.audience = AudienceSpec(Audience.MEMBERS)
         await _save(update, ctx, draft)
-        await say(update, ctx, ctx.t("notice.ask_members"))
-        return S.MEMBERS
+        return await ask_members(update, ctx)
     if choice == "groups":
         draft.audience = AudienceSpec(Audience.GROUPS)
         await _save(update, ctx, draft)
@@ -269,27 +321,52 @@ async def got_audience(update: Update, ctx: DeskContext) -> S | int:
     return S.AUDIENCE
 
 
-async def show_units(update: Update, ctx: DeskContext, draft: svc.NoticeDraft) -> S:
+async def ask_members(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("notice.ask_members"))
+    return S.MEMBERS
+
+
+def _units_rows(ctx: DeskContext, draft: svc.NoticeDraft) -> Rows:
     s = ctx.services
-    assert draft.audience is not None
     items = [(u.code, s.unit_name(u.code)) for u in s.config.units]
-    await say(update, ctx, ctx.t("notice.ask_units"), _toggles(items, set(draft.audience.units), "u", ctx))
+    return _toggles(items, set(draft.audience.units if draft.audience else ()), "u", ctx)
+
+
+def _roles_rows(ctx: DeskContext, draft: svc.NoticeDraft) -> Rows:
+    items = [(r.value, ctx.t(f"core.roles.{r.value}")) for r in ADDRESSABLE_ROLES]
+    return _toggles(items, set(draft.audience.roles if draft.audience else ()), "r", ctx)
+
+
+async def units_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    return ButtonStep(_units_rows(ctx, await _draft(update, ctx)), ctx.t("notice.units_who"))
+
+
+async def roles_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    return ButtonStep(_roles_rows(ctx, await _draft(update, ctx)))
+
+
+async def groups_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    """The groups bound within the sender's reach; who can bind one, and how."""
+    member = await current_member(update, ctx)
+    draft = await _draft(update, ctx)
+    groups = await svc.sendable_groups(ctx.services.db.read, member) if member else []
+    items = [(str(g.chat_id), g.title) for g in groups]
+    chosen = {str(g) for g in draft.audience.group_ids} if draft.audience else set()
+    return ButtonStep(_toggles(items, chosen, "g", ctx), ctx.t("notice.groups_none" if not groups else "notice.groups_who"))
+
+
+async def show_units(update: Update, ctx: DeskContext, draft: svc.NoticeDraft) -> S:
+    await say(update, ctx, ctx.t("notice.ask_units"), cb.keyboard(_units_rows(ctx, draft)))
     return S.UNITS
 
 
 async def show_roles(update: Update, ctx: DeskContext, draft: svc.NoticeDraft) -> S:
-    assert draft.audience is not None
-    items = [(r.value, ctx.t(f"core.roles.{r.value}")) for r in ADDRESSABLE_ROLES]
-    await say(update, ctx, ctx.t("notice.ask_roles"), _toggles(items, set(draft.audience.roles), "r", ctx))
+    await say(update, ctx, ctx.t("notice.ask_roles"), cb.keyboard(_roles_rows(ctx, draft)))
     return S.ROLES
 
 
 async def show_groups(update: Update, ctx: DeskContext, draft: svc.NoticeDraft, member: Member) -> S:
-    assert draft.audience is not None
-    groups = await svc.sendable_groups(ctx.services.db.read, member)
-    items = [(str(g.chat_id), g.title) for g in groups]
-    await say(update, ctx, ctx.t("notice.ask_groups"),
-              _toggles(items, {str(g) for g in draft.audience.group_ids}, "g", ctx))
+    await say(update, ctx, ctx.t("notice.ask_groups"), cb.keyboard((await groups_buttons(update, ctx)).rows))
     return S.GROUPS
 
 
@@ -372,10 +449,34 @@ async def got_members(update: Update, ctx: DeskContext) -> S | int:
     return await ask_urgency(update, ctx)
 
 
+async def urgency_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    return ButtonStep([[(ctx.t("notice.btn.normal"), "nd:n"), (ctx.t("notice.btn.urgent"), "nd:x")]])
+
+
 async def ask_urgency(update: Update, ctx: DeskContext) -> S:
-    await say(update, ctx, ctx.t("notice.ask_urgency"),
-              cb.keyboard([[(ctx.t("notice.btn.normal"), "nd:n"), (ctx.t("notice.btn.urgent"), "nd:x")]]))
+    await say(update, ctx, ctx.t("notice.ask_urgency"), cb.keyboard((await urgency_buttons(update, ctx)).rows))
     return S.URGENCY
+
+
+async def receipt_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    draft = await _draft(update, ctx)
+    default = ctx.services.fmt.dur(receipt_deadline(svc.notice_policy(ctx.services), draft.urgent))
+    return ButtonStep([
+        [(ctx.t("notice.btn.receipt_default", default=default), "nd:rc:def")],
+        [(ctx.t("notice.btn.receipt_custom"), "nd:rc:custom"), (ctx.t("notice.btn.no_receipt"), "nd:rc:none")],
+    ])
+
+
+async def ask_receipt(update: Update, ctx: DeskContext, draft: svc.NoticeDraft) -> S:
+    default = ctx.services.fmt.dur(receipt_deadline(svc.notice_policy(ctx.services), draft.urgent))
+    await say(update, ctx, ctx.t("notice.ask_receipt", default=default),
+              cb.keyboard((await receipt_buttons(update, ctx)).rows))
+    return S.RECEIPT
+
+
+async def ask_deadline(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("notice.ask_deadline"))
+    return S.DEADLINE
 
 
 async def got_urgency(update: Update, ctx: DeskContext) -> S:
@@ -386,13 +487,7 @@ async def got_urgency(update: Update, ctx: DeskContext) -> S:
     await _save(update, ctx, draft)
     if draft.kind is NoticeKind.MEETING:
         return await show_summary(update, ctx, draft)
-    policy = svc.notice_policy(ctx.services)
-    default = ctx.services.fmt.dur(receipt_deadline(policy, draft.urgent))
-    await say(update, ctx, ctx.t("notice.ask_receipt", default=default), cb.keyboard([
-        [(ctx.t("notice.btn.receipt_default", default=default), "nd:rc:def")],
-        [(ctx.t("notice.btn.receipt_custom"), "nd:rc:custom"), (ctx.t("notice.btn.no_receipt"), "nd:rc:none")],
-    ]))
-    return S.RECEIPT
+    return await ask_receipt(update, ctx, draft)
 
 
 async def got_receipt(update: Update, ctx: DeskContext) -> S:
@@ -401,8 +496,7 @@ async def got_receipt(update: Update, ctx: DeskContext) -> S:
     await answer_query(update)
     draft = await _draft(update, ctx)
     if choice == "custom":
-        await say(update, ctx, ctx.t("notice.ask_deadline"))
-        return S.DEADLINE
+        return await ask_deadline(update, ctx)
     draft.receipt_required = choice != "none"
     draft.deadline = None
     await _save(update, ctx, draft)
@@ -460,9 +554,12 @@ async def show_summary(update: Update, ctx: DeskContext, draft: svc.NoticeDraft)
                  urgency=ctx.t("notice.btn.urgent" if draft.urgent else "notice.btn.normal"), receipt=receipt)
     if draft.audience is not None and (lost := await svc.unreached_units(s, member, draft.audience)):
         text += ctx.t("notice.unreached_units", units=ctx.t("core.list_sep").join(esc(s.unit_name(u)) for u in lost))
-    await say(update, ctx, text, cb.keyboard([[(ctx.t("notice.btn.send"), "nd:send"),
-                                               (ctx.t("notice.btn.cancel"), "nd:cancel")]]))
+    await say(update, ctx, text, cb.keyboard((await confirm_buttons(update, ctx)).rows))
     return S.CONFIRM
+
+
+async def confirm_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    return ButtonStep([[(ctx.t("notice.btn.send"), "nd:send"), (ctx.t("notice.btn.cancel"), "nd:cancel")]])
 
 
 async def confirm(update: Update, ctx: DeskContext) -> S | int:
@@ -608,31 +705,90 @@ def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
     ]
 
 
+def _only(step: StepButtons) -> list[BaseHandler]:  # type: ignore[type-arg]
+    """The catch-all of a step that takes only a button: names the buttons when text is typed."""
+    return [CallbackQueryHandler(stray, pattern=r"^nd:"), MessageHandler(~filters.COMMAND, buttons_only(step))]
+
+
 def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     other = [CallbackQueryHandler(stray, pattern=r"^nd:"), MessageHandler(~filters.COMMAND, stray)]
     levels = "|".join(c.value for c in Classification)
     return {
-        S.LEVEL: [CallbackQueryHandler(got_level, pattern=rf"^nd:lv:({levels})$"), *other],
+        S.LEVEL: [CallbackQueryHandler(got_level, pattern=rf"^nd:lv:({levels})$"), *_only(level_buttons)],
         S.TITLE: [MessageHandler(TEXT, got_title), *other],
         S.MEETING_TIME: [MessageHandler(TEXT, got_meeting_time), *other],
         S.MEETING_PLACE: [MessageHandler(TEXT, got_meeting_place), *other],
         S.BODY: [MessageHandler(TEXT, got_body), CallbackQueryHandler(got_body, pattern=r"^nd:skip$"), *other],
         S.ATTACH: [CallbackQueryHandler(attachments_done, pattern=r"^nd:ok$"),
-                   MessageHandler(filters.Document.ALL | filters.PHOTO, got_attachment), *other],
-        S.AUDIENCE: [CallbackQueryHandler(got_audience, pattern=r"^nd:a:(all|units|roles|members|groups)$"), *other],
-        S.UNITS: [CallbackQueryHandler(got_units, pattern=r"^nd:(ok|u:[a-z][a-z0-9_]{0,31})$"), *other],
+                   MessageHandler(filters.Document.ALL | filters.PHOTO, got_attachment), *_only(attachment_buttons)],
+        S.AUDIENCE: [CallbackQueryHandler(got_audience, pattern=r"^nd:a:(all|units|roles|members|groups)$"),
+                     *_only(audience_buttons)],
+        S.UNITS: [CallbackQueryHandler(got_units, pattern=r"^nd:(ok|u:[a-z][a-z0-9_]{0,31})$"), *_only(units_buttons)],
         # Only the roles offered: a forged `nd:r:…` is a stray button, never stored (Role() would refuse it at send).
         S.ROLES: [CallbackQueryHandler(got_roles, pattern=rf"^nd:(ok|r:({'|'.join(r.value for r in ADDRESSABLE_ROLES)}))$"),
-                  *other],
-        S.GROUPS: [CallbackQueryHandler(got_groups, pattern=r"^nd:(ok|g:-\d{1,16})$"), *other],
+                  *_only(roles_buttons)],
+        S.GROUPS: [CallbackQueryHandler(got_groups, pattern=r"^nd:(ok|g:-\d{1,16})$"), *_only(groups_buttons)],
         S.MEMBERS: [MessageHandler(TEXT, got_members), *other],
-        S.URGENCY: [CallbackQueryHandler(got_urgency, pattern=r"^nd:(n|x)$"), *other],
-        S.RECEIPT: [CallbackQueryHandler(got_receipt, pattern=r"^nd:rc:(def|custom|none)$"), *other],
+        S.URGENCY: [CallbackQueryHandler(got_urgency, pattern=r"^nd:(n|x)$"), *_only(urgency_buttons)],
+        S.RECEIPT: [CallbackQueryHandler(got_receipt, pattern=r"^nd:rc:(def|custom|none)$"), *_only(receipt_buttons)],
         S.DEADLINE: [MessageHandler(TEXT, got_deadline), *other],
-        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^nd:(send|cancel)$"), *other],
+        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^nd:(send|cancel)$"), *_only(confirm_buttons)],
         S.LEAVE_REASON: [MessageHandler(TEXT, got_answer_note), *other],
         S.PROXY_NAME: [MessageHandler(TEXT, got_answer_note), *other],
     }
+
+
+# --- what the dialogue map needs to keep these answers (handlers/dialogs.py) -------------------
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of the step again; the draft keeps every answer."""
+    draft = await _draft(update, ctx)
+    step = S(state)
+    if step is S.TITLE:
+        return await ask_title(update, ctx, draft.kind)
+    if step is S.MEETING_PLACE:
+        return await ask_meeting_place(update, ctx, draft)
+    if step is S.BODY:
+        return await ask_body(update, ctx, draft)
+    if step is S.UNITS:
+        return await show_units(update, ctx, draft)
+    if step is S.ROLES:
+        return await show_roles(update, ctx, draft)
+    if step is S.RECEIPT:
+        return await ask_receipt(update, ctx, draft)
+    if step in (S.GROUPS, S.CONFIRM):
+        member = await guard(update, ctx, Action.SEND_NOTICE)
+        if member is None:
+            return await _finish(update, ctx)
+        return await (show_groups(update, ctx, draft, member) if step is S.GROUPS else show_summary(update, ctx, draft))
+    ask = {S.LEVEL: ask_level, S.MEETING_TIME: ask_meeting_time, S.ATTACH: ask_attachments, S.AUDIENCE: ask_audience,
+           S.MEMBERS: ask_members, S.URGENCY: ask_urgency, S.DEADLINE: ask_deadline}[step]
+    return await ask(update, ctx)
+
+
+async def resume_answer(update: Update, ctx: DeskContext, state: int) -> int:
+    """请假 or 代会 pressed; the reason or the stand-in's name still asked for."""
+    await say(update, ctx, ctx.t("notice.ask_leave_reason" if state == S.LEAVE_REASON else "notice.ask_proxy_name"))
+    return state
+
+
+def _answers(rows: DraftRows) -> int:
+    return count_set(rows.get(KIND, {}), "classification", "title", "body", "attachments", "audience", "meeting_at",
+                     "place")
+
+
+def _chosen(rows: DraftRows) -> int:
+    return int("answer" in rows.get(ANSWER_KIND, {}))  # 请假 or 代会 was pressed: an answer
+
+
+def dialogs() -> list[DialogKind]:
+    return [
+        DialogKind("notice", frozenset(set(S) - {S.LEAVE_REASON, S.PROXY_NAME}), (KIND,), (start_notice, start_meeting),
+                   _answers, resume),
+        DialogKind("notice_answer", frozenset({S.LEAVE_REASON, S.PROXY_NAME}), (ANSWER_KIND,),
+                   (start_leave, start_proxy), _chosen, resume_answer),
+    ]
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -27,10 +27,15 @@ from bot.services import incident_text as txt
 from bot.services.errors import ServiceError
 from bot.services.incidents import file_first_report, filed_as
 from handlers.common import (
+    ButtonStep,
+    DialogKind,
+    DraftRows,
     DraftSlot,
     acted_at,
     answer_query,
+    buttons_only,
     callback_data,
+    count_set,
     guard,
     is_private,
     load_draft,
@@ -121,10 +126,14 @@ async def _at(update: Update, ctx: DeskContext, state: S) -> None:
         await persistence.update_conversation(DIALOG_NAME, (chat.id, user.id), int(state))
 
 
-async def ask_category(update: Update, ctx: DeskContext) -> S:
+async def category_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
     names = [(ctx.t(f"incident.cat.{c.value}"), f"r:cat:{c.value}") for c in Category]
+    return ButtonStep([names[i:i + 2] for i in range(0, len(names), 2)])
+
+
+async def ask_category(update: Update, ctx: DeskContext) -> S:
     await _asking(update, ctx, S.CATEGORY)
-    await say(update, ctx, ctx.t("incident.ask_category"), _kb([names[i:i + 2] for i in range(0, len(names), 2)]))
+    await say(update, ctx, ctx.t("incident.ask_category"), _kb((await category_buttons(update, ctx)).rows))
     await _at(update, ctx, S.CATEGORY)
     return S.CATEGORY
 
@@ -177,6 +186,23 @@ async def ask_description(update: Update, ctx: DeskContext, unsaved: ReportDraft
     return S.DESCRIPTION
 
 
+async def confirm_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    row = [(ctx.t("incident.btn.confirm"), "r:ok"), (ctx.t("incident.btn.edit"), "r:edit"), (ctx.t("incident.btn.cancel"), "r:x")]
+    return ButtonStep([row], ctx.t("incident.confirm_note"))
+
+
+async def edit_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    fields = ["occurred", "learnt", "place", "casualties", "description"]
+    return ButtonStep([[(ctx.t(f"incident.btn.edit_{f}"), f"r:e:{f}") for f in fields[i:i + 3]] for i in (0, 3)])
+
+
+async def ask_edit_field(update: Update, ctx: DeskContext) -> S:
+    await _asking(update, ctx, S.EDIT_FIELD)
+    await say(update, ctx, ctx.t("incident.ask_edit_field"), _kb((await edit_buttons(update, ctx)).rows))
+    await _at(update, ctx, S.EDIT_FIELD)
+    return S.EDIT_FIELD
+
+
 async def show_summary(update: Update, ctx: DeskContext, draft: ReportDraft, *, save: bool = False) -> S:
     s = ctx.services
     occurred, learnt = draft.occurred, draft.learnt
@@ -186,7 +212,7 @@ async def show_summary(update: Update, ctx: DeskContext, draft: ReportDraft, *, 
     facts = txt.facts(s, unit_code=unit, category=draft.category or "other", occurred_at=occurred, learnt_at=learnt,
                       place=draft.place, latitude=draft.latitude, longitude=draft.longitude,
                       casualties=draft.casualties, description=draft.description)
-    row = [(ctx.t("incident.btn.confirm"), "r:ok"), (ctx.t("incident.btn.edit"), "r:edit"), (ctx.t("incident.btn.cancel"), "r:x")]
+    row = (await confirm_buttons(update, ctx)).rows[0]
     await _asking(update, ctx, S.CONFIRM, draft if save else None)
     await say(update, ctx, ctx.t("incident.summary", facts=facts, photos=len(draft.photos)), _kb([row]))
     await _at(update, ctx, S.CONFIRM)
@@ -425,12 +451,7 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
         return await cancel(update, ctx)
     if data == "r:edit":
         await answer_query(update)
-        fields = ["occurred", "learnt", "place", "casualties", "description"]
-        rows = [[(ctx.t(f"incident.btn.edit_{f}"), f"r:e:{f}") for f in fields[i:i + 3]] for i in (0, 3)]
-        await _asking(update, ctx, S.EDIT_FIELD)
-        await say(update, ctx, ctx.t("incident.ask_edit_field"), _kb(rows))
-        await _at(update, ctx, S.EDIT_FIELD)
-        return S.EDIT_FIELD
+        return await ask_edit_field(update, ctx)
     if data != "r:ok":
         await answer_query(update, ctx.t("core.stale_button"), alert=True)
         return S.CONFIRM
@@ -513,6 +534,8 @@ async def _ask_again(update: Update, ctx: DeskContext, state: S) -> None:
         await (ask_learnt(update, ctx, draft) if state is S.LEARNT else show_summary(update, ctx, draft))
     elif state in (S.INJURED, S.MISSING):
         await ask_count(update, ctx, state)
+    elif state is S.EDIT_FIELD:
+        await ask_edit_field(update, ctx)
     else:
         ask = {S.CATEGORY: ask_category, S.OCCURRED: ask_occurred, S.PLACE: ask_place,
                S.CASUALTIES: ask_casualties, S.DESCRIPTION: ask_description}.get(state)
@@ -534,7 +557,8 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     other = MessageHandler(~filters.COMMAND, wrong_kind)
     stray = [other]  # + _stray_button(state), per state below
     return {
-        S.CATEGORY: [CallbackQueryHandler(got_category, pattern=r"^r:cat:"), _stray_button(S.CATEGORY), *stray],
+        S.CATEGORY: [CallbackQueryHandler(got_category, pattern=r"^r:cat:"), _stray_button(S.CATEGORY),
+                     MessageHandler(~filters.COMMAND, buttons_only(category_buttons))],
         S.OCCURRED: [CallbackQueryHandler(got_occurred, pattern=r"^r:t:(now|m30|h1)$"), MessageHandler(TEXT, _answer_for(S.OCCURRED, got_occurred)), _stray_button(S.OCCURRED), *stray],
         S.LEARNT: [CallbackQueryHandler(got_learnt, pattern=r"^r:t:"), MessageHandler(TEXT, _answer_for(S.LEARNT, got_learnt)), _stray_button(S.LEARNT), *stray],
         S.PLACE: [MessageHandler(filters.LOCATION, got_location), MessageHandler(TEXT, _answer_for(S.PLACE, got_place_text)), _stray_button(S.PLACE), *stray],
@@ -542,8 +566,37 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
         S.INJURED: [CallbackQueryHandler(got_injured, pattern=r"^r:cnt:"), MessageHandler(TEXT, _answer_for(S.INJURED, got_injured)), _stray_button(S.INJURED), *stray],
         S.MISSING: [CallbackQueryHandler(got_missing, pattern=r"^r:cnt:"), MessageHandler(TEXT, _answer_for(S.MISSING, got_missing)), _stray_button(S.MISSING), *stray],
         S.DESCRIPTION: [MessageHandler(TEXT | filters.PHOTO, _answer_for(S.DESCRIPTION, got_description)), _stray_button(S.DESCRIPTION), *stray],
-        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^r:(ok|edit|x)$"), MessageHandler(filters.PHOTO, got_photo), _stray_button(S.CONFIRM), *stray],
-        S.EDIT_FIELD: [CallbackQueryHandler(choose_edit, pattern=r"^r:e:"), _stray_button(S.EDIT_FIELD), *stray],
+        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^r:(ok|edit|x)$"), MessageHandler(filters.PHOTO, got_photo),
+                    _stray_button(S.CONFIRM), MessageHandler(~filters.COMMAND, buttons_only(confirm_buttons))],
+        S.EDIT_FIELD: [CallbackQueryHandler(choose_edit, pattern=r"^r:e:"), _stray_button(S.EDIT_FIELD),
+                       MessageHandler(~filters.COMMAND, buttons_only(edit_buttons))],
     }
 
 
+# --- what the dialogue map needs to keep a half-written report (handlers/dialogs.py) ----------
+
+
+def _answered(rows: DraftRows) -> int:
+    """Answers in a report draft not filed yet (a filed one holds only its incident's id)."""
+    d = ReportDraft.from_dict(rows.get(KIND, {})).to_dict()
+    fields = ("category", "occurred_at", "learnt_at", "place", "latitude", "description", "photos")
+    return count_set(d, *fields) + min(1, count_set(d, "deaths", "injured", "missing"))
+
+
+def _step(rows: DraftRows) -> int | None:
+    """The step whose question went out last (the `_asking` note)."""
+    asking = rows.get(ASKING, {}).get("state")
+    return asking if isinstance(asking, int) and asking in S._value2member_map_ else None
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of the step again, every answer kept (the note wins: it may be a step ahead)."""
+    assert update.effective_user is not None
+    step = S(_step(await load_drafts(ctx, update.effective_user.id, (ASKING, KIND))) or state)
+    await _ask_again(update, ctx, step)
+    return step
+
+
+def dialogs() -> list[DialogKind]:
+    return [DialogKind("report", frozenset(S), (KIND, ASKING), (start_report,), _answered, resume,
+                       urgent=True, step_of=_step)]

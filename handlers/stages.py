@@ -21,8 +21,12 @@ from bot.services import incident_text as txt
 from bot.services.errors import ServiceError
 from bot.services.incidents import close_incident, file_followup, file_full, file_written, load_for, missed_line
 from handlers.common import (
+    ButtonStep,
+    DialogKind,
+    DraftRows,
     acted_at,
     answer_query,
+    buttons_only,
     drop_drafts,
     guard,
     load_draft,
@@ -114,29 +118,37 @@ async def show_written(update: Update, ctx: DeskContext) -> S:
         casualties=Casualties(*c["casualties"]) if "casualties" in c else inc.casualties,
         description=c.get("description", inc.description),
     )
-    rows = [[(ctx.t("incident.stage_btn.ok"), "iw:ok")],
-            [(ctx.t(f"incident.stage_btn.{k}"), f"iw:{k}") for k in ("time", "place")],
-            [(ctx.t(f"incident.stage_btn.{k}"), f"iw:{k}") for k in ("casualties", "description")]]
+    rows = (await written_buttons(update, ctx)).rows
     await say(update, ctx, ctx.t("incident.stages.written_intro", number=inc.number, facts=facts), cb.keyboard(rows))
     return S.W_REVIEW
+
+
+async def written_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    return ButtonStep([[(ctx.t("incident.stage_btn.ok"), "iw:ok")],
+                       [(ctx.t(f"incident.stage_btn.{k}"), f"iw:{k}") for k in ("time", "place")],
+                       [(ctx.t(f"incident.stage_btn.{k}"), f"iw:{k}") for k in ("casualties", "description")]])
+
+
+# The question of each correction step (written_choice opens it; resume asks it again).
+_CORRECTIONS = {"iw:time": S.W_TIME, "iw:place": S.W_PLACE, "iw:casualties": S.W_CASUALTIES,
+                "iw:description": S.W_DESCRIPTION}
+
+
+async def ask_correction(update: Update, ctx: DeskContext, state: S) -> S:
+    if state is S.W_DESCRIPTION:
+        await say(update, ctx, ctx.t("incident.ask_description", limit=MAX_DESCRIPTION))
+    else:
+        key = {S.W_TIME: "ask_occurred", S.W_PLACE: "ask_place", S.W_CASUALTIES: "ask_casualties"}[state]
+        await say(update, ctx, ctx.t(f"incident.{key}"))
+    return state
 
 
 async def written_choice(update: Update, ctx: DeskContext) -> S | int:
     """确认无误 files it; the others ask for one correction."""
     choice = (update.callback_query.data or "") if update.callback_query else ""
     await answer_query(update)
-    if choice == "iw:time":
-        await say(update, ctx, ctx.t("incident.ask_occurred"))
-        return S.W_TIME
-    if choice == "iw:place":
-        await say(update, ctx, ctx.t("incident.ask_place"))
-        return S.W_PLACE
-    if choice == "iw:casualties":
-        await say(update, ctx, ctx.t("incident.ask_casualties"))
-        return S.W_CASUALTIES
-    if choice == "iw:description":
-        await say(update, ctx, ctx.t("incident.ask_description", limit=MAX_DESCRIPTION))
-        return S.W_DESCRIPTION
+    if choice in _CORRECTIONS:
+        return await ask_correction(update, ctx, _CORRECTIONS[choice])
     member = await guard(update, ctx, Action.FILE_STAGE)
     if member is None:
         return await _finish(update, ctx)
@@ -287,6 +299,12 @@ async def start_followup(update: Update, ctx: DeskContext) -> S | int:
     return S.U_TEXT
 
 
+async def ask_followup_casualties(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("incident.stages.ask_followup_casualties"),
+              cb.keyboard([[(ctx.t("incident.btn.no_change"), "iu:same")]]))
+    return S.U_CASUALTIES
+
+
 async def followup_text(update: Update, ctx: DeskContext) -> S:
     """Reads the new development."""
     text = await read_text(update, ctx, limit=MAX_DESCRIPTION)
@@ -295,9 +313,7 @@ async def followup_text(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft["text"] = text
     await _save(update, ctx, draft)
-    await say(update, ctx, ctx.t("incident.stages.ask_followup_casualties"),
-              cb.keyboard([[(ctx.t("incident.btn.no_change"), "iu:same")]]))
-    return S.U_CASUALTIES
+    return await ask_followup_casualties(update, ctx)
 
 
 async def followup_casualties(update: Update, ctx: DeskContext) -> S | int:
@@ -379,7 +395,8 @@ def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
 def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     other = [CallbackQueryHandler(stray, pattern=r"^(iw|if|iu):"), MessageHandler(~filters.COMMAND, stray)]
     return {
-        S.W_REVIEW: [CallbackQueryHandler(written_choice, pattern=r"^iw:(ok|time|place|casualties|description)$"), *other],
+        S.W_REVIEW: [CallbackQueryHandler(written_choice, pattern=r"^iw:(ok|time|place|casualties|description)$"),
+                     other[0], MessageHandler(~filters.COMMAND, buttons_only(written_buttons))],
         S.W_TIME: [MessageHandler(TEXT, written_time), *other],
         S.W_PLACE: [MessageHandler(TEXT | filters.LOCATION, written_place), *other],
         S.W_CASUALTIES: [MessageHandler(TEXT, written_casualties), *other],
@@ -390,3 +407,57 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
                          MessageHandler(TEXT, followup_casualties), *other],
         S.C_OUTCOME: [MessageHandler(TEXT, close_outcome), *other],
     }
+
+
+# --- what the dialogue map needs to keep these answers (handlers/dialogs.py) -------------------
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of the step again; the draft keeps every answer."""
+    draft = await _draft(update, ctx)
+    inc = await incidents.get(ctx.services.db.read, draft["incident_id"]) if "incident_id" in draft else None
+    if inc is None:
+        await say(update, ctx, ctx.t("incident.draft_lost"))
+        return await _finish(update, ctx)
+    if not inc.open:  # closed meanwhile: nothing left to file
+        await say(update, ctx, ctx.t("incident.stages.already_closed", number=inc.number))
+        return await _finish(update, ctx)
+    if state == S.W_REVIEW:
+        return await show_written(update, ctx)
+    if state in (S.W_TIME, S.W_PLACE, S.W_CASUALTIES, S.W_DESCRIPTION):
+        return await ask_correction(update, ctx, S(state))
+    if state == S.FULL:
+        return await _ask_full(update, ctx, min(int(draft.get("index", 0)), len(FULL_FIELDS) - 1))
+    if state == S.U_CASUALTIES:
+        return await ask_followup_casualties(update, ctx)
+    key = "incident.stages.ask_followup" if state == S.U_TEXT else "incident.stages.ask_outcome"
+    await say(update, ctx, ctx.t(key, number=inc.number))
+    return S(state)
+
+
+def _corrections(rows: DraftRows) -> int:
+    return len(rows.get(KIND, {}).get("corrections") or {})
+
+
+def _elements(rows: DraftRows) -> int:
+    return len(rows.get(KIND, {}).get("answers") or {})
+
+
+def _development(rows: DraftRows) -> int:
+    return int("text" in rows.get(KIND, {}))
+
+
+def _nothing(rows: DraftRows) -> int:
+    return 0  # closing: the outcome is its only answer, and typing it closes the incident
+
+
+def dialogs() -> list[DialogKind]:
+    # Written, full and follow-up reports are emergency answers with deadlines: never set aside.
+    return [
+        DialogKind("written", frozenset({S.W_REVIEW, S.W_TIME, S.W_PLACE, S.W_CASUALTIES, S.W_DESCRIPTION}), (KIND,),
+                   (start_written,), _corrections, resume, urgent=True),
+        DialogKind("full", frozenset({S.FULL}), (KIND,), (start_full,), _elements, resume, urgent=True),
+        DialogKind("followup", frozenset({S.U_TEXT, S.U_CASUALTIES}), (KIND,), (start_followup,), _development,
+                   resume, urgent=True),
+        DialogKind("close", frozenset({S.C_OUTCOME}), (KIND,), (start_close,), _nothing, resume),
+    ]

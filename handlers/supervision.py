@@ -36,9 +36,15 @@ from bot.services import supervision_text as txt
 from bot.services.errors import ServiceError
 from handlers import supervision_views
 from handlers.common import (
+    ButtonStep,
+    DialogKind,
+    DraftRows,
     DraftSlot,
+    StepButtons,
     answer_query,
+    buttons_only,
     callback_data,
+    count_set,
     guard,
     private_only,
     read_text,
@@ -47,6 +53,9 @@ from handlers.common import (
     text_into_draft,
 )
 from handlers.supervision_work import (
+    EXTEND,
+    REPORT,
+    RETURN,
     S,
     ext_due,
     ext_reason,
@@ -55,6 +64,7 @@ from handlers.supervision_work import (
     report_file,
     report_submit,
     report_text,
+    resume_work,
     return_due,
     return_reason,
     start_extension,
@@ -88,8 +98,22 @@ async def start_task(update: Update, ctx: DeskContext) -> S | int:
     if not await private_only(update, ctx):
         return ConversationHandler.END
     await _save(update, ctx, svc.TaskDraft())
+    return await ask_title(update, ctx)
+
+
+async def ask_title(update: Update, ctx: DeskContext) -> S:
     await say(update, ctx, ctx.t("task.ask_title"))
     return S.TITLE
+
+
+async def source_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    names = [(ctx.t(f"task.source.{x.value}"), f"sx:src:{x.value}") for x in Source]
+    return ButtonStep([names[i:i + 2] for i in range(0, len(names), 2)])
+
+
+async def ask_source(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("task.ask_source"), cb.keyboard((await source_buttons(update, ctx)).rows))
+    return S.SOURCE
 
 
 async def got_title(update: Update, ctx: DeskContext) -> S:
@@ -97,9 +121,7 @@ async def got_title(update: Update, ctx: DeskContext) -> S:
     draft = await text_into_draft(update, ctx, _slot, "title", limit=MAX_TITLE)
     if draft is None:
         return S.TITLE
-    names = [(ctx.t(f"task.source.{x.value}"), f"sx:src:{x.value}") for x in Source]
-    await say(update, ctx, ctx.t("task.ask_source"), cb.keyboard([names[i:i + 2] for i in range(0, len(names), 2)]))
-    return S.SOURCE
+    return await ask_source(update, ctx)
 
 
 async def got_source(update: Update, ctx: DeskContext) -> S:
@@ -112,6 +134,10 @@ async def got_source(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft.source = value
     await _save(update, ctx, draft)
+    return await ask_requirement(update, ctx)
+
+
+async def ask_requirement(update: Update, ctx: DeskContext) -> S:
     await say(update, ctx, ctx.t("task.ask_requirement", limit=MAX_TEXT))
     return S.REQUIREMENT
 
@@ -121,11 +147,25 @@ def _unit_choices(ctx: DeskContext) -> list[str]:
 
 
 def _units_keyboard(ctx: DeskContext, chosen: list[str]) -> dict[str, object]:
+    return cb.keyboard(_units_rows(ctx, chosen))
+
+
+def _units_rows(ctx: DeskContext, chosen: list[str]) -> list[list[tuple[str, str]]]:
     s = ctx.services
     buttons = [(("✅ " if code in chosen else "") + s.unit_name(code), f"sx:u:{code}") for code in _unit_choices(ctx)]
     rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
     rows.append([(ctx.t("task.btn.units_done"), "sx:u:ok")])
-    return cb.keyboard(rows)
+    return rows
+
+
+async def units_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    """The units that can take an item (every configured unit but the district office's own)."""
+    return ButtonStep(_units_rows(ctx, (await _draft(update, ctx)).units), ctx.t("task.units_who"))
+
+
+async def ask_units(update: Update, ctx: DeskContext, draft: svc.TaskDraft) -> S:
+    await say(update, ctx, ctx.t("task.ask_units"), _units_keyboard(ctx, draft.units))
+    return S.UNITS
 
 
 async def got_requirement(update: Update, ctx: DeskContext) -> S:
@@ -133,8 +173,7 @@ async def got_requirement(update: Update, ctx: DeskContext) -> S:
     draft = await text_into_draft(update, ctx, _slot, "requirement", limit=MAX_TEXT)
     if draft is None:
         return S.REQUIREMENT
-    await say(update, ctx, ctx.t("task.ask_units"), _units_keyboard(ctx, draft.units))
-    return S.UNITS
+    return await ask_units(update, ctx, draft)
 
 
 async def got_unit(update: Update, ctx: DeskContext) -> S:
@@ -162,11 +201,25 @@ async def got_unit(update: Update, ctx: DeskContext) -> S:
     return S.UNITS
 
 
-async def ask_leader(update: Update, ctx: DeskContext) -> S:
-    leaders = await members.with_roles(ctx.services.db.read, [Role.LEADER])
-    rows = [[(m.name, f"sx:l:{m.id}")] for m in leaders[:20]]
+MAX_LEADERS = 20
+
+
+async def leader_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    """Registered, active 区领导 (at most MAX_LEADERS) and 暂不指定; who can appear and how."""
+    leaders = [m for m in await members.with_roles(ctx.services.db.read, [Role.LEADER]) if m.active]
+    rows = [[(m.name, f"sx:l:{m.id}")] for m in leaders[:MAX_LEADERS]]
     rows.append([(ctx.t("task.btn.no_leader"), "sx:l:0")])
-    await say(update, ctx, ctx.t("task.ask_leader"), cb.keyboard(rows))
+    office = next((u.code for u in ctx.services.config.units if u.kind == "office"), "office")
+    return ButtonStep(rows, ctx.t("task.leader_none" if not leaders else "task.leader_who", unit=office,
+                                  limit=MAX_LEADERS))
+
+
+async def ask_leader(update: Update, ctx: DeskContext) -> S:
+    step = await leader_buttons(update, ctx)
+    text = ctx.t("task.ask_leader")
+    if len(step.rows) == 1:  # nobody registered yet: say so with the question, and how to fix it
+        text += "\n" + step.note
+    await say(update, ctx, text, cb.keyboard(step.rows))
     return S.LEADER
 
 
@@ -182,6 +235,10 @@ async def got_leader(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft.leader_id = leader.id if leader else None
     await _save(update, ctx, draft)
+    return await ask_due(update, ctx)
+
+
+async def ask_due(update: Update, ctx: DeskContext) -> S:
     await say(update, ctx, ctx.t("task.ask_due", time=ctx.services.config.supervision.due_time))
     return S.DUE
 
@@ -198,6 +255,10 @@ async def got_due(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft.due_at = due.isoformat()
     await _save(update, ctx, draft)
+    return await ask_chase(update, ctx)
+
+
+async def ask_chase(update: Update, ctx: DeskContext) -> S:
     default = _plan_text(ctx, svc.TaskDraft().plan(ctx.services))
     await say(update, ctx, ctx.t("task.ask_chase", plan=default),
               cb.keyboard([[(ctx.t("task.btn.default_plan"), "sx:plan")]]))
@@ -232,8 +293,12 @@ async def show_summary(update: Update, ctx: DeskContext, draft: svc.TaskDraft) -
                           leader=leader.name if leader else None, due=draft.due)
     text = ctx.t("task.summary", card=card, plan=_plan_text(ctx, draft.plan(s)),
                  within=s.fmt.dur(s.config.supervision.accept_within))
-    await say(update, ctx, text, cb.keyboard([[(ctx.t("task.btn.confirm"), "sx:ok"), (ctx.t("task.btn.cancel"), "sx:x")]]))
+    await say(update, ctx, text, cb.keyboard((await confirm_buttons(update, ctx)).rows))
     return S.CONFIRM
+
+
+async def confirm_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    return ButtonStep([[(ctx.t("task.btn.confirm"), "sx:ok"), (ctx.t("task.btn.cancel"), "sx:x")]])
 
 
 async def confirm(update: Update, ctx: DeskContext) -> int:
@@ -270,17 +335,22 @@ def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
     ]
 
 
+def _only(step: StepButtons) -> list[BaseHandler]:  # type: ignore[type-arg]
+    """The catch-all of a step that takes only a button: names the buttons when text is typed."""
+    return [CallbackQueryHandler(stray, pattern=r"^sx:"), MessageHandler(~filters.COMMAND, buttons_only(step))]
+
+
 def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     other = [CallbackQueryHandler(stray, pattern=r"^sx:"), MessageHandler(~filters.COMMAND, stray)]
     return {
         S.TITLE: [MessageHandler(TEXT, got_title), *other],
-        S.SOURCE: [CallbackQueryHandler(got_source, pattern=r"^sx:src:[a-z]{1,20}$"), *other],
+        S.SOURCE: [CallbackQueryHandler(got_source, pattern=r"^sx:src:[a-z]{1,20}$"), *_only(source_buttons)],
         S.REQUIREMENT: [MessageHandler(TEXT, got_requirement), *other],
-        S.UNITS: [CallbackQueryHandler(got_unit, pattern=r"^sx:u:[a-z0-9_]{1,32}$"), *other],
-        S.LEADER: [CallbackQueryHandler(got_leader, pattern=r"^sx:l:\d{1,12}$"), *other],
+        S.UNITS: [CallbackQueryHandler(got_unit, pattern=r"^sx:u:[a-z0-9_]{1,32}$"), *_only(units_buttons)],
+        S.LEADER: [CallbackQueryHandler(got_leader, pattern=r"^sx:l:\d{1,12}$"), *_only(leader_buttons)],
         S.DUE: [MessageHandler(TEXT, got_due), *other],
         S.CHASE: [CallbackQueryHandler(got_chase, pattern=r"^sx:plan$"), MessageHandler(TEXT, got_chase), *other],
-        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^sx:(ok|x)$"), *other],
+        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^sx:(ok|x)$"), *_only(confirm_buttons)],
         S.REPORT_TEXT: [MessageHandler(TEXT | FILES, report_text), *other],
         S.REPORT_FILES: [CallbackQueryHandler(report_submit, pattern=r"^sx:submit$"),
                          MessageHandler(TEXT | FILES, report_file), *other],
@@ -289,6 +359,53 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
         S.RET_REASON: [MessageHandler(TEXT, return_reason), *other],
         S.RET_DUE: [CallbackQueryHandler(return_due, pattern=r"^sx:keep$"), MessageHandler(TEXT, return_due), *other],
     }
+
+
+# --- what the dialogue map needs to keep these answers (handlers/dialogs.py) -------------------
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of a /task step again; the draft keeps every answer."""
+    draft = await _draft(update, ctx)
+    step = S(state)
+    if step is S.UNITS:
+        return await ask_units(update, ctx, draft)
+    if step is S.CONFIRM and draft.due is not None:
+        return await show_summary(update, ctx, draft)
+    # (A summary without its deadline, which it cannot be shown without, asks the deadline.)
+    ask = {S.TITLE: ask_title, S.SOURCE: ask_source, S.REQUIREMENT: ask_requirement, S.LEADER: ask_leader,
+           S.DUE: ask_due, S.CHASE: ask_chase, S.CONFIRM: ask_due}[step]
+    return await ask(update, ctx)
+
+
+def _answers(rows: DraftRows) -> int:
+    return count_set(rows.get(TASK, {}), "title", "source", "requirement", "units", "leader_id", "due_at",
+                     "chase_plan")
+
+
+def _reported(rows: DraftRows) -> int:
+    return count_set(rows.get(REPORT, {}), "text", "files")
+
+
+def _asked(rows: DraftRows) -> int:
+    return count_set(rows.get(EXTEND, {}), "due")
+
+
+def _returned(rows: DraftRows) -> int:
+    return int("aid" in rows.get(RETURN, {})) + count_set(rows.get(RETURN, {}), "reason")  # 退回 pressed: a decision
+
+
+def dialogs() -> list[DialogKind]:
+    task = {S.TITLE, S.SOURCE, S.REQUIREMENT, S.UNITS, S.LEADER, S.DUE, S.CHASE, S.CONFIRM}
+    return [
+        DialogKind("task", frozenset(task), (TASK,), (start_task,), _answers, resume),
+        DialogKind("task_report", frozenset({S.REPORT_TEXT, S.REPORT_FILES}), (REPORT,),
+                   (start_progress_command, start_report_button), _reported, resume_work),
+        DialogKind("task_ext", frozenset({S.EXT_DUE, S.EXT_REASON}), (EXTEND,), (start_extension,), _asked,
+                   resume_work),
+        DialogKind("task_return", frozenset({S.RET_REASON, S.RET_DUE}), (RETURN,), (start_return,), _returned,
+                   resume_work),
+    ]
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -122,6 +122,10 @@ async def _start_report(update: Update, ctx: DeskContext, member: Member, aid: i
         return ConversationHandler.END
     await answer_query(update)
     await save_draft(ctx, user_id(update), REPORT, {"aid": aid, "mode": mode, "text": "", "files": []})
+    return await ask_report_text(update, ctx, task, mode)
+
+
+async def ask_report_text(update: Update, ctx: DeskContext, task: Task, mode: str) -> S:
     key = "task.ask_summary" if mode == "done" else "task.ask_progress"
     await say(update, ctx, ctx.t(key, number=txt.label(task), title=esc(task.title)))
     return S.REPORT_TEXT
@@ -253,7 +257,10 @@ async def start_extension(update: Update, ctx: DeskContext) -> S | int:
     opened = await _start_on(update, ctx, txt.EXTEND, Action.SUBMIT_TASK, EXTEND)
     if opened is None:
         return ConversationHandler.END
-    task, a = opened
+    return await ask_ext_due(update, ctx, *opened)
+
+
+async def ask_ext_due(update: Update, ctx: DeskContext, task: Task, a: Assignment) -> S:
     await say(update, ctx, ctx.t("task.ask_ext_due", number=txt.label(task), due=ctx.services.fmt.dt(a.due_at, year=True)))
     return S.EXT_DUE
 
@@ -291,7 +298,10 @@ async def start_return(update: Update, ctx: DeskContext) -> S | int:
     opened = await _start_on(update, ctx, txt.RETURN, Action.REVIEW_TASK, RETURN)
     if opened is None:
         return ConversationHandler.END
-    task, a = opened
+    return await ask_return_reason(update, ctx, *opened)
+
+
+async def ask_return_reason(update: Update, ctx: DeskContext, task: Task, a: Assignment) -> S:
     await say(update, ctx, ctx.t("task.ask_return_reason", number=txt.label(task),
                                  unit=esc(ctx.services.unit_name(a.unit_code))))
     return S.RET_REASON
@@ -307,7 +317,10 @@ async def return_reason(update: Update, ctx: DeskContext) -> S | int:
         return await finish(update, ctx)
     draft["reason"] = text
     await save_draft(ctx, user_id(update), RETURN, draft)
-    a = await store.assignment(ctx.services.db.read, int(draft["aid"]))
+    return await ask_return_due(update, ctx, await store.assignment(ctx.services.db.read, int(draft["aid"])))
+
+
+async def ask_return_due(update: Update, ctx: DeskContext, a: Assignment | None) -> S:
     due = ctx.services.fmt.dt(a.due_at, year=True) if a else "—"
     await say(update, ctx, ctx.t("task.ask_return_due", due=due),
               cb.keyboard([[(ctx.t("task.btn.keep_due", due=due), "sx:keep")]]))
@@ -332,3 +345,40 @@ async def return_due(update: Update, ctx: DeskContext) -> S | int:
 
 
 stray = stray_handler("task.answer_above")  # anything else inside a supervision dialogue: say what is expected; stay
+
+
+# --- what the dialogue map needs to keep these answers (handlers/dialogs.py) -------------------
+
+_RESUMES = {S.REPORT_TEXT: (REPORT, Action.REPORT_TASK), S.REPORT_FILES: (REPORT, Action.REPORT_TASK),
+            S.EXT_DUE: (EXTEND, Action.SUBMIT_TASK), S.EXT_REASON: (EXTEND, Action.SUBMIT_TASK),
+            S.RET_REASON: (RETURN, Action.REVIEW_TASK), S.RET_DUE: (RETURN, Action.REVIEW_TASK)}
+
+
+async def resume_work(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of a report, extension or 退回 step again, the item checked again first."""
+    step = S(state)
+    kind, action = _RESUMES[step]
+    draft = await load_draft(ctx, user_id(update), kind)
+    member = await guard(update, ctx)
+    if member is None or not isinstance(draft.get("aid"), int):
+        return await finish(update, ctx)
+    if draft.get("mode") == "done":
+        action = Action.SUBMIT_TASK
+    try:
+        task, a = await svc.check_can(ctx.services, member, int(draft["aid"]), action)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return await finish(update, ctx)
+    if step is S.REPORT_TEXT:
+        return await ask_report_text(update, ctx, task, str(draft.get("mode")))
+    if step is S.REPORT_FILES:
+        await say(update, ctx, ctx.t("task.ask_files", limit=svc.MAX_ATTACHMENTS), _submit_keyboard(ctx))
+        return step
+    if step is S.EXT_DUE:
+        return await ask_ext_due(update, ctx, task, a)
+    if step is S.EXT_REASON:
+        await say(update, ctx, ctx.t("task.ask_ext_reason"))
+        return step
+    if step is S.RET_REASON:
+        return await ask_return_reason(update, ctx, task, a)
+    return await ask_return_due(update, ctx, a)

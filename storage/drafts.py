@@ -3,6 +3,10 @@
 `updated_at` is when the person sent the answer that last changed a row (the message's own date,
 handlers.common.sent_time), kept at the latest: a button press that ends a dialogue has no date of
 its own and is judged by it (`last_answer`).
+
+A dialogue set aside for another one (handlers/dialogs.py) keeps its rows in ONE row of its
+own, `parked:<dialogue>`, holding the step it was on; ending a dialogue (`drop`) never removes
+those: they wait until the person comes back to them or discards them.
 """
 
 from __future__ import annotations
@@ -14,6 +18,24 @@ from typing import Any
 import aiosqlite
 
 from storage.db import from_db, to_db
+
+PARKED = "parked:"  # kind prefix of a dialogue set aside: parked:<dialogue name>
+
+
+def parked_kind(dialogue: str) -> str:
+    return PARKED + dialogue
+
+
+async def load_all(conn: aiosqlite.Connection, telegram_id: int) -> dict[str, tuple[dict[str, Any], datetime]]:
+    """Every draft row of the person (kind → payload, when last written), in one trip."""
+    rows = await conn.execute_fetchall(
+        "SELECT kind, payload, updated_at FROM drafts WHERE telegram_id=?", (telegram_id,))
+    out: dict[str, tuple[dict[str, Any], datetime]] = {}
+    for kind, payload, at in rows:
+        when = from_db(str(at))
+        assert when is not None
+        out[str(kind)] = (json.loads(payload), when)
+    return out
 
 
 async def load(conn: aiosqlite.Connection, telegram_id: int, kind: str) -> dict[str, Any]:
@@ -56,7 +78,31 @@ async def last_answer(conn: aiosqlite.Connection, telegram_id: int) -> datetime 
 
 
 async def drop(conn: aiosqlite.Connection, telegram_id: int, kind: str | None = None) -> None:
+    """One row, or (kind None: a dialogue ended) every row but the dialogues set aside."""
     if kind is None:
-        await conn.execute("DELETE FROM drafts WHERE telegram_id=?", (telegram_id,))
+        await conn.execute("DELETE FROM drafts WHERE telegram_id=? AND substr(kind, 1, ?) <> ?",
+                           (telegram_id, len(PARKED), PARKED))
     else:
         await conn.execute("DELETE FROM drafts WHERE telegram_id=? AND kind=?", (telegram_id, kind))
+
+
+async def park(conn: aiosqlite.Connection, telegram_id: int, dialogue: str, kinds: tuple[str, ...], state: int,
+               now: datetime) -> None:
+    """Set the rows `kinds` aside as `parked:<dialogue>` with the step `state` (inside a transaction)."""
+    found = await load_many(conn, telegram_id, kinds)
+    await save(conn, telegram_id, parked_kind(dialogue), {"state": state, "rows": found}, now)
+    await conn.execute(f"DELETE FROM drafts WHERE telegram_id=? AND kind IN ({','.join('?' * len(kinds))})",
+                       (telegram_id, *kinds))
+
+
+async def unpark(conn: aiosqlite.Connection, telegram_id: int, dialogue: str, now: datetime) -> int | None:
+    """Put a parked dialogue's rows back (inside a transaction); the step it was on, None if none was parked."""
+    parked = await load(conn, telegram_id, parked_kind(dialogue))
+    if not parked:
+        return None
+    rows = {k: v for k, v in parked.get("rows", {}).items() if v}
+    if rows:
+        await save_many(conn, telegram_id, rows, now)
+    await drop(conn, telegram_id, parked_kind(dialogue))
+    state = parked.get("state")
+    return state if isinstance(state, int) else None

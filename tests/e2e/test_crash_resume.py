@@ -87,3 +87,41 @@ async def test_kill_9_mid_report_resumes_at_the_step(tmp_path: Path) -> None:
         with sqlite3.connect(tmp_path / "desk.sqlite3") as conn:
             assert conn.execute("SELECT count(*) FROM incidents").fetchone()[0] == 1
         assert (tmp_path / "desk.sqlite3").stat().st_mode & 0o077 == 0
+
+
+async def test_kill_9_mid_report_then_report_offers_the_draft(tmp_path: Path) -> None:
+    """/report after the restart does not start over: it offers the half-written report, and
+    继续上报 asks the step it was on, with the answers given before the kill."""
+    async with BotApiEmulator(token=TOKEN) as emu:
+        config = write_config(tmp_path, emu)
+        code = re.search(r"code: (\w+)", cli(config, "invite", "--unit", "jianshelu", "--role", "officer", "--name", "李信息"))
+        assert code
+        bot = await start_bot(config, emu)
+        try:
+            officer = emu.user(9001, "Li")
+            await officer.send_command("/start", code.group(1))
+            await officer.wait_for("欢迎", timeout=10)
+            await officer.send_command("/report")
+            await officer.press(await officer.wait_for("类别", timeout=10), text="交通事故")
+            await officer.press(await officer.wait_for("发生时间", timeout=10), text="30分钟前")
+            await officer.wait_for("事发地点", timeout=10)
+            await emu.wait_idle(quiet=0.2)
+        finally:
+            await stop(bot, signal.SIGKILL)
+        bot = await start_bot(config, emu)
+        try:
+            await officer.send_command("/report")
+            offer = await officer.wait_for("未提交", timeout=10)
+            assert "突发事件报告" in offer.text and "已填 2 项" in offer.text
+            await officer.press(offer, text="继续上报")
+            await officer.wait_for("事发地点", timeout=10)
+            await officer.share_location(34.75, 113.62)
+            await officer.press(await officer.wait_for("伤亡情况", timeout=10), text="无伤亡")
+            await officer.wait_for("简要描述", timeout=10)
+            await officer.send_text("两车追尾")
+            summary = await officer.wait_for("请核对", timeout=10)
+            assert "交通事故" in summary.text  # the category given before the kill
+            await officer.press(summary, text="✅ 确认上报")
+            await officer.wait_for("事件编号", timeout=10)
+        finally:
+            assert await stop(bot, signal.SIGTERM) == 0

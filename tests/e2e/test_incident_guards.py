@@ -17,8 +17,9 @@ async def test_bad_answers_get_a_correction_and_the_same_question(desk: Desk, ca
     o = cast.officer
     await o.send_command("/report")
     await o.wait_for("类别")
-    await o.send_text("火灾")  # typed instead of tapped
-    await o.wait_for("请按上面的提示回答")
+    await o.send_text("火灾")  # typed instead of tapped: the buttons are named, typing does not work here
+    hint = await o.wait_for("打字无效")
+    assert "「火灾」" in hint.text and "「其他」" in hint.text
     await o.press(o.inbox[-2], text="火灾")
     await o.wait_for("发生时间")
     await o.send_text("明天 10:00")
