@@ -96,6 +96,7 @@ class IncidentPolicy:
     forward_remind: timedelta = timedelta(minutes=8)
     max_backdate: timedelta = timedelta(days=7)
     major_categories: tuple[str, ...] = ("fire", "collapse", "mass")
+    corrected_report: timedelta = timedelta(hours=1)  # after a 误报 mark, the corrected written report is due
 
 
 @dataclass(frozen=True)
@@ -422,6 +423,8 @@ def _validate(cfg: Config) -> None:
         raise _KeyError("supervision.chase_before", "every reminder must come before the deadline (> 0)")
     if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", sup.due_time):
         raise _KeyError("supervision.due_time", f"bad time {sup.due_time!r}: write HH:MM, e.g. '18:00'")
+    if inc.corrected_report <= timedelta(0):
+        raise _KeyError("incident.corrected_report", "must be longer than 0")
     if sup.bulletin_cron:
         from bot.domain import cron
 

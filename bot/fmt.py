@@ -17,6 +17,11 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
+def plain(text: str) -> str:
+    """A chat text (HTML, escaped) as plain text, for a Word file or a spreadsheet cell."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
+
+
 MAX_MESSAGE = 4000  # Telegram takes 4,096 characters; room for what a sender adds around the text
 _TAG = re.compile(r"<(/?)([a-zA-Z-]+)[^>]*>")
 

@@ -24,12 +24,15 @@ from telegram.ext import (
 
 from handlers import (
     admin,
+    fact_review,
     fallback,
     groups,
     incident_actions,
     info,
     leave,
+    marks,
     notices,
+    record,
     report,
     roster,
     stages,
@@ -47,7 +50,7 @@ PERSIST_GROUP = 99
 REDELIVERY_GROUP = -1
 
 # Feature modules that contribute entry points and states to the one dialogue.
-DIALOG_MODULES = (report, stages, incident_actions, info, leave, notices, supervision)
+DIALOG_MODULES = (report, record, stages, fact_review, marks, incident_actions, info, leave, notices, supervision)
 
 
 def build_dialog() -> ConversationHandler[Any]:

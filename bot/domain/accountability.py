@@ -9,6 +9,7 @@ notes to any mark (约谈, 通报批评); the periodic 通报 shows them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -76,7 +77,7 @@ def mark_refusal(kind: MarkKind, incident_open: bool, existing: list[Mark]) -> M
 
 def whole_minutes(delta: timedelta) -> int:
     """Minutes as an office counts lateness: any part of a minute counts as one (61 s late: 2)."""
-    secs = max(0, int(delta.total_seconds()))
+    secs = max(0, math.ceil(delta.total_seconds()))
     return -(-secs // 60)
 
 

@@ -19,6 +19,7 @@ class Via:
 
     RECORD = "record"  # the duty room put it on record (代报/登记)
     WRONG = "wrong"  # a director's correction with the 误报 mark
+    OFFICE = "office"  # the office corrected the facts it holds (its own typing, what it verified)
     UPGRADE = "upgrade"  # the facts as held when versioning began (incidents filed before it)
 
 

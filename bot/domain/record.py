@@ -119,14 +119,25 @@ class RecordTimeProblem(StrEnum):
     LEARNT_AFTER_CALL = "learnt_after_call"  # the unit called about it before it knew of it?
 
 
+# Times are answered to the minute, one after the other ("刚刚" for the call, then "刚刚" for the
+# event a few seconds later): within this slack they are the same moment, not a contradiction.
+ANSWER_SLACK = timedelta(minutes=2)
+
+
 def record_time_problem(source: str, occurred_at: datetime, learnt_at: datetime | None,
                         office_learnt_at: datetime) -> RecordTimeProblem | None:
     """What is impossible about the times of a recorded event, if anything."""
-    if office_learnt_at < occurred_at:
+    if office_learnt_at < occurred_at - ANSWER_SLACK:
         return RecordTimeProblem.OFFICE_BEFORE_OCCURRED
-    if source == Source.PHONE and learnt_at is not None and learnt_at > office_learnt_at:
+    if source == Source.PHONE and learnt_at is not None and learnt_at > office_learnt_at + ANSWER_SLACK:
         return RecordTimeProblem.LEARNT_AFTER_CALL
     return None
+
+
+def office_time(occurred_at: datetime, learnt_at: datetime | None, office_learnt_at: datetime) -> datetime:
+    """The office's time of learning, never before the event or the unit's own learning it
+    reported (answers within ANSWER_SLACK of each other are taken as the same moment)."""
+    return max(office_learnt_at, occurred_at, learnt_at or occurred_at)
 
 
 def deadline_base(source: str, occurred_at: datetime, unit_learnt_at: datetime | None,

@@ -6,21 +6,26 @@ from datetime import datetime
 
 import aiosqlite
 
+from bot import callbacks as cb
 from bot.domain import incidents as rules
+from bot.domain.accountability import first_report_delay
 from bot.domain.casualties import Casualties
 from bot.domain.incidents import FULL_FIELDS, Incident, Stage
-from bot.domain.members import Action, Member, can
+from bot.domain.members import Action, Member, Role, can
 from bot.domain.report_draft import ReportDraft
 from bot.fmt import esc
+from bot.services import incident_breaches as breaches
 from bot.services import incident_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, NotYourUnit, ServiceError, Stale
+from bot.services.incident_versions import keep_version
 from bot.services.routing import alert_audience
 from storage import deadlines, drafts, incidents, members, outbox
 from storage.uow import Tx
 
 REF = "incident"
 ALERT_TAG = "alert"
+OFFICE_BUTTON_ROLES = (Role.DUTY, Role.DIRECTOR, Role.LEADER)
 DRAFT_KIND = "report"  # the /report dialogue's row in the drafts table
 FILED = "filed_incident"  # what that row holds once the report is filed
 
@@ -58,9 +63,37 @@ async def render_alert_status(s: Services, tx: Tx, inc: Incident) -> list[str]:
 
 async def broadcast(s: Services, tx: Tx, inc: Incident, text: str, audience: list[Member], *,
                     tag: str = "stage", markup: dict[str, object] | None = None) -> int:
-    await tx.send_text_all([m.telegram_id for m in audience], text, markup=markup, ref_kind=REF, ref_id=inc.id,
-                           tag=tag)
+    if audience:
+        await tx.send_text_all([m.telegram_id for m in audience], text, markup=markup, ref_kind=REF, ref_id=inc.id,
+                               tag=tag)
     return len(audience)
+
+
+def is_office(member: Member) -> bool:
+    """Whose are the office's buttons (已收到, 已上报市委, 要求补充): not the reporting unit's head."""
+    return can(member, Action.ACK_ALERT)
+
+
+async def office_broadcast(s: Services, tx: Tx, inc: Incident, text: str, audience: list[Member], *, tag: str,
+                           office_markup: dict[str, object] | None,
+                           other_markup: dict[str, object] | None = None) -> int:
+    """`text` to everyone in `audience`; the office's buttons only to the office."""
+    office = [m for m in audience if is_office(m)]
+    others = [m for m in audience if not is_office(m)]
+    await broadcast(s, tx, inc, text, office, tag=tag, markup=office_markup)
+    await broadcast(s, tx, inc, text, others, tag=tag, markup=other_markup)
+    return len(audience)
+
+
+async def send_alert(s: Services, tx: Tx, inc: Incident, reporter: str, audience: list[Member]) -> None:
+    """The alert of a new incident: the office's copy with its buttons, the unit head's with 详情."""
+    text = txt.alert_text(s, inc, reporter, tx.now, [])
+    await office_broadcast(s, tx, inc, text, audience, tag=ALERT_TAG, office_markup=txt.alert_keyboard(s, inc),
+                           other_markup=txt.alert_keyboard(s, inc, office=False))
+    chats = [m.telegram_id for m in audience]
+    if inc.latitude is not None and inc.longitude is not None:
+        await tx.send_all(chats, outbox.SEND_LOCATION, {"latitude": inc.latitude, "longitude": inc.longitude},
+                          ref_kind=REF, ref_id=inc.id)
 
 
 async def file_first_report(s: Services, member: Member, draft: ReportDraft) -> Incident:
@@ -87,16 +120,15 @@ async def file_first_report(s: Services, member: Member, draft: ReportDraft) -> 
         if draft.photos:
             await incidents.add_photos(tx.conn, inc_id, Stage.FIRST, draft.photos)
         await tx.add_deadlines([(p.kind, inc_id, p.due_at, p.stage) for p in rules.plan_deadlines(learnt, now, s.policy)])
+        await breaches.start_clock(s, tx, inc_id, Stage.FIRST.value, now)
+        await keep_version(tx, inc_id, member.id, Stage.FIRST.value)
         inc = await incidents.get(tx.conn, inc_id)
         assert inc is not None
+        # A first report after its deadline says so in the alert itself, and is on record against the unit.
+        await breaches.filed(tx, inc, Stage.FIRST, first_report_delay(learnt, now, s.policy.first_report))
         audience = await alert_audience(tx.conn, inc, s.policy, exclude=[member.id], at=tx.now)
-        text = txt.alert_text(s, inc, member.name, now, [])
-        keyboard = txt.alert_keyboard(s, inc)
-        await broadcast(s, tx, inc, text, audience, tag=ALERT_TAG, markup=keyboard)
+        await send_alert(s, tx, inc, member.name, audience)
         chats = [m.telegram_id for m in audience]
-        if inc.latitude is not None and inc.longitude is not None:
-            await tx.send_all(chats, outbox.SEND_LOCATION, {"latitude": inc.latitude, "longitude": inc.longitude},
-                              ref_kind=REF, ref_id=inc_id)
         for photo in draft.photos[:3]:
             await tx.send_all(chats, outbox.SEND_PHOTO, {"photo": photo, "caption": inc.number},
                               ref_kind=REF, ref_id=inc_id)
@@ -130,10 +162,12 @@ async def refresh_alerts(s: Services, tx: Tx, inc: Incident) -> None:
     """Edit every delivered alert so everyone sees who acknowledged and forwarded."""
     reporter = await _reporter_name(tx, inc)
     text = txt.alert_text(s, inc, reporter, tx.now, await render_alert_status(s, tx, inc))
-    keyboard = txt.alert_keyboard(s, inc)
+    keyboards = {True: txt.alert_keyboard(s, inc), False: txt.alert_keyboard(s, inc, office=False)}
+    office = {m.telegram_id for m in await members.with_roles(tx.conn, OFFICE_BUTTON_ROLES) if is_office(m)}
     for row in await outbox.sent_messages(tx.conn, REF, inc.id, ALERT_TAG):
         await tx.send(row.chat_id, outbox.EDIT_TEXT,
-                      {"edit_of": row.id, "text": text, "parse_mode": "HTML", "reply_markup": keyboard},
+                      {"edit_of": row.id, "text": text, "parse_mode": "HTML",
+                       "reply_markup": keyboards[row.chat_id in office]},
                       ref_kind=REF, ref_id=inc.id, tag="alert_edit")
 
 
@@ -143,7 +177,19 @@ def late_suffix(s: Services, due_at: datetime, filed_at: datetime) -> str:
     return s.texts("incident.alert.late_suffix", delay=s.fmt.dur(filed_at - due_at))
 
 
-async def _stage_filed(s: Services, tx: Tx, inc: Incident, member: Member, stage: Stage, body: str) -> str:
+async def tell_office(s: Services, tx: Tx, inc: Incident, member: Member, stage: Stage, late: str, body: str) -> None:
+    """A stage the office received: to the alert audience, and a forward clock of its own (the
+    office keeps the city informed: 已上报市委 under it, for the office only)."""
+    clock_id = await breaches.start_clock(s, tx, inc.id, stage.value, tx.now)
+    text = s.texts("incident.alert.stage_filed", unit=esc(s.unit_name(inc.unit_code)), number=inc.number,
+                   stage=s.texts(f"incident.stage.{stage}"), late=late, body=body)
+    forward = cb.keyboard([[(s.texts("incident.btn.forward"), f"{cb.FORWARD_CLOCK}:{cb.FORWARD_OK}:{clock_id}")]])
+    await office_broadcast(s, tx, inc, text, await alert_audience(tx.conn, inc, s.policy, exclude=[member.id],
+                                                                  at=tx.now), tag="stage", office_markup=forward)
+    await queue_upstream(s, tx, inc.id, stage.value)
+
+
+async def stage_filed(s: Services, tx: Tx, inc: Incident, member: Member, stage: Stage, body: str) -> str:
     """Mark a deadline stage filed, stop its reminders, tell the alert audience. Returns the late note."""
     rec = inc.stage(stage)
     if rec is None or not await incidents.file_stage(tx.conn, inc.id, stage, member.id, tx.now):
@@ -151,16 +197,17 @@ async def _stage_filed(s: Services, tx: Tx, inc: Incident, member: Member, stage
     await deadlines.cancel(tx.conn, rules.REMIND, inc.id, tx.now, stage.value)
     await deadlines.cancel(tx.conn, rules.DUE, inc.id, tx.now, stage.value)
     late = late_suffix(s, rec.due_at, tx.now)
+    await breaches.filed(tx, inc, stage, tx.now - rec.due_at if late else None)
     await incidents.add_event(tx.conn, inc.id, tx.now, member.id, stage.value, name=member.name,
                               delay=int((tx.now - rec.due_at).total_seconds()) if late else 0)
-    text = s.texts("incident.alert.stage_filed", unit=esc(s.unit_name(inc.unit_code)), number=inc.number,
-                   stage=s.texts(f"incident.stage.{stage}"), late=late, body=body)
-    await broadcast(s, tx, inc, text, await alert_audience(tx.conn, inc, s.policy, exclude=[member.id], at=tx.now))
-    await queue_upstream(s, tx, inc.id, stage.value)
+    await keep_version(tx, inc.id, member.id, stage.value)
+    await tell_office(s, tx, inc, member, stage, late, body)
     return late
 
 
-async def file_written(s: Services, member: Member, incident_id: int, corrections: dict[str, object]) -> str:
+async def file_written(s: Services, member: Member, incident_id: int, corrections: dict[str, object],
+                       stage: Stage = Stage.WRITTEN) -> str:
+    """The written report (or, after a 误报 mark, the corrected one): the facts confirmed or corrected."""
     async with s.uow() as tx:
         inc = await load_for(s, tx.conn, member, incident_id, Action.FILE_STAGE)
         if not inc.open:
@@ -168,10 +215,10 @@ async def file_written(s: Services, member: Member, incident_id: int, correction
         facts = {k: v for k, v in corrections.items() if k != "casualties"}
         await incidents.update_facts(tx.conn, inc.id, **facts)
         if isinstance(corrections.get("casualties"), Casualties):
-            await incidents.set_casualties(tx.conn, inc.id, corrections["casualties"], Stage.WRITTEN, tx.now)  # type: ignore[arg-type]
+            await incidents.set_casualties(tx.conn, inc.id, corrections["casualties"], stage, tx.now)  # type: ignore[arg-type]
         fresh = await incidents.get(tx.conn, inc.id)
         assert fresh is not None
-        return await _stage_filed(s, tx, fresh, member, Stage.WRITTEN, txt.incident_facts(s, fresh))
+        return await stage_filed(s, tx, fresh, member, stage, txt.incident_facts(s, fresh))
 
 
 async def file_full(s: Services, member: Member, incident_id: int, answers: dict[str, str | None]) -> tuple[str, list[str]]:
@@ -181,7 +228,7 @@ async def file_full(s: Services, member: Member, incident_id: int, answers: dict
             raise ServiceError("incident.stages.already_closed", number=inc.number)
         await incidents.update_facts(tx.conn, inc.id, **{k: answers.get(k) for k in FULL_FIELDS})
         body = s.texts("incident.views.full_block", **{k: esc(answers.get(k) or s.texts("incident.unknown_mark")) for k in FULL_FIELDS})
-        late = await _stage_filed(s, tx, inc, member, Stage.FULL, body)
+        late = await stage_filed(s, tx, inc, member, Stage.FULL, body)
         open_fields = [s.texts(f"incident.field.{k}") for k in FULL_FIELDS if not answers.get(k)]
         return late, open_fields
 
@@ -205,10 +252,8 @@ async def file_followup(s: Services, member: Member, incident_id: int, text: str
             inc = fresh
         await deadlines.cancel(tx.conn, rules.FOLLOWUP, inc.id, tx.now)
         await tx.add_deadline(rules.FOLLOWUP, inc.id, rules.next_followup_at(inc.learnt_at, tx.now, s.policy))
-        msg = s.texts("incident.alert.stage_filed", unit=esc(s.unit_name(inc.unit_code)), number=inc.number,
-                      stage=s.texts("incident.stage.followup"), late="", body=body)
-        await broadcast(s, tx, inc, msg, await alert_audience(tx.conn, inc, s.policy, exclude=[member.id], at=tx.now))
-        await queue_upstream(s, tx, inc.id, "followup")
+        await keep_version(tx, inc.id, member.id, Stage.FOLLOWUP.value)
+        await tell_office(s, tx, inc, member, Stage.FOLLOWUP, "", body)
         return inc
 
 
@@ -222,7 +267,10 @@ async def close_incident(s: Services, member: Member, incident_id: int, outcome:
         for stage in missed:
             await incidents.mark_missed(tx.conn, inc.id, stage)
             await incidents.add_event(tx.conn, inc.id, tx.now, None, "missed", stage=stage.value)
-        for kind in (rules.REMIND, rules.DUE, rules.FORWARD_REMIND, rules.FOLLOWUP):
+        await breaches.closed(tx, inc, missed)
+        # A closed incident is chased no more, the office's pending forward checks included (a
+        # 超时上报 already recorded stays on record).
+        for kind in (rules.REMIND, rules.DUE, rules.FORWARD_REMIND, rules.FORWARD_DUE, rules.FOLLOWUP):
             await deadlines.cancel(tx.conn, kind, inc.id, tx.now)
         await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "closed", name=member.name, outcome=outcome)
         missed_text = missed_line(s, missed)

@@ -91,6 +91,7 @@ _REPORTERS = frozenset({Role.OFFICER, Role.UNIT_HEAD})
 _OFFICE = frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER})
 COMMANDS: list[tuple[str, frozenset[Role]]] = [
     ("report", _REPORTERS),
+    ("record", frozenset({Role.DUTY, Role.DIRECTOR})),
     ("incidents", _REPORTERS | _OFFICE),
     ("incident", _REPORTERS | _OFFICE),
     ("leave", _ALL - {Role.ADMIN}),

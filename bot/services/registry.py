@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.services import (
     calendar_deadlines,
     incident_deadlines,
+    incident_forward,
     info_deadlines,
     leave_deadlines,
     notice_deadlines,
@@ -13,8 +14,8 @@ from bot.services import (
     supervision_deadlines,
 )
 
-DEADLINE_MODULES = (incident_deadlines, info_deadlines, supervision_deadlines, leave_deadlines, notice_deadlines,
-                    roster_deadlines, calendar_deadlines)
+DEADLINE_MODULES = (incident_deadlines, incident_forward, info_deadlines, supervision_deadlines, leave_deadlines,
+                    notice_deadlines, roster_deadlines, calendar_deadlines)
 
 # Modules with recurring deadline rows: `async def ensure_recurring(services) -> None` plants
 # each one's next occurrence if missing; called at start-up before the scheduler starts.

@@ -29,6 +29,7 @@ from bot.domain.record import (
     deadline_base,
     first_report_at,
     match_unit,
+    office_time,
     parse_phone,
     parse_source,
     record_time_problem,
@@ -64,10 +65,20 @@ def test_deadlines_count_from_the_units_learning_else_the_call_or_the_offices_ti
 
 
 def test_impossible_record_times() -> None:
-    assert record_time_problem(Source.MEDIA, T0, None, T0 - MIN) is RecordTimeProblem.OFFICE_BEFORE_OCCURRED
-    assert record_time_problem(Source.PHONE, T0 - 60 * MIN, T0 + MIN, T0) is RecordTimeProblem.LEARNT_AFTER_CALL
+    assert record_time_problem(Source.MEDIA, T0, None, T0 - 5 * MIN) is RecordTimeProblem.OFFICE_BEFORE_OCCURRED
+    assert record_time_problem(Source.PHONE, T0 - 60 * MIN, T0 + 5 * MIN, T0) is RecordTimeProblem.LEARNT_AFTER_CALL
     assert record_time_problem(Source.MEDIA, T0 - 60 * MIN, T0 + MIN, T0) is None  # learnt after the office did
     assert record_time_problem(Source.PHONE, T0 - 60 * MIN, T0 - 30 * MIN, T0) is None
+
+
+def test_answers_a_moment_apart_are_the_same_moment_not_a_contradiction() -> None:
+    """刚刚 for the call, then 刚刚 for the event a few seconds later (a real clock moves between
+    the two answers): the office did not learn of it before it happened."""
+    call, event = T0, T0 + timedelta(seconds=5)
+    assert record_time_problem(Source.PHONE, event, None, call) is None
+    assert office_time(event, None, call) == event
+    assert record_time_problem(Source.MEDIA, T0 + 3 * MIN, None, T0) is RecordTimeProblem.OFFICE_BEFORE_OCCURRED
+    assert office_time(T0 - 60 * MIN, T0 + MIN, T0) == T0 + MIN  # the caller learnt of it "just now" too
 
 
 def test_unreported_gap() -> None:
@@ -169,6 +180,7 @@ def test_first_report_delay_and_whole_minutes() -> None:
     assert first_report_delay(T0, T0 + 60 * MIN, timedelta(hours=1)) is None
     assert first_report_delay(T0, T0 + 90 * MIN, timedelta(hours=1)) == 30 * MIN
     assert whole_minutes(timedelta(seconds=61)) == 2 and whole_minutes(timedelta(0)) == 0
+    assert whole_minutes(timedelta(milliseconds=300)) == 1  # late is late: a part of a minute counts
 
 
 def test_forward_clock_overrun_and_its_checks() -> None:
