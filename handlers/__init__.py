@@ -24,6 +24,7 @@ from telegram.ext import (
 
 from handlers import (
     admin,
+    breaches,
     fact_review,
     fallback,
     groups,
@@ -115,6 +116,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     admin.register(app)
     views.register(app)
     incident_actions.register(app)
+    breaches.register(app)
     info.register(app)
     leave.register(app)
     notices.register(app)

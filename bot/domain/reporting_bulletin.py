@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from statistics import mean
+from zoneinfo import ZoneInfo
 
 from bot.domain.accountability import UNIT_FAILURES, MarkKind, MarkRow, failures_by_unit
 from bot.domain.stats import IncidentRow, Period, StageRow, period_of, stage_status
@@ -88,11 +89,11 @@ def compile_bulletin(
     for inc in in_period.values():
         recs[inc.unit].incidents += 1
     for st in stages:
-        inc = in_period.get(st.incident_id)
-        if inc is None:
+        owner = in_period.get(st.incident_id)
+        if owner is None:
             continue
         status = stage_status(st, now)
-        rec = recs[inc.unit]
+        rec = recs[owner.unit]
         if status == "on_time":
             rec.on_time += 1
         elif status == "late":
@@ -100,7 +101,7 @@ def compile_bulletin(
         elif status == "missed":
             rec.missed += 1
         if st.stage == "first" and st.filed_at is not None:
-            first_delays[inc.unit].append(max(timedelta(0), st.filed_at - inc.learnt_at))
+            first_delays[owner.unit].append(max(timedelta(0), st.filed_at - owner.learnt_at))
     for unit, kinds in failures_by_unit(list(marks), period.start, period.end).items():
         if unit in recs:
             recs[unit].failures = kinds
@@ -131,7 +132,7 @@ def compile_bulletin(
 MONTHLY, WEEKLY = "monthly", "weekly"
 
 
-def bulletin_period(cadence: str, now: datetime, tz: tzinfo) -> Period:
+def bulletin_period(cadence: str, now: datetime, tz: ZoneInfo) -> Period:
     """What a 通报 sent at `now` covers: the calendar month before (monthly), or the seven days
     before the day it is sent (weekly: sent on a Monday, the week Monday to Sunday)."""
     today = now.astimezone(tz).date()

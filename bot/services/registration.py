@@ -112,6 +112,7 @@ COMMANDS: list[tuple[str, frozenset[Role]]] = [
     ("duty", _ALL),
     ("stats", _OFFICE),
     ("export", _OFFICE),
+    ("breaches", _OFFICE),
     ("members", frozenset({Role.ADMIN})),
     ("invite", frozenset({Role.ADMIN})),
     ("deactivate", frozenset({Role.ADMIN})),

@@ -10,13 +10,15 @@ from bot.services import (
     info_deadlines,
     leave_deadlines,
     notice_deadlines,
+    reporting_bulletin,
     roster_deadlines,
     supervision_deadlines,
 )
 
 DEADLINE_MODULES = (incident_deadlines, incident_forward, info_deadlines, supervision_deadlines, leave_deadlines,
-                    notice_deadlines, roster_deadlines, calendar_deadlines)
+                    notice_deadlines, roster_deadlines, calendar_deadlines, reporting_bulletin)
 
 # Modules with recurring deadline rows: `async def ensure_recurring(services) -> None` plants
 # each one's next occurrence if missing; called at start-up before the scheduler starts.
-RECURRING_MODULES = (info_deadlines, supervision_deadlines, roster_deadlines, calendar_deadlines)
+RECURRING_MODULES = (info_deadlines, supervision_deadlines, roster_deadlines, calendar_deadlines,
+                     reporting_bulletin)

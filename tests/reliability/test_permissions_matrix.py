@@ -287,8 +287,8 @@ async def test_replayed_confirm_after_the_report_is_filed_does_not_file_again(de
         assert conn.execute("SELECT count(*) FROM incidents").fetchone()[0] == 2
 
 
-COMMANDS = ["/report", "/record", "/incidents", "/members", "/invite jianshelu officer", "/deactivate 1"]
-COMMAND_ACTION = {"/report": Action.REPORT_INCIDENT, "/record": Action.RECORD_INCIDENT,
+COMMANDS = ["/report", "/record", "/breaches", "/incidents", "/members", "/invite jianshelu officer", "/deactivate 1"]
+COMMAND_ACTION = {"/report": Action.REPORT_INCIDENT, "/record": Action.RECORD_INCIDENT, "/breaches": Action.VIEW_STATS,
                   "/members": Action.MANAGE_MEMBERS,
                   "/invite jianshelu officer": Action.CREATE_INVITE, "/deactivate 1": Action.MANAGE_MEMBERS,
                   "/stats": Action.VIEW_STATS}
