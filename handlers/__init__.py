@@ -29,6 +29,7 @@ from handlers import (
     fallback,
     groups,
     incident_actions,
+    incident_docs,
     info,
     leave,
     marks,
@@ -116,6 +117,7 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     admin.register(app)
     views.register(app)
     incident_actions.register(app)
+    incident_docs.register(app)
     breaches.register(app)
     info.register(app)
     leave.register(app)

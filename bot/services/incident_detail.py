@@ -85,6 +85,8 @@ async def detail_keyboard(s: Services, member: Member, inc: Incident) -> dict[st
         rows += txt.unit_keyboard(s, inc)["inline_keyboard"]  # type: ignore[arg-type]
     office: list[tuple[str, str]] = [
         (s.texts("incident.btn.versions", n=await version_count(s, inc)), cb.incident(cb.VERSIONS, inc.id))]
+    if can(member, Action.DOWNLOAD_REPORT, inc.unit_code):
+        office.append((s.texts("incident.btn.docs"), cb.incident(cb.DOCS, inc.id)))
     if inc.open and can(member, Action.CORRECT_FACTS, inc.unit_code):
         office.append((s.texts("incident.btn.fix"), cb.incident(cb.FIX, inc.id)))
     rows += cb.keyboard([office])["inline_keyboard"]  # type: ignore[arg-type]

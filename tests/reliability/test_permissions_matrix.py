@@ -118,11 +118,11 @@ STALE = T("core.stale_button")
 BUTTONS = {"ack": Action.ACK_ALERT, "fwd": Action.FORWARD_UPSTREAM, "ask": Action.ASK_REPORTER,
            "w": Action.FILE_STAGE, "f": Action.FILE_STAGE, "u": Action.FILE_STAGE, "c": Action.CLOSE_INCIDENT,
            "d": Action.VIEW_ALL_INCIDENTS, "p": Action.FILE_STAGE, "cw": Action.FILE_STAGE,
-           "v": Action.VIEW_ALL_INCIDENTS, "wrong": Action.MARK_INCIDENT,
+           "v": Action.VIEW_ALL_INCIDENTS, "doc": Action.DOWNLOAD_REPORT, "wrong": Action.MARK_INCIDENT,
            "hide": Action.MARK_INCIDENT, "note": Action.MARK_INCIDENT, "fix": Action.CORRECT_FACTS}
 # Buttons of other prefixes, on a thing of the incident (its first report's forward clock, its
-# finding): prefix -> action.
-OTHER_BUTTONS = {"fw:ok": Action.FORWARD_UPSTREAM, "mk:note": Action.MARK_INCIDENT}
+# first report as a Word file, its finding): prefix -> (data for the incident's unit, action).
+OTHER_BUTTONS = {"fw:ok": Action.FORWARD_UPSTREAM, "dx:first": Action.DOWNLOAD_REPORT, "mk:note": Action.MARK_INCIDENT}
 
 
 def _expected(member: Member | None, button: str, unit: str) -> bool:
@@ -199,7 +199,7 @@ async def world(desk: Desk) -> dict[str, object]:
     with sqlite3.connect(desk.db_path) as conn:
         clocks = dict(conn.execute("SELECT incident_id, min(id) FROM incident_forwards GROUP BY incident_id"))
         marks = dict(conn.execute("SELECT incident_id, id FROM incident_marks"))
-    things = {number: {"fw:ok": clocks[ids[number]], "mk:note": marks[ids[number]]}
+    things = {number: {"fw:ok": clocks[ids[number]], "dx:first": ids[number], "mk:note": marks[ids[number]]}
               for number in (own, other)}
     return {"people": people, "incidents": {"jianshelu": ids[own], "mianfanglu": ids[other]},
             "things": {"jianshelu": things[own], "mianfanglu": things[other]}}
