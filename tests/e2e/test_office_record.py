@@ -196,3 +196,17 @@ async def test_the_unit_head_sees_the_alert_but_cannot_press_the_offices_buttons
     edited = desk.emu.message(head.id, alert.message_id)
     assert edited is not None and "✅ 已收到：陈值班" in edited.text and [t for t, _ in edited.buttons] == ["🔎 详情"]
 
+
+async def test_the_demo_scene_of_the_duty_room_taking_a_phone_report_plays(desk: Desk, cast: Cast) -> None:
+    from bot.demo_scenes import SCENES, record
+    from bot.demo_scenes.stage import Stage
+
+    assert record in SCENES
+    out: list[str] = []
+    people = {"officer": cast.officer, "head": cast.head, "duty": cast.duty, "director": cast.director}
+    stage = Stage(desk, people, out.append)
+    await record.play(stage)
+    stage.flush()
+    summary = stage.facts["summary"][0]
+    assert "值班室电话登记，计为建设路街道首报" in summary and "要素 2 个版本" in summary and ".docx" in summary
+    assert any("登记事件（代报）" in line for line in out)
