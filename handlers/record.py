@@ -168,6 +168,9 @@ async def got_office_at(update: Update, ctx: DeskContext) -> S:
         return S.OFFICE_AT
     draft = await report._draft(update, ctx)
     draft.office_at = when
+    if draft.editing:  # changed from the summary's 修改: back to it
+        draft.editing = False
+        return await report.show_summary(update, ctx, draft, save=True)  # type: ignore[return-value]
     await report._save(update, ctx, draft)
     return await report.ask_category(update, ctx)  # type: ignore[return-value]
 

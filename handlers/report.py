@@ -42,6 +42,8 @@ from handlers.common import (
 )
 
 KIND = "report"
+# Refusals at 确认上报 that the person fixes with 修改 (the dialogue stays at the summary).
+FIXED_AT_SUMMARY = frozenset({"record.time_office_before_occurred", "record.time_learnt_after_call"})
 
 
 class S(IntEnum):
@@ -441,6 +443,8 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
         await answer_query(update)
         fields = ["occurred", "learnt", "place", "casualties", "description"]
         rows = [[(ctx.t(f"incident.btn.edit_{f}"), f"r:e:{f}") for f in fields[i:i + 3]] for i in (0, 3)]
+        if ReportDraft.from_dict(await load_draft(ctx, update.effective_user.id, KIND)).recording:  # type: ignore[union-attr]
+            rows[1].append((ctx.t("record.btn.edit_office"), "r:e:office"))  # /record: the time of the call
         await _asking(update, ctx, S.EDIT_FIELD)
         await say(update, ctx, ctx.t("incident.ask_edit_field"), _kb(rows))
         await _at(update, ctx, S.EDIT_FIELD)
@@ -467,7 +471,8 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
                 inc = await file_first_report(ctx.services, member, draft)
         except ServiceError as err:
             await refuse(update, ctx, err)
-            return ConversationHandler.END
+            # Times that contradict each other are corrected with 修改; anything else ends the dialogue.
+            return S.CONFIRM if err.key in FIXED_AT_SUMMARY else ConversationHandler.END
         if ctx.deps.sender is not None:  # the office's alerts go before the reporter's own answer
             await ctx.deps.sender.settle(ALERTS_FIRST_S)
     await answer_query(update)
@@ -505,6 +510,10 @@ async def choose_edit(update: Update, ctx: DeskContext) -> S:
         return await ask_casualties(update, ctx, draft)
     if field == "description":
         return await ask_description(update, ctx, draft)
+    if field == "office" and draft.recording:
+        from handlers.record import ask_office_at
+
+        return await ask_office_at(update, ctx, draft)  # type: ignore[return-value]
     return await show_summary(update, ctx, draft, save=True)
 
 

@@ -155,6 +155,35 @@ async def test_recording_refuses_a_unit_that_does_not_exist_and_the_unit_people_
     assert await incidents.list_open(desk.db.conn) == []
 
 
+async def test_times_that_contradict_each_other_are_refused_at_the_summary_and_fixed_there(
+        desk: Desk, cast: Cast) -> None:
+    duty = cast.duty
+    await duty.send_command("/record")
+    await duty.press(await duty.wait_for("哪个单位"), text="须水街道")
+    await duty.press(await duty.wait_for("从哪里获知"), text="12345热线")
+    await duty.wait_for("本室获知时间")
+    await duty.send_text("09:00")  # before the event, typed by mistake
+    await duty.press(await duty.wait_for("类别"), text="交通事故")
+    await duty.press(await duty.wait_for("发生时间"), text="30分钟前")
+    await duty.wait_for("事发地点")
+    await duty.send_text("须水河东路")
+    await duty.press(await duty.wait_for("伤亡情况"), text="无伤亡")
+    await duty.wait_for("简要描述")
+    await duty.send_text("两车相撞，无人受伤，已疏导")
+    summary = await duty.wait_for("请核对")
+    assert "来源：12345热线，本室获知 11-23 09:00" in summary.text
+    await duty.press(summary, text="✅ 确认上报")
+    refused = await duty.wait_for_answer()
+    assert "不能早于发生时间" in refused.text and refused.show_alert
+    assert await incidents.list_open(desk.db.conn) == []
+    await duty.press(summary, text="✏️ 修改")  # the dialogue stayed at the summary
+    await duty.press(await duty.wait_for("要修改哪一项"), text="本室获知时间")
+    await duty.press(await duty.wait_for("本室获知时间"), text="刚刚")
+    await duty.press(await duty.wait_for("请核对"), text="✅ 确认上报")
+    assert "记为须水街道未报" in (await duty.wait_for("已登记")).text
+    inc = (await incidents.list_open(desk.db.conn))[0]
+    assert inc.unit_code == "xushui" and inc.source == "hotline" and inc.office_learnt_at == desk.clock.now()
+
 async def test_a_late_first_report_says_so_in_the_alert_and_is_on_record_against_the_unit(
         desk: Desk, cast: Cast) -> None:
     number = await file_report(desk, cast.officer, when="90分钟前")
