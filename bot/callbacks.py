@@ -13,7 +13,20 @@ DRAFT = "dg"
 INCIDENT = "i"
 ACK, FORWARD, ASK, ANSWER = "ack", "fwd", "ask", "ans"
 WRITTEN, FULL, FOLLOWUP, CLOSE, DETAIL = "w", "f", "u", "c", "d"
-INCIDENT_ACTIONS = (ACK, FORWARD, ASK, ANSWER, WRITTEN, FULL, FOLLOWUP, CLOSE, DETAIL)
+# The unit's first report on an event the office put on record; its corrected report after 误报.
+FIRST, CORRECTED = "p", "cw"
+# The office's side (issue #24): what changed (versions), the Word file menu, a director's findings.
+VERSIONS, DOCS, WRONG, CONCEAL, NOTE, FIX = "v", "doc", "wrong", "hide", "note", "fix"
+INCIDENT_ACTIONS = (ACK, FORWARD, ASK, ANSWER, WRITTEN, FULL, FOLLOWUP, CLOSE, DETAIL, FIRST, CORRECTED,
+                    VERSIONS, DOCS, WRONG, CONCEAL, NOTE, FIX)
+
+# A forward clock of a later stage: fw:ok:<clock id> (已上报市委 under a written/full/follow-up report).
+FORWARD_CLOCK, FORWARD_OK = "fw", "ok"
+# The Word file of one stage, or the whole incident file: dx:<stage>:<incident id>.
+DOCX = "dx"
+DOCX_KINDS = ("first", "written", "full", "corrected", "all")
+# A note on one finding: mk:note:<mark id>.
+MARK, MARK_NOTE = "mk", "note"
 
 _ID = re.compile(r"^([a-z]+):([a-z]+):(\d{1,12})$")
 

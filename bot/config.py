@@ -95,6 +95,12 @@ class IncidentPolicy:
     forward_remind: timedelta = timedelta(minutes=8)
     max_backdate: timedelta = timedelta(days=7)
     major_categories: tuple[str, ...] = ("fire", "collapse", "mass")
+    corrected_report: timedelta = timedelta(hours=1)  # after a 误报 mark, the corrected written report is due
+    # The 通报 of reporting failures (迟报/漏报/误报/瞒报 per unit): crontabs in [general] timezone; "" = none.
+    bulletin_cron: str = "0 9 1 * *"  # monthly: the month before
+    bulletin_weekly_cron: str = ""  # weekly (e.g. "0 9 * * 1"): the seven days before
+    bulletin_chat_id: int = 0  # also post it to this group chat (0 = directors only)
+    bulletin_bound_groups: bool = False  # also post it to district-wide groups bound with /bindgroup
 
 
 @dataclass(frozen=True)
@@ -508,6 +514,17 @@ def _validate(cfg: Config) -> None:
         raise _KeyError("supervision.chase_before", "every reminder must come before the deadline (> 0)")
     if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", sup.due_time):
         raise _KeyError("supervision.due_time", f"bad time {sup.due_time!r}: write HH:MM, e.g. '18:00'")
+    for key in ("bulletin_cron", "bulletin_weekly_cron"):
+        line = getattr(inc, key)
+        if line:
+            from bot.domain import cron
+
+            try:
+                cron.trigger(line)
+            except ValueError as exc:
+                raise _KeyError(f"incident.{key}", f"bad crontab {line!r}: {exc}") from None
+    if inc.corrected_report <= timedelta(0):
+        raise _KeyError("incident.corrected_report", "must be longer than 0")
     if sup.bulletin_cron:
         from bot.domain import cron
 

@@ -17,7 +17,7 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
-def plain(text: str) -> str:
+def one_line(text: str) -> str:
     """A catalog message for a log line or a terminal: no tags, no entities, one line."""
     out = ""
     for line in html.unescape(_TAG.sub("", text)).splitlines():
@@ -25,6 +25,11 @@ def plain(text: str) -> str:
         if line:  # Chinese sentences run on after their full stop; others take a space
             out += ("" if not out or out[-1] in "。！？；：，、）" else " ") + line
     return out
+
+
+def plain(text: str) -> str:
+    """A chat text (HTML, escaped) as plain text, for a Word file or a spreadsheet cell."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
 
 
 MAX_MESSAGE = 4000  # Telegram takes 4,096 characters; room for what a sender adds around the text

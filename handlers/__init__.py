@@ -25,19 +25,24 @@ from telegram.ext import (
 
 from handlers import (
     admin,
+    breaches,
     chat_scope,
     dialogs,
     document_work,
     documents,
     duty_log,
+    fact_review,
     fallback,
     groups,
     handover,
     holiday,
     incident_actions,
+    incident_docs,
     info,
     leave,
+    marks,
     notices,
+    record,
     report,
     roster,
     stages,
@@ -55,8 +60,8 @@ PERSIST_GROUP = 99
 REDELIVERY_GROUP = -1
 
 # Feature modules that contribute entry points and states to the one dialogue.
-DIALOG_MODULES = (report, stages, incident_actions, info, leave, holiday, notices, supervision, duty_log, handover,
-                  documents, document_work)
+DIALOG_MODULES = (report, record, stages, fact_review, marks, incident_actions, info, leave, holiday, notices, supervision,
+                  duty_log, handover, documents, document_work)
 
 
 def build_dialog() -> ConversationHandler[Any]:
@@ -127,6 +132,8 @@ def register_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     admin.register(app)
     views.register(app)
     incident_actions.register(app)
+    incident_docs.register(app)
+    breaches.register(app)
     info.register(app)
     leave.register(app)
     notices.register(app)

@@ -12,7 +12,7 @@ from telegram.ext import Application, BaseHandler, CallbackQueryHandler, Convers
 from bot import callbacks as cb
 from bot.app import DeskContext
 from bot.domain.members import Member
-from bot.services import incident_alerts
+from bot.services import incident_alerts, incident_forward
 from bot.services.errors import ServiceError
 from handlers.common import (
     DialogKind,
@@ -27,7 +27,7 @@ from handlers.common import (
     save_draft,
     say,
 )
-from handlers.views import send_detail
+from handlers.views import send_detail, send_versions
 
 KIND = "question"
 
@@ -57,7 +57,10 @@ async def on_button(update: Update, ctx: DeskContext) -> None:
         if action == cb.ACK:
             out = await incident_alerts.acknowledge(s, member, ident, at=await acted_at(update, ctx))
         elif action == cb.FORWARD:
-            out = await incident_alerts.forward_upstream(s, member, ident, at=await acted_at(update, ctx))
+            out = await incident_forward.forward_first(s, member, ident, at=await acted_at(update, ctx))
+        elif action == cb.VERSIONS:
+            await send_versions(update, ctx, member, ident)  # answers the query itself
+            return
         else:
             await send_detail(update, ctx, member, ident)  # answers the query itself
             return
@@ -184,5 +187,25 @@ def dialogs() -> list[DialogKind]:
             DialogKind("answer", frozenset({S.ANSWER}), (KIND,), (start_answer,), _nothing, resume)]
 
 
+async def on_forward_clock(update: Update, ctx: DeskContext) -> None:
+    """已上报市委 under a later stage (fw:ok:<clock>): the office's clock for that stage stops."""
+    member = await guard(update, ctx)
+    q = update.callback_query
+    parsed = cb.parse_id(q.data if q else None, cb.FORWARD_CLOCK, (cb.FORWARD_OK,))
+    if member is None:
+        return
+    if parsed is None:
+        await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return
+    try:
+        out = await incident_forward.forward_clock(ctx.services, member, parsed[1], at=await acted_at(update, ctx))
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return
+    await answer_query(update, out.text, alert=not out.first)
+
+
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CallbackQueryHandler(on_button, pattern=rf"^i:({cb.ACK}|{cb.FORWARD}|{cb.DETAIL}):\d+$"))
+    app.add_handler(CallbackQueryHandler(
+        on_button, pattern=rf"^i:({cb.ACK}|{cb.FORWARD}|{cb.DETAIL}|{cb.VERSIONS}):\d+$"))
+    app.add_handler(CallbackQueryHandler(on_forward_clock, pattern=cb.pattern(cb.FORWARD_CLOCK, (cb.FORWARD_OK,))))

@@ -8,6 +8,7 @@ the drafts table; the dialogue state is persisted, so a restart resumes at the s
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from enum import IntEnum
 from typing import Any
 
@@ -48,6 +49,8 @@ from handlers.common import (
 )
 
 KIND = "report"
+# Refusals at 确认上报 that the person fixes with 修改 (the dialogue stays at the summary).
+FIXED_AT_SUMMARY = frozenset({"record.time_office_before_occurred", "record.time_learnt_after_call"})
 
 
 class S(IntEnum):
@@ -83,7 +86,7 @@ ASKING = "report.asking"  # drafts row: the step whose question is being (or was
 ALERTS_FIRST_S = 0.05
 
 
-async def _asking(update: Update, ctx: DeskContext, state: S, unsaved: ReportDraft | None = None) -> None:
+async def _asking(update: Update, ctx: DeskContext, state: IntEnum, unsaved: ReportDraft | None = None) -> None:
     """Before a question goes out: note it. If the bot dies after the question was delivered but
     before the step was saved (`_at`), the restarted bot sees the note and does not take the
     person's answer to the new question as one to the old (see `_answer_for`).
@@ -97,13 +100,22 @@ async def _asking(update: Update, ctx: DeskContext, state: S, unsaved: ReportDra
     await save_drafts(ctx, update.effective_user.id, payloads)
 
 
-def _answer_for(state: S, fn: Any) -> Any:
+# The steps /record asks before these (unit, source, caller, time of the call: handlers/record.py),
+# by state, each with the function that asks it again.
+EXTRA_STEPS: dict[int, Callable[[Update, DeskContext], Awaitable[object]]] = {}
+
+
+def _answer_for(state: IntEnum, fn: Any) -> Any:
     """A typed answer in `state`, unless a later question may already be on the person's screen:
     then that question is asked again and the text is not taken for this step's answer."""
-    async def read(update: Update, ctx: DeskContext) -> S | int:
+    async def read(update: Update, ctx: DeskContext) -> IntEnum | int:
         assert update.effective_user is not None
         # The step's draft comes along in the same trip: the answer's handler reads it next.
         asking = (await load_drafts(ctx, update.effective_user.id, (ASKING, KIND)))[ASKING].get("state")
+        if isinstance(asking, int) and asking != int(state) and asking in EXTRA_STEPS:
+            await say(update, ctx, ctx.t("incident.answer_above"))
+            await EXTRA_STEPS[asking](update, ctx)
+            return asking
         if isinstance(asking, int) and asking != int(state) and asking in S._value2member_map_:
             await say(update, ctx, ctx.t("incident.answer_above"))
             await _ask_again(update, ctx, S(asking))
@@ -114,7 +126,7 @@ def _answer_for(state: S, fn: Any) -> Any:
     return read
 
 
-async def _at(update: Update, ctx: DeskContext, state: S) -> None:
+async def _at(update: Update, ctx: DeskContext, state: IntEnum) -> None:
     """Save the step as soon as its question is delivered. PTB saves the state only after the
     handler returns (and the update's other handlers ran); a crash in between would resume one
     step behind what the person sees. Saved *after* the question, never before: a step saved
@@ -148,8 +160,10 @@ async def ask_occurred(update: Update, ctx: DeskContext, unsaved: ReportDraft | 
 
 async def ask_learnt(update: Update, ctx: DeskContext, draft: ReportDraft, *, save: bool = False) -> S:
     await _asking(update, ctx, S.LEARNT, draft if save else None)
+    # On an event the office learnt of elsewhere, the unit's time of learning is unknown until it says.
+    same = "record.btn.learnt_unknown" if draft.recording and draft.source != "phone" else "incident.btn.same_time"
     await say(update, ctx, ctx.t("incident.ask_learnt", occurred=ctx.services.fmt.dt(draft.occurred)),
-              _kb([[(ctx.t("incident.btn.same_time"), "r:t:same")]]))
+              _kb([[(ctx.t(same), "r:t:same")]]))
     await _at(update, ctx, S.LEARNT)
     return S.LEARNT
 
@@ -193,7 +207,11 @@ async def confirm_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
 
 async def edit_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
     fields = ["occurred", "learnt", "place", "casualties", "description"]
-    return ButtonStep([[(ctx.t(f"incident.btn.edit_{f}"), f"r:e:{f}") for f in fields[i:i + 3]] for i in (0, 3)])
+    rows = [[(ctx.t(f"incident.btn.edit_{f}"), f"r:e:{f}") for f in fields[i:i + 3]] for i in (0, 3)]
+    assert update.effective_user is not None
+    if ReportDraft.from_dict(await load_draft(ctx, update.effective_user.id, KIND)).recording:
+        rows[1].append((ctx.t("record.btn.edit_office"), "r:e:office"))  # /record: the time of the call
+    return ButtonStep(rows)
 
 
 async def ask_edit_field(update: Update, ctx: DeskContext) -> S:
@@ -208,10 +226,14 @@ async def show_summary(update: Update, ctx: DeskContext, draft: ReportDraft, *, 
     occurred, learnt = draft.occurred, draft.learnt
     assert occurred is not None and learnt is not None and update.effective_user is not None
     member = await guard(update, ctx)
-    unit = member.unit_code if member else ""
+    unit = draft.unit_code or "" if draft.recording else member.unit_code if member else ""
     facts = txt.facts(s, unit_code=unit, category=draft.category or "other", occurred_at=occurred, learnt_at=learnt,
                       place=draft.place, latitude=draft.latitude, longitude=draft.longitude,
                       casualties=draft.casualties, description=draft.description)
+    if draft.recording:
+        from handlers.record import summary_lines
+
+        facts += "\n" + summary_lines(ctx, draft)
     row = (await confirm_buttons(update, ctx)).rows[0]
     await _asking(update, ctx, S.CONFIRM, draft if save else None)
     await say(update, ctx, ctx.t("incident.summary", facts=facts, photos=len(draft.photos)), _kb([row]))
@@ -274,7 +296,8 @@ def _time_input(update: Update) -> str | None:
     return msg.text if msg and msg.text else None
 
 
-async def _parse_time(update: Update, ctx: DeskContext, state: S) -> str | None:
+async def parse_time_answer(update: Update, ctx: DeskContext, state: IntEnum) -> str | None:
+    """A time answered by button (刚刚 / 30分钟前 / 1小时前) or typed; ISO UTC, or None after a hint."""
     s = ctx.services
     await answer_query(update)
     raw = _time_input(update)
@@ -293,7 +316,7 @@ async def _parse_time(update: Update, ctx: DeskContext, state: S) -> str | None:
 
 async def got_occurred(update: Update, ctx: DeskContext) -> S:
     """Reads when it happened (button or typed)."""
-    when = await _parse_time(update, ctx, S.OCCURRED)
+    when = await parse_time_answer(update, ctx, S.OCCURRED)
     if when is None:
         return S.OCCURRED
     draft = await _draft(update, ctx)
@@ -310,7 +333,7 @@ async def got_learnt(update: Update, ctx: DeskContext) -> S:
         await answer_query(update)
         draft.learnt_at = None
     else:
-        when = await _parse_time(update, ctx, S.LEARNT)
+        when = await parse_time_answer(update, ctx, S.LEARNT)
         if when is None:
             return S.LEARNT
         if draft.occurred_at and when < draft.occurred_at:
@@ -455,22 +478,35 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
     if data != "r:ok":
         await answer_query(update, ctx.t("core.stale_button"), alert=True)
         return S.CONFIRM
-    member = await guard(update, ctx, Action.REPORT_INCIDENT)
-    if member is None:
-        return ConversationHandler.END
     assert update.effective_user is not None
     raw = await load_draft(ctx, update.effective_user.id, KIND)
+    draft = ReportDraft.from_dict(raw)
     inc = await filed_as(ctx.services, raw)
+    # /record's draft is the duty room's (代报/登记); /report's the unit's own.
+    recording = inc.recorded if inc is not None else draft.recording
+    member = await guard(update, ctx, Action.RECORD_INCIDENT if recording else Action.REPORT_INCIDENT)
+    if member is None:
+        return ConversationHandler.END
     if inc is None:  # (not None: pressed again after a crash; it was filed, say so again)
-        draft = ReportDraft.from_dict(raw)
         try:
-            inc = await file_first_report(ctx.services, member, draft, at=await acted_at(update, ctx))
+            if draft.recording:
+                from bot.services.incident_record import file_record
+
+                inc = await file_record(ctx.services, member, draft)
+            else:
+                inc = await file_first_report(ctx.services, member, draft, at=await acted_at(update, ctx))
         except ServiceError as err:
             await refuse(update, ctx, err)
-            return ConversationHandler.END
+            # Times that contradict each other are corrected with 修改; anything else ends the dialogue.
+            return S.CONFIRM if err.key in FIXED_AT_SUMMARY else ConversationHandler.END
         if ctx.deps.sender is not None:  # the office's alerts go before the reporter's own answer
             await ctx.deps.sender.settle(ALERTS_FIRST_S)
     await answer_query(update)
+    if inc.recorded:
+        from handlers.record import confirmed
+
+        await confirmed(update, ctx, inc)
+        return ConversationHandler.END
     # The draft row now only says "filed as #id" and stays until the next /report: should the
     # confirmation below be lost in a crash, 确认上报 pressed again shows it instead of filing again.
     s = ctx.services
@@ -500,6 +536,10 @@ async def choose_edit(update: Update, ctx: DeskContext) -> S:
         return await ask_casualties(update, ctx, draft)
     if field == "description":
         return await ask_description(update, ctx, draft)
+    if field == "office" and draft.recording:
+        from handlers.record import ask_office_at
+
+        return await ask_office_at(update, ctx, draft)  # type: ignore[return-value]
     return await show_summary(update, ctx, draft, save=True)
 
 

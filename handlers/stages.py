@@ -1,9 +1,9 @@
-"""Later stages of an incident, opened from its buttons: written report, full report
-(cause … consequences), follow-ups, closing. Each answer is committed to a draft."""
+"""Later stages of an incident, opened from its buttons: full report (cause … consequences),
+follow-ups, closing (the written report's review of the facts: handlers/fact_review.py).
+Each answer is committed to a draft."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from enum import IntEnum
 from typing import Any
 
@@ -12,21 +12,18 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler,
 
 from bot import callbacks as cb
 from bot.app import DeskContext
-from bot.domain.casualties import Casualties, CasualtyInputError, parse_casualties
+from bot.domain.casualties import CasualtyInputError, parse_casualties
 from bot.domain.incidents import FULL_FIELDS
 from bot.domain.members import Action
-from bot.domain.report_draft import MAX_DESCRIPTION, MAX_PLACE
-from bot.domain.timeparse import TimeBounds, TimeInputError, parse_event_time
+from bot.domain.report_draft import MAX_DESCRIPTION
 from bot.services import incident_text as txt
 from bot.services.errors import ServiceError
-from bot.services.incidents import close_incident, file_followup, file_full, file_written, load_for, missed_line
+from bot.services.incidents import close_incident, file_followup, file_full, load_for, missed_line
 from handlers.common import (
-    ButtonStep,
     DialogKind,
     DraftRows,
     acted_at,
     answer_query,
-    buttons_only,
     drop_drafts,
     guard,
     load_draft,
@@ -34,7 +31,6 @@ from handlers.common import (
     refuse,
     save_draft,
     say,
-    sent_time,
     stray_handler,
 )
 from storage import incidents
@@ -43,11 +39,7 @@ KIND = "stage"
 
 
 class S(IntEnum):
-    W_REVIEW = 200
-    W_TIME = 201
-    W_PLACE = 202
-    W_CASUALTIES = 203
-    W_DESCRIPTION = 204
+    # 200–209: the review of the facts (written report …), handlers/fact_review.py
     FULL = 210  # one state; the draft knows which field is being asked
     U_TEXT = 220
     U_CASUALTIES = 221
@@ -89,141 +81,6 @@ async def _finish(update: Update, ctx: DeskContext) -> int:
     assert update.effective_user is not None
     await drop_drafts(ctx, update.effective_user.id)
     return ConversationHandler.END
-
-
-# --- written report (书面报告) --------------------------------------------------------
-
-
-async def start_written(update: Update, ctx: DeskContext) -> S | int:
-    """Entry from 📝 书面报告: show the first report's facts, pre-filled, to confirm or correct."""
-    opened = await _open(update, ctx, Action.FILE_STAGE)
-    if opened is None:
-        return ConversationHandler.END
-    _member, inc = opened
-    await _save(update, ctx, {"incident_id": inc.id, "corrections": {}})
-    return await show_written(update, ctx)
-
-
-async def show_written(update: Update, ctx: DeskContext) -> S:
-    s = ctx.services
-    draft = await _draft(update, ctx)
-    inc = await incidents.get(s.db.read, draft["incident_id"])
-    assert inc is not None
-    c = draft["corrections"]
-    facts = txt.facts(
-        s, unit_code=inc.unit_code, category=inc.category.value,
-        occurred_at=datetime.fromisoformat(c["occurred_at"]) if "occurred_at" in c else inc.occurred_at,
-        learnt_at=inc.learnt_at, place=c.get("place", inc.place), latitude=c.get("latitude", inc.latitude),
-        longitude=c.get("longitude", inc.longitude),
-        casualties=Casualties(*c["casualties"]) if "casualties" in c else inc.casualties,
-        description=c.get("description", inc.description),
-    )
-    rows = (await written_buttons(update, ctx)).rows
-    await say(update, ctx, ctx.t("incident.stages.written_intro", number=inc.number, facts=facts), cb.keyboard(rows))
-    return S.W_REVIEW
-
-
-async def written_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
-    return ButtonStep([[(ctx.t("incident.stage_btn.ok"), "iw:ok")],
-                       [(ctx.t(f"incident.stage_btn.{k}"), f"iw:{k}") for k in ("time", "place")],
-                       [(ctx.t(f"incident.stage_btn.{k}"), f"iw:{k}") for k in ("casualties", "description")]])
-
-
-# The question of each correction step (written_choice opens it; resume asks it again).
-_CORRECTIONS = {"iw:time": S.W_TIME, "iw:place": S.W_PLACE, "iw:casualties": S.W_CASUALTIES,
-                "iw:description": S.W_DESCRIPTION}
-
-
-async def ask_correction(update: Update, ctx: DeskContext, state: S) -> S:
-    if state is S.W_DESCRIPTION:
-        await say(update, ctx, ctx.t("incident.ask_description", limit=MAX_DESCRIPTION))
-    else:
-        key = {S.W_TIME: "ask_occurred", S.W_PLACE: "ask_place", S.W_CASUALTIES: "ask_casualties"}[state]
-        await say(update, ctx, ctx.t(f"incident.{key}"))
-    return state
-
-
-async def written_choice(update: Update, ctx: DeskContext) -> S | int:
-    """确认无误 files it; the others ask for one correction."""
-    choice = (update.callback_query.data or "") if update.callback_query else ""
-    await answer_query(update)
-    if choice in _CORRECTIONS:
-        return await ask_correction(update, ctx, _CORRECTIONS[choice])
-    member = await guard(update, ctx, Action.FILE_STAGE)
-    if member is None:
-        return await _finish(update, ctx)
-    draft = await _draft(update, ctx)
-    if not draft:
-        await say(update, ctx, ctx.t("incident.draft_lost"))
-        return ConversationHandler.END
-    c = dict(draft["corrections"])
-    if "casualties" in c:
-        c["casualties"] = Casualties(*c["casualties"])
-    if "occurred_at" in c:
-        c["occurred_at"] = datetime.fromisoformat(c["occurred_at"])
-    try:
-        late = await file_written(ctx.services, member, draft["incident_id"], c, at=await acted_at(update, ctx))
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return await _finish(update, ctx)
-    inc = await incidents.get(ctx.services.db.read, draft["incident_id"])
-    assert inc is not None
-    await say(update, ctx, ctx.t("incident.stages.written_done", number=inc.number, late=late),
-              txt.unit_keyboard(ctx.services, inc))
-    return await _finish(update, ctx)
-
-
-async def _correct(update: Update, ctx: DeskContext, **changes: Any) -> S:
-    draft = await _draft(update, ctx)
-    draft.setdefault("corrections", {}).update(changes)
-    await _save(update, ctx, draft)
-    return await show_written(update, ctx)
-
-
-async def written_time(update: Update, ctx: DeskContext) -> S:
-    """Reads the corrected time of the event."""
-    s = ctx.services
-    text = await read_text(update, ctx, limit=64)
-    if text is None:
-        return S.W_TIME
-    try:
-        when = parse_event_time(text, sent_time(ctx), s.config.tz, TimeBounds(s.config.incident.max_backdate))
-    except TimeInputError as err:
-        await say(update, ctx, ctx.t(f"incident.time_{err.code}", days=s.config.incident.max_backdate.days))
-        return S.W_TIME
-    return await _correct(update, ctx, occurred_at=when.isoformat())
-
-
-async def written_place(update: Update, ctx: DeskContext) -> S:
-    """Reads the corrected place (text or location)."""
-    msg = update.effective_message
-    if msg is not None and msg.location is not None:
-        return await _correct(update, ctx, latitude=msg.location.latitude, longitude=msg.location.longitude)
-    text = await read_text(update, ctx, limit=MAX_PLACE)
-    if text is None:
-        return S.W_PLACE
-    return await _correct(update, ctx, place=text)
-
-
-async def written_casualties(update: Update, ctx: DeskContext) -> S:
-    """Reads corrected casualty figures."""
-    text = await read_text(update, ctx, limit=100)
-    if text is None:
-        return S.W_CASUALTIES
-    try:
-        c = parse_casualties(text)
-    except CasualtyInputError:
-        await say(update, ctx, ctx.t("incident.casualties_bad"))
-        return S.W_CASUALTIES
-    return await _correct(update, ctx, casualties=[c.deaths, c.injured, c.missing])
-
-
-async def written_description(update: Update, ctx: DeskContext) -> S:
-    """Reads the corrected description."""
-    text = await read_text(update, ctx, limit=MAX_DESCRIPTION)
-    if text is None:
-        return S.W_DESCRIPTION
-    return await _correct(update, ctx, description=text)
 
 
 # --- full report: cause, background, development, handling, consequences -------------
@@ -385,7 +242,6 @@ TEXT = filters.TEXT & ~filters.COMMAND
 
 def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
     return [
-        CallbackQueryHandler(start_written, pattern=rf"^i:{cb.WRITTEN}:\d+$"),
         CallbackQueryHandler(start_full, pattern=rf"^i:{cb.FULL}:\d+$"),
         CallbackQueryHandler(start_followup, pattern=rf"^i:{cb.FOLLOWUP}:\d+$"),
         CallbackQueryHandler(start_close, pattern=rf"^i:{cb.CLOSE}:\d+$"),
@@ -395,12 +251,6 @@ def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
 def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     other = [CallbackQueryHandler(stray, pattern=r"^(iw|if|iu):"), MessageHandler(~filters.COMMAND, stray)]
     return {
-        S.W_REVIEW: [CallbackQueryHandler(written_choice, pattern=r"^iw:(ok|time|place|casualties|description)$"),
-                     other[0], MessageHandler(~filters.COMMAND, buttons_only(written_buttons))],
-        S.W_TIME: [MessageHandler(TEXT, written_time), *other],
-        S.W_PLACE: [MessageHandler(TEXT | filters.LOCATION, written_place), *other],
-        S.W_CASUALTIES: [MessageHandler(TEXT, written_casualties), *other],
-        S.W_DESCRIPTION: [MessageHandler(TEXT, written_description), *other],
         S.FULL: [CallbackQueryHandler(full_answer, pattern=r"^if:unk$"), MessageHandler(TEXT, full_answer), *other],
         S.U_TEXT: [MessageHandler(TEXT, followup_text), *other],
         S.U_CASUALTIES: [CallbackQueryHandler(followup_casualties, pattern=r"^iu:same$"),
@@ -422,10 +272,6 @@ async def resume(update: Update, ctx: DeskContext, state: int) -> int:
     if not inc.open:  # closed meanwhile: nothing left to file
         await say(update, ctx, ctx.t("incident.stages.already_closed", number=inc.number))
         return await _finish(update, ctx)
-    if state == S.W_REVIEW:
-        return await show_written(update, ctx)
-    if state in (S.W_TIME, S.W_PLACE, S.W_CASUALTIES, S.W_DESCRIPTION):
-        return await ask_correction(update, ctx, S(state))
     if state == S.FULL:
         return await _ask_full(update, ctx, min(int(draft.get("index", 0)), len(FULL_FIELDS) - 1))
     if state == S.U_CASUALTIES:
@@ -433,10 +279,6 @@ async def resume(update: Update, ctx: DeskContext, state: int) -> int:
     key = "incident.stages.ask_followup" if state == S.U_TEXT else "incident.stages.ask_outcome"
     await say(update, ctx, ctx.t(key, number=inc.number))
     return S(state)
-
-
-def _corrections(rows: DraftRows) -> int:
-    return len(rows.get(KIND, {}).get("corrections") or {})
 
 
 def _elements(rows: DraftRows) -> int:
@@ -452,10 +294,9 @@ def _nothing(rows: DraftRows) -> int:
 
 
 def dialogs() -> list[DialogKind]:
-    # Written, full and follow-up reports are emergency answers with deadlines: never set aside.
+    # Full and follow-up reports are emergency answers with deadlines: never set aside (the written
+    # report's review lives in handlers/fact_review.py).
     return [
-        DialogKind("written", frozenset({S.W_REVIEW, S.W_TIME, S.W_PLACE, S.W_CASUALTIES, S.W_DESCRIPTION}), (KIND,),
-                   (start_written,), _corrections, resume, urgent=True),
         DialogKind("full", frozenset({S.FULL}), (KIND,), (start_full,), _elements, resume, urgent=True),
         DialogKind("followup", frozenset({S.U_TEXT, S.U_CASUALTIES}), (KIND,), (start_followup,), _development,
                    resume, urgent=True),

@@ -23,6 +23,8 @@ def main_menu(ctx: DeskContext, member: Member) -> ReplyKeyboardMarkup | None:
     rows: list[list[KeyboardButton]] = []
     if member.has(Role.OFFICER, Role.UNIT_HEAD):
         rows.append([KeyboardButton(ctx.t("core.menu.report"))])
+    if member.has(Role.DUTY, Role.DIRECTOR):  # 代报/登记: a phone report, the hotline, the media …
+        rows.append([KeyboardButton(ctx.t("core.menu.record"))])
     if member.has(Role.OFFICER, Role.UNIT_HEAD, Role.DUTY, Role.DIRECTOR, Role.LEADER):
         rows.append([KeyboardButton(ctx.t("core.menu.incidents"))])
     return ReplyKeyboardMarkup(rows, resize_keyboard=True, is_persistent=True) if rows else None

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
-from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
@@ -14,9 +12,12 @@ from bot.domain.incidents import FULL_FIELDS, parse_incident_number
 from bot.domain.members import Action, Member, can, may_see_incident
 from bot.fmt import clip, clip_timeline, esc
 from bot.i18n import LANGUAGES, Texts
+from bot.services import incident_detail as detail
+from bot.services import incident_findings as findings
 from bot.services import incident_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotYourUnit, ServiceError, Stale
+from bot.services.incident_versions import history_text
 from handlers.common import answer_query, guard_private, refuse, say
 from storage import incidents
 
@@ -36,25 +37,14 @@ async def list_incidents(update: Update, ctx: DeskContext) -> None:
         await say(update, ctx, ctx.t("incident.views.list_none"))
         return
     now = s.now()
+    flags = await detail.list_flags_for(s, found, now)
     lines = [ctx.t("incident.views.list_title", count=len(found))]
     for inc in found:
+        stages = " ".join(x for x in (txt.stage_line(s, inc, now), flags.get(inc.id, "")) if x)
         lines.append(ctx.t("incident.views.list_item", number=inc.number, unit=esc(s.unit_name(inc.unit_code)),
                            category=ctx.t(f"incident.cat.{inc.category}"), learnt=s.fmt.dt(inc.learnt_at),
-                           stages=txt.stage_line(s, inc, now)))
+                           stages=stages))
     await say(update, ctx, clip("\n".join(lines)))
-
-
-def _event_text(s: Services, kind: str, d: dict[str, Any]) -> str:
-    kw = {k: esc(v) for k, v in d.items()}
-    if "stage" in d:
-        kw["stage"] = s.texts(f"incident.stage.{d['stage']}")
-    if "seconds" in d:
-        kw["elapsed"] = s.fmt.dur(timedelta(seconds=int(d["seconds"])))
-    if kind in ("written", "full"):
-        delay = int(d.get("delay") or 0)
-        kw["late"] = s.texts("incident.alert.late_suffix", delay=s.fmt.dur(timedelta(seconds=delay))) if delay > 0 else ""
-    key = f"incident.event.{kind}"
-    return s.texts(key, **kw) if s.texts.has(key) else esc(kind)
 
 
 async def detail_text(s: Services, member: Member, incident_id: int) -> str:
@@ -69,14 +59,21 @@ async def detail_text(s: Services, member: Member, incident_id: int) -> str:
         full = s.texts("incident.views.full_block",
                        **{f: esc(inc.full.get(f) or s.texts("incident.open_mark")) for f in FULL_FIELDS})
     timeline = [
-        s.texts("incident.views.timeline_line", time=s.fmt.dt(at), text=_event_text(s, kind, d))
+        s.texts("incident.views.timeline_line", time=s.fmt.dt(at), text=txt.event_text(s, kind, d))
         for at, _actor, kind, d in await incidents.events(s.db.read, inc.id)
     ]
+    # The office's side: where the facts came from, versions kept, the clocks to the city, findings.
+    office = "".join(block + "\n\n" for block in (
+        await detail.source_block(s, inc),
+        s.texts("incident.versions.count_line", n=await detail.version_count(s, inc)),
+        await detail.forward_block(s, inc, now),
+        await findings.marks_block(s, inc, now),
+    ) if block)
     return clip_timeline(lambda shown: s.texts(
         "incident.views.detail", number=inc.number,
         status=s.texts("incident.views.status_open" if inc.open else "incident.views.status_closed"),
         facts=txt.incident_facts(s, inc), full=full, stages=txt.stage_line(s, inc, now),
-        timeline="\n".join(shown),
+        timeline="\n".join(shown), office=office,
     ), timeline, lambda n: s.texts("core.older_omitted", n=n))
 
 
@@ -88,10 +85,18 @@ async def send_detail(update: Update, ctx: DeskContext, member: Member, incident
         return
     await answer_query(update)
     inc = await incidents.get(ctx.services.db.read, incident_id)
-    markup = None
-    if inc is not None and inc.open and can(member, Action.FILE_STAGE, inc.unit_code):
-        markup = txt.unit_keyboard(ctx.services, inc)
+    markup = await detail.detail_keyboard(ctx.services, member, inc) if inc is not None else None
     await say(update, ctx, text, markup)
+
+
+async def send_versions(update: Update, ctx: DeskContext, member: Member, incident_id: int) -> None:
+    """🕘 要素变更: every version of the facts, old → new, for whoever may read the incident."""
+    inc = await incidents.get(ctx.services.db.read, incident_id)
+    if inc is None or not may_see_incident(member, inc.unit_code):
+        await refuse(update, ctx, Stale() if inc is None else NotYourUnit())
+        return
+    await answer_query(update)
+    await say(update, ctx, await history_text(ctx.services, inc))
 
 
 async def show_incident(update: Update, ctx: DeskContext) -> None:

@@ -45,7 +45,9 @@ def _incident(row: aiosqlite.Row) -> Incident:
         acked_by=row["acked_by"], acked_at=from_db(row["acked_at"]),
         forwarded_by=row["forwarded_by"], forwarded_at=from_db(row["forwarded_at"]),
         closed_at=from_db(row["closed_at"]), closed_by=row["closed_by"], outcome=row["outcome"],
-        stages=tuple(stages),
+        stages=tuple(stages), source=row["source"], recorded_by=row["recorded_by"],
+        office_learnt_at=from_db(row["office_learnt_at"]), caller_name=row["caller_name"],
+        caller_phone=row["caller_phone"],
     )
 
 
@@ -71,17 +73,21 @@ async def list_open(conn: aiosqlite.Connection, unit_code: str | None = None) ->
 async def create(
     conn: aiosqlite.Connection, *, year: int, unit_code: str, reporter_id: int, category: str,
     occurred_at: datetime, learnt_at: datetime, place: str, latitude: float | None, longitude: float | None,
-    casualties: Casualties, description: str, now: datetime,
+    casualties: Casualties, description: str, now: datetime, source: str = "unit",
+    recorded_by: int | None = None, office_learnt_at: datetime | None = None, caller_name: str = "",
+    caller_phone: str = "",
 ) -> tuple[int, str]:
     rows = list(await conn.execute_fetchall("SELECT coalesce(max(seq), 0) + 1 FROM incidents WHERE year=?", (year,)))
     seq = int(rows[0][0]) if rows else 1
     number = incident_number(year, seq)
     cur2 = await conn.execute(
         "INSERT INTO incidents(number, year, seq, unit_code, reporter_id, category, occurred_at, learnt_at, place, "
-        "latitude, longitude, deaths, injured, missing, description, created_at) "
-        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "latitude, longitude, deaths, injured, missing, description, created_at, source, recorded_by, "
+        "office_learnt_at, caller_name, caller_phone) "
+        "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (number, year, seq, unit_code, reporter_id, category, to_db(occurred_at), to_db(learnt_at), place,
-         latitude, longitude, casualties.deaths, casualties.injured, casualties.missing, description, to_db(now)),
+         latitude, longitude, casualties.deaths, casualties.injured, casualties.missing, description, to_db(now),
+         source, recorded_by, to_db(office_learnt_at), caller_name, caller_phone),
     )
     assert cur2.lastrowid is not None
     return cur2.lastrowid, number
@@ -105,6 +111,23 @@ async def file_stage(conn: aiosqlite.Connection, incident_id: int, stage: Stage,
     return cur.rowcount == 1
 
 
+async def add_stage(conn: aiosqlite.Connection, incident_id: int, stage: Stage, due_at: datetime) -> bool:
+    """A stage owed from now on (the corrected report after a 误报 mark); False if it exists."""
+    cur = await conn.execute(
+        "INSERT OR IGNORE INTO incident_stages(incident_id, stage, due_at) VALUES (?,?,?)",
+        (incident_id, stage.value, to_db(due_at)),
+    )
+    return cur.rowcount == 1
+
+
+async def set_due(conn: aiosqlite.Connection, incident_id: int, stage: Stage, due_at: datetime) -> None:
+    """A stage's deadline counted again (the unit said when it learnt of an event put on record)."""
+    await conn.execute(
+        "UPDATE incident_stages SET due_at=?, late_flagged_at=NULL WHERE incident_id=? AND stage=?",
+        (to_db(due_at), incident_id, stage.value),
+    )
+
+
 async def flag_late(conn: aiosqlite.Connection, incident_id: int, stage: str, now: datetime) -> None:
     await conn.execute(
         "UPDATE incident_stages SET late_flagged_at=? WHERE incident_id=? AND stage=?",
@@ -120,8 +143,8 @@ async def mark_missed(conn: aiosqlite.Connection, incident_id: int, stage: Stage
 
 
 async def update_facts(conn: aiosqlite.Connection, incident_id: int, **fields: Any) -> None:
-    allowed = {"occurred_at", "learnt_at", "place", "latitude", "longitude", "deaths", "injured", "missing",
-               "description", *FULL_FIELDS}
+    allowed = {"category", "occurred_at", "learnt_at", "place", "latitude", "longitude", "deaths", "injured",
+               "missing", "description", *FULL_FIELDS}
     bad = set(fields) - allowed
     if bad:
         raise ValueError(f"not an incident fact: {bad}")

@@ -5,6 +5,6 @@ Each scene module has `TITLE` (a catalog key) and `async def play(stage: Stage) 
 
 from __future__ import annotations
 
-from bot.demo_scenes import documents, handover, incident, info, leave, notice, roster, supervision
+from bot.demo_scenes import documents, handover, incident, info, leave, notice, record, roster, supervision
 
-SCENES = (incident, info, supervision, leave, notice, roster, handover, documents)
+SCENES = (incident, record, info, supervision, leave, notice, roster, handover, documents)

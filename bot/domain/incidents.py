@@ -31,6 +31,7 @@ class Stage(StrEnum):
     FULL = "full"  # 续报: 起因/背景/发展/处置/后果
     FOLLOWUP = "followup"  # 续报 (any number)
     CLOSING = "closing"  # 终报/结案
+    CORRECTED = "corrected"  # 更正书面报告, owed after a director's 误报 mark
 
 
 DEADLINE_STAGES = (Stage.FIRST, Stage.WRITTEN, Stage.FULL)
@@ -108,10 +109,25 @@ class Incident:
     closed_by: int | None = None
     outcome: str | None = None
     stages: tuple[StageRecord, ...] = ()
+    source: str = "unit"  # bot.domain.record.Source: the unit's /report, or how the duty room learnt of it
+    recorded_by: int | None = None  # the duty officer or director who put it on record
+    office_learnt_at: datetime | None = None  # when the office learnt of it (the call, for a phone report)
+    caller_name: str = ""
+    caller_phone: str = ""
 
     @property
     def open(self) -> bool:
         return self.status == "open"
+
+    @property
+    def recorded(self) -> bool:
+        """Put on record by the duty room (代报/登记), not filed by the unit from its phone."""
+        return self.recorded_by is not None
+
+    @property
+    def received_at(self) -> datetime:
+        """When the office received the facts: the call or the other source, else the unit's filing."""
+        return self.office_learnt_at or self.created_at
 
     def stage(self, stage: Stage) -> StageRecord | None:
         return next((s for s in self.stages if s.stage == stage), None)
@@ -155,24 +171,30 @@ class PlannedDeadline:
 
 REMIND = "incident.remind"
 DUE = "incident.due"
-FORWARD_REMIND = "incident.forward_remind"
+FORWARD_REMIND = "incident.forward_remind"  # stage: the forward clock's id ("" on rows from before clocks)
+FORWARD_DUE = "incident.forward_due"  # the 10-minute target: 超时上报 if not forwarded by then
 FOLLOWUP = "incident.followup"
 
 
+def plan_stage_checks(stage: Stage, due: datetime, now: datetime, policy: IncidentPolicy) -> list[PlannedDeadline]:
+    """The reminders still ahead of one stage's deadline, and its due check (at once if past)."""
+    plan = [PlannedDeadline(REMIND, stage.value, due - before) for before in policy.remind_before
+            if due - before > now]
+    plan.append(PlannedDeadline(DUE, stage.value, max(due, now)))
+    return plan
+
+
 def plan_deadlines(
-    learnt_at: datetime, created_at: datetime, policy: IncidentPolicy
+    learnt_at: datetime, created_at: datetime, policy: IncidentPolicy,
+    owed: tuple[Stage, ...] = (Stage.WRITTEN, Stage.FULL),
 ) -> list[PlannedDeadline]:
-    """Reminders and due checks for the stages still ahead when the first report is filed."""
+    """Reminders and due checks for the stages the unit still owes (after a first report: the
+    written and full reports; on an event the office learnt of elsewhere: the first report too),
+    and the first call for a follow-up. The office's forward clock is planned on its own."""
     plan: list[PlannedDeadline] = []
     for stage, due in deadlines_for(learnt_at, policy).items():
-        if stage is Stage.FIRST:
-            continue  # the first report is being filed right now
-        for before in policy.remind_before:
-            at = due - before
-            if at > created_at:
-                plan.append(PlannedDeadline(REMIND, stage.value, at))
-        plan.append(PlannedDeadline(DUE, stage.value, max(due, created_at)))
-    plan.append(PlannedDeadline(FORWARD_REMIND, "", created_at + policy.forward_remind))
+        if stage in owed:
+            plan += plan_stage_checks(stage, due, created_at, policy)
     plan.append(PlannedDeadline(FOLLOWUP, "", next_followup_at(learnt_at, created_at, policy)))
     return plan
 
@@ -215,5 +237,6 @@ def forward_elapsed(inc: Incident) -> timedelta | None:
 
 
 def missed_on_close(inc: Incident) -> list[Stage]:
-    """Stages never filed when the incident closes become 漏报."""
-    return [s.stage for s in inc.stages if s.filed_at is None and s.stage in DEADLINE_STAGES]
+    """Stages never filed when the incident closes become 漏报 (a corrected report owed after a
+    误报 mark too)."""
+    return [s.stage for s in inc.stages if s.filed_at is None and s.stage in (*DEADLINE_STAGES, Stage.CORRECTED)]

@@ -21,6 +21,10 @@ class Role(StrEnum):
 
 class Action(StrEnum):
     REPORT_INCIDENT = "report_incident"
+    RECORD_INCIDENT = "record_incident"  # 代报/登记: the duty room puts an event on record for a unit
+    MARK_INCIDENT = "mark_incident"  # 误报 / 瞒报 findings and notes on any finding (约谈, 通报批评)
+    DOWNLOAD_REPORT = "download_report"  # the written report (书面报告) as a Word file
+    CORRECT_FACTS = "correct_facts"  # the office corrects the facts it holds (a version, not a finding)
     FILE_STAGE = "file_stage"  # written/full/follow-up for own unit
     CLOSE_INCIDENT = "close_incident"
     ACK_ALERT = "ack_alert"
@@ -63,8 +67,14 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.REPORT_INCIDENT: frozenset({Role.OFFICER, Role.UNIT_HEAD}),
     Action.FILE_STAGE: frozenset({Role.OFFICER, Role.UNIT_HEAD}),
     Action.CLOSE_INCIDENT: frozenset({Role.UNIT_HEAD, Role.DIRECTOR}),
-    Action.ACK_ALERT: frozenset({Role.DUTY, Role.DIRECTOR, Role.UNIT_HEAD, Role.UNIT_CHIEF, Role.LEADER}),
-    Action.FORWARD_UPSTREAM: frozenset({Role.DUTY, Role.DIRECTOR}),
+    Action.RECORD_INCIDENT: frozenset({Role.DUTY, Role.DIRECTOR}),
+    Action.MARK_INCIDENT: frozenset({Role.DIRECTOR}),
+    Action.DOWNLOAD_REPORT: frozenset({Role.DUTY, Role.DIRECTOR, Role.UNIT_HEAD}),  # never to a group
+    Action.CORRECT_FACTS: frozenset({Role.DUTY, Role.DIRECTOR}),
+    # The office's buttons on an alert: the reporting unit's own head sees it but does not
+    # acknowledge (or forward) for the office.
+    Action.ACK_ALERT: frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER}),
+    Action.FORWARD_UPSTREAM: frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER}),
     Action.ASK_REPORTER: frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER}),
     Action.VIEW_ALL_INCIDENTS: frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER}),
     Action.VIEW_OWN_INCIDENTS: frozenset({Role.OFFICER, Role.UNIT_HEAD, Role.UNIT_CHIEF}),
@@ -101,7 +111,7 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
 
 # Actions whose scope is the actor's own unit unless a role grants district-wide reach.
 UNIT_SCOPED: frozenset[Action] = frozenset(
-    {Action.FILE_STAGE, Action.CLOSE_INCIDENT, Action.ACK_ALERT, Action.VIEW_OWN_INCIDENTS,
+    {Action.FILE_STAGE, Action.CLOSE_INCIDENT, Action.VIEW_OWN_INCIDENTS, Action.DOWNLOAD_REPORT,
      Action.ACCEPT_TASK, Action.REPORT_TASK, Action.SUBMIT_TASK}  # 督办: only the unit's own people
 )
 DISTRICT_WIDE: frozenset[Role] = frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER, Role.ADMIN})

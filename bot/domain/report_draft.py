@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain.casualties import Casualties
+from bot.domain.record import deadline_base
 
 MAX_DESCRIPTION = 1000
 MAX_PLACE = 200
@@ -27,6 +28,12 @@ class ReportDraft:
     description: str = ""
     photos: list[str] = field(default_factory=list)
     editing: bool = False  # returning to the summary after one field is changed
+    # Set only when the duty room puts an event on record for a unit (/record, 代报/登记):
+    unit_code: str | None = None
+    source: str | None = None  # bot.domain.record.Source
+    caller_name: str = ""
+    caller_phone: str = ""
+    office_at: str | None = None  # ISO UTC: when the office learnt of it (the call)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReportDraft:
@@ -48,10 +55,26 @@ class ReportDraft:
         return datetime.fromisoformat(self.occurred_at) if self.occurred_at else None
 
     @property
+    def recording(self) -> bool:
+        """Written by the duty room for a unit (/record), not by the unit itself (/report)."""
+        return self.source is not None
+
+    @property
+    def office_at_time(self) -> datetime | None:
+        return datetime.fromisoformat(self.office_at) if self.office_at else None
+
+    @property
+    def learnt_explicit(self) -> datetime | None:
+        """The unit's time of learning as given (None: not said)."""
+        return datetime.fromisoformat(self.learnt_at) if self.learnt_at else None
+
+    @property
     def learnt(self) -> datetime | None:
-        if self.learnt_at:
-            return datetime.fromisoformat(self.learnt_at)
-        return self.occurred
+        """Where the unit's deadlines count from (on a record: see record.deadline_base)."""
+        occurred, office = self.occurred, self.office_at_time
+        if self.recording and occurred is not None and office is not None:
+            return deadline_base(self.source or "", occurred, self.learnt_explicit, office)
+        return self.learnt_explicit or occurred
 
     def complete(self) -> bool:
         has_place = bool(self.place) or self.latitude is not None

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from statistics import mean
 from zoneinfo import ZoneInfo
 
+from bot.domain.accountability import UNIT_FAILURES, MarkRow, failures_by_unit
 from bot.domain.info import ADOPTED, Scores
 from bot.domain.supervision import AssignmentState, was_late
 
@@ -169,6 +170,11 @@ class UnitFigures:
     info_submitted: int = 0
     info_adopted: int = 0
     info_score: int = 0
+    # The commitment's four failures recorded in the period: kind → incident numbers (one per finding).
+    failures: dict[str, list[str]] = field(default_factory=dict)
+
+    def failure_count(self, kind: str) -> int:
+        return len(self.failures.get(kind, []))
 
     def count(self, status: str) -> int:
         return sum(v.get(status, 0) for v in self.stages.values())
@@ -185,7 +191,7 @@ class UnitFigures:
     @property
     def empty(self) -> bool:
         return not (self.incidents or self.leave_days or self.away_now or self.receipts_due or self.tasks_on_time
-                    or self.tasks_overdue or self.tasks_open or self.info_submitted)
+                    or self.tasks_overdue or self.tasks_open or self.info_submitted or self.failures)
 
 
 def _minutes(deltas: Iterable[timedelta]) -> float | None:
@@ -206,10 +212,14 @@ def compute(
     units: Sequence[str], period: Period, now: datetime, tz: ZoneInfo, *,
     incidents: Sequence[IncidentRow] = (), stages: Sequence[StageRow] = (), leave: Sequence[LeaveRow] = (),
     receipts: Sequence[ReceiptRow] = (), tasks: Sequence[TaskRow] = (), info: Sequence[InfoRow] = (),
-    scores: Scores = Scores(),
+    scores: Scores = Scores(), marks: Sequence[MarkRow] = (),
 ) -> list[UnitFigures]:
     """One UnitFigures per unit in `units` order (rows of other units are ignored)."""
     figs = {u: UnitFigures(u) for u in units}
+    for unit, kinds in failures_by_unit(list(marks), period.start, period.end).items():
+        if unit in figs:
+            figs[unit].failures = {k.value: [m.number for m in kinds.get(k.value, [])] for k in UNIT_FAILURES
+                                   if kinds.get(k.value)}
     in_period = {i.id: i for i in incidents if period.holds(i.created_at) and i.unit in figs}
     first_delays: dict[str, list[timedelta]] = {u: [] for u in units}
     forward_delays: dict[str, list[timedelta]] = {u: [] for u in units}

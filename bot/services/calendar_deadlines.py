@@ -12,7 +12,7 @@ from functools import partial
 from bot.domain.holidays import CHECK
 from bot.domain.info import Weekly
 from bot.domain.members import Role
-from bot.fmt import plain
+from bot.fmt import one_line
 from bot.services.base import Services
 from storage import deadlines, members
 from storage.deadlines import Deadline
@@ -38,7 +38,7 @@ async def ensure_recurring(s: Services) -> None:
         if want not in pending:
             await tx.add_deadline(CHECK, RECURRING_REF, Weekly.parse(want).after(tx.now, s.config.tz), want)
         if years := missing_years(s, tx):  # the operator's log, in the configured language like the admins' message
-            log.warning(plain(s.texts("leave.calendar_missing", years=s.texts("core.list_sep").join(map(str, years)))))
+            log.warning(one_line(s.texts("leave.calendar_missing", years=s.texts("core.list_sep").join(map(str, years)))))
 
 
 async def check(s: Services, tx: Tx, d: Deadline) -> None:

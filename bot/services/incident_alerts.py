@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot import callbacks as cb
-from bot.domain import incidents as rules
 from bot.domain.members import Action, Member
 from bot.fmt import esc
 from bot.services.base import Services
 from bot.services.errors import ServiceError, Stale
 from bot.services.incidents import REF, entitled, load_for, refresh_alerts
-from storage import deadlines, incidents, members
+from bot.services.routing import unit_reporters
+from storage import incidents, members
 
 
 @dataclass(frozen=True)
@@ -39,28 +39,6 @@ async def acknowledge(s: Services, member: Member, incident_id: int, *, at: date
         return Outcome(True, s.texts("incident.alert.ack_done"))
 
 
-async def forward_upstream(s: Services, member: Member, incident_id: int, *, at: datetime) -> Outcome:
-    """已上报市委, pressed `at`: the time to forward (目标 10 分钟) counts to then."""
-    async with s.uow() as tx:
-        inc = await load_for(s, tx.conn, member, incident_id, Action.FORWARD_UPSTREAM)
-        pressed = min(max(at, inc.created_at), tx.now)
-        if not await incidents.forward(tx.conn, inc.id, member.id, pressed):
-            who = await members.by_id(tx.conn, inc.forwarded_by or 0)
-            return Outcome(False, s.texts("incident.alert.forward_already", name=who.name if who else "?",
-                                          time=s.fmt.dt(inc.forwarded_at)))
-        elapsed = pressed - inc.created_at
-        await deadlines.cancel(tx.conn, rules.FORWARD_REMIND, inc.id, tx.now)
-        await incidents.add_event(tx.conn, inc.id, pressed, member.id, "forwarded", name=member.name,
-                                  seconds=int(elapsed.total_seconds()))
-        if inc.acked_by is None:
-            # Forwarding upstream implies the office has it.
-            await incidents.acknowledge(tx.conn, inc.id, member.id, pressed)
-        fresh = await incidents.get(tx.conn, inc.id)
-        assert fresh is not None
-        await refresh_alerts(s, tx, fresh)
-        return Outcome(True, s.texts("incident.alert.forward_done", elapsed=s.fmt.dur(elapsed)))
-
-
 async def check_can_ask(s: Services, member: Member, incident_id: int) -> str:
     """Before asking for the question text: may this member ask? Returns the prompt."""
     inc = await load_for(s, s.db.read, member, incident_id, Action.ASK_REPORTER)
@@ -72,13 +50,18 @@ async def ask_reporter(s: Services, member: Member, incident_id: int, question: 
     async with s.uow() as tx:
         inc = await load_for(s, tx.conn, member, incident_id, Action.ASK_REPORTER)
         qid = await incidents.add_question(tx.conn, inc.id, member.id, question, tx.now, asker_message_id)
-        reporter = await members.by_id(tx.conn, inc.reporter_id)
-        if not entitled(inc, [reporter]):
+        if inc.recorded:
+            # Put on record by the duty room: the question goes to the unit's reporting members.
+            asked = entitled(inc, await unit_reporters(tx.conn, inc.unit_code))
+        else:
+            asked = entitled(inc, [await members.by_id(tx.conn, inc.reporter_id)])
+        if not asked:
             raise Stale()
         await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "asked", name=member.name, question=question)
         text = s.texts("incident.alert.question", number=inc.number, asker=esc(member.name), question=esc(question))
         markup = cb.keyboard([[(s.texts("incident.btn.reply"), cb.incident(cb.ANSWER, qid))]])
-        await tx.send_text(reporter.telegram_id, text, markup=markup, ref_kind=REF, ref_id=inc.id, tag="question")
+        await tx.send_text_all([m.telegram_id for m in asked], text, markup=markup, ref_kind=REF, ref_id=inc.id,
+                               tag="question")
         return s.texts("incident.alert.asked")
 
 

@@ -9,10 +9,11 @@ from bot import callbacks as cb
 from bot.domain import incidents as rules
 from bot.domain.incidents import Stage
 from bot.fmt import esc
+from bot.services import incident_breaches as breaches
 from bot.services import incident_text as txt
 from bot.services.base import Services
 from bot.services.incidents import broadcast
-from bot.services.routing import duty_officers, escalation_audience, unit_reporters
+from bot.services.routing import escalation_audience, unit_reporters
 from reminders.kinds import On
 from storage import incidents
 from storage.deadlines import Deadline
@@ -44,6 +45,7 @@ async def stage_due(s: Services, tx: Tx, d: Deadline) -> None:
     if rec is None or rec.filed_at is not None or rec.late_flagged_at is not None:
         return
     await incidents.flag_late(tx.conn, inc.id, rec.stage.value, tx.now)
+    await breaches.overdue(tx, inc, rec.stage)
     stage_name = s.texts(f"incident.stage.{rec.stage}")
     reporters = await unit_reporters(tx.conn, inc.unit_code)
     unit_text = s.texts("incident.remind.overdue_unit", number=inc.number, stage=stage_name, due=s.fmt.dt(rec.due_at))
@@ -55,19 +57,6 @@ async def stage_due(s: Services, tx: Tx, d: Deadline) -> None:
     await broadcast(s, tx, inc, office_text, office, tag="escalation",
                     markup=cb.keyboard([[(s.texts("incident.btn.detail"), cb.incident(cb.DETAIL, inc.id))]]))
     await incidents.add_event(tx.conn, inc.id, tx.now, None, "late", stage=rec.stage.value)
-
-
-async def forward_reminder(s: Services, tx: Tx, d: Deadline) -> None:
-    """8 minutes after the alert with no 已上报市委: remind the duty officers."""
-    inc = await incidents.get(tx.conn, d.ref_id)
-    if inc is None or inc.forwarded_at is not None:
-        return
-    text = s.texts("incident.alert.forward_remind", number=inc.number,
-                   unit=esc(s.unit_name(inc.unit_code)), elapsed=s.fmt.dur(tx.now - inc.created_at),
-                   target=s.fmt.dur(s.policy.forward_target))
-    markup = cb.keyboard([[(s.texts("incident.btn.forward"), cb.incident(cb.FORWARD, inc.id))]])
-    await broadcast(s, tx, inc, text, await duty_officers(tx.conn, at=tx.now), tag="forward_remind", markup=markup)
-    await incidents.add_event(tx.conn, inc.id, tx.now, None, "forward_reminded")
 
 
 async def followup_reminder(s: Services, tx: Tx, d: Deadline) -> None:
@@ -91,7 +80,6 @@ async def stage_deadline(s: Services, tx: Tx, d: Deadline) -> datetime | None:
 HANDLERS = {
     rules.REMIND: remind_stage,
     rules.DUE: stage_due,
-    rules.FORWARD_REMIND: forward_reminder,
     rules.FOLLOWUP: followup_reminder,
 }
 # Reminders that count down to a moment (scheduler `warns_of`). The forward reminder and the

@@ -143,6 +143,7 @@ _OFFICE = frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER})
 _CHIEF = frozenset({Role.UNIT_CHIEF})
 COMMANDS: list[tuple[str, frozenset[Role]]] = [
     ("report", _REPORTERS),
+    ("record", frozenset({Role.DUTY, Role.DIRECTOR})),
     ("incidents", _REPORTERS | _OFFICE | _CHIEF),
     ("incident", _REPORTERS | _OFFICE | _CHIEF),
     ("leave", _ALL - {Role.ADMIN}),
@@ -167,6 +168,7 @@ COMMANDS: list[tuple[str, frozenset[Role]]] = [
     ("docs", _OFFICE),
     ("stats", _OFFICE),
     ("export", _OFFICE),
+    ("breaches", _OFFICE),
     ("members", frozenset({Role.ADMIN})),
     ("invite", frozenset({Role.ADMIN})),
     ("role", frozenset({Role.ADMIN})),

@@ -7,17 +7,20 @@ from bot.services import (
     calendar_deadlines,
     document_deadlines,
     incident_deadlines,
+    incident_forward,
     info_deadlines,
     leave_deadlines,
     notice_deadlines,
+    reporting_bulletin,
     role_review,
     roster_deadlines,
     supervision_deadlines,
 )
 
-DEADLINE_MODULES = (incident_deadlines, info_deadlines, supervision_deadlines, leave_deadlines, notice_deadlines,
-                    roster_deadlines, calendar_deadlines, document_deadlines)
+DEADLINE_MODULES = (incident_deadlines, incident_forward, info_deadlines, supervision_deadlines, leave_deadlines,
+                    notice_deadlines, roster_deadlines, calendar_deadlines, document_deadlines, reporting_bulletin)
 
 # Modules with recurring deadline rows: `async def ensure_recurring(services) -> None` plants
 # each one's next occurrence if missing; called at start-up before the scheduler starts.
-RECURRING_MODULES = (info_deadlines, supervision_deadlines, roster_deadlines, calendar_deadlines, role_review)
+RECURRING_MODULES = (info_deadlines, supervision_deadlines, roster_deadlines, calendar_deadlines, role_review,
+                     reporting_bulletin)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from bot.domain import stats as rules
+from bot.domain.accountability import UNIT_FAILURES
 from bot.domain.incidents import DEADLINE_STAGES
 from bot.domain.members import Action, Member, can
 from bot.domain.stats import Period, UnitFigures
@@ -12,6 +13,7 @@ from bot.fmt import clip, esc
 from bot.services.base import Services
 from bot.services.errors import NotAllowed
 from bot.services.info import scores
+from storage import incident_marks
 from storage import stats as rows
 
 REPORTING_KINDS = ("street", "bureau")
@@ -33,6 +35,7 @@ async def collect(s: Services, member: Member, period: Period) -> Report:
         incidents=await rows.incidents(conn, period), stages=await rows.stages(conn, period),
         leave=await rows.leave(conn, period), receipts=await rows.receipts(conn, period),
         tasks=await rows.tasks(conn, period), info=await rows.info(conn, period), scores=scores(s),
+        marks=await incident_marks.rows(conn, period.start, period.end),
     )
     kinds = {u.code: u.kind for u in s.config.units}
     # Streets and bureaus are always listed; the district bodies only when they have figures.
@@ -55,6 +58,18 @@ def minutes(s: Services, value: float | None) -> str:
     return "—" if value is None else s.fmt.dur(timedelta(minutes=value))
 
 
+def failures_line(s: Services, f: UnitFigures) -> str:
+    """「迟报 2（2026-0003、2026-0005）、漏报 0、误报 0、瞒报 1（2026-0004）」: the commitment's four."""
+    parts = []
+    for kind in UNIT_FAILURES:
+        numbers = f.failures.get(kind.value, [])
+        item = s.texts("stats.failure", kind=s.texts(f"incident.marks.kind.{kind.value}"), n=len(numbers))
+        if numbers:
+            item += s.texts("stats.failure_numbers", numbers=s.texts("core.list_sep").join(dict.fromkeys(numbers)))
+        parts.append(item)
+    return s.texts("stats.failures", items=s.texts("core.list_sep").join(parts))
+
+
 def summary(s: Services, report: Report) -> str:
     p = report.period
     lines = [s.texts("stats.title", first=p.first.isoformat(), last=p.last.isoformat())]
@@ -73,6 +88,8 @@ def summary(s: Services, report: Report) -> str:
                                  forward=minutes(s, f.forward_minutes)))
         else:
             lines.append(s.texts("stats.no_incidents"))
+        if f.incidents or f.failures:
+            lines.append(failures_line(s, f))
         if f.leave_days or f.away_now:
             lines.append(s.texts("stats.leave", days=f.leave_days, away=f.away_now))
         if f.receipts_due:

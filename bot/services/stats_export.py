@@ -107,6 +107,9 @@ async def workbook(s: Services, member: Member, period: Period) -> bytes:
                     _lateness(s, rec, now)]
         body.append(row)
     _sheet(wb, t("stats.x.sheet_incidents"), header, body, [11, 14, 12, 8, 17, 17, 17, 12] + [17, 17, 14] * 3)
+    from bot.services import export_reporting  # the office's side: failures, findings, facts, versions
+
+    await export_reporting.add_sheets(s, wb, period)
 
     body = [[r["id"], r["member_name"], s.unit_name(r["unit_code"]), t(f"leave.kind.{r['kind']}"),
              _local(s, r["start_at"]), _leave_end(s, r["end_at"]), r["destination"], t("stats.x.yes") if r["leaves_city"]

@@ -260,7 +260,8 @@ async def test_export_workbook_has_every_sheet_and_row(desk: Desk, cast: Cast) -
     rec = desk.emu.file(doc.file_id or "")
     assert rec is not None
     wb = load_workbook(io.BytesIO(rec.content))
-    assert wb.sheetnames[:5] == ["突发事件", "请销假", "通知签收", "督查督办", "政务信息"]
+    assert wb.sheetnames[:9] == ["突发事件", "报送通报", "问责记录", "事件要素", "要素版本", "请销假", "通知签收", "督查督办",
+                                 "政务信息"]
     inc = list(wb["突发事件"].iter_rows(values_only=True))
     assert inc[0][:4] == ("事件编号", "单位", "类别", "状态") and "书面报告情况" in inc[0]
     assert len(inc) == 2 and inc[1][0] == number and inc[1][1] == "建设路街道" and inc[1][2] == "火灾"

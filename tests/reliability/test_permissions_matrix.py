@@ -27,10 +27,14 @@ ALL = {O, U, C, D, R, L, A, E}
 # The rules (DOMAIN.md), written independently of bot/domain/members.py: action -> roles allowed.
 SPEC: dict[Action, set[Role]] = {
     Action.REPORT_INCIDENT: {O, U},
+    Action.RECORD_INCIDENT: {D, R},  # 代报/登记: the duty room, for any unit
+    Action.MARK_INCIDENT: {R},  # 误报 / 瞒报 and notes: a director's finding, never automatic
+    Action.DOWNLOAD_REPORT: {D, R, U},  # the Word file: duty, directors, the unit's own head
+    Action.CORRECT_FACTS: {D, R},  # the office corrects the facts it holds: a version, not a finding
     Action.FILE_STAGE: {O, U},
     Action.CLOSE_INCIDENT: {U, R},
-    Action.ACK_ALERT: {D, R, U, C, L},  # the unit chief acknowledges the unit's major incidents
-    Action.FORWARD_UPSTREAM: {D, R},
+    Action.ACK_ALERT: {D, R, L},  # the office's buttons: the reporting unit's head and chief see, do not press
+    Action.FORWARD_UPSTREAM: {D, R, L},
     Action.ASK_REPORTER: {D, R, L},
     Action.VIEW_ALL_INCIDENTS: {D, R, L},
     Action.VIEW_OWN_INCIDENTS: {O, U, C},
@@ -64,7 +68,7 @@ SPEC: dict[Action, set[Role]] = {
     Action.VIEW_DOCUMENTS: {D, R, L},
 }
 # On another unit's matter: the unit's own people never; office roles when their office role may.
-OWN_UNIT_ONLY = {Action.FILE_STAGE, Action.CLOSE_INCIDENT, Action.ACK_ALERT, Action.VIEW_OWN_INCIDENTS,
+OWN_UNIT_ONLY = {Action.FILE_STAGE, Action.CLOSE_INCIDENT, Action.VIEW_OWN_INCIDENTS, Action.DOWNLOAD_REPORT,
                  Action.ACCEPT_TASK, Action.REPORT_TASK, Action.SUBMIT_TASK}
 OFFICE_ROLES = {D, R, L, A}
 
@@ -106,6 +110,9 @@ def test_multi_role_member_gets_the_union_but_unit_scope_only_through_an_office_
     assert not can(both, Action.FILE_STAGE, "mianfanglu")  # E is not an office role
     duty_head = Member(id=1, telegram_id=1, name="x", unit_code="jianshelu", roles=frozenset({U, D}))
     assert can(duty_head, Action.ACK_ALERT, "mianfanglu")  # through DUTY
+    assert can(duty_head, Action.DOWNLOAD_REPORT, "mianfanglu")  # through DUTY
+    assert not can(Member(id=1, telegram_id=1, name="x", unit_code="jianshelu", roles=frozenset({U})),
+                   Action.DOWNLOAD_REPORT, "mianfanglu")
     assert not can(duty_head, Action.CLOSE_INCIDENT, "mianfanglu")  # CLOSE only via UNIT_HEAD: own unit
 
 
@@ -118,11 +125,18 @@ STALE = T("core.stale_button")
 # button -> (action checked, whether "own-unit view" also grants it)
 BUTTONS = {"ack": Action.ACK_ALERT, "fwd": Action.FORWARD_UPSTREAM, "ask": Action.ASK_REPORTER,
            "w": Action.FILE_STAGE, "f": Action.FILE_STAGE, "u": Action.FILE_STAGE, "c": Action.CLOSE_INCIDENT,
-           "d": Action.VIEW_ALL_INCIDENTS}
+           "d": Action.VIEW_ALL_INCIDENTS, "p": Action.FILE_STAGE, "cw": Action.FILE_STAGE,
+           "v": Action.VIEW_ALL_INCIDENTS, "doc": Action.DOWNLOAD_REPORT, "wrong": Action.MARK_INCIDENT,
+           "hide": Action.MARK_INCIDENT, "note": Action.MARK_INCIDENT, "fix": Action.CORRECT_FACTS}
+# Buttons of other prefixes, on a thing of the incident (its first report's forward clock, its
+# first report as a Word file, its finding): prefix -> (data for the incident's unit, action).
+OTHER_BUTTONS = {"fw:ok": Action.FORWARD_UPSTREAM, "dx:first": Action.DOWNLOAD_REPORT, "mk:note": Action.MARK_INCIDENT}
 
 
 def _expected(member: Member | None, button: str, unit: str) -> bool:
-    if button == "d":
+    if button in OTHER_BUTTONS:
+        return can(member, OTHER_BUTTONS[button], unit)
+    if button in ("d", "v"):
         return can(member, Action.VIEW_ALL_INCIDENTS, unit) or can(member, Action.VIEW_OWN_INCIDENTS, unit)
     return can(member, BUTTONS[button], unit)
 
@@ -184,26 +198,42 @@ async def world(desk: Desk) -> dict[str, object]:
     await desk.settle()
     with sqlite3.connect(desk.db_path) as conn:
         ids = dict(conn.execute("SELECT number, id FROM incidents").fetchall())
-    return {"people": people, "incidents": {"jianshelu": ids[own], "mianfanglu": ids[other]}}
+    # A finding on each, for the note buttons (the rules' own kind: nothing a director did).
+    from bot.domain.accountability import MarkKind
+    from storage import incident_marks
+
+    async with desk.db.tx() as conn:
+        for unit, number in (("jianshelu", own), ("mianfanglu", other)):
+            await incident_marks.add(conn, ids[number], unit, MarkKind.LATE, desk.clock.now(), stage="first")
+    with sqlite3.connect(desk.db_path) as conn:
+        clocks = dict(conn.execute("SELECT incident_id, min(id) FROM incident_forwards GROUP BY incident_id"))
+        marks = dict(conn.execute("SELECT incident_id, id FROM incident_marks"))
+    things = {number: {"fw:ok": clocks[ids[number]], "dx:first": ids[number], "mk:note": marks[ids[number]]}
+              for number in (own, other)}
+    return {"people": people, "incidents": {"jianshelu": ids[own], "mianfanglu": ids[other]},
+            "things": {"jianshelu": things[own], "mianfanglu": things[other]}}
 
 
 async def test_incident_buttons_matrix(desk: Desk, world: dict[str, object]) -> None:
     people: dict[str, SimUser] = world["people"]  # type: ignore[assignment]
     incidents: dict[str, int] = world["incidents"]  # type: ignore[assignment]
+    things: dict[str, dict[str, int]] = world["things"]  # type: ignore[assignment]
     cells = wrong = 0
     failures: list[str] = []
     for key, who in people.items():
         member = await members_store.by_telegram_id(desk.db.conn, who.id)
         for unit, inc_id in incidents.items():
-            for button in BUTTONS:
+            pressed = [(button, f"i:{button}:{inc_id}") for button in BUTTONS]
+            pressed += [(button, f"{button}:{ident}") for button, ident in things[unit].items()]
+            for button, data in pressed:
                 want = _expected(member, button, unit)
-                got, said = await _outcome(desk, who, f"i:{button}:{inc_id}")
+                got, said = await _outcome(desk, who, data)
                 cells += 1
                 if (got == "done") != want:
                     wrong += 1
-                    failures.append(f"{key} i:{button} on {unit}: expected {'allowed' if want else 'refused'}, got {got}: {said[:120]}")
+                    failures.append(f"{key} {data} on {unit}: expected {'allowed' if want else 'refused'}, got {got}: {said[:120]}")
     assert not failures, f"{wrong}/{cells} cells wrong:\n" + "\n".join(failures)
-    assert cells == len(people) * 2 * len(BUTTONS)
+    assert cells == len(people) * 2 * (len(BUTTONS) + len(OTHER_BUTTONS))
     with sqlite3.connect(desk.db_path) as conn:
         # Closing was allowed to some and is a dialogue (nobody typed an outcome): both still open.
         assert conn.execute("SELECT count(*) FROM incidents WHERE status='open'").fetchone()[0] == 2
@@ -211,9 +241,11 @@ async def test_incident_buttons_matrix(desk: Desk, world: dict[str, object]) -> 
     head = await members_store.by_telegram_id(desk.db.conn, people["head"].id)
     other_head = await members_store.by_telegram_id(desk.db.conn, people["other_head"].id)
     assert head is not None and other_head is not None
-    # The first allowed ack on each incident (people are tried in order) is its own unit head's;
-    # never an officer's, the admin's or the deactivated member's.
-    assert acked == {"jianshelu": head.id, "mianfanglu": other_head.id}
+    # The first allowed ack on each incident (people are tried in order) is the duty officer's: the
+    # office's; never the unit head's (who comes first), an officer's, the admin's or a deactivated member's.
+    duty = await members_store.by_telegram_id(desk.db.conn, people["duty"].id)
+    assert duty is not None and head.id != duty.id and other_head.id != duty.id
+    assert acked == {"jianshelu": duty.id, "mianfanglu": duty.id}
 
 
 FORGED = ["i:ack:999999", "i:ack:0", "i:ack:-1", "i:ack:1x", "i:zz:1", "i:ack:" + "9" * 13, "i:ack", "i::1", "r:ok",
@@ -264,8 +296,9 @@ async def test_replayed_confirm_after_the_report_is_filed_does_not_file_again(de
         assert conn.execute("SELECT count(*) FROM incidents").fetchone()[0] == 2
 
 
-COMMANDS = ["/report", "/incidents", "/members", "/invite jianshelu officer", "/deactivate 1"]
-COMMAND_ACTION = {"/report": Action.REPORT_INCIDENT, "/members": Action.MANAGE_MEMBERS,
+COMMANDS = ["/report", "/record", "/breaches", "/incidents", "/members", "/invite jianshelu officer", "/deactivate 1"]
+COMMAND_ACTION = {"/report": Action.REPORT_INCIDENT, "/record": Action.RECORD_INCIDENT, "/breaches": Action.VIEW_STATS,
+                  "/members": Action.MANAGE_MEMBERS,
                   "/invite jianshelu officer": Action.CREATE_INVITE, "/deactivate 1": Action.MANAGE_MEMBERS,
                   "/stats": Action.VIEW_STATS}
 

@@ -164,3 +164,16 @@ def test_every_repeated_key_is_reported_at_its_own_line() -> None:
 ])
 def test_error_lines(text: str, line: int) -> None:
     assert _error(text).line == line
+
+
+def test_the_reporting_bulletins_crontabs_and_corrected_report_deadline() -> None:
+    c = cfg.loads(example_config())
+    assert c.incident.bulletin_cron == "0 9 1 * *" and c.incident.bulletin_weekly_cron == ""
+    assert c.incident.corrected_report == timedelta(hours=1)
+    weekly = cfg.loads('[incident]\nbulletin_weekly_cron = "0 9 * * 1"\n')
+    assert weekly.incident.bulletin_weekly_cron == "0 9 * * 1"
+    err = _error('[incident]\nbulletin_cron = "every month"\n')
+    assert err.key == "incident.bulletin_cron" and "crontab" in err.problem
+    err = _error('[incident]\nbulletin_weekly_cron = "0 9 1 * 1"\n')  # day and weekday: cron and APScheduler differ
+    assert err.key == "incident.bulletin_weekly_cron"
+    assert _error('[incident]\ncorrected_report = "0s"\n').key == "incident.corrected_report"

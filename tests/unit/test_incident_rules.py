@@ -43,9 +43,17 @@ def test_plan_on_time_report() -> None:
         (DUE, "written", timedelta(hours=2)),
         (REMIND, "full", timedelta(hours=2, minutes=45)),
         (DUE, "full", timedelta(hours=3)),
-        (FORWARD_REMIND, "", timedelta(minutes=28)),
         (FOLLOWUP, "", timedelta(hours=7)),
     ])
+    # The office's forward clock is planned on its own (bot/domain/accountability.plan_forward).
+    assert FORWARD_REMIND not in [p.kind for p in plan]
+
+
+def test_plan_for_an_event_the_office_learnt_of_elsewhere_owes_the_first_report_too() -> None:
+    recorded = T0 + timedelta(minutes=30)
+    plan = plan_deadlines(T0, recorded, POLICY, owed=(Stage.FIRST, Stage.WRITTEN, Stage.FULL))
+    first = sorted((p.kind, p.due_at - T0) for p in plan if p.stage == "first")
+    assert first == [(DUE, timedelta(hours=1)), (REMIND, timedelta(minutes=45))]
 
 
 def test_plan_for_a_report_filed_after_the_written_deadline() -> None:
