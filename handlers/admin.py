@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot.app import DeskContext
+from bot.domain import parse
 from bot.domain.invites import deep_link
 from bot.domain.members import Action, Role
 from bot.fmt import clip, esc
@@ -64,11 +65,12 @@ async def _set_active(update: Update, ctx: DeskContext, active: bool) -> None:
         return
     usage = "core.admin.reactivate_usage" if active else "core.admin.deactivate_usage"
     args = ctx.args or []
-    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+    member_id = parse.record_id(args[0]) if len(args) == 1 else None
+    if member_id is None:
         await say(update, ctx, ctx.t(usage))
         return
     try:
-        target = await registration.set_active(ctx.services, admin, int(args[0].lstrip("#")), active)
+        target = await registration.set_active(ctx.services, admin, member_id, active)
     except ServiceError as err:
         await refuse(update, ctx, err)
         return

@@ -23,7 +23,7 @@ from telegram.ext import (
 
 from bot import callbacks as cb
 from bot.app import DeskContext
-from bot.config import parse_duration
+from bot.domain import parse
 from bot.domain.members import Action, Member
 from bot.domain.notices import (
     ADDRESSABLE_ROLES,
@@ -395,9 +395,8 @@ async def got_deadline(update: Update, ctx: DeskContext) -> S:
     text = await read_text(update, ctx, limit=20)
     if text is None:
         return S.DEADLINE
-    try:
-        chosen = parse_duration(text.replace("小时", "h").replace("分钟", "m").replace("分", "m").replace("天", "d"))
-    except ValueError:
+    chosen = parse.duration(text)
+    if chosen is None:
         await say(update, ctx, ctx.t("notice.deadline_bad"))
         return S.DEADLINE
     draft = await _draft(update, ctx)
