@@ -222,6 +222,8 @@ def parse_meeting_time(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     today = now.astimezone(tz).date()
     if m.group("word"):
         day = today + timedelta(days=_DAY_WORDS[m.group("word")])
+    elif m.group("y") and int(m.group("y")) > today.year + 1:
+        raise MeetingTimeError("too_far")  # 9999-12-31 too: a typo of the year, said as such
     elif m.group("mo"):
         day = parse.date_of(m, today, "nearest")
     else:
