@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.i18n import Texts
+from bot.i18n import Html, Texts, esc, plain
 
-
-def esc(text: object) -> str:
-    """Every piece of user text goes through this before it enters an HTML message."""
-    return html.escape(str(text), quote=False)
+__all__ = ["Fmt", "Html", "clip", "clip_timeline", "esc", "plain"]
 
 
 MAX_MESSAGE = 4000  # Telegram takes 4,096 characters; room for what a sender adds around the text

@@ -54,7 +54,7 @@ async def invite(update: Update, ctx: DeskContext) -> None:
     username = ctx.bot.username or s.config.telegram.bot_username
     await say(update, ctx, ctx.t(
         "core.admin.invite_created", unit=esc(s.unit_name(inv.unit_code)), role=ctx.t(f"core.roles.{inv.role}"),
-        name=f"，{esc(name)}" if name else "", expires=s.fmt.dt(inv.expires_at), link=deep_link(username, inv.code),
+        name=esc(f"，{name}") if name else "", expires=s.fmt.dt(inv.expires_at), link=deep_link(username, inv.code),
         code=inv.code,
     ))
 

@@ -437,7 +437,7 @@ async def show_summary(update: Update, ctx: DeskContext, draft: svc.NoticeDraft)
                  attachments=len(draft.attachments), audience=_audience_line(ctx, draft, member),
                  urgency=ctx.t("notice.btn.urgent" if draft.urgent else "notice.btn.normal"), receipt=receipt)
     if draft.audience is not None and (lost := await svc.unreached_units(s, member, draft.audience)):
-        text += ctx.t("notice.unreached_units", units=ctx.t("core.list_sep").join(esc(s.unit_name(u)) for u in lost))
+        text += ctx.t("notice.unreached_units", units=esc(ctx.t("core.list_sep").join(s.unit_name(u) for u in lost)))
     await say(update, ctx, text, cb.keyboard([[(ctx.t("notice.btn.send"), "nd:send"),
                                                (ctx.t("notice.btn.cancel"), "nd:cancel")]]))
     return S.CONFIRM
