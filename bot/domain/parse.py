@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-# Beyond these a typed year is a typo, and year 1 or 9999 cannot even pass through a time zone.
+# Beyond these a typed year is a typo (and year 1 cannot pass through a time zone, nor 9999 take a day more).
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_ID = 10**12 - 1  # record numbers: what callback data carries (\d{1,12}); SQLite holds 2**63
 MAX_COUNT = 100_000  # people counted in one incident
@@ -44,19 +44,10 @@ def _ascii(ch: str) -> str:
     return ch
 
 
-_TABLE: dict[int, str] = {}
-
-
 def normalise(text: str) -> str:
     """Decimal digits and fullwidth ASCII as plain ASCII, surrounding space removed; every other
     character (², ①, Chinese) unchanged."""
-    out = []
-    for ch in text:
-        mapped = _TABLE.get(ord(ch))
-        if mapped is None:
-            mapped = _TABLE[ord(ch)] = _ascii(ch)
-        out.append(mapped)
-    return "".join(out).strip()
+    return ("".join(map(_ascii, text)) if not text.isascii() else text).strip()
 
 
 _DIGITS = re.compile(r"[0-9]+", re.ASCII)
