@@ -9,17 +9,20 @@ from functools import cache
 
 from bot.i18n import load_catalog
 
-_MIN_LITERAL = 1  # a template that is all placeholder ("{day}") would match anything
+# A template with placeholders and hardly any words ("{day}", "{month:02d}-{day:02d}") would
+# match almost anything: it is left out. One without placeholders matches only itself.
+_MIN_LITERAL = 3
 
 
 def _pattern(template: str) -> re.Pattern[str] | None:
-    parts, literal = [], 0
+    parts, literal, fields = [], 0, 0
     for text, field, _spec, _conv in string.Formatter().parse(template):
         parts.append(re.escape(text))
         literal += len(text.strip())
         if field is not None:
             parts.append("(?s:.*?)")
-    return re.compile("".join(parts), re.S) if literal >= _MIN_LITERAL else None
+            fields += 1
+    return re.compile("".join(parts), re.S) if literal >= _MIN_LITERAL or not fields else None
 
 
 @cache
