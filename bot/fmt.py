@@ -2,34 +2,25 @@
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.i18n import Texts
+from bot.i18n import Html, Texts, esc, plain
 
-
-def esc(text: object) -> str:
-    """Every piece of user text goes through this before it enters an HTML message."""
-    return html.escape(str(text), quote=False)
+__all__ = ["Fmt", "Html", "clip", "clip_timeline", "esc", "one_line", "plain"]
 
 
 def one_line(text: str) -> str:
     """A catalog message for a log line or a terminal: no tags, no entities, one line."""
     out = ""
-    for line in html.unescape(_TAG.sub("", text)).splitlines():
+    for line in plain(text).splitlines():
         line = " ".join(line.split())
         if line:  # Chinese sentences run on after their full stop; others take a space
             out += ("" if not out or out[-1] in "。！？；：，、）" else " ") + line
     return out
-
-
-def plain(text: str) -> str:
-    """A chat text (HTML, escaped) as plain text, for a Word file or a spreadsheet cell."""
-    return html.unescape(re.sub(r"<[^>]+>", "", text)).strip()
 
 
 MAX_MESSAGE = 4000  # Telegram takes 4,096 characters; room for what a sender adds around the text
@@ -78,17 +69,32 @@ def clip_timeline(render: Callable[[list[str]], str], lines: list[str], omitted:
 
 
 class Fmt:
-    def __init__(self, texts: Texts, tz: ZoneInfo) -> None:
-        self.t, self.tz = texts, tz
+    """Every date and time a person reads goes through here. A date outside the current year
+    (Beijing time, by the injected clock) carries its year: "01-05" read in December would be
+    taken for the coming January."""
+
+    def __init__(self, texts: Texts, tz: ZoneInfo, now: Callable[[], datetime] | None = None) -> None:
+        self.t, self.tz, self.now = texts, tz, now
+
+    def _with_year(self, year: int, forced: bool) -> bool:
+        return forced or self.now is None or year != self.now().astimezone(self.tz).year
 
     def dt(self, when: datetime | None, *, year: bool = False) -> str:
+        """`11-25 14:30`, or `2027-01-05 09:00` when not this year (or `year`)."""
         if when is None:
             return "—"
         local = when.astimezone(self.tz)
         return self.t(
-            "core.fmt.datetime_year" if year else "core.fmt.datetime",
+            "core.fmt.datetime_year" if self._with_year(local.year, year) else "core.fmt.datetime",
             year=local.year, month=local.month, day=local.day, hour=local.hour, minute=local.minute,
         )
+
+    def day(self, d: date, *, long: bool = False) -> str:
+        """A (Beijing) day: `11-25` / `2027-01-05`; `long`: `11月25日` / `2027年1月5日`."""
+        key = "core.fmt.date_long" if long else "core.fmt.date"
+        if self._with_year(d.year, False):
+            key += "_year"
+        return self.t(key, year=d.year, month=d.month, day=d.day)
 
     def dur(self, delta: timedelta) -> str:
         """1小时20分钟 / 1h 20min: the two largest non-zero parts."""

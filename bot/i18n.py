@@ -2,17 +2,75 @@
 
 zh is the default and the reference; en must carry the same keys and placeholders
 (a unit test checks it). Handlers never hold user-facing literals.
+
+The catalog's texts are Telegram HTML. A placeholder that carries a person's, a unit's or a
+group's name, or anything a person typed (TEXT_FIELDS), is escaped here, when the text is
+rendered: names come from Telegram display names, invites and the config, and one `<` or `&`
+in a name made the Bot API refuse every message that held it (issue #23). A value that is
+already HTML — `esc()`'s result, another rendered text — is an `Html` and passes unchanged,
+so escaping twice cannot happen.
 """
 
 from __future__ import annotations
 
+import html
+import re
 import string
 import tomllib
+from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
 LANGUAGES = ("zh", "en")
+
+# Placeholders that carry names or typed text: escaped when a text is rendered, unless the
+# value is already Html. tests/unit/test_catalog_html.py renders every template with hostile
+# values for these and checks the Bot API would take every one.
+TEXT_FIELDS = frozenset({
+    # people, units, groups
+    "name", "names", "asker", "author", "reporter", "standin", "stand_in", "leader", "who", "director", "target",
+    "incoming", "outgoing", "on_behalf", "unit", "units", "group", "district",
+    # labels an office writes into the config (approval chains and steps, shifts)
+    "chain", "step", "shift", "shifts",
+    # what people type
+    "place", "description", "destination", "reason", "requirement", "body", "title", "comment", "question",
+    "answer", "outcome", "note", "text", "summary", "cause", "background", "development", "handling",
+    "consequences", "code", "role", "value", "column",
+})
+
+
+class Html(str):
+    """Text that is already valid Telegram HTML: escaped user text, or a rendered catalog text.
+    Stays Html when put together only with Html (`+`, `sep.join`); anything else gives a plain str."""
+
+    __slots__ = ()
+
+    def __add__(self, other: str) -> str:
+        joined = str.__add__(self, other)
+        return Html(joined) if isinstance(other, Html) else joined
+
+    def join(self, items: Iterable[str]) -> str:  # type: ignore[override]
+        parts = list(items)
+        joined = str.join(self, parts)
+        return Html(joined) if all(isinstance(x, Html) for x in parts) else joined
+
+
+def esc(text: object) -> Html:
+    """Every piece of user text goes through this (or a TEXT_FIELDS placeholder) before it enters
+    an HTML message; escaping what is already Html would show `&amp;lt;`, so it is left alone."""
+    if isinstance(text, Html):
+        return text
+    return Html(html.escape(str(text), quote=False))
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def plain(text: str) -> str:
+    """A catalog text for where text is shown as is (a button's toast, a Word file, a spreadsheet
+    cell, a terminal): tags dropped, entities read back (`&lt;` → `<`)."""
+    return html.unescape(_TAG.sub("", text)).strip()
 
 
 def _flatten(prefix: str, data: dict[str, object], out: dict[str, str]) -> None:
@@ -46,11 +104,14 @@ class Texts:
         self._cat = load_catalog(lang)
         self._fallback = load_catalog("zh")
 
-    def __call__(self, key: str, /, **kw: object) -> str:
+    def __call__(self, key: str, /, **kw: object) -> Html:
         template = self._cat.get(key) or self._fallback.get(key)
         if template is None:
-            return key
-        return template.format(**kw) if kw else template
+            return Html(key)
+        if not kw:
+            return Html(template)
+        safe = {k: esc(v) if k in TEXT_FIELDS and isinstance(v, str) else v for k, v in kw.items()}
+        return Html(template.format(**safe))
 
     def help_line(self, command: str) -> str:
         """`/cmd — what it does`: core.help.<cmd>, or <feature>.help.<cmd> from a feature's file."""

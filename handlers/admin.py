@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot.app import DeskContext, set_member_commands
+from bot.domain import parse
 from bot.domain.invites import deep_link
 from bot.domain.members import Action, Role
 from bot.fmt import clip, esc
@@ -59,7 +60,7 @@ async def invite(update: Update, ctx: DeskContext) -> None:
     username = ctx.bot.username or s.config.telegram.bot_username
     await say(update, ctx, ctx.t(
         "core.admin.invite_created", unit=esc(s.unit_name(inv.unit_code)), role=ctx.t(f"core.roles.{inv.role}"),
-        name=f"，{esc(name)}" if name else "", expires=s.fmt.dt(inv.expires_at), link=deep_link(username, inv.code),
+        name=esc(f"，{name}") if name else "", expires=s.fmt.dt(inv.expires_at), link=deep_link(username, inv.code),
         code=inv.code,
     ))
 
@@ -93,11 +94,12 @@ async def _set_active(update: Update, ctx: DeskContext, active: bool) -> None:
         return
     usage = "core.admin.reactivate_usage" if active else "core.admin.deactivate_usage"
     args = ctx.args or []
-    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+    member_id = parse.record_id(args[0]) if len(args) == 1 else None
+    if member_id is None:
         await say(update, ctx, ctx.t(usage))
         return
     try:
-        target = await registration.set_active(ctx.services, admin, int(args[0].lstrip("#")), active)
+        target = await registration.set_active(ctx.services, admin, member_id, active)
     except ServiceError as err:
         await refuse(update, ctx, err)
         return

@@ -17,6 +17,7 @@ from bot.desk_bot import DeskBot, Markup
 from bot.domain.members import Action, Member, can
 from bot.domain.sent_time import credible, pressed_at, sent_at
 from bot.fmt import esc
+from bot.i18n import plain
 from bot.services import registration
 from bot.services.errors import ServiceError
 from storage import drafts, members
@@ -40,9 +41,12 @@ async def say_key(update: Update, ctx: DeskContext, key: str, markup: Markup = N
 
 
 async def answer_query(update: Update, text: str | None = None, alert: bool = False) -> None:
+    """The toast (or alert box) under a pressed button: `text` is a catalog text (HTML), shown
+    as Telegram shows a toast — plain, so a name's `&` reads `&`, not `&amp;`."""
     q = update.callback_query
     if q is None:
         return
+    text = plain(text) if text else None
     bot = q.get_bot()
     try:
         if isinstance(bot, DeskBot):

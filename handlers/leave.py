@@ -23,6 +23,7 @@ from telegram.ext import (
 from bot import callbacks as cb
 from bot.app import DeskContext
 from bot.domain import leave as rules
+from bot.domain import parse
 from bot.domain.leave import Decision, LeaveDraft, LeaveInputError, LeaveKind
 from bot.domain.members import Action, can
 from bot.fmt import esc
@@ -454,11 +455,10 @@ async def withdraw(update: Update, ctx: DeskContext) -> None:
     elif not await private_only(update, ctx):
         return
     elif ctx.args:
-        arg = ctx.args[0].lstrip("#")
-        if not arg.isdigit() or len(arg) > 12:
+        request_id = parse.record_id(ctx.args[0])
+        if request_id is None:
             await say(update, ctx, ctx.t("leave.err_withdraw_number"))
             return
-        request_id = int(arg)
     try:
         text = await svc.withdraw(ctx.services, member, request_id)
     except ServiceError as err:

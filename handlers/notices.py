@@ -24,7 +24,7 @@ from telegram.ext import (
 
 from bot import callbacks as cb
 from bot.app import DeskContext
-from bot.config import parse_duration
+from bot.domain import parse
 from bot.domain.documents import Classification
 from bot.domain.members import Action, Member
 from bot.domain.notices import (
@@ -508,9 +508,8 @@ async def got_deadline(update: Update, ctx: DeskContext) -> S:
     text = await read_text(update, ctx, limit=20)
     if text is None:
         return S.DEADLINE
-    try:
-        chosen = parse_duration(text.replace("小时", "h").replace("分钟", "m").replace("分", "m").replace("天", "d"))
-    except ValueError:
+    chosen = parse.duration(text)
+    if chosen is None:
         await say(update, ctx, ctx.t("notice.deadline_bad"))
         return S.DEADLINE
     draft = await _draft(update, ctx)
@@ -553,7 +552,7 @@ async def show_summary(update: Update, ctx: DeskContext, draft: svc.NoticeDraft)
                  attachments=len(draft.attachments), audience=_audience_line(ctx, draft, member),
                  urgency=ctx.t("notice.btn.urgent" if draft.urgent else "notice.btn.normal"), receipt=receipt)
     if draft.audience is not None and (lost := await svc.unreached_units(s, member, draft.audience)):
-        text += ctx.t("notice.unreached_units", units=ctx.t("core.list_sep").join(esc(s.unit_name(u)) for u in lost))
+        text += ctx.t("notice.unreached_units", units=esc(ctx.t("core.list_sep").join(s.unit_name(u) for u in lost)))
     await say(update, ctx, text, cb.keyboard((await confirm_buttons(update, ctx)).rows))
     return S.CONFIRM
 

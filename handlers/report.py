@@ -17,7 +17,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Conv
 
 from bot import callbacks as cb
 from bot.app import DeskContext
-from bot.domain.casualties import CasualtyInputError, parse_casualties, parse_count
+from bot.domain.casualties import CasualtyInputError, is_lone_number, parse_casualties, parse_count
 from bot.domain.incidents import Category
 from bot.domain.members import Action
 from bot.domain.report_draft import MAX_DESCRIPTION, MAX_PHOTOS, MAX_PLACE, ReportDraft
@@ -381,7 +381,7 @@ async def got_casualties(update: Update, ctx: DeskContext) -> S:
         if got is None:
             return S.CASUALTIES
         text = got
-    if text.strip().isdigit():
+    if is_lone_number(text):
         try:
             draft.deaths = parse_count(text)
         except CasualtyInputError:
@@ -405,7 +405,7 @@ async def _got_count(update: Update, ctx: DeskContext, state: S) -> int | None |
         return "skip"
     try:
         return parse_count(text)
-    except (CasualtyInputError, ValueError):
+    except CasualtyInputError:
         await say(update, ctx, ctx.t("incident.count_bad"))
         return "skip"
 

@@ -28,6 +28,7 @@ from telegram.ext import (
 
 from bot import callbacks as cb
 from bot.app import DeskContext
+from bot.domain import parse
 from bot.domain import supervision as rules
 from bot.domain.members import Action, Role, can
 from bot.domain.supervision import Source
@@ -226,9 +227,9 @@ async def ask_leader(update: Update, ctx: DeskContext) -> S:
 async def got_leader(update: Update, ctx: DeskContext) -> S:
     """Reads the responsible leader (a registered 区领导, or none); asks the deadline."""
     raw = callback_data(update).removeprefix("sx:l:")
-    leader_id = int(raw) if raw.isdigit() and len(raw) <= 12 else -1
-    leader = await members.by_id(ctx.services.db.read, leader_id) if leader_id > 0 else None
-    if leader_id < 0 or (leader_id > 0 and (leader is None or not leader.active or not leader.has(Role.LEADER))):
+    leader_id = 0 if raw == "0" else parse.record_id(raw)  # 0: 不指定
+    leader = await members.by_id(ctx.services.db.read, leader_id) if leader_id else None
+    if leader_id is None or (leader_id and (leader is None or not leader.active or not leader.has(Role.LEADER))):
         await answer_query(update, ctx.t("core.stale_button"), alert=True)
         return S.LEADER
     await answer_query(update)

@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.app import DeskContext
+from bot.domain import parse
 from bot.domain.members import Action, Member, can
 from bot.services import supervision as svc
 from bot.services import supervision_text as txt
@@ -60,11 +61,11 @@ async def show_task(update: Update, ctx: DeskContext) -> None:
     member = await guard_private(update, ctx)
     if member is None:
         return
-    raw = (ctx.args[0] if ctx.args else "").strip().lstrip("#")
-    if not raw.isdigit() or len(raw) > 9:
+    task_id = parse.record_id(ctx.args[0]) if ctx.args else None
+    if task_id is None:
         await say(update, ctx, ctx.t("task.usage"))
         return
-    await send_detail(update, ctx, member, int(raw))
+    await send_detail(update, ctx, member, task_id)
 
 
 async def list_tasks(update: Update, ctx: DeskContext) -> None:

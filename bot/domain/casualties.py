@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.domain.timeparse import normalise
+from bot.domain import parse
 
 UNKNOWN_WORDS = ("暂不清楚", "不清楚", "未知", "待核实", "unknown", "?", "？")
 NONE_WORDS = ("无", "无伤亡", "没有", "none", "0/0/0")
-_LABELLED = re.compile(r"(死亡|亡|死|受伤|伤|失踪|失联)\s*[:：]?\s*(\d+|\?|？)\s*人?")
-_SLASHED = re.compile(r"^(\d+|\?)\s*[/,，、 ]\s*(\d+|\?)\s*[/,，、 ]\s*(\d+|\?)$")
-MAX_COUNT = 100_000
+_LABELLED = re.compile(r"(死亡|亡|死|受伤|伤|失踪|失联)\s*[:：]?\s*(\d+|\?|？)\s*人?", re.ASCII)
+_SLASHED = re.compile(r"^(\d+|\?)\s*[/,，、 ]\s*(\d+|\?)\s*[/,，、 ]\s*(\d+|\?)$", re.ASCII)
+MAX_COUNT = parse.MAX_COUNT
 
 
 class CasualtyInputError(ValueError):
@@ -44,15 +44,15 @@ NONE = Casualties(0, 0, 0)
 def _num(s: str) -> int | None:
     if s in ("?", "？"):
         return None
-    n = int(s)
-    if n > MAX_COUNT:
+    n = parse.count(s)
+    if n is None:
         raise CasualtyInputError(s)
     return n
 
 
 def parse_casualties(text: str) -> Casualties:
     """`死亡1 受伤3 失踪0`, `1/3/0`, `无`, `暂不清楚`; unnamed parts of a labelled form stay unknown."""
-    s = normalise(text).lower()
+    s = parse.normalise(text).lower()
     if s in UNKNOWN_WORDS:
         return UNKNOWN
     if s in NONE_WORDS:
@@ -73,11 +73,14 @@ def parse_casualties(text: str) -> Casualties:
     raise CasualtyInputError(text)
 
 
+def is_lone_number(text: str) -> bool:
+    """Digits and nothing else (fullwidth too, not ²): the deaths, the other figures to be asked."""
+    return re.fullmatch(r"\d+", parse.normalise(text), re.ASCII) is not None
+
+
 def parse_count(text: str) -> int | None:
-    """One number asked on its own; 暂不清楚 → None."""
-    s = normalise(text).rstrip("人")
+    """One number asked on its own; 暂不清楚 → None; anything else but a count raises."""
+    s = parse.normalise(text).rstrip("人").strip()
     if s in UNKNOWN_WORDS:
         return None
-    if s.isdigit():
-        return _num(s)
-    raise CasualtyInputError(text)
+    return _num(s)

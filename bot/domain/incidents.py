@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot.domain import parse
 from bot.domain.casualties import Casualties
 
 
@@ -211,13 +212,9 @@ def incident_number(year: int, seq: int) -> str:
 
 
 def parse_incident_number(text: str) -> str | None:
-    import re
-
-    s = text.strip().replace("－", "-").replace("—", "-")
-    m = re.fullmatch(r"(\d{4})-(\d{1,6})", s)
-    if not m:
-        return None
-    return incident_number(int(m.group(1)), int(m.group(2)))
+    """`2026-0007`, `2026-7`, `２０２６－７` → "2026-0007"; None for anything else (parse.incident_number)."""
+    got = parse.incident_number(text)
+    return incident_number(*got) if got else None
 
 
 def merge_followup(current: Casualties, update: Casualties) -> Casualties:

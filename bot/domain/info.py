@@ -18,6 +18,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bot.domain import parse
+
 # Deadline-table kinds; each row is one scheduled occurrence, the next is planned when it fires.
 REMIND = "info.remind"
 WEEK_CLOSE = "info.week_close"
@@ -178,29 +180,9 @@ def previous_month(moment: datetime, tz: ZoneInfo) -> tuple[int, int]:
     return (local.year - 1, 12) if local.month == 1 else (local.year, local.month - 1)
 
 
-_MONTH_FORMS = (
-    re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$"),
-    re.compile(r"^(\d{4})(\d{2})$"),
-)
-_BARE_MONTH = re.compile(r"^(\d{1,2})\s*月?$")
-
-
 def parse_month(text: str, today: date) -> tuple[int, int] | None:
-    """`2026-11`, `2026年11月`, `202611`, `11`, `11月` → (year, month); a bare month not
-    yet reached this year means last year's. Anything else → None."""
-    t = text.strip()
-    for form in _MONTH_FORMS:
-        m = form.match(t)
-        if m:
-            year, month = int(m.group(1)), int(m.group(2))
-            return (year, month) if 1 <= month <= 12 and 2000 <= year <= 2100 else None
-    m = _BARE_MONTH.match(t)
-    if m:
-        month = int(m.group(1))
-        if not 1 <= month <= 12:
-            return None
-        return (today.year, month) if month <= today.month else (today.year - 1, month)
-    return None
+    """`2026-11`, `2026年11月`, `202611`, `11`, `11月` → (year, month) (parse.year_month)."""
+    return parse.year_month(text, today)
 
 
 # --- items and the monthly tally ---------------------------------------------------------

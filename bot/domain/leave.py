@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bot.domain import parse
 from bot.domain.holidays import HolidayCalendar
 from bot.domain.leave_chains import (  # noqa: F401 — the chains' rules, re-exported for their callers
     Approver,
@@ -63,10 +64,9 @@ class LeaveInputError(ValueError):
 
 # --- typed dates ------------------------------------------------------------------------
 
-_FULLWIDTH = str.maketrans("０１２３４５６７８９：－／　", "0123456789:-/ ")
 _DAY = re.compile(
-    r"^(?:(?P<word>今天|今日|明天|明日|后天)|(?:(?P<y>\d{4})\s*[-/.年]\s*)?(?P<mo>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?)"
-    r"\s*(?:(?P<part>上午|下午|全天)|(?P<h>\d{1,2})\s*[:点时]\s*(?P<mi>\d{1,2})?\s*分?)?$"
+    r"^(?:(?P<word>今天|今日|明天|明日|后天)|" + parse.DATE + r")"
+    r"\s*(?:(?P<part>上午|下午|全天)|" + parse.CLOCK + r")?$", re.ASCII
 )
 _WORDS = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2}
 NOON = time(12, 0)
@@ -94,43 +94,28 @@ class DayPoint:
         return datetime.combine(self.day + timedelta(days=1), time(0, 0), tzinfo=tz).astimezone(UTC)
 
 
-def _closest_year(month: int, day: int, ref: date) -> date:
-    """`11-25` means the 25 November nearest to `ref` (so `01-05` typed in December is next year)."""
-    found = []
-    for year in (ref.year - 1, ref.year, ref.year + 1):
-        try:
-            found.append(date(year, month, day))
-        except ValueError:
-            continue
-    if not found:
-        raise LeaveInputError("bad_date")
-    return min(found, key=lambda d: (abs((d - ref).days), d < ref))
-
-
 def parse_day(text: str, today: date, ref: date | None = None) -> DayPoint:
-    """`11-25`, `11-25 下午`, `2026-12-01`, `12月1日 14:00`, `今天`, `明天上午`; raise LeaveInputError."""
-    s = text.translate(_FULLWIDTH).strip()
-    m = _DAY.match(s)
+    """`11-25`, `11-25 下午`, `2026-12-01`, `12月1日 14:00`, `今天`, `明天上午`; raise LeaveInputError.
+    A day without its year is the one nearest to `ref` (default today): `01-05` typed in December
+    is next January."""
+    m = _DAY.match(parse.normalise(text))
     if not m:
         raise LeaveInputError("bad_date")
+    day: date | None
     if m.group("word"):
         day = today + timedelta(days=_WORDS[m.group("word")])
-    elif m.group("y"):
-        try:
-            day = date(int(m.group("y")), int(m.group("mo")), int(m.group("d")))
-        except ValueError:
-            raise LeaveInputError("bad_date") from None
-        if abs(day.year - today.year) > 1:  # 9999-12-31 would overflow the end-of-day arithmetic
-            raise LeaveInputError("year_out_of_range")
     else:
-        day = _closest_year(int(m.group("mo")), int(m.group("d")), ref or today)
+        if m.group("y") and abs(int(m.group("y")) - today.year) > 1:
+            raise LeaveInputError("year_out_of_range")
+        day = parse.date_of(m, ref or today, "nearest")
+    if day is None:
+        raise LeaveInputError("bad_date")
     part = {"上午": "am", "下午": "pm"}.get(m.group("part") or "", "")
     at = None
     if m.group("h") is not None:
-        hour, minute = int(m.group("h")), int(m.group("mi") or 0)
-        if hour > 23 or minute > 59:
+        at = parse.clock_of(m)
+        if at is None:
             raise LeaveInputError("bad_date")
-        at = time(hour, minute)
     return DayPoint(day, part, at)
 
 

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from bot.domain import parse
 from bot.domain.members import Action, Member, Role, can
 
 
@@ -201,47 +202,43 @@ def pending_heads_units(receipts: list[Receipt]) -> list[str]:
 # --- meeting time ---------------------------------------------------------------------
 
 _DAY_WORDS = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2}
-_HM = r"(\d{1,2})[:：点](\d{2})?分?"
+_MEETING = re.compile(r"^(?:(?P<word>今天|今日|明天|明日|后天)|" + parse.DATE + r")?\s*" + parse.CLOCK + "$", re.ASCII)
+MEETING_MAX_AHEAD = timedelta(days=366)  # as leave: a date more than a year ahead is a typo
 
 
 class MeetingTimeError(ValueError):
     def __init__(self, code: str) -> None:
         super().__init__(code)
-        self.code = code  # "bad_format" | "past"
+        self.code = code  # "bad_format" | "past" | "too_far"
 
 
 def parse_meeting_time(text: str, now: datetime, tz: ZoneInfo) -> datetime:
-    """`15:00` (today, or tomorrow if past), `明天 9:30`, `11-25 14:00`, `2026-11-25 14:00` → aware UTC."""
-    s = text.strip().replace("：", ":").replace("－", "-").replace("/", "-")
-    local_now = now.astimezone(tz)
-    day_offset: int | None = None
-    date = None
-    for word, off in _DAY_WORDS.items():
-        if s.startswith(word):
-            day_offset, s = off, s[len(word):].strip()
-            break
-    m = re.fullmatch(r"(?:(\d{4})-)?(\d{1,2})-(\d{1,2})\s*(.*)", s)
-    if day_offset is None and m:
-        year = int(m.group(1)) if m.group(1) else local_now.year
-        try:
-            date = local_now.replace(year=year, month=int(m.group(2)), day=int(m.group(3))).date()
-        except ValueError:
-            raise MeetingTimeError("bad_format") from None
-        s = m.group(4).strip()
-    tm = re.fullmatch(_HM, s)
-    if not tm:
+    """`15:00` (today, or tomorrow if past), `明天 9:30`, `11-25 14:00` (the 25 November nearest
+    today: `01-05` typed in December is next January, `11-20` typed on 11-23 has passed),
+    `2026-11-25 14:00` → aware UTC, after `now` and at most a year ahead."""
+    m = _MEETING.match(parse.normalise(text))
+    at = parse.clock_of(m) if m else None
+    if m is None or at is None:
         raise MeetingTimeError("bad_format")
-    hour, minute = int(tm.group(1)), int(tm.group(2) or 0)
-    if hour > 23 or minute > 59:
+    today = now.astimezone(tz).date()
+    if m.group("word"):
+        day = today + timedelta(days=_DAY_WORDS[m.group("word")])
+    elif m.group("y") and int(m.group("y")) > today.year + 1:
+        raise MeetingTimeError("too_far")  # 9999-12-31 too: a typo of the year, said as such
+    elif m.group("mo"):
+        day = parse.date_of(m, today, "nearest")
+    else:
+        day = today
+    when = parse.moment(day, at, tz) if day is not None else None
+    if when is None:
         raise MeetingTimeError("bad_format")
-    if date is None:
-        date = (local_now + timedelta(days=day_offset or 0)).date()
-    when = datetime(date.year, date.month, date.day, hour, minute, tzinfo=tz)
-    if day_offset is None and m is None and when <= local_now:
+    if not m.group("word") and not m.group("mo") and when <= now:
         when += timedelta(days=1)  # "15:00" said at 16:00 means tomorrow
-    if when <= local_now:
+    if when <= now:
         raise MeetingTimeError("past")
-    return when.astimezone(now.tzinfo)
+    if when - now > MEETING_MAX_AHEAD:
+        raise MeetingTimeError("too_far")
+    return when
 
 
 def split_names(text: str) -> list[str]:

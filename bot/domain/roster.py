@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.domain import parse
 from bot.domain.members import Member, Role
 
 LEADER = "leader"  # the shift name of the leader on duty
@@ -134,36 +135,16 @@ class Parsed:
     days: list[date] = field(default_factory=list)
 
 
-_DATE_RES = (
-    re.compile(r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?$"),
-    re.compile(r"^(\d{1,2})[-/.月](\d{1,2})日?$"),
-)
+_DATE = re.compile(parse.DATE, re.ASCII)
 
 
 def parse_day(value: object, today: date) -> date | None:
-    """2026-11-24, 2026/11/24, 2026年11月24日, 11-24, 11月24日, or an Excel date cell."""
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = str(value or "").strip().split(" ")[0]
-    for i, rx in enumerate(_DATE_RES):
-        m = rx.match(text)
-        if not m:
-            continue
-        try:
-            if i == 0:
-                return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-            d = date(today.year, int(m.group(1)), int(m.group(2)))
-        except ValueError:
-            return None
-        # A month-day without a year is the nearest such day (a December roster typed in January).
-        if (d - today).days < -180:
-            d = d.replace(year=d.year + 1)
-        elif (d - today).days > 180:
-            d = d.replace(year=d.year - 1)
-        return d
-    return None
+    """2026-11-24, 2026/11/24, 2026年11月24日, 11-24, 11月24日, or an Excel date cell.
+    A month-day without a year is the nearest such day (a December roster typed in January)."""
+    if isinstance(value, date):  # an Excel cell (a datetime is a date too)
+        return parse.calendar_day(value.year, value.month, value.day)
+    m = _DATE.fullmatch(parse.normalise(str(value or "")).split(" ")[0])
+    return parse.date_of(m, today, "nearest") if m else None
 
 
 def columns(rules: RosterRules) -> dict[str, tuple[str, int]]:
@@ -185,8 +166,9 @@ def template_header(rules: RosterRules) -> list[str]:
 def find_member(word: str, people: Sequence[Member]) -> list[Member]:
     """By `#12` (number in /members) or by exact name; active members only."""
     w = word.strip()
-    if re.fullmatch(r"#?\d{1,9}", w) and w.startswith("#"):
-        return [m for m in people if m.id == int(w[1:]) and m.active]
+    if w.startswith(("#", "＃")):
+        number = parse.record_id(w)
+        return [m for m in people if m.id == number and m.active]
     return [m for m in people if m.name == w and m.active]
 
 

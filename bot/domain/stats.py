@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from statistics import mean
 from zoneinfo import ZoneInfo
 
+from bot.domain import parse
 from bot.domain.accountability import UNIT_FAILURES, MarkRow, failures_by_unit
 from bot.domain.info import ADOPTED, Scores
 from bot.domain.supervision import AssignmentState, was_late
@@ -38,34 +39,27 @@ def period_of(first: date, last: date, tz: ZoneInfo) -> Period:
     return Period(_day_start(first, tz), _day_start(last + timedelta(days=1), tz), first, last)
 
 
-_YEARS = (2000, 2100)  # beyond: a typo (and year 0 or 9999 cannot be converted to UTC)
-_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-_RANGE = re.compile(r"^(\d{4}-\d{1,2}-\d{1,2})\.\.(\d{4}-\d{1,2}-\d{1,2})$")
+_RANGE = re.compile(r"^(" + parse.DATE.replace("?P<", "?P<a_") + r")\s*(?:\.\.|~|～|至|到)\s*(" + parse.DATE + r")$",
+                    re.ASCII)
 
 
 def parse_period(arg: str, now: datetime, tz: ZoneInfo) -> Period | None:
-    """`week` (this Monday to today), `month` (default: this month to today), `2026-11`,
-    `2026-11-01..2026-11-15`; None if unreadable."""
+    """`week` (this Monday to today), `month` (default: this month to today), `2026-11`
+    (any form parse.year_month reads), `2026-11-01..2026-11-15`; None if unreadable."""
     today = now.astimezone(tz).date()
-    a = arg.strip().lower()
+    a = parse.normalise(arg).lower()
     if a in ("", "month", "本月", "月"):
         return period_of(today.replace(day=1), today, tz)
     if a in ("week", "本周", "周"):
         return period_of(today - timedelta(days=today.weekday()), today, tz)
-    m = _MONTH.match(a)
-    if m:
-        y, mo = int(m.group(1)), int(m.group(2))
-        if not 1 <= mo <= 12 or not _YEARS[0] <= y <= _YEARS[1]:
-            return None
+    if ym := parse.year_month(a, today):
+        y, mo = ym
         nxt = date(y + (mo == 12), mo % 12 + 1, 1)
         return period_of(date(y, mo, 1), nxt - timedelta(days=1), tz)
-    m = _RANGE.match(a)
-    if m:
-        try:
-            first, last = (date(*map(int, g.split("-"))) for g in m.groups())
-        except ValueError:
-            return None
-        if last < first or (last - first).days > 366 or not _YEARS[0] <= first.year <= last.year <= _YEARS[1]:
+    if m := _RANGE.match(a):
+        first = parse.calendar_day(int(m.group("a_y") or today.year), int(m.group("a_mo")), int(m.group("a_d")))
+        last = parse.date_of(m, first, "future") if first else None  # 11-25..01-05 ends next January
+        if first is None or last is None or last < first or (last - first).days > 366:
             return None
         return period_of(first, last, tz)
     return None

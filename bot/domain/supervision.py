@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from bot.domain import parse
 
 
 class Source(StrEnum):
@@ -144,23 +146,21 @@ class DueInputError(ValueError):
         self.code = code
 
 
-_FULLWIDTH = str.maketrans("０１２３４５６７８９：－／　", "0123456789:-/ ")
 _CN_DIGITS = {"零": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _NUM = r"(\d{1,3}|[零一二两三四五六七八九十]{1,3})"
-_RELATIVE = re.compile(rf"^{_NUM}\s*(个)?\s*(天|日|d|周|星期|w|个月|月|小时|h)(内|后|以内)?$")
+_RELATIVE = re.compile(rf"^{_NUM}\s*(个)?\s*(天|日|d|周|星期|w|个月|月|小时|h)(内|后|以内)?$", re.ASCII)
 _HALF_MONTH = ("半个月", "半月")
 _DAY_WORDS = {"今天": 0, "明天": 1, "后天": 2}
-_ABS = re.compile(
-    r"^(?:(?P<word>今天|明天|后天)|(?:(?P<y>\d{4})\s*[-/年.]\s*)?(?P<mo>\d{1,2})\s*[-/月.]\s*(?P<d>\d{1,2})\s*[日号]?)"
-    r"(?:\s*(?P<h>\d{1,2})\s*(?::|点|时)\s*(?P<mi>\d{1,2})?\s*分?)?$"
-)
+_ABS = re.compile(r"^(?:(?P<word>今天|明天|后天)|" + parse.DATE + r")(?:\s*" + parse.CLOCK + r")?$", re.ASCII)
+_DAYS_PER = {"天": 1, "日": 1, "d": 1, "周": 7, "星期": 7, "w": 7, "个月": 30, "月": 30}
 MAX_AHEAD = timedelta(days=2 * 366)
 
 
 def cn_number(text: str) -> int:
-    """`3`, `三`, `十`, `十五`, `二十` → int."""
-    if text.isdigit():
-        return int(text)
+    """`3`, `三`, `十`, `十五`, `二十` → int; KeyError for what is not a number."""
+    n = parse.count(text, hi=999)
+    if n is not None:
+        return n
     if "十" in text:
         tens, _, ones = text.partition("十")
         return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
@@ -173,10 +173,9 @@ def parse_due(text: str, now: datetime, tz: ZoneInfo, due_time: time = time(18, 
     A day without a time means `due_time` that day; `N天`/`一周` count whole days from
     today; `N小时` counts from now. The result is aware UTC and in the future.
     """
-    try:
-        when = _due_at(text, now, tz, due_time)
-    except (ValueError, OverflowError):  # 2-29 rolled into a common year, year 1, 10⁹ days …
-        raise DueInputError("due_bad") from None
+    when = _due_at(text, now, tz, due_time)
+    if when is None:
+        raise DueInputError("due_bad")
     if when <= now:
         raise DueInputError("due_past")
     if when - now > MAX_AHEAD:
@@ -184,10 +183,9 @@ def parse_due(text: str, now: datetime, tz: ZoneInfo, due_time: time = time(18, 
     return when
 
 
-def _due_at(text: str, now: datetime, tz: ZoneInfo, due_time: time) -> datetime:
-    s = re.sub(r"\s+", " ", text.translate(_FULLWIDTH).strip().lower())
-    local_now = now.astimezone(tz)
-    when: datetime
+def _due_at(text: str, now: datetime, tz: ZoneInfo, due_time: time) -> datetime | None:
+    s = re.sub(r"\s+", " ", parse.normalise(text).lower())
+    today = now.astimezone(tz).date()
     if s in _HALF_MONTH:
         s = "15天"
     if s in ("一周", "1周", "一星期"):
@@ -196,50 +194,37 @@ def _due_at(text: str, now: datetime, tz: ZoneInfo, due_time: time) -> datetime:
         try:
             n = cn_number(m.group(1))
         except KeyError:
-            raise DueInputError("due_bad") from None
+            return None
         unit = m.group(3)
         if unit in ("小时", "h"):
-            when = now + timedelta(hours=n)
-        else:
-            days = n * {"天": 1, "日": 1, "d": 1, "周": 7, "星期": 7, "w": 7, "个月": 30, "月": 30}[unit]
-            when = datetime.combine(local_now.date() + timedelta(days=days), due_time, tzinfo=tz).astimezone(UTC)
-    elif m := _ABS.match(s):
+            return now + timedelta(hours=n)
+        return parse.moment(today + timedelta(days=n * _DAYS_PER[unit]), due_time, tz)
+    if m := _ABS.match(s):
         if m.group("word"):
-            day = local_now.date() + timedelta(days=_DAY_WORDS[m.group("word")])
+            day = today + timedelta(days=_DAY_WORDS[m.group("word")])
         else:
-            year = int(m.group("y")) if m.group("y") else local_now.year
-            day = date(year, int(m.group("mo")), int(m.group("d")))
-            if not m.group("y") and day < local_now.date():
-                day = day.replace(year=year + 1)  # "01-15" typed in December means next January
-        at = due_time
-        if m.group("h") is not None:
-            hour, minute = int(m.group("h")), int(m.group("mi") or 0)
-            if hour > 23 or minute > 59:
-                raise DueInputError("due_bad")
-            at = time(hour, minute)
-        when = datetime.combine(day, at, tzinfo=tz).astimezone(UTC)
-    else:
-        raise DueInputError("due_bad")
-    return when
+            day = parse.date_of(m, today, "future")  # "01-15" typed in December means next January
+        at = parse.clock_of(m) if m.group("h") is not None else due_time
+        return parse.moment(day, at, tz) if day is not None and at is not None else None
+    return None
 
 
-_PLAN_ITEM = re.compile(r"^(\d{1,3})\s*(天|d|小时|h|分钟|m)$")
+_PLAN_ITEM = re.compile(r"^(\d{1,3})\s*(天|d|小时|h|分钟|m)$", re.ASCII)
 
 
 def parse_chase_plan(text: str) -> tuple[timedelta, ...]:
     """`3天 1天 2小时` / `3d,1d,2h` → reminders that long before the deadline, largest first."""
-    s = text.translate(_FULLWIDTH).replace("，", " ").replace(",", " ").replace("、", " ").lower()
+    s = parse.normalise(text).replace("，", " ").replace(",", " ").replace("、", " ").lower()
     items = [p for p in s.split() if p]
     if not items or len(items) > 6:
         raise DueInputError("chase_bad")
     out = []
     for item in items:
         m = _PLAN_ITEM.match(item)
-        if not m or int(m.group(1)) == 0:
+        before = parse.span(int(m.group(1)), m.group(2)) if m else None
+        if not before:  # unreadable, or 0
             raise DueInputError("chase_bad")
-        n, unit = int(m.group(1)), m.group(2)
-        out.append(timedelta(days=n) if unit in ("天", "d") else
-                   timedelta(hours=n) if unit in ("小时", "h") else timedelta(minutes=n))
+        out.append(before)
     return tuple(sorted(set(out), reverse=True))
 
 

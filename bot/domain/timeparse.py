@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
+
+from bot.domain import parse
 
 FUTURE_TOLERANCE = timedelta(minutes=2)
 
@@ -21,18 +23,16 @@ class TimeInputError(ValueError):
         self.code = code
 
 
-_FULLWIDTH = str.maketrans("０１２３４５６７８９：－／　", "0123456789:-/ ")
 _DAY_WORDS = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}
-_RELATIVE = re.compile(r"^(\d{1,3})\s*(分钟|分|min|小时|h)\s*前$")
-_CLOCK = r"(\d{1,2})\s*(?::|点|时)\s*(\d{1,2})?\s*分?"
+_RELATIVE = re.compile(r"^(\d{1,3})\s*(分钟|分|min|小时|h)\s*前$", re.ASCII)
 _ABS = re.compile(
-    r"^(?:(?P<word>今天|今日|昨天|昨日|前天)|(?:(?P<y>\d{4})[-/年])?(?P<mo>\d{1,2})\s*[-/月]\s*(?P<d>\d{1,2})\s*日?)?"
-    r"\s*(?:(?P<ampm>上午|早上|凌晨|下午|晚上|中午))?\s*" + _CLOCK + r"$"
+    r"^(?:(?P<word>今天|今日|昨天|昨日|前天)|" + parse.DATE + r")?"
+    r"\s*(?:(?P<ampm>上午|早上|凌晨|下午|晚上|中午))?\s*" + parse.CLOCK + r"$", re.ASCII
 )
 
 
 def normalise(text: str) -> str:
-    return text.translate(_FULLWIDTH).strip()
+    return parse.normalise(text)
 
 
 @dataclass(frozen=True)
@@ -61,32 +61,26 @@ def parse_event_time(text: str, now: datetime, tz: ZoneInfo, bounds: TimeBounds 
     m = _ABS.match(s)
     if not m:
         raise TimeInputError("bad_format")
-    hour, minute = int(m.group(6)), int(m.group(7) or 0)
-    ampm = m.group("ampm")
-    if ampm in ("下午", "晚上") and hour < 12:
-        hour += 12
-    if ampm == "中午" and hour < 11:
-        hour += 12
-    if hour > 23 or minute > 59:
+    at = parse.clock_of(m)
+    if at is None:
         raise TimeInputError("bad_format")
+    ampm = m.group("ampm")
+    if ampm in ("下午", "晚上") and at.hour < 12 or ampm == "中午" and at.hour < 11:
+        at = at.replace(hour=at.hour + 12)
     local_now = now.astimezone(tz)
     explicit_day = False
     if m.group("word"):
-        day = local_now.date() - timedelta(days=_DAY_WORDS[m.group("word")])
+        day: date | None = local_now.date() - timedelta(days=_DAY_WORDS[m.group("word")])
         explicit_day = True
     elif m.group("mo"):
-        year = int(m.group("y")) if m.group("y") else local_now.year
-        try:
-            day = date(year, int(m.group("mo")), int(m.group("d")))
-        except ValueError:
-            raise TimeInputError("bad_format") from None
-        # "12-31 23:00" typed on 1 January means last year.
-        if not m.group("y") and day > local_now.date() + timedelta(days=1):
-            day = day.replace(year=year - 1)
+        # "12-31 23:00" typed on 1 January means last year; tomorrow's date is still this year's.
+        day = parse.date_of(m, local_now.date() + timedelta(days=1), "past")
         explicit_day = True
     else:
         day = local_now.date()
-    when = datetime.combine(day, time(hour, minute), tzinfo=tz).astimezone(UTC)
+    when = parse.moment(day, at, tz) if day is not None else None
+    if when is None:
+        raise TimeInputError("bad_format")
     if not explicit_day and when > now + FUTURE_TOLERANCE:
         # A bare "23:50" typed at 00:30 means last night, not tonight.
         when -= timedelta(days=1)

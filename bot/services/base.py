@@ -41,7 +41,7 @@ class Services:
     calendar: HolidayCalendar = field(init=False)
 
     def __post_init__(self) -> None:
-        self.fmt = Fmt(self.texts, self.config.tz)
+        self.fmt = Fmt(self.texts, self.config.tz, self.clock.now)
         self.policy = incident_policy(self.config)
         self.calendar = holiday_calendar(self.config)
 

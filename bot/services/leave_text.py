@@ -41,21 +41,19 @@ def status_text(s: Services, req: LeaveRequest) -> str:
 
 def start_text(s: Services, when: datetime) -> str:
     local = when.astimezone(s.config.tz)
-    kw: dict[str, Any] = {"month": local.month, "day": local.day}
     if local.time() == time(0, 0):
-        return s.texts("leave.fmt.day", **kw)
+        return s.fmt.day(local.date())
     if local.time() == time(12, 0):
-        return s.texts("leave.fmt.day_pm", **kw)
+        return s.texts("leave.fmt.day_pm", date=s.fmt.day(local.date()))
     return s.fmt.dt(when)
 
 
 def end_text(s: Services, when: datetime) -> str:
     local = when.astimezone(s.config.tz)
     if whole_day_end(when, s.config.tz):
-        day = last_day(when, s.config.tz)
-        return s.texts("leave.fmt.day", month=day.month, day=day.day)
+        return s.fmt.day(last_day(when, s.config.tz))
     if local.time() == time(12, 0):
-        return s.texts("leave.fmt.day_am", month=local.month, day=local.day)
+        return s.texts("leave.fmt.day_am", date=s.fmt.day(local.date()))
     return s.fmt.dt(when)
 
 

@@ -10,13 +10,19 @@ from datetime import date, timedelta
 from bot.domain import roster as rules
 from bot.domain.members import Action, Member, can
 from bot.domain.roster import LEADER, DayEdit, Parsed, RosterRules, Slot
-from bot.fmt import esc
+from bot.fmt import Fmt, esc
+from bot.i18n import Texts
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError
 from storage import members, roster
 
 MAX_FILE = 2_000_000
 MAX_ERRORS = 10
+
+
+def day_label(t: Texts, fmt: Fmt, day: date) -> str:
+    """`11月25日（周三）`; the year too when not this year."""
+    return t("roster.day_label", date=fmt.day(day, long=True), weekday=t(f"roster.weekday.{day.weekday()}"))
 
 
 def roster_rules(s: Services) -> RosterRules:
@@ -122,8 +128,7 @@ async def set_shift(s: Services, by: Member, edit: DayEdit) -> str:
         await roster.replace_shift(tx.conn, edit.day, edit.shift, _slots(r, edit.day, edit.shift, holders),
                                    tx.now, by.id)
         await members.audit(tx.conn, tx.now, by.id, "roster_set", f"{edit.day} {edit.shift}")
-    return s.texts("roster.set_done", day=s.texts("roster.day_label", month=edit.day.month, day=edit.day.day,
-                                                  weekday=s.texts(f"roster.weekday.{edit.day.weekday()}")),
+    return s.texts("roster.set_done", day=day_label(s.texts, s.fmt, edit.day),
                    shift=shift_label(s, r, edit.shift),
                    names=esc(s.texts("core.list_sep").join(edit.names)) or s.texts("roster.nobody"))
 
@@ -157,8 +162,7 @@ async def week_text(s: Services, viewer: Member) -> str:
         day = today + timedelta(days=i)
         day_slots = [x for x in slots if x.day == day]
         lines.append(s.texts("roster.day_title" if i else "roster.today_title",
-                             day=s.texts("roster.day_label", month=day.month, day=day.day,
-                                         weekday=s.texts(f"roster.weekday.{day.weekday()}"))))
+                             day=day_label(s.texts, s.fmt, day)))
         if not day_slots:
             lines.append(s.texts("roster.day_empty"))
             continue

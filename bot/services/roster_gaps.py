@@ -15,8 +15,10 @@ import aiosqlite
 
 from bot.domain import roster as rules
 from bot.domain.members import Role
+from bot.fmt import Fmt
 from bot.i18n import Texts
 from bot.services.base import Services
+from bot.services.roster import day_label
 from storage import members, outbox, roster
 
 
@@ -35,8 +37,7 @@ async def note(conn: aiosqlite.Connection, at: datetime) -> None:
     if not await roster.note_gap(conn, day, at):
         return
     t = Texts(meta.get("lang", "zh"))
-    text = t("roster.gap", day=t("roster.day_label", month=day.month, day=day.day,
-                                 weekday=t(f"roster.weekday.{day.weekday()}")))
+    text = t("roster.gap", day=day_label(t, Fmt(t, tz, lambda: at), day))
     admins = [m.telegram_id for m in await members.with_roles(conn, [Role.ADMIN])]
     await outbox.enqueue_many(conn, admins, method=outbox.SEND_MESSAGE, payload={"text": text, "parse_mode": "HTML"},
                               now=at, ref_kind="roster", ref_id=0, tag="gap")

@@ -1,7 +1,8 @@
 """Property-based fuzzing of the /report dialogue through the real bot and the emulator.
 
 Each example walks one report from /report to 确认上报; before every valid answer it
-sends one hostile input drawn by hypothesis (random/huge/control/emoji text, SQL and
+sends one hostile input drawn by hypothesis (random/huge/control/emoji text, numbers and dates
+that overflow or are not ASCII (tests/hostile.py), SQL and
 HTML fragments, broken Markdown, random or forged button data, a sticker, a photo, a
 location, a document, a command in the middle). After every input:
 
@@ -35,6 +36,7 @@ from hypothesis import strategies as st
 from bench.chaos import step_of
 from bot.emulator import SimMessage, SimUser
 from bot.harness import Desk
+from tests.hostile import typed
 
 EXAMPLES = int(os.environ.get("DUTYDESK_FUZZ_EXAMPLES", "12"))
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -48,6 +50,7 @@ FRAGMENTS = [
 
 hostile_text = st.one_of(
     st.sampled_from(FRAGMENTS),
+    typed,  # numbers and dates that overflow or are not ASCII (tests/hostile.py)
     st.text(max_size=60),
     st.text(alphabet=st.characters(codec="utf-8"), min_size=1, max_size=30),
     st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=6).map("".join),

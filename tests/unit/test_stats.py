@@ -24,6 +24,13 @@ def bj(day: int, hh: int, mm: int = 0) -> datetime:
     ("2026-02", date(2026, 2, 1), date(2026, 2, 28)),
     ("2025-12", date(2025, 12, 1), date(2025, 12, 31)),
     ("2026-11-01..2026-11-15", date(2026, 11, 1), date(2026, 11, 15)),
+    # The forms parse.year_month and parse.DATE read, as /infostats does: a bare month is this year's
+    # (or last year's, when not reached yet); fullwidth digits are digits.
+    ("11", date(2026, 11, 1), date(2026, 11, 30)),
+    ("2026年2月", date(2026, 2, 1), date(2026, 2, 28)),
+    ("２０２６－０２", date(2026, 2, 1), date(2026, 2, 28)),
+    ("11-01..11-15", date(2026, 11, 1), date(2026, 11, 15)),
+    ("2025-12-20..01-05", date(2025, 12, 20), date(2026, 1, 5)),
 ])
 def test_parse_period(arg: str, first: date, last: date) -> None:
     p = st.parse_period(arg, NOW, TZ)
@@ -32,8 +39,9 @@ def test_parse_period(arg: str, first: date, last: date) -> None:
     assert p.end - timedelta(days=1) == datetime.combine(last, datetime.min.time(), TZ)
 
 
-@pytest.mark.parametrize("arg", ["2026-13", "year", "2026-11-15..2026-11-01", "2026-02-30..2026-03-01", "11",
-                                 "0000-01", "9999-12", "0001-01-01..0001-01-02"])
+@pytest.mark.parametrize("arg", ["2026-13", "year", "2026-11-15..2026-11-01", "2026-02-30..2026-03-01", "13",
+                                 "0000-01", "9999-12", "0001-01-01..0001-01-02", "²", "2026-①", "2026-²",
+                                 "99999999999999999999", "-1", "2027-02-29..2027-03-01"])
 def test_parse_period_rejects(arg: str) -> None:
     assert st.parse_period(arg, NOW, TZ) is None
 
