@@ -15,6 +15,8 @@ from bot.domain.members import Action
 from bot.services import handover as svc
 from bot.services.errors import ServiceError
 from handlers.common import (
+    DialogKind,
+    DraftRows,
     answer_query,
     callback_data,
     drop_drafts,
@@ -109,6 +111,22 @@ def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
 def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     return {S.NOTE: [MessageHandler(filters.TEXT & ~filters.COMMAND, got_note),
                      CallbackQueryHandler(stray, pattern=r"^ho:note:"), MessageHandler(~filters.COMMAND, stray)]}
+
+
+# --- what the dialogue map needs (handlers/dialogs.py) -------------------------------------------
+
+
+def _nothing(rows: DraftRows) -> int:
+    return 0  # the notes are the only answer, and typing them saves them
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    await say(update, ctx, ctx.t("duty.ask_note"))
+    return S.NOTE
+
+
+def dialogs() -> list[DialogKind]:
+    return [DialogKind("handover_note", frozenset(S), (NOTE_DRAFT,), (start_note,), _nothing, resume)]
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
