@@ -360,3 +360,36 @@ async def test_today_pressed_before_midnight_while_down_is_that_day() -> None:
         await pause(desk, minutes=20)
         await resume(desk)  # 00:10 on 10-01
         assert "开始：09-30" in (await who.wait_for("到哪天结束")).text
+
+
+async def test_a_forward_pressed_in_time_but_handled_after_the_breach_withdraws_it(desk: Desk, cast: Cast,
+                                                                                  monkeypatch: object) -> None:
+    """已上报市委 pressed at 10:08 (the bot down), the 10-minute target at 10:10: Telegram is unreachable
+    a moment after the restart, so the breach check runs before the press is handled. The press
+    counts when it was made: no 超时上报 on record, and whoever got the breach hears it is withdrawn."""
+    import bot.app
+    from bot.domain.accountability import MarkKind
+    from storage import incident_forwards, incident_marks
+
+    inc = await _incident(desk, cast)
+    alert = await cast.director.wait_for(inc.number)
+    await desk.advance(minutes=5)
+    monkeypatch.setattr(bot.app, "CATCH_UP_WAIT", timedelta(seconds=0.3))  # type: ignore[attr-defined]
+    await pause(desk, minutes=3)
+    await cast.director.press(alert, text="📤 已上报市委")  # 10:08, waits in Telegram's queue
+    await pause(desk, minutes=7)  # 10:15
+    desk.emu.fail_next("500", count=3, methods=["getUpdates"])
+    await resume(desk)
+    breach = await cast.director.wait_for("超时上报")
+    assert breach.message_id < (await cast.director.wait_for("上报市委，在目标")).message_id
+    withdrawn = [m for m in cast.director.inbox if "超时上报提醒作废" in (m.text or "")]
+    assert len(withdrawn) == 1 and "10:00" in withdrawn[0].text  # judged by the alert it was pressed on
+    assert count(cast.leader, "超时上报提醒作废") == count(cast.leader, "⏱ 超时上报")  # whoever was told
+    assert count(cast.officer, "超时上报") == 0  # the unit never heard of it
+    clock = await incident_forwards.first_of(desk.db.read, inc.id)
+    assert clock is not None and clock.breached_at is None and clock.forwarded_at is not None
+    assert clock.forwarded_at <= clock.started_at + timedelta(minutes=10)
+    assert [m for m in await incident_marks.of(desk.db.read, inc.id) if m.kind is MarkKind.FORWARD_LATE] == []
+    kinds = [kind for _at, _actor, kind, _d in await incidents.events(desk.db.read, inc.id)]
+    assert "forward_breached" in kinds and "forward_breach_withdrawn" in kinds  # the record keeps both
+
