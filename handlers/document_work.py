@@ -30,6 +30,7 @@ from handlers.common import (
     DialogKind,
     DraftRows,
     DraftSlot,
+    acted_at,
     answer_query,
     buttons_only,
     callback_data,
@@ -259,8 +260,9 @@ async def got_result(update: Update, ctx: DeskContext) -> S | int:
     assert update.effective_user is not None
     draft = await load_draft(ctx, update.effective_user.id, ACTION)
     if member is not None and isinstance(draft.get("doc_id"), int):
-        try:
-            await say(update, ctx, await svc.finish(ctx.services, member, draft["doc_id"], result))
+        try:  # on time or not by when the person sent it
+            await say(update, ctx, await svc.finish(ctx.services, member, draft["doc_id"], result,
+                                                    at=await acted_at(update, ctx)))
         except ServiceError as err:
             await say(update, ctx, ctx.t(err.key, **err.kw))
     return await _finish(update, ctx)
@@ -344,8 +346,11 @@ async def on_button(update: Update, ctx: DeskContext) -> None:
             await answer_query(update)
             await say(update, ctx, text, views.detail_keyboard(s, member, d))
             return
-        use = {txt.ASSIGN: svc.assign, txt.BACK: svc.send_back, txt.PHONE: svc.by_phone, txt.SIGN: svc.sign}[action]
-        reply = await use(s, member, doc_id)
+        if action in (txt.PHONE, txt.SIGN):  # recorded as pressed, however late the bot got to it
+            timed = {txt.PHONE: svc.by_phone, txt.SIGN: svc.sign}[action]
+            reply = await timed(s, member, doc_id, at=await acted_at(update, ctx))
+        else:
+            reply = await {txt.ASSIGN: svc.assign, txt.BACK: svc.send_back}[action](s, member, doc_id)
     except ServiceError as err:
         await refuse(update, ctx, err)
         return

@@ -37,6 +37,7 @@ from handlers.common import (
     DialogKind,
     DraftRows,
     DraftSlot,
+    acted_at,
     answer_query,
     buttons_only,
     callback_data,
@@ -46,6 +47,7 @@ from handlers.common import (
     guard_private,
     read_text,
     say,
+    sent_time,
     stray_handler,
     text_into_draft,
 )
@@ -165,17 +167,18 @@ async def ask_received(update: Update, ctx: DeskContext) -> S:
 
 
 async def got_received(update: Update, ctx: DeskContext) -> S:
-    """Reads 刚收到 or a typed time; then the summary, files or the check, as the 密级 allows."""
+    """Reads 刚收到 or a typed time, as of when the person answered; then the summary, files or the
+    check, as the 密级 allows."""
     s = ctx.services
     if update.callback_query is not None:
         await answer_query(update)
-        when = s.now()
+        when = await acted_at(update, ctx)
     else:
         text = await read_text(update, ctx, limit=40)
         if text is None:
             return S.RECEIVED
         try:
-            when = parse_entry_time(text, s.now(), s.config.tz, MAX_BACKDATE)
+            when = parse_entry_time(text, sent_time(ctx), s.config.tz, MAX_BACKDATE)
         except EntryTimeError as err:
             await say(update, ctx, ctx.t(f"doc.err_{err.code}"))
             return S.RECEIVED

@@ -24,6 +24,7 @@ from handlers.common import (
     DialogKind,
     DraftRows,
     DraftSlot,
+    acted_at,
     answer_query,
     buttons_only,
     callback_data,
@@ -33,6 +34,7 @@ from handlers.common import (
     guard_private,
     read_text,
     say,
+    sent_time,
     stray_handler,
     text_into_draft,
 )
@@ -110,17 +112,18 @@ async def got_kind(update: Update, ctx: DeskContext) -> S:
 
 
 async def got_time(update: Update, ctx: DeskContext) -> S:
-    """Reads 现在 or a typed time (not in the future, not older than two days)."""
+    """Reads 现在 or a typed time (not in the future, not older than two days), both as of when
+    the person answered: 现在 pressed while the bot was down is the moment it was pressed."""
     s = ctx.services
     if update.callback_query is not None:
         await answer_query(update)
-        when = s.now()
+        when = await acted_at(update, ctx)
     else:
         text = await read_text(update, ctx, limit=40)
         if text is None:
             return S.TIME
         try:
-            when = svc.entry_time(s, text)
+            when = svc.entry_time(s, text, at=sent_time(ctx))
         except ServiceError as err:
             await say(update, ctx, ctx.t(err.key, **err.kw))
             return S.TIME

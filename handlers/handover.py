@@ -17,6 +17,7 @@ from bot.services.errors import ServiceError
 from handlers.common import (
     DialogKind,
     DraftRows,
+    acted_at,
     answer_query,
     callback_data,
     drop_drafts,
@@ -47,11 +48,9 @@ async def on_button(update: Update, ctx: DeskContext) -> None:
         await answer_query(update, ctx.t("core.stale_button"), alert=True)
         return
     action, handover_id = parsed
-    try:
-        if action == svc.HAND:
-            text = await svc.hand_over(ctx.services, member, handover_id)
-        else:
-            text = await svc.take_over(ctx.services, member, handover_id)
+    try:  # both times as pressed, however late the bot got to it
+        use = svc.hand_over if action == svc.HAND else svc.take_over
+        text = await use(ctx.services, member, handover_id, at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
         return

@@ -27,6 +27,7 @@ from handlers.common import (
     DialogKind,
     DraftRows,
     DraftSlot,
+    acted_at,
     answer_query,
     buttons_only,
     callback_data,
@@ -188,8 +189,8 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
     member = await guard(update, ctx, Action.REPORT_HOLIDAY)
     if member is None:
         return ConversationHandler.END
-    try:
-        await svc.submit(ctx.services, member, await _draft(update, ctx))  # the answer goes out with the report
+    try:  # late or not by when 报备 was pressed; the answer goes out with the report
+        await svc.submit(ctx.services, member, await _draft(update, ctx), at=await acted_at(update, ctx))
     except ServiceError as err:
         await say(update, ctx, ctx.t(err.key, **err.kw))
         return ConversationHandler.END if err.key == "holiday.draft_lost" else S.CONFIRM

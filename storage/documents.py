@@ -132,6 +132,11 @@ async def flag_overdue(conn: aiosqlite.Connection, doc_id: int, now: datetime) -
     return cur.rowcount == 1
 
 
+async def withdraw_overdue(conn: aiosqlite.Connection, doc_id: int) -> None:
+    """The overdue flag was raised in error (it was done in time): it goes (the 逾期 event stays)."""
+    await conn.execute("UPDATE documents SET overdue_at=NULL WHERE id=?", (doc_id,))
+
+
 async def add_event(conn: aiosqlite.Connection, doc_id: int, at: datetime, actor_id: int | None, kind: str,
                     **detail: Any) -> None:
     await conn.execute("INSERT INTO document_events(document_id, at, actor_id, kind, detail) VALUES (?,?,?,?,?)",

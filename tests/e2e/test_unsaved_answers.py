@@ -80,6 +80,7 @@ class Scene:
     desk: Desk
     cast: Cast
     msgs: dict[str, SimMessage] = field(default_factory=dict)
+    people: dict[str, SimUser] = field(default_factory=dict)  # registered by a setup
 
 
 Step = Callable[[Scene], Awaitable[None]]
@@ -274,7 +275,7 @@ async def a_handover(s: Scene) -> None:
     from storage import members, roster
 
     svc = s.desk.services
-    incoming = await s.desk.register("duty2", "吴值班", "office", "duty")
+    incoming = s.people["duty2"] = await s.desk.register("duty2", "吴值班", "office", "duty")
     at = svc.now() + timedelta(minutes=1)
     out_m = await members.by_telegram_id(s.desk.db.conn, s.cast.duty.id)
     in_m = await members.by_telegram_id(s.desk.db.conn, incoming.id)
