@@ -200,8 +200,9 @@ async def written_choice(update: Update, ctx: DeskContext) -> int:
     s = ctx.services
     try:
         if purpose in (WRONG, OFFICE):
-            done = await (mark_wrong(s, member, draft["incident_id"], draft.get("reason", ""), c) if purpose == WRONG
-                          else correct_facts(s, member, draft["incident_id"], c))
+            at = await acted_at(update, ctx)
+            done = await (mark_wrong(s, member, draft["incident_id"], draft.get("reason", ""), c, at=at)
+                          if purpose == WRONG else correct_facts(s, member, draft["incident_id"], c))
             await say(update, ctx, done)
             return await _finish(update, ctx)
         if purpose == FIRST:

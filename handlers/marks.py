@@ -18,6 +18,7 @@ from handlers import fact_review
 from handlers.common import (
     DialogKind,
     DraftRows,
+    acted_at,
     answer_query,
     drop_drafts,
     guard,
@@ -94,7 +95,8 @@ async def got_reason(update: Update, ctx: DeskContext) -> S | int:
             "incident_id": draft["incident_id"], "purpose": fact_review.WRONG, "reason": text, "corrections": {}})
         return await fact_review.show_written(update, ctx)
     try:
-        done = await findings.mark_concealed(ctx.services, member, draft["incident_id"], text)
+        done = await findings.mark_concealed(ctx.services, member, draft["incident_id"], text,
+                                             at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
     else:
@@ -163,7 +165,7 @@ async def got_note(update: Update, ctx: DeskContext) -> S | int:
     if member is None or "mark_id" not in draft:
         return ConversationHandler.END
     try:
-        done = await findings.add_note(ctx.services, member, draft["mark_id"], text)
+        done = await findings.add_note(ctx.services, member, draft["mark_id"], text, at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
     else:

@@ -554,3 +554,29 @@ async def test_a_takeover_pressed_in_time_but_handled_after_the_alert_withdraws_
     fixed = await cast.director.wait_for("按时接班")
     assert alert.message_id < fixed.message_id and "作废" in fixed.text and "吴值班" in fixed.text
     assert count(cast.director, "⚠️ 交接班未完成") == 1
+
+
+async def test_a_finding_made_before_midnight_while_down_is_of_that_day(desk: Desk, cast: Cast) -> None:
+    """瞒报's reason sent at 23:58 on 11-30 (the bot down), handled after midnight: the finding is of
+    11-30, so November's 通报 counts it, not December's."""
+    from bot.domain.accountability import MarkKind
+    from storage import incident_marks
+    from tests.e2e.flows import record_event
+
+    number = await record_event(desk, cast.duty, source="媒体/网络", when="1小时前")
+    await desk.advance(days=7, hours=13, minutes=55)  # 11-30 23:55
+    d = cast.director
+    await d.send_command("/incident", number)
+    await d.press(await d.wait_for("时间线"), text="🚫 认定瞒报")
+    await d.wait_for("请输入理由")
+    await pause(desk, minutes=3)
+    said = desk.clock.now()
+    await d.send_text("事发后一小时未报告，媒体已报道")  # 23:58
+    await pause(desk, minutes=10)
+    await resume(desk)  # 12-01 00:08
+    await d.wait_for("已认定事件")
+    inc = await incidents.by_number(desk.db.read, number)
+    assert inc is not None
+    found = [m for m in await incident_marks.of(desk.db.read, inc.id) if m.kind is MarkKind.CONCEALED]
+    assert len(found) == 1 and found[0].at == said.replace(microsecond=0)
+    assert found[0].at.astimezone(desk.config.tz).day == 30  # type: ignore[union-attr]
