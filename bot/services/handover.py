@@ -106,10 +106,24 @@ async def _take_card(s: Services, tx: Tx, h: Handover) -> None:
 # --- the shift change fires ---------------------------------------------------------------------
 
 
-async def fire(s: Services, tx: Tx, d: Deadline) -> None:
-    """At a shift change: plant the next one, record the handover, send the draft (or the 接班 card)."""
+async def _plant_next(s: Services, tx: Tx, d: Deadline) -> None:
     if d.stage in change_times(s):
         await tx.add_deadline(duty.HANDOVER, RECURRING_REF, next_at(s, max(d.due_at, tx.now), d.stage), d.stage)
+
+
+async def takeover_due(s: Services, tx: Tx, d: Deadline) -> datetime | None:
+    """What a shift change's handover draft is for: 接班 by `takeover_within` after the change."""
+    return d.due_at + s.config.roster.takeover_within
+
+
+async def skip(s: Services, tx: Tx, d: Deadline) -> None:
+    """A shift change the bot slept through, past its takeover window: no draft, no check; the next one."""
+    await _plant_next(s, tx, d)
+
+
+async def fire(s: Services, tx: Tx, d: Deadline) -> None:
+    """At a shift change: plant the next one, record the handover, send the draft (or the 接班 card)."""
+    await _plant_next(s, tx, d)
     at = d.due_at
     outgoing, incoming = duty.handover_pairs(await roster.ending_or_covering(tx.conn, at), at)
     out_ids = tuple(dict.fromkeys(x.member_id for x in outgoing))

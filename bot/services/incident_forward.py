@@ -9,7 +9,6 @@ duty are told the clock ran out, and the incident records 超时上报 and, once
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
 
@@ -24,6 +23,7 @@ from bot.services.errors import Stale
 from bot.services.incident_alerts import Outcome
 from bot.services.incidents import REF, broadcast, load_for, refresh_alerts
 from bot.services.routing import duty_officers, rostered_now, skip_away
+from reminders.kinds import On
 from storage import deadlines, incident_forwards, incident_marks, incidents, members, outbox
 from storage.deadlines import Deadline
 from storage.uow import Tx
@@ -180,7 +180,14 @@ HANDLERS = {
 }
 
 
-def register(s: Services, on: Callable[[str, Callable[[Tx, Deadline], Awaitable[None]]], None]) -> None:
-    """Attach these to the scheduler: `register(services, scheduler.on)`."""
+async def forward_target(s: Services, tx: Tx, d: Deadline) -> datetime | None:
+    """What the reminder to forward warns of: its clock's target, while nobody has forwarded."""
+    clock = await _clock_of(tx, d)
+    return clock.target(s.policy.forward_target) if clock is not None and clock.forwarded_at is None else None
+
+
+def register(s: Services, on: On) -> None:
+    """Attach these to the scheduler: `register(services, scheduler.on)`. The reminder to forward is
+    dropped once the target has passed (the breach says it, true however late it fires)."""
     for kind, fn in HANDLERS.items():
-        on(kind, partial(fn, s))
+        on(kind, partial(fn, s), warns_of=partial(forward_target, s) if kind == rules.FORWARD_REMIND else None)

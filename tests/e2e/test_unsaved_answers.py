@@ -267,6 +267,13 @@ async def a_wrong_report(s: Scene) -> None:
 
 
 async def a_handover(s: Scene) -> None:
+    """A shift change a minute ahead, and its handover draft to 陈值班."""
+    await plant_handover(s)
+    await s.desk.advance(minutes=1)
+    s.msgs["handover"] = await s.cast.duty.wait_for("🔁 交接班")
+
+
+async def plant_handover(s: Scene) -> None:
     """A shift change a minute ahead: 陈值班's day shift hands over to 吴值班's night shift."""
     from datetime import timedelta
 
@@ -287,8 +294,6 @@ async def a_handover(s: Scene) -> None:
         await roster.replace_shift(tx.conn, day, "night",
                                    [Slot(day, "night", 1, in_m.id, at, at + timedelta(hours=15))], tx.now, None)
     await handover.plant_change(svc, at)
-    await s.desk.advance(minutes=1)
-    s.msgs["handover"] = await s.cast.duty.wait_for("🔁 交接班")
 
 
 async def a_document(s: Scene) -> None:
