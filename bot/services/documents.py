@@ -14,6 +14,7 @@ from bot.domain.documents import (
     Classification,
     DocDraft,
     DocRefusal,
+    DocState,
     Document,
     ProposalDraft,
     Urgency,
@@ -309,6 +310,42 @@ async def sign(s: Services, member: Member, doc_id: int, *, at: datetime) -> str
         await _tell(tx, [await _member(tx, d.proposed_by)], s.texts("doc.signed_notice", number=d.number,
                                                                      name=esc(member.name)), d, "progress")
         return s.texts("doc.signed", number=d.number)
+
+
+# --- someone named is gone (bot/services/member_gone.py) -----------------------------------------
+
+
+async def member_gone(s: Services, tx: Tx, gone: Member) -> None:
+    """In the transaction that deactivates `gone`: a document only they could move moves on. The leader
+    named to 批办, or the handler named: the routing is void, the document is back at 拟办 (a new
+    handler needs a leader's new 批办: 无签批不办) and the office is told, with 拟办 on the card. The
+    leader who is to 补签 a phone approval: the office is told to complete the signature offline."""
+    for d in await store.waiting_on(tx.conn, gone.id):
+        office = [*await members.with_roles(tx.conn, [Role.DIRECTOR]), await _member(tx, d.proposed_by),
+                  await _member(tx, d.registered_by)]
+        if d.handler_id == gone.id or d.state is DocState.PROPOSED:
+            why = "handler_gone" if d.handler_id == gone.id else "leader_gone"
+            assigner = await _member(tx, d.assigned_by) if d.state is DocState.ASSIGNED else None
+            if not await store.reopen(tx.conn, d.id):
+                continue
+            for kind in (rules.SIGN_REMIND, rules.SIGN_DUE):
+                await deadlines.cancel(tx.conn, kind, d.id, tx.now)
+            for tag in ("leader", "handler", "sign"):
+                await _close(tx, d, tag)
+            await store.add_event(tx.conn, d.id, tx.now, None, why, name=gone.name)
+            fresh = await store.get(tx.conn, d.id)
+            assert fresh is not None
+            text = s.texts(f"doc.{why}_office", number=d.number, title=esc(d.title), name=esc(gone.name),
+                           card=await card_text(s, tx, fresh))
+            await _tell(tx, [*office, assigner], text, fresh, "office", txt.office_keyboard(s, fresh), exclude=gone.id)
+            await _replan(s, tx, fresh)
+        else:  # a phone approval its leader can no longer sign
+            for kind in (rules.SIGN_REMIND, rules.SIGN_DUE):
+                await deadlines.cancel(tx.conn, kind, d.id, tx.now)
+            await _close(tx, d, "sign")
+            await store.add_event(tx.conn, d.id, tx.now, None, "sign_leader_gone", name=gone.name)
+            text = s.texts("doc.sign_leader_gone", number=d.number, title=esc(d.title), name=esc(gone.name))
+            await _tell(tx, office, text, d, "sign_leader_gone", exclude=gone.id)
 
 
 # --- 办结 ---------------------------------------------------------------------------------------

@@ -248,6 +248,24 @@ async def _withdraw_alert(s: Services, tx: Tx, h: Handover, member: Member, pres
     await tx.send_text_all(list(chats), text, ref_kind=REF, ref_id=h.id, tag="alert_withdrawn")
 
 
+async def incoming_gone(s: Services, tx: Tx, gone: Member) -> None:
+    """In the transaction that deactivates `gone`: a handover nobody active is left to take over (only
+    the incoming officers of that shift change may) is told to the directors and the outgoing
+    officers at once, instead of the 'no 接班' alert after takeover_within."""
+    for h in await store.waiting_to_be_taken(tx.conn, gone.id):
+        left = [m for i in h.incoming if i != gone.id and (m := await members.by_id(tx.conn, i)) is not None and m.active]
+        if left or not await store.set_alerted(tx.conn, h.id, tx.now):
+            continue
+        await deadlines.cancel(tx.conn, rules.HANDOVER_CHECK, h.id, tx.now)
+        text = s.texts("duty.incoming_gone", time=s.fmt.dt(h.at), name=esc(gone.name),
+                       outgoing=await _names(tx, h.outgoing, s))
+        directors = await members.with_roles(tx.conn, [Role.DIRECTOR])
+        ids = dict.fromkeys([*(m.telegram_id for m in directors if m.active and m.id != gone.id),
+                             *[m.telegram_id for i in h.outgoing if (m := await members.by_id(tx.conn, i)) is not None
+                               and m.active and m.id != gone.id]])
+        await tx.send_text_all(list(ids), text, ref_kind=REF, ref_id=h.id, tag="alert")
+
+
 async def plant_change(s: Services, at: datetime) -> None:
     """A one-off shift change at `at` (stage "once": it plants no next one). `dutydesk demo` shows a
     handover this way without waiting for 17:30."""
