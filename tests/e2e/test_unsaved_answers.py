@@ -591,3 +591,35 @@ async def test_a_lost_step_after_a_crash_is_offered_on_report(desk: Desk, cast: 
     await o.wait_for("事发地点")
     await desk.settle()
     assert state_of(desk, o) == 103
+
+
+async def test_a_record_in_the_reports_steps_is_still_the_record(desk: Desk, cast: Cast) -> None:
+    """/record goes on in /report's steps (100s): interrupted there, it is the record that is asked
+    about (继续登记), and it resumes at that step with the record's answers — also when the step was
+    lost in a crash (the rows alone tell whose draft it is)."""
+    duty = cast.duty
+    await duty.send_command("/record")
+    await duty.press(await duty.wait_for("哪个单位"), text="建设路街道")
+    await duty.press(await duty.wait_for("从哪里获知"), text="媒体/网络")
+    await duty.press(await duty.wait_for("本室获知时间"), text="刚刚")
+    await duty.press(await duty.wait_for("类别"), text="火灾")
+    await duty.press(await duty.wait_for("发生时间"), text="30分钟前")
+    place = await duty.wait_for("事发地点")
+    await desk.settle()
+    assert state_of(desk, duty) == 103
+    await duty.send_command("/log")
+    q = await duty.wait_for("未提交")
+    assert T("dialog.name.record") in q.text and choice_buttons(q) == [T("dialog.go.record"), T("dialog.drop")]
+    assert state_of(desk, duty) == 103
+    await desk.stop_bot()
+    with sqlite3.connect(desk.db_path) as conn:
+        conn.execute("DELETE FROM ptb_conversations")
+    await desk.start_bot()
+    await duty.send_command("/record")
+    q = await duty.wait_for("未提交")
+    assert T("dialog.name.record") in q.text and "再从头开始" in q.text
+    await duty.press(q, text=T("dialog.go.record"))
+    assert (await duty.wait_for("事发地点")).text == place.text
+    await desk.settle()
+    assert state_of(desk, duty) == 103
+    assert KINDS["record"].answered(own(desk, duty, KINDS["record"])) == 5  # unit, source, time, category, when
