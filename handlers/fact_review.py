@@ -72,6 +72,17 @@ _FIXES = {Step.TIME: "time", Step.LEARNT: "learnt", Step.PLACE: "place", Step.CA
 _STEP_OF_FIX = {f"iw:{fix}": step for step, fix in _FIXES.items()}
 
 
+class S(IntEnum):
+    """The written report's states, by name (every purpose's: `state(purpose, step)`)."""
+
+    W_REVIEW = BASE[WRITTEN] + Step.REVIEW
+    W_TIME = BASE[WRITTEN] + Step.TIME
+    W_PLACE = BASE[WRITTEN] + Step.PLACE
+    W_CASUALTIES = BASE[WRITTEN] + Step.CASUALTIES
+    W_DESCRIPTION = BASE[WRITTEN] + Step.DESCRIPTION
+    W_CATEGORY = BASE[WRITTEN] + Step.CATEGORY
+
+
 def steps(purpose: str) -> tuple[Step, ...]:
     return tuple(st for st in Step if st is not Step.LEARNT or purpose == FIRST)
 
