@@ -76,8 +76,7 @@ def build_dialog() -> ConversationHandler[Any]:
                 raise RuntimeError(f"dialogue state {state!r} defined twice")
             states[state] = handlers
     return dialogs.DialogMap(
-        # TODO(merge): routines' dialogues do not describe themselves yet
-        [kind for module in DIALOG_MODULES for kind in getattr(module, "dialogs", list)()],
+        [kind for module in DIALOG_MODULES for kind in module.dialogs()],
         entry_points=entries,
         states=states,  # type: ignore[arg-type]
         fallbacks=[CommandHandler("cancel", start.cancel)],

@@ -279,6 +279,10 @@ def _no_step(rows: DraftRows) -> int | None:
     return None
 
 
+def _not_mine(rows: DraftRows) -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class DialogKind:
     """What a dialogue tells the one dialogue map (handlers/dialogs.py) about itself, so an
@@ -292,6 +296,10 @@ class DialogKind:
     resume: Callable[[Update, DeskContext, int], Awaitable[int]]  # asks a step's question again
     urgent: bool = False  # emergency answers: never set aside; the person is asked first
     step_of: Callable[[DraftRows], int | None] = _no_step  # the step from the rows alone (state lost)
+    # Steps of another dialogue this one goes on to (/record asks /report's questions after its
+    # own): in one of them, the rows say whose dialogue it is (`mine`).
+    borrows: frozenset[int] = frozenset()
+    mine: Callable[[DraftRows], bool] = _not_mine
 
 
 def count_set(payload: dict[str, Any], *fields: str) -> int:

@@ -110,18 +110,25 @@ class DialogMap(ConversationHandler[Any]):
         gate.enters = enter  # type: ignore[attr-defined]
         return gate
 
+    def _owner(self, kind: DialogKind, step: int, rows: Loaded) -> DialogKind:
+        """`kind`, or the dialogue that borrows its step `step` and whose rows these are."""
+        for other in self.kinds.values():
+            if step in other.borrows and other.mine(_own(rows, other)):
+                return other
+        return kind
+
     def _open(self, ctx: DeskContext, rows: Loaded) -> tuple[DialogKind, int] | None:
         """The dialogue the person is in and its step: the conversation's state or, when the
         state was lost, a dialogue whose rows tell their step."""
         kind = self.kind_of(ctx.dialog_state)
         if kind is not None:
             assert isinstance(ctx.dialog_state, int)
-            return kind, ctx.dialog_state
+            return self._owner(kind, ctx.dialog_state, rows), ctx.dialog_state
         for kind in self.kinds.values():
             own = _own(rows, kind)
             step = kind.step_of(own) if own else None
             if step is not None and kind.answered(own) > 0:
-                return kind, step
+                return self._owner(kind, step, rows), step
         return None
 
     async def _gate(self, update: Update, ctx: DeskContext, kind: DialogKind, enter: Entry) -> object:

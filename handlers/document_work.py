@@ -16,7 +16,7 @@ from telegram.ext import Application, BaseHandler, CallbackQueryHandler, Convers
 
 from bot import callbacks as cb
 from bot.app import DeskContext
-from bot.domain.documents import ProposalDraft
+from bot.domain.documents import Document, ProposalDraft
 from bot.domain.members import Action, can
 from bot.domain.roster import find_member
 from bot.fmt import esc
@@ -26,9 +26,15 @@ from bot.services import documents as svc
 from bot.services.errors import ServiceError
 from bot.services.supervision import parse_due
 from handlers.common import (
+    ButtonStep,
+    DialogKind,
+    DraftRows,
     DraftSlot,
+    acted_at,
     answer_query,
+    buttons_only,
     callback_data,
+    count_set,
     drop_drafts,
     guard,
     load_draft,
@@ -46,6 +52,7 @@ PROPOSAL = "doc_proposal"
 ACTION = "doc_action"  # {"doc_id": …} while the result or files are asked for
 PREFIX = "dw"  # dw:l:<member>, dw:def, dw:ok, dw:x — inside the dialogues only
 MAX_TEXT = 1000
+MAX_LEADERS = 20
 
 
 class S(IntEnum):
@@ -92,6 +99,10 @@ async def start_propose(update: Update, ctx: DeskContext) -> S | int:
         return ConversationHandler.END
     await answer_query(update)
     await _save(update, ctx, ProposalDraft(doc_id=d.id))
+    return await ask_proposal(update, ctx, d)
+
+
+async def ask_proposal(update: Update, ctx: DeskContext, d: Document) -> S:
     await say(update, ctx, ctx.t("doc.ask_proposal", number=d.number, title=esc(d.title)))
     return S.PROPOSAL
 
@@ -117,8 +128,23 @@ async def got_handler(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft.handler_id = found[0].id
     await _save(update, ctx, draft)
-    rows = [[(m.name, f"{PREFIX}:l:{m.id}")] for m in (await svc.leaders(ctx.services))[:20]]
-    await say(update, ctx, ctx.t("doc.ask_leader_choice", handler=esc(found[0].name)), cb.keyboard(rows))
+    return await ask_leader(update, ctx, found[0].name)
+
+
+async def leader_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    """The leaders who may 批办 (district leaders and office directors), and how one not listed gets there."""
+    leaders = await svc.leaders(ctx.services)
+    office = next((u.code for u in ctx.services.config.units if u.kind == "office"), "office")
+    note = ctx.t("doc.leader_none" if not leaders else "doc.leader_who", unit=office, limit=MAX_LEADERS)
+    return ButtonStep([[(m.name, f"{PREFIX}:l:{m.id}")] for m in leaders[:MAX_LEADERS]], note)
+
+
+async def ask_leader(update: Update, ctx: DeskContext, handler: str) -> S:
+    step = await leader_buttons(update, ctx)
+    text = ctx.t("doc.ask_leader_choice", handler=esc(handler))
+    if not step.rows:  # nobody to choose: say so with the question, and how to fix it
+        text += "\n" + step.note
+    await say(update, ctx, text, cb.keyboard(step.rows))
     return S.LEADER
 
 
@@ -133,6 +159,10 @@ async def got_leader(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft.leader_id = leader.id
     await _save(update, ctx, draft)
+    return await ask_due(update, ctx, draft)
+
+
+async def ask_due(update: Update, ctx: DeskContext, draft: ProposalDraft) -> S:
     d = await doc_store.get(ctx.services.db.read, draft.doc_id)
     await say(update, ctx, ctx.t("doc.ask_due", due=ctx.services.fmt.dt(d.due_at if d else None)),
               cb.keyboard([[(ctx.t("doc.btn.default_due"), f"{PREFIX}:def")]]))
@@ -155,6 +185,14 @@ async def got_due(update: Update, ctx: DeskContext) -> S:
             await say(update, ctx, ctx.t(err.key, **err.kw))
             return S.DUE
     await _save(update, ctx, draft)
+    return await show_proposal(update, ctx, draft)
+
+
+async def confirm_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    return ButtonStep([[(ctx.t("doc.btn.submit"), f"{PREFIX}:ok"), (ctx.t("doc.btn.cancel"), f"{PREFIX}:x")]])
+
+
+async def show_proposal(update: Update, ctx: DeskContext, draft: ProposalDraft) -> S:
     s = ctx.services
     d = await doc_store.get(s.db.read, draft.doc_id)
     names = {m.id: m.name for m in await members.all_members(s.db.read)}
@@ -162,7 +200,7 @@ async def got_due(update: Update, ctx: DeskContext) -> S:
     await say(update, ctx, ctx.t("doc.proposal_summary", number=d.number if d else "?", proposal=esc(draft.proposal),
                                  handler=esc(names.get(draft.handler_id or 0, "?")),
                                  leader=esc(names.get(draft.leader_id or 0, "?")), due=s.fmt.dt(due)),
-              cb.keyboard([[(ctx.t("doc.btn.submit"), f"{PREFIX}:ok"), (ctx.t("doc.btn.cancel"), f"{PREFIX}:x")]]))
+              cb.keyboard((await confirm_buttons(update, ctx)).rows))
     return S.CONFIRM
 
 
@@ -199,6 +237,10 @@ async def start_finish(update: Update, ctx: DeskContext) -> S | int:
     await answer_query(update)
     assert update.effective_user is not None
     await save_draft(ctx, update.effective_user.id, ACTION, {"doc_id": d.id})
+    return await ask_result(update, ctx, d)
+
+
+async def ask_result(update: Update, ctx: DeskContext, d: Document) -> S:
     await say(update, ctx, ctx.t("doc.ask_result", number=d.number),
               cb.keyboard([[(ctx.t("doc.btn.no_result"), f"{PREFIX}:ok")]]))
     return S.RESULT
@@ -218,8 +260,9 @@ async def got_result(update: Update, ctx: DeskContext) -> S | int:
     assert update.effective_user is not None
     draft = await load_draft(ctx, update.effective_user.id, ACTION)
     if member is not None and isinstance(draft.get("doc_id"), int):
-        try:
-            await say(update, ctx, await svc.finish(ctx.services, member, draft["doc_id"], result))
+        try:  # on time or not by when the person sent it
+            await say(update, ctx, await svc.finish(ctx.services, member, draft["doc_id"], result,
+                                                    at=await acted_at(update, ctx)))
         except ServiceError as err:
             await say(update, ctx, ctx.t(err.key, **err.kw))
     return await _finish(update, ctx)
@@ -242,8 +285,16 @@ async def start_files(update: Update, ctx: DeskContext) -> S | int:
     await answer_query(update)
     assert update.effective_user is not None
     await save_draft(ctx, update.effective_user.id, ACTION, {"doc_id": d.id, "files": []})
+    return await ask_more_files(update, ctx)
+
+
+async def files_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    return ButtonStep([[(ctx.t("doc.btn.files_done"), f"{PREFIX}:ok")]], ctx.t("doc.file_expected"))
+
+
+async def ask_more_files(update: Update, ctx: DeskContext) -> S:
     await say(update, ctx, ctx.t("doc.ask_files", limit=svc.MAX_FILES),
-              cb.keyboard([[(ctx.t("doc.btn.files_done"), f"{PREFIX}:ok")]]))
+              cb.keyboard((await files_buttons(update, ctx)).rows))
     return S.MORE_FILES
 
 
@@ -254,9 +305,7 @@ async def got_more_file(update: Update, ctx: DeskContext) -> S | int:
     files = list(draft.get("files") or [])
     msg = update.effective_message
     if update.callback_query is None:
-        if msg is None or not (msg.document or msg.photo):
-            await say(update, ctx, ctx.t("doc.file_expected"))
-            return S.MORE_FILES
+        assert msg is not None and (msg.document or msg.photo)  # anything else: files_buttons' hint
         files.append(["document", msg.document.file_id, (msg.document.file_name or "")[:100]] if msg.document
                      else ["photo", msg.photo[-1].file_id, ""])
         await save_draft(ctx, update.effective_user.id, ACTION, {**draft, "files": files[:svc.MAX_FILES]})
@@ -297,8 +346,11 @@ async def on_button(update: Update, ctx: DeskContext) -> None:
             await answer_query(update)
             await say(update, ctx, text, views.detail_keyboard(s, member, d))
             return
-        use = {txt.ASSIGN: svc.assign, txt.BACK: svc.send_back, txt.PHONE: svc.by_phone, txt.SIGN: svc.sign}[action]
-        reply = await use(s, member, doc_id)
+        if action in (txt.PHONE, txt.SIGN):  # recorded as pressed, however late the bot got to it
+            timed = {txt.PHONE: svc.by_phone, txt.SIGN: svc.sign}[action]
+            reply = await timed(s, member, doc_id, at=await acted_at(update, ctx))
+        else:
+            reply = await {txt.ASSIGN: svc.assign, txt.BACK: svc.send_back}[action](s, member, doc_id)
     except ServiceError as err:
         await refuse(update, ctx, err)
         return
@@ -323,14 +375,76 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     return {
         S.PROPOSAL: [MessageHandler(TEXT, got_proposal), *other],
         S.HANDLER: [MessageHandler(TEXT, got_handler), *other],
-        S.LEADER: [CallbackQueryHandler(got_leader, pattern=rf"^{PREFIX}:l:\d{{1,12}}$"), *other],
+        S.LEADER: [CallbackQueryHandler(got_leader, pattern=rf"^{PREFIX}:l:\d{{1,12}}$"), other[0],
+                   MessageHandler(~filters.COMMAND, buttons_only(leader_buttons))],
         S.DUE: [CallbackQueryHandler(got_due, pattern=rf"^{PREFIX}:def$"), MessageHandler(TEXT, got_due), *other],
-        S.CONFIRM: [CallbackQueryHandler(confirm_proposal, pattern=rf"^{PREFIX}:(ok|x)$"), *other],
+        S.CONFIRM: [CallbackQueryHandler(confirm_proposal, pattern=rf"^{PREFIX}:(ok|x)$"), other[0],
+                    MessageHandler(~filters.COMMAND, buttons_only(confirm_buttons))],
         S.RESULT: [CallbackQueryHandler(got_result, pattern=rf"^{PREFIX}:ok$"), MessageHandler(TEXT, got_result),
                    *other],
         S.MORE_FILES: [CallbackQueryHandler(got_more_file, pattern=rf"^{PREFIX}:ok$"),
-                       MessageHandler(filters.Document.ALL | filters.PHOTO | TEXT, got_more_file), *other],
+                       MessageHandler(filters.Document.ALL | filters.PHOTO, got_more_file), other[0],
+                       MessageHandler(~filters.COMMAND, buttons_only(files_buttons))],
     }
+
+
+# --- what the dialogue map needs to keep these answers (handlers/dialogs.py) -------------------
+
+
+def _proposed(rows: DraftRows) -> int:
+    return count_set(rows.get(PROPOSAL, {}), "proposal", "handler_id", "leader_id", "due_at")
+
+
+def _files(rows: DraftRows) -> int:
+    return len(rows.get(ACTION, {}).get("files") or [])
+
+
+def _nothing(rows: DraftRows) -> int:
+    return 0  # the result is the only answer, and giving it records 办结
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of the step again, every answer kept."""
+    assert update.effective_user is not None
+    s = ctx.services
+    if state in (S.RESULT, S.MORE_FILES):
+        action = await load_draft(ctx, update.effective_user.id, ACTION)
+        d = await doc_store.get(s.db.read, action["doc_id"]) if isinstance(action.get("doc_id"), int) else None
+        if d is None:
+            await say(update, ctx, ctx.t("doc.draft_lost"))
+            return await _finish(update, ctx)
+        if state == S.RESULT:
+            return await ask_result(update, ctx, d)
+        if action.get("files"):  # what is attached so far, and the way on
+            await say(update, ctx, ctx.t("doc.file_added", count=len(action["files"])),
+                      cb.keyboard((await files_buttons(update, ctx)).rows))
+            return S.MORE_FILES
+        return await ask_more_files(update, ctx)
+    draft = await _draft(update, ctx)
+    d = await doc_store.get(s.db.read, draft.doc_id) if draft.doc_id else None
+    if d is None:
+        await say(update, ctx, ctx.t("doc.draft_lost"))
+        return await _finish(update, ctx)
+    if state == S.HANDLER:
+        await say(update, ctx, ctx.t("doc.ask_handler"))
+        return S.HANDLER
+    if state == S.LEADER:
+        handler = await members.by_id(s.db.read, draft.handler_id or 0)
+        return await ask_leader(update, ctx, handler.name if handler else "?")
+    if state == S.DUE:
+        return await ask_due(update, ctx, draft)
+    if state == S.CONFIRM:
+        return await show_proposal(update, ctx, draft)
+    return await ask_proposal(update, ctx, d)
+
+
+def dialogs() -> list[DialogKind]:
+    proposal = {S.PROPOSAL, S.HANDLER, S.LEADER, S.DUE, S.CONFIRM}
+    return [
+        DialogKind("doc_proposal", frozenset(proposal), (PROPOSAL,), (start_propose,), _proposed, resume),
+        DialogKind("doc_result", frozenset({S.RESULT}), (ACTION,), (start_finish,), _nothing, resume),
+        DialogKind("doc_files", frozenset({S.MORE_FILES}), (ACTION,), (start_files,), _files, resume),
+    ]
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

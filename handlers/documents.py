@@ -33,14 +33,21 @@ from bot.services import document_views as views
 from bot.services import documents as svc
 from bot.services.errors import ServiceError
 from handlers.common import (
+    ButtonStep,
+    DialogKind,
+    DraftRows,
     DraftSlot,
+    acted_at,
     answer_query,
+    buttons_only,
     callback_data,
+    count_set,
     drop_drafts,
     guard,
     guard_private,
     read_text,
     say,
+    sent_time,
     stray_handler,
     text_into_draft,
 )
@@ -96,6 +103,10 @@ async def got_issuer(update: Update, ctx: DeskContext) -> S:
     """Reads the issuing body; asks the 文号."""
     if await text_into_draft(update, ctx, _slot, "issuer", limit=MAX_TITLE) is None:
         return S.ISSUER
+    return await ask_doc_no(update, ctx)
+
+
+async def ask_doc_no(update: Update, ctx: DeskContext) -> S:
     await say(update, ctx, ctx.t("doc.ask_doc_no"), _one(ctx, "doc.btn.no_doc_no", "skip"))
     return S.DOC_NO
 
@@ -106,9 +117,26 @@ async def got_doc_no(update: Update, ctx: DeskContext) -> S:
         await answer_query(update)
     elif await text_into_draft(update, ctx, _slot, "doc_no", limit=60) is None:
         return S.DOC_NO
+    return await ask_level(update, ctx)
+
+
+async def level_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
     levels = [(ctx.t(f"doc.level.{c.value}"), f"{PREFIX}:l:{c.value}") for c in Classification]
-    await say(update, ctx, ctx.t("doc.ask_level"), cb.keyboard([levels[:2], levels[2:]]))
+    return ButtonStep([levels[:2], levels[2:]])
+
+
+async def ask_level(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("doc.ask_level"), cb.keyboard((await level_buttons(update, ctx)).rows))
     return S.LEVEL
+
+
+async def urgency_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    return ButtonStep([[(ctx.t(f"doc.urgency.{u.value}"), f"{PREFIX}:u:{u.value}") for u in Urgency]])
+
+
+async def ask_urgency(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("doc.ask_urgency"), cb.keyboard((await urgency_buttons(update, ctx)).rows))
+    return S.URGENCY
 
 
 async def got_level(update: Update, ctx: DeskContext) -> S:
@@ -120,9 +148,7 @@ async def got_level(update: Update, ctx: DeskContext) -> S:
     await _save(update, ctx, draft)
     if not level.electronic:
         await say(update, ctx, ctx.t("doc.offline_note", level=ctx.t(f"doc.level.{level}")))
-    urgencies = [(ctx.t(f"doc.urgency.{u.value}"), f"{PREFIX}:u:{u.value}") for u in Urgency]
-    await say(update, ctx, ctx.t("doc.ask_urgency"), cb.keyboard([urgencies]))
-    return S.URGENCY
+    return await ask_urgency(update, ctx)
 
 
 async def got_urgency(update: Update, ctx: DeskContext) -> S:
@@ -132,22 +158,27 @@ async def got_urgency(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft.urgency = urgency.value
     await _save(update, ctx, draft)
+    return await ask_received(update, ctx)
+
+
+async def ask_received(update: Update, ctx: DeskContext) -> S:
     await say(update, ctx, ctx.t("doc.ask_received"), _one(ctx, "doc.btn.received_now", "now"))
     return S.RECEIVED
 
 
 async def got_received(update: Update, ctx: DeskContext) -> S:
-    """Reads 刚收到 or a typed time; then the summary, files or the check, as the 密级 allows."""
+    """Reads 刚收到 or a typed time, as of when the person answered; then the summary, files or the
+    check, as the 密级 allows."""
     s = ctx.services
     if update.callback_query is not None:
         await answer_query(update)
-        when = s.now()
+        when = await acted_at(update, ctx)
     else:
         text = await read_text(update, ctx, limit=40)
         if text is None:
             return S.RECEIVED
         try:
-            when = parse_entry_time(text, s.now(), s.config.tz, MAX_BACKDATE)
+            when = parse_entry_time(text, sent_time(ctx), s.config.tz, MAX_BACKDATE)
         except EntryTimeError as err:
             await say(update, ctx, ctx.t(f"doc.err_{err.code}"))
             return S.RECEIVED
@@ -156,9 +187,22 @@ async def got_received(update: Update, ctx: DeskContext) -> S:
     await _save(update, ctx, draft)
     level = draft.level
     if level is not None and level.electronic:
-        await say(update, ctx, ctx.t("doc.ask_summary", limit=MAX_TEXT), _one(ctx, "doc.btn.skip", "skip"))
-        return S.SUMMARY
+        return await ask_summary(update, ctx)
     return await show_summary(update, ctx, draft)
+
+
+async def ask_summary(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("doc.ask_summary", limit=MAX_TEXT), _one(ctx, "doc.btn.skip", "skip"))
+    return S.SUMMARY
+
+
+async def files_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    return ButtonStep([[(ctx.t("doc.btn.files_done"), f"{PREFIX}:ok")]], ctx.t("doc.file_expected"))
+
+
+async def ask_files(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("doc.ask_files", limit=svc.MAX_FILES), _one(ctx, "doc.btn.files_done", "ok"))
+    return S.FILES
 
 
 async def got_summary(update: Update, ctx: DeskContext) -> S:
@@ -173,20 +217,17 @@ async def got_summary(update: Update, ctx: DeskContext) -> S:
         draft = found
     level = draft.level
     if level is not None and level.attachments:
-        await say(update, ctx, ctx.t("doc.ask_files", limit=svc.MAX_FILES), _one(ctx, "doc.btn.files_done", "ok"))
-        return S.FILES
+        return await ask_files(update, ctx)
     if level is not None:
         await say(update, ctx, ctx.t("doc.no_files_note", level=ctx.t(f"doc.level.{level}")))
     return await show_summary(update, ctx, draft)
 
 
 async def got_file(update: Update, ctx: DeskContext) -> S:
-    """Collects a file or photo of a non-classified document."""
+    """Collects a file or photo of a non-classified document (anything else: files_buttons' hint)."""
     msg = update.effective_message
+    assert msg is not None and (msg.document or msg.photo)
     draft = await _draft(update, ctx)
-    if msg is None or not (msg.document or msg.photo):
-        await say(update, ctx, ctx.t("doc.file_expected"), _one(ctx, "doc.btn.files_done", "ok"))
-        return S.FILES
     if len(draft.files) >= svc.MAX_FILES:
         await say(update, ctx, ctx.t("doc.file_limit", limit=svc.MAX_FILES), _one(ctx, "doc.btn.files_done", "ok"))
         return S.FILES
@@ -217,9 +258,12 @@ async def show_summary(update: Update, ctx: DeskContext, draft: DocDraft) -> S:
                  received=s.fmt.dt(datetime.fromisoformat(draft.received_at) if draft.received_at else None),
                  summary=esc(draft.summary) or ctx.t("core.none"), files=len(draft.files),
                  limit=s.fmt.dur(due - s.now()), due=s.fmt.dt(due))
-    await say(update, ctx, text, cb.keyboard([[(ctx.t("doc.btn.register"), f"{PREFIX}:ok"),
-                                               (ctx.t("doc.btn.cancel"), f"{PREFIX}:x")]]))
+    await say(update, ctx, text, cb.keyboard((await confirm_buttons(update, ctx)).rows))
     return S.CONFIRM
+
+
+async def confirm_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    return ButtonStep([[(ctx.t("doc.btn.register"), f"{PREFIX}:ok"), (ctx.t("doc.btn.cancel"), f"{PREFIX}:x")]])
 
 
 async def confirm(update: Update, ctx: DeskContext) -> S | int:
@@ -302,16 +346,47 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
         S.ISSUER: [MessageHandler(TEXT, got_issuer), *other],
         S.DOC_NO: [CallbackQueryHandler(got_doc_no, pattern=rf"^{PREFIX}:skip$"), MessageHandler(TEXT, got_doc_no),
                    *other],
-        S.LEVEL: [CallbackQueryHandler(got_level, pattern=rf"^{PREFIX}:l:({levels})$"), *other],
-        S.URGENCY: [CallbackQueryHandler(got_urgency, pattern=rf"^{PREFIX}:u:({urgencies})$"), refused, *other],
+        S.LEVEL: [CallbackQueryHandler(got_level, pattern=rf"^{PREFIX}:l:({levels})$"), other[0],
+                  MessageHandler(~filters.COMMAND, buttons_only(level_buttons))],
+        S.URGENCY: [CallbackQueryHandler(got_urgency, pattern=rf"^{PREFIX}:u:({urgencies})$"), refused, other[0],
+                    MessageHandler(~filters.COMMAND, buttons_only(urgency_buttons))],
         S.RECEIVED: [CallbackQueryHandler(got_received, pattern=rf"^{PREFIX}:now$"), MessageHandler(TEXT, got_received),
                      refused, *other],
         S.SUMMARY: [CallbackQueryHandler(got_summary, pattern=rf"^{PREFIX}:skip$"), MessageHandler(TEXT, got_summary),
                     refused, *other],
         S.FILES: [CallbackQueryHandler(files_done, pattern=rf"^{PREFIX}:ok$"), MessageHandler(FILES, got_file),
-                  MessageHandler(TEXT, got_file), *other],
-        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=rf"^{PREFIX}:(ok|x)$"), refused, *other],
+                  other[0], MessageHandler(~filters.COMMAND, buttons_only(files_buttons))],
+        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=rf"^{PREFIX}:(ok|x)$"), refused, other[0],
+                    MessageHandler(~filters.COMMAND, buttons_only(confirm_buttons))],
     }
+
+
+# --- what the dialogue map needs to keep a half-written registration (handlers/dialogs.py) ----
+
+
+def _answers(rows: DraftRows) -> int:
+    return count_set(rows.get(KIND, {}), "title", "issuer", "doc_no", "classification", "urgency", "received_at",
+                     "summary", "files")
+
+
+_QUESTION = {S.TITLE: ("doc.ask_title", {"limit": MAX_TITLE}), S.ISSUER: ("doc.ask_issuer", {})}
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of the step again, every answer kept."""
+    if state in _QUESTION:
+        key, kw = _QUESTION[S(state)]
+        await say(update, ctx, ctx.t(key, **kw))
+        return state
+    ask = {S.DOC_NO: ask_doc_no, S.LEVEL: ask_level, S.URGENCY: ask_urgency, S.RECEIVED: ask_received,
+           S.SUMMARY: ask_summary, S.FILES: ask_files}.get(S(state)) if state in S._value2member_map_ else None
+    if ask is not None:
+        return await ask(update, ctx)
+    return await show_summary(update, ctx, await _draft(update, ctx))
+
+
+def dialogs() -> list[DialogKind]:
+    return [DialogKind("document", frozenset(S), (KIND,), (start_doc,), _answers, resume)]
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -20,14 +20,21 @@ from bot.domain.members import Action
 from bot.services import duty_log as svc
 from bot.services.errors import ServiceError
 from handlers.common import (
+    ButtonStep,
+    DialogKind,
+    DraftRows,
     DraftSlot,
+    acted_at,
     answer_query,
+    buttons_only,
     callback_data,
+    count_set,
     drop_drafts,
     guard,
     guard_private,
     read_text,
     say,
+    sent_time,
     stray_handler,
     text_into_draft,
 )
@@ -76,9 +83,22 @@ async def start_log(update: Update, ctx: DeskContext) -> S | int:
             await say(update, ctx, ctx.t(err.key, **err.kw))
         return ConversationHandler.END
     await _save(update, ctx, LogDraft())
+    return await ask_kind(update, ctx)
+
+
+async def kind_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
     kinds = [(ctx.t(f"duty.kind.{k.value}"), f"{PREFIX}:k:{k.value}") for k in EntryKind]
-    await say(update, ctx, ctx.t("duty.ask_kind"), cb.keyboard([kinds[:3], kinds[3:]]))
+    return ButtonStep([kinds[:3], kinds[3:]])
+
+
+async def ask_kind(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("duty.ask_kind"), cb.keyboard((await kind_buttons(update, ctx)).rows))
     return S.KIND
+
+
+async def ask_time(update: Update, ctx: DeskContext) -> S:
+    await say(update, ctx, ctx.t("duty.ask_time"), _one(ctx, "duty.btn.now", f"{PREFIX}:now"))
+    return S.TIME
 
 
 async def got_kind(update: Update, ctx: DeskContext) -> S:
@@ -88,22 +108,22 @@ async def got_kind(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft.kind = EntryKind(value).value
     await _save(update, ctx, draft)
-    await say(update, ctx, ctx.t("duty.ask_time"), _one(ctx, "duty.btn.now", f"{PREFIX}:now"))
-    return S.TIME
+    return await ask_time(update, ctx)
 
 
 async def got_time(update: Update, ctx: DeskContext) -> S:
-    """Reads 现在 or a typed time (not in the future, not older than two days)."""
+    """Reads 现在 or a typed time (not in the future, not older than two days), both as of when
+    the person answered: 现在 pressed while the bot was down is the moment it was pressed."""
     s = ctx.services
     if update.callback_query is not None:
         await answer_query(update)
-        when = s.now()
+        when = await acted_at(update, ctx)
     else:
         text = await read_text(update, ctx, limit=40)
         if text is None:
             return S.TIME
         try:
-            when = svc.entry_time(s, text)
+            when = svc.entry_time(s, text, at=sent_time(ctx))
         except ServiceError as err:
             await say(update, ctx, ctx.t(err.key, **err.kw))
             return S.TIME
@@ -150,12 +170,14 @@ async def got_pending(update: Update, ctx: DeskContext) -> S:
     return S.PHOTOS
 
 
+async def photos_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    return ButtonStep([[(ctx.t("duty.btn.photos_done"), f"{PREFIX}:ok")]], ctx.t("duty.photo_expected"))
+
+
 async def got_photo(update: Update, ctx: DeskContext) -> S:
-    """Collects a photo; anything else is explained."""
+    """Collects a photo (anything else gets the step's hint: photos_buttons)."""
     msg = update.effective_message
-    if msg is None or not msg.photo:
-        await say(update, ctx, ctx.t("duty.photo_expected"), _done(ctx))
-        return S.PHOTOS
+    assert msg is not None and msg.photo
     draft = await _draft(update, ctx)
     if len(draft.photos) >= MAX_PHOTOS:
         await say(update, ctx, ctx.t("duty.photo_limit", limit=MAX_PHOTOS), _done(ctx))
@@ -198,7 +220,8 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     other = [CallbackQueryHandler(stray, pattern=rf"^{PREFIX}:"), MessageHandler(~filters.COMMAND, stray)]
     kinds = "|".join(k.value for k in EntryKind)
     return {
-        S.KIND: [CallbackQueryHandler(got_kind, pattern=rf"^{PREFIX}:k:({kinds})$"), *other],
+        S.KIND: [CallbackQueryHandler(got_kind, pattern=rf"^{PREFIX}:k:({kinds})$"), other[0],
+                 MessageHandler(~filters.COMMAND, buttons_only(kind_buttons))],
         S.TIME: [CallbackQueryHandler(got_time, pattern=rf"^{PREFIX}:now$"), MessageHandler(TEXT, got_time), *other],
         S.SOURCE: [MessageHandler(TEXT, got_source), *other],
         S.CONTENT: [MessageHandler(TEXT, got_content), *other],
@@ -206,6 +229,39 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
                    *other],
         S.PENDING: [CallbackQueryHandler(got_pending, pattern=rf"^{PREFIX}:skip$"), MessageHandler(TEXT, got_pending),
                     *other],
-        S.PHOTOS: [CallbackQueryHandler(save_entry, pattern=rf"^{PREFIX}:ok$"),
-                   MessageHandler(~filters.COMMAND, got_photo), *other],
+        S.PHOTOS: [CallbackQueryHandler(save_entry, pattern=rf"^{PREFIX}:ok$"), MessageHandler(filters.PHOTO, got_photo),
+                   other[0], MessageHandler(~filters.COMMAND, buttons_only(photos_buttons))],
     }
+
+
+# --- what the dialogue map needs to keep a half-written entry (handlers/dialogs.py) ----------
+
+
+def _answers(rows: DraftRows) -> int:
+    return count_set(rows.get(KIND, {}), "kind", "at", "source", "content", "action", "pending", "photos")
+
+
+_QUESTION = {S.SOURCE: "duty.ask_source", S.CONTENT: "duty.ask_content"}
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of the step again, every answer kept."""
+    if state == S.TIME:
+        return await ask_time(update, ctx)
+    if state in _QUESTION:
+        await say(update, ctx, ctx.t(_QUESTION[S(state)]))
+        return state
+    if state == S.ACTION:
+        await say(update, ctx, ctx.t("duty.ask_action"), _one(ctx, "duty.btn.no_action", f"{PREFIX}:skip"))
+        return state
+    if state == S.PENDING:
+        await say(update, ctx, ctx.t("duty.ask_pending"), _one(ctx, "duty.btn.no_pending", f"{PREFIX}:skip"))
+        return state
+    if state == S.PHOTOS:
+        await say(update, ctx, ctx.t("duty.ask_photos", limit=MAX_PHOTOS), _done(ctx))
+        return state
+    return await ask_kind(update, ctx)
+
+
+def dialogs() -> list[DialogKind]:
+    return [DialogKind("duty_log", frozenset(S), (KIND,), (start_log,), _answers, resume)]

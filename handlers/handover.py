@@ -15,6 +15,9 @@ from bot.domain.members import Action
 from bot.services import handover as svc
 from bot.services.errors import ServiceError
 from handlers.common import (
+    DialogKind,
+    DraftRows,
+    acted_at,
     answer_query,
     callback_data,
     drop_drafts,
@@ -45,11 +48,9 @@ async def on_button(update: Update, ctx: DeskContext) -> None:
         await answer_query(update, ctx.t("core.stale_button"), alert=True)
         return
     action, handover_id = parsed
-    try:
-        if action == svc.HAND:
-            text = await svc.hand_over(ctx.services, member, handover_id)
-        else:
-            text = await svc.take_over(ctx.services, member, handover_id)
+    try:  # both times as pressed, however late the bot got to it
+        use = svc.hand_over if action == svc.HAND else svc.take_over
+        text = await use(ctx.services, member, handover_id, at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
         return
@@ -109,6 +110,22 @@ def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
 def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     return {S.NOTE: [MessageHandler(filters.TEXT & ~filters.COMMAND, got_note),
                      CallbackQueryHandler(stray, pattern=r"^ho:note:"), MessageHandler(~filters.COMMAND, stray)]}
+
+
+# --- what the dialogue map needs (handlers/dialogs.py) -------------------------------------------
+
+
+def _nothing(rows: DraftRows) -> int:
+    return 0  # the notes are the only answer, and typing them saves them
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    await say(update, ctx, ctx.t("duty.ask_note"))
+    return S.NOTE
+
+
+def dialogs() -> list[DialogKind]:
+    return [DialogKind("handover_note", frozenset(S), (NOTE_DRAFT,), (start_note,), _nothing, resume)]
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

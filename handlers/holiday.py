@@ -23,9 +23,15 @@ from bot.services import holiday as svc
 from bot.services import leave_text as txt
 from bot.services.errors import ServiceError
 from handlers.common import (
+    ButtonStep,
+    DialogKind,
+    DraftRows,
     DraftSlot,
+    acted_at,
     answer_query,
+    buttons_only,
     callback_data,
+    count_set,
     drop_drafts,
     guard,
     guard_private,
@@ -65,8 +71,18 @@ async def start_report(update: Update, ctx: DeskContext) -> S | int:
     if member is None:
         return ConversationHandler.END
     await _save(update, ctx, HolidayDraft())
+    return await ask_start(update, ctx)
+
+
+async def ask_start(update: Update, ctx: DeskContext) -> S:
     await say(update, ctx, ctx.t("holiday.ask_start", city=esc(ctx.services.config.general.city)), _days(ctx))
     return S.START
+
+
+async def ask_end(update: Update, ctx: DeskContext, draft: HolidayDraft) -> S:
+    assert draft.start is not None
+    await say(update, ctx, ctx.t("holiday.ask_end", start=txt.start_text(ctx.services, draft.start)), _days(ctx))
+    return S.END
 
 
 async def _read_day(update: Update, ctx: DeskContext, ref: dates.DayPoint | None = None) -> dates.DayPoint | None:
@@ -96,9 +112,7 @@ async def got_start(update: Update, ctx: DeskContext) -> S:
     draft = await _draft(update, ctx)
     draft.start_at, draft.end_at = point.start(ctx.services.config.tz).isoformat(), None
     await _save(update, ctx, draft)
-    assert draft.start is not None
-    await say(update, ctx, ctx.t("holiday.ask_end", start=txt.start_text(ctx.services, draft.start)), _days(ctx))
-    return S.END
+    return await ask_end(update, ctx, draft)
 
 
 async def got_end(update: Update, ctx: DeskContext) -> S:
@@ -139,6 +153,15 @@ async def got_contact(update: Update, ctx: DeskContext) -> S:
     draft = await text_into_draft(update, ctx, _slot, "contact", limit=MAX_CONTACT)
     if draft is None:
         return S.CONTACT
+    return await show_summary(update, ctx, draft)
+
+
+async def confirm_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
+    return ButtonStep([[(ctx.t("holiday.btn.submit"), f"{PREFIX}:ok"), (ctx.t("holiday.btn.cancel"), f"{PREFIX}:x")]])
+
+
+async def show_summary(update: Update, ctx: DeskContext, draft: HolidayDraft) -> S:
+    """The report as the offices will read it, with 报备 / 取消."""
     member = await guard(update, ctx)
     s = ctx.services
     if member is None or draft.start is None or draft.end is None:
@@ -151,8 +174,7 @@ async def got_contact(update: Update, ctx: DeskContext) -> S:
     facts = ctx.t("holiday.facts", name=esc(member.name), unit=esc(s.unit_name(member.unit_code)),
                   period=txt.period_text(s, draft.start, draft.end), destination=esc(draft.destination),
                   contact=esc(draft.contact), holidays=esc(svc.names_text(s, names)))
-    await say(update, ctx, ctx.t("holiday.summary", facts=facts),
-              cb.keyboard([[(ctx.t("holiday.btn.submit"), f"{PREFIX}:ok"), (ctx.t("holiday.btn.cancel"), f"{PREFIX}:x")]]))
+    await say(update, ctx, ctx.t("holiday.summary", facts=facts), cb.keyboard((await confirm_buttons(update, ctx)).rows))
     return S.CONFIRM
 
 
@@ -167,8 +189,8 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
     member = await guard(update, ctx, Action.REPORT_HOLIDAY)
     if member is None:
         return ConversationHandler.END
-    try:
-        await svc.submit(ctx.services, member, await _draft(update, ctx))  # the answer goes out with the report
+    try:  # late or not by when 报备 was pressed; the answer goes out with the report
+        await svc.submit(ctx.services, member, await _draft(update, ctx), at=await acted_at(update, ctx))
     except ServiceError as err:
         await say(update, ctx, ctx.t(err.key, **err.kw))
         return ConversationHandler.END if err.key == "holiday.draft_lost" else S.CONFIRM
@@ -192,5 +214,33 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
         S.END: [CallbackQueryHandler(got_end, pattern=days), MessageHandler(TEXT, got_end), *other],
         S.DESTINATION: [MessageHandler(TEXT, got_destination), *other],
         S.CONTACT: [MessageHandler(TEXT, got_contact), *other],
-        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=rf"^{PREFIX}:(ok|x)$"), *other],
+        S.CONFIRM: [CallbackQueryHandler(confirm, pattern=rf"^{PREFIX}:(ok|x)$"), other[0],
+                    MessageHandler(~filters.COMMAND, buttons_only(confirm_buttons))],
     }
+
+
+# --- what the dialogue map needs to keep a half-written report (handlers/dialogs.py) ----------
+
+
+def _answers(rows: DraftRows) -> int:
+    return count_set(rows.get(KIND, {}), "start_at", "end_at", "destination", "contact")
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of the step again, every answer kept."""
+    draft = await _draft(update, ctx)
+    if state == S.END and draft.start is not None:
+        return await ask_end(update, ctx, draft)
+    if state == S.DESTINATION:
+        await say(update, ctx, ctx.t("holiday.ask_destination"))
+        return S.DESTINATION
+    if state == S.CONTACT:
+        await say(update, ctx, ctx.t("holiday.ask_contact"))
+        return S.CONTACT
+    if state == S.CONFIRM and draft.complete():
+        return await show_summary(update, ctx, draft)
+    return await ask_start(update, ctx)
+
+
+def dialogs() -> list[DialogKind]:
+    return [DialogKind("holiday", frozenset(S), (KIND,), (start_report,), _answers, resume)]

@@ -10,21 +10,34 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler,
 
 from bot import callbacks as cb
 from bot.app import DeskContext
-from bot.domain.accountability import MarkKind
+from bot.domain.accountability import Mark, MarkKind
 from bot.domain.members import Action
 from bot.services import incident_findings as findings
 from bot.services.errors import ServiceError
 from handlers import fact_review
-from handlers.common import answer_query, drop_drafts, guard, load_draft, read_text, refuse, save_draft, say
+from handlers.common import (
+    DialogKind,
+    DraftRows,
+    acted_at,
+    answer_query,
+    drop_drafts,
+    guard,
+    load_draft,
+    read_text,
+    refuse,
+    save_draft,
+    say,
+)
 from handlers.stages import KIND as REVIEW_KIND
-from storage import incident_marks
+from storage import incident_marks, incidents
 
 KIND = "mark"
 
 
 class S(IntEnum):
-    REASON = 260
+    REASON = 260  # 瞒报's reason
     NOTE = 261
+    WRONG_REASON = 262  # 误报's reason; its corrected facts are fact_review's steps (270s)
 
 
 def _target(update: Update, prefix: str, actions: tuple[str, ...]) -> int | None:
@@ -48,9 +61,12 @@ async def _start_mark(update: Update, ctx: DeskContext, kind: MarkKind) -> S | i
     await answer_query(update)
     assert update.effective_user is not None
     await save_draft(ctx, update.effective_user.id, KIND, {"incident_id": inc.id, "kind": kind.value})
-    await say(update, ctx, ctx.t(f"incident.marks.ask_reason_{kind.value}", number=inc.number,
-                                 limit=findings.MAX_REASON))
-    return S.REASON
+    return await ask_reason(update, ctx, kind, inc.number)
+
+
+async def ask_reason(update: Update, ctx: DeskContext, kind: MarkKind, number: str) -> S:
+    await say(update, ctx, ctx.t(f"incident.marks.ask_reason_{kind.value}", number=number, limit=findings.MAX_REASON))
+    return S.WRONG_REASON if kind is MarkKind.WRONG else S.REASON
 
 
 async def start_wrong(update: Update, ctx: DeskContext) -> S | int:
@@ -65,20 +81,22 @@ async def start_concealed(update: Update, ctx: DeskContext) -> S | int:
 
 async def got_reason(update: Update, ctx: DeskContext) -> S | int:
     """Reads the reason. 瞒报 is then recorded; 误报 goes on to the corrected facts."""
-    text = await read_text(update, ctx, limit=findings.MAX_REASON)
-    if text is None:
-        return S.REASON
     assert update.effective_user is not None
     draft = await load_draft(ctx, update.effective_user.id, KIND)
+    wrong = draft.get("kind") == MarkKind.WRONG
+    text = await read_text(update, ctx, limit=findings.MAX_REASON)
+    if text is None:
+        return S.WRONG_REASON if wrong else S.REASON
     member = await guard(update, ctx, Action.MARK_INCIDENT)
     if member is None or "incident_id" not in draft:
         return ConversationHandler.END
-    if draft.get("kind") == MarkKind.WRONG:
+    if wrong:
         await save_draft(ctx, update.effective_user.id, REVIEW_KIND, {
             "incident_id": draft["incident_id"], "purpose": fact_review.WRONG, "reason": text, "corrections": {}})
         return await fact_review.show_written(update, ctx)
     try:
-        done = await findings.mark_concealed(ctx.services, member, draft["incident_id"], text)
+        done = await findings.mark_concealed(ctx.services, member, draft["incident_id"], text,
+                                             at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
     else:
@@ -127,7 +145,11 @@ async def pick_mark(update: Update, ctx: DeskContext) -> S | int:
     await answer_query(update)
     assert update.effective_user is not None
     await save_draft(ctx, update.effective_user.id, KIND, {"mark_id": mark.id})
-    await say(update, ctx, ctx.t("incident.marks.ask_note", number=inc.number,
+    return await ask_note(update, ctx, inc.number, mark)
+
+
+async def ask_note(update: Update, ctx: DeskContext, number: str, mark: Mark) -> S:
+    await say(update, ctx, ctx.t("incident.marks.ask_note", number=number,
                                  mark=findings.mark_label(ctx.services, mark), limit=findings.MAX_REASON))
     return S.NOTE
 
@@ -143,7 +165,7 @@ async def got_note(update: Update, ctx: DeskContext) -> S | int:
     if member is None or "mark_id" not in draft:
         return ConversationHandler.END
     try:
-        done = await findings.add_note(ctx.services, member, draft["mark_id"], text)
+        done = await findings.add_note(ctx.services, member, draft["mark_id"], text, at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
     else:
@@ -173,5 +195,52 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     text = filters.TEXT & ~filters.COMMAND
     return {
         S.REASON: [MessageHandler(text, got_reason), MessageHandler(~filters.COMMAND, stray)],
+        S.WRONG_REASON: [MessageHandler(text, got_reason), MessageHandler(~filters.COMMAND, stray)],
         S.NOTE: [MessageHandler(text, got_note), MessageHandler(~filters.COMMAND, stray)],
+        **fact_review.review_states(fact_review.WRONG),
     }
+
+
+# --- what the dialogue map needs to keep these answers (handlers/dialogs.py) -------------------
+
+
+def _wrong_answers(rows: DraftRows) -> int:
+    """The reason (kept with the review's draft once given) and each fact corrected."""
+    review = rows.get(REVIEW_KIND, {})
+    return int(bool(review.get("reason"))) + len(review.get("corrections") or {})
+
+
+def _nothing(rows: DraftRows) -> int:
+    return 0  # a 瞒报 reason or a note is the only answer, and typing it records it
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of the step again: the reason, the note, or the 误报's review."""
+    assert update.effective_user is not None
+    s = ctx.services
+    if state not in (S.REASON, S.WRONG_REASON, S.NOTE):
+        return await fact_review.resume(update, ctx, state)
+    draft = await load_draft(ctx, update.effective_user.id, KIND)
+    if state == S.NOTE:
+        mark = await incident_marks.get(s.db.read, draft["mark_id"]) if "mark_id" in draft else None
+        inc = await incidents.get(s.db.read, mark.incident_id) if mark is not None else None
+        if mark is not None and inc is not None:
+            return await ask_note(update, ctx, inc.number, mark)
+    else:
+        inc = await incidents.get(s.db.read, draft["incident_id"]) if "incident_id" in draft else None
+        if inc is not None:
+            wrong = draft.get("kind") == MarkKind.WRONG
+            return await ask_reason(update, ctx, MarkKind.WRONG if wrong else MarkKind.CONCEALED, inc.number)
+    await say(update, ctx, ctx.t("incident.draft_lost"))
+    await drop_drafts(ctx, update.effective_user.id)
+    return ConversationHandler.END
+
+
+def dialogs() -> list[DialogKind]:
+    # Findings are the office's own work, not emergency answers: set aside when another dialogue starts.
+    wrong = fact_review.states_of(fact_review.WRONG) | {S.WRONG_REASON}
+    return [
+        DialogKind("wrong", frozenset(wrong), (KIND, REVIEW_KIND), (start_wrong,), _wrong_answers, resume),
+        DialogKind("concealed", frozenset({S.REASON}), (KIND,), (start_concealed,), _nothing, resume),
+        DialogKind("mark_note", frozenset({S.NOTE}), (KIND,), (start_note, pick_mark), _nothing, resume),
+    ]

@@ -26,7 +26,20 @@ from bot.i18n import LANGUAGES, Texts
 from bot.services import incident_text as txt
 from bot.services.incident_record import owed_lines
 from handlers import report
-from handlers.common import answer_query, callback_data, guard, is_private, read_text, say
+from handlers.common import (
+    ButtonStep,
+    DialogKind,
+    DraftRows,
+    answer_query,
+    buttons_only,
+    callback_data,
+    count_set,
+    guard,
+    is_private,
+    load_drafts,
+    read_text,
+    say,
+)
 
 MAX_CALLER = 40
 REPORTING_KINDS = ("street", "bureau")  # the unit buttons; any configured unit may be typed
@@ -58,9 +71,13 @@ async def ask_unit(update: Update, ctx: DeskContext) -> S:
     return await _step(update, ctx, S.UNIT, ctx.t("record.ask_unit"), cb.keyboard(rows))
 
 
-async def ask_source(update: Update, ctx: DeskContext, unsaved: ReportDraft | None = None) -> S:
+async def source_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
     buttons = [(ctx.t(f"record.source.{src.value}"), f"rc:s:{src.value}") for src in RECORD_SOURCES]
-    rows = [buttons[i:i + 2] for i in range(0, len(buttons), 2)]
+    return ButtonStep([buttons[i:i + 2] for i in range(0, len(buttons), 2)])
+
+
+async def ask_source(update: Update, ctx: DeskContext, unsaved: ReportDraft | None = None) -> S:
+    rows = (await source_buttons(update, ctx)).rows
     return await _step(update, ctx, S.SOURCE, ctx.t("record.ask_source"), cb.keyboard(rows), unsaved)
 
 
@@ -234,9 +251,49 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     return {
         S.UNIT: [CallbackQueryHandler(got_unit, pattern=r"^rc:u:[a-z0-9_]{1,32}$"),
                  MessageHandler(TEXT, answer(S.UNIT, got_unit)), _stray(S.UNIT), other],
-        S.SOURCE: [CallbackQueryHandler(got_source, pattern=r"^rc:s:[a-z]{1,16}$"), _stray(S.SOURCE), other],
+        S.SOURCE: [CallbackQueryHandler(got_source, pattern=r"^rc:s:[a-z]{1,16}$"), _stray(S.SOURCE),
+                   MessageHandler(~filters.COMMAND, buttons_only(source_buttons))],
         S.CALLER: [MessageHandler(TEXT, answer(S.CALLER, got_caller)), _stray(S.CALLER), other],
         S.PHONE: [MessageHandler(TEXT, answer(S.PHONE, got_phone)), _stray(S.PHONE), other],
         S.OFFICE_AT: [CallbackQueryHandler(got_office_at, pattern=r"^r:t:(now|m30|h1)$"),
                       MessageHandler(TEXT, answer(S.OFFICE_AT, got_office_at)), _stray(S.OFFICE_AT), other],
     }
+
+
+# --- what the dialogue map needs to keep a half-written record (handlers/dialogs.py) ----------
+
+
+def _recording(rows: DraftRows) -> bool:
+    """A /report draft written by the duty room (its unit chosen): /record's, in /report's steps too."""
+    d = ReportDraft.from_dict(rows.get(report.KIND, {}))
+    return d.unit_code is not None or d.recording
+
+
+def _answered(rows: DraftRows) -> int:
+    """The report's answers plus the record's own (unit, source, caller, number, time of the call)."""
+    d = ReportDraft.from_dict(rows.get(report.KIND, {})).to_dict()
+    return report._answered(rows) + count_set(d, "unit_code", "source", "caller_name", "caller_phone", "office_at")
+
+
+def _noted_step(rows: DraftRows) -> int | None:
+    """The step whose question went out last (the `_asking` note), once the record has a unit."""
+    asking = rows.get(report.ASKING, {}).get("state")
+    if not isinstance(asking, int) or not _recording(rows):
+        return None
+    return asking if asking in ASK_AGAIN or asking in report.S._value2member_map_ else None
+
+
+async def resume(update: Update, ctx: DeskContext, state: int) -> int:
+    """The question of the step again, every answer kept: one of the record's own, or /report's."""
+    assert update.effective_user is not None
+    asking = _noted_step(await load_drafts(ctx, update.effective_user.id, (report.ASKING, report.KIND)))
+    step = asking if asking is not None else state
+    if step in ASK_AGAIN:
+        return await ASK_AGAIN[S(step)](update, ctx)
+    return await report.resume(update, ctx, step)
+
+
+def dialogs() -> list[DialogKind]:
+    # Emergency answers, like /report's: never set aside; its later steps are /report's own.
+    return [DialogKind("record", frozenset(S), (report.KIND, report.ASKING), (start_record,), _answered, resume,
+                       urgent=True, step_of=_noted_step, borrows=frozenset(report.S), mine=_recording)]

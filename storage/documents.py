@@ -69,6 +69,15 @@ async def open_docs(conn: aiosqlite.Connection, handler_id: int | None = None) -
     return [_doc(r) for r in await conn.execute_fetchall(sql + " ORDER BY d.id", params)]
 
 
+async def waiting_on(conn: aiosqlite.Connection, member_id: int) -> list[Document]:
+    """Open documents that only `member_id` can move: the leader named to 批办 (or to 补签 a phone
+    approval), or the handler named (before or after 批办)."""
+    sql = (f"{_SELECT} WHERE d.state IN ('proposed', 'assigned') AND (d.handler_id = ? "
+           "OR (d.state = 'proposed' AND d.leader_id = ?) "
+           "OR (d.phone_at IS NOT NULL AND d.signed_at IS NULL AND d.leader_id = ?)) ORDER BY d.id")
+    return [_doc(r) for r in await conn.execute_fetchall(sql, (member_id, member_id, member_id))]
+
+
 async def registered_between(conn: aiosqlite.Connection, start: datetime, end: datetime) -> list[Document]:
     rows = await conn.execute_fetchall(f"{_SELECT} WHERE d.registered_at >= ? AND d.registered_at < ? ORDER BY d.id",
                                        (to_db(start), to_db(end)))
@@ -103,6 +112,16 @@ async def send_back(conn: aiosqlite.Connection, doc_id: int) -> bool:
     return cur.rowcount == 1
 
 
+async def reopen(conn: aiosqlite.Connection, doc_id: int) -> bool:
+    """Back to 待拟办 from 待批办 or 办理中, its routing void (the leader or handler named is gone): a new
+    proposal names a new handler and a leader signs again (无签批不办). The trail keeps the old one."""
+    cur = await conn.execute(
+        "UPDATE documents SET state='registered', leader_id=NULL, handler_id=NULL, handler_unit=NULL, "
+        "assigned_by=NULL, assigned_at=NULL, phone_at=NULL, sign_due_at=NULL, signed_at=NULL "
+        "WHERE id=? AND state IN ('proposed', 'assigned')", (doc_id,))
+    return cur.rowcount == 1
+
+
 async def assign(conn: aiosqlite.Connection, doc_id: int, by: int, now: datetime, *,
                  sign_due_at: datetime | None = None) -> bool:
     """批办 (signed now), or 电话请示 (sign_due_at given: signed later)."""
@@ -130,6 +149,11 @@ async def flag_overdue(conn: aiosqlite.Connection, doc_id: int, now: datetime) -
     cur = await conn.execute("UPDATE documents SET overdue_at=? WHERE id=? AND overdue_at IS NULL AND state != 'done'",
                              (to_db(now), doc_id))
     return cur.rowcount == 1
+
+
+async def withdraw_overdue(conn: aiosqlite.Connection, doc_id: int) -> None:
+    """The overdue flag was raised in error (it was done in time): it goes (the 逾期 event stays)."""
+    await conn.execute("UPDATE documents SET overdue_at=NULL WHERE id=?", (doc_id,))
 
 
 async def add_event(conn: aiosqlite.Connection, doc_id: int, at: datetime, actor_id: int | None, kind: str,

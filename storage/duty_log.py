@@ -164,6 +164,14 @@ async def create_handover(conn: aiosqlite.Connection, at: datetime, outgoing: It
     return await handover(conn, cur.lastrowid)
 
 
+async def waiting_to_be_taken(conn: aiosqlite.Connection, member_id: int) -> list[Handover]:
+    """Handovers not yet taken over with `member_id` among the incoming officers."""
+    rows = await conn.execute_fetchall(
+        "SELECT * FROM handovers WHERE taken_at IS NULL AND ',' || incoming || ',' LIKE ? ORDER BY id",
+        (f"%,{member_id},%",))
+    return [_handover(r) for r in rows]
+
+
 async def handover(conn: aiosqlite.Connection, handover_id: int) -> Handover | None:
     rows = await conn.execute_fetchall("SELECT * FROM handovers WHERE id=?", (handover_id,))
     return _handover(rows[0]) if rows else None

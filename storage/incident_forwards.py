@@ -70,6 +70,11 @@ async def breach(conn: aiosqlite.Connection, clock_id: int, now: datetime) -> bo
     return cur.rowcount == 1
 
 
+async def unbreach(conn: aiosqlite.Connection, clock_id: int) -> None:
+    """The breach was recorded before a forward pressed in time was handled: it does not hold."""
+    await conn.execute("UPDATE incident_forwards SET breached_at=NULL WHERE id=?", (clock_id,))
+
+
 async def rows(conn: aiosqlite.Connection, start: datetime, end: datetime) -> list[ClockRow]:
     """Clocks started in [start, end) with their incidents' units and numbers (the 通报)."""
     found = await conn.execute_fetchall(

@@ -64,12 +64,15 @@ async def set_minutes(conn: aiosqlite.Connection, incident_id: int, kind: MarkKi
     )
 
 
-async def withdraw(conn: aiosqlite.Connection, incident_id: int, kind: MarkKind, stage: str) -> None:
-    """A finding that turned out not to hold (a 迟报 whose answer was sent in time), with its notes."""
-    await conn.execute("DELETE FROM incident_mark_notes WHERE mark_id IN (SELECT id FROM incident_marks "
-                       "WHERE incident_id=? AND kind=? AND stage=?)", (incident_id, kind.value, stage))
-    await conn.execute("DELETE FROM incident_marks WHERE incident_id=? AND kind=? AND stage=?",
-                       (incident_id, kind.value, stage))
+async def withdraw(conn: aiosqlite.Connection, incident_id: int, kind: MarkKind, stage: str,
+                   ref: int | None = None) -> None:
+    """A finding that turned out not to hold (a 迟报 whose answer was sent in time; a 超时上报 of clock
+    `ref` forwarded in time), with its notes."""
+    where = "incident_id=? AND kind=? AND stage=?" + ("" if ref is None else " AND ref=?")
+    args = (incident_id, kind.value, stage, *(() if ref is None else (ref,)))
+    await conn.execute(f"DELETE FROM incident_mark_notes WHERE mark_id IN (SELECT id FROM incident_marks WHERE {where})",
+                       args)
+    await conn.execute(f"DELETE FROM incident_marks WHERE {where}", args)
 
 
 async def late_to_missed(conn: aiosqlite.Connection, incident_id: int, stage: str, now: datetime) -> bool:

@@ -175,6 +175,12 @@ def may_take(h: Handover, member_id: int) -> HandoverRefusal | None:
     return None
 
 
+def pressed_within(at: datetime, earliest: datetime, now: datetime) -> datetime:
+    """When a handover button counts as pressed: the person's own time (`at`), never before the
+    moment it could have been pressed (the shift change, or 交班 for 接班) nor after now."""
+    return min(max(at, earliest), now)
+
+
 def needs_alert(h: Handover) -> bool:
     """At the check: no 接班 yet (and not alerted before)."""
     return not h.taken and h.alerted_at is None

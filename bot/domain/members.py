@@ -71,8 +71,8 @@ PERMISSIONS: dict[Action, frozenset[Role]] = {
     Action.MARK_INCIDENT: frozenset({Role.DIRECTOR}),
     Action.DOWNLOAD_REPORT: frozenset({Role.DUTY, Role.DIRECTOR, Role.UNIT_HEAD}),  # never to a group
     Action.CORRECT_FACTS: frozenset({Role.DUTY, Role.DIRECTOR}),
-    # The office's buttons on an alert: the reporting unit's own head sees it but does not
-    # acknowledge (or forward) for the office.
+    # The office's buttons on an alert: the reporting unit's own office head and chief see it but do
+    # not acknowledge (or forward, or ask) for the office.
     Action.ACK_ALERT: frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER}),
     Action.FORWARD_UPSTREAM: frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER}),
     Action.ASK_REPORTER: frozenset({Role.DUTY, Role.DIRECTOR, Role.LEADER}),

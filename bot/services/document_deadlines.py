@@ -8,8 +8,7 @@ items. A phone approval (电话请示) not signed in time is told to the directo
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import partial
 
 from bot.domain import documents as rules
@@ -19,6 +18,8 @@ from bot.fmt import esc
 from bot.services import document_text as txt
 from bot.services.base import Services
 from bot.services.documents import REF, card_text
+from bot.services.supervision_deadlines import time_left
+from reminders.kinds import On
 from storage import documents as store
 from storage import members
 from storage.deadlines import Deadline
@@ -55,7 +56,8 @@ async def remind(s: Services, tx: Tx, d_row: Deadline) -> None:
     d = await store.get(tx.conn, d_row.ref_id)
     if d is None or not d.open or d.due_at is None or d.due_at <= tx.now:
         return
-    left = s.fmt.dur(timedelta(seconds=int(d_row.stage)) if d_row.stage.isdigit() else d.due_at - tx.now)
+    planned = timedelta(seconds=int(d_row.stage)) if d_row.stage.isdigit() else None
+    left = s.fmt.dur(time_left(planned, d.due_at - tx.now))  # the true time left when it fires late
     text = s.texts("doc.remind", number=d.number, title=esc(d.title), due=s.fmt.dt(d.due_at), left=left,
                    state=s.texts(f"doc.state.{d.state}"))
     n = await _send(tx, await owners(tx, d), text, d, "remind", _owner_markup(s, d))
@@ -119,6 +121,24 @@ HANDLERS = {rules.REMIND: remind, rules.DUE: due, rules.CHASE: chase, rules.SIGN
             rules.SIGN_DUE: sign_due}
 
 
-def register(s: Services, on: Callable[[str, Callable[[Tx, Deadline], Awaitable[None]]], None]) -> None:
+async def limit_of(s: Services, tx: Tx, d_row: Deadline) -> datetime | None:
+    """What a reminder before the limit warns of: the open document's (current) limit."""
+    d = await store.get(tx.conn, d_row.ref_id)
+    return d.due_at if d is not None and d.open else None
+
+
+async def sign_limit_of(s: Services, tx: Tx, d_row: Deadline) -> datetime | None:
+    """What the 补签 reminder warns of: the limit for signing a phone approval still unsigned."""
+    d = await store.get(tx.conn, d_row.ref_id)
+    return d.sign_due_at if d is not None and d.awaiting_signature else None
+
+
+# Reminders that count down to a moment (scheduler `warns_of`): dropped once it has passed; the
+# overdue alert and the chasing say how long it has been, true however late they fire.
+WARNS_OF = {rules.REMIND: limit_of, rules.SIGN_REMIND: sign_limit_of}
+
+
+def register(s: Services, on: On) -> None:
     for kind, fn in HANDLERS.items():
-        on(kind, partial(fn, s))
+        warns = WARNS_OF.get(kind)
+        on(kind, partial(fn, s), warns_of=partial(warns, s) if warns else None)

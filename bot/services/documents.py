@@ -14,6 +14,7 @@ from bot.domain.documents import (
     Classification,
     DocDraft,
     DocRefusal,
+    DocState,
     Document,
     ProposalDraft,
     Urgency,
@@ -256,15 +257,22 @@ async def send_back(s: Services, member: Member, doc_id: int) -> str:
         return s.texts("doc.sent_back_done", number=d.number)
 
 
-async def by_phone(s: Services, member: Member, doc_id: int) -> str:
-    """电话请示: an urgent document the leader approved by phone is handled now and signed later."""
+def _pressed(at: datetime, earliest: datetime | None, now: datetime) -> datetime:
+    """When a step counts as done: the person's own time, never before the step could be taken nor after now."""
+    return min(max(at, earliest or at), now)
+
+
+async def by_phone(s: Services, member: Member, doc_id: int, *, at: datetime) -> str:
+    """电话请示, pressed `at`: an urgent document the leader approved by phone is handled now and
+    signed later, within sign_within of the press."""
     async with s.uow() as tx:
         d = await load(tx.conn, member, doc_id, Action.PROPOSE_DOCUMENT)
         if (why := rules.may_phone(d)) is not None:
             raise refusal(s, why, d)
         pol = s.config.documents
-        sign_due = tx.now + pol.sign_within
-        if not await store.assign(tx.conn, d.id, member.id, tx.now, sign_due_at=sign_due):
+        phoned = _pressed(at, d.proposed_at, tx.now)
+        sign_due = phoned + pol.sign_within
+        if not await store.assign(tx.conn, d.id, member.id, phoned, sign_due_at=sign_due):
             raise refusal(s, DocRefusal.NOT_PROPOSED, d)
         leader = await _member(tx, d.leader_id)
         await store.add_event(tx.conn, d.id, tx.now, member.id, "by_phone", name=member.name,
@@ -281,22 +289,63 @@ async def by_phone(s: Services, member: Member, doc_id: int) -> str:
                        due=s.fmt.dt(sign_due))
 
 
-async def sign(s: Services, member: Member, doc_id: int) -> str:
-    """补签 of a phone approval, by the leader who gave it."""
+async def sign(s: Services, member: Member, doc_id: int, *, at: datetime) -> str:
+    """补签 of a phone approval, by the leader who gave it, pressed `at`: late only if pressed after
+    the limit for signing. Pressed in time but handled after the directors heard it was not signed
+    (the bot got to it late): whoever heard that is told it was signed in time."""
     async with s.uow() as tx:
         d = await load(tx.conn, member, doc_id, Action.ASSIGN_DOCUMENT)
         if (why := rules.may_sign(d, member.id)) is not None:
             raise refusal(s, why, d, leader=esc((await names(tx.conn)).get(d.leader_id or 0, "?")))
-        if not await store.sign(tx.conn, d.id, tx.now):
+        signed = _pressed(at, d.phone_at, tx.now)
+        if not await store.sign(tx.conn, d.id, signed):
             raise refusal(s, DocRefusal.NOTHING_TO_SIGN, d)
-        late = d.sign_due_at is not None and tx.now > d.sign_due_at
-        await store.add_event(tx.conn, d.id, tx.now, member.id, "signed_late" if late else "signed", name=member.name)
+        late = d.sign_due_at is not None and signed > d.sign_due_at
+        await store.add_event(tx.conn, d.id, signed, member.id, "signed_late" if late else "signed", name=member.name)
         for kind in (rules.SIGN_REMIND, rules.SIGN_DUE):
             await deadlines.cancel(tx.conn, kind, d.id, tx.now)
+        if not late:
+            await _withdraw(s, tx, d, ("sign_overdue",), "doc.sign_overdue_withdrawn", signed, d.sign_due_at)
         await _close(tx, d, "sign")
         await _tell(tx, [await _member(tx, d.proposed_by)], s.texts("doc.signed_notice", number=d.number,
                                                                      name=esc(member.name)), d, "progress")
         return s.texts("doc.signed", number=d.number)
+
+
+# --- someone named is gone (bot/services/member_gone.py) -----------------------------------------
+
+
+async def member_gone(s: Services, tx: Tx, gone: Member) -> None:
+    """In the transaction that deactivates `gone`: a document only they could move moves on. The leader
+    named to 批办, or the handler named: the routing is void, the document is back at 拟办 (a new
+    handler needs a leader's new 批办: 无签批不办) and the office is told, with 拟办 on the card. The
+    leader who is to 补签 a phone approval: the office is told to complete the signature offline."""
+    for d in await store.waiting_on(tx.conn, gone.id):
+        office = [*await members.with_roles(tx.conn, [Role.DIRECTOR]), await _member(tx, d.proposed_by),
+                  await _member(tx, d.registered_by)]
+        if d.handler_id == gone.id or d.state is DocState.PROPOSED:
+            why = "handler_gone" if d.handler_id == gone.id else "leader_gone"
+            assigner = await _member(tx, d.assigned_by) if d.state is DocState.ASSIGNED else None
+            if not await store.reopen(tx.conn, d.id):
+                continue
+            for kind in (rules.SIGN_REMIND, rules.SIGN_DUE):
+                await deadlines.cancel(tx.conn, kind, d.id, tx.now)
+            for tag in ("leader", "handler", "sign"):
+                await _close(tx, d, tag)
+            await store.add_event(tx.conn, d.id, tx.now, None, why, name=gone.name)
+            fresh = await store.get(tx.conn, d.id)
+            assert fresh is not None
+            text = s.texts(f"doc.{why}_office", number=d.number, title=esc(d.title), name=esc(gone.name),
+                           card=await card_text(s, tx, fresh))
+            await _tell(tx, [*office, assigner], text, fresh, "office", txt.office_keyboard(s, fresh), exclude=gone.id)
+            await _replan(s, tx, fresh)
+        else:  # a phone approval its leader can no longer sign
+            for kind in (rules.SIGN_REMIND, rules.SIGN_DUE):
+                await deadlines.cancel(tx.conn, kind, d.id, tx.now)
+            await _close(tx, d, "sign")
+            await store.add_event(tx.conn, d.id, tx.now, None, "sign_leader_gone", name=gone.name)
+            text = s.texts("doc.sign_leader_gone", number=d.number, title=esc(d.title), name=esc(gone.name))
+            await _tell(tx, office, text, d, "sign_leader_gone", exclude=gone.id)
 
 
 # --- 办结 ---------------------------------------------------------------------------------------
@@ -309,18 +358,37 @@ async def check_can_finish(s: Services, member: Member, doc_id: int) -> Document
     return d
 
 
-async def finish(s: Services, member: Member, doc_id: int, result: str) -> str:
-    """办结 by the handler the 批办 names, never before a leader's signature (无签批不办)."""
+async def _withdraw(s: Services, tx: Tx, d: Document, tags: tuple[str, ...], key: str, sent: datetime,
+                    due: datetime | None) -> None:
+    """An alert that a step was not done in time went out before the step, done in time, was handled:
+    every chat that got it (`tags`) hears it no longer holds. The alert's event stays on record."""
+    chats = [row.chat_id for tag in tags for row in await outbox.sent_messages(tx.conn, REF, d.id, tag)]
+    if not chats:
+        return
+    await store.add_event(tx.conn, d.id, tx.now, None, key.removeprefix("doc."))
+    await tx.send_text_all(list(dict.fromkeys(chats)), s.texts(key, number=d.number, title=esc(d.title),
+                                                               sent=s.fmt.dt(sent), due=s.fmt.dt(due)),
+                           ref_kind=REF, ref_id=d.id, tag="withdrawn")
+
+
+async def finish(s: Services, member: Member, doc_id: int, result: str, *, at: datetime) -> str:
+    """办结 by the handler the 批办 names, never before a leader's signature (无签批不办), sent `at`:
+    on time if sent by the limit, however late the bot got to it. Sent in time though the overdue
+    flag was raised meanwhile: the flag goes, and whoever was told hears it."""
     async with s.uow() as tx:
         d = await load(tx.conn, member, doc_id, Action.HANDLE_DOCUMENT)
         if (why := rules.may_finish(d, member.id)) is not None:
             raise refusal(s, why, d)
-        if not await store.finish(tx.conn, d.id, member.id, result, tx.now):
+        done = _pressed(at, d.assigned_at, tx.now)
+        if not await store.finish(tx.conn, d.id, member.id, result, done):
             raise refusal(s, DocRefusal.DONE, d)
+        if d.overdue_at is not None and d.due_at is not None and done <= d.due_at:
+            await store.withdraw_overdue(tx.conn, d.id)
+            await _withdraw(s, tx, d, ("overdue", "chase"), "doc.overdue_withdrawn", done, d.due_at)
         fresh = await store.get(tx.conn, d.id)
         assert fresh is not None
         how = s.texts("doc.late" if fresh.late else "doc.on_time")
-        await store.add_event(tx.conn, d.id, tx.now, member.id, "done", name=member.name, how=how)
+        await store.add_event(tx.conn, d.id, done, member.id, "done", name=member.name, how=how)
         for kind in rules.HANDLING_KINDS:
             await deadlines.cancel(tx.conn, kind, d.id, tx.now)
         await _close(tx, d, "handler")

@@ -23,10 +23,11 @@ from storage import members
 from storage.duty_log import Entry
 
 
-def entry_time(s: Services, text: str) -> datetime:
-    """A typed time (`14:20`, `11-24 14:20`), or ServiceError with what is wrong."""
+def entry_time(s: Services, text: str, *, at: datetime | None = None) -> datetime:
+    """A typed time (`14:20`, `11-24 14:20`) as of `at` (when the person typed it; default now),
+    or ServiceError with what is wrong."""
     try:
-        return rules.parse_entry_time(text[:40], s.now(), s.config.tz)
+        return rules.parse_entry_time(text[:40], at or s.now(), s.config.tz)
     except rules.EntryTimeError as err:
         raise ServiceError(f"duty.err_{err.code}") from None
 

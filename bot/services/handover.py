@@ -106,10 +106,24 @@ async def _take_card(s: Services, tx: Tx, h: Handover) -> None:
 # --- the shift change fires ---------------------------------------------------------------------
 
 
-async def fire(s: Services, tx: Tx, d: Deadline) -> None:
-    """At a shift change: plant the next one, record the handover, send the draft (or the 接班 card)."""
+async def _plant_next(s: Services, tx: Tx, d: Deadline) -> None:
     if d.stage in change_times(s):
         await tx.add_deadline(duty.HANDOVER, RECURRING_REF, next_at(s, max(d.due_at, tx.now), d.stage), d.stage)
+
+
+async def takeover_due(s: Services, tx: Tx, d: Deadline) -> datetime | None:
+    """What a shift change's handover draft is for: 接班 by `takeover_within` after the change."""
+    return d.due_at + s.config.roster.takeover_within
+
+
+async def skip(s: Services, tx: Tx, d: Deadline) -> None:
+    """A shift change the bot slept through, past its takeover window: no draft, no check; the next one."""
+    await _plant_next(s, tx, d)
+
+
+async def fire(s: Services, tx: Tx, d: Deadline) -> None:
+    """At a shift change: plant the next one, record the handover, send the draft (or the 接班 card)."""
+    await _plant_next(s, tx, d)
     at = d.due_at
     outgoing, incoming = duty.handover_pairs(await roster.ending_or_covering(tx.conn, at), at)
     out_ids = tuple(dict.fromkeys(x.member_id for x in outgoing))
@@ -176,47 +190,80 @@ async def add_note(s: Services, member: Member, handover_id: int, note: str) -> 
         return fresh
 
 
-async def _close_cards(s: Services, tx: Tx, h: Handover, tag: str, key: str, who: Member) -> None:
-    """Every copy of a card loses its buttons and says who acted, when."""
+async def _close_cards(s: Services, tx: Tx, h: Handover, tag: str, key: str, who: Member, at: datetime) -> None:
+    """Every copy of a card loses its buttons and says who acted, when (`at`)."""
     for row in await outbox.sent_messages(tx.conn, REF, h.id, tag):
         await tx.send(row.chat_id, outbox.EDIT_MARKUP, {"edit_of": row.id, "reply_markup": {"inline_keyboard": []}},
                       ref_kind=REF, ref_id=h.id, tag="card_edit")
-    done = s.texts(key, name=esc(who.name), time=s.fmt.dt(tx.now))
+    done = s.texts(key, name=esc(who.name), time=s.fmt.dt(at))
     for member_id in (h.outgoing if tag == "draft" else h.incoming):
         if member_id != who.id and (m := await members.by_id(tx.conn, member_id)) is not None and m.active:
             await tx.send_text(m.telegram_id, done, ref_kind=REF, ref_id=h.id, tag="done")
 
 
-async def hand_over(s: Services, member: Member, handover_id: int) -> str:
-    """交班: recorded once, by an outgoing officer; the incoming officers get the handover and 接班."""
+async def hand_over(s: Services, member: Member, handover_id: int, *, at: datetime) -> str:
+    """交班, pressed `at`: recorded once, by an outgoing officer, at the press (however late the bot
+    got to it); the incoming officers get the handover and 接班."""
     async with s.uow() as tx:
         h = await _load(s, tx.conn, member, handover_id)
         if (why := rules.may_hand(h, member.id)) is not None:
             raise _refusal(s, why, h)
-        if not await store.set_handed(tx.conn, h.id, member.id, tx.now):
+        pressed = rules.pressed_within(at, h.at, tx.now)
+        if not await store.set_handed(tx.conn, h.id, member.id, pressed):
             raise _refusal(s, rules.HandoverRefusal.ALREADY_HANDED, h)
         fresh = await store.handover(tx.conn, h.id)
         assert fresh is not None
-        await _close_cards(s, tx, fresh, "draft", "duty.handed_by_other", member)
+        await _close_cards(s, tx, fresh, "draft", "duty.handed_by_other", member, pressed)
         if fresh.incoming:
             await _take_card(s, tx, fresh)
-        return s.texts("duty.handed", time=s.fmt.dt(tx.now),
+        return s.texts("duty.handed", time=s.fmt.dt(pressed),
                        incoming=await _names(tx, fresh.incoming, s))
 
 
-async def take_over(s: Services, member: Member, handover_id: int) -> str:
-    """接班: recorded once, by an incoming officer, after 交班; the outgoing officers are told."""
+async def take_over(s: Services, member: Member, handover_id: int, *, at: datetime) -> str:
+    """接班, pressed `at`: recorded once, by an incoming officer, after 交班, at the press; the outgoing
+    officers are told. Pressed in time but handled after the directors were alerted (the bot got to
+    it late): whoever got the alert hears it is withdrawn."""
     async with s.uow() as tx:
         h = await _load(s, tx.conn, member, handover_id)
         if (why := rules.may_take(h, member.id)) is not None:
             raise _refusal(s, why, h)
-        if not await store.set_taken(tx.conn, h.id, member.id, tx.now):
+        pressed = rules.pressed_within(at, h.handed_at or h.at, tx.now)
+        if not await store.set_taken(tx.conn, h.id, member.id, pressed):
             raise _refusal(s, rules.HandoverRefusal.ALREADY_TAKEN, h)
         await deadlines.cancel(tx.conn, rules.HANDOVER_CHECK, h.id, tx.now)
-        await _close_cards(s, tx, h, "take", "duty.taken_by_other", member)
-        told = s.texts("duty.taken_notice", name=esc(member.name), time=s.fmt.dt(tx.now))
+        await _close_cards(s, tx, h, "take", "duty.taken_by_other", member, pressed)
+        told = s.texts("duty.taken_notice", name=esc(member.name), time=s.fmt.dt(pressed))
         await _send(tx, h.outgoing, told, h, "taken")
-        return s.texts("duty.taken", time=s.fmt.dt(tx.now))
+        if h.alerted_at is not None and pressed <= h.at + s.config.roster.takeover_within:
+            await _withdraw_alert(s, tx, h, member, pressed)
+        return s.texts("duty.taken", time=s.fmt.dt(pressed))
+
+
+async def _withdraw_alert(s: Services, tx: Tx, h: Handover, member: Member, pressed: datetime) -> None:
+    """The 'no 接班' alert went out before a 接班 pressed in time was handled: each chat that got it
+    is told it no longer holds (the alert's time stays on record)."""
+    text = s.texts("duty.alert_withdrawn", time=s.fmt.dt(h.at), name=esc(member.name), taken=s.fmt.dt(pressed))
+    chats = dict.fromkeys(row.chat_id for row in await outbox.sent_messages(tx.conn, REF, h.id, "alert"))
+    await tx.send_text_all(list(chats), text, ref_kind=REF, ref_id=h.id, tag="alert_withdrawn")
+
+
+async def incoming_gone(s: Services, tx: Tx, gone: Member) -> None:
+    """In the transaction that deactivates `gone`: a handover nobody active is left to take over (only
+    the incoming officers of that shift change may) is told to the directors and the outgoing
+    officers at once, instead of the 'no 接班' alert after takeover_within."""
+    for h in await store.waiting_to_be_taken(tx.conn, gone.id):
+        left = [m for i in h.incoming if i != gone.id and (m := await members.by_id(tx.conn, i)) is not None and m.active]
+        if left or not await store.set_alerted(tx.conn, h.id, tx.now):
+            continue
+        await deadlines.cancel(tx.conn, rules.HANDOVER_CHECK, h.id, tx.now)
+        text = s.texts("duty.incoming_gone", time=s.fmt.dt(h.at), name=esc(gone.name),
+                       outgoing=await _names(tx, h.outgoing, s))
+        directors = await members.with_roles(tx.conn, [Role.DIRECTOR])
+        ids = dict.fromkeys([*(m.telegram_id for m in directors if m.active and m.id != gone.id),
+                             *[m.telegram_id for i in h.outgoing if (m := await members.by_id(tx.conn, i)) is not None
+                               and m.active and m.id != gone.id]])
+        await tx.send_text_all(list(ids), text, ref_kind=REF, ref_id=h.id, tag="alert")
 
 
 async def plant_change(s: Services, at: datetime) -> None:

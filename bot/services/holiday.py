@@ -43,9 +43,10 @@ def names_text(s: Services, names: list[str] | None) -> str:
         s.texts(f"leave.holiday.{n}") if s.texts.has(f"leave.holiday.{n}") else n for n in names)
 
 
-def check_dates(s: Services, start: datetime, end: datetime) -> list[str] | None:
+def check_dates(s: Services, start: datetime, end: datetime, at: datetime | None = None) -> list[str] | None:
+    """The trip's holidays, judged at `at` (when the person sent it; default now)."""
     try:
-        return rules.check_trip(start, end, s.now(), s.config.tz, s.calendar)
+        return rules.check_trip(start, end, at or s.now(), s.config.tz, s.calendar)
     except LeaveInputError as err:
         raise _error(err) from None
 
@@ -79,17 +80,19 @@ async def _deliver(s: Services, tx: Tx, member: Member, r: HolidayReport) -> int
     return len(office)
 
 
-async def submit(s: Services, member: Member, draft: HolidayDraft) -> HolidayReport:
-    """Record the report and deliver it; late when sent after departure."""
+async def submit(s: Services, member: Member, draft: HolidayDraft, *, at: datetime) -> HolidayReport:
+    """Record the report and deliver it; late when sent (`at`: when the person pressed 报备, however
+    late the bot got to it) after departure."""
     if not can(member, Action.REPORT_HOLIDAY):
         raise NotAllowed()
     start, end = draft.start, draft.end
     if not draft.complete() or start is None or end is None:
         raise ServiceError("holiday.draft_lost")
-    names = check_dates(s, start, end)
+    sent = min(at, s.now())
+    names = check_dates(s, start, end, sent)
     async with s.uow() as tx:
         await check_overlap(s, tx.conn, member, start, end)
-        late = rules.is_late(start, tx.now, s.config.tz)
+        late = rules.is_late(start, sent, s.config.tz)
         report_id = await store.create(
             tx.conn, member_id=member.id, unit_code=member.unit_code, start_at=start, end_at=end,
             destination=draft.destination, contact=draft.contact, holidays=names_text(s, names) if names else "",

@@ -43,9 +43,10 @@ async def check_can_mark(s: Services, member: Member, incident_id: int, kind: Ma
 
 
 async def mark_wrong(s: Services, member: Member, incident_id: int, reason: str,
-                     corrections: dict[str, Any]) -> str:
-    """误报: the facts reported were untrue. The corrected facts become a version, the finding and
-    its reason are kept, and the unit owes a corrected written report."""
+                     corrections: dict[str, Any], *, at: datetime) -> str:
+    """误报, submitted `at`: the facts reported were untrue. The corrected facts become a version, the
+    finding and its reason are kept as of `at` (the 通报 counts it in the period it was made), and the
+    unit owes a corrected written report, due counting from when it is told (now)."""
     if not corrections:
         raise ServiceError("incident.marks.no_correction")
     async with s.uow() as tx:
@@ -57,13 +58,14 @@ async def mark_wrong(s: Services, member: Member, incident_id: int, reason: str,
             await incidents.set_casualties(tx.conn, inc.id, corrections["casualties"], Stage.CORRECTED, tx.now)
         if await keep_version(tx, inc.id, member.id, Via.WRONG) is None:
             raise ServiceError("incident.marks.no_correction")
-        await incident_marks.add(tx.conn, inc.id, inc.unit_code, MarkKind.WRONG, tx.now, reason=reason,
+        made = min(at, tx.now)
+        await incident_marks.add(tx.conn, inc.id, inc.unit_code, MarkKind.WRONG, made, reason=reason,
                                  by_id=member.id)
         due = tx.now + s.config.incident.corrected_report
         await incidents.add_stage(tx.conn, inc.id, Stage.CORRECTED, due)
         await tx.add_deadlines([(p.kind, inc.id, p.due_at, p.stage)
                                 for p in rules.plan_stage_checks(Stage.CORRECTED, due, tx.now, s.policy)])
-        await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "marked_wrong", name=member.name, reason=reason)
+        await incidents.add_event(tx.conn, inc.id, made, member.id, "marked_wrong", name=member.name, reason=reason)
         fresh = await incidents.get(tx.conn, inc.id)
         assert fresh is not None
         changes = "\n".join(change_text(s, c) for c in diff(before, facts_of(fresh)))
@@ -75,13 +77,14 @@ async def mark_wrong(s: Services, member: Member, incident_id: int, reason: str,
                        due=s.fmt.dt(due))
 
 
-async def mark_concealed(s: Services, member: Member, incident_id: int, reason: str) -> str:
-    """瞒报: a director's finding, with the reason; the unit is told it is on record."""
+async def mark_concealed(s: Services, member: Member, incident_id: int, reason: str, *, at: datetime) -> str:
+    """瞒报, its reason sent `at`: a director's finding, kept as of then; the unit is told it is on record."""
     async with s.uow() as tx:
         inc = await _check(s, tx.conn, member, incident_id, MarkKind.CONCEALED)
-        await incident_marks.add(tx.conn, inc.id, inc.unit_code, MarkKind.CONCEALED, tx.now, reason=reason,
+        made = min(at, tx.now)
+        await incident_marks.add(tx.conn, inc.id, inc.unit_code, MarkKind.CONCEALED, made, reason=reason,
                                  by_id=member.id)
-        await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "marked_concealed", name=member.name,
+        await incidents.add_event(tx.conn, inc.id, made, member.id, "marked_concealed", name=member.name,
                                   reason=reason)
         text = s.texts("incident.marks.concealed_unit", number=inc.number, name=esc(member.name), reason=esc(reason))
         await broadcast(s, tx, inc, text, await unit_reporters(tx.conn, inc.unit_code), tag="marked")
@@ -98,14 +101,16 @@ async def check_can_note(s: Services, member: Member, mark_id: int) -> tuple[Inc
     return inc, mark
 
 
-async def add_note(s: Services, member: Member, mark_id: int, text: str) -> str:
+async def add_note(s: Services, member: Member, mark_id: int, text: str, *, at: datetime) -> str:
+    """A note (约谈, 通报批评) on a finding, kept as of `at` (when it was sent)."""
     async with s.uow() as tx:
         mark = await incident_marks.get(tx.conn, mark_id)
         if mark is None:
             raise Stale()
         inc = await load_for(s, tx.conn, member, mark.incident_id, Action.MARK_INCIDENT)
-        await incident_marks.add_note(tx.conn, mark.id, text, member.id, tx.now)
-        await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "mark_note", name=member.name,
+        made = min(at, tx.now)
+        await incident_marks.add_note(tx.conn, mark.id, text, member.id, made)
+        await incidents.add_event(tx.conn, inc.id, made, member.id, "mark_note", name=member.name,
                                   finding=mark.kind.value, text=text)
         return s.texts("incident.marks.note_done", number=inc.number,
                        kind=s.texts(f"incident.marks.kind.{mark.kind.value}"))

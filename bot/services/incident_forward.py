@@ -9,7 +9,6 @@ duty are told the clock ran out, and the incident records 超时上报 and, once
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import partial
 
@@ -22,9 +21,10 @@ from bot.fmt import esc
 from bot.services.base import Services
 from bot.services.errors import Stale
 from bot.services.incident_alerts import Outcome
-from bot.services.incidents import broadcast, load_for, refresh_alerts
+from bot.services.incidents import REF, broadcast, load_for, refresh_alerts
 from bot.services.routing import duty_officers, rostered_now, skip_away
-from storage import deadlines, incident_forwards, incident_marks, incidents, members
+from reminders.kinds import On
+from storage import deadlines, incident_forwards, incident_marks, incidents, members, outbox
 from storage.deadlines import Deadline
 from storage.uow import Tx
 
@@ -83,6 +83,8 @@ async def _forward(s: Services, tx: Tx, member: Member, inc: Incident, clock: Fo
                                  ref=clock.id)
         await incident_marks.set_minutes(tx.conn, inc.id, MarkKind.FORWARD_LATE, clock.stage, whole_minutes(over),
                                          clock.id)
+    elif clock.breached_at is not None:
+        await _withdraw_breach(s, tx, inc, clock, pressed)
     await incidents.add_event(tx.conn, inc.id, pressed, member.id, "forwarded", name=member.name,
                               seconds=int(elapsed.total_seconds()), stage=clock.stage)
     if await is_first_clock(tx, clock):
@@ -94,6 +96,29 @@ async def _forward(s: Services, tx: Tx, member: Member, inc: Incident, clock: Fo
         await refresh_alerts(s, tx, fresh)
     late = s.texts("incident.forward.late_suffix", over=s.fmt.dur(over)) if over is not None else ""
     return Outcome(True, s.texts("incident.alert.forward_done", elapsed=s.fmt.dur(elapsed)) + late)
+
+
+async def _withdraw_breach(s: Services, tx: Tx, inc: Incident, clock: ForwardClock, pressed: datetime) -> None:
+    """已上报市委 pressed before the target, handled after the breach check had run (the bot got to the
+    press late): no 超时上报 on record for this clock, an event says so (the breach event stays), and
+    everyone the breach was sent to hears it no longer holds."""
+    await incident_forwards.unbreach(tx.conn, clock.id)
+    await incident_marks.withdraw(tx.conn, inc.id, MarkKind.FORWARD_LATE, clock.stage, ref=clock.id)
+    await incidents.add_event(tx.conn, inc.id, tx.now, None, "forward_breach_withdrawn", stage=clock.stage)
+    # This clock's breach messages: those carrying its own 已上报市委 button.
+    button = _callback_data(forward_markup(s, inc, clock.id, first=await is_first_clock(tx, clock)))
+    chats = dict.fromkeys(r.chat_id for r in await outbox.sent_messages(tx.conn, REF, inc.id, "forward_breach")
+                          if button & _callback_data(r.payload.get("reply_markup")))
+    told = [m for chat in chats if (m := await members.by_telegram_id(tx.conn, chat)) is not None]
+    text = s.texts("incident.forward.breach_withdrawn", number=inc.number, stage=stage_name(s, clock.stage),
+                   time=s.fmt.dt(pressed), target=s.fmt.dur(s.policy.forward_target))
+    await broadcast(s, tx, inc, text, told, tag="forward_breach_withdrawn")
+
+
+def _callback_data(markup: object) -> set[str]:
+    """The callback data of an inline keyboard's buttons."""
+    rows = markup.get("inline_keyboard", []) if isinstance(markup, dict) else []
+    return {str(b.get("callback_data")) for row in rows for b in row if isinstance(b, dict)}
 
 
 # --- the clock's checks (deadline rows) ----------------------------------------------
@@ -155,7 +180,14 @@ HANDLERS = {
 }
 
 
-def register(s: Services, on: Callable[[str, Callable[[Tx, Deadline], Awaitable[None]]], None]) -> None:
-    """Attach these to the scheduler: `register(services, scheduler.on)`."""
+async def forward_target(s: Services, tx: Tx, d: Deadline) -> datetime | None:
+    """What the reminder to forward warns of: its clock's target, while nobody has forwarded."""
+    clock = await _clock_of(tx, d)
+    return clock.target(s.policy.forward_target) if clock is not None and clock.forwarded_at is None else None
+
+
+def register(s: Services, on: On) -> None:
+    """Attach these to the scheduler: `register(services, scheduler.on)`. The reminder to forward is
+    dropped once the target has passed (the breach says it, true however late it fires)."""
     for kind, fn in HANDLERS.items():
-        on(kind, partial(fn, s))
+        on(kind, partial(fn, s), warns_of=partial(forward_target, s) if kind == rules.FORWARD_REMIND else None)

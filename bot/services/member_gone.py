@@ -15,6 +15,11 @@ would never move, and nobody would be told. `member_gone` runs in the deactivati
   must invite a new head), and so do the unit's officers.
 - **Notices**: a receipt still owed by the person goes to their unit's head, who signs on their
   behalf (as a stand-in does); a unit with no head left is named to the sender.
+- **Documents** (bot/services/documents.py): only the leader named may 批办 and only the handler
+  named may 办结; either gone, the routing is void and the document is back at 拟办 with the office
+  told; a phone approval its leader can no longer 补签 is told to the office.
+- **Handovers** (bot/services/handover.py): only the incoming officers of a shift change may 接班;
+  the last of them gone, the directors and the outgoing officers are told at once.
 """
 
 from __future__ import annotations
@@ -24,8 +29,8 @@ from bot.domain.leave import Decision, LeaveStatus
 from bot.domain.members import Member, Role
 from bot.domain.supervision import AssignmentState
 from bot.fmt import esc
+from bot.services import documents, handover, routing
 from bot.services import notice_text as notice_txt
-from bot.services import routing
 from bot.services import supervision_text as task_txt
 from bot.services.base import Services
 from bot.services.leave import REF as LEAVE_REF
@@ -49,6 +54,8 @@ async def member_gone(s: Services, tx: Tx, gone: Member) -> None:
         await _unit_lost_head(s, tx, gone)
     for notice_id in await notices.open_asked_of(tx.conn, gone.id):
         await _receipts_of(s, tx, gone, notice_id)
+    await documents.member_gone(s, tx, gone)
+    await handover.incoming_gone(s, tx, gone)
 
 
 # --- leave --------------------------------------------------------------------------------

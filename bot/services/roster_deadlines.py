@@ -4,15 +4,13 @@ and the check that somebody took over."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from functools import partial
 
 from bot.domain import roster as rules
 from bot.services import handover, roster_gaps
 from bot.services.base import Services
+from reminders.kinds import On
 from storage import deadlines
-from storage.deadlines import Deadline
-from storage.uow import Tx
 
 
 async def ensure_recurring(s: Services) -> None:
@@ -29,6 +27,12 @@ async def ensure_recurring(s: Services) -> None:
                 await tx.add_deadline(rules.HANDOVER, handover.RECURRING_REF, handover.next_at(s, tx.now, hhmm), hhmm)
 
 
-def register(s: Services, on: Callable[[str, Callable[[Tx, Deadline], Awaitable[None]]], None]) -> None:
+def register(s: Services, on: On) -> None:
+    """The shift change's handover draft asks for 交班 now and 接班 within takeover_within: once that
+    has passed (the bot was down through it) it is not sent, no takeover is checked, and the next
+    change is planted (`handover.skip`)."""
     for kind, fn in handover.HANDLERS.items():
-        on(kind, partial(fn, s))
+        if kind == rules.HANDOVER:
+            on(kind, partial(fn, s), warns_of=partial(handover.takeover_due, s), outdated=partial(handover.skip, s))
+        else:
+            on(kind, partial(fn, s))

@@ -21,8 +21,10 @@ from telegram.ext import MessageHandler
 from bot.emulator import SimMessage, SimUser
 from bot.harness import Desk
 from handlers import build_dialog
+from storage import incidents
 from tests.conftest import Cast
 from tests.e2e.flows import dialogue_step as state_of
+from tests.e2e.flows import record_event
 
 GENERIC = "点按钮或输入文字"
 
@@ -56,7 +58,7 @@ ONLY = button_only_states()
 
 
 def test_every_button_only_step_routes_text_to_the_button_hint() -> None:
-    assert len(ONLY) >= 20  # report, stages, leave, notice, task and info steps (22 today)
+    assert len(ONLY) >= 40  # report, record, the reviews of the facts, leave, holiday, notice, task, info, log, doc
     for state, handler in ONLY.items():
         assert hasattr(handler.callback, "button_step"), f"state {state}: {handler.callback}"  # type: ignore[attr-defined]
 
@@ -165,6 +167,10 @@ async def test_every_button_only_step_names_its_buttons(desk: Desk, cast: Cast) 
 
     async def notice_to(audience: str) -> None:
         await d.send_command("/notice")
+        await d.wait_for("密级")
+        if 540 not in probe.seen:
+            await probe(d, expect=540)
+        await d.press(last_with(d, "密级"), text="非密")
         await d.wait_for("通知标题")
         await d.send_text("关于防汛的通知")
         await d.wait_for("通知正文")
@@ -229,7 +235,138 @@ async def test_every_button_only_step_names_its_buttons(desk: Desk, cast: Cast) 
     await probe(d, expect=607)
     await d.send_command("/cancel")
 
+    await office_steps(desk, cast, probe)
+    await routine_steps(desk, cast, probe)
     assert sorted(probe.seen) == sorted(ONLY), f"button-only steps never probed: {sorted(set(ONLY) - set(probe.seen))}"
+
+
+async def review(probe: Probe, who: SimUser, fragment: str, state: int) -> None:
+    """A review of the facts (state), then its category step (state + 6), then back to the review."""
+    await probe(who, expect=state)
+    await who.press(last_with(who, fragment), text="更正类别")
+    await who.wait_for("更正后的事件类别")
+    await probe(who, expect=state + 6)
+    await who.press(last_with(who, "更正后的事件类别"), text="交通事故")
+    await who.wait_for(fragment)
+
+
+async def office_steps(desk: Desk, cast: Cast, probe: Probe) -> None:
+    """/record's source; the reviews of the facts for each purpose: written report, the unit's first
+    report on a recorded event, a director's 误报 finding and the corrected report it asks for, the
+    duty room's own correction."""
+    o, d, duty = cast.officer, cast.director, cast.duty
+    first = await incidents.get(desk.db.read, 1)  # the /report above
+    assert first is not None
+    number = first.number
+    await o.press(last_with(o, "事件编号"), text="📝 书面报告")
+    await review(probe, o, "书面报告（事件", 200)
+    await o.send_command("/cancel")
+
+    await duty.send_command("/record")
+    await duty.press(await duty.wait_for("哪个单位"), text="建设路街道")
+    await duty.wait_for("从哪里获知")
+    await probe(duty, expect=151)
+    await duty.send_command("/cancel")
+    recorded = await record_event(desk, duty, source="媒体/网络", when="1小时前")
+    await desk.settle()
+    told = await o.wait_for(recorded)
+    await o.press(told, text="🚨 首报（本单位报告）")
+    await o.wait_for("首报（事件")
+    await review(probe, o, "首报（事件", 240)
+    await o.send_command("/cancel")
+
+    await d.send_command("/incident", number)
+    await d.press(await d.wait_for("时间线"), text="⚠️ 认定误报")
+    await d.wait_for("请输入理由")
+    await d.send_text("经核实系电气故障，非火灾")
+    await d.wait_for("误报认定（事件")
+    await review(probe, d, "误报认定（事件", 270)
+    await d.press(last_with(d, "误报认定（事件"), text="✅ 提交误报认定")
+    await d.wait_for("已认定事件")
+    await desk.settle()
+    await o.press(await o.wait_for("认定为"), text="📝 更正书面报告")
+    await o.wait_for("更正书面报告（事件")
+    await review(probe, o, "更正书面报告（事件", 250)
+    await o.send_command("/cancel")
+
+    await duty.send_command("/incident", recorded)
+    await duty.press(await duty.wait_for("时间线"), text="✏️ 更正要素")
+    await duty.wait_for("更正要素（事件")
+    await review(probe, duty, "更正要素（事件", 280)
+    await duty.send_command("/cancel")
+
+
+async def routine_steps(desk: Desk, cast: Cast, probe: Probe) -> None:
+    """/holiday's check page; /log's kind and photos; /doc's 密级, urgency, files and check page;
+    拟办's leader (who can appear there) and check page; 补充附件."""
+    leader, duty = cast.leader, cast.duty
+    await leader.send_command("/holiday")
+    await leader.wait_for("哪天出发")
+    await leader.send_text("12-31")
+    await leader.wait_for("哪天返回")
+    await leader.send_text("01-02")
+    await leader.wait_for("去向")
+    await leader.send_text("上海")
+    await leader.wait_for("联系方式")
+    await leader.send_text("13800000000")
+    await leader.wait_for("请核对")
+    await probe(leader, expect=1104)
+    await leader.send_command("/cancel")
+
+    await duty.send_command("/log")
+    await duty.wait_for("值班记录")
+    await probe(duty, expect=1200)
+    await duty.press(last_with(duty, "值班记录"), text="来电")
+    await duty.press(await duty.wait_for("什么时间"), text="现在")
+    await duty.wait_for("来自谁")
+    await duty.send_text("须水街道 张三")
+    await duty.wait_for("主要内容")
+    await duty.send_text("报告停电")
+    await duty.press(await duty.wait_for("处理情况"), text="暂未处理")
+    await duty.press(await duty.wait_for("还有什么待办"), text="无待办")
+    await duty.wait_for("可发送照片")
+    assert "照片" in await probe(duty, expect=1206)
+    await duty.send_command("/cancel")
+
+    await duty.send_command("/doc")
+    await duty.wait_for("文件标题")
+    await duty.send_text("关于做好冬季供暖保障工作的通知")
+    await duty.wait_for("来文单位")
+    await duty.send_text("市政府办公厅")
+    await duty.press(await duty.wait_for("文号"), text="无文号")
+    await duty.wait_for("密级？")
+    await probe(duty, expect=1303)
+    await duty.press(last_with(duty, "密级？"), text="非密")
+    await duty.wait_for("紧急程度")
+    await probe(duty, expect=1304)
+    await duty.press(last_with(duty, "紧急程度"), text="平件")
+    await duty.press(await duty.wait_for("收文时间"), text="刚收到")
+    await duty.wait_for("内容摘要")
+    await duty.send_text("请各单位排查供暖隐患")
+    await duty.wait_for("可发送文件")
+    assert "文件" in await probe(duty, expect=1307)
+    await duty.press(last_with(duty, "可发送文件"), text="完成")
+    await duty.wait_for("请核对后登记")
+    await probe(duty, expect=1308)
+    await duty.press(last_with(duty, "请核对后登记"), text="✅ 登记")
+    card = await duty.wait_for("已登记")
+    await duty.press(card, text="📎 补充附件")
+    await duty.wait_for("可发送文件")
+    await probe(duty, expect=1321)
+    await duty.send_command("/cancel")
+    await duty.press(card, text="✍️ 拟办")
+    await duty.wait_for("拟办意见")
+    await duty.send_text("请王主任牵头落实")
+    await duty.wait_for("承办人")
+    await duty.send_text("王主任")
+    await duty.wait_for("批办领导")
+    hint = await probe(duty, expect=1312)
+    assert "孙区长" in hint and "/invite office leader" in hint
+    await duty.press(last_with(duty, "批办领导"), text="孙区长")
+    await duty.press(await duty.wait_for("办理时限"), text="按默认")
+    await duty.wait_for("请核对后呈批")
+    await probe(duty, expect=1314)
+    await duty.send_command("/cancel")
 
 
 async def test_lists_that_are_empty_say_who_can_appear_and_how(desk: Desk) -> None:
@@ -255,6 +392,7 @@ async def test_lists_that_are_empty_say_who_can_appear_and_how(desk: Desk) -> No
     await d.send_command("/cancel")
 
     await d.send_command("/notice")
+    await d.press(await d.wait_for("密级"), text="非密")
     await d.wait_for("通知标题")
     await d.send_text("关于防汛的通知")
     await d.wait_for("通知正文")
@@ -278,3 +416,33 @@ async def test_lists_that_are_empty_say_who_can_appear_and_how(desk: Desk) -> No
     assert "本单位还没有其他已登记" in asked.text
     hint = await probe(alone, expect=406)
     assert "本单位还没有其他已登记" in hint and "/invite mianfanglu" in hint and "「无代理人」" in hint
+
+
+async def test_no_leader_to_assign_a_document_says_who_can_and_how(desk: Desk) -> None:
+    """拟办 when no district leader or office director is registered: the question says so."""
+    duty = await desk.register("duty", "陈值班", "office", "duty")
+    await desk.register("head", "王主任", "jianshelu", "unit_head")
+    await duty.send_command("/doc")
+    await duty.wait_for("文件标题")
+    await duty.send_text("关于做好冬季供暖保障工作的通知")
+    await duty.wait_for("来文单位")
+    await duty.send_text("市政府办公厅")
+    await duty.press(await duty.wait_for("文号"), text="无文号")
+    await duty.press(await duty.wait_for("密级？"), text="机密")
+    await duty.press(await duty.wait_for("紧急程度"), text="平件")
+    await duty.press(await duty.wait_for("收文时间"), text="刚收到")
+    await duty.press(await duty.wait_for("请核对后登记"), text="✅ 登记")
+    await duty.press(await duty.wait_for("已登记"), text="✍️ 拟办")
+    await duty.wait_for("拟办意见")
+    await duty.send_text("请王主任牵头落实")
+    await duty.wait_for("承办人")
+    await duty.send_text("王主任")
+    asked = await duty.wait_for("批办领导")
+    assert "还没有可批办的领导" in asked.text and "/invite office leader" in asked.text and not asked.buttons
+    await desk.settle()
+    n = len(duty.inbox)
+    await duty.send_text("孙区长")
+    await desk.settle()
+    hint = duty.inbox[n].text or ""
+    assert "打字无效" in hint and "还没有可批办的领导" in hint and "/invite office leader" in hint
+    assert state_of(desk, duty) == 1312

@@ -144,3 +144,94 @@ async def test_a_step_is_never_opened_with_a_stand_in_who_is_gone(desk: Desk, ca
     await desk.settle()
     await cast.officer.wait_for("已送「区委办公室审批」：刘主任")
     assert not await leave.pending_for(desk.db.read, 8)
+
+
+# --- 办文 and 交接班: only the people named can move them --------------------------------------
+
+
+async def test_a_document_whose_leader_is_deactivated_goes_back_to_the_office(desk: Desk, cast: Cast) -> None:
+    from tests.e2e.test_documents import propose, register
+
+    card = await register(cast.duty)
+    await propose(cast.duty, card)  # 孙区长 (6) named to 批办
+    ask = await cast.leader.wait_for("请批办")
+    await deactivate(desk, cast.admin, 6)
+    told = await cast.duty.wait_for("已停用")
+    assert "孙区长" in told.text and "重新拟办" in told.text and "✍️ 拟办" in [t for t, _ in told.buttons]
+    assert "孙区长" in (await cast.director.wait_for("批办领导 孙区长 已停用")).text
+    assert not [m for m in cast.leader.inbox if m.message_id == ask.message_id][0].buttons  # the card closed
+    await cast.leader.press_raw("dc:ok:1", ask.message_id)  # gone: refused, nothing moves
+    await cast.leader.wait_for_answer()
+    # The office proposes again, to a leader still there, and the document moves on.
+    await cast.duty.press(told, text="✍️ 拟办")
+    await cast.duty.wait_for("拟办意见")
+    await cast.duty.send_text("请王主任牵头落实")
+    await cast.duty.wait_for("承办人")
+    await cast.duty.send_text("王主任")
+    asked = await cast.duty.wait_for("批办领导")
+    assert "孙区长" not in [t for t, _ in asked.buttons]
+    await cast.duty.press(asked, text="刘主任")
+    await cast.duty.press(await cast.duty.wait_for("办理时限"), text="按默认")
+    await cast.duty.press(await cast.duty.wait_for("请核对后呈批"), text="📨 呈批")
+    await cast.director.press(await cast.director.wait_for("请批办"), text="✅ 批办")
+    await cast.head.wait_for("交办")
+
+
+async def test_a_document_whose_handler_is_deactivated_is_routed_again(desk: Desk, cast: Cast) -> None:
+    from storage import documents
+    from tests.e2e.test_documents import propose, register
+
+    card = await register(cast.duty)
+    await propose(cast.duty, card)  # handler 王主任 (2)
+    await cast.leader.press(await cast.leader.wait_for("请批办"), text="✅ 批办")
+    assigned = await cast.head.wait_for("交办")
+    await deactivate(desk, cast.admin, 2)
+    told = await cast.duty.wait_for("承办人 王主任 已停用")
+    assert "另定承办人" in told.text and "✍️ 拟办" in [t for t, _ in told.buttons]
+    await cast.leader.wait_for("承办人 王主任 已停用")  # the 批办 they gave is void
+    await cast.director.wait_for("承办人 王主任 已停用")
+    d = await documents.get(desk.db.read, 1)
+    assert d is not None and d.state.value == "registered" and d.handler_id is None and d.assigned_at is None
+    assert not [m for m in cast.head.inbox if m.message_id == assigned.message_id][0].buttons  # the card closed
+    await desk.advance(days=4)  # the limit passes: the office, not the gone handler, is chased
+    assert count(cast.duty, "记为逾期") == 1 and count(cast.head, "逾期") == 0
+
+
+async def test_a_phone_approval_whose_leader_is_deactivated_is_told_to_the_office(desk: Desk, cast: Cast) -> None:
+    from storage import documents
+    from tests.e2e.test_documents import propose, register
+
+    card = await register(cast.duty, title="关于寒潮天气应急响应的紧急通知", urgency="特急", summary=None)
+    await propose(cast.duty, card)
+    await cast.duty.press([m for m in cast.duty.inbox if "已呈" in (m.text or "")][-1], text="📞 电话请示")
+    await cast.duty.wait_for("已记录电话请示")
+    await desk.settle()
+    await deactivate(desk, cast.admin, 6)
+    assert "线下补办签批" in (await cast.duty.wait_for("无法在机器人中补签")).text
+    await cast.director.wait_for("无法在机器人中补签")
+    await desk.advance(hours=25)  # no reminder to sign, no 'not signed' alert: the office knows
+    assert count(cast.director, "未在") == 0 and count(cast.leader, "请补签") == 0
+    d = await documents.get(desk.db.read, 1)
+    assert d is not None and d.state.value == "assigned" and d.handler_id == 2  # the handling goes on
+
+
+async def test_a_handover_whose_incoming_officer_is_deactivated_is_told_at_once(desk: Desk, cast: Cast) -> None:
+    from tests.e2e.test_unsaved_answers import Scene, a_handover
+
+    s = Scene(desk, cast)
+    await a_handover(s)  # 陈值班 (4) hands over to 吴值班 (8)
+    await deactivate(desk, cast.admin, 8)
+    alert = await cast.director.wait_for("交接班无人接班")
+    assert "吴值班" in alert.text and "/duty set" in alert.text
+    await cast.duty.wait_for("交接班无人接班")
+    await desk.advance(hours=1)  # no second alert when the takeover window ends
+    assert count(cast.director, "交接班未完成") == 0 and count(cast.director, "交接班无人接班") == 1
+
+
+async def test_a_handover_with_another_incoming_officer_left_says_nothing(desk: Desk, cast: Cast) -> None:
+    from tests.e2e.test_unsaved_answers import Scene, a_handover
+
+    s = Scene(desk, cast)
+    await a_handover(s)
+    await deactivate(desk, cast.admin, 4)  # the outgoing officer, not an incoming one
+    assert count(cast.director, "交接班无人接班") == 0

@@ -360,3 +360,223 @@ async def test_today_pressed_before_midnight_while_down_is_that_day() -> None:
         await pause(desk, minutes=20)
         await resume(desk)  # 00:10 on 10-01
         assert "开始：09-30" in (await who.wait_for("到哪天结束")).text
+
+
+async def test_a_forward_pressed_in_time_but_handled_after_the_breach_withdraws_it(desk: Desk, cast: Cast,
+                                                                                  monkeypatch: object) -> None:
+    """已上报市委 pressed at 10:08 (the bot down), the 10-minute target at 10:10: Telegram is unreachable
+    a moment after the restart, so the breach check runs before the press is handled. The press
+    counts when it was made: no 超时上报 on record, and whoever got the breach hears it is withdrawn."""
+    import bot.app
+    from bot.domain.accountability import MarkKind
+    from storage import incident_forwards, incident_marks
+
+    inc = await _incident(desk, cast)
+    alert = await cast.director.wait_for(inc.number)
+    await desk.advance(minutes=5)
+    monkeypatch.setattr(bot.app, "CATCH_UP_WAIT", timedelta(seconds=0.3))  # type: ignore[attr-defined]
+    await pause(desk, minutes=3)
+    await cast.director.press(alert, text="📤 已上报市委")  # 10:08, waits in Telegram's queue
+    await pause(desk, minutes=7)  # 10:15
+    desk.emu.fail_next("500", count=3, methods=["getUpdates"])
+    await resume(desk)
+    breach = await cast.director.wait_for("超时上报")
+    assert breach.message_id < (await cast.director.wait_for("上报市委，在目标")).message_id
+    withdrawn = [m for m in cast.director.inbox if "超时上报提醒作废" in (m.text or "")]
+    assert len(withdrawn) == 1 and "10:00" in withdrawn[0].text  # judged by the alert it was pressed on
+    assert count(cast.leader, "超时上报提醒作废") == count(cast.leader, "⏱ 超时上报")  # whoever was told
+    assert count(cast.officer, "超时上报") == 0  # the unit never heard of it
+    clock = await incident_forwards.first_of(desk.db.read, inc.id)
+    assert clock is not None and clock.breached_at is None and clock.forwarded_at is not None
+    assert clock.forwarded_at <= clock.started_at + timedelta(minutes=10)
+    assert [m for m in await incident_marks.of(desk.db.read, inc.id) if m.kind is MarkKind.FORWARD_LATE] == []
+    kinds = [kind for _at, _actor, kind, _d in await incidents.events(desk.db.read, inc.id)]
+    assert "forward_breached" in kinds and "forward_breach_withdrawn" in kinds  # the record keeps both
+
+
+async def test_a_holiday_report_sent_before_departure_while_down_is_in_advance() -> None:
+    """/holiday: 报备 pressed at 23:40 on the day of departure (the bot down), handled after midnight."""
+    from datetime import UTC
+
+    from bot.clock import FakeClock
+    from tests.e2e.test_leave import _desk, _office
+
+    clock = FakeClock(datetime(2026, 9, 30, 15, 0, tzinfo=UTC))  # 23:00 on 09-30, the day of departure
+    async with _desk(clock) as desk:
+        office = await _office(desk)
+        who = office.congress_vice
+        await who.send_command("/holiday")
+        await who.press(await who.wait_for("哪天出发"), text="今天")
+        await who.wait_for("哪天返回")
+        await who.send_text("10-04")
+        await who.wait_for("去向")
+        await who.send_text("上海")
+        await who.wait_for("联系方式")
+        await who.send_text("13800000000")
+        summary = await who.wait_for("请核对后报备")
+        await pause(desk, minutes=40)
+        await who.press(summary, text="🏮 报备")  # 23:40 on 09-30
+        await pause(desk, hours=1)
+        await resume(desk)  # 00:40 on 10-01: departed by now, but it was sent before
+        done = await who.wait_for("节假日离京报备 #")
+        assert "迟报" not in done.text and "出发后" not in done.text
+        report = await office.director.wait_for("节假日离京报备")
+        assert "迟报" not in report.text
+        async with desk.db.read.execute("SELECT late FROM holiday_reports") as cur:
+            assert [r[0] for r in await cur.fetchall()] == [0]
+
+
+async def _assigned_document(desk: Desk, cast: Cast, **kw: str) -> SimMessage:
+    from tests.e2e.test_documents import propose, register
+
+    card = await register(cast.duty, summary=None, **kw)
+    await propose(cast.duty, card)
+    return card
+
+
+async def test_a_document_done_in_time_but_handled_after_the_overdue_alert_is_withdrawn(desk: Desk,
+                                                                                      cast: Cast) -> None:
+    """办结 typed at 09:59 on the last day reached the bot at 10:01, after the overdue alert went out."""
+    from storage import documents
+
+    await _assigned_document(desk, cast)  # limit: 11-26 10:00
+    await cast.leader.press(await cast.leader.wait_for("请批办"), text="✅ 批办")
+    handler = cast.head
+    card = await handler.wait_for("交办")
+    await desk.advance(days=3, minutes=-2)  # 09:58
+    await handler.press(card, text="✅ 办结")
+    await handler.wait_for("办理结果")
+    sent = desk.clock.now() + timedelta(minutes=1)  # 09:59
+    await desk.advance(minutes=3)  # 10:01: flagged overdue, everyone told
+    await handler.wait_for("记为逾期")
+    await cast.director.wait_for("办文逾期")
+    desk.emu.clock = lambda: sent.timestamp()  # Telegram stamped the answer at 09:59
+    try:
+        await handler.send_text("已部署排查")
+        done = await handler.wait_for("已办结")
+    finally:
+        clock = desk.clock
+        desk.emu.clock = lambda: clock.now().timestamp()
+    assert "按时办结" in done.text
+    await desk.settle()
+    for told in (handler, cast.director, cast.duty):  # the overdue alert went to them: corrected
+        assert count(told, "逾期提醒作废") == 1, told.first_name
+    d = await documents.get(desk.db.read, 1)
+    assert d is not None and d.overdue_at is None and d.late is False and d.done_at == sent.replace(microsecond=0)
+
+
+async def test_a_phone_approval_signed_before_its_limit_while_down_is_on_time(desk: Desk, cast: Cast) -> None:
+    from storage import documents
+
+    duty, leader = cast.duty, cast.leader
+    await _assigned_document(desk, cast, title="关于寒潮天气应急响应的紧急通知", urgency="特急")
+    await duty.press([m for m in duty.inbox if "已呈" in (m.text or "")][-1], text="📞 电话请示")
+    await duty.wait_for("已记录电话请示")  # to be signed by 11-24 10:00
+    sign = await leader.wait_for("请于")
+    await desk.advance(hours=23)
+    await pause(desk, minutes=30)
+    await leader.press(sign, text="✍️ 补签")  # 09:30 on 11-24, the bot down
+    await pause(desk, hours=2)
+    await resume(desk)  # 11:30: past the limit for signing
+    await leader.wait_for("已补签")
+    await desk.settle()
+    assert count(cast.director, "未在") == 0
+    d = await documents.get(desk.db.read, 1)
+    assert d is not None and d.signed_at is not None and d.sign_due_at is not None and d.signed_at <= d.sign_due_at
+    async with desk.db.read.execute("SELECT kind FROM document_events WHERE kind LIKE 'sign%'") as cur:
+        assert [r[0] for r in await cur.fetchall()] == ["signed"]
+
+
+async def test_a_takeover_pressed_in_time_while_down_is_recorded_when_pressed(desk: Desk, cast: Cast) -> None:
+    """接班 pressed five minutes after the change (the bot down), handled after the takeover window:
+    taken at the press, no alert to the director."""
+    from storage.db import from_db
+    from tests.e2e.test_unsaved_answers import Scene, a_handover
+
+    s = Scene(desk, cast)
+    await a_handover(s)  # 陈值班 hands over to 吴值班 at 10:01
+    await cast.duty.press(s.msgs["handover"], text="✅ 交班")
+    await cast.duty.wait_for("已交班")
+    await desk.settle()
+    incoming = s.people["duty2"]
+    take = await incoming.wait_for("🔁 接班")
+    await pause(desk, minutes=5)
+    await incoming.press(take, text="✅ 接班")
+    await pause(desk, hours=1)
+    await resume(desk)
+    await incoming.wait_for("已接班")
+    assert count(cast.director, "交接班未完成") == 0
+    async with desk.db.read.execute("SELECT handed_at, taken_at FROM handovers") as cur:
+        handed, taken = await cur.fetchone()  # type: ignore[misc]
+    assert from_db(taken) < desk.clock.now() - timedelta(minutes=30) and from_db(handed) <= from_db(taken)
+
+
+async def test_now_in_the_duty_log_while_down_is_not_when_the_bot_got_to_it(desk: Desk, cast: Cast) -> None:
+    duty = cast.duty
+    await duty.send_command("/log")
+    await duty.press(await duty.wait_for("请选择类别"), text="来电")
+    asked = await duty.wait_for("什么时间")
+    await pause(desk, minutes=10)
+    await duty.press(asked, text="现在")  # 10:10, the bot down
+    await pause(desk, hours=2)
+    await resume(desk)  # 12:10
+    await duty.wait_for("来自谁")
+    await duty.send_text("须水街道 张三")
+    await duty.wait_for("主要内容")
+    await duty.send_text("报告停电")
+    await duty.press(await duty.wait_for("处理情况"), text="暂未处理")
+    await duty.press(await duty.wait_for("还有什么待办"), text="无待办")
+    await duty.press(await duty.wait_for("可发送照片"), text="完成")
+    saved = await duty.wait_for("已保存")
+    assert "10:" in saved.text and "12:10" not in saved.text
+
+
+async def test_a_takeover_pressed_in_time_but_handled_after_the_alert_withdraws_it(desk: Desk, cast: Cast,
+                                                                                  monkeypatch: object) -> None:
+    """Telegram unreachable a moment after the restart: the 'no 接班' alert goes out before the 接班
+    pressed in time is handled; the director hears it no longer holds."""
+    import bot.app
+    from tests.e2e.test_unsaved_answers import Scene, a_handover
+
+    s = Scene(desk, cast)
+    await a_handover(s)
+    await cast.duty.press(s.msgs["handover"], text="✅ 交班")
+    await desk.settle()
+    incoming = s.people["duty2"]
+    take = await incoming.wait_for("🔁 接班")
+    monkeypatch.setattr(bot.app, "CATCH_UP_WAIT", timedelta(seconds=0.3))  # type: ignore[attr-defined]
+    await pause(desk, minutes=5)
+    await incoming.press(take, text="✅ 接班")  # in time, waits in Telegram's queue
+    await pause(desk, hours=1)
+    desk.emu.fail_next("500", count=3, methods=["getUpdates"])
+    await resume(desk)
+    alert = await cast.director.wait_for("交接班未完成")
+    fixed = await cast.director.wait_for("按时接班")
+    assert alert.message_id < fixed.message_id and "作废" in fixed.text and "吴值班" in fixed.text
+    assert count(cast.director, "⚠️ 交接班未完成") == 1
+
+
+async def test_a_finding_made_before_midnight_while_down_is_of_that_day(desk: Desk, cast: Cast) -> None:
+    """瞒报's reason sent at 23:58 on 11-30 (the bot down), handled after midnight: the finding is of
+    11-30, so November's 通报 counts it, not December's."""
+    from bot.domain.accountability import MarkKind
+    from storage import incident_marks
+    from tests.e2e.flows import record_event
+
+    number = await record_event(desk, cast.duty, source="媒体/网络", when="1小时前")
+    await desk.advance(days=7, hours=13, minutes=55)  # 11-30 23:55
+    d = cast.director
+    await d.send_command("/incident", number)
+    await d.press(await d.wait_for("时间线"), text="🚫 认定瞒报")
+    await d.wait_for("请输入理由")
+    await pause(desk, minutes=3)
+    said = desk.clock.now()
+    await d.send_text("事发后一小时未报告，媒体已报道")  # 23:58
+    await pause(desk, minutes=10)
+    await resume(desk)  # 12-01 00:08
+    await d.wait_for("已认定事件")
+    inc = await incidents.by_number(desk.db.read, number)
+    assert inc is not None
+    found = [m for m in await incident_marks.of(desk.db.read, inc.id) if m.kind is MarkKind.CONCEALED]
+    assert len(found) == 1 and found[0].at == said.replace(microsecond=0)
+    assert found[0].at.astimezone(desk.config.tz).day == 30  # type: ignore[union-attr]

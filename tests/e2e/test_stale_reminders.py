@@ -15,9 +15,11 @@ from datetime import timedelta
 
 import pytest
 
+from bot.domain import documents as doc_rules
 from bot.domain import incidents as incident_rules
 from bot.domain import info as info_rules
 from bot.domain import notices as notice_rules
+from bot.domain import roster as roster_rules
 from bot.domain import supervision as task_rules
 from bot.domain.notices import Audience, AudienceSpec, NoticeKind
 from bot.emulator import SimUser
@@ -27,6 +29,8 @@ from bot.services import notices as notice_svc
 from storage import deadlines, members
 from tests.conftest import Cast
 from tests.e2e.flows import file_report
+from tests.e2e.test_documents import propose as propose_doc
+from tests.e2e.test_documents import register as register_doc
 from tests.e2e.test_leave import ask_leave, decide
 from tests.e2e.test_supervision import accept, assign
 
@@ -121,6 +125,87 @@ async def quota_reminder(desk: Desk, cast: Cast) -> None:
     # The recurring reminders go on: next week's are planted.
     pending = await deadlines.pending_recurring(desk.db.read, [info_rules.REMIND])
     assert len(pending) == 2 and await deadlines.next_due_at(desk.db.read) is not None
+
+
+@scenario(incident_rules.FORWARD_REMIND)
+async def forward_reminder(desk: Desk, cast: Cast) -> None:
+    await file_report(desk, cast.officer)
+    await down_for(desk, minutes=11)  # reminded at 8 minutes to forward upstream; the target at 10
+    assert count(cast.duty, "尚未上报市委") == 0
+    assert count(cast.director, "⏱ 超时上报") == 1
+
+
+async def _assigned_document(desk: Desk, cast: Cast, **kw: str) -> None:
+    card = await register_doc(cast.duty, summary=None, **kw)
+    await propose_doc(cast.duty, card)
+
+
+@scenario(doc_rules.REMIND)
+async def document_reminder(desk: Desk, cast: Cast) -> None:
+    await _assigned_document(desk, cast)  # limit Thursday 10:00; reminded a day and two hours before
+    await cast.leader.press(await cast.leader.wait_for("请批办"), text="✅ 批办")
+    await desk.settle()
+    await down_for(desk, days=2, hours=22, minutes=30)  # Thursday 08:30: both reminders due, one is said
+    assert count(cast.head, "还剩") == 1 and count(cast.head, "还剩 1小时30分钟") == 1
+    await down_for(desk, hours=1, minutes=31)  # past the limit: no more 还剩
+    assert count(cast.head, "还剩") == 1
+    assert count(cast.head, "记为逾期") == 1
+    assert count(cast.director, "办文逾期") == 1
+
+
+@scenario(doc_rules.SIGN_REMIND)
+async def sign_reminder(desk: Desk, cast: Cast) -> None:
+    await _assigned_document(desk, cast, title="关于寒潮天气应急响应的紧急通知", urgency="特急")
+    await cast.duty.press([m for m in cast.duty.inbox if "已呈" in (m.text or "")][-1], text="📞 电话请示")
+    await cast.duty.wait_for("已记录电话请示")  # to be signed within 24 hours; reminded 2 hours before
+    await desk.settle()
+    await down_for(desk, hours=24, minutes=1)
+    assert count(cast.leader, "请补签") == 0
+    assert count(cast.director, "未在") == 1
+
+
+async def _evening_shift_change(desk: Desk, cast: Cast) -> SimUser:
+    """Today's roster: 陈值班 on the day shift to 17:30, 吴值班 on the night shift from 17:30."""
+    from datetime import datetime, time
+
+    from bot.domain.roster import Slot
+    from storage import roster
+
+    incoming = await desk.register("duty2", "吴值班", "office", "duty")
+    assert desk.config is not None
+    s = desk.services
+    day = s.now().astimezone(desk.config.tz).date()
+    change = datetime.combine(day, time(17, 30), desk.config.tz)
+    out_m = await members.by_telegram_id(desk.db.conn, cast.duty.id)
+    in_m = await members.by_telegram_id(desk.db.conn, incoming.id)
+    assert out_m is not None and in_m is not None
+    async with s.uow() as tx:
+        await roster.replace_shift(tx.conn, day, "day", [Slot(day, "day", 1, out_m.id, change - timedelta(hours=9),
+                                                              change)], tx.now, None)
+        await roster.replace_shift(tx.conn, day, "night", [Slot(day, "night", 1, in_m.id, change,
+                                                                change + timedelta(hours=15))], tx.now, None)
+    return incoming
+
+
+@scenario(roster_rules.HANDOVER)
+async def handover_draft(desk: Desk, cast: Cast) -> None:
+    """The bot down through the 17:30 shift change and its takeover window (30 minutes): no handover
+    draft asking for a 交班 and 接班 already overdue, no alert about it; the next 17:30 is planted."""
+    incoming = await _evening_shift_change(desk, cast)
+    await down_for(desk, hours=8, minutes=10)  # 18:10
+    assert count(cast.duty, "🔁 交接班") == 0 and count(incoming, "🔁") == 0
+    assert count(cast.director, "交接班未完成") == 0
+    async with desk.db.read.execute("SELECT count(*) FROM handovers") as cur:
+        assert (await cur.fetchone())[0] == 0  # type: ignore[index]
+    pending = await deadlines.pending_recurring(desk.db.read, [roster_rules.HANDOVER])
+    assert sorted(stage for _kind, stage in pending) == ["08:30", "17:30"]
+
+
+async def test_a_shift_change_the_bot_wakes_up_for_in_time_still_sends_the_draft(desk: Desk, cast: Cast) -> None:
+    """Down at 17:30 but back at 17:45, inside the takeover window: the draft goes out then."""
+    await _evening_shift_change(desk, cast)
+    await down_for(desk, hours=7, minutes=45)
+    assert count(cast.duty, "🔁 交接班") == 1
 
 
 async def test_every_reminder_kind_has_a_scenario(desk: Desk) -> None:

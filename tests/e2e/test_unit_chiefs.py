@@ -17,7 +17,7 @@ from bot.config import LeavePolicy, LeavePost
 from bot.domain.members import Role
 from bot.emulator import BotApiEmulator
 from bot.harness import TOKEN, Desk
-from storage import members
+from storage import incidents, members
 from storage.db import migrations
 from tests.conftest import Cast
 from tests.e2e.flows import file_report
@@ -51,8 +51,13 @@ async def test_chief_receives_major_incidents_and_missed_deadlines_of_own_unit(d
     number = await file_report(desk, cast.officer, category="火灾")  # major
     alert = await chief.wait_for(number)
     assert "火灾" in alert.text
-    await chief.press(alert, text="✅ 已收到")  # the chief may acknowledge the unit's alert
-    assert "已确认收到" in ((await chief.wait_for_answer()).text or "")
+    # The chief sees and follows it; 已收到 is the office's (#24): no button, and a forged press is refused.
+    assert [t for t, _ in alert.buttons] == ["🔎 详情"]
+    inc = await incidents.by_number(desk.db.read, number)
+    assert inc is not None
+    await chief.press_raw(f"i:ack:{inc.id}", alert.message_id)
+    assert "无权" in ((await chief.wait_for_answer()).text or "")
+    assert (await incidents.get(desk.db.read, inc.id)).acked_by is None  # type: ignore[union-attr]
     assert not [m for m in other_chief.inbox if number in (m.text or "")]
     # the written report is missed: the escalation reaches the unit's chief (overdue items of the unit)
     await desk.advance(hours=2, minutes=1)

@@ -30,7 +30,9 @@ from handlers.dialogs import DialogMap
 from storage import drafts
 from tests.conftest import Cast
 from tests.e2e.flows import dialogue_step as state_of
-from tests.e2e.flows import file_report
+from tests.e2e.flows import file_report, record_event
+from tests.e2e.test_documents import propose as propose_doc
+from tests.e2e.test_documents import register as register_doc
 from tests.e2e.test_supervision import accept, assign, complete
 
 with warnings.catch_warnings():
@@ -78,6 +80,7 @@ class Scene:
     desk: Desk
     cast: Cast
     msgs: dict[str, SimMessage] = field(default_factory=dict)
+    people: dict[str, SimUser] = field(default_factory=dict)  # registered by a setup
 
 
 Step = Callable[[Scene], Awaitable[None]]
@@ -109,6 +112,17 @@ def press_last(who: str, label: str) -> Step:
         u: SimUser = getattr(s.cast, who)
         await s.desk.settle()
         await u.press(next(m for m in reversed(u.inbox) if label in [t for t, _ in m.buttons]), text=label)
+    return go
+
+
+def press_both(who: str, msg: str, label: str, then: str) -> Step:
+    """A button that lists choices (opening nothing), then the choice whose label holds `then`."""
+    async def go(s: Scene) -> None:
+        u: SimUser = getattr(s.cast, who)
+        await u.press(s.msgs[msg], text=label)
+        await s.desk.settle()
+        choices = next(m for m in reversed(u.inbox) if any(then in t for t, _ in m.buttons))
+        await u.press(choices, text=next(t for t, _ in choices.buttons if then in t))
     return go
 
 
@@ -164,6 +178,7 @@ async def a_leave_request(s: Scene) -> None:
 async def a_meeting(s: Scene) -> None:
     d = s.cast.director
     await d.send_command("/meeting")
+    await d.press(await d.wait_for("密级"), text="非密")  # asked first since #27
     await d.wait_for("会议名称")
     await d.send_text("安全生产调度会")
     await d.wait_for("会议时间")
@@ -195,6 +210,104 @@ async def a_completion(s: Scene) -> None:
     s.msgs["review"] = await s.cast.director.wait_for("已办结")
 
 
+def correct_place(who: str, review: str) -> Step:
+    """One correction in a review of the facts: 更正地点, then the place typed."""
+    async def go(s: Scene) -> None:
+        u: SimUser = getattr(s.cast, who)
+        await u.press(await u.wait_for(review), text="更正地点")
+        await u.wait_for("事发地点")
+        await u.send_text("中原路与文化宫路交叉口北侧")
+        await u.wait_for(review)
+    return go
+
+
+def file_sent(who: str) -> Step:
+    async def go(s: Scene) -> None:
+        await getattr(s.cast, who).send_document("附件1.pdf")
+    return go
+
+
+async def a_media_event(s: Scene) -> None:
+    """The duty room puts on record an event it learnt of from the media: the unit owes its 首报."""
+    number = await record_event(s.desk, s.cast.duty, source="媒体/网络", when="1小时前")
+    s.msgs["told"] = await s.cast.officer.wait_for(number)
+
+
+async def a_recorded_detail(s: Scene) -> None:
+    number = await record_event(s.desk, s.cast.duty)
+    await s.cast.duty.send_command("/incident", number)
+    s.msgs["detail"] = await s.cast.duty.wait_for("时间线")
+
+
+async def a_director_detail(s: Scene) -> None:
+    number = await file_report(s.desk, s.cast.officer)
+    await s.cast.director.send_command("/incident", number)
+    s.msgs["detail"] = await s.cast.director.wait_for("时间线")
+
+
+async def a_finding(s: Scene) -> None:
+    """An event recorded from the media (未报, a finding of its own), in the director's /incident."""
+    number = await record_event(s.desk, s.cast.duty, source="媒体/网络", when="1小时前")
+    await s.cast.director.send_command("/incident", number)
+    s.msgs["detail"] = await s.cast.director.wait_for("时间线")
+
+
+async def a_wrong_report(s: Scene) -> None:
+    """A director found the unit's report wrong: the unit owes a corrected written report."""
+    await a_director_detail(s)
+    d = s.cast.director
+    await d.press(s.msgs["detail"], text="⚠️ 认定误报")
+    await d.wait_for("请输入理由")
+    await d.send_text("经核实无人员伤亡")
+    await correct_place("director", "误报认定（事件")(s)
+    await d.press(next(m for m in reversed(d.inbox) if "误报认定（事件" in (m.text or "")), text="✅ 提交误报认定")
+    await d.wait_for("已认定事件")
+    await s.desk.settle()
+    s.msgs["told"] = await s.cast.officer.wait_for("认定为")
+
+
+async def a_handover(s: Scene) -> None:
+    """A shift change a minute ahead, and its handover draft to 陈值班."""
+    await plant_handover(s)
+    await s.desk.advance(minutes=1)
+    s.msgs["handover"] = await s.cast.duty.wait_for("🔁 交接班")
+
+
+async def plant_handover(s: Scene) -> None:
+    """A shift change a minute ahead: 陈值班's day shift hands over to 吴值班's night shift."""
+    from datetime import timedelta
+
+    from bot.domain.roster import Slot
+    from bot.services import handover
+    from storage import members, roster
+
+    svc = s.desk.services
+    incoming = s.people["duty2"] = await s.desk.register("duty2", "吴值班", "office", "duty")
+    at = svc.now() + timedelta(minutes=1)
+    out_m = await members.by_telegram_id(s.desk.db.conn, s.cast.duty.id)
+    in_m = await members.by_telegram_id(s.desk.db.conn, incoming.id)
+    assert out_m is not None and in_m is not None
+    day = at.date() + timedelta(days=60)  # a label away from any imported roster
+    async with svc.uow() as tx:
+        await roster.replace_shift(tx.conn, day, "day", [Slot(day, "day", 1, out_m.id, at - timedelta(hours=9), at)],
+                                   tx.now, None)
+        await roster.replace_shift(tx.conn, day, "night",
+                                   [Slot(day, "night", 1, in_m.id, at, at + timedelta(hours=15))], tx.now, None)
+    await handover.plant_change(svc, at)
+
+
+async def a_document(s: Scene) -> None:
+    s.msgs["card"] = await register_doc(s.cast.duty)
+
+
+async def a_document_to_handle(s: Scene) -> None:
+    card = await register_doc(s.cast.duty)
+    await propose_doc(s.cast.duty, card)
+    await s.cast.leader.press(await s.cast.leader.wait_for("请批办"), text="✅ 批办")
+    await s.desk.settle()
+    s.msgs["handler_card"] = await s.cast.head.wait_for("交办")
+
+
 RECIPES: dict[str, Recipe] = {
     "report": Recipe("officer", command("officer", "/report"), press_last("officer", "火灾"), "/info"),
     "written": Recipe("officer", press("officer", "done", "📝 书面报告"), None, "/info", an_incident),
@@ -207,7 +320,7 @@ RECIPES: dict[str, Recipe] = {
     "answer": Recipe("officer", press("officer", "question", "💬 回复"), None, "/info", a_question),
     "leave": Recipe("officer", command("officer", "/leave"), press_last("officer", "事假"), "/info"),
     "leave_decision": Recipe("head", press("head", "card", "❌ 不批准"), None, "/info", a_leave_request),
-    "notice": Recipe("director", command("director", "/notice"), text("director", "关于防汛的通知"), "/task"),
+    "notice": Recipe("director", command("director", "/notice"), press_last("director", "非密"), "/task"),
     "notice_answer": Recipe("officer", press("officer", "meeting", "🙋 请假"), None, "/info", a_meeting),
     "task": Recipe("director", command("director", "/task"), text("director", "背街小巷整治"), "/notice"),
     "task_report": Recipe("head", press("head", "card", "📝 报进展"), text("head", "已清理 12 处"), "/info", a_task),
@@ -215,6 +328,27 @@ RECIPES: dict[str, Recipe] = {
     "task_return": Recipe("director", press("director", "review", "↩️ 退回"), text("director", "缺少照片"), "/notice",
                           a_completion),
     "info": Recipe("officer", command("officer", "/info"), press_last("officer", "经济运行"), "/leave"),
+    # the office's side of emergency reporting (#24)
+    "record": Recipe("duty", command("duty", "/record"), press_last("duty", "建设路街道"), "/log"),
+    "first": Recipe("officer", press("officer", "told", "🚨 首报（本单位报告）"), correct_place("officer", "首报（事件"),
+                    "/info", a_media_event),
+    "corrected": Recipe("officer", press("officer", "told", "📝 更正书面报告"),
+                        correct_place("officer", "更正书面报告（事件"), "/info", a_wrong_report),
+    "office": Recipe("duty", press("duty", "detail", "✏️ 更正要素"), correct_place("duty", "更正要素（事件"), "/log",
+                     a_recorded_detail),
+    "wrong": Recipe("director", press("director", "detail", "⚠️ 认定误报"), text("director", "经核实无人员伤亡"),
+                    "/notice", a_director_detail),
+    "concealed": Recipe("director", press("director", "detail", "🚫 认定瞒报"), None, "/notice", a_director_detail),
+    "mark_note": Recipe("director", press_both("director", "detail", "📝 问责备注", "未报"), None, "/notice", a_finding),
+    # the office's routines (#27)
+    "holiday": Recipe("leader", command("leader", "/holiday"), press_last("leader", "明天"), "/leave"),
+    "duty_log": Recipe("duty", command("duty", "/log"), press_last("duty", "来电"), "/record"),
+    "handover_note": Recipe("duty", press("duty", "handover", "📝 交班说明"), None, "/log", a_handover),
+    "document": Recipe("duty", command("duty", "/doc"), text("duty", "关于做好冬季供暖保障工作的通知"), "/log"),
+    "doc_proposal": Recipe("duty", press("duty", "card", "✍️ 拟办"), text("duty", "请王主任牵头落实"), "/log",
+                           a_document),
+    "doc_result": Recipe("head", press("head", "handler_card", "✅ 办结"), None, "/leave", a_document_to_handle),
+    "doc_files": Recipe("duty", press("duty", "card", "📎 补充附件"), file_sent("duty"), "/log", a_document),
 }
 
 
@@ -371,7 +505,7 @@ async def test_choice_buttons_are_checked_not_trusted(desk: Desk, cast: Cast) ->
     posted = len(desk.emu.messages(grp.id))
     token = next(d for _, d in second.buttons if d and d.startswith("dg:drop:"))
     await o.press_raw(token, desk.emu.messages(grp.id)[-1].message_id, chat=grp)
-    assert "失效" in (await o.wait_for_answer()).text
+    assert "私聊" in (await o.wait_for_answer()).text  # refused for the chat before any dialogue sees it (#23)
     await desk.settle()
     assert len(desk.emu.messages(grp.id)) == posted
     assert KINDS["report"].answered(own(desk, o, KINDS["report"])) == 1
@@ -457,3 +591,35 @@ async def test_a_lost_step_after_a_crash_is_offered_on_report(desk: Desk, cast: 
     await o.wait_for("事发地点")
     await desk.settle()
     assert state_of(desk, o) == 103
+
+
+async def test_a_record_in_the_reports_steps_is_still_the_record(desk: Desk, cast: Cast) -> None:
+    """/record goes on in /report's steps (100s): interrupted there, it is the record that is asked
+    about (继续登记), and it resumes at that step with the record's answers — also when the step was
+    lost in a crash (the rows alone tell whose draft it is)."""
+    duty = cast.duty
+    await duty.send_command("/record")
+    await duty.press(await duty.wait_for("哪个单位"), text="建设路街道")
+    await duty.press(await duty.wait_for("从哪里获知"), text="媒体/网络")
+    await duty.press(await duty.wait_for("本室获知时间"), text="刚刚")
+    await duty.press(await duty.wait_for("类别"), text="火灾")
+    await duty.press(await duty.wait_for("发生时间"), text="30分钟前")
+    place = await duty.wait_for("事发地点")
+    await desk.settle()
+    assert state_of(desk, duty) == 103
+    await duty.send_command("/log")
+    q = await duty.wait_for("未提交")
+    assert T("dialog.name.record") in q.text and choice_buttons(q) == [T("dialog.go.record"), T("dialog.drop")]
+    assert state_of(desk, duty) == 103
+    await desk.stop_bot()
+    with sqlite3.connect(desk.db_path) as conn:
+        conn.execute("DELETE FROM ptb_conversations")
+    await desk.start_bot()
+    await duty.send_command("/record")
+    q = await duty.wait_for("未提交")
+    assert T("dialog.name.record") in q.text and "再从头开始" in q.text
+    await duty.press(q, text=T("dialog.go.record"))
+    assert (await duty.wait_for("事发地点")).text == place.text
+    await desk.settle()
+    assert state_of(desk, duty) == 103
+    assert KINDS["record"].answered(own(desk, duty, KINDS["record"])) == 5  # unit, source, time, category, when

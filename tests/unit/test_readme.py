@@ -43,7 +43,9 @@ def _code_default(dotted: str) -> Any:
 
 
 def _shown(value: Any) -> Any:
-    """A default as the README writes it: durations `2h`, lists as their items."""
+    """A default as the README writes it: durations `2h`, booleans as TOML (`false`), lists as their items."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, timedelta):
         return cfg.format_duration(value)
     if isinstance(value, tuple):
@@ -189,3 +191,22 @@ def test_the_options_in_the_readme_are_the_parsers() -> None:
     named = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", README))
     assert {"--config", "--webhook-url", "--webhook-secret-file", "--expires", "--sizes", "--faults"} <= named
     assert named <= known, named - known
+
+
+def test_the_office_buttons_belong_to_the_roles_the_readme_names() -> None:
+    """已收到 / 已上报市委 / 要求补充 are the office's (#24): the README names exactly their roles, and
+    says of no unit role (the office head, the chief) that it acknowledges."""
+    from bot.domain.members import PERMISSIONS, Action, Role
+    from bot.i18n import Texts
+
+    t = Texts("zh")
+    office = {PERMISSIONS[a] for a in (Action.ACK_ALERT, Action.FORWARD_UPSTREAM, Action.ASK_REPORTER)}
+    assert len(office) == 1
+    roles = office.pop()
+    line = re.search(r"「已收到」「已上报市委」「要求补充」只属于(.*?)；", README)
+    assert line is not None
+    named = set(re.split(r"、|和", line.group(1)))
+    assert named == {t(f"core.roles.{r.value}") for r in roles}
+    assert Role.UNIT_HEAD not in roles and Role.UNIT_CHIEF not in roles
+    chief = README.split("`unit_chief` is the unit's chief", 1)[1].split("\n\n", 1)[0]
+    assert "may acknowledge" not in chief and "office's buttons" in chief
