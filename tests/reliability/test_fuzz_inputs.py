@@ -33,7 +33,7 @@ from telegram.ext import CommandHandler, ConversationHandler, MessageHandler
 
 from bot.emulator import SimUser
 from bot.services.registration import COMMANDS
-from handlers import DIALOG_NAME, incident_actions, info, leave, notices, report, stages, supervision
+from handlers import DIALOG_NAME, fact_review, incident_actions, info, leave, notices, report, stages, supervision
 from tests.e2e.flows import file_report
 from tests.hostile import NASTY, typed
 from tests.reliability.catalog_match import allowed, keys_of, starts_as
@@ -379,6 +379,7 @@ async def _returning(rig: InputRig, who: SimUser) -> None:
 
 TIME_HINTS = ("incident.time_",)
 S_R, S_S, S_Q, S_I, S_L, S_N, S_T = report.S, stages.S, incident_actions.S, info.S, leave.S, notices.S, supervision.S
+FR_S = fact_review.S
 STEPS: dict[int, Step] = {
     S_R.OCCURRED: Step("officer", script("/report", "@r:cat:fire"), TIME_HINTS),
     S_R.LEARNT: Step("officer", script(*REPORT_SUMMARY, "@r:edit", "@r:e:learnt"),
@@ -390,10 +391,10 @@ STEPS: dict[int, Step] = {
     S_R.MISSING: Step("officer", script("/report", "@r:cat:fire", "@r:t:now", "<loc>", "1", "2"),
                       ("incident.count_bad",)),
     S_R.DESCRIPTION: Step("officer", script("/report", "@r:cat:fire", "@r:t:now", "<loc>", "@r:cas:none")),
-    S_S.W_TIME: Step("officer", on_incident("w", "@iw:time"), TIME_HINTS),
-    S_S.W_PLACE: Step("officer", on_incident("w", "@iw:place")),
-    S_S.W_CASUALTIES: Step("officer", on_incident("w", "@iw:casualties"), ("incident.casualties_bad",)),
-    S_S.W_DESCRIPTION: Step("officer", on_incident("w", "@iw:description")),
+    FR_S.W_TIME: Step("officer", on_incident("w", "@iw:time"), TIME_HINTS),
+    FR_S.W_PLACE: Step("officer", on_incident("w", "@iw:place")),
+    FR_S.W_CASUALTIES: Step("officer", on_incident("w", "@iw:casualties"), ("incident.casualties_bad",)),
+    FR_S.W_DESCRIPTION: Step("officer", on_incident("w", "@iw:description")),
     S_S.FULL: Step("officer", on_incident("f"), stays=("incident.stages.ask_",), fresh=True),
     S_S.U_TEXT: Step("officer", on_incident("u")),
     S_S.U_CASUALTIES: Step("officer", on_incident("u", "火势已控制"), ("incident.casualties_bad",)),
