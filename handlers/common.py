@@ -14,7 +14,7 @@ from bot.app import DeskContext
 from bot.desk_bot import DeskBot, Markup
 from bot.domain.members import Action, Member, can
 from bot.services.errors import ServiceError
-from storage import drafts, members
+from storage import drafts, members, updates
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,9 @@ async def say(update: Update, ctx: DeskContext, text: str, markup: Markup = None
     chat = update.effective_chat
     if chat is None:
         return None
-    return await ctx.bot.send_text(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    message_id = await ctx.bot.send_text(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    updates.note_sent(chat.id, message_id)  # the question a dialogue step now waits on (handlers/answers.py)
+    return message_id
 
 
 async def say_key(update: Update, ctx: DeskContext, key: str, markup: Markup = None, **kw: object) -> int | None:
