@@ -136,6 +136,14 @@ async def load_draft(ctx: DeskContext, user_id: int, kind: str) -> dict[str, Any
     return read if read is not None else await drafts.load(ctx.services.db.read, user_id, kind)
 
 
+async def done_before(update: Update, ctx: DeskContext, kind: str) -> int | None:
+    """What a dialogue's last step was done as, if this press repeats it: its use case committed
+    (and made the draft "done as #id" in that transaction), then a crash came before the dialogue's
+    end was saved. The caller says so instead of doing it twice."""
+    user = update.effective_user
+    return drafts.done_as(await load_draft(ctx, user.id, kind)) if user is not None else None
+
+
 async def save_draft(ctx: DeskContext, user_id: int, kind: str, payload: dict[str, Any]) -> None:
     await save_drafts(ctx, user_id, {kind: payload})
 

@@ -17,11 +17,12 @@ from bot.fmt import esc
 from bot.services import leave_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError, Stale
-from storage import deadlines, leave, members, outbox
+from storage import deadlines, drafts, leave, members, outbox
 from storage.leave import LeaveRequest
 from storage.uow import Tx
 
 REF = "leave"
+DRAFT_KIND = "leave"  # the /leave dialogue's row in the drafts table
 REMIND = "leave.remind"  # an approver has not decided within remind_after
 BEGIN = "leave.begin"  # approved leave starts: alerts go to the stand-in
 END = "leave.end"  # approved leave ends
@@ -183,6 +184,7 @@ async def submit(s: Services, member: Member, draft: LeaveDraft) -> LeaveRequest
         await tx.send_text(member.telegram_id, s.texts(key, id=req_id, holidays=esc(holidays)),
                            markup=txt.withdraw_keyboard(s, req_id), ref_kind=REF, ref_id=req_id, tag="progress")
         await open_step(s, tx, req, 0)
+        await drafts.mark_done(tx.conn, member.telegram_id, DRAFT_KIND, req_id, tx.now)  # 提交 again: not twice
         fresh = await leave.get(tx.conn, req_id)
         assert fresh is not None
         return fresh
