@@ -22,6 +22,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.app import DeskContext
 from handlers.common import say
+from storage import updates
 from storage.persistence import SqlitePersistence
 
 
@@ -40,4 +41,5 @@ async def refuse_crossed(update: Update, ctx: DeskContext, dialog: str) -> None:
     """Before the dialogue reads an answer: one sent before its question is not read."""
     if sent_before_question(update, ctx.application.persistence, dialog):
         await say(update, ctx, ctx.t("core.answer_crossed"))
+        updates.end()  # handled: it moved nothing, so there is nothing to mark or flush
         raise ApplicationHandlerStop
