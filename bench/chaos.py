@@ -34,6 +34,7 @@ import argparse
 import asyncio
 import json
 import random
+import signal
 import sqlite3
 import sys
 import tempfile
@@ -331,7 +332,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         return result
     except BaseException:
         keep = True
-        print(f"chaos: seed {seed}: the run itself failed; kept {tmp}", file=sys.stderr, flush=True)
+        print(f"chaos: seed {seed}: the run stopped before its checks; kept {tmp}", file=sys.stderr, flush=True)
         raise
     finally:
         if not keep:
@@ -342,11 +343,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # Stopped with SIGTERM (a soak cut short): unwind as for Ctrl-C, so the bot child is killed too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     results = []
     for n in range(1, args.runs + 1):
         if args.runs > 1:
             print(f"chaos run {n}/{args.runs}", flush=True)
-        result = asyncio.run(run(args))
+        try:
+            result = asyncio.run(run(args))
+        except KeyboardInterrupt:
+            print(f"chaos: interrupted in run {n}", file=sys.stderr, flush=True)
+            if results:
+                print(render_tally(results, args.runs), flush=True)
+            return 130
         print(render(result), flush=True)
         results.append(result)
         if result["problems"]:
