@@ -187,9 +187,7 @@ def render(r: dict[str, Any]) -> str:
     ]
     if r["problems"]:
         lines.append(f"  PROBLEMS ({len(r['problems'])}):")
-        lines += [f"    - {p}" for p in r["problems"][:30]]
-        if len(r["problems"]) > 30:
-            lines.append(f"    … and {len(r['problems']) - 30} more")
+        lines += [f"    - {p}" for p in r["problems"]]  # every one: a failing run is read, not skimmed
         for text in r["evidence"]:
             lines.append("  " + text.replace("\n", "\n  "))
     else:
