@@ -210,7 +210,8 @@ def render_tally(results: list[dict[str, Any]], wanted: int) -> str:
         f"  repeats    {sum(r['messages_duplicated'] for r in results)} messages delivered twice (allowed:"
         f" {sum(r['in_flight_at_kills'] for r in results)} delivered but not yet marked sent at a kill)",
         f"  reports    {sum(r['stored_exactly_once'] for r in results)}/{sum(r['reports'] for r in results)} "
-        f"stored exactly once; answers re-sent {sum(r['answers_resent'] for r in results)}",
+        f"stored exactly once; answers re-sent {sum(r['answers_resent'] for r in results)}; late repeats of an "
+        f"earlier confirmation skipped {sum(r['late_confirmations'] for r in results)}",
         f"  durations  min {min(secs):.0f} s, median {median(secs):.0f} s, max {max(secs):.0f} s; "
         f"total {sum(secs) / 60:.1f} min",
     ]
