@@ -313,7 +313,7 @@ def replay_command(args: argparse.Namespace, seed: int) -> str:
     defaults = vars(parse_args([]))
     parts = ["python -m bench.chaos"]
     for name, value in vars(args).items():
-        if name in ("seed", "runs", "verbose", "keep") or value == defaults.get(name):
+        if name in ("seed", "runs", "verbose", "keep") or (value == defaults.get(name) and name not in ("reports", "kills")):
             continue
         parts.append(f"--{name.replace('_', '-')} {value:g}" if isinstance(value, float) else f"--{name.replace('_', '-')} {value}")
     return " ".join(parts + [f"--seed {seed}"])
