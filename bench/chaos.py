@@ -1,6 +1,6 @@
 """Crash-restart chaos: the real bot process, kill -9 at random moments, exactly-once checks.
 
-    python -m bench.chaos --reports 500 --kills 20 [--officers 40] [--faults 0.1] [--seed 7]
+    python -m bench.chaos --reports 500 --kills 20 [--officers 40] [--faults 0.1] [--seed 7] [--runs 20]
 
 The Bot API emulator and the simulated officers run in this process; `dutydesk run` runs as
 a child process on a SQLite file in a temporary folder. Officers answer whatever the bot
@@ -21,6 +21,11 @@ restarts the bot each time. At the end (bot stopped, database read directly):
 With ``--faults R`` the emulator also injects 429 (retry_after), 500/502, dropped
 connections and slow answers into a fraction R of the bot's sending requests; the same
 checks must hold and no retry may come before its retry_after.
+
+Every run prints its seed first (without ``--seed`` it draws one). Kill moments and faults
+still vary with timing, so a seed need not fail twice: a failing run keeps its folder and
+prints, per report a check named, what is needed to follow it (bench/chaos_evidence.py).
+``--runs N`` runs N times (fresh seeds, or the one given) and stops at the first failing run.
 """
 
 from __future__ import annotations
@@ -28,23 +33,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import re
 import signal
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.emulator import BotApiEmulator, Faults, SimMessage, SimUser
+from bench.chaos_checks import check, render, render_tally
+from bench.chaos_evidence import Scene, explain
+from bench.chaos_people import STEP_ORDER, People, Report, Tally, step_of  # noqa: F401 (read from here)
+from bench.chaos_process import TOKEN, BotProcess, RetryWatch
+from bot.emulator import BotApiEmulator, Faults, SimUser
 
-TOKEN = "777001:CHAOS-token-never-in-logs"
 UNITS = ("jianshelu", "mianfanglu", "xushui", "jiaoti", "huanbao", "jianshe")
 CATEGORIES = ("fire", "traffic", "other", "safety")
 
@@ -63,33 +67,6 @@ max_backdate = "7d"
 major_categories = ["fire"]
 """
 
-PROMPTS = {  # what the bot asks (start of the zh catalog text) -> step name
-    "🚨 上报突发事件（第1步）": "category",
-    "事件发生时间？": "occurred",
-    "本单位获知时间？": "learnt",
-    "事发地点？": "place",
-    "伤亡情况？": "casualties",
-    "受伤人数？": "injured",
-    "失踪人数？": "missing",
-    "请简要描述事件情况": "description",
-    "请核对后确认": "confirm",
-    "✅ 已上报，事件编号": "done",
-    "没看懂伤亡情况": "casualties",  # casualties_bad: the casualties question, said again
-    "上报草稿已失效": "lost",
-    "没有理解您的意思": "lost",
-    "抱歉，处理时出了点问题": "retry",  # core.error: a send failed while answering; a person tries again
-}
-STEP_ORDER = ["category", "occurred", "place", "casualties", "description", "confirm", "done"]
-
-
-def step_of(msg: SimMessage) -> str | None:
-    text = msg.text or ""
-    for head, step in PROMPTS.items():
-        if text.startswith(head):
-            return step
-    return None
-
-
 def write_config(tmp: Path, emu: BotApiEmulator, forward_seconds: int) -> Path:
     from bot.harness import example_config_text
 
@@ -102,133 +79,21 @@ def write_config(tmp: Path, emu: BotApiEmulator, forward_seconds: int) -> Path:
     return path
 
 
-@dataclass
-class Report:
-    index: int
-    officer: SimUser
-    unit: str
-    category: str
-    backdated: bool
-    place: str
-    casualties: tuple[int, int, int]
-    description: str
-    number: str | None = None
+class Chaos(People):
+    """The run: the bot process, the emulator, the officers (bench/chaos_people.py), the killer, the checks."""
 
-
-@dataclass
-class Tally:
-    kills: int = 0
-    restarts: int = 0
-    interrupted: int = 0  # conversations mid-way at a kill
-    resumed: int = 0  # ... whose next answer after the restart got the next question
-    restarted_dialogues: int = 0  # had to send /report again (must stay 0)
-    resends: int = 0  # answers repeated because the crash swallowed them
-    stalls: int = 0  # no answer without any crash (must stay 0 without faults)
-    error_replies: int = 0  # "please try again" answers (a reply send failed under faults)
-    in_flight_at_kills: int = 0  # messages Telegram had delivered whose outbox row was not yet marked sent
-    problems: list[str] = field(default_factory=list)
-
-
-class BotProcess:
-    """`dutydesk run` as a child process; kill -9 and restart."""
-
-    def __init__(self, config: Path, emu: BotApiEmulator, log_path: Path) -> None:
-        self.config, self.emu, self.log_path = config, emu, log_path
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.up = asyncio.Event()
-        self.epoch = 0  # +1 at every kill
-
-    async def start(self) -> None:
-        env = dict(os.environ, TELEGRAM_BOT_TOKEN=TOKEN)
-        polls = self.emu.stats.requests.get("getUpdates", 0)
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(self.config), "run"],
-                                         env=env, stdout=log, stderr=log)
-        for _ in range(600):
-            if self.emu.stats.requests.get("getUpdates", 0) > polls:
-                self.up.set()
-                return
-            if self.proc.poll() is not None:
-                break
-            await asyncio.sleep(0.05)
-        raise RuntimeError("bot did not start polling; see " + str(self.log_path))
-
-    async def kill9(self) -> None:
-        assert self.proc is not None
-        self.up.clear()
-        self.epoch += 1
-        self.proc.send_signal(signal.SIGKILL)
-        while self.proc.poll() is None:
-            await asyncio.sleep(0.01)
-
-    async def stop(self) -> int:
-        if self.proc is None or self.proc.poll() is not None:
-            return self.proc.returncode if self.proc else 0
-        self.proc.send_signal(signal.SIGTERM)
-        for _ in range(600):
-            if self.proc.poll() is not None:
-                return self.proc.returncode
-            await asyncio.sleep(0.05)
-        self.proc.kill()
-        return -9
-
-
-class RetryWatch:
-    """Counts retries of a request refused with 429 that came before its retry_after.
-
-    A retry is the same send again: same chat, method and text (or message edited). Other sends
-    to that chat in the meantime are not retries (Telegram would answer them with 429 too, which
-    the bot then handles in turn).
-    """
-
-    def __init__(self, emu: BotApiEmulator) -> None:
-        from bot.emulator.limits import is_sending_method
-
-        self.blocked_until: dict[tuple[object, ...], float] = {}
-        self.violations = 0
-        self.retried_429 = 0
-        server = emu._server
-        assert server is not None
-        inject, run = server._inject, server._run
-
-        def key(method: str, params: dict[str, Any]) -> tuple[object, ...]:
-            return (params.get("chat_id"), method, params.get("text") or params.get("caption"), params.get("message_id"))
-
-        def watched_inject(fault: str, method: str, params: dict[str, Any]) -> Any:
-            if is_sending_method(method):
-                self._arrive(key(method, params))
-                if fault == "429":
-                    ra = emu.faults.retry_after if emu.faults is not None else 1
-                    self.blocked_until[key(method, params)] = time.monotonic() + ra
-            return inject(fault, method, params)
-
-        def watched_run(name: str, impl: Any, params: dict[str, Any], files: Any) -> Any:
-            if is_sending_method(name):
-                self._arrive(key(name, params))
-            return run(name, impl, params, files)
-
-        server._inject = watched_inject  # type: ignore[method-assign]
-        server._run = watched_run  # type: ignore[method-assign]
-
-    def _arrive(self, k: tuple[object, ...]) -> None:
-        until = self.blocked_until.pop(k, None)
-        if until is None:
-            return
-        if time.monotonic() < until - 0.05:
-            self.violations += 1
-        else:
-            self.retried_429 += 1
-
-
-class Chaos:
-    def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
+    def __init__(self, args: argparse.Namespace, tmp: Path, seed: int) -> None:
         self.args = args
         self.tmp = tmp
-        self.rng = random.Random(args.seed)
+        self.seed = seed
+        self.rng = random.Random(seed)
         faults = None
         if args.faults:
-            faults = Faults(rate=args.faults, retry_after=1, slow_seconds=args.slow, seed=args.seed)
-        self.emu = BotApiEmulator(token=TOKEN, faults=faults, record_transcript=False)
+            faults = Faults(rate=args.faults, retry_after=1, slow_seconds=args.slow, seed=seed)
+        # The transcript (every message, press and fault, by chat) is what a failing run prints.
+        self.emu = BotApiEmulator(token=TOKEN, faults=faults, record_transcript=True)
+        self.wall0 = time.time() - (time.monotonic() - self.emu._t0)
+        self.timeline: list[tuple[float, str]] = []  # kills and restarts, at emulator time
         self.tally = Tally()
         self.reports: list[Report] = []
         self.office: dict[str, SimUser] = {}
@@ -236,7 +101,12 @@ class Chaos:
         self.bot: BotProcess | None = None
         self.current: dict[int, str] = {}  # officer id -> step it is answering (None when idle)
         self.done = 0
-        self.send_log: list[tuple[float, int, str]] = []  # (time, chat, method) of bot sends
+        self.confirmed_to: dict[int, set[str]] = {}  # officer id -> numbers "✅ 已上报" showed them
+        self.late_seen: set[tuple[int, int]] = set()  # (chat, message id) of late confirmations counted
+
+    def now(self) -> float:
+        """Seconds since the emulator started: the time base of its transcript."""
+        return time.monotonic() - self.emu._t0
 
     # ------------------------------------------------------------------ set-up
 
@@ -283,127 +153,6 @@ class Chaos:
                 description=f"chaos#{i:05d} 情况描述 <i>{self.rng.randint(0, 10**6)}</i>",
             ))
 
-    # ------------------------------------------------------------------ people
-
-    async def _answer(self, user: SimUser, msg: SimMessage, step: str, rep: Report) -> None:
-        if step == "category":
-            await user.press_raw(f"r:cat:{rep.category}", msg.message_id)
-        elif step == "occurred":
-            await user.press_raw("r:t:h1" if rep.backdated else "r:t:now", msg.message_id)
-        elif step == "learnt":
-            await user.press_raw("r:t:same", msg.message_id)
-        elif step == "place":
-            await user.send_text(rep.place)
-        elif step == "casualties":
-            d, inj, miss = rep.casualties
-            await user.send_text(f"{d}/{inj}/{miss}")
-        elif step == "injured":
-            await user.send_text(str(rep.casualties[1]))
-        elif step == "missing":
-            await user.send_text(str(rep.casualties[2]))
-        elif step == "description":
-            await user.send_text(rep.description)
-        elif step == "confirm":
-            await user.press_raw("r:ok", msg.message_id)
-
-    async def _next_prompt(self, user: SimUser, start: int, timeout: float) -> tuple[int, SimMessage, str] | None:
-        """The newest question among the bot's messages after index `start`, once the chat is quiet."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        found: tuple[int, SimMessage, str] | None = None
-        quiet_since = None
-        while loop.time() < deadline:
-            msgs = self.emu.messages(user.id)
-            for idx in range(start, len(msgs)):
-                step = step_of(msgs[idx])
-                if step is not None:
-                    found = (idx, msgs[idx], step)
-            if found is not None:
-                # A question arrived; wait a moment for a later one (a resent answer may
-                # produce an error then the question again).
-                if quiet_since is None:
-                    quiet_since = loop.time()
-                    start_len = len(msgs)
-                elif len(msgs) != start_len:
-                    quiet_since, start_len = loop.time(), len(msgs)
-                elif loop.time() - quiet_since > 0.15:
-                    return found
-            await asyncio.sleep(0.02)
-        return found
-
-    async def officer_loop(self, k: int) -> None:
-        user, _unit = self.officers[k]
-        mine = [r for r in self.reports if r.officer is user]
-        for rep in mine:
-            await self.run_report(user, rep)
-
-    async def run_report(self, user: SimUser, rep: Report) -> None:
-        assert self.bot is not None
-        await self.bot.up.wait()
-        start = len(self.emu.messages(user.id))
-        epoch = self.bot.epoch
-        await user.send_command("/report")
-        last_action: tuple[SimMessage | None, str] = (None, "start")
-        reached = -1
-        tries = 0
-        while True:
-            got = await self._next_prompt(user, start, timeout=self.args.answer_timeout)
-            retry = got is not None and got[2] == "retry"
-            if got is None or retry:
-                if got is None and self.bot.epoch == epoch:
-                    self.tally.stalls += 1
-                    if not self.args.faults:
-                        self.tally.problems.append(f"report {rep.index}: no answer to {last_action[1]} without a crash")
-                if retry:
-                    self.tally.error_replies += 1
-                    start = got[0] + 1  # type: ignore[index]
-                    await asyncio.sleep(0.3)  # a person reads "please try again", then does
-                tries += 1
-                if tries > 30:
-                    self.tally.problems.append(f"report {rep.index}: gave up at {last_action[1]} after 30 tries")
-                    return
-                # The crash swallowed the answer (or the reply): answer the same question again.
-                await self.bot.up.wait()
-                epoch = self.bot.epoch
-                self.tally.resends += 1
-                # `start` stays: an answer that comes late is still read (not skipped).
-                msg, step = last_action
-                if step == "start":
-                    await user.send_command("/report")
-                else:
-                    assert msg is not None
-                    await self._answer(user, msg, step, rep)
-                continue
-            idx, msg, step = got
-            if self.bot.epoch != epoch and step in STEP_ORDER and reached >= 0:
-                # First question after a restart: it must not be behind the step we had reached.
-                self.tally.interrupted += 1
-                if STEP_ORDER.index(step) >= reached:
-                    self.tally.resumed += 1
-                else:
-                    self.tally.problems.append(f"report {rep.index}: after restart back at {step} (had reached "
-                                               f"{STEP_ORDER[reached] if reached >= 0 else 'start'})")
-            if step in STEP_ORDER:
-                reached = max(reached, STEP_ORDER.index(step))
-            epoch = self.bot.epoch
-            start = idx + 1
-            if step == "done":
-                self.current.pop(user.id, None)
-                m = re.search(r"\d{4}-\d{4}", msg.text or "")
-                rep.number = m.group(0) if m else None
-                self.done += 1
-                return
-            if step == "lost":
-                self.tally.restarted_dialogues += 1
-                self.tally.problems.append(f"report {rep.index}: dialogue lost after {last_action[1]}: {msg.text!r}")
-                await user.send_command("/report")
-                last_action = (None, "start")
-                reached = -1
-                continue
-            last_action = (msg, step)
-            self.current[user.id] = step
-            await self._answer(user, msg, step, rep)
-
     # ------------------------------------------------------------------ chaos
 
     async def killer(self, stop: asyncio.Event) -> None:
@@ -421,6 +170,7 @@ class Chaos:
             await asyncio.sleep(self.rng.uniform(0.0, 0.6))
             await self.bot.kill9()
             self.tally.kills += 1
+            self.timeline.append((self.now(), f"✖ kill -9 #{self.tally.kills}"))
             # The restarted bot cannot know a 429 the dead one was waiting out; re-asking its question
             # at once is no early retry (Telegram would refuse it again, and that 429 it does wait out).
             self.emu_retry.blocked_until.clear()
@@ -428,9 +178,12 @@ class Chaos:
             while self.emu.stalled_requests:  # a send of the dead bot held by a "slow" fault lands when released
                 await asyncio.sleep(0.01)
             # Dead meanwhile: its rows stay as they were; the emulator has carried out what reached it.
-            self.tally.in_flight_at_kills += self.in_flight()
+            in_flight = self.in_flight()
+            self.tally.in_flight_at_kills += in_flight
+            self.timeline.append((self.now(), f"▶ restart #{self.tally.kills} ({in_flight} messages were in flight)"))
             await self.bot.start()
             self.tally.restarts += 1
+            self.timeline.append((self.now(), f"▶ restarted bot polls (#{self.tally.restarts})"))
 
     async def progress(self, stop: asyncio.Event) -> None:
         while not stop.is_set() and self.args.verbose:
@@ -472,7 +225,10 @@ class Chaos:
             await asyncio.sleep(0.5)
             code = await self.bot.stop()
             total_s = time.monotonic() - t0
-            return self.check(dialogue_s, total_s, code)
+            result = check(self, dialogue_s, total_s, code)
+            if result["problems"]:
+                result["evidence"] = self.evidence(result["problem_reports"][:self.args.explain])
+            return result
         finally:
             if self.bot.proc is not None and self.bot.proc.poll() is None:
                 self.bot.proc.kill()
@@ -521,121 +277,16 @@ class Chaos:
                           file=sys.stderr, flush=True)
             await asyncio.sleep(1.0)
 
-    # ------------------------------------------------------------------ checks
+    # ------------------------------------------------------------------ evidence
 
-    def check(self, dialogue_s: float, total_s: float, exit_code: int) -> dict[str, Any]:
-        t = self.tally
-        problems = t.problems
-        with self.db() as conn:
-            incidents = conn.execute("SELECT id, number, unit_code, category, place, description, deaths, injured "
-                                     "FROM incidents").fetchall()
-            by_desc = Counter(r["description"] for r in incidents)
-            stored_once = 0
-            for rep in self.reports:
-                n = by_desc.get(rep.description, 0)
-                if n == 1:
-                    stored_once += 1
-                else:
-                    problems.append(f"report {rep.index} stored {n} times")
-            for r in incidents:
-                rep = next((x for x in self.reports if x.description == r["description"]), None)
-                if rep is None:
-                    problems.append(f"incident {r['number']} matches no report (a half/foreign record): {dict(r)}")
-                    continue
-                if (r["place"], r["category"], r["unit_code"], r["deaths"], r["injured"]) != (
-                        rep.place, rep.category, rep.unit, rep.casualties[0], rep.casualties[1]):
-                    problems.append(f"incident {r['number']} stored wrong facts: {dict(r)}")
-                if rep.number != r["number"]:
-                    problems.append(f"report {rep.index} confirmed as {rep.number}, stored as {r['number']}")
-            rows = conn.execute("SELECT id, chat_id, method, payload, tag, status FROM outbox").fetchall()
-            status = Counter(r["status"] for r in rows)
-            expected: Counter[tuple[int, str]] = Counter()
-            tags: dict[tuple[int, str], str] = {}
-            for r in rows:
-                if r["method"] == "send_message" and r["status"] == "sent":
-                    key = (r["chat_id"], json.loads(r["payload"])["text"])
-                    expected[key] += 1
-                    tags[key] = r["tag"] or ""
-            deadlines = conn.execute("SELECT kind, ref_id, stage, due_at, fired_at, cancelled_at FROM deadlines").fetchall()
-            from datetime import datetime, timezone
-
-            from storage.db import to_db
-
-            now_s = to_db(datetime.now(timezone.utc))
-            due = [d for d in deadlines if d["due_at"] <= now_s and d["cancelled_at"] is None]
-            unfired = [d for d in due if d["fired_at"] is None]
-            # A recurring row (the weekly quota reminder, "thu 17:00") plants its next occurrence
-            # with the same kind, ref and stage when it fires: a duplicate is the same due time too.
-            dup_rows = Counter((d["kind"], d["ref_id"], d["stage"], d["due_at"]) for d in deadlines)
-            events = Counter((e["incident_id"], e["kind"], json.loads(e["detail"] or "{}").get("stage", ""))
-                             for e in conn.execute("SELECT incident_id, kind, detail FROM incident_events "
-                                                   "WHERE kind IN ('late','forward_reminded')"))
-        if status.get("pending") or status.get("failed"):
-            problems.append(f"outbox left: {dict(status)}")
-        delivered: Counter[tuple[int, str]] = Counter()
-        chats = {c for c, _ in expected}
-        for chat in chats:
-            for m in self.emu.messages(chat):
-                key = (chat, m.source_text or "")
-                if key in expected:
-                    delivered[key] += 1
-        lost = {k: (expected[k], delivered[k]) for k in expected if delivered[k] < expected[k]}
-        dup = {k: (expected[k], delivered[k]) for k in expected if delivered[k] > expected[k]}
-        by_tag = Counter(tags[k] for k in expected)
-        for k, (want, got) in list(lost.items())[:5]:
-            problems.append(f"lost [{tags[k]}] to {k[0]}: want {want} got {got}: {k[1][:60]!r}")
-        # A message whose send was in flight when the process died may go out twice: Telegram has no
-        # idempotency key, so the outbox is "at least once" (nothing lost) with the rows in flight at
-        # each kill repeated (several: an alert goes to its chats side by side). Any other repeat is a bug.
-        extra = sum(delivered[k] - expected[k] for k in dup)
-        self.repeated = [f"[{tags[k]}] to {k[0]}: {k[1][:50]!r}" for k in dup]
-        if extra > t.in_flight_at_kills:
-            for k, (want, got) in list(dup.items())[:5]:
-                problems.append(f"duplicate [{tags[k]}] to {k[0]}: want {want} got {got}: {k[1][:60]!r}")
-        if unfired:
-            problems.append(f"{len(unfired)} due deadlines never fired")
-        if any(n > 1 for n in dup_rows.values()):
-            problems.append("a deadline was planned twice: " + str([k for k, n in dup_rows.items() if n > 1][:3]))
-        fired = [d for d in due if d["fired_at"] is not None]
-        want_events = Counter()
-        for d in fired:
-            if d["kind"] == "incident.due":
-                want_events[(d["ref_id"], "late", d["stage"])] += 1
-            elif d["kind"] == "incident.forward_remind":
-                want_events[(d["ref_id"], "forward_reminded", "")] += 1
-        effects_once = sum(1 for k in want_events if events.get(k, 0) == 1)
-        for k in want_events:
-            if events.get(k, 0) != 1:
-                problems.append(f"deadline {k} had {events.get(k, 0)} effects")
-        if t.stalls and not self.args.faults:
-            problems.append(f"{t.stalls} answers never came without a crash")
-        if t.restarted_dialogues:
-            problems.append(f"{t.restarted_dialogues} dialogues had to start over")
-        if exit_code != 0:
-            problems.append(f"bot exited {exit_code} on SIGTERM")
-        retry_violations = self.retry_after_violations()
-        if retry_violations:
-            problems.append(f"{retry_violations} retries came before retry_after")
-        return {
-            "reports": len(self.reports), "officers": len(self.officers), "kills": t.kills, "restarts": t.restarts,
-            "confirmed": sum(1 for r in self.reports if r.number), "stored_exactly_once": stored_once,
-            "incidents_in_db": len(incidents),
-            "messages_expected": sum(expected.values()), "messages_delivered_once": sum(
-                n for k, n in expected.items() if delivered[k] == n),
-            "messages_lost": len(lost), "messages_duplicated": extra, "repeated": self.repeated,
-            "in_flight_at_kills": t.in_flight_at_kills,
-            "by_tag": dict(by_tag),
-            "interrupted_conversations": t.interrupted, "resumed_at_step": t.resumed, "answers_resent": t.resends,
-            "deadlines_due": len(due), "deadlines_fired": len(fired), "deadline_effects_once": effects_once,
-            "deadline_effects_expected": len(want_events),
-            "faults": dict(self.emu.stats.faults), "retry_after_violations": retry_violations,
-            "sends_after_429": self.emu_retry.retried_429, "error_replies": t.error_replies, "stalls": t.stalls,
-            "dialogue_seconds": round(dialogue_s, 1), "total_seconds": round(total_s, 1),
-            "problems": problems,
-        }
-
-    def retry_after_violations(self) -> int:
-        return self.emu_retry.violations if hasattr(self, "emu_retry") else 0
+    def evidence(self, indices: list[int]) -> list[str]:
+        """What to follow each of these reports by (bench/chaos_evidence.py)."""
+        scene = Scene(self.emu, self.timeline, self.tmp / "desk.sqlite3", self.tmp / "bot.log", self.wall0)
+        out = []
+        for i in indices:
+            rep = self.reports[i]
+            out.append(explain(scene, i, rep.officer, rep.description, rep.dialogue))
+        return out
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -648,57 +299,70 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--faults", type=float, default=0.0, help="Bot API fault rate, e.g. 0.1")
     p.add_argument("--slow", type=float, default=1.0, help="seconds a 'slow' fault stalls")
     p.add_argument("--answer-timeout", type=float, default=20.0)
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--seed", type=int, default=None, help="replay this seed (default: a fresh one, printed first)")
+    p.add_argument("--runs", type=int, default=1, help="run N times (fresh seeds unless --seed), stop at the first failure")
+    p.add_argument("--explain", type=int, default=3, help="on failure, follow at most this many reports in full")
     p.add_argument("-v", "--verbose", action="count", default=0, help="print progress every 5 s")
-    p.add_argument("--keep", action="store_true", help="keep the temporary folder (database, bot log)")
+    p.add_argument("--keep", action="store_true", help="keep the temporary folder (database, bot log); "
+                                                       "a failing run always keeps it")
     return p.parse_args(argv)
 
 
+def replay_command(args: argparse.Namespace, seed: int) -> str:
+    """The command that runs `args` again on `seed` (options left at their defaults omitted)."""
+    defaults = vars(parse_args([]))
+    parts = ["python -m bench.chaos"]
+    for name, value in vars(args).items():
+        if name in ("seed", "runs", "verbose", "keep") or (value == defaults.get(name) and name not in ("reports", "kills")):
+            continue
+        parts.append(f"--{name.replace('_', '-')} {value:g}" if isinstance(value, float) else f"--{name.replace('_', '-')} {value}")
+    return " ".join(parts + [f"--seed {seed}"])
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 1_000_000)
+    # First, before anything can go wrong: the seed, so that any run can be replayed.
+    print(f"chaos: seed {seed} (replay: {replay_command(args, seed)})", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="dutydesk-chaos-"))
+    keep = args.keep
     try:
-        result = await Chaos(args, tmp).run()
-        result["folder"] = str(tmp) if args.keep else ""
+        result = await Chaos(args, tmp, seed).run()
+        keep = keep or bool(result["problems"])  # a failing run's database and log are its evidence
+        result["folder"] = str(tmp) if keep else ""
         return result
+    except BaseException:
+        keep = True
+        print(f"chaos: seed {seed}: the run stopped before its checks; kept {tmp}", file=sys.stderr, flush=True)
+        raise
     finally:
-        if not args.keep:
+        if not keep:
             import shutil
 
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def render(r: dict[str, Any]) -> str:
-    lines = [
-        f"chaos: {r['reports']} reports by {r['officers']} officers, {r['kills']} × kill -9, {r['restarts']} restarts"
-        + (f", faults {r['faults']}" if r["faults"] else ""),
-        f"  reports confirmed            {r['confirmed']}/{r['reports']}",
-        f"  stored exactly once          {r['stored_exactly_once']}/{r['reports']} (incidents in db: {r['incidents_in_db']})",
-        f"  messages delivered once      {r['messages_delivered_once']}/{r['messages_expected']}"
-        f"  lost {r['messages_lost']}  repeated {r['messages_duplicated']} (allowed: {r['in_flight_at_kills']} delivered"
-        f" but not yet marked sent at a kill)  by tag {r['by_tag']}",
-        f"  interrupted conversations    {r['interrupted_conversations']}, resumed at their step {r['resumed_at_step']}"
-        f" (answers re-sent after a crash: {r['answers_resent']})",
-        f"  deadlines due                {r['deadlines_due']}, fired {r['deadlines_fired']},"
-        f" effects exactly once {r['deadline_effects_once']}/{r['deadline_effects_expected']}",
-        f"  retries before retry_after   {r['retry_after_violations']} (sends after a 429 that waited: "
-        f"{r['sends_after_429']}; error replies {r['error_replies']}, silent stalls {r['stalls']})",
-        f"  time                         {r['dialogue_seconds']} s dialogues, {r['total_seconds']} s total",
-    ]
-    if r["problems"]:
-        lines.append(f"  PROBLEMS ({len(r['problems'])}):")
-        lines += [f"    - {p}" for p in r["problems"][:30]]
-    else:
-        lines.append("  OK: every check held")
-    if r.get("folder"):
-        lines.append(f"  kept: {r['folder']}")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    result = asyncio.run(run(args))
-    print(render(result))
-    return 1 if result["problems"] else 0
+    # Stopped with SIGTERM (a soak cut short): unwind as for Ctrl-C, so the bot child is killed too.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    results = []
+    for n in range(1, args.runs + 1):
+        if args.runs > 1:
+            print(f"chaos run {n}/{args.runs}", flush=True)
+        try:
+            result = asyncio.run(run(args))
+        except KeyboardInterrupt:
+            print(f"chaos: interrupted in run {n}", file=sys.stderr, flush=True)
+            if results:
+                print(render_tally(results, args.runs), flush=True)
+            return 130
+        print(render(result), flush=True)
+        results.append(result)
+        if result["problems"]:
+            break
+    if args.runs > 1:
+        print(render_tally(results, args.runs), flush=True)
+    return 1 if results[-1]["problems"] else 0
 
 
 if __name__ == "__main__":

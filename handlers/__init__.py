@@ -25,6 +25,7 @@ from telegram.ext import (
 
 from handlers import (
     admin,
+    answers,
     breaches,
     chat_scope,
     dialogs,
@@ -101,6 +102,7 @@ async def skip_redelivered(update: object, ctx: Any) -> None:
     chat, user = update.effective_chat, update.effective_user
     key = (chat.id, user.id) if chat is not None and user is not None else None
     updates.begin(update.update_id, key)  # its first commit marks it handled (storage/updates.py)
+    await answers.refuse_crossed(update, ctx, DIALOG_NAME)  # typed before its question: not an answer
 
 
 async def flush_persistence(update: object, ctx: Any) -> None:

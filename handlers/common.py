@@ -20,7 +20,7 @@ from bot.fmt import esc
 from bot.i18n import plain
 from bot.services import registration
 from bot.services.errors import ServiceError
-from storage import drafts, members
+from storage import drafts, members, updates
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,9 @@ async def say(update: Update, ctx: DeskContext, text: str, markup: Markup = None
     chat = update.effective_chat
     if chat is None:
         return None
-    return await ctx.bot.send_text(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    message_id = await ctx.bot.send_text(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    updates.note_sent(chat.id, message_id)  # the question a dialogue step now waits on (handlers/answers.py)
+    return message_id
 
 
 async def say_key(update: Update, ctx: DeskContext, key: str, markup: Markup = None, **kw: object) -> int | None:
@@ -194,6 +196,14 @@ async def load_drafts(ctx: DeskContext, user_id: int, kinds: tuple[str, ...]) ->
 async def load_draft(ctx: DeskContext, user_id: int, kind: str) -> dict[str, Any]:
     read = ctx.drafts_read.pop((user_id, kind), None)
     return read if read is not None else await drafts.load(ctx.services.db.read, user_id, kind)
+
+
+async def done_before(update: Update, ctx: DeskContext, kind: str) -> int | None:
+    """What a dialogue's last step was done as, if this press repeats it: its use case committed
+    (and made the draft "done as #id" in that transaction), then a crash came before the dialogue's
+    end was saved. The caller says so instead of doing it twice."""
+    user = update.effective_user
+    return drafts.done_as(await load_draft(ctx, user.id, kind)) if user is not None else None
 
 
 async def save_draft(ctx: DeskContext, user_id: int, kind: str, payload: dict[str, Any]) -> None:

@@ -41,8 +41,11 @@ async def stale_button(update: Update, ctx: DeskContext) -> None:
 
 
 async def on_error(update: object, ctx: DeskContext) -> None:
-    # Log the exception type and message only; PTB's own errors never carry the token.
-    log.error("error while handling an update: %r", ctx.error, exc_info=ctx.error)
+    # Log the exception type and message only; PTB's own errors never carry the token. The update
+    # and chat ids say whose dialogue it hit (what a crash or chaos run is followed by).
+    chat = update.effective_chat if isinstance(update, Update) else None
+    log.error("error while handling update %s (chat %s): %r", getattr(update, "update_id", None),
+              chat.id if chat is not None else None, ctx.error, exc_info=ctx.error)
     if isinstance(update, Update) and update.effective_chat and update.effective_chat.type == "private":
         try:
             await say(update, ctx, ctx.t("core.error"))

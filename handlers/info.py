@@ -36,7 +36,7 @@ from handlers.common import (
     buttons_only,
     callback_data,
     count_set,
-    drop_drafts,
+    done_before,
     guard,
     private_only,
     read_text,
@@ -45,7 +45,7 @@ from handlers.common import (
     text_into_draft,
 )
 
-KIND = "info"
+KIND = svc.DRAFT_KIND
 DIALOG = svc.DIALOG_PREFIX
 
 
@@ -160,6 +160,11 @@ async def got_file(update: Update, ctx: DeskContext) -> S:
 
 async def confirm(update: Update, ctx: DeskContext) -> S | int:
     """提交 / 取消 on the check page."""
+    done = await done_before(update, ctx, KIND)
+    if done is not None:  # 提交 committed, then a crash before the dialogue ended: not twice
+        await answer_query(update)
+        await say(update, ctx, ctx.t("info.already_submitted", id=done))
+        return ConversationHandler.END
     if _data(update) == f"{DIALOG}:x":
         await answer_query(update)
         from handlers.start import cancel
@@ -170,14 +175,13 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
         return ConversationHandler.END
     draft = await _draft(update, ctx)
     try:
-        done = await svc.submit(ctx.services, member, draft, at=await acted_at(update, ctx))
+        submitted = await svc.submit(ctx.services, member, draft, at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
         return ConversationHandler.END
     await answer_query(update)
-    assert update.effective_user is not None
-    await drop_drafts(ctx, update.effective_user.id)
-    await say(update, ctx, done.receipt)
+    # The draft is now "done as #id" (same transaction) and stays until /info starts again.
+    await say(update, ctx, submitted.receipt)
     return ConversationHandler.END
 
 

@@ -43,6 +43,7 @@ from handlers.common import (
     callback_data,
     count_set,
     current_member,
+    done_before,
     drop_drafts,
     guard,
     guard_private,
@@ -57,7 +58,7 @@ from handlers.common import (
     text_into_draft,
 )
 
-KIND = "leave"
+KIND = svc.DRAFT_KIND
 DECISION = "leave_decision"
 MAX_DESTINATION = 100
 MAX_REASON = 200
@@ -335,6 +336,11 @@ async def got_standin(update: Update, ctx: DeskContext) -> S:
 
 async def confirm(update: Update, ctx: DeskContext) -> S | int:
     """提交 / 取消."""
+    done = await done_before(update, ctx, KIND)
+    if done is not None:  # 提交 committed, then a crash before the dialogue ended: not twice
+        await answer_query(update)
+        await say(update, ctx, ctx.t("leave.already_submitted", id=done))
+        return ConversationHandler.END
     data = _data(update)
     if data == "l:x":
         await answer_query(update)
@@ -353,8 +359,7 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
         await say(update, ctx, ctx.t(err.key, **err.kw))
         return ConversationHandler.END if err.key == "leave.draft_lost" else S.CONFIRM
     await answer_query(update)
-    assert update.effective_user is not None
-    await drop_drafts(ctx, update.effective_user.id)
+    # The draft is now "done as #id" (same transaction) and stays until /leave starts again.
     return ConversationHandler.END
 
 

@@ -55,6 +55,7 @@ from handlers.common import (
     callback_data,
     count_set,
     current_member,
+    done_before,
     drop_drafts,
     guard,
     guard_private,
@@ -68,7 +69,7 @@ from handlers.common import (
 )
 from handlers.notice_progress import install_progress
 
-KIND = "notice"
+KIND = svc.DRAFT_KIND
 ANSWER_KIND = "notice_answer"
 MAX_TITLE, MAX_BODY, MAX_PLACE, MAX_ATTACHMENTS = 100, 3000, 100, 5
 
@@ -564,6 +565,10 @@ async def confirm_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
 async def confirm(update: Update, ctx: DeskContext) -> S | int:
     """发送 sends (the status line then shows progress); 取消 drops the draft."""
     await answer_query(update)
+    done = await done_before(update, ctx, KIND)
+    if done is not None:  # 发送 committed, then a crash before the dialogue ended: not twice
+        await say(update, ctx, ctx.t("notice.already_sent", id=done))
+        return ConversationHandler.END
     if _data(update) == "nd:cancel":
         await say(update, ctx, ctx.t("core.cancelled"))
         return await _finish(update, ctx)
@@ -578,7 +583,7 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
         if err.key.startswith("notice.audience") or err.key == "notice.no_recipients":
             return await ask_audience(update, ctx)
         return await _finish(update, ctx)
-    return await _finish(update, ctx)
+    return ConversationHandler.END  # the draft is now "done as #id" (same transaction), kept until the next start
 
 
 # --- 请假 / 代会: one more question ---------------------------------------------------------

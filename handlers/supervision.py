@@ -46,6 +46,7 @@ from handlers.common import (
     buttons_only,
     callback_data,
     count_set,
+    done_before,
     guard,
     private_only,
     read_text,
@@ -75,8 +76,9 @@ from handlers.supervision_work import (
     stray,
 )
 from storage import members
+from storage import supervision as store
 
-TASK = "task"
+TASK = svc.DRAFT_KIND
 MAX_TITLE, MAX_TEXT = 200, 2000
 
 
@@ -305,6 +307,11 @@ async def confirm_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
 async def confirm(update: Update, ctx: DeskContext) -> int:
     """确认交办 assigns it; 取消 drops the draft."""
     await answer_query(update)
+    done = await done_before(update, ctx, TASK)
+    if done is not None:  # 确认交办 committed, then a crash before the dialogue ended: not twice
+        task = await store.get(ctx.services.db.read, done)
+        await say(update, ctx, ctx.t("task.already_assigned", number=txt.label(task) if task else f"#{done}"))
+        return ConversationHandler.END
     if callback_data(update) == "sx:x":
         await say(update, ctx, ctx.t("core.cancelled"))
         return await finish(update, ctx)
@@ -318,7 +325,7 @@ async def confirm(update: Update, ctx: DeskContext) -> int:
         return await finish(update, ctx)
     await say(update, ctx, ctx.t("task.assigned", number=txt.label(task),
                                  units=txt.units_text(ctx.services, [a.unit_code for a in task.assignments])))
-    return await finish(update, ctx)
+    return ConversationHandler.END  # the draft is now "done as #id" (same transaction), kept until /task again
 
 
 

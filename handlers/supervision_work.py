@@ -34,10 +34,11 @@ from handlers.common import (
     say,
     stray_handler,
 )
+from storage import drafts
 from storage import supervision as store
 from storage.supervision import Attachment
 
-REPORT, EXTEND, RETURN = "task_report", "task_ext", "task_return"
+REPORT, EXTEND, RETURN = svc.DRAFT_REPORT, "task_ext", "task_return"
 MAX_TEXT = 2000
 
 
@@ -80,7 +81,8 @@ async def conclude(update: Update, ctx: DeskContext, use_case: Awaitable[svc.Rep
         await refuse(update, ctx, err)
         return await finish(update, ctx)
     await reply(update, ctx, out)
-    return await finish(update, ctx)
+    # A report's draft is now "done as #id" (same transaction), kept until the next report starts.
+    return ConversationHandler.END
 
 
 # --- the unit: progress and completion (text + attachments) ---------------------------
@@ -221,6 +223,9 @@ async def report_submit(update: Update, ctx: DeskContext) -> int:
     """提交: files the progress or the completion report."""
     await answer_query(update)
     draft = await load_draft(ctx, user_id(update), REPORT)
+    if drafts.done_as(draft) is not None:  # 提交 committed, then a crash before the dialogue ended: not twice
+        await say(update, ctx, ctx.t("task.report_already"))
+        return ConversationHandler.END
     member = await guard(update, ctx)
     if member is None or "aid" not in draft:
         if member is not None:

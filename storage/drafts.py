@@ -106,3 +106,17 @@ async def unpark(conn: aiosqlite.Connection, telegram_id: int, dialogue: str, no
     await drop(conn, telegram_id, parked_kind(dialogue))
     state = parked.get("state")
     return state if isinstance(state, int) else None
+# A dialogue's draft once its last step committed: {"done_as": <id of what it made>}. Written in
+# that step's own transaction and kept until the dialogue starts again, so the step pressed again
+# after a crash (its commit made, the dialogue's end not yet saved) says it was done instead of
+# doing it twice. (The report keeps its own marker, bot/services/incidents.py FILED.)
+DONE = "done_as"
+
+
+async def mark_done(conn: aiosqlite.Connection, telegram_id: int, kind: str, ref_id: int, now: datetime) -> None:
+    await save(conn, telegram_id, kind, {DONE: ref_id}, now)
+
+
+def done_as(payload: dict[str, Any]) -> int | None:
+    ref = payload.get(DONE)
+    return ref if isinstance(ref, int) else None

@@ -37,10 +37,14 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
         # whose update is not yet marked handled, and a kill -9 then would replay that update
         # against the step after it.
         self._pending: dict[tuple[str, str], str | None] = {}
+        # The message that asked each open step's question (handlers/answers.py), as committed.
+        self._asked: dict[tuple[str, str], int] = {}
 
     async def get_conversations(self, name: str) -> ConversationDict:
-        rows = await self.db.fetchall("SELECT key, state FROM ptb_conversations WHERE name=?", (name,))
+        rows = await self.db.fetchall("SELECT key, state, asked_message_id FROM ptb_conversations WHERE name=?",
+                                      (name,))
         self._committed.update({(name, r["key"]): r["state"] for r in rows})
+        self._asked.update({(name, r["key"]): r["asked_message_id"] for r in rows if r["asked_message_id"]})
         return {tuple(json.loads(r["key"])): json.loads(r["state"]) for r in rows}
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
@@ -53,6 +57,10 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
             await self._commit({(name, k): state}, handling)
         else:
             self._pending[(name, k)] = state
+
+    def asked(self, name: str, key: tuple[int, int]) -> int | None:
+        """The id of the message that asked the question the dialogue `key` is at, if known."""
+        return self._asked.get((name, json.dumps(list(key))))
 
     async def write_for(self, handling: updates.Handling) -> None:
         """After an update's handlers ran: the states it moved and its handled mark, in one commit."""
@@ -75,29 +83,39 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
         # A state row written with the update's id marks it handled by itself (migration 0009's
         # triggers); the mark needs its own statement only when no state row is written.
         carrier = next((nk for nk, s in states.items() if s is not None), None) if mark is not None else None
+        # The step the update moved its own dialogue to waits on the last message it sent there.
+        own = json.dumps(list(handling.key)) if handling is not None and handling.key is not None else None
+        asked = {nk: handling.asked if handling is not None and nk[1] == own and s is not None else None
+                 for nk, s in states.items()}
         statements = len(states) + (mark is not None and carrier is None)
         # One statement commits by itself: one trip to the database thread instead of BEGIN … COMMIT.
         async with (self.db.single() if statements == 1 else self.db.tx()) as conn:
             for nk, state in states.items():
-                await self._write(conn, nk, state, mark if nk == carrier else None)
+                await self._write(conn, nk, state, mark if nk == carrier else None, asked[nk])
             if mark is not None and carrier is None:
                 await updates.mark_handled(conn, mark)
         self._committed.update(states)
+        for nk, message_id in asked.items():
+            if message_id is None:
+                self._asked.pop(nk, None)
+            else:
+                self._asked[nk] = message_id
         if mark is not None:
             assert handling is not None
             handling.marked = True
 
     @staticmethod
     async def _write(conn: aiosqlite.Connection, name_key: tuple[str, str], state: str | None,
-                     update_id: int | None) -> None:
+                     update_id: int | None, asked: int | None) -> None:
         name, key = name_key
         if state is None:
             await conn.execute("DELETE FROM ptb_conversations WHERE name=? AND key=?", (name, key))
         else:
             await conn.execute(
-                "INSERT INTO ptb_conversations(name, key, state, update_id) VALUES (?,?,?,?) "
-                "ON CONFLICT(name, key) DO UPDATE SET state=excluded.state, update_id=excluded.update_id",
-                (name, key, state, update_id),
+                "INSERT INTO ptb_conversations(name, key, state, update_id, asked_message_id) VALUES (?,?,?,?,?) "
+                "ON CONFLICT(name, key) DO UPDATE SET state=excluded.state, update_id=excluded.update_id, "
+                "asked_message_id=excluded.asked_message_id",
+                (name, key, state, update_id, asked),
             )
 
     # The data dicts are not stored (see module docstring); PTB still requires the methods.

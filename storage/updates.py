@@ -24,6 +24,9 @@ class Handling:
     task: asyncio.Task[object] | None  # the task that handles it; tasks it spawns do not mark it
     key: tuple[int, int] | None = None  # (chat id, user id): the dialogue it may move
     marked: bool = False
+    # The last message its handlers sent to the person's chat: the question a step it moves the
+    # dialogue to waits on (storage/persistence.py writes it with the step).
+    asked: int | None = None
 
 
 _handling: ContextVar[Handling | None] = ContextVar("dutydesk_handling", default=None)
@@ -44,6 +47,13 @@ def current() -> Handling | None:
 
 def end() -> None:
     _handling.set(None)
+
+
+def note_sent(chat_id: int, message_id: int | None) -> None:
+    """A handler of the update being handled sent `message_id` to `chat_id`."""
+    h = current()
+    if h is not None and message_id is not None and h.key is not None and h.key[0] == chat_id:
+        h.asked = message_id
 
 
 @dataclass(frozen=True)

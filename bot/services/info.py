@@ -32,10 +32,11 @@ from bot.services.base import Services
 from bot.services.edits import still_told
 from bot.services.errors import NotAllowed, ServiceError, Stale
 from bot.services.routing import unit_reporters
-from storage import info, members, outbox
+from storage import drafts, info, members, outbox
 from storage.uow import Tx
 
 REF = "info"
+DRAFT_KIND = "info"  # the /info dialogue's row in the drafts table
 REVIEW_TAG = "review"
 PREFIX = "n"  # callback data of the review buttons: n:<mark>:<item id>
 DIALOG_PREFIX = "nw"  # the /info dialogue's buttons: nw:k:<kind>, nw:ok, nw:x, nw:new (start)
@@ -136,6 +137,7 @@ async def submit(s: Services, member: Member, draft: InfoDraft, *, at: datetime)
                 await tx.send(m.telegram_id, method, {key: file_id, "caption": f"#{item_id}"},
                               ref_kind=REF, ref_id=item_id, tag="file")
         await members.audit(tx.conn, tx.now, member.id, "info_submit", str(item_id))
+        await drafts.mark_done(tx.conn, member.telegram_id, DRAFT_KIND, item_id, tx.now)  # 提交 again: not twice
         sent = (await info.count_for_week(tx.conn, week_end)).get(member.unit_code, 0)
     receipt = s.texts("info.submitted", id=item_id, title=esc(item.title)) + "\n" + progress_line(
         s, sent, pol.quota, week_end)

@@ -19,12 +19,13 @@ from bot.services import leave_text as txt
 from bot.services.base import Services
 from bot.services.edits import still_told
 from bot.services.errors import NotAllowed, ServiceError, Stale
-from storage import deadlines, holiday_reports, leave, members, outbox
+from storage import deadlines, drafts, holiday_reports, leave, members, outbox
 from storage.leave import LeaveRequest
 from storage.outbox import OutboxRow
 from storage.uow import Tx
 
 REF = "leave"
+DRAFT_KIND = "leave"  # the /leave dialogue's row in the drafts table
 REMIND = "leave.remind"  # an approver has not decided within remind_after
 BEGIN = "leave.begin"  # approved leave starts: alerts go to the stand-in
 END = "leave.end"  # approved leave ends
@@ -227,6 +228,7 @@ async def submit(s: Services, member: Member, draft: LeaveDraft, *, at: datetime
             await finish(s, tx, req, LeaveStatus.APPROVED, None, None)
         else:
             await open_step(s, tx, req, 0)
+        await drafts.mark_done(tx.conn, member.telegram_id, DRAFT_KIND, req_id, tx.now)  # 提交 again: not twice
         fresh = await leave.get(tx.conn, req_id)
         assert fresh is not None
         return fresh

@@ -15,11 +15,12 @@ from bot.fmt import esc
 from bot.services import notice_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError, Stale
-from storage import members, notices, outbox
+from storage import drafts, members, notices, outbox
 from storage.notices import BoundGroup, Notice
 from storage.uow import Tx
 
 REF = "notice"
+DRAFT_KIND = "notice"  # the /notice and /meeting dialogue's row in the drafts table
 DELIVER, ATTACH, RESENT, STATUS, GROUP, TALLY = "deliver", "attach", "resend", "status", "group", "tally"
 
 
@@ -203,6 +204,7 @@ async def send_notice(s: Services, sender: Member, draft: NoticeDraft) -> Notice
         for planned in rules.plan_deadlines(now, due, draft.meeting_at, policy):
             await tx.add_deadline(planned.kind, nid, planned.due_at)
         await members.audit(tx.conn, now, sender.id, "notice", f"{nid}:{len(rows)}")
+        await drafts.mark_done(tx.conn, sender.telegram_id, DRAFT_KIND, nid, now)  # 发送 again: not twice
         return n
 
 

@@ -16,12 +16,14 @@ from bot.fmt import esc
 from bot.services import supervision_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, NotYourUnit, ServiceError, Stale
-from storage import deadlines, members, outbox
+from storage import deadlines, drafts, members, outbox
 from storage import supervision as store
 from storage.supervision import Attachment
 from storage.uow import Tx
 
 REF = "supervision"
+DRAFT_KIND = "task"  # the /task dialogue's row in the drafts table
+DRAFT_REPORT = "task_report"  # the progress / completion dialogue's row
 MAX_ATTACHMENTS = 10
 
 
@@ -214,6 +216,7 @@ async def assign(s: Services, member: Member, draft: TaskDraft) -> Task:
         if headless:
             await tell(tx, [member], s.texts("task.no_head", number=txt.label(task), units=txt.units_text(s, headless)),
                        task=task, tag="no_head")
+        await drafts.mark_done(tx.conn, member.telegram_id, DRAFT_KIND, task.id, tx.now)  # 确认交办 again: not twice
         return task
 
 
@@ -270,6 +273,7 @@ async def report_progress(s: Services, member: Member, assignment_id: int, text:
                                          name=member.name,
                                          unit=s.unit_name(a.unit_code), text=text, files=len(files))
         await store.add_attachments(tx.conn, event_id, files[:MAX_ATTACHMENTS])
+        await drafts.mark_done(tx.conn, member.telegram_id, DRAFT_REPORT, event_id, tx.now)  # 提交 again: not twice
         audience = [*await directors_of(tx.conn, task), await leader_of(tx.conn, task)]
         msg = s.texts("task.progress_office", number=txt.label(task), title=esc(task.title), unit=_unit(s, a),
                       name=esc(member.name), text=esc(text), files=len(files))
@@ -301,6 +305,7 @@ async def submit_completion(s: Services, member: Member, assignment_id: int, sum
         if not late and a.overdue_at is not None:
             await _withdraw_overdue(s, tx, task, a, sent)
         await store.add_attachments(tx.conn, event_id, files[:MAX_ATTACHMENTS])
+        await drafts.mark_done(tx.conn, member.telegram_id, DRAFT_REPORT, event_id, tx.now)  # 提交 again: not twice
         fresh = await store.assignment(tx.conn, a.id)
         assert fresh is not None
         late_note = s.texts("task.late_note", delay=s.fmt.dur(sent - a.due_at)) if late else ""

@@ -225,6 +225,7 @@ async def test_late_first_report_is_recorded(desk: Desk, cast: Cast) -> None:
     o = cast.officer
     await o.send_command("/report")
     await o.press(await o.wait_for("类别"), text="交通事故")
+    await o.wait_for("发生时间")  # an answer typed before its question is not read as one
     await o.send_text("今天 8:00")  # 2 h before the fake clock's 10:00
     await o.wait_for("事发地点")
     await o.send_text("中原路")

@@ -345,6 +345,7 @@ async def test_return_keeping_the_deadline_keeps_its_reminders(desk: Desk, cast:
     await complete(head, back, "已补充照片")
     await desk.settle()
     await director.press(await director.wait_for("已办结"), text="↩️ 退回")
+    await director.wait_for("退回理由")  # an answer typed before its question is not read as one
     await director.send_text("照片不清晰")
     await director.wait_for("维持原时限")
     await director.send_text("下个月吧")
@@ -364,6 +365,7 @@ async def test_a_return_with_a_new_deadline_does_not_wash_out_a_late_completion(
     await complete(head, await head.wait_for("办理记录"), "已整治完毕")
     await desk.settle()
     await director.press(await director.wait_for("已办结"), text="↩️ 退回")
+    await director.wait_for("退回理由")  # an answer typed before its question is not read as one
     await director.send_text("请补充整治前后照片")
     await director.wait_for("维持原时限")
     await director.send_text("11-30")

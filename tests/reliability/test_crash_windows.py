@@ -227,3 +227,36 @@ async def test_an_update_telegram_delivers_again_after_a_kill_is_not_handled_twi
     await o.send_text("商铺起火")
     summary = await o.wait_for("请核对")
     assert "商铺起火" in summary.text and "1/3/0" not in summary.text
+
+
+async def test_confirm_pressed_again_and_redelivered_after_a_kill_repeats_the_confirmation_only(
+        desk: Desk, cast: Cast, monkeypatch: pytest.MonkeyPatch) -> None:
+    """确认上报 pressed a second time (after an error reply) is answered from the filed draft; killed
+    before that update's end was saved, Telegram delivers it again and the restarted bot answers it
+    again: the same number, a third time, after the person may already have begun the next report.
+    Nothing is filed twice; the chaos run's officers must not take that late repeat for the next
+    report's confirmation (tests/unit/test_chaos_harness.py)."""
+    import contextlib
+
+    from tests.reliability.test_redelivery import Replay, killed
+
+    o = cast.officer
+    summary = await _to_summary(cast)
+
+    async def crash(*a: object, **kw: object) -> None:
+        raise Crash("the answer to 确认上报 failed after the report was filed")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(report, "answer_query", crash)
+        await o.press(summary, text="✅ 确认上报")
+        await o.wait_for("出了点问题")  # the error reply: the person presses again
+        await desk.settle()
+    replay = Replay(desk, monkeypatch)
+    with contextlib.ExitStack() as kill:
+        kill.enter_context(killed(desk))
+        await o.press(summary, text="✅ 确认上报")
+        first = await o.wait_for("事件编号")  # from the filed draft
+        await replay.restart_with_last_update_again(kill)
+    late = await o.wait_for("事件编号")  # the same update handled again: the same answer, late
+    assert "2026-0001" in (first.text or "") and "2026-0001" in (late.text or "")
+    assert _count(desk, "SELECT count(*) FROM incidents") == 1

@@ -49,3 +49,43 @@ async def test_states_survive_a_restart_and_an_unchanged_state_is_not_written_ag
     await again.flush()
     assert await SqlitePersistence(db).get_conversations("dialog") == {(1, 1): 104}
     await db.close()
+
+
+async def test_the_question_a_step_waits_on_is_kept_with_it(tmp_path: Path) -> None:
+    """The message that asked a step's question rides in the step's own statement, survives a
+    restart, and goes with the step: a step entered by an update that said nothing in that chat,
+    or the end of the dialogue, forgets it (handlers/answers.py reads it)."""
+    db = await Database(tmp_path / "p.sqlite3").open()
+    p = SqlitePersistence(db)
+    h = updates.begin(1, (7, 7))
+    updates.note_sent(7, 41)
+    updates.note_sent(-100, 99)  # another chat (an alert to a group): not this dialogue's question
+    await p.update_conversation("dialog", (7, 7), 101)
+    await p.write_for(h)
+    h = updates.begin(2, (7, 7))
+    updates.note_sent(7, 44)  # "没看懂" and the same question again: the step is unchanged
+    await p.update_conversation("dialog", (7, 7), 101)
+    await p.write_for(h)
+    updates.end()
+    assert p.asked("dialog", (7, 7)) == 41
+    await db.close()
+
+    db = await Database(tmp_path / "p.sqlite3").open()
+    p = SqlitePersistence(db)
+    await p.get_conversations("dialog")
+    assert p.asked("dialog", (7, 7)) == 41
+    h = updates.begin(3, (7, 7))
+    await p.update_conversation("dialog", (7, 7), 102)  # moved on without a question in the chat
+    await p.write_for(h)
+    assert p.asked("dialog", (7, 7)) is None
+    h = updates.begin(4, (7, 7))
+    updates.note_sent(7, 50)
+    await p.update_conversation("dialog", (7, 7), 103)
+    await p.write_for(h)
+    assert p.asked("dialog", (7, 7)) == 50
+    h = updates.begin(5, (7, 7))
+    await p.update_conversation("dialog", (7, 7), None)
+    await p.write_for(h)
+    updates.end()
+    assert p.asked("dialog", (7, 7)) is None
+    await db.close()
