@@ -67,11 +67,11 @@ async def _written_now(desk: Desk, officer: SimUser) -> None:
 async def _full_up_to_the_last(desk: Desk, officer: SimUser) -> SimMessage:
     """📄 续报 and four of its five answers; returns the fifth question."""
     await officer.press(with_button(officer, "📄 续报"), text="📄 续报（起因/处置/后果）")
-    for ask, answer in (("起因", "电线老化"), ("背景", "老旧小区"), ("发展经过", "十分钟内扑灭"),
-                        ("处置情况", "消防到场处置")):
-        await officer.wait_for(ask)
+    for ask, answer in (("起因？", "电线老化"), ("背景？", "老旧小区"), ("发展经过？", "十分钟内扑灭"),
+                        ("处置情况？", "消防到场处置")):
+        await officer.wait_for(ask)  # the question itself, not the intro naming every element
         await officer.send_text(answer)
-    return await officer.wait_for("后果")
+    return await officer.wait_for("后果（")
 
 
 async def _stage(desk: Desk, stage: Stage) -> tuple[datetime | None, StageState]:
