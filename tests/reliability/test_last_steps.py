@@ -74,6 +74,7 @@ async def test_notice_sent_then_killed_is_not_sent_twice(desk: Desk, cast: Cast,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     d = cast.director
     await d.send_command("/notice")
+    await d.press(await d.wait_for("密级"), text="非密")
     await d.wait_for("通知标题")
     await d.send_text("关于做好冬季安全生产工作的通知")
     await d.wait_for("通知正文")
