@@ -17,7 +17,7 @@ from bot.domain.stats import Period
 from bot.fmt import clip_timeline, esc
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError
-from bot.services.roster import roster_rules
+from bot.services.roster import day_label, roster_rules
 from storage import duty_log as store
 from storage import members
 from storage.duty_log import Entry
@@ -128,8 +128,7 @@ async def day_text(s: Services, member: Member, arg: str) -> str:
         raise ServiceError("duty.log_usage")
     start, end = window(s, day)
     lines = await lines_between(s, start, end)
-    label = s.texts("roster.day_label", month=day.month, day=day.day,
-                    weekday=s.texts(f"roster.weekday.{day.weekday()}"))
+    label = day_label(s.texts, s.fmt, day)
     if not lines:
         return s.texts("duty.log_empty", day=label)
     names = {m.id: m.name for m in await members.all_members(s.db.read)}
