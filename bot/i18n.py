@@ -40,20 +40,32 @@ TEXT_FIELDS = frozenset({
 })
 
 
+def _is_html(text: str) -> bool:
+    """Already Html, or plain text that reads the same escaped (no `<`, `>`, `&`: "", "\n", "、")."""
+    return isinstance(text, Html) or html.escape(text, quote=False) == text
+
+
 class Html(str):
     """Text that is already valid Telegram HTML: escaped user text, or a rendered catalog text.
-    Stays Html when put together only with Html (`+`, `sep.join`); anything else gives a plain str."""
+    Stays Html when put together (`+` on either side, `sep.join`) with Html or with plain text that
+    escaping would not change (`esc(title) + ""`, `"\n" + esc(x)`); anything else gives a plain
+    str, which a TEXT_FIELDS placeholder escapes. Losing the mark on such harmless pieces had
+    escaped text escaped twice (`&amp;lt;` shown)."""
 
     __slots__ = ()
 
     def __add__(self, other: str) -> str:
         joined = str.__add__(self, other)
-        return Html(joined) if isinstance(other, Html) else joined
+        return Html(joined) if _is_html(other) else joined
+
+    def __radd__(self, other: str) -> str:  # `plain + Html`: str's own + defers to this subclass
+        joined = str.__add__(other, self)
+        return Html(joined) if _is_html(other) else joined
 
     def join(self, items: Iterable[str]) -> str:  # type: ignore[override]
         parts = list(items)
         joined = str.join(self, parts)
-        return Html(joined) if all(isinstance(x, Html) for x in parts) else joined
+        return Html(joined) if all(_is_html(x) for x in parts) else joined
 
 
 def esc(text: object) -> Html:
