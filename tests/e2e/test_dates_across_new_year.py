@@ -25,6 +25,7 @@ async def desk() -> AsyncIterator[Desk]:
 async def test_meeting_times_a_year_ahead_refused_next_january_shown_with_its_year(desk: Desk, cast: Cast) -> None:
     d = cast.director
     await d.send_command("/meeting")
+    await d.press(await d.wait_for("密级"), text="非密")
     await d.wait_for("会议名称")
     await d.send_text("全区安全生产工作会议")
     await d.wait_for("会议时间？")
