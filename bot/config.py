@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain import cron
+from bot.domain.leave_chains import LeaveChain, LeaveStep  # the rules' own types; built here from the file
+
 DEFAULT_CONFIG_PATH = Path("dutydesk.toml")
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 
@@ -154,36 +157,6 @@ class DocumentPolicy:
     overdue_chase_every: timedelta = timedelta(days=1)
     sign_within: timedelta = timedelta(hours=24)  # 电话请示后补签时限
     sign_remind_before: timedelta = timedelta(hours=2)
-
-
-@dataclass(frozen=True)
-class LeaveStep:
-    """One approval step: who may act (selectors, see bot/domain/leave.py) and whether any or all must."""
-
-    label: str
-    who: tuple[str, ...]
-    mode: str = "any"  # any | all
-    # When the requester is among this step's approvers (the 区长 asking under 区政府领导): the name of the
-    # chain the request goes through instead; "" = skip this step. Never the generic fallback.
-    on_self: str = ""
-
-
-@dataclass(frozen=True)
-class LeaveChain:
-    """Whose requests it covers (empty = anyone) and the steps they go through; first match wins."""
-
-    name: str
-    label: str = ""
-    roles: tuple[str, ...] = ()
-    unit_kinds: tuple[str, ...] = ()
-    units: tuple[str, ...] = ()
-    posts: tuple[str, ...] = ()  # the requester holds one of these [[leave.posts]] (区长, 区委书记 …)
-    steps: tuple[LeaveStep, ...] = ()
-    notify: tuple[str, ...] = ()  # told of the approval (or the report), never asked
-    # "request": approved step by step; "report": a written report (书面报告) in effect at once — told
-    # to `notify` and archived by the office, approved by nobody (the heads of the leadership bodies).
-    mode: str = "request"
-    notify_chats: tuple[int, ...] = ()  # also told: Telegram chats outside the bot's members (an upstream office)
 
 
 @dataclass(frozen=True)
@@ -517,19 +490,15 @@ def _validate(cfg: Config) -> None:
     for key in ("bulletin_cron", "bulletin_weekly_cron"):
         line = getattr(inc, key)
         if line:
-            from bot.domain import cron
-
             try:
-                cron.trigger(line)
+                cron.parse(line)
             except ValueError as exc:
                 raise _KeyError(f"incident.{key}", f"bad crontab {line!r}: {exc}") from None
     if inc.corrected_report <= timedelta(0):
         raise _KeyError("incident.corrected_report", "must be longer than 0")
     if sup.bulletin_cron:
-        from bot.domain import cron
-
         try:
-            cron.trigger(sup.bulletin_cron)
+            cron.parse(sup.bulletin_cron)
         except ValueError as exc:
             raise _KeyError("supervision.bulletin_cron", f"bad crontab {sup.bulletin_cron!r}: {exc}") from None
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import aiosqlite
 
-from bot.config import LeaveChain, LeaveStep
 from bot.domain import leave as rules
 from bot.domain.leave import Decision, LeaveDraft, LeaveInputError, LeaveStatus
+from bot.domain.leave_chains import LeaveChain, LeaveStep
 from bot.domain.members import Action, Member, can
 from bot.fmt import esc
 from bot.services import holiday

@@ -143,9 +143,7 @@ def schedules(s: Services) -> dict[str, str]:
 
 
 def next_at(s: Services, line: str, after: datetime) -> datetime | None:
-    trigger = crontab.trigger(line, s.config.tz)
-    nxt = trigger.get_next_fire_time(None, after + timedelta(seconds=1))
-    return nxt.astimezone(after.tzinfo) if nxt else None
+    return crontab.parse(line).after(after, s.config.tz).astimezone(after.tzinfo)
 
 
 async def bulletin_chats(s: Services, tx: Tx) -> list[int]:

@@ -2,8 +2,8 @@
 
 Assignment rows: 签收 check, reminders before the deadline, the due check (overdue flag and
 escalation), and chasing on a cadence until completed. The bulletin (通报) is a recurring
-row (ref 0, stage = the crontab): each firing plans the next occurrence from APScheduler's
-cron trigger (bot/domain/cron.py), so it fires once per occurrence across restarts.
+row (ref 0, stage = the crontab): each firing plans the next occurrence of the crontab
+(bot/domain/cron.py), so it fires once per occurrence across restarts.
 """
 
 from __future__ import annotations
@@ -134,9 +134,7 @@ def next_bulletin_at(s: Services, after: datetime) -> datetime | None:
     cron = s.config.supervision.bulletin_cron
     if not cron:
         return None
-    trigger = crontab.trigger(cron, s.config.tz)
-    nxt = trigger.get_next_fire_time(None, after + timedelta(seconds=1))
-    return nxt.astimezone(after.tzinfo) if nxt else None
+    return crontab.parse(cron).after(after, s.config.tz).astimezone(after.tzinfo)
 
 
 async def bulletin_chats(s: Services, tx: Tx) -> list[int]:
