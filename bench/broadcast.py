@@ -62,7 +62,7 @@ async def _run(desk, n: int) -> common.Result:  # type: ignore[no-untyped-def]
         ("share of ceiling %", share, common.verdict(share >= 90, "≥ 90 %")),
         ("429 answers", n429, common.verdict(n429 == 0, "0")),
     ]
-    # Let the sender's status line get its last edit (handlers/notice_progress.py has timers that
+    # Let the sender's status line get its last edit (bot/notice_progress.py has timers that
     # outlive Runtime.stop(): stopping now would log "database is not open").
     await asyncio.sleep(2.5)
     await desk.settle()

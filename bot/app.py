@@ -14,24 +14,23 @@ import asyncio
 import gc
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, ContextTypes
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.clock import Clock, FakeClock, SystemClock
 from bot.config import Config
+from bot.context import Deps, DeskApplication, DeskContext
 from bot.delivery import OutboxSender
 from bot.desk_bot import DeskBot, UpdateBacklog, retry_seconds
-from bot.domain.members import Member
 from bot.i18n import Texts
+from bot.notice_progress import install_progress
 from bot.sender_order import SenderOrder
 from bot.services.base import Services
-from bot.services.registration import commands_for
 from bot.transport import LeanRequest
 from bot.upstream import UpstreamPusher
 from reminders.scheduler import DeadlineScheduler
@@ -45,52 +44,6 @@ log = logging.getLogger(__name__)
 
 # How long deadlines that came due while down wait for the updates queued meanwhile (bot/desk_bot.py).
 CATCH_UP_WAIT = timedelta(minutes=1)
-
-
-@dataclass
-class Deps:
-    services: Services
-    scheduler: DeadlineScheduler
-    sender: OutboxSender | None = None
-    upstream: UpstreamPusher | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    handled: updates.Handled = updates.Handled()  # handled before start-up (handlers.skip_redelivered)
-
-
-class DeskApplication(Application[Any, Any, Any, Any, Any, Any]):
-    """PTB's Application with our dependencies attached (see DeskContext)."""
-
-    deps: Deps
-
-
-class DeskContext(CallbackContext[DeskBot, dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    """Handlers reach services as typed properties, never through bot_data strings."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Drafts read ahead for this update (handlers.common.load_drafts); one context per update.
-        self.drafts_read: dict[tuple[int, str], dict[str, Any]] = {}
-        self.incoming: Update | None = None  # the update this context is for (handlers.common.sent_time)
-        # The person's dialogue step when the update reached the dialogue map (handlers/dialogs.py).
-        self.dialog_state: object = None
-
-    @classmethod
-    def from_update(cls, update: object, application: Any) -> DeskContext:
-        ctx = super().from_update(update, application)
-        ctx.incoming = update if isinstance(update, Update) else None
-        return ctx
-
-    @property
-    def deps(self) -> Deps:
-        return self.application.deps  # type: ignore[attr-defined, no-any-return]
-
-    @property
-    def services(self) -> Services:
-        return self.deps.services
-
-    @property
-    def t(self) -> Texts:
-        return self.deps.services.texts
 
 
 def build_application(config: Config, token: str, db: Database, clock: Clock | None = None) -> DeskApplication:
@@ -131,7 +84,8 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
     app: DeskApplication = builder.build()  # type: ignore[assignment]
     sender = OutboxSender(db, app.bot, clock.now, max_retries=config.telegram.max_retries)
     upstream = UpstreamPusher(services) if config.upstream.webhook_url else None
-    app.deps = Deps(services=services, scheduler=scheduler, sender=sender, upstream=upstream)
+    progress = install_progress(sender, services, app.bot)
+    app.deps = Deps(services=services, scheduler=scheduler, sender=sender, upstream=upstream, progress=progress)
 
     def on_outbox(rows: Sequence[OutboxRow]) -> None:
         sender.wake(rows)
@@ -147,16 +101,6 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
         module.register(services, scheduler.on)
     register_all(app)
     return app
-
-
-async def set_member_commands(app: DeskApplication, member: Member) -> None:
-    """Per-member command menu; a server that refuses setMyCommands must not stop the bot."""
-    t = app.deps.services.texts
-    cmds = [BotCommand(c, t.help_line(c).split("—", 1)[-1].strip()[:256]) for c in commands_for(member)]
-    try:
-        await app.bot.set_my_commands(cmds, scope=BotCommandScopeChat(member.telegram_id))
-    except TelegramError as exc:
-        log.warning("setMyCommands refused for a member: %s", exc)
 
 
 class Runtime:
@@ -284,9 +228,8 @@ class Runtime:
         deps.scheduler.stop()
         if deps.sender:
             await deps.sender.stop()
-        for helper in list(deps.extra.values()):  # features' background helpers, before the DB closes
-            if (aclose := getattr(helper, "aclose", None)) is not None:
-                await aclose()
+        if deps.progress:  # its edits read the database: done before it closes
+            await deps.progress.aclose()
         if deps.upstream:
             await deps.upstream.stop()
         if app.updater and app.updater.running:

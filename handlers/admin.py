@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot.app import DeskContext, set_member_commands
+from bot.context import DeskContext, set_member_commands
 from bot.domain import parse
 from bot.domain.invites import deep_link
 from bot.domain.members import Action, Role

@@ -12,7 +12,7 @@ from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.desk_bot import DeskBot, Markup
 from bot.domain.members import Action, Member, can
 from bot.domain.sent_time import credible, pressed_at, sent_at

@@ -15,7 +15,7 @@ from telegram import Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.documents import Document, ProposalDraft
 from bot.domain.members import Action, can
 from bot.domain.roster import find_member

@@ -23,7 +23,7 @@ from telegram.ext import (
 )
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.documents import Classification, DocDraft, Urgency
 from bot.domain.duty_log import EntryTimeError, parse_entry_time
 from bot.domain.incidents import parse_incident_number

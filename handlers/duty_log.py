@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.duty_log import MAX_PHOTOS, EntryKind, LogDraft
 from bot.domain.members import Action
 from bot.services import duty_log as svc

@@ -10,7 +10,7 @@ from telegram import Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.members import Action
 from bot.services import handover as svc
 from bot.services.errors import ServiceError

@@ -13,7 +13,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain import leave as dates
 from bot.domain.holiday_report import HolidayDraft
 from bot.domain.leave import LeaveInputError

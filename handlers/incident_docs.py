@@ -10,7 +10,7 @@ from telegram import InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.services import incident_docx
 from bot.services.errors import ServiceError
 from handlers.common import answer_query, guard, is_private, refuse, say

@@ -20,7 +20,7 @@ from telegram.ext import (
 )
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.info import MAX_BODY, MAX_FILES, MAX_TITLE, InfoDraft, InfoKind, parse_month
 from bot.domain.members import Action
 from bot.fmt import esc

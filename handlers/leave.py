@@ -21,7 +21,7 @@ from telegram.ext import (
 )
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain import leave as rules
 from bot.domain import parse
 from bot.domain.leave import Decision, LeaveDraft, LeaveInputError, LeaveKind

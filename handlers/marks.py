@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.accountability import Mark, MarkKind
 from bot.domain.members import Action
 from bot.services import incident_findings as findings

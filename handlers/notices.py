@@ -23,7 +23,7 @@ from telegram.ext import (
 )
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain import parse
 from bot.domain.documents import Classification
 from bot.domain.members import Action, Member
@@ -67,7 +67,6 @@ from handlers.common import (
     stray_handler,
     text_into_draft,
 )
-from handlers.notice_progress import install_progress
 
 KIND = svc.DRAFT_KIND
 ANSWER_KIND = "notice_answer"
@@ -799,4 +798,3 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CallbackQueryHandler(
         on_button, pattern=rf"^{txt.PREFIX}:({txt.ACK}|{txt.ATTEND}|{txt.RESEND}|{txt.VIEW}):\d{{1,12}}$"))
     app.add_handler(CommandHandler("notices", list_notices))
-    install_progress(app)  # type: ignore[arg-type]

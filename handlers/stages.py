@@ -11,7 +11,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.casualties import CasualtyInputError, parse_casualties
 from bot.domain.incidents import FULL_FIELDS
 from bot.domain.members import Action

@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain import parse
 from bot.domain import supervision as rules
 from bot.domain.members import Action, Role, can

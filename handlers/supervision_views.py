@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain import parse
 from bot.domain.members import Action, Member, can
 from bot.services import supervision as svc

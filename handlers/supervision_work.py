@@ -13,7 +13,7 @@ from telegram import Update
 from telegram.ext import ConversationHandler
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.members import Action, Member
 from bot.domain.supervision import Assignment, Task
 from bot.fmt import esc

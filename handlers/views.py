@@ -7,7 +7,7 @@ import re
 from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.incidents import FULL_FIELDS, parse_incident_number
 from bot.domain.members import Action, Member, can, may_see_incident
 from bot.fmt import clip, clip_timeline, esc

@@ -50,3 +50,11 @@ def test_the_import_walk_sees_imports_inside_functions(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
     probe.write_text("def f():\n    from bot.config import Config\n    import apscheduler.triggers\n", encoding="utf-8")
     assert [m for _line, m in _imports(probe)] == ["bot.config", "bot.config.Config", "apscheduler.triggers"]
+
+
+def test_handlers_do_not_import_the_app() -> None:
+    """Handlers get their dependencies from bot/context.py (DeskContext, Deps), never from bot/app.py,
+    which builds them and imports handlers in turn."""
+    paths = _sources("handlers")
+    assert paths
+    assert _hits(paths, ("bot.app",)) == []
