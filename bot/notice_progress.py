@@ -72,10 +72,10 @@ class BroadcastProgress:
             n = await notices.get(s.db.read, notice_id)
             if n is None or n.status_outbox_id is None:
                 return
-            row = await s.db.fetchone("SELECT chat_id FROM outbox WHERE id=?", (n.status_outbox_id,))
+            chat_id = await outbox.chat_of(s.db.read, n.status_outbox_id)
             status, message_id = await outbox.message_id_of(s.db.read, n.status_outbox_id)
             sent, failed, total = await notices.delivery_counts(s.db.read, notice_id, DELIVER)
-            if status == "pending" or message_id is None or row is None:
+            if status == "pending" or message_id is None or chat_id is None:
                 self.poke(notice_id)  # the status line itself is not out yet
                 return
             groups = len(await notices.group_posts(s.db.read, notice_id))
@@ -83,7 +83,7 @@ class BroadcastProgress:
             if self._last_text.get(notice_id) != text:
                 self._last_text[notice_id] = text
                 await self.bot.edit_message_text(
-                    text, chat_id=row["chat_id"], message_id=message_id, parse_mode=ParseMode.HTML,
+                    text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
                     reply_markup=_markup(txt.sender_keyboard(s, n)),
                 )
             if sent + failed < total:

@@ -22,7 +22,7 @@ from bot.services.edits import still_told
 from bot.services.errors import NotAllowed, NotYourUnit, ServiceError, Stale
 from bot.services.incident_versions import keep_version
 from bot.services.routing import alert_audience, escalation_audience, unit_reporters
-from storage import deadlines, drafts, incidents, members, outbox
+from storage import deadlines, drafts, incidents, members, outbox, upstream_pushes
 from storage.uow import Tx
 
 REF = "incident"
@@ -161,12 +161,7 @@ async def filed_as(s: Services, raw_draft: dict[str, object]) -> Incident | None
 
 async def queue_upstream(s: Services, tx: Tx, incident_id: int, event: str) -> None:
     if s.config.upstream.webhook_url:
-        from storage.db import to_db
-
-        await tx.conn.execute(
-            "INSERT INTO upstream_pushes(incident_id, event, created_at) VALUES (?,?,?)",
-            (incident_id, event, to_db(tx.now)),
-        )
+        await upstream_pushes.queue(tx.conn, incident_id, event, tx.now)
         tx.wrote_outbox = True  # the upstream pusher wakes with the outbox
 
 

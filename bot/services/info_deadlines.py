@@ -59,13 +59,11 @@ async def _plan_next(s: Services, tx: Tx, d: Deadline) -> None:
 
 async def _guarded(tx: Tx, what: str, effect: Callable[[], Awaitable[object]]) -> None:
     """Run `effect` under a savepoint: if it fails, its writes go but the next occurrence stays."""
-    await tx.conn.execute("SAVEPOINT info_effect")
     try:
-        await effect()
+        async with tx.savepoint("info_effect"):
+            await effect()
     except Exception:
         log.exception("info: %s failed", what)
-        await tx.conn.execute("ROLLBACK TO info_effect")
-    await tx.conn.execute("RELEASE info_effect")
 
 
 async def quota_reminder(s: Services, tx: Tx, d: Deadline) -> None:

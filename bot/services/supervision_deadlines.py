@@ -163,17 +163,9 @@ async def bulletin(s: Services, tx: Tx, d: Deadline) -> None:
 async def _plan_bulletin(s: Services, tx: Tx, after: datetime) -> None:
     cron = s.config.supervision.bulletin_cron
     nxt = next_bulletin_at(s, after)
-    if nxt is None or await _pending_bulletin(tx, cron):
+    if nxt is None or await deadlines.is_pending(tx.conn, rules.BULLETIN, BULLETIN_REF, cron):
         return
     await tx.add_deadline(rules.BULLETIN, BULLETIN_REF, nxt, cron)
-
-
-async def _pending_bulletin(tx: Tx, stage: str) -> bool:
-    async with tx.conn.execute(
-        "SELECT 1 FROM deadlines WHERE kind=? AND ref_id=? AND stage=? AND fired_at IS NULL AND cancelled_at IS NULL",
-        (rules.BULLETIN, BULLETIN_REF, stage),
-    ) as cur:
-        return await cur.fetchone() is not None
 
 
 async def ensure_recurring(s: Services) -> None:

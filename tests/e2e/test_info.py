@@ -9,12 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.config import InfoPolicy
 from bot.domain.info import InfoDraft, Mark
 from bot.emulator import SimUser
 from bot.harness import Desk
 from bot.services import info as svc
 from storage import members
+from storage.uow import Tx
 from tests.conftest import Cast
 
 BJ = ZoneInfo("Asia/Shanghai")
@@ -183,6 +186,27 @@ async def test_monthly_bulletin_ranking_and_infostats(desk: Desk, cast: Cast) ->
     assert "2. 建设路街道：报送 3，采用 1（区0/市1/省0/批示0），得分 3" in nov.text
     await cast.director.send_command("/infostats", "十一月")
     assert "用法" in (await cast.director.wait_for()).text
+
+
+async def test_a_failing_effect_is_undone_and_the_schedule_goes_on(
+    desk: Desk, cast: Cast, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A quota reminder that fails half-way: what it wrote is undone, never sent (the savepoint of
+    storage/uow.py), and the next Thursday's reminder is still planned and goes out."""
+    real = svc.remind_short_units
+
+    async def failing(s: object, tx: Tx, week_end: datetime) -> int:
+        await tx.send_text(cast.director.id, "写了一半的提醒")
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(svc, "remind_short_units", failing)
+    await advance_to(desk, 2026, 11, 26, 17, 0)
+    await desk.settle()
+    assert "info: quota reminder failed" in caplog.text
+    assert not any("写了一半的提醒" in t for t in texts(cast.director))
+    monkeypatch.setattr(svc, "remind_short_units", real)
+    await advance_to(desk, 2026, 12, 3, 17, 0)
+    assert "还差 2 条" in (await cast.officer.wait_for("政务信息报送提醒")).text
 
 
 async def test_recurring_rows_survive_restart_once(desk: Desk, cast: Cast) -> None:

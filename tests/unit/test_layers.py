@@ -7,6 +7,7 @@ Each test names the file and the line that breaks the rule."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,3 +59,34 @@ def test_handlers_do_not_import_the_app() -> None:
     paths = _sources("handlers")
     assert paths
     assert _hits(paths, ("bot.app",)) == []
+
+
+_SQL_CALLS = {"execute", "executemany", "executescript", "execute_fetchall", "execute_insert"}
+_SQL_START = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|REPLACE|WITH|SAVEPOINT|ROLLBACK|RELEASE|BEGIN|COMMIT|"
+                        r"CREATE|DROP|ALTER|PRAGMA)\b")
+
+
+def _sql(path: Path) -> Iterator[tuple[int, str]]:
+    """(line, what) of every statement run and every SQL text written in the file."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            name = node.func.attr
+            if name in _SQL_CALLS or (name in ("fetchone", "fetchall") and node.args):  # Database.fetchone(sql)
+                yield node.lineno, f".{name}("
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _SQL_START.match(node.value):
+            yield node.lineno, repr(node.value[:40])
+
+
+def test_sql_lives_in_storage() -> None:
+    """Services, handlers, workers and the scheduler call storage/'s functions; only storage/ runs SQL."""
+    paths = _sources("bot", "handlers", "reminders")
+    hits = [f"{p.relative_to(ROOT)}:{line}: {what}" for p in paths for line, what in _sql(p)]
+    assert hits == []
+
+
+def test_the_sql_scan_sees_statements(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text('async def f(tx, db, cur):\n    await tx.conn.execute("SAVEPOINT x")\n'
+                     '    await db.fetchone(q)\n    await cur.fetchone()\n    q = """\n  UPDATE t SET a=1"""\n',
+                     encoding="utf-8")
+    assert sorted({line for line, _what in _sql(probe)}) == [2, 3, 5]
