@@ -50,7 +50,7 @@ from storage import members
 
 PROPOSAL = "doc_proposal"
 ACTION = "doc_action"  # {"doc_id": …} while the result or files are asked for
-PREFIX = "dw"  # dw:l:<member>, dw:def, dw:ok, dw:x — inside the dialogues only
+PREFIX = cb.DOCUMENT_WORK  # dw:l:<member>, dw:def, dw:ok, dw:x — inside the dialogues only
 MAX_TEXT = 1000
 MAX_LEADERS = 20
 

@@ -53,7 +53,7 @@ from handlers.common import (
 )
 
 KIND = "document"
-PREFIX = "dr"  # dr:l:<level>, dr:u:<urgency>, dr:now, dr:skip, dr:ok, dr:x — inside the dialogue only
+PREFIX = cb.DOCUMENT_DRAFT  # dr:l:<level>, dr:u:<urgency>, dr:now, dr:skip, dr:ok, dr:x — inside the dialogue only
 MAX_TITLE, MAX_TEXT = 200, 1000
 MAX_BACKDATE = timedelta(days=7)
 

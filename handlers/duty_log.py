@@ -40,7 +40,7 @@ from handlers.common import (
 )
 
 KIND = "duty_log"
-PREFIX = "dl"  # dl:k:<kind>, dl:now, dl:skip, dl:ok — inside the dialogue only
+PREFIX = cb.DUTY_LOG  # dl:k:<kind>, dl:now, dl:skip, dl:ok — inside the dialogue only
 MAX_SOURCE, MAX_TEXT = 100, 1000
 
 

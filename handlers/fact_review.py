@@ -321,10 +321,10 @@ TEXT = filters.TEXT & ~filters.COMMAND
 
 def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
     return [
-        CallbackQueryHandler(start_written, pattern=rf"^i:{cb.WRITTEN}:\d+$"),
-        CallbackQueryHandler(start_first, pattern=rf"^i:{cb.FIRST}:\d+$"),
-        CallbackQueryHandler(start_corrected, pattern=rf"^i:{cb.CORRECTED}:\d+$"),
-        CallbackQueryHandler(start_office, pattern=rf"^i:{cb.FIX}:\d+$"),
+        CallbackQueryHandler(start_written, pattern=cb.pattern(cb.INCIDENT, (cb.WRITTEN,))),
+        CallbackQueryHandler(start_first, pattern=cb.pattern(cb.INCIDENT, (cb.FIRST,))),
+        CallbackQueryHandler(start_corrected, pattern=cb.pattern(cb.INCIDENT, (cb.CORRECTED,))),
+        CallbackQueryHandler(start_office, pattern=cb.pattern(cb.INCIDENT, (cb.FIX,))),
     ]
 
 

@@ -42,7 +42,7 @@ from handlers.common import (
 )
 
 KIND = "holiday"
-PREFIX = "hr"  # hr:d:today|tomorrow, hr:ok, hr:x — inside the dialogue only
+PREFIX = cb.HOLIDAY  # hr:d:today|tomorrow, hr:ok, hr:x — inside the dialogue only
 LEAVE_KIND_BUTTON = "l:k:holiday"  # offered in /leave's first question to those who report
 MAX_DESTINATION, MAX_CONTACT = 100, 100
 

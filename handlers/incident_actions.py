@@ -147,8 +147,8 @@ async def stray(update: Update, ctx: DeskContext) -> None:
 
 def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
     return [
-        CallbackQueryHandler(start_ask, pattern=rf"^i:{cb.ASK}:\d+$"),
-        CallbackQueryHandler(start_answer, pattern=rf"^i:{cb.ANSWER}:\d+$"),
+        CallbackQueryHandler(start_ask, pattern=cb.pattern(cb.INCIDENT, (cb.ASK,))),
+        CallbackQueryHandler(start_answer, pattern=cb.pattern(cb.INCIDENT, (cb.ANSWER,))),
     ]
 
 
@@ -207,5 +207,5 @@ async def on_forward_clock(update: Update, ctx: DeskContext) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CallbackQueryHandler(
-        on_button, pattern=rf"^i:({cb.ACK}|{cb.FORWARD}|{cb.DETAIL}|{cb.VERSIONS}):\d+$"))
+        on_button, pattern=cb.pattern(cb.INCIDENT, (cb.ACK, cb.FORWARD, cb.DETAIL, cb.VERSIONS))))
     app.add_handler(CallbackQueryHandler(on_forward_clock, pattern=cb.pattern(cb.FORWARD_CLOCK, (cb.FORWARD_OK,))))

@@ -184,9 +184,9 @@ async def stray(update: Update, ctx: DeskContext) -> None:
 
 def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
     return [
-        CallbackQueryHandler(start_wrong, pattern=rf"^i:{cb.WRONG}:\d+$"),
-        CallbackQueryHandler(start_concealed, pattern=rf"^i:{cb.CONCEAL}:\d+$"),
-        CallbackQueryHandler(start_note, pattern=rf"^i:{cb.NOTE}:\d+$"),
+        CallbackQueryHandler(start_wrong, pattern=cb.pattern(cb.INCIDENT, (cb.WRONG,))),
+        CallbackQueryHandler(start_concealed, pattern=cb.pattern(cb.INCIDENT, (cb.CONCEAL,))),
+        CallbackQueryHandler(start_note, pattern=cb.pattern(cb.INCIDENT, (cb.NOTE,))),
         CallbackQueryHandler(pick_mark, pattern=cb.pattern(cb.MARK, (cb.MARK_NOTE,))),
     ]
 

@@ -242,9 +242,9 @@ TEXT = filters.TEXT & ~filters.COMMAND
 
 def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
     return [
-        CallbackQueryHandler(start_full, pattern=rf"^i:{cb.FULL}:\d+$"),
-        CallbackQueryHandler(start_followup, pattern=rf"^i:{cb.FOLLOWUP}:\d+$"),
-        CallbackQueryHandler(start_close, pattern=rf"^i:{cb.CLOSE}:\d+$"),
+        CallbackQueryHandler(start_full, pattern=cb.pattern(cb.INCIDENT, (cb.FULL,))),
+        CallbackQueryHandler(start_followup, pattern=cb.pattern(cb.INCIDENT, (cb.FOLLOWUP,))),
+        CallbackQueryHandler(start_close, pattern=cb.pattern(cb.INCIDENT, (cb.CLOSE,))),
     ]
 
 

@@ -14,7 +14,7 @@ from bot.domain.documents import DocState, Document
 from bot.fmt import esc
 from bot.services.base import Services
 
-PREFIX = "dc"
+PREFIX = cb.DOCUMENT
 PROPOSE, ASSIGN, BACK, PHONE, SIGN, DONE, FILES, VIEW = "prop", "ok", "back", "phone", "sign", "done", "file", "view"
 DIALOG_ACTIONS = (PROPOSE, DONE, FILES)
 BUTTON_ACTIONS = (ASSIGN, BACK, PHONE, SIGN, VIEW)

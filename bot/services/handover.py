@@ -27,7 +27,7 @@ from storage.deadlines import Deadline
 from storage.uow import Tx
 
 REF = "handover"
-PREFIX = "ho"
+PREFIX = cb.HANDOVER
 NOTE, HAND, TAKE = "note", "hand", "take"
 ACTIONS = (NOTE, HAND, TAKE)
 RECURRING_REF = 0

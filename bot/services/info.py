@@ -38,8 +38,8 @@ from storage.uow import Tx
 REF = "info"
 DRAFT_KIND = "info"  # the /info dialogue's row in the drafts table
 REVIEW_TAG = "review"
-PREFIX = "n"  # callback data of the review buttons: n:<mark>:<item id>
-DIALOG_PREFIX = "nw"  # the /info dialogue's buttons: nw:k:<kind>, nw:ok, nw:x, nw:new (start)
+PREFIX = cb.INFO_MARK  # callback data of the review buttons: n:<mark>:<item id>
+DIALOG_PREFIX = cb.INFO_DRAFT  # the /info dialogue's buttons: nw:k:<kind>, nw:ok, nw:x, nw:new (start)
 MARK_ACTIONS = tuple(m.value for m in REVIEW_MARKS)
 QUOTA_UNIT_KINDS = ("street", "bureau")  # the office itself owes no quota
 

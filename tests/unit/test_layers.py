@@ -10,6 +10,7 @@ import ast
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -90,3 +91,67 @@ def test_the_sql_scan_sees_statements(tmp_path: Path) -> None:
                      '    await db.fetchone(q)\n    await cur.fetchone()\n    q = """\n  UPDATE t SET a=1"""\n',
                      encoding="utf-8")
     assert sorted({line for line, _what in _sql(probe)}) == [2, 3, 5]
+
+
+def _button_patterns() -> set[str]:
+    """The pattern of every button handler of the whole bot (the one dialogue's states included)."""
+    from telegram.ext import ApplicationBuilder, BaseHandler, CallbackQueryHandler, ConversationHandler, DictPersistence
+
+    from handlers import register_all
+
+    app = ApplicationBuilder().token("1:probe").persistence(DictPersistence()).build()
+    register_all(app)
+
+    def walk(handlers: list[BaseHandler[Any, Any, Any]]) -> Iterator[BaseHandler[Any, Any, Any]]:
+        for h in handlers:
+            if isinstance(h, ConversationHandler):
+                yield from walk(list(h.entry_points) + [x for hs in h.states.values() for x in hs] + list(h.fallbacks))
+            else:
+                yield h
+
+    return {h.pattern.pattern for hs in app.handlers.values() for h in walk(hs)
+            if isinstance(h, CallbackQueryHandler) and isinstance(h.pattern, re.Pattern)}
+
+
+_LEAD = re.compile(r"^\^\(?([a-z|]+)\)?:")
+
+
+def test_every_callback_prefix_is_declared_with_its_grammar() -> None:
+    """bot/callbacks.py declares each prefix a handler answers, and no prefix nobody answers."""
+    from bot import callbacks as cb
+
+    used: set[str] = set()
+    for pattern in _button_patterns():
+        lead = _LEAD.match(pattern)
+        assert lead, f"a button handler's pattern names no prefix: {pattern!r}"
+        used.update(lead.group(1).split("|"))
+    assert sorted(used - set(cb.PREFIXES)) == [], "declare these in bot/callbacks.py PREFIXES"
+    assert sorted(set(cb.PREFIXES) - used) == [], "declared, but no handler answers them"
+
+
+def test_what_a_handler_accepts_its_prefix_parses() -> None:
+    """Data a handler's pattern accepts (examples drawn from the pattern itself) is a shape its declared
+    grammar names: a new button shape is declared before a handler answers it."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from bot import callbacks as cb
+
+    exact = sorted(p for p in _button_patterns() if not p.endswith(":"))  # not a dialogue's stray catcher "^l:"
+    assert len(exact) > 50
+
+    @settings(max_examples=len(exact) * 8, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(data=st.sampled_from(exact).flatmap(lambda p: st.from_regex(p, fullmatch=True)))
+    def accepted(data: str) -> None:
+        assert cb.parse(data) is not None, data
+
+    accepted()
+
+
+def test_the_parser_is_strict() -> None:
+    from bot import callbacks as cb
+
+    assert cb.parse("i:ack:12") == ("i", ("ack", "12"))
+    assert cb.parse("nd:lv:secret") == ("nd", ("lv", "secret"))
+    for bad in ("i:ack:12\n", "i:ack:1234567890123", "i:zap:1", "zz:ok", "", None, "nd:lv:", "l:s:x"):
+        assert cb.parse(bad) is None, bad
