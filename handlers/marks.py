@@ -29,6 +29,7 @@ from handlers.common import (
     say,
 )
 from handlers.stages import KIND as REVIEW_KIND
+from handlers.stages import StageDraft
 from storage import incident_marks, incidents
 
 KIND = "mark"
@@ -91,8 +92,8 @@ async def got_reason(update: Update, ctx: DeskContext) -> S | int:
     if member is None or "incident_id" not in draft:
         return ConversationHandler.END
     if wrong:
-        await save_draft(ctx, update.effective_user.id, REVIEW_KIND, {
-            "incident_id": draft["incident_id"], "purpose": fact_review.WRONG, "reason": text, "corrections": {}})
+        review = StageDraft(draft["incident_id"], purpose=fact_review.WRONG, reason=text, corrections={})
+        await save_draft(ctx, update.effective_user.id, REVIEW_KIND, review.to_dict())
         return await fact_review.show_written(update, ctx)
     try:
         done = await findings.mark_concealed(ctx.services, member, draft["incident_id"], text,
@@ -206,8 +207,8 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
 
 def _wrong_answers(rows: DraftRows) -> int:
     """The reason (kept with the review's draft once given) and each fact corrected."""
-    review = rows.get(REVIEW_KIND, {})
-    return int(bool(review.get("reason"))) + len(review.get("corrections") or {})
+    review = StageDraft.from_dict(rows.get(REVIEW_KIND, {}))
+    return int(bool(review.reason)) + len(review.corrections or {})
 
 
 def _nothing(rows: DraftRows) -> int:
