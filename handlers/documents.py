@@ -39,13 +39,13 @@ from handlers.common import (
     DraftSlot,
     acted_at,
     answer_query,
+    button_or_text,
     buttons_only,
     callback_data,
     count_set,
     drop_drafts,
     guard,
     guard_private,
-    read_text,
     say,
     sent_time,
     stray_handler,
@@ -170,15 +170,14 @@ async def got_received(update: Update, ctx: DeskContext) -> S:
     """Reads 刚收到 or a typed time, as of when the person answered; then the summary, files or the
     check, as the 密级 allows."""
     s = ctx.services
-    if update.callback_query is not None:
-        await answer_query(update)
+    got = await button_or_text(update, ctx, limit=40)
+    if got is None:
+        return S.RECEIVED
+    if got.pressed:
         when = await acted_at(update, ctx)
     else:
-        text = await read_text(update, ctx, limit=40)
-        if text is None:
-            return S.RECEIVED
         try:
-            when = parse_entry_time(text, sent_time(ctx), s.config.tz, MAX_BACKDATE)
+            when = parse_entry_time(got.text, sent_time(ctx), s.config.tz, MAX_BACKDATE)
         except EntryTimeError as err:
             await say(update, ctx, ctx.t(f"doc.err_{err.code}"))
             return S.RECEIVED

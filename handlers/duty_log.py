@@ -26,13 +26,13 @@ from handlers.common import (
     DraftSlot,
     acted_at,
     answer_query,
+    button_or_text,
     buttons_only,
     callback_data,
     count_set,
     drop_drafts,
     guard,
     guard_private,
-    read_text,
     say,
     sent_time,
     stray_handler,
@@ -115,15 +115,14 @@ async def got_time(update: Update, ctx: DeskContext) -> S:
     """Reads 现在 or a typed time (not in the future, not older than two days), both as of when
     the person answered: 现在 pressed while the bot was down is the moment it was pressed."""
     s = ctx.services
-    if update.callback_query is not None:
-        await answer_query(update)
+    got = await button_or_text(update, ctx, limit=40)
+    if got is None:
+        return S.TIME
+    if got.pressed:
         when = await acted_at(update, ctx)
     else:
-        text = await read_text(update, ctx, limit=40)
-        if text is None:
-            return S.TIME
         try:
-            when = svc.entry_time(s, text, at=sent_time(ctx))
+            when = svc.entry_time(s, got.text, at=sent_time(ctx))
         except ServiceError as err:
             await say(update, ctx, ctx.t(err.key, **err.kw))
             return S.TIME

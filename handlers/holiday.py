@@ -29,13 +29,13 @@ from handlers.common import (
     DraftSlot,
     acted_at,
     answer_query,
+    button_or_text,
     buttons_only,
     callback_data,
     count_set,
     drop_drafts,
     guard,
     guard_private,
-    read_text,
     say,
     stray_handler,
     text_into_draft,
@@ -89,16 +89,14 @@ async def _read_day(update: Update, ctx: DeskContext, ref: dates.DayPoint | None
     """A 今天/明天 button or a typed date; explains and returns None when unreadable."""
     s = ctx.services
     today = s.now().astimezone(s.config.tz).date()
-    data = callback_data(update)
-    if data:
-        await answer_query(update)
-        word = {f"{PREFIX}:d:today": "今天", f"{PREFIX}:d:tomorrow": "明天"}.get(data)
-        return dates.parse_day(word, today) if word else None
-    text = await read_text(update, ctx, limit=40, hint=ctx.t("leave.err_bad_date"))
-    if text is None:
+    got = await button_or_text(update, ctx, limit=40, hint=ctx.t("leave.err_bad_date"))
+    if got is None:
         return None
+    if got.pressed:
+        word = {f"{PREFIX}:d:today": "今天", f"{PREFIX}:d:tomorrow": "明天"}.get(got.data)
+        return dates.parse_day(word, today) if word else None
     try:
-        return dates.parse_day(text, today, ref.day if ref else None)
+        return dates.parse_day(got.text, today, ref.day if ref else None)
     except LeaveInputError as err:
         await say(update, ctx, ctx.t(f"leave.err_{err.code}", **err.kw))
         return None

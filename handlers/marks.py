@@ -16,6 +16,7 @@ from bot.services import incident_findings as findings
 from bot.services.errors import ServiceError
 from handlers import fact_review
 from handlers.common import (
+    ANSWERED,
     DialogKind,
     DraftRows,
     acted_at,
@@ -27,6 +28,7 @@ from handlers.common import (
     refuse,
     save_draft,
     say,
+    use_button,
 )
 from handlers.stages import KIND as REVIEW_KIND
 from handlers.stages import StageDraft
@@ -48,16 +50,10 @@ def _target(update: Update, prefix: str, actions: tuple[str, ...]) -> int | None
 
 
 async def _start_mark(update: Update, ctx: DeskContext, kind: MarkKind) -> S | int:
-    member = await guard(update, ctx, Action.MARK_INCIDENT)
-    ident = _target(update, cb.INCIDENT, (cb.WRONG, cb.CONCEAL))
-    if member is None or ident is None:
-        if ident is None and member is not None:
-            await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return ConversationHandler.END
-    try:
-        inc = await findings.check_can_mark(ctx.services, member, ident, kind)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
+    inc = await use_button(update, ctx, cb.INCIDENT, (cb.WRONG, cb.CONCEAL),
+                           lambda member, _kind, ident: findings.check_can_mark(ctx.services, member, ident, kind),
+                           action=Action.MARK_INCIDENT)
+    if inc is ANSWERED:
         return ConversationHandler.END
     await answer_query(update)
     assert update.effective_user is not None
@@ -132,17 +128,12 @@ async def start_note(update: Update, ctx: DeskContext) -> S | int:
 
 async def pick_mark(update: Update, ctx: DeskContext) -> S | int:
     """Entry from one finding's button (mk:note:<id>): ask for the note."""
-    member = await guard(update, ctx, Action.MARK_INCIDENT)
-    ident = _target(update, cb.MARK, (cb.MARK_NOTE,))
-    if member is None or ident is None:
-        if ident is None and member is not None:
-            await answer_query(update, ctx.t("core.stale_button"), alert=True)
+    checked = await use_button(update, ctx, cb.MARK, (cb.MARK_NOTE,),
+                               lambda member, _note, ident: findings.check_can_note(ctx.services, member, ident),
+                               action=Action.MARK_INCIDENT)
+    if checked is ANSWERED:
         return ConversationHandler.END
-    try:
-        inc, mark = await findings.check_can_note(ctx.services, member, ident)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return ConversationHandler.END
+    inc, mark = checked
     await answer_query(update)
     assert update.effective_user is not None
     await save_draft(ctx, update.effective_user.id, KIND, {"mark_id": mark.id})

@@ -14,24 +14,27 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler,
 from bot import callbacks as cb
 from bot.context import DeskContext
 from bot.domain.casualties import CasualtyInputError, parse_casualties
-from bot.domain.incidents import FULL_FIELDS
-from bot.domain.members import Action
+from bot.domain.incidents import FULL_FIELDS, Incident
+from bot.domain.members import Action, Member
 from bot.domain.report_draft import MAX_DESCRIPTION
 from bot.services import incident_text as txt
 from bot.services.errors import ServiceError
 from bot.services.incidents import close_incident, file_followup, file_full, load_for, missed_line
 from handlers.common import (
+    ANSWERED,
     DialogKind,
     DraftRows,
     DraftSlot,
     acted_at,
     answer_query,
+    button_or_text,
     drop_drafts,
     guard,
     read_text,
     refuse,
     say,
     stray_handler,
+    use_button,
 )
 from storage import incidents
 
@@ -86,20 +89,15 @@ class S(IntEnum):
     C_OUTCOME = 230
 
 
-async def _open(update: Update, ctx: DeskContext, action: Action) -> tuple[Any, Any] | None:
+async def _open(update: Update, ctx: DeskContext, action: Action) -> tuple[Member, Incident] | None:
     """Common entry: the member and the incident named by the button, if allowed and open."""
-    member = await guard(update, ctx, action)
-    if member is None:
+    async def use(member: Member, _button: str, ident: int) -> tuple[Member, Incident]:
+        return member, await load_for(ctx.services, ctx.services.db.read, member, ident, action)
+
+    got = await use_button(update, ctx, cb.INCIDENT, cb.INCIDENT_ACTIONS, use, action=action)
+    if got is ANSWERED:
         return None
-    parsed = cb.parse_id(update.callback_query.data if update.callback_query else None, cb.INCIDENT, cb.INCIDENT_ACTIONS)
-    if parsed is None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return None
-    try:
-        inc = await load_for(ctx.services, ctx.services.db.read, member, parsed[1], action)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return None
+    member, inc = got
     if not inc.open:
         await answer_query(update, ctx.t("incident.stages.already_closed", number=inc.number), alert=True)
         return None
@@ -140,21 +138,19 @@ async def full_answer(update: Update, ctx: DeskContext) -> S | int:
         await say(update, ctx, ctx.t("incident.draft_lost"))
         return ConversationHandler.END
     index = draft.index
-    if update.callback_query is not None:
-        await answer_query(update)
     # index past the last element: its answer was saved, the filing cut short (restart, locked
     # database); the answer sent again files what is saved — file_full refuses a second filing.
     if index < len(FULL_FIELDS):
-        value = None
-        if update.callback_query is None:
-            value = await read_text(update, ctx, limit=MAX_DESCRIPTION)
-            if value is None:
-                return S.FULL
-        draft.answers[FULL_FIELDS[index]] = value
+        got = await button_or_text(update, ctx, limit=MAX_DESCRIPTION)
+        if got is None:
+            return S.FULL
+        draft.answers[FULL_FIELDS[index]] = None if got.pressed else got.text  # the button: 暂不清楚
         draft.index = index + 1
         await _save(update, ctx, draft)
         if index + 1 < len(FULL_FIELDS):
             return await _ask_full(update, ctx, index + 1)
+    elif update.callback_query is not None:
+        await answer_query(update)
     member = await guard(update, ctx, Action.FILE_STAGE)
     if member is None:
         return await _finish(update, ctx)
@@ -205,15 +201,13 @@ async def followup_text(update: Update, ctx: DeskContext) -> S:
 
 async def followup_casualties(update: Update, ctx: DeskContext) -> S | int:
     """Reads changed casualty figures (or 无变化) and files the follow-up."""
-    c = None
-    if update.callback_query is not None:
-        await answer_query(update)
-    else:
-        text = await read_text(update, ctx, limit=100)
-        if text is None:
-            return S.U_CASUALTIES
+    got = await button_or_text(update, ctx, limit=100)
+    if got is None:
+        return S.U_CASUALTIES
+    c = None  # 无变化
+    if not got.pressed:
         try:
-            c = parse_casualties(text)
+            c = parse_casualties(got.text)
         except CasualtyInputError:
             await say(update, ctx, ctx.t("incident.casualties_bad"))
             return S.U_CASUALTIES

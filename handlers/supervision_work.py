@@ -23,10 +23,11 @@ from bot.services import supervision as svc
 from bot.services import supervision_text as txt
 from bot.services.errors import ServiceError
 from handlers.common import (
+    ANSWERED,
     DraftSlot,
     acted_at,
     answer_query,
-    callback_data,
+    button_or_text,
     drop_drafts,
     guard,
     guard_private,
@@ -34,6 +35,7 @@ from handlers.common import (
     refuse,
     say,
     stray_handler,
+    use_button,
 )
 from storage import drafts
 from storage import supervision as store
@@ -125,21 +127,6 @@ async def conclude(update: Update, ctx: DeskContext, use_case: Awaitable[svc.Rep
 # --- the unit: progress and completion (text + attachments) ---------------------------
 
 
-def target(update: Update, actions: tuple[str, ...]) -> tuple[str, int] | None:
-    return txt.parse(callback_data(update), actions)
-
-
-async def pressed(update: Update, ctx: DeskContext, actions: tuple[str, ...]) -> tuple[Member, str, int] | None:
-    """The member and the (action, assignment id) of a task button; None after answering a stale one."""
-    member = await guard(update, ctx)
-    parsed = target(update, actions)
-    if member is None or parsed is None:
-        if parsed is None:
-            await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return None
-    return member, parsed[0], parsed[1]
-
-
 async def read_due(update: Update, ctx: DeskContext) -> datetime | None:
     """A typed deadline (Beijing time); None after saying why it is unusable."""
     text = await read_text(update, ctx, limit=40)
@@ -172,11 +159,11 @@ async def ask_report_text(update: Update, ctx: DeskContext, task: Task, mode: st
 
 async def start_report_button(update: Update, ctx: DeskContext) -> S | int:
     """Entry from 📝 报进展 / ✅ 办结 on a task message."""
-    got = await pressed(update, ctx, (txt.PROGRESS, txt.DONE))
-    if got is None:
-        return ConversationHandler.END
-    member, action, aid = got
-    return await _start_report(update, ctx, member, aid, "done" if action == txt.DONE else "progress")
+    async def use(member: Member, action: str, aid: int) -> S | int:
+        return await _start_report(update, ctx, member, aid, "done" if action == txt.DONE else "progress")
+
+    state = await use_button(update, ctx, txt.PREFIX, (txt.PROGRESS, txt.DONE), use)
+    return ConversationHandler.END if state is ANSWERED else state
 
 
 async def start_progress_command(update: Update, ctx: DeskContext) -> S | int:
@@ -279,15 +266,11 @@ async def report_submit(update: Update, ctx: DeskContext) -> int:
 async def _start_on(update: Update, ctx: DeskContext, button: str, action: Action,
                     slot: DraftSlot[WorkDraft]) -> tuple[Task, Assignment] | None:
     """A button under an assignment opens a `kind` dialogue about it; None after refusing."""
-    got = await pressed(update, ctx, (button,))
-    if got is None:
+    checked = await use_button(update, ctx, txt.PREFIX, (button,),
+                               lambda member, _button, aid: svc.check_can(ctx.services, member, aid, action))
+    if checked is ANSWERED:
         return None
-    member, _, aid = got
-    try:
-        task, a = await svc.check_can(ctx.services, member, aid, action)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return None
+    task, a = checked
     await answer_query(update)
     await slot.save(update, ctx, WorkDraft(aid=a.id))
     return task, a
@@ -369,12 +352,15 @@ async def ask_return_due(update: Update, ctx: DeskContext, a: Assignment | None)
 
 async def return_due(update: Update, ctx: DeskContext) -> S | int:
     """维持原时限, or a typed new deadline; then returns it."""
-    new_due = None
-    if update.callback_query is not None:
-        await answer_query(update)
-    else:
-        new_due = await read_due(update, ctx)
-        if new_due is None:
+    got = await button_or_text(update, ctx, limit=40)
+    if got is None:
+        return S.RET_DUE
+    new_due = None  # 维持原时限
+    if not got.pressed:
+        try:
+            new_due = svc.parse_due(ctx.services, got.text)
+        except ServiceError as err:
+            await refuse(update, ctx, err)
             return S.RET_DUE
     member = await guard(update, ctx)
     draft = await _return.load(update, ctx)

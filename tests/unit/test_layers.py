@@ -155,3 +155,47 @@ def test_the_parser_is_strict() -> None:
     assert cb.parse("nd:lv:secret") == ("nd", ("lv", "secret"))
     for bad in ("i:ack:12\n", "i:ack:1234567890123", "i:zap:1", "zz:ok", "", None, "nd:lv:", "l:s:x"):
         assert cb.parse(bad) is None, bad
+
+
+def _calls(fn: ast.AST) -> set[str]:
+    return {c.func.attr if isinstance(c.func, ast.Attribute) else c.func.id for c in ast.walk(fn)
+            if isinstance(c, ast.Call) and isinstance(c.func, (ast.Attribute, ast.Name))}
+
+
+def _catches_refusal(fn: ast.AST) -> bool:
+    return any(isinstance(h, ast.ExceptHandler) and isinstance(h.type, ast.Name) and h.type.id == "ServiceError"
+               for h in ast.walk(fn))
+
+
+# Buttons whose id is optional (the same handler serves a command without one): not the pattern.
+_OPTIONAL_ID = {"handlers/leave.py:back", "handlers/leave.py:withdraw"}
+
+
+def test_a_button_use_case_goes_through_use_button() -> None:
+    """guard → parse the id → use case → refusal is written once (handlers.common.use_button), not again
+    in each handler: a function that guards, parses button data and catches a refusal itself repeats it."""
+    repeated = []
+    for path in _sources("handlers"):
+        if path.name == "common.py":
+            continue
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(fn, ast.AsyncFunctionDef | ast.FunctionDef):
+                calls = _calls(fn)
+                if calls & {"guard", "guard_private"} and "parse_id" in calls and _catches_refusal(fn):
+                    repeated.append(f"{path.relative_to(ROOT)}:{fn.name}")
+    assert sorted(set(repeated) - _OPTIONAL_ID) == []
+    assert _OPTIONAL_ID <= set(repeated), "an exemption no longer needed: drop it"
+
+
+def test_a_step_with_buttons_and_text_goes_through_button_or_text() -> None:
+    """A step that answers a press and reads typed text in one function uses handlers.common.button_or_text."""
+    repeated = []
+    for path in _sources("handlers"):
+        if path.name == "common.py":
+            continue
+        for fn in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(fn, ast.AsyncFunctionDef | ast.FunctionDef):
+                src = ast.unparse(fn)
+                if "read_text(" in src and re.search(r"if update\.callback_query is not None:\n\s+await answer_query\(update\)\n", src):
+                    repeated.append(f"{path.relative_to(ROOT)}:{fn.name}")
+    assert repeated == []
