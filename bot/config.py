@@ -225,7 +225,7 @@ class LeavePolicy:
     remind_after: timedelta = timedelta(hours=2)  # an approver who has not decided is reminded
     remind_times: int = 3  # at most this many reminders per step
     sick_grace: timedelta = timedelta(days=3)  # sick leave may be asked this far after it began
-    back_remind_at: timedelta = timedelta(hours=9)  # on the return day, at this time of day
+    back_remind_at: str = "0 9 * * *"  # crontab: its first time on the return day (or later) reminds to 销假
     back_grace: timedelta = timedelta(hours=9)  # after the end of the return day, then the alert
     max_days: int = 60
     archive: tuple[str, ...] = ("role:director@office", "role:duty@office")  # 区委办 archives every outcome
@@ -241,13 +241,13 @@ class InfoPolicy:
     """Routine information (政务信息报送): weekly quota, reminders, scores, monthly bulletin."""
 
     weekly_quota: int = 2  # items per unit (street/bureau) per week
-    deadline: str = "fri 17:00"  # the quota week ends here (Beijing time)
-    reminders: tuple[str, ...] = ("thu 17:00", "fri 12:00")  # units still short are pinged
+    deadline: str = "0 17 * * fri"  # crontab, once a week: the quota week ends here ([general] timezone)
+    reminders: tuple[str, ...] = ("0 17 * * thu", "0 12 * * fri")  # crontabs: units still short are pinged
     score_district: int = 1  # 区采用
     score_city: int = 3  # 市采用
     score_province: int = 5  # 省采用
     score_instruction: int = 5  # 领导批示
-    bulletin: str = "1 09:00"  # day of the month and time of the monthly bulletin
+    bulletin: str = "0 9 1 * *"  # crontab, once a month (day 1–28): the monthly bulletin
     bulletin_chat_id: int = 0  # optional group that also gets the bulletin (0 = none)
 
 
@@ -279,7 +279,7 @@ class CalendarPolicy:
 
     holidays: tuple[HolidayPeriod, ...] = ()
     workdays: tuple[date, ...] = ()  # weekend days made working days (调休上班)
-    check: str = "mon 09:00"  # weekly look for a coming year nothing describes yet; the admins are told
+    check: str = "0 9 * * mon"  # crontab: look for a coming year nothing describes yet; the admins are told
     warn_ahead: timedelta = timedelta(days=60)  # how far ahead that look reaches
 
 
@@ -292,7 +292,7 @@ class RosterPolicy:
         RosterShift("night", "夜班", "17:30", "08:30"),
     )
     posts: tuple[str, ...] = ("一岗", "二岗")
-    # 交接班: "shifts" = at every shift's start; "HH:MM" = once a day then (the earlier setting); "" = none
+    # 交接班: "shifts" = at every shift's start; a crontab ("30 8 * * *") = then; "" = none
     handover: str = "shifts"
     takeover_within: timedelta = timedelta(minutes=30)  # no 接班 by then: the directors are alerted
 
@@ -488,19 +488,33 @@ def _validate(cfg: Config) -> None:
     if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", sup.due_time):
         raise _KeyError("supervision.due_time", f"bad time {sup.due_time!r}: write HH:MM, e.g. '18:00'")
     for key in ("bulletin_cron", "bulletin_weekly_cron"):
-        line = getattr(inc, key)
-        if line:
-            try:
-                cron.parse(line)
-            except ValueError as exc:
-                raise _KeyError(f"incident.{key}", f"bad crontab {line!r}: {exc}") from None
+        if line := getattr(inc, key):
+            _crontab(f"incident.{key}", line)
     if inc.corrected_report <= timedelta(0):
         raise _KeyError("incident.corrected_report", "must be longer than 0")
     if sup.bulletin_cron:
-        try:
-            cron.parse(sup.bulletin_cron)
-        except ValueError as exc:
-            raise _KeyError("supervision.bulletin_cron", f"bad crontab {sup.bulletin_cron!r}: {exc}") from None
+        _crontab("supervision.bulletin_cron", sup.bulletin_cron)
+    _crontab("leave.back_remind_at", cfg.leave.back_remind_at)
+
+
+def _crontab(key: str, line: str, once_a: str = "") -> cron.Crontab:
+    """Every periodic time in the file is a crontab line; an older notation is named with the line
+    it meant, so the person editing the file knows what to write instead."""
+    try:
+        tab = cron.parse(line)
+    except cron.CronError as exc:
+        if (meant := cron.legacy(line)) is not None:
+            raise _KeyError(key, f"{line!r} is the old notation; times are crontab lines now (minute hour day month "
+                                 f"weekday): write \"{meant}\"") from None
+        raise _KeyError(key, f"bad crontab {line!r}: {exc}; write minute hour day month weekday, "
+                             "e.g. \"0 9 * * mon\"") from None
+    if once_a == "week" and not tab.weekly:
+        raise _KeyError(key, f"{line!r} must come once a week (the quota week ends then): one minute, one hour "
+                             "and one weekday, e.g. \"0 17 * * fri\"")
+    if once_a == "month" and not tab.monthly:
+        raise _KeyError(key, f"{line!r} must come once every month: one minute, one hour and one day from 1 to 28, "
+                             "e.g. \"0 9 1 * *\"")
+    return tab
 
 
 _SELECTOR_RE = re.compile(r"^(member:\d+|role:[a-z_]+(@[a-z][a-z0-9_]*)?|post:[a-z0-9_]+)$")
@@ -569,20 +583,14 @@ def _validate_roster(r: RosterPolicy) -> None:
         for key in ("start", "end"):
             if not hhmm.fullmatch(getattr(sh, key)):
                 raise _KeyError(f"roster.shifts[{i}].{key}", f"bad time {getattr(sh, key)!r}: write HH:MM")
-    if r.handover not in ("", "shifts") and not hhmm.fullmatch(r.handover):
-        raise _KeyError("roster.handover", f"bad value {r.handover!r}: write \"shifts\" (every shift change), "
-                                           "HH:MM (once a day), or \"\" for none")
+    if r.handover not in ("", "shifts"):
+        _crontab("roster.handover", r.handover)  # "shifts" (every shift change), a crontab, or "" for none
     if r.takeover_within <= timedelta(0):
         raise _KeyError("roster.takeover_within", "must be longer than 0")
 
 
 def _validate_calendar(cal: CalendarPolicy) -> None:
-    from bot.domain.info import ScheduleError, Weekly
-
-    try:
-        Weekly.parse(cal.check)
-    except ScheduleError as exc:
-        raise _KeyError("calendar.check", str(exc)) from None
+    _crontab("calendar.check", cal.check)
     off: dict[date, str] = {}
     for i, h in enumerate(cal.holidays):
         if not h.name.strip():
@@ -597,15 +605,10 @@ def _validate_calendar(cal: CalendarPolicy) -> None:
 
 
 def _validate_info(info: InfoPolicy) -> None:
-    from bot.domain.info import Monthly, ScheduleError, Weekly
-
-    checks = [("info.deadline", Weekly.parse, info.deadline), ("info.bulletin", Monthly.parse, info.bulletin)]
-    checks += [(f"info.reminders[{i}]", Weekly.parse, text) for i, text in enumerate(info.reminders)]
-    for key, parse, text in checks:
-        try:
-            parse(text)  # type: ignore[operator]
-        except ScheduleError as exc:
-            raise _KeyError(key, str(exc)) from None
+    _crontab("info.deadline", info.deadline, once_a="week")
+    _crontab("info.bulletin", info.bulletin, once_a="month")
+    for i, line in enumerate(info.reminders):
+        _crontab(f"info.reminders[{i}]", line)
     if info.weekly_quota < 0:
         raise _KeyError("info.weekly_quota", "must be 0 or more")
 

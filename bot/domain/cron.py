@@ -13,6 +13,7 @@ Times are wall-clock times in the given zone; a time a clock change skips does n
 from __future__ import annotations
 
 import calendar
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
@@ -75,6 +76,18 @@ class Crontab:
 
     def __str__(self) -> str:
         return self.line
+
+    @property
+    def weekly(self) -> bool:
+        """Once a week: one minute, one hour, one weekday, any day of any month."""
+        return (len(self.minutes) == len(self.hours) == len(self.weekdays) == 1
+                and len(self.days) == 31 and len(self.months) == 12)
+
+    @property
+    def monthly(self) -> bool:
+        """Once every month: one minute, one hour, one day that every month has (1–28), any weekday."""
+        return (len(self.minutes) == len(self.hours) == len(self.days) == 1 and max(self.days) <= 28
+                and len(self.months) == 12 and len(self.weekdays) == 7)
 
     def matches(self, local: datetime) -> bool:
         """Does the wall-clock minute `local` (in the line's zone) fire?"""
@@ -141,6 +154,36 @@ class Crontab:
 
 def parse(line: str) -> Crontab:
     return Crontab.parse(line)
+
+
+_OLD_WEEKLY = re.compile(r"^\s*([a-z]{3})\s+(\d{1,2}):(\d{2})\s*$")
+_OLD_MONTHLY = re.compile(r"^\s*(\d{1,2})\s+(\d{1,2}):(\d{2})\s*$")
+_OLD_DAILY = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
+_OLD_HOURS = re.compile(r"^\s*(\d{1,2})h(?:\s*(\d{1,2})m)?\s*$")
+
+
+def legacy(text: str) -> str | None:
+    """The crontab line an older notation meant — "fri 17:00" (weekly), "1 09:00" (monthly),
+    "08:30" (daily), "9h" (a time of day as a duration) — or None if `text` is none of them.
+    For the config's error message (what to write instead) and for deadline rows planted before."""
+    text = text.strip().lower()
+    if m := _OLD_WEEKLY.match(text):
+        day, hour, minute = m.group(1), int(m.group(2)), int(m.group(3))
+        ok = day in _DAYS
+        line = f"{minute} {hour} * * {day}"
+    elif m := _OLD_MONTHLY.match(text):
+        day_of_month, hour, minute = int(m.group(1)), int(m.group(2)), int(m.group(3))
+        ok = 1 <= day_of_month <= 31
+        line = f"{minute} {hour} {day_of_month} * *"
+    elif m := _OLD_DAILY.match(text):
+        hour, minute = int(m.group(1)), int(m.group(2))
+        ok, line = True, f"{minute} {hour} * * *"
+    elif m := _OLD_HOURS.match(text):
+        hour, minute = int(m.group(1)), int(m.group(2) or 0)
+        ok, line = True, f"{minute} {hour} * * *"
+    else:
+        return None
+    return line if ok and hour <= 23 and minute <= 59 else None
 
 
 def _aware(local: datetime, tz: tzinfo) -> datetime | None:

@@ -9,18 +9,17 @@ import aiosqlite
 
 from bot import callbacks as cb
 from bot.config import Unit
+from bot.domain import cron
 from bot.domain.info import (
     ADOPTED,
     REVIEW_MARKS,
     InfoDraft,
     InfoItem,
     Mark,
-    Monthly,
     QuotaPolicy,
     Ranked,
     Scores,
     UnitTally,
-    Weekly,
     month_bounds,
     quota_week,
     rank_units,
@@ -52,10 +51,10 @@ def scores(s: Services) -> Scores:
 def quota_policy(s: Services) -> QuotaPolicy:
     p = s.config.info
     return QuotaPolicy(
-        quota=p.weekly_quota, deadline=Weekly.parse(p.deadline),
-        reminders=tuple(dict.fromkeys(Weekly.parse(r) for r in p.reminders)),
+        quota=p.weekly_quota, deadline=cron.parse(p.deadline),
+        reminders=tuple(dict.fromkeys(cron.parse(r) for r in p.reminders)),
         scores=scores(s),
-        bulletin=Monthly.parse(p.bulletin),
+        bulletin=cron.parse(p.bulletin),
     )
 
 

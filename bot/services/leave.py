@@ -9,6 +9,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.domain import cron as crontab
 from bot.domain import leave as rules
 from bot.domain.leave import Decision, LeaveDraft, LeaveInputError, LeaveStatus
 from bot.domain.leave_chains import LeaveChain, LeaveStep
@@ -449,7 +450,7 @@ async def plan_leave(s: Services, tx: Tx, req: LeaveRequest) -> None:
 def back_times(s: Services, req: LeaveRequest, approved_at: datetime | None = None) -> tuple[datetime, datetime]:
     """When approved leave's member is reminded to report back, and when not having done so is alerted."""
     lv = s.config.leave
-    return rules.back_deadlines(req.end_at, s.config.tz, lv.back_remind_at, lv.back_grace, s.calendar,
+    return rules.back_deadlines(req.end_at, s.config.tz, crontab.parse(lv.back_remind_at), lv.back_grace, s.calendar,
                                 approved_at or req.decided_at)
 
 
