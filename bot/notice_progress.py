@@ -97,7 +97,7 @@ class BroadcastProgress:
 
 
 def _markup(data: dict[str, object]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup.de_json(data, None)  # type: ignore[arg-type, return-value]
+    return InlineKeyboardMarkup.de_json(data, None)
 
 
 def install_progress(sender: OutboxSender, services: Services, bot: Bot) -> BroadcastProgress:
