@@ -29,6 +29,7 @@ from handlers.common import (
     buttons_only,
     callback_data,
     count_set,
+    done_before,
     drop_drafts,
     guard,
     guard_private,
@@ -39,7 +40,7 @@ from handlers.common import (
     text_into_draft,
 )
 
-KIND = "duty_log"
+KIND = svc.DRAFT_KIND
 PREFIX = "dl"  # dl:k:<kind>, dl:now, dl:skip, dl:ok — inside the dialogue only
 MAX_SOURCE, MAX_TEXT = 100, 1000
 
@@ -191,6 +192,11 @@ async def got_photo(update: Update, ctx: DeskContext) -> S:
 async def save_entry(update: Update, ctx: DeskContext) -> S | int:
     """完成: the entry is stored with its photos, in one transaction."""
     await answer_query(update)
+    if (done := await done_before(update, ctx, KIND)) is not None:  # committed, then a crash: not twice
+        assert update.effective_user is not None
+        await drop_drafts(ctx, update.effective_user.id)
+        await say(update, ctx, ctx.t("duty.already_saved", id=done))
+        return ConversationHandler.END
     member = await guard(update, ctx, Action.KEEP_DUTY_LOG)
     assert update.effective_user is not None
     if member is None:

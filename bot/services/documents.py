@@ -24,7 +24,7 @@ from bot.fmt import esc
 from bot.services import document_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError, Stale
-from storage import deadlines, members, outbox
+from storage import deadlines, drafts, members, outbox
 from storage import documents as store
 from storage.uow import Tx
 
@@ -111,6 +111,9 @@ def file_refusal(s: Services, level: Classification) -> ServiceError | None:
 # --- 收文登记 -----------------------------------------------------------------------------------
 
 
+DRAFT_KIND = "document"  # the /doc dialogue's draft (handlers/documents.py)
+
+
 async def register(s: Services, member: Member, draft: DocDraft) -> Document:
     """Record the document; its limit runs from now by urgency. The office is asked to 拟办."""
     if not can(member, Action.REGISTER_DOCUMENT):
@@ -138,6 +141,7 @@ async def register(s: Services, member: Member, draft: DocDraft) -> Document:
         await _tell(tx, list(directors), s.texts("doc.new", card=await card_text(s, tx, d)), d, "office",
                     txt.office_keyboard(s, d), exclude=member.id)
         await _replan(s, tx, d)
+        await drafts.mark_done(tx.conn, member.telegram_id, DRAFT_KIND, d.id, tx.now)  # 登记 again: not twice
         return d
 
 
