@@ -186,7 +186,7 @@ COMMAND_REPLIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "notices": ("director", ("notice.list_",)),
     "bindgroup": ("admin", ("notice.group.group_only",)),
     "unbindgroup": ("admin", ("notice.group.group_only",)),
-    "duty": ("admin", ("roster.",)),
+    "duty": ("director", ("roster.", "duty.log_")),  # who may set a shift and read the log
     "stats": ("director", ("stats.usage", "stats.title")),
     "export": ("director", ("stats.usage", "stats.export_caption")),
     "breaches": ("director", ("reporting.usage", "reporting.title_on_demand")),
@@ -235,9 +235,10 @@ def test_every_command_has_a_recipe(irig: InputRig) -> None:
 
 
 def arguments(command: str) -> st.SearchStrategy[str]:
-    """Hostile arguments; /duty's behind `set` and a date, where it reads them."""
+    """Hostile arguments; /duty's behind `set` and a date or `log`, /log's behind `done`, /role's around a role."""
     if command == "duty":
-        return st.one_of(typed, typed.map(lambda a: f"set {a} 白班 陈值班"), typed.map(lambda a: f"set 12-01 白班 {a}"))
+        return st.one_of(typed, typed.map(lambda a: f"set {a} 白班 陈值班"), typed.map(lambda a: f"set 12-01 白班 {a}"),
+                         typed.map(lambda a: f"log {a}"))
     if command == "invite":
         return st.one_of(typed, typed.map(lambda a: f"jianshelu officer {a}"))
     if command == "log":
@@ -265,13 +266,14 @@ async def _command(rig: InputRig, command: str, arg: str) -> None:
 READS_ARGS = {"incident", "leave_cancel", "away", "task", "tasks", "infostats", "bindgroup", "duty", "stats", "export",
               "invite", "deactivate", "reactivate", "start", "breaches", "log", "doc", "role"}
 # Where a command reads the issue's inputs: behind the word or before the role it needs.
-ISSUE_ARG = {"duty": "set {} 白班 陈值班", "log": "done {}", "role": "{} officer"}
+ISSUE_ARG = {"duty": ("set {} 白班 陈值班", "log {}"), "log": ("done {}",), "role": ("{} officer",)}
 
 
 @pytest.mark.parametrize("command", sorted(COMMAND_REPLIES))
 def test_issue_inputs_as_every_command_argument(irig: InputRig, command: str) -> None:
     for arg in ISSUE if command in READS_ARGS else ISSUE[:1]:
-        irig.run(_command(irig, command, ISSUE_ARG.get(command, "{}").format(arg)))
+        for form in ISSUE_ARG.get(command, ("{}",)):
+            irig.run(_command(irig, command, form.format(arg)))
 
 
 COMMAND_SETTINGS = dict(deadline=None, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],
