@@ -385,8 +385,9 @@ async def _leave_decision(rig: InputRig, who: SimUser) -> None:
     await _do(rig, who, "/cancel", f"@lv:no:{rig.last_id('leave_requests')}")
 
 
-MEETING = ("/meeting", "@nd:lv:none", "全区安全生产会议", "明天 9:30", "区委三楼会议室", "@nd:skip", "@nd:ok", "@nd:a:all", "@nd:n",
-           "@nd:send")
+# 密级 非密 first (handlers/notices.py asks it before anything else).
+MEETING = ("/meeting", "@nd:lv:none", "全区安全生产会议", "明天 9:30", "区委三楼会议室", "@nd:skip", "@nd:ok", "@nd:a:all",
+           "@nd:n", "@nd:send")
 
 
 def meeting_answer(action: str) -> Reach:
@@ -535,7 +536,7 @@ FR_S, S_RC, S_M, S_H, S_DL, S_D, S_DW = (fact_review.S, record.S, marks.S, holid
 def review(purpose: str, who: str, target: Callable[[InputRig], Awaitable[int]], *opening: str) -> dict[int, Step]:
     """The text steps of one review of the facts (fact_review): time, place, casualties, description
     (and, for the unit's first report, when it learnt of it), each opened by its button."""
-    found = {}
+    found: dict[int, Step] = {}
     for step in fact_review.steps(purpose):
         fix = {fact_review.Step.TIME: "time", fact_review.Step.LEARNT: "learnt", fact_review.Step.PLACE: "place",
                fact_review.Step.CASUALTIES: "casualties", fact_review.Step.DESCRIPTION: "description"}.get(step)
