@@ -15,6 +15,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Conv
 
 from bot import callbacks as cb
 from bot.app import DeskContext
+from bot.domain import parse
 from bot.domain.duty_log import MAX_PHOTOS, EntryKind, LogDraft
 from bot.domain.members import Action
 from bot.services import duty_log as svc
@@ -74,12 +75,12 @@ async def start_log(update: Update, ctx: DeskContext) -> S | int:
         return ConversationHandler.END
     args = ctx.args or []
     if args:
-        number = args[1].lstrip("#") if len(args) == 2 and args[0].lower() in ("done", "办结") else ""
-        if not number.isdecimal() or len(number) > 12:
+        number = parse.record_id(args[1]) if len(args) == 2 and args[0].lower() in ("done", "办结") else None
+        if number is None:
             await say(update, ctx, ctx.t("duty.done_usage"))
             return ConversationHandler.END
         try:
-            await say(update, ctx, await svc.mark_done(ctx.services, member, int(number)))
+            await say(update, ctx, await svc.mark_done(ctx.services, member, number))
         except ServiceError as err:
             await say(update, ctx, ctx.t(err.key, **err.kw))
         return ConversationHandler.END
