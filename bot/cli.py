@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import config as cfg
 from bot.config import Config, ConfigError, parse_duration
-from bot.i18n import Texts
+from bot.i18n import TerminalTexts, Texts, terminal
 
 if TYPE_CHECKING:
     from bot.services.base import Services
@@ -45,8 +45,9 @@ def _load(args: argparse.Namespace) -> Config:
     return cfg.load(args.config)
 
 
-def _texts(config: Config | None = None) -> Texts:
-    return Texts(config.general.language if config else "zh")
+def _texts(config: Config | None = None) -> TerminalTexts:
+    """What the CLI prints: catalog texts as a terminal shows them (see TerminalTexts)."""
+    return TerminalTexts(config.general.language if config else "zh")
 
 
 def _reason(exc: BaseException) -> str:
@@ -74,7 +75,8 @@ async def _open_services(config: Config) -> Services:
     async with db.tx() as conn:
         await members.sync_units(conn, config.units)
     clock = SystemClock()
-    return base.Services(config=config, db=db, uow=UnitOfWork(db, clock.now), clock=clock, texts=_texts(config))
+    return base.Services(config=config, db=db, uow=UnitOfWork(db, clock.now), clock=clock,
+                         texts=Texts(config.general.language))  # for Telegram: HTML
 
 
 # --- argument types: a bad value is a usage error (exit 2) with argparse's one line --------
@@ -145,10 +147,10 @@ def cmd_invite(args: argparse.Namespace) -> int:
                                                    expires=args.expires)
             username = await _bot_username(s)
         except ServiceError as err:
-            raise Failed(s.texts(err.key, **err.kw), 2) from None
+            raise Failed(terminal(s.texts(err.key, **err.kw)), 2) from None
         finally:
             await s.db.close()
-        link = f"link: {deep_link(username, inv.code)}" if username else s.texts("cli.invite_no_link", code=inv.code)
+        link = f"link: {deep_link(username, inv.code)}" if username else terminal(s.texts("cli.invite_no_link", code=inv.code))
         print(f"code: {inv.code}\n{link}\nexpires: {s.fmt.dt(inv.expires_at, year=True)}")
         return 0
 
@@ -190,7 +192,7 @@ def cmd_role(args: argparse.Namespace) -> int:
         try:
             done = await registration.set_roles(s, None, args.member, args.roles)
         except ServiceError as err:
-            raise Failed(s.texts(err.key, **err.kw), 2) from None
+            raise Failed(terminal(s.texts(err.key, **err.kw)), 2) from None
         finally:
             await s.db.close()
         m = done.member
@@ -243,10 +245,10 @@ def cmd_roster_import(args: argparse.Namespace) -> int:
         try:
             text = await roster.import_table(s, None, path.name, content)
         except ServiceError as err:
-            raise Failed(s.texts(err.key, **err.kw), 2) from None
+            raise Failed(terminal(s.texts(err.key, **err.kw)), 2) from None
         finally:
             await s.db.close()
-        print(text)
+        print(terminal(text))
         return 0
 
     return asyncio.run(go())

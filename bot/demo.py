@@ -15,7 +15,7 @@ from bot.clock import SystemClock
 from bot.demo_scenes import SCENES
 from bot.demo_scenes.stage import Stage
 from bot.harness import Desk, demo_config
-from bot.i18n import Texts
+from bot.i18n import TerminalTexts
 from storage import deadlines, outbox
 
 # The reporting commitment in seconds: first 1 h → 4 s, written 2 h → 8 s, full 3 h → 12 s.
@@ -59,7 +59,7 @@ def _show_warnings(verbose: bool) -> None:
 async def run_demo(verbose: bool = False, out=print) -> int:  # type: ignore[no-untyped-def]
     _show_warnings(verbose)
     started = time.monotonic()
-    t = Texts(demo_config(":memory:").general.language)
+    t = TerminalTexts(demo_config(":memory:").general.language)
     out(t("demo.intro"))
     out(t("demo.intro_time") + "\n")
     async with Desk(clock=SystemClock(), incident=DEMO_INCIDENT_POLICY) as desk:

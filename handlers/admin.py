@@ -73,12 +73,12 @@ async def set_roles(update: Update, ctx: DeskContext) -> None:
     s = ctx.services
     args = ctx.args or []
     roles = _roles_help(ctx)
-    number = args[0].lstrip("#") if args else ""
-    if len(args) < 2 or not number.isdecimal() or len(number) > 12:
+    number = parse.record_id(args[0]) if len(args) >= 2 else None
+    if number is None:
         await say(update, ctx, ctx.t("core.admin.role_usage", roles=roles))
         return
     try:
-        done = await registration.set_roles(s, admin, int(number), args[1:])
+        done = await registration.set_roles(s, admin, number, args[1:])
     except ServiceError as err:
         await refuse(update, ctx, ServiceError(err.key, **{k: esc(v) for k, v in err.kw.items()}))
         return

@@ -16,6 +16,7 @@ from telegram.ext import Application, BaseHandler, CallbackQueryHandler, Convers
 
 from bot import callbacks as cb
 from bot.context import DeskContext
+from bot.domain import parse
 from bot.domain.documents import Document, ProposalDraft
 from bot.domain.members import Action, Member, can
 from bot.domain.roster import find_member
@@ -146,8 +147,8 @@ async def ask_leader(update: Update, ctx: DeskContext, handler: str) -> S:
 
 async def got_leader(update: Update, ctx: DeskContext) -> S:
     """Reads the leader who is to 批办; asks the limit (default from registration and urgency)."""
-    raw = callback_data(update).removeprefix(f"{PREFIX}:l:")
-    leader = await members.by_id(ctx.services.db.read, int(raw)) if raw.isdecimal() and len(raw) <= 12 else None
+    leader_id = parse.record_id(callback_data(update).removeprefix(f"{PREFIX}:l:"))
+    leader = await members.by_id(ctx.services.db.read, leader_id) if leader_id is not None else None
     if leader is None or not can(leader, Action.ASSIGN_DOCUMENT):
         await answer_query(update, ctx.t("core.stale_button"), alert=True)
         return S.LEADER

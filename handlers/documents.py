@@ -43,6 +43,7 @@ from handlers.common import (
     buttons_only,
     callback_data,
     count_set,
+    done_before,
     drop_drafts,
     guard,
     guard_private,
@@ -52,7 +53,7 @@ from handlers.common import (
     text_into_draft,
 )
 
-KIND = "document"
+KIND = svc.DRAFT_KIND
 PREFIX = cb.DOCUMENT_DRAFT  # dr:l:<level>, dr:u:<urgency>, dr:now, dr:skip, dr:ok, dr:x — inside the dialogue only
 MAX_TITLE, MAX_TEXT = 200, 1000
 MAX_BACKDATE = timedelta(days=7)
@@ -269,6 +270,10 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
     """登记 stores it (the office is asked to 拟办); 取消 drops the draft."""
     await answer_query(update)
     assert update.effective_user is not None
+    if (done := await done_before(update, ctx, KIND)) is not None:  # committed, then a crash: not twice
+        await drop_drafts(ctx, update.effective_user.id)
+        await say(update, ctx, ctx.t("doc.already_registered", id=done))
+        return ConversationHandler.END
     if callback_data(update) == f"{PREFIX}:x":
         await drop_drafts(ctx, update.effective_user.id)
         await say(update, ctx, ctx.t("core.cancelled"))

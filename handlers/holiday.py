@@ -33,6 +33,7 @@ from handlers.common import (
     buttons_only,
     callback_data,
     count_set,
+    done_before,
     drop_drafts,
     guard,
     guard_private,
@@ -41,7 +42,7 @@ from handlers.common import (
     text_into_draft,
 )
 
-KIND = "holiday"
+KIND = svc.DRAFT_KIND
 PREFIX = cb.HOLIDAY  # hr:d:today|tomorrow, hr:ok, hr:x — inside the dialogue only
 LEAVE_KIND_BUTTON = "l:k:holiday"  # offered in /leave's first question to those who report
 MAX_DESTINATION, MAX_CONTACT = 100, 100
@@ -180,6 +181,10 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
     """报备 delivers it; 取消 drops the draft."""
     await answer_query(update)
     assert update.effective_user is not None
+    if (done := await done_before(update, ctx, KIND)) is not None:  # committed, then a crash: not twice
+        await drop_drafts(ctx, update.effective_user.id)
+        await say(update, ctx, ctx.t("holiday.already_submitted", id=done))
+        return ConversationHandler.END
     if callback_data(update) == f"{PREFIX}:x":
         await drop_drafts(ctx, update.effective_user.id)
         await say(update, ctx, ctx.t("core.cancelled"))
