@@ -132,9 +132,22 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
     sender = OutboxSender(db, app.bot, clock.now, max_retries=config.telegram.max_retries)
     upstream = UpstreamPusher(services) if config.upstream.webhook_url else None
     app.deps = Deps(services=services, scheduler=scheduler, sender=sender, upstream=upstream)
+    # Group robots and SMS (issue 25): their own outbox and sender, woken by the same commits.
+    from bot.channels.failover import Failover
+    from bot.channels.sender import ChannelSender, read_secrets
+
+    channel_sender = ChannelSender(services, read_secrets(config)) if config.robots or config.sms.url else None
+    if channel_sender is not None:
+        app.deps.extra["channels"] = channel_sender
+    failover = Failover(services, channel_sender)
+    app.deps.extra["failover"] = failover
+    sender.on_failed = failover.on_failed
+    sender.on_sent = failover.on_sent
 
     def on_outbox(rows: Sequence[OutboxRow]) -> None:
         sender.wake(rows)
+        if channel_sender is not None:
+            channel_sender.wake()
         if upstream is not None:
             upstream.wake()
 
@@ -204,6 +217,8 @@ class Runtime:
             deps.sender.wake()
         if deps.upstream:
             deps.upstream.start()
+        if (channel_sender := deps.extra.get("channels")) is not None:
+            channel_sender.start()
         assert app.updater is not None
         caught_up = asyncio.Event()
         if webhook is not None:
@@ -267,6 +282,9 @@ class Runtime:
     async def _on_clock(self, now: Any) -> None:
         if self.app is not None:
             await self.app.deps.scheduler.run_due(now)
+            for helper in self.app.deps.extra.values():  # the channel sender's pace, the failover's wait
+                if (tick := getattr(helper, "tick", None)) is not None:
+                    await tick()
 
     async def stop(self) -> None:
         app = self.app
