@@ -71,6 +71,10 @@ class ChannelSender:
         self._idle.clear()
         self._wake.set()
 
+    async def tick(self) -> None:
+        """The (fake) clock moved: rows waiting for their time or pace may go now."""
+        self.wake()
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="channel-sender")
         self.wake()
@@ -172,7 +176,8 @@ class ChannelSender:
         req = rules.robot_request(robot.kind, str(row.payload.get("title", "")), str(row.payload["text"]),
                                   self.secrets.get(robot.name, ""), self.now())
         try:
-            resp = await self.client.post(robot.url, params=req.params, json=req.body)
+            # Merged into the webhook's own query (its access_token): httpx's params= would replace it.
+            resp = await self.client.post(httpx.URL(robot.url).copy_merge_params(req.params), json=req.body)
         except httpx.HTTPError as exc:  # timeouts, refused connections: the platform may come back
             return await self._retry(row, f"{type(exc).__name__}: {exc}")
         try:
