@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.channels.sender import ChannelSender
+from bot.config import Robot
 from bot.domain.members import Role
 from bot.fmt import esc
 from bot.i18n import plain
@@ -29,6 +30,11 @@ log = logging.getLogger(__name__)
 
 ALERT_TAGS = ("alert", "escalation")  # the incident messages that must reach a person
 TAG = "failover"
+
+
+def _robots(s: Services) -> list[Robot]:
+    """The robots an alert fails over to: those that do not carry every incident alert already."""
+    return [r for r in chan.robots_for(s, "failover") if "incident" not in r.events]
 
 
 class Failover:
@@ -92,7 +98,7 @@ class Failover:
                 queued, _missing = await chan.queue_sms(s, tx, inc, [member], chan.sms_text(s, inc, "failover"),
                                                         tag=TAG)
                 if not queued:  # no phone: the robot groups are the person's next channel
-                    await chan.queue_robots(s, tx, inc, chan.robots_for(s, "failover"), tag=TAG,
+                    await chan.queue_robots(s, tx, inc, _robots(s), tag=TAG,
                                             headline=plain(s.texts("channels.robot.failover")))
                 await incidents.add_event(tx.conn, inc.id, tx.now, None, "failover_sms", name=member.name,
                                           error=error)
@@ -137,7 +143,7 @@ class Failover:
                     continue
                 people = await members.by_telegram_ids(tx.conn, chats)
                 queued, _ = await chan.queue_sms(s, tx, inc, people, chan.sms_text(s, inc, "failover"), tag=TAG)
-                posted = await chan.queue_robots(s, tx, inc, chan.robots_for(s, "failover"), tag=TAG,
+                posted = await chan.queue_robots(s, tx, inc, _robots(s), tag=TAG,
                                                  headline=plain(s.texts("channels.robot.failover")))
                 if queued or posted:
                     await incidents.add_event(tx.conn, inc.id, tx.now, None, "failover_outage",

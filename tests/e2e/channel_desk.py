@@ -33,7 +33,7 @@ def sms_config(fakes: FakeChannels, **kw: Any) -> Sms:
 @asynccontextmanager
 async def channel_desk(monkeypatch: pytest.MonkeyPatch, *, ding_secret: str = DING_SECRET,
                        robots: tuple[str, ...] = ("dingtalk", "wecom", "feishu"),
-                       escalation: Any = None, **sms: Any) -> AsyncIterator[tuple[Desk, FakeChannels]]:
+                       escalation: Any = None, events: dict[str, tuple[str, ...]] | None = None, **sms: Any) -> AsyncIterator[tuple[Desk, FakeChannels]]:
     clock = FakeClock()
     fakes = FakeChannels(clock=lambda: clock.now().timestamp())
     await fakes.start()
@@ -45,6 +45,8 @@ async def channel_desk(monkeypatch: pytest.MonkeyPatch, *, ding_secret: str = DI
         "wecom": Robot("wecom", "wecom", fakes.wecom("wkey"), detail="full"),
         "feishu": Robot("feishu", "feishu", fakes.feishu("fhook", FEISHU_SECRET), secret_env="TEST_FEISHU_SECRET"),
     }
+    for kind, wanted in (events or {}).items():
+        all_robots[kind] = dataclasses.replace(all_robots[kind], events=wanted)
     overrides: dict[str, Any] = {"robots": tuple(all_robots[k] for k in robots), "sms": sms_config(fakes, **sms)}
     if escalation is not None:
         overrides["escalation"] = escalation
