@@ -96,3 +96,13 @@ async def phones(conn: aiosqlite.Connection, member_ids: list[int]) -> dict[int,
     rows = await conn.execute_fetchall(
         f"SELECT id, phone FROM members WHERE id IN ({marks}) AND phone IS NOT NULL AND phone != ''", member_ids)
     return {r[0]: r[1] for r in rows}
+
+
+async def telegram_deliveries(conn: aiosqlite.Connection, ref_kind: str, ref_id: int,
+                              tags: tuple[str, ...]) -> list[tuple[int, str, datetime | None]]:
+    """(chat_id, status, sent_at) of the Telegram messages of these tags about a thing, in the order queued."""
+    marks = ",".join("?" * len(tags))
+    rows = await conn.execute_fetchall(
+        f"SELECT chat_id, status, sent_at FROM outbox WHERE ref_kind=? AND ref_id=? AND tag IN ({marks}) "
+        "AND method='send_message' ORDER BY id", (ref_kind, ref_id, *tags))
+    return [(r[0], r[1], from_db(r[2])) for r in rows]

@@ -8,7 +8,7 @@ import pytest
 
 from bot.harness import Desk
 from storage import channels
-from tests.e2e.channel_desk import channel_desk, give_phone
+from tests.e2e.channel_desk import channel_desk, give_phone, member_of
 from tests.e2e.flows import file_report
 
 
@@ -103,3 +103,35 @@ async def test_a_wrong_robot_secret_is_logged_and_told_once(monkeypatch: pytest.
         assert [r.status for r in await _rows(desk)] == ["failed", "failed"]
         admin_notices = [m for m in desk.emu.messages(people["admin"].id) if "拒收" in (m.text or "")]  # type: ignore[attr-defined]
         assert len(admin_notices) == 1
+
+
+async def test_admins_set_phones_shown_masked_and_incident_shows_each_channel(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with channel_desk(monkeypatch, robots=("wecom",)) as (desk, fakes):
+        people = await _register(desk)
+        admin, duty = people["admin"], people["duty"]
+        duty_member = await member_of(desk, duty)
+        await duty.send_command("/phone", f"{duty_member.id} 13800001234")  # type: ignore[attr-defined]
+        await duty.wait_for(lambda m: "/phone" not in (m.text or ""))  # type: ignore[attr-defined]
+        assert not await channels.phones(desk.db.conn, [duty_member.id])  # not an admin: nothing changed
+        await admin.send_command("/phone", f"{duty_member.id} 138-0000-1234")  # type: ignore[attr-defined]
+        done = await admin.wait_for("已登记")  # type: ignore[attr-defined]
+        assert "13800001234" in (done.text or "")
+        await admin.send_command("/phone", f"{duty_member.id} 12ab")  # type: ignore[attr-defined]
+        await admin.wait_for("格式不对")  # type: ignore[attr-defined]
+        assert await channels.phones(desk.db.conn, [duty_member.id]) == {duty_member.id: "13800001234"}
+        await admin.send_command("/members")  # type: ignore[attr-defined]
+        listing = await admin.wait_for("人员名单")  # type: ignore[attr-defined]
+        assert "138****1234" in (listing.text or "") and "13800001234" not in (listing.text or "")
+        audit = await desk.db.conn.execute_fetchall("SELECT detail FROM audit_log WHERE action='phone'")
+        assert [r[0] for r in audit] == [f"#{duty_member.id}: 138****1234"]
+
+        number = await file_report(desk, people["officer"], category="交通事故")  # type: ignore[arg-type]
+        await desk.advance(minutes=3, seconds=1)
+        await duty.send_command("/incident", number)  # type: ignore[attr-defined]
+        shown = await duty.wait_for("送达情况")  # type: ignore[attr-defined]
+        text = shown.text or ""
+        assert "陈值班：Telegram 已发送" in text and "陈值班：短信 已发送" in text and "wecom：群机器人 已发送" in text
+        assert "13800001234" not in text
+        await people["officer"].send_command("/incident", number)  # type: ignore[attr-defined]
+        mine = await people["officer"].wait_for(number)  # type: ignore[attr-defined]
+        assert "送达情况" not in (mine.text or "")  # the reporting unit does not see the office's delivery
