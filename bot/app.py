@@ -146,6 +146,7 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
 
     def on_outbox(rows: Sequence[OutboxRow]) -> None:
         sender.wake(rows)
+        failover.on_commit()
         if channel_sender is not None:
             channel_sender.wake()
         if upstream is not None:

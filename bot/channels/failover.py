@@ -46,6 +46,8 @@ class Failover:
         self.outages = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self._scan = asyncio.Lock()
+        self._again = False
+        self._covered: set[tuple[int, int]] = set()  # (incident, chat) whose alert went another way in this outage
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.create_task(coro, name="failover")
@@ -57,6 +59,13 @@ class Failover:
             log.info("the Bot API answers again: sending resumes on Telegram")
         self.failing_since = None
         self.failed_over = False
+        self._covered.clear()
+
+    def on_commit(self) -> None:
+        """Messages were committed: while failed over, new alerts go the other way now — in Telegram's queue
+        they would wait behind the rows retrying for the same chats, and no failure would tell us."""
+        if self.failed_over:
+            self._spawn(self.tick())
 
     def on_failed(self, row: OutboxRow, error: str, permanent: bool) -> None:
         if permanent:
@@ -65,7 +74,14 @@ class Failover:
             return
         if self.failing_since is None:
             self.failing_since = self.s.now()
+            self._spawn(self._check_when_due())
         self._spawn(self.tick())
+
+    async def _check_when_due(self) -> None:
+        """On the system clock, look again the moment the wait is over, not at the next retry's failure
+        (a FakeClock moves by `tick`, which bot/app.py calls on every move)."""
+        await asyncio.sleep(self.s.config.escalation.failover_after.total_seconds() + 0.01)
+        await self.tick()
 
     async def tick(self) -> None:
         """Failing for long enough: the alerts in flight go by robot and SMS (again for any queued since)."""
@@ -75,12 +91,17 @@ class Failover:
         first = not self.failed_over
         self.failed_over = True
         if self._scan.locked():
-            return  # a scan is under way; the next failure or tick looks again
+            self._again = True  # a scan is under way: it looks once more when done, for rows queued since
+            return
         async with self._scan:
-            try:
-                await self._outage(since, first)
-            except Exception:
-                log.exception("failover pass failed")
+            again = True
+            while again:
+                self._again = False
+                try:
+                    await self._outage(since, first)
+                except Exception:
+                    log.exception("failover pass failed")
+                first, again = False, self._again
 
     async def aclose(self) -> None:
         for task in list(self._tasks):
@@ -114,7 +135,8 @@ class Failover:
         """Every alert still waiting for Telegram, by SMS to its recipients and to the robot groups."""
         s = self.s
         rows = [r for r in await outbox.pending(s.db.read, 5000)
-                if r.ref_kind == "incident" and r.tag in ALERT_TAGS and r.method == outbox.SEND_MESSAGE]
+                if r.ref_kind == "incident" and r.tag in ALERT_TAGS and r.method == outbox.SEND_MESSAGE
+                and (r.ref_id or 0, r.chat_id) not in self._covered]
         by_incident: dict[int, list[int]] = {}
         for r in rows:
             by_incident.setdefault(r.ref_id or 0, []).append(r.chat_id)
@@ -148,3 +170,5 @@ class Failover:
                 if queued or posted:
                     await incidents.add_event(tx.conn, inc.id, tx.now, None, "failover_outage",
                                               seconds=int((tx.now - since).total_seconds()))
+        # Committed: once per outage, the next scans look at rows queued since only.
+        self._covered |= {(r.ref_id or 0, r.chat_id) for r in rows}
