@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.channels.sender import ChannelSender
@@ -140,7 +140,7 @@ class Failover:
         by_incident: dict[int, list[int]] = {}
         for r in rows:
             by_incident.setdefault(r.ref_id or 0, []).append(r.chat_id)
-        elapsed = s.fmt.dur(s.now() - since)
+        elapsed = s.fmt.dur(timedelta(seconds=round((s.now() - since).total_seconds())))
         if first:
             self.outages += 1
             log.warning("the Bot API has failed for %s: alerts in flight go by robot and SMS", elapsed)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import aiosqlite
 
 from bot.domain import escalation as rules
+from bot.domain.accountability import ForwardClock
 from bot.domain.escalation import Policy, Step, Target
 from bot.domain.incidents import Incident
 from bot.domain.members import Member, Role
@@ -19,7 +20,7 @@ from bot.services import incident_text as txt
 from bot.services.base import Services
 from bot.services.routing import rostered_now, skip_away
 from reminders.kinds import On
-from storage import deadlines, incidents, members
+from storage import deadlines, incident_forwards, incidents, members
 from storage.deadlines import Deadline
 from storage.uow import Tx
 
@@ -51,15 +52,25 @@ async def _people(conn: aiosqlite.Connection, inc: Incident, who: str, s: Servic
     return await skip_away(conn, await members.with_roles(conn, [Role(role)], inc.unit_code if scope else None))
 
 
+ACK, FORWARD = "ack", "forward"  # what an escalation waits for: 已收到, or 已上报市委 on one forward clock
+
+
 async def start(s: Services, tx: Tx, inc: Incident, alerted: list[Member]) -> None:
     """With a new incident's alert: its policy's first step at once (those already alerted on
     Telegram are not sent it twice), the next planted."""
     policy = policy_for(s, inc)
     if policy is not None:
-        await _fire(s, tx, inc, policy, 0, 0, skip_tg={m.id for m in alerted})
+        await _fire(s, tx, inc, policy, 0, 0, ACK, skip_tg={m.id for m in alerted})
 
 
-async def _fire(s: Services, tx: Tx, inc: Incident, policy: Policy, step: int, round_: int, *,
+async def start_unforwarded(s: Services, tx: Tx, inc: Incident, clock: ForwardClock) -> None:
+    """A forward clock ran out without 已上报市委: `[escalation] forward`'s policy, when there is one."""
+    policy = policies(s).get(s.config.escalation.forward)
+    if policy is not None:
+        await _fire(s, tx, inc, policy, 0, 0, f"{FORWARD}:{clock.id}")
+
+
+async def _fire(s: Services, tx: Tx, inc: Incident, policy: Policy, step: int, round_: int, what: str, *,
                 skip_tg: frozenset[int] | set[int] = frozenset()) -> None:
     from bot.services.incidents import entitled, is_office
 
@@ -72,48 +83,71 @@ async def _fire(s: Services, tx: Tx, inc: Incident, policy: Policy, step: int, r
             continue
         for m in entitled(inc, await _people(tx.conn, inc, t.who, s)):
             by_channel[t.channel].setdefault(m.id, m)
-    tag = f"{TAG}:{round_}:{step}"
+    forward = what.startswith(FORWARD)
+    key = "unforwarded" if forward else "escalated"
+    tag = f"{TAG}:{what}:{round_}:{step}"
     elapsed = s.fmt.dur(tx.now - inc.created_at)
     tg = [m for m in by_channel["tg"].values() if m.id not in skip_tg]
     if tg:
-        text = s.texts("channels.tg.escalated", number=inc.number, unit=s.unit_name(inc.unit_code),
+        text = s.texts(f"channels.tg.{key}", number=inc.number, unit=s.unit_name(inc.unit_code),
                        category=s.texts(f"incident.cat.{inc.category.value}"), elapsed=elapsed)
         for office in (True, False):
             chats = [m.telegram_id for m in tg if is_office(m) == office]
-            if chats:
-                await tx.send_text_all(chats, text, markup=txt.alert_keyboard(s, inc, office=office),
-                                       ref_kind=REF, ref_id=inc.id, tag=TAG)
+            if not chats:
+                continue
+            if forward:
+                from bot.services.incident_forward import forward_markup, is_first_clock
+
+                clock = await incident_forwards.get(tx.conn, int(what.split(":")[1]))
+                markup = forward_markup(s, inc, clock.id, first=await is_first_clock(tx, clock)) \
+                    if clock is not None and office else None
+            else:
+                markup = txt.alert_keyboard(s, inc, office=office)
+            await tx.send_text_all(chats, text, markup=markup, ref_kind=REF, ref_id=inc.id,
+                                   tag=TAG if not forward else f"{TAG}_forward")
     texted, no_phone = await chan.queue_sms(s, tx, inc, list(by_channel["sms"].values()),
-                                            chan.sms_text(s, inc, "escalated", elapsed=elapsed), tag=tag)
-    headline = s.texts("channels.robot.escalated", elapsed=elapsed) if step or round_ else ""
+                                            chan.sms_text(s, inc, key, elapsed=elapsed), tag=tag)
+    headline = s.texts(f"channels.robot.{key}", elapsed=elapsed) if step or round_ or forward else ""
     posted = await chan.queue_robots(s, tx, inc, chan.robots_for(s, "escalation", robots), tag=tag,
                                      headline=str(headline))
-    await incidents.add_event(tx.conn, inc.id, tx.now, None, "escalated", n=step + 1, round=round_ + 1,
-                              tg=len(tg), sms=len(texted), robots=posted)
+    await incidents.add_event(tx.conn, inc.id, tx.now, None, "unforwarded_escalated" if forward else "escalated",
+                              n=step + 1, round=round_ + 1, tg=len(tg), sms=len(texted), robots=posted)
     if no_phone and s.config.sms.url:
         await incidents.add_event(tx.conn, inc.id, tx.now, None, "no_phone", names="、".join(m.name for m in no_phone))
     nxt = policy.after(step, round_)
     if nxt is not None:
-        await tx.add_deadline(rules.KIND, inc.id, tx.now + policy.steps[step].delay, policy.name,
-                              {"step": nxt[0], "round": nxt[1]})
+        await tx.add_deadline(rules.KIND, inc.id, tx.now + policy.steps[step].delay, what,
+                              {"policy": policy.name, "step": nxt[0], "round": nxt[1]})
+
+
+async def _waiting(tx: Tx, inc: Incident, what: str) -> bool:
+    """Is what the escalation waits for still not done?"""
+    if not inc.open:
+        return False
+    if what.startswith(FORWARD):
+        clock = await incident_forwards.get(tx.conn, int(what.split(":")[1]))
+        return clock is not None and clock.forwarded_at is None
+    return inc.acked_by is None
 
 
 async def fire_step(s: Services, tx: Tx, d: Deadline) -> None:
     inc = await incidents.get(tx.conn, d.ref_id)
-    if inc is None or inc.acked_by is not None or not inc.open:
+    if inc is None or not await _waiting(tx, inc, d.stage):
         return
-    policy = policies(s).get(d.stage) or policy_for(s, inc)  # the config may have changed since
+    policy = policies(s).get(str(d.payload.get("policy"))) or policy_for(s, inc)  # the config may have changed
     if policy is None:
         return
     step = min(int(d.payload.get("step", 0)), len(policy.steps) - 1)
-    await _fire(s, tx, inc, policy, step, int(d.payload.get("round", 0)))
+    await _fire(s, tx, inc, policy, step, int(d.payload.get("round", 0)), d.stage)
 
 
-async def stop(s: Services, tx: Tx, inc: Incident, member: Member) -> None:
-    """已收到 committed: no further step fires; the timeline says who stopped it at which step."""
-    cancelled = await deadlines.cancel(tx.conn, rules.KIND, inc.id, tx.now)
-    steps = [d for _at, _who, kind, d in await incidents.events(tx.conn, inc.id) if kind == "escalated"]
-    if cancelled or len(steps) > 1:
+async def stop(s: Services, tx: Tx, inc: Incident, member: Member, what: str = ACK) -> None:
+    """已收到 (or 已上报市委 on a clock) committed: no further step fires; the timeline says who
+    stopped it at which step."""
+    cancelled = await deadlines.cancel(tx.conn, rules.KIND, inc.id, tx.now, stage=what)
+    kind = "unforwarded_escalated" if what.startswith(FORWARD) else "escalated"
+    steps = [d for _at, _who, k, d in await incidents.events(tx.conn, inc.id) if k == kind]
+    if cancelled or (kind == "escalated" and len(steps) > 1):
         last = steps[-1] if steps else {"n": 1, "round": 1}
         await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "escalation_stopped", name=member.name,
                                   n=last["n"], round=last["round"])
@@ -124,4 +158,3 @@ def register(s: Services, on: On) -> None:
         await fire_step(s, tx, d)
 
     on(rules.KIND, fire)
-

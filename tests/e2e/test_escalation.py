@@ -85,3 +85,34 @@ async def test_a_major_incident_takes_the_shorter_policy(desk: Desk, cast: Cast)
     await desk.advance(minutes=1, seconds=1)
     await cast.duty.wait_for(ESCALATED)
     assert [d["n"] for kind, d in await _events(desk, number) if kind == "escalated"] == [1, 2]
+
+
+async def test_an_unforwarded_stage_escalates_when_a_policy_is_named() -> None:
+    """`[escalation] forward`: the 10-minute clock to the city ran out — the same mechanism, stopped
+    by 已上报市委 on that clock; without the key (the default) the breach is told once, as before."""
+    import dataclasses
+
+    from bot.config import Escalation
+
+    async with Desk(config_overrides={"escalation": dataclasses.replace(Escalation(), forward="incident")}) as desk:
+        officer = await desk.register("officer", "李信息", "jianshelu", "officer")
+        duty = await desk.register("duty", "陈值班", "office", "duty")
+        director = await desk.register("director", "刘主任", "office", "director")
+        number = await file_report(desk, officer, category="交通事故")
+        alert = await duty.wait_for(number)
+        await duty.press(alert, text="✅ 已收到")
+        await duty.wait_for_answer()
+        await desk.advance(minutes=10, seconds=1)
+        first = await duty.wait_for("未上报")
+        assert "📤 已上报市委" in str(first.reply_markup)
+        await desk.advance(minutes=3)
+        await director.wait_for("未上报")
+        kinds = [kind for kind, _d in await _events(desk, number)]
+        assert kinds.count("unforwarded_escalated") == 2
+        reminder = [m for m in desk.emu.messages(director.id) if "未上报" in (m.text or "")][-1]
+        await director.press(reminder, text="📤 已上报市委")
+        await director.wait_for_answer()
+        await desk.advance(minutes=30)
+        events = await _events(desk, number)
+        assert [kind for kind, _d in events].count("unforwarded_escalated") == 2
+        assert [d["n"] for kind, d in events if kind == "escalation_stopped"][-1] == 2
