@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 ROBOT_KINDS = ("dingtalk", "wecom", "feishu")
-ROBOT_EVENTS = ("incident", "escalation", "failover")
+ROBOT_EVENTS = ("incident", "escalation", "failover", "breach", "notice", "bulletin")
 DETAILS = ("summary", "full")
 SMS_PLACEHOLDERS = ("phone", "text", "number", "secret")
 

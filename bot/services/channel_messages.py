@@ -80,3 +80,17 @@ async def queue_sms(s: Services, tx: Tx, inc: Incident, people: list[Member], te
 async def mirror_alert(s: Services, tx: Tx, inc: Incident) -> int:
     """A new incident's alert to every robot that mirrors incident alerts."""
     return await queue_robots(s, tx, inc, robots_for(s, "incident"), tag="alert")
+
+
+async def mirror(s: Services, tx: Tx, event: str, *, ref_kind: str, ref_id: int, tag: str, title: str,
+                 summary: str, full: str = "") -> int:
+    """A Telegram message (HTML) to the robots that mirror `event` (breach, notice, bulletin): as plain
+    text, the `full` one to robots set to detail = "full"."""
+    queued = 0
+    for robot in robots_for(s, event):
+        text = plain(full) if full and robot.detail == "full" else plain(summary)
+        queued += await channels.enqueue(tx.conn, channels.ROBOT, robot.name, {"title": plain(title), "text": text},
+                                         tx.now, ref_kind=ref_kind, ref_id=ref_id, tag=tag)
+    if queued:
+        tx.wrote_outbox = True
+    return queued

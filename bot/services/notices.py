@@ -12,6 +12,7 @@ from bot.domain.documents import Classification
 from bot.domain.members import Action, Member, Role, can
 from bot.domain.notices import Attendance, Audience, AudienceSpec, NoticeKind, NoticePolicy, Receipt
 from bot.fmt import esc
+from bot.services import channel_messages
 from bot.services import notice_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError, Stale
@@ -204,6 +205,11 @@ async def send_notice(s: Services, sender: Member, draft: NoticeDraft) -> Notice
         for planned in rules.plan_deadlines(now, due, draft.meeting_at, policy):
             await tx.add_deadline(planned.kind, nid, planned.due_at)
         await members.audit(tx.conn, now, sender.id, "notice", f"{nid}:{len(rows)}")
+        await channel_messages.mirror(
+            s, tx, "notice", ref_kind=REF, ref_id=nid, tag="notice",
+            title=s.texts("channels.robot.notice_title", title=n.title),
+            summary=s.texts("channels.robot.notice", title=n.title, due=s.fmt.dt(due) if due else "-"),
+            full=txt.notice_text(s, n, sender.name, group=True))
         await drafts.mark_done(tx.conn, sender.telegram_id, DRAFT_KIND, nid, now)  # 发送 again: not twice
         return n
 

@@ -135,3 +135,23 @@ async def test_admins_set_phones_shown_masked_and_incident_shows_each_channel(mo
         await people["officer"].send_command("/incident", number)  # type: ignore[attr-defined]
         mine = await people["officer"].wait_for(number)  # type: ignore[attr-defined]
         assert "送达情况" not in (mine.text or "")  # the reporting unit does not see the office's delivery
+
+
+async def test_robots_mirror_the_events_they_are_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A robot given `notice` and `breach` (not `incident`) gets the notice and the 迟报, not the alert."""
+    from bot.domain.notices import Audience, AudienceSpec
+    from bot.services import notices
+
+    async with channel_desk(monkeypatch, robots=("wecom",), events={"wecom": ("notice", "breach")}) as (desk, fakes):
+        people = await _register(desk)
+        number = await file_report(desk, people["officer"], category="交通事故")  # type: ignore[arg-type]
+        assert not fakes.received("wecom")
+        director = await member_of(desk, people["director"])
+        await notices.send_notice(desk.services, director, notices.NoticeDraft(
+            title="关于节日值班的通知", body="请各单位严格落实值班制度。", audience=AudienceSpec(Audience.ALL)))
+        await desk.settle()
+        [notice] = fakes.received("wecom")
+        assert "关于节日值班的通知" in notice.text and "严格落实" in notice.text  # detail = "full"
+        await desk.advance(hours=2, seconds=1)  # the written report is late: 迟报
+        texts = [a.text for a in fakes.received("wecom")]
+        assert len(texts) == 2 and number in texts[1] and "<" not in texts[1]
