@@ -215,7 +215,7 @@ def cmd_phone(args: argparse.Namespace) -> int:
         try:
             done = await phones.set_phone(s, None, args.member, args.phone)
         except ServiceError as err:
-            raise Failed(s.texts(err.key, **err.kw), 2) from None
+            raise Failed(terminal(s.texts(err.key, **err.kw)), 2) from None
         finally:
             await s.db.close()
         print(f"#{done.member.id}\t{done.member.name}\t{mask_phone(done.phone) or '-'}")
