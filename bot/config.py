@@ -364,6 +364,8 @@ class Escalation:
     incident: str = "incident"  # an incident alert nobody acknowledged
     major: str = "major"  # the same for a major incident
     forward: str = ""  # an incident stage not forwarded to the city (上报市委) when its clock runs out
+    notice_urgent: str = ""  # an urgent notice still unsigned at its receipt deadline
+    leave: str = ""  # a leave step whose approver stayed silent past the last reminder
     failover_after: timedelta = timedelta(seconds=60)  # Bot API failing this long: alerts go by robot and SMS
     policies: tuple[EscalationPolicy, ...] = _DEFAULT_POLICIES
 
@@ -772,7 +774,7 @@ def _validate_channels(cfg: Config) -> None:
                     raise _KeyError(f"{key}.targets", f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
                 if target.channel == "robot" and target.who != "*" and target.who not in names:
                     raise _KeyError(f"{key}.targets", f"no robot named {target.who!r}; define it under [[robots]]")
-    for key in ("incident", "major", "forward"):
+    for key in ("incident", "major", "forward", "notice_urgent", "leave"):
         name = getattr(esc, key)
         if name and name not in policies:
             raise _KeyError(f"escalation.{key}", f"no policy named {name!r} under [[escalation.policies]]")

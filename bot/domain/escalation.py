@@ -13,7 +13,7 @@ from datetime import timedelta
 
 KIND = "escalation.step"  # the deadline rows a policy's steps are planted as
 CHANNELS = ("tg", "sms")  # how a person is reached; a robot target names a [[robots]] entry
-_WHO_RE = re.compile(r"^(duty@shift|leader@duty|member:\d+|role:[a-z_]+(@unit)?)$")
+_WHO_RE = re.compile(r"^(duty@shift|leader@duty|waiting|member:\d+|role:[a-z_]+(@unit)?)$")
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,9 @@ class Target:
 
 def parse_target(text: str) -> Target:
     """`duty@shift` (Telegram), `sms:leader@duty`, `tg:role:director`, `role:unit_head@unit` (the
-    incident's unit), `member:12`, `robot:office`. ValueError says what is accepted."""
+    incident's unit, or the units of those still waiting), `member:12`, `waiting` (whose answer is awaited:
+    the office members an alert went to, a notice's unsigned recipients, a leave step's approvers),
+    `robot:office`. ValueError says what is accepted."""
     text = text.strip()
     if text.startswith("robot:"):
         name = text[len("robot:"):]
@@ -35,7 +37,7 @@ def parse_target(text: str) -> Target:
         return Target("robot", name)
     channel, _, who = text.partition(":") if text.split(":", 1)[0] in CHANNELS else ("tg", "", text)
     if not _WHO_RE.match(who):
-        raise ValueError(f"bad target {text!r}: write [tg:|sms:] then duty@shift, leader@duty, member:12, "
+        raise ValueError(f"bad target {text!r}: write [tg:|sms:] then duty@shift, leader@duty, waiting, member:12, "
                          "role:director or role:unit_head@unit; or robot:<name>")
     return Target(channel, who)
 

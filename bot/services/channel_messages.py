@@ -60,7 +60,13 @@ def sms_text(s: Services, inc: Incident, key: str, **kw: object) -> str:
 
 async def queue_sms(s: Services, tx: Tx, inc: Incident, people: list[Member], text: str, *,
                     tag: str) -> tuple[list[Member], list[Member]]:
-    """An SMS to each of `people` with a phone number (once per incident and tag); (queued, without a phone)."""
+    """An SMS about an incident to each of `people` with a phone number (once per incident and tag)."""
+    return await queue_sms_for(s, tx, people, text, ref_kind=REF, ref_id=inc.id, tag=tag, number=inc.number)
+
+
+async def queue_sms_for(s: Services, tx: Tx, people: list[Member], text: str, *, ref_kind: str, ref_id: int,
+                        tag: str, number: str = "") -> tuple[list[Member], list[Member]]:
+    """An SMS to each of `people` with a phone number (once per thing and tag); (queued, without a phone)."""
     if not s.config.sms.url:
         return [], list(people)
     phones = await channels.phones(tx.conn, [m.id for m in people])
@@ -69,7 +75,7 @@ async def queue_sms(s: Services, tx: Tx, inc: Incident, people: list[Member], te
         if m.id not in phones:
             missing.append(m)
         elif await channels.enqueue(tx.conn, channels.SMS, channels.member_target(m.id), {"text": text,
-                                    "number": inc.number}, tx.now, member_id=m.id, ref_kind=REF, ref_id=inc.id,
+                                    "number": number}, tx.now, member_id=m.id, ref_kind=ref_kind, ref_id=ref_id,
                                     tag=tag):
             queued.append(m)
     if queued:
@@ -80,6 +86,18 @@ async def queue_sms(s: Services, tx: Tx, inc: Incident, people: list[Member], te
 async def mirror_alert(s: Services, tx: Tx, inc: Incident) -> int:
     """A new incident's alert to every robot that mirrors incident alerts."""
     return await queue_robots(s, tx, inc, robots_for(s, "incident"), tag="alert")
+
+
+async def queue_text_robots(s: Services, tx: Tx, robots: list[Robot], title: str, text: str, *, ref_kind: str,
+                            ref_id: int, tag: str) -> int:
+    """A markdown message (plain text, no HTML) to each of `robots`, once per thing and tag."""
+    queued = 0
+    for robot in robots:
+        queued += await channels.enqueue(tx.conn, channels.ROBOT, robot.name, {"title": title, "text": text}, tx.now,
+                                         ref_kind=ref_kind, ref_id=ref_id, tag=tag)
+    if queued:
+        tx.wrote_outbox = True
+    return queued
 
 
 async def mirror(s: Services, tx: Tx, event: str, *, ref_kind: str, ref_id: int, tag: str, title: str,

@@ -8,6 +8,9 @@ never fires after the acknowledgement committed.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
 import aiosqlite
 
 from bot.domain import escalation as rules
@@ -20,6 +23,7 @@ from bot.services import incident_text as txt
 from bot.services.base import Services
 from bot.services.routing import rostered_now, skip_away
 from reminders.kinds import On
+from storage import channels as chan_store
 from storage import deadlines, incident_forwards, incidents, members
 from storage.deadlines import Deadline
 from storage.uow import Tx
@@ -39,7 +43,11 @@ def policy_for(s: Services, inc: Incident) -> Policy | None:
     return policies(s).get(cfg.major if inc.is_major(s.policy) else cfg.incident)
 
 
-async def _people(conn: aiosqlite.Connection, inc: Incident, who: str, s: Services) -> list[Member]:
+async def _people(conn: aiosqlite.Connection, who: str, s: Services, units: list[str],
+                  waiting: list[Member]) -> list[Member]:
+    """Whom a target selector names now. `units`: the unit(s) `@unit` means; `waiting`: those whose answer is awaited."""
+    if who == "waiting":
+        return waiting
     if who == "duty@shift":
         return await skip_away(conn, (await rostered_now(conn, s.now()))[0])
     if who == "leader@duty":
@@ -49,7 +57,20 @@ async def _people(conn: aiosqlite.Connection, inc: Incident, who: str, s: Servic
         m = await members.by_id(conn, int(who[len("member:"):]))
         return [m] if m is not None and m.active else []
     role, _, scope = who[len("role:"):].partition("@")
-    return await skip_away(conn, await members.with_roles(conn, [Role(role)], inc.unit_code if scope else None))
+    if not scope:
+        return await skip_away(conn, await members.with_roles(conn, [Role(role)]))
+    found: dict[int, Member] = {}
+    for unit in units:
+        found.update((m.id, m) for m in await members.with_roles(conn, [Role(role)], unit))
+    return await skip_away(conn, list(found.values()))
+
+
+async def _alerted_office(tx: Tx, inc: Incident) -> list[Member]:
+    """An alert's `waiting`: the office members it went to (those with its 已收到 button)."""
+    from bot.services.incidents import is_office
+
+    chats = [chat for chat, _status, _at in await chan_store.telegram_deliveries(tx.conn, REF, inc.id, ("alert",))]
+    return [m for m in await members.by_telegram_ids(tx.conn, chats) if is_office(m)]
 
 
 ACK, FORWARD = "ack", "forward"  # what an escalation waits for: 已收到, or 已上报市委 on one forward clock
@@ -81,7 +102,8 @@ async def _fire(s: Services, tx: Tx, inc: Incident, policy: Policy, step: int, r
         if t.channel == "robot":
             robots.append(t.who)
             continue
-        for m in entitled(inc, await _people(tx.conn, inc, t.who, s)):
+        waiting = await _alerted_office(tx, inc) if t.who == "waiting" else []
+        for m in entitled(inc, await _people(tx.conn, t.who, s, [inc.unit_code], waiting)):
             by_channel[t.channel].setdefault(m.id, m)
     forward = what.startswith(FORWARD)
     key = "unforwarded" if forward else "escalated"
@@ -130,7 +152,87 @@ async def _waiting(tx: Tx, inc: Incident, what: str) -> bool:
     return inc.acked_by is None
 
 
+# --- the same mechanism for other unanswered things: an urgent notice unsigned, a leave approver silent --
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Something besides an incident that waits on people, as an escalation step needs it."""
+
+    waiting: list[Member]  # whose answer is awaited; none left: the escalation ends
+    units: list[str]  # what `role:…@unit` means here
+    tg_text: str  # HTML, to every Telegram target
+    tg_markup: dict[str, object] | None  # the buttons that answer, for the waiting ones
+    sms_text: str
+    robot_title: str
+    robot_text: str  # markdown
+    ref_kind: str
+    ref_id: int
+    number: str = ""
+
+
+SubjectLoader = Callable[[Services, Tx, int, str], Awaitable[Subject | None]]  # (services, tx, ref_id, stage)
+SUBJECTS: dict[str, SubjectLoader] = {}  # stage prefix ("notice", "leave") → its loader
+
+
+def subject(stage_prefix: str) -> Callable[[SubjectLoader], SubjectLoader]:
+    """Register a subject's loader (bot/services/escalation_subjects.py)."""
+    def add(loader: SubjectLoader) -> SubjectLoader:
+        SUBJECTS[stage_prefix] = loader
+        return loader
+    return add
+
+
+async def start_subject(s: Services, tx: Tx, policy_name: str, stage: str, ref_id: int) -> None:
+    """Start escalating `stage` (e.g. "notice", "leave:2") of thing `ref_id` along the named policy, if any."""
+    policy = policies(s).get(policy_name)
+    if policy is not None:
+        await _fire_subject(s, tx, policy, 0, 0, stage, ref_id)
+
+
+async def _fire_subject(s: Services, tx: Tx, policy: Policy, step: int, round_: int, stage: str, ref_id: int) -> None:
+    load = SUBJECTS[stage.split(":")[0]]
+    subj = await load(s, tx, ref_id, stage)
+    if subj is None or not subj.waiting:
+        return  # answered meanwhile: nothing to escalate, nothing planted
+    waiting_ids = {m.id for m in subj.waiting}
+    tg: dict[int, Member] = {}
+    sms: dict[int, Member] = {}
+    robots: list[str] = []
+    for t in policy.steps[step].targets:
+        if t.channel == "robot":
+            robots.append(t.who)
+            continue
+        for m in await _people(tx.conn, t.who, s, subj.units, subj.waiting):
+            (tg if t.channel == "tg" else sms).setdefault(m.id, m)
+    tag = f"{TAG}:{stage}:{round_}:{step}"
+    for answering in (True, False):
+        chats = [m.telegram_id for m in tg.values() if (m.id in waiting_ids) == answering]
+        if chats:
+            await tx.send_text_all(chats, subj.tg_text, markup=subj.tg_markup if answering else None,
+                                   ref_kind=subj.ref_kind, ref_id=subj.ref_id, tag=TAG)
+    await chan.queue_sms_for(s, tx, list(sms.values()), subj.sms_text, ref_kind=subj.ref_kind, ref_id=subj.ref_id,
+                             tag=tag, number=subj.number)
+    await chan.queue_text_robots(s, tx, chan.robots_for(s, "escalation", robots), subj.robot_title, subj.robot_text,
+                                 ref_kind=subj.ref_kind, ref_id=subj.ref_id, tag=tag)
+    nxt = policy.after(step, round_)
+    if nxt is not None:
+        await tx.add_deadline(rules.KIND, ref_id, tx.now + policy.steps[step].delay, stage,
+                              {"policy": policy.name, "step": nxt[0], "round": nxt[1]})
+
+
+async def stop_subject(tx: Tx, stage: str, ref_id: int) -> int:
+    """The answer committed: the steps planted for it are dropped in the same transaction."""
+    return await deadlines.cancel(tx.conn, rules.KIND, ref_id, tx.now, stage=stage)
+
+
 async def fire_step(s: Services, tx: Tx, d: Deadline) -> None:
+    if d.stage.split(":")[0] in SUBJECTS:
+        policy = policies(s).get(str(d.payload.get("policy")))
+        if policy is not None:
+            step = min(int(d.payload.get("step", 0)), len(policy.steps) - 1)
+            await _fire_subject(s, tx, policy, step, int(d.payload.get("round", 0)), d.stage, d.ref_id)
+        return
     inc = await incidents.get(tx.conn, d.ref_id)
     if inc is None or not await _waiting(tx, inc, d.stage):
         return
@@ -154,6 +256,8 @@ async def stop(s: Services, tx: Tx, inc: Incident, member: Member, what: str = A
 
 
 def register(s: Services, on: On) -> None:
+    from bot.services import escalation_subjects  # noqa: F401  (registers the notice and leave subjects)
+
     async def fire(tx: Tx, d: Deadline) -> None:
         await fire_step(s, tx, d)
 

@@ -12,7 +12,7 @@ from bot.domain.documents import Classification
 from bot.domain.members import Action, Member, Role, can
 from bot.domain.notices import Attendance, Audience, AudienceSpec, NoticeKind, NoticePolicy, Receipt
 from bot.fmt import esc
-from bot.services import channel_messages
+from bot.services import channel_messages, escalation
 from bot.services import notice_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError, Stale
@@ -318,6 +318,8 @@ async def acknowledge(s: Services, member: Member, notice_id: int, message_id: i
         n = await _load_asked(tx, member, notice_id)
         pressed = _pressed(n, at, tx.now)
         newly = await notices.acknowledge(tx.conn, n.id, member.id, pressed)
+        if newly and all(r.received for r in await notices.receipts(tx.conn, n.id)):
+            await escalation.stop_subject(tx, "notice", n.id)  # the last signature: no escalation step after it
         if newly and message_id is not None:
             behalf = [r for r in await notices.receipts(tx.conn, n.id)
                       if r.asked_id == member.id and r.member_id != member.id]

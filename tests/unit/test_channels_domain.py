@@ -33,7 +33,7 @@ def test_policy_steps_then_repeats_then_stops() -> None:
     ("duty@shift", Target("tg", "duty@shift")), ("sms:leader@duty", Target("sms", "leader@duty")),
     ("tg:role:director", Target("tg", "role:director")), ("role:unit_head@unit", Target("tg", "role:unit_head@unit")),
     ("sms:member:12", Target("sms", "member:12")), ("robot:office", Target("robot", "office")),
-    ("robot:*", Target("robot", "*")),
+    ("robot:*", Target("robot", "*")), ("sms:waiting", Target("sms", "waiting")),
 ])
 def test_targets(text: str, target: Target) -> None:
     assert parse_target(text) == target
@@ -121,6 +121,9 @@ def test_phones() -> None:
     ('[[escalation.policies]]\nname = "p"\n[[escalation.policies.steps]]\ntargets = ["robot:none"]\n',
      "escalation.policies[0].steps[0].targets", 4),
     ('[escalation]\nincident = "nope"\n', "escalation.incident", 2),
+    ('[escalation]\nnotice_urgent = "nope"\n', "escalation.notice_urgent", 2),
+    ('[[escalation.policies]]\nname = "p"\n[[escalation.policies.steps]]\ntargets = ["role:king"]\n',
+     "escalation.policies[0].steps[0].targets", 4),
 ])
 def test_bad_channel_config_is_refused_with_file_line_and_key(text: str, key: str, line: int) -> None:
     with pytest.raises(cfg.ConfigError) as err:
