@@ -155,3 +155,31 @@ async def test_robots_mirror_the_events_they_are_given(monkeypatch: pytest.Monke
         await desk.advance(hours=2, seconds=1)  # the written report is late: 迟报
         texts = [a.text for a in fakes.received("wecom")]
         assert len(texts) == 2 and number in texts[1] and "<" not in texts[1]
+
+
+async def test_a_feishu_bot_is_paced_to_five_a_second_without_a_refusal(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with channel_desk(monkeypatch, robots=("feishu",)) as (desk, fakes):
+        async with desk.services.uow() as tx:
+            for i in range(12):
+                await channels.enqueue(tx.conn, channels.ROBOT, "feishu", {"title": "T", "text": f"消息 {i}"},
+                                       tx.now, ref_kind="test", ref_id=i)
+            tx.wrote_outbox = True
+        await desk.settle()
+        assert len(fakes.received("feishu")) == 5
+        await desk.advance(seconds=1)
+        assert len(fakes.received("feishu")) == 10
+        await desk.advance(seconds=1)
+        assert [a.text.splitlines()[-1] for a in fakes.received("feishu")] == [f"消息 {i}" for i in range(12)]
+        assert not fakes.refused  # paced by the bot, never by the platform's 11232
+
+
+async def test_a_blocked_person_without_a_phone_goes_to_the_robot_group(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with channel_desk(monkeypatch, robots=("wecom",), events={"wecom": ("failover",)}) as (desk, fakes):
+        people = await _register(desk)
+        people["duty"].block()  # type: ignore[attr-defined]
+        number = await file_report(desk, people["officer"], category="交通事故")  # type: ignore[arg-type]
+        told = await people["admin"].wait_for("未登记手机号")  # type: ignore[attr-defined]
+        assert "陈值班" in (told.text or "")
+        await desk.settle()
+        [group] = fakes.received("wecom")
+        assert number in group.text and "Telegram" in group.text and not fakes.received("sms")
