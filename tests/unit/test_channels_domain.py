@@ -129,3 +129,19 @@ def test_bad_channel_config_is_refused_with_file_line_and_key(text: str, key: st
     with pytest.raises(cfg.ConfigError) as err:
         cfg.loads(text, "desk.toml")
     assert err.value.key == key and err.value.line == line and str(err.value).startswith(f"desk.toml:{line}: [{key}]")
+
+
+def test_robot_and_gateway_secrets_come_from_the_environment_or_a_file(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from bot.channels.sender import SMS_SECRET, read_secrets
+
+    config = cfg.loads('[[robots]]\nname = "office"\nkind = "dingtalk"\nurl = "https://x/robot/send?access_token=t"\n'
+                       'secret_env = "ROBOT_SEC"\n[sms]\nurl = "https://sms"\nsecret_env = "SMS_SEC"\n')
+    with pytest.raises(cfg.ConfigError, match="ROBOT_SEC.*is not set"):
+        read_secrets(config, {"SMS_SEC": "k"})
+    secret_file = Path(str(tmp_path)) / "robot.secret"
+    secret_file.write_text("SECfromfile\n", encoding="utf-8")
+    secret_file.chmod(0o600)
+    assert read_secrets(config, {"ROBOT_SEC_FILE": str(secret_file), "SMS_SEC": "k"}) == {
+        "office": "SECfromfile", SMS_SECRET: "k"}
