@@ -1,5 +1,7 @@
 """Escalation until acknowledged: an incident alert nobody acknowledged reaches more people, on
-more channels, step by step along its policy ([escalation] in the config, bot/domain/escalation.py).
+more channels, step by step along its policy ([escalation] in the config, bot/domain/escalation.py);
+so does a stage not forwarded to the city, and — as `Subject`s (bot/services/escalation_subjects.py) —
+an urgent notice unsigned at its deadline and a leave approver silent past the last reminder.
 
 Each step due is a deadline row (`escalation.step`) written with the alert or with the step before,
 so it survives restarts and fires once; 已收到 cancels the rows in its own transaction, so a step
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import aiosqlite
 
@@ -43,15 +46,15 @@ def policy_for(s: Services, inc: Incident) -> Policy | None:
     return policies(s).get(cfg.major if inc.is_major(s.policy) else cfg.incident)
 
 
-async def _people(conn: aiosqlite.Connection, who: str, s: Services, units: list[str],
+async def _people(conn: aiosqlite.Connection, who: str, at: datetime, units: list[str],
                   waiting: list[Member]) -> list[Member]:
     """Whom a target selector names now. `units`: the unit(s) `@unit` means; `waiting`: those whose answer is awaited."""
     if who == "waiting":
         return waiting
     if who == "duty@shift":
-        return await skip_away(conn, (await rostered_now(conn, s.now()))[0])
+        return await skip_away(conn, (await rostered_now(conn, at))[0])
     if who == "leader@duty":
-        leader = (await rostered_now(conn, s.now()))[1]
+        leader = (await rostered_now(conn, at))[1]
         return [leader] if leader is not None else []
     if who.startswith("member:"):
         m = await members.by_id(conn, int(who[len("member:"):]))
@@ -103,7 +106,7 @@ async def _fire(s: Services, tx: Tx, inc: Incident, policy: Policy, step: int, r
             robots.append(t.who)
             continue
         waiting = await _alerted_office(tx, inc) if t.who == "waiting" else []
-        for m in entitled(inc, await _people(tx.conn, t.who, s, [inc.unit_code], waiting)):
+        for m in entitled(inc, await _people(tx.conn, t.who, tx.now, [inc.unit_code], waiting)):
             by_channel[t.channel].setdefault(m.id, m)
     forward = what.startswith(FORWARD)
     key = "unforwarded" if forward else "escalated"
@@ -203,7 +206,7 @@ async def _fire_subject(s: Services, tx: Tx, policy: Policy, step: int, round_: 
         if t.channel == "robot":
             robots.append(t.who)
             continue
-        for m in await _people(tx.conn, t.who, s, subj.units, subj.waiting):
+        for m in await _people(tx.conn, t.who, tx.now, subj.units, subj.waiting):
             (tg if t.channel == "tg" else sms).setdefault(m.id, m)
     tag = f"{TAG}:{stage}:{round_}:{step}"
     for answering in (True, False):
