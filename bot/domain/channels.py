@@ -27,6 +27,18 @@ LIMITS: dict[str, tuple[tuple[int, float], ...]] = {
 RATE_LIMITED = {"dingtalk": {130101}, "wecom": {45009}, "feishu": {11232, 9499}}
 
 
+# What a message may weigh, UTF-8 bytes: WeCom's markdown.content 4096; DingTalk and Feishu take ~20 KB bodies.
+MAX_BYTES = {"dingtalk": 18_000, "wecom": 4096, "feishu": 18_000}
+
+
+def clip_bytes(text: str, limit: int) -> str:
+    """`text` cut to `limit` UTF-8 bytes on a character boundary, "…" marking the cut."""
+    data = text.encode()
+    if len(data) <= limit:
+        return text
+    return data[:limit - len("…".encode())].decode(errors="ignore") + "…"
+
+
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
     """加签: HMAC-SHA256 keyed with the secret over "timestamp\\nsecret", Base64 (the URL encoding is the client's)."""
     digest = hmac.new(secret.encode(), f"{timestamp_ms}\n{secret}".encode(), hashlib.sha256).digest()
@@ -46,7 +58,9 @@ class RobotRequest:
 
 
 def robot_request(kind: str, title: str, text: str, secret: str, now: float) -> RobotRequest:
-    """The POST a robot of `kind` takes for a markdown message `text` (headed `title`) at `now` (epoch s)."""
+    """The POST a robot of `kind` takes for a markdown message `text` (headed `title`) at `now` (epoch s);
+    a text too long for the platform is cut rather than refused."""
+    text = clip_bytes(text, MAX_BYTES.get(kind, 4096))
     if kind == "dingtalk":
         params: dict[str, str] = {}
         if secret:

@@ -107,6 +107,13 @@ def test_pacer_holds_to_each_window() -> None:
     assert ding.wait(60.5) == 0
 
 
+def test_long_texts_are_cut_to_the_platforms_limit() -> None:
+    long = "情况" * 3000  # 18,000 bytes
+    wecom = ch.robot_request("wecom", "T", long, "", 0).body["markdown"]["content"]
+    assert len(wecom.encode()) <= 4096 and wecom.endswith("…") and wecom.startswith("情况")
+    assert ch.clip_bytes("短", 10) == "短" and ch.clip_bytes("一二三", 7) == "一…"
+
+
 def test_phones() -> None:
     assert ch.normalise_phone("138 0000-1234") == "13800001234"
     with pytest.raises(ValueError):
