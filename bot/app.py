@@ -85,10 +85,22 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
     sender = OutboxSender(db, app.bot, clock.now, max_retries=config.telegram.max_retries)
     upstream = UpstreamPusher(services) if config.upstream.webhook_url else None
     progress = install_progress(sender, services, app.bot)
-    app.deps = Deps(services=services, scheduler=scheduler, sender=sender, upstream=upstream, progress=progress)
+    # Group robots and SMS (issue 25): their own outbox and sender, woken by the same commits.
+    from bot.channels.failover import Failover
+    from bot.channels.sender import ChannelSender, read_secrets
+
+    channel_sender = ChannelSender(services, read_secrets(config)) if config.robots or config.sms.url else None
+    failover = Failover(services, channel_sender)
+    sender.on_failed = failover.on_failed
+    sender.on_sent = failover.on_sent
+    app.deps = Deps(services=services, scheduler=scheduler, sender=sender, upstream=upstream, progress=progress,
+                    channels=channel_sender, failover=failover)
 
     def on_outbox(rows: Sequence[OutboxRow]) -> None:
         sender.wake(rows)
+        failover.on_commit()
+        if channel_sender is not None:
+            channel_sender.wake()
         if upstream is not None:
             upstream.wake()
 
@@ -148,6 +160,8 @@ class Runtime:
             deps.sender.wake()
         if deps.upstream:
             deps.upstream.start()
+        if deps.channels is not None:
+            deps.channels.start()
         assert app.updater is not None
         caught_up = asyncio.Event()
         if webhook is not None:
@@ -211,6 +225,10 @@ class Runtime:
     async def _on_clock(self, now: Any) -> None:
         if self.app is not None:
             await self.app.deps.scheduler.run_due(now)
+            deps = self.app.deps
+            for helper in (deps.channels, deps.failover):  # the channel sender's pace, the failover's wait
+                if helper is not None:
+                    await helper.tick()
 
     async def stop(self) -> None:
         app = self.app

@@ -203,6 +203,27 @@ def cmd_role(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_phone(args: argparse.Namespace) -> int:
+    """`dutydesk phone 12 13800001234` (or `-` to remove): member #12's phone number for SMS alerts."""
+    config = _load(args)
+    from bot.domain.channels import mask_phone
+    from bot.services import phones
+    from bot.services.errors import ServiceError
+
+    async def go() -> None:
+        s = await _open_services(config)
+        try:
+            done = await phones.set_phone(s, None, args.member, args.phone)
+        except ServiceError as err:
+            raise Failed(terminal(s.texts(err.key, **err.kw)), 2) from None
+        finally:
+            await s.db.close()
+        print(f"#{done.member.id}\t{done.member.name}\t{mask_phone(done.phone) or '-'}")
+
+    asyncio.run(go())
+    return 0
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     config = _load(args)
     t = _texts(config)
@@ -315,6 +336,10 @@ def parser() -> argparse.ArgumentParser:
     s = command("role", "set a member's roles, e.g. `role 12 unit_chief` (numbers from `members`)", cmd_role)
     s.add_argument("member", type=member_number, help="the member's number, as `members` lists it")
     s.add_argument("roles", nargs="+", help="every role the member is to hold, e.g. unit_chief")
+    s = command("phone", "set a member's phone number for SMS alerts, e.g. `phone 12 13800001234` (`-` removes it)",
+                cmd_phone)
+    s.add_argument("member", type=member_number, help="the member's number, as `members` lists it")
+    s.add_argument("phone", help="the phone number, or - to remove it")
     s = sub.add_parser("roster", help="duty roster: `roster import FILE` (.xlsx or .csv)", parents=[common])
     rsub = s.add_subparsers(dest="roster_command", required=True, metavar="COMMAND")
     s = command("import", "import a roster table; every day in it replaces that day", cmd_roster_import, rsub)

@@ -298,6 +298,80 @@ class RosterPolicy:
 
 
 @dataclass(frozen=True)
+class EscalationStep:
+    """Whom one step reaches (see bot/domain/escalation.parse_target) and how long it waits for 已收到."""
+
+    targets: tuple[str, ...]
+    delay: timedelta = timedelta(minutes=3)
+
+
+@dataclass(frozen=True)
+class EscalationPolicy:
+    name: str
+    steps: tuple[EscalationStep, ...] = ()
+    repeat: int = 0  # after the last step, start again from the first this many times
+
+
+_DEFAULT_POLICIES = (
+    # An incident alert: the duty officers on shift at once; after 3 min without 已收到 every duty
+    # officer and the directors again, plus SMS to those on shift; after 10 min the 带班领导 by
+    # Telegram and SMS, and the robot groups.
+    EscalationPolicy("incident", (
+        EscalationStep(("duty@shift",), timedelta(minutes=3)),
+        EscalationStep(("role:duty", "role:director", "sms:duty@shift"), timedelta(minutes=7)),
+        EscalationStep(("leader@duty", "sms:leader@duty", "robot:*"), timedelta(minutes=10)),
+    ), repeat=1),
+    # A major incident (deaths, missing, a major category): the leader at once, SMS after a minute.
+    EscalationPolicy("major", (
+        EscalationStep(("duty@shift", "role:director", "leader@duty"), timedelta(minutes=1)),
+        EscalationStep(("role:duty", "sms:duty@shift", "sms:leader@duty", "robot:*"), timedelta(minutes=4)),
+        EscalationStep(("role:leader", "sms:role:director"), timedelta(minutes=5)),
+    ), repeat=1),
+)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Which policy each unanswered thing escalates along ("" = none: it behaves as before)."""
+
+    incident: str = "incident"  # an incident alert nobody acknowledged
+    major: str = "major"  # the same for a major incident
+    forward: str = ""  # an incident stage not forwarded to the city (上报市委) when its clock runs out
+    notice_urgent: str = ""  # an urgent notice still unsigned at its receipt deadline
+    leave: str = ""  # a leave step whose approver stayed silent past the last reminder
+    failover_after: timedelta = timedelta(seconds=60)  # Bot API failing this long: alerts go by robot and SMS
+    policies: tuple[EscalationPolicy, ...] = _DEFAULT_POLICIES
+
+
+@dataclass(frozen=True)
+class Robot:
+    """A group robot: DingTalk custom robot, WeCom group robot or Feishu custom bot."""
+
+    name: str
+    kind: str  # dingtalk | wecom | feishu
+    url: str  # the webhook, with its access_token / key
+    secret_env: str = ""  # the signing secret (加签) is in this environment variable, or the file named by <it>_FILE
+    events: tuple[str, ...] = ("incident", "escalation", "failover")
+    detail: str = "summary"  # summary | full
+
+
+@dataclass(frozen=True)
+class Sms:
+    """An HTTP SMS gateway. Body fields and headers may use {phone} {text} {number} {secret}."""
+
+    url: str = ""  # "" = no SMS
+    method: str = "POST"  # POST | GET (GET sends the body fields as the query)
+    format: str = "json"  # json | form
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, str] = field(default_factory=lambda: {"phone": "{phone}", "text": "{text}"})
+    secret_env: str = ""  # {secret} comes from this environment variable, or the file named by <it>_FILE
+    success_field: str = ""  # e.g. "code" or "result.status"; "" = any 2xx answer
+    success_value: str = ""
+    per_minute: int = 60  # the gateway's pace
+    timeout: timedelta = timedelta(seconds=10)
+
+
+@dataclass(frozen=True)
 class Config:
     general: General = field(default_factory=General)
     telegram: Telegram = field(default_factory=Telegram)
@@ -312,6 +386,9 @@ class Config:
     leave: LeavePolicy = field(default_factory=LeavePolicy)
     roster: RosterPolicy = field(default_factory=RosterPolicy)
     calendar: CalendarPolicy = field(default_factory=CalendarPolicy)
+    escalation: Escalation = field(default_factory=Escalation)
+    robots: tuple[Robot, ...] = ()
+    sms: Sms = field(default_factory=Sms)
     source: str = "<defaults>"
 
     @property
@@ -479,6 +556,7 @@ def _validate(cfg: Config) -> None:
     _validate_info(cfg.info)
     _validate_roster(cfg.roster)
     _validate_calendar(cfg.calendar)
+    _validate_channels(cfg)
     sup = cfg.supervision
     for key, value in (("accept_within", sup.accept_within), ("overdue_chase_every", sup.overdue_chase_every)):
         if value <= timedelta(0):  # a zero chase cadence would chase in a loop
@@ -602,6 +680,81 @@ def _validate_calendar(cal: CalendarPolicy) -> None:
     for i, day in enumerate(cal.workdays):
         if day in off:
             raise _KeyError(f"calendar.workdays[{i}]", f"{day} is also a day off of {off[day]}")
+
+
+def _validate_url(key: str, url: str) -> None:
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise _KeyError(key, f"bad URL {url!r}: write it with its scheme, e.g. https://oapi.dingtalk.com/robot/send?…")
+
+
+def _validate_channels(cfg: Config) -> None:
+    from bot.domain import channels, escalation
+
+    names: set[str] = set()
+    for i, robot in enumerate(cfg.robots):
+        if robot.name in names or not robot.name or robot.name == "*":
+            raise _KeyError(f"robots[{i}].name", f"give each robot its own name ({robot.name!r} is taken or empty)")
+        names.add(robot.name)
+        if robot.kind not in channels.ROBOT_KINDS:
+            raise _KeyError(f"robots[{i}].kind",
+                            f"unknown robot kind {robot.kind!r}; expected one of {', '.join(channels.ROBOT_KINDS)}")
+        _validate_url(f"robots[{i}].url", robot.url)
+        for event in robot.events:
+            if event not in channels.ROBOT_EVENTS:
+                raise _KeyError(f"robots[{i}].events",
+                                f"unknown event {event!r}; expected some of {', '.join(channels.ROBOT_EVENTS)}")
+        if robot.detail not in channels.DETAILS:
+            raise _KeyError(f"robots[{i}].detail", "must be 'summary' or 'full'")
+    sms = cfg.sms
+    if sms.url:
+        _validate_url("sms.url", sms.url)
+    if sms.method not in ("POST", "GET"):
+        raise _KeyError("sms.method", "must be 'POST' or 'GET'")
+    if sms.format not in ("json", "form"):
+        raise _KeyError("sms.format", "must be 'json' or 'form'")
+    if sms.per_minute < 1:
+        raise _KeyError("sms.per_minute", "must be 1 or more")
+    for part in ("headers", "body"):
+        table = getattr(sms, part)
+        if not isinstance(table, dict):
+            raise _KeyError(f"sms.{part}", "expected a table of strings")
+        for name, value in table.items():
+            if not isinstance(value, str):
+                raise _KeyError(f"sms.{part}.{name}", f"expected a string, got {value!r}")
+            try:
+                channels.check_template(value)
+            except ValueError as exc:
+                raise _KeyError(f"sms.{part}.{name}", str(exc)) from None
+    esc = cfg.escalation
+    if esc.failover_after <= timedelta(0):
+        raise _KeyError("escalation.failover_after", "must be longer than 0")
+    policies: set[str] = set()
+    for i, policy in enumerate(esc.policies):
+        if policy.name in policies or not policy.name:
+            raise _KeyError(f"escalation.policies[{i}].name", f"give each policy its own name ({policy.name!r})")
+        policies.add(policy.name)
+        if not policy.steps:
+            raise _KeyError(f"escalation.policies[{i}].steps", "a policy needs at least one step")
+        if policy.repeat < 0:
+            raise _KeyError(f"escalation.policies[{i}].repeat", "must be 0 or more")
+        for j, step in enumerate(policy.steps):
+            key = f"escalation.policies[{i}].steps[{j}]"
+            if step.delay <= timedelta(0):
+                raise _KeyError(f"{key}.delay", "must be longer than 0")
+            for text in step.targets:
+                try:
+                    target = escalation.parse_target(text)
+                except ValueError as exc:
+                    raise _KeyError(f"{key}.targets", str(exc)) from None
+                role = target.who.removeprefix("role:").split("@")[0] if target.who.startswith("role:") else ""
+                if role and role not in ROLES:
+                    raise _KeyError(f"{key}.targets", f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+                if target.channel == "robot" and target.who != "*" and target.who not in names:
+                    raise _KeyError(f"{key}.targets", f"no robot named {target.who!r}; define it under [[robots]]")
+    for key in ("incident", "major", "forward", "notice_urgent", "leave"):
+        name = getattr(esc, key)
+        if name and name not in policies:
+            raise _KeyError(f"escalation.{key}", f"no policy named {name!r} under [[escalation.policies]]")
 
 
 def _validate_info(info: InfoPolicy) -> None:

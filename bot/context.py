@@ -13,6 +13,8 @@ from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackContext
 
+from bot.channels.failover import Failover
+from bot.channels.sender import ChannelSender
 from bot.delivery import OutboxSender
 from bot.desk_bot import DeskBot
 from bot.domain.members import Member
@@ -34,6 +36,8 @@ class Deps:
     sender: OutboxSender | None = None
     upstream: UpstreamPusher | None = None
     progress: BroadcastProgress | None = None  # the live 已送达 line of notices (bot/notice_progress.py)
+    channels: ChannelSender | None = None  # group robots and SMS (bot/channels/sender.py), when configured
+    failover: Failover | None = None  # Telegram refusing a person, or down: the other channels
     handled: updates.Handled = updates.Handled()  # handled before start-up (handlers.skip_redelivered)
 
 

@@ -15,6 +15,7 @@ from bot.domain.incidents import FULL_FIELDS, Incident, Stage
 from bot.domain.members import Action, Member, Role, can, may_see_incident
 from bot.domain.report_draft import ReportDraft
 from bot.fmt import esc
+from bot.services import channel_messages, escalation
 from bot.services import incident_breaches as breaches
 from bot.services import incident_text as txt
 from bot.services.base import Services
@@ -146,6 +147,9 @@ async def file_first_report(s: Services, member: Member, draft: ReportDraft, *, 
                               ref_kind=REF, ref_id=inc_id)
         await incidents.add_events(tx.conn, inc_id, now, [(member.id, "reported", {"name": member.name}),
                                                           (None, "alerted", {"count": len(audience)})])
+        # Beyond Telegram, in this transaction: the robot groups, and the escalation until 已收到.
+        await channel_messages.mirror_alert(s, tx, inc)
+        await escalation.start(s, tx, inc, audience)
         await queue_upstream(s, tx, inc_id, "reported")
         # In the same transaction: the draft becomes "filed as #id", so a 确认上报 pressed again
         # after a crash (the conversation state not yet saved) cannot file it a second time.

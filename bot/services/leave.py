@@ -15,7 +15,7 @@ from bot.domain.leave import Decision, LeaveDraft, LeaveInputError, LeaveStatus
 from bot.domain.leave_chains import LeaveChain, LeaveStep
 from bot.domain.members import Action, Member, can
 from bot.fmt import esc
-from bot.services import holiday
+from bot.services import escalation, holiday
 from bot.services import leave_text as txt
 from bot.services.base import Services
 from bot.services.edits import still_told
@@ -346,6 +346,7 @@ async def decide(s: Services, member: Member, request_id: int, decision: Decisio
                 ref_kind=REF, ref_id=req.id, tag="progress")
             return s.texts("leave.decided_waiting", id=req.id)
         await deadlines.cancel(tx.conn, REMIND, req.id, tx.now, str(req.step))
+        await escalation.stop_subject(tx, f"leave:{req.step}", req.id)  # decided: no escalation step fires after
         await _close_cards(s, tx, req, decision, member)
         if outcome is Decision.REFUSED:
             await finish(s, tx, req, LeaveStatus.REFUSED, member, comment)

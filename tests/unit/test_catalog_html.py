@@ -31,7 +31,7 @@ NOT_TEXT = {
     # times, dates and durations, rendered by bot.fmt.Fmt
     "created", "current", "date", "deadline", "delay", "due", "elapsed", "end", "expires", "first", "forward",
     "last", "learnt", "left", "next", "occurred", "old_due", "start", "time", "wait", "waited", "within", "period",
-    "back", "since", "taken", "gap", "over", "received", "forwarded",
+    "back", "since", "taken", "gap", "over", "received", "forwarded", "round", "tg", "sms", "robots", "channel",
     # catalog words (a category, a status, a role …), rendered by Texts
     "category", "kind", "mark", "mode", "receipt", "result", "roles", "source", "stage", "state", "status",
     "urgency", "urgent", "major", "late", "how", "pin", "default", "inactive", "weekday", "open", "missed",
