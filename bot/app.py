@@ -29,6 +29,7 @@ from bot.delivery import OutboxSender
 from bot.desk_bot import DeskBot, UpdateBacklog, retry_seconds
 from bot.i18n import Texts
 from bot.notice_progress import install_progress
+from bot.pace import Pace
 from bot.sender_order import SenderOrder
 from bot.services.base import Services
 from bot.transport import LeanRequest
@@ -46,7 +47,9 @@ log = logging.getLogger(__name__)
 CATCH_UP_WAIT = timedelta(minutes=1)
 
 
-def build_application(config: Config, token: str, db: Database, clock: Clock | None = None) -> DeskApplication:
+def build_application(
+    config: Config, token: str, db: Database, clock: Clock | None = None, pace: Pace | None = None,
+) -> DeskApplication:
     """Wire everything; the caller opens `db` first and drives the lifecycle (see Runtime)."""
     clock = clock or SystemClock()
     uow = UnitOfWork(db, clock.now)
@@ -82,7 +85,7 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
         .concurrent_updates(SenderOrder(slots) if (slots := config.telegram.concurrent_updates) > 1 else False)
     )
     app: DeskApplication = builder.build()  # type: ignore[assignment]
-    sender = OutboxSender(db, app.bot, clock.now, max_retries=config.telegram.max_retries)
+    sender = OutboxSender(db, app.bot, clock.now, max_retries=config.telegram.max_retries, pace=pace)
     upstream = UpstreamPusher(services) if config.upstream.webhook_url else None
     progress = install_progress(sender, services, app.bot)
     # Group robots and SMS (issue 25): their own outbox and sender, woken by the same commits.
@@ -118,10 +121,14 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
 class Runtime:
     """Start and stop DutyDesk around a PTB Application (polling or webhook)."""
 
-    def __init__(self, config: Config, token: str, *, clock: Clock | None = None, db_path: str | None = None) -> None:
+    def __init__(
+        self, config: Config, token: str, *, clock: Clock | None = None, db_path: str | None = None,
+        pace: Pace | None = None,
+    ) -> None:
         self.config = config
         self.token = token
         self.clock = clock or SystemClock()
+        self.pace = pace  # the outbox's seconds (bot/pace.py); None: real ones
         self.db = Database(db_path or config.database_path)
         self.app: DeskApplication | None = None
         self._waiting: set[asyncio.Task[None]] = set()  # for the start-up backlog (cancelled at stop)
@@ -138,7 +145,7 @@ class Runtime:
         await self.db.open()
         async with self.db.tx() as conn:
             await members.sync_units(conn, self.config.units)
-        app = build_application(self.config, self.token, self.db, self.clock)
+        app = build_application(self.config, self.token, self.db, self.clock, self.pace)
         app.deps.handled = await updates.handled(self.db.read)
         self.app = app
         await self._reach_telegram(app)

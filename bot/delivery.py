@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -18,6 +17,7 @@ from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from bot.desk_bot import Payload, retry_seconds
+from bot.pace import Pace, WallPace
 from storage import members, notices, outbox
 from storage.db import Database
 from storage.outbox import OutboxRow
@@ -89,9 +89,11 @@ class OutboxSender:
     def __init__(
         self, db: Database, bot: Bot, now: Callable[[], datetime], *,
         max_retries: int = 8, pacer: ChatPacer | None = None, batch: int = 60,
-        global_pacer: GlobalPacer | None = None, urgent: tuple[str, ...] = URGENT,
+        global_pacer: GlobalPacer | None = None, urgent: tuple[str, ...] = URGENT, pace: Pace | None = None,
     ) -> None:
         self.db, self.bot, self._now = db, bot, now
+        # Telegram's seconds: real ones in production, a timeline that skips its waits in the harness.
+        self.pace: Pace = pace or WallPace()
         self.max_retries = max_retries
         self.pacer = pacer or ChatPacer()
         self.global_pacer = global_pacer or GlobalPacer()
@@ -153,6 +155,11 @@ class OutboxSender:
                 pass
         self._task = None
 
+    @property
+    def idle(self) -> bool:
+        """The last pass found nothing to send and no direct send is under way."""
+        return self._idle.is_set() and not self._direct
+
     async def wait_idle(self, timeout: float = 10) -> None:
         await asyncio.wait_for(self._idle.wait(), timeout)
 
@@ -173,10 +180,7 @@ class OutboxSender:
                 await self._wake.wait()
                 self._resting = False
             else:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=max(wait, 0.005))
-                except TimeoutError:
-                    pass
+                await self.pace.wait(self._wake, max(wait, 0.005))
 
     async def drain_once(self) -> float | None:
         """Send what is ready; return seconds until more will be ready, or None when empty."""
@@ -203,28 +207,28 @@ class OutboxSender:
     async def _send_chat(self, rows: list[OutboxRow]) -> float | None:
         """Send one chat's rows in order; stop at the first that must wait."""
         for row in rows:
-            now = time.time()
+            now = self.pace.time()
             if row.not_before > now:
                 return row.not_before - now
-            pace = self.pacer.delay(row.chat_id, time.monotonic())
+            pace = self.pacer.delay(row.chat_id, self.pace.monotonic())
             if pace > 0:
-                await asyncio.sleep(pace)
+                await self.pace.sleep(pace)
             if not await self._send_row(row):
-                return max(0.0, self._retry_at(row) - time.time())
+                return max(0.0, self._retry_at(row) - self.pace.time())
         return None
 
     def _retry_at(self, row: OutboxRow) -> float:
-        return time.time() + min(60.0, 0.5 * 2 ** min(row.attempts, 7))
+        return self.pace.time() + min(60.0, 0.5 * 2 ** min(row.attempts, 7))
 
     async def _paced_call(self, row: OutboxRow) -> JSONDict | bool:
         """One Bot API call within the global budget; its token counts from Telegram's answer."""
         async with self._global_turn:
-            while (wait := self.global_pacer.acquire(time.monotonic())) > 0:
-                await asyncio.sleep(wait)
+            while (wait := self.global_pacer.acquire(self.pace.monotonic())) > 0:
+                await self.pace.sleep(wait)
         try:
             return await self._call(row)
         finally:
-            self.global_pacer.release(time.monotonic())
+            self.global_pacer.release(self.pace.monotonic())
 
     async def _send_row(self, row: OutboxRow) -> bool:
         try:
@@ -232,7 +236,7 @@ class OutboxSender:
         except RetryAfter as exc:
             delay = retry_seconds(exc)
             async with self.db.single() as conn:  # one statement: one trip
-                await outbox.mark_retry(conn, row.id, time.time() + delay, f"429 retry after {delay}")
+                await outbox.mark_retry(conn, row.id, self.pace.time() + delay, f"429 retry after {delay}")
             return False
         except _NotYet:
             return False

@@ -18,6 +18,7 @@ from bot.app import Runtime
 from bot.clock import Clock, FakeClock
 from bot.config import Config
 from bot.emulator import BotApiEmulator, SimUser
+from bot.pace import Pace, SkipPace, WallPace
 from bot.services import registration
 from storage import outbox
 
@@ -58,8 +59,12 @@ class Desk:
     def __init__(
         self, *, clock: Clock | None = None, db_path: Path | str | None = None, emulator: BotApiEmulator | None = None,
         config_overrides: dict[str, Any] | None = None, incident: dict[str, Any] | None = None,
+        pace: Pace | None = None,
     ) -> None:
         self.clock = clock if clock is not None else FakeClock()
+        # Telegram's seconds for the outbox: on a FakeClock its paced waits are skipped, not slept
+        # (bot/pace.py); the demo, on the system clock, goes at Telegram's real pace.
+        self.pace: Pace = pace or (SkipPace() if isinstance(self.clock, FakeClock) else WallPace())
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if db_path is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="dutydesk-")
@@ -69,6 +74,7 @@ class Desk:
         if isinstance(self.clock, FakeClock):  # messages are dated by the same clock as the bot's "now"
             fake = self.clock
             self.emu.clock = lambda: fake.now().timestamp()
+        self.emu.limits_clock = self.pace.monotonic  # its flood limits judge the pacer on its own timeline
         self._own_emu = emulator is None
         self._incident = incident or {}
         self._overrides = config_overrides or {}
@@ -95,7 +101,7 @@ class Desk:
 
     async def start_bot(self) -> None:
         assert self.config is not None
-        self.runtime = Runtime(self.config, self.emu.token, clock=self.clock, db_path=str(self.db_path))
+        self.runtime = Runtime(self.config, self.emu.token, clock=self.clock, db_path=str(self.db_path), pace=self.pace)
         await self.runtime.start(poll_interval=0.0)
         # Deadlines due at start-up fire once the updates queued while the bot was down were handled.
         await asyncio.wait_for(self.runtime.deps.scheduler.released.wait(), 30)
@@ -140,27 +146,37 @@ class Desk:
         return user
 
     async def settle(self, timeout: float = 15.0) -> None:
-        """Until the bot consumed every update and the outbox has nothing ready to send."""
+        """Until nothing is left to do: every update was fetched and handled (the bot's next poll
+        confirmed it), no deadline is firing, the outbox has nothing ready to send and sends
+        nothing, and no request reached the emulator while that was checked. Waits on the bot's
+        requests between checks, never for a fixed time."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        import time as _time
-
         while True:
-            await self.emu.wait_idle(quiet=0.03, timeout=max(0.1, deadline - loop.time()))
-            rows = await outbox.pending(self.db.conn, 1000)
-            ready = [r for r in rows if r.not_before <= _time.time()]
-            if not ready and (channel_sender := self.runtime.deps.channels if self.runtime else None):
-                await channel_sender.wait_idle(max(0.1, deadline - loop.time()))  # robots and SMS: nothing ready
-                rows = await outbox.pending(self.db.conn, 1000)
-                ready = [r for r in rows if r.not_before <= _time.time()]
-            if not ready:
-                await self.emu.wait_idle(quiet=0.03, timeout=max(0.1, deadline - loop.time()))
-                rows = await outbox.pending(self.db.conn, 1000)
-                if not [r for r in rows if r.not_before <= _time.time()]:
-                    return
+            seen = self.emu.activity
+            ready = await self._ready_rows() if self._idle() else -1
+            if ready == 0 and self._idle() and self.emu.activity == seen:
+                return
             if loop.time() > deadline:
-                raise TimeoutError(f"outbox still has {len(ready)} ready rows")
-            await asyncio.sleep(0.01)
+                raise TimeoutError(f"not settled after {timeout} s: {max(ready, 0)} outbox rows ready, "
+                                   f"{self.emu.pending_updates} updates unconfirmed")
+            # The next request (a poll, a send) is what changes any of it; the cap covers what
+            # changes without one (a row marked failed, a retry coming due).
+            await self.emu.wait_moved(seen, min(0.02, max(0.0, deadline - loop.time())))
+
+    def _idle(self) -> bool:
+        if self.runtime is None or not self.emu.drained:
+            return self.runtime is None and self.emu.drained
+        deps = self.runtime.deps
+        channels = deps.channels  # group robots and SMS: nothing ready to send there either
+        return (deps.scheduler.idle and (deps.sender is None or deps.sender.idle)
+                and (channels is None or channels.idle))
+
+    async def _ready_rows(self) -> int:
+        if self.runtime is None:
+            return 0
+        now = self.pace.time()
+        return sum(1 for r in await outbox.pending(self.db.conn, 1000) if r.not_before <= now)
 
     async def advance(self, delta: timedelta | None = None, **kw: float) -> datetime:
         """Move the fake clock; due deadlines fire; wait for their messages to go out."""

@@ -82,6 +82,11 @@ class DeadlineScheduler:
         await self.run_due()
         self.released.set()
 
+    @property
+    def idle(self) -> bool:
+        """No firing under way (with a FakeClock, rows found due at a commit fire in a task)."""
+        return self._pending is None or self._pending.done()
+
     def stop(self) -> None:
         if self._job is not None:
             self._job.schedule_removal()

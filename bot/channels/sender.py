@@ -89,6 +89,11 @@ class ChannelSender:
             self._task = None
         await self.client.aclose()
 
+    @property
+    def idle(self) -> bool:
+        """The last pass found nothing ready to send (rows waiting for their time or pace may remain)."""
+        return self._idle.is_set()
+
     async def wait_idle(self, timeout: float = 10) -> None:
         """Until nothing is ready to send (rows waiting for their time or pace may remain)."""
         await asyncio.wait_for(self._idle.wait(), timeout)

@@ -11,7 +11,6 @@ import asyncio
 import json
 import mimetypes
 import re
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -351,7 +350,7 @@ class BotApi:
             before = emu.stats.updates_confirmed
             emu._confirm_updates(offset)
             if emu.stats.updates_confirmed != before:
-                emu._last_activity = time.monotonic()
+                emu._touch()
         limit = params.get("limit")
         limit = min(100, max(1, limit)) if isinstance(limit, int) else 100
         timeout = params.get("timeout")
@@ -383,7 +382,7 @@ class BotApi:
             return RawJson("[]")
         n = min(limit, len(q))
         batch = [q[i][1] for i in range(n)]
-        emu._last_activity = time.monotonic()
+        emu._touch()
         return RawJson("[" + ",".join(batch) + "]")
 
     def set_webhook(self, params: JSONDict, files: dict[str, Upload]) -> bool:

@@ -170,6 +170,11 @@ class BotApiEmulator:
         self._forced: list[ForcedFault] = []
         self._inflight = 0
         self._last_activity = time.monotonic()
+        self.activity = 0  # bot requests seen so far (`settled` compares it across its checks)
+        self._moved = asyncio.Event()  # set at each bot request (`wait_moved`)
+        # The seconds the opt-in flood limits count: the test harness points it at the outbox's
+        # pace (bot/pace.py), so a pacer that skips its waits is judged on the same timeline.
+        self.limits_clock: Callable[[], float] = time.monotonic
         self._server: EmulatorServer | None = None
         self.host = "127.0.0.1"
         self.port = 0
@@ -384,6 +389,27 @@ class BotApiEmulator:
         bot that sent it is gone by then."""
         return self._inflight
 
+    def _touch(self) -> None:
+        """The bot made a request (or one ended)."""
+        self._last_activity = time.monotonic()
+        self.activity += 1
+        self._moved.set()
+
+    @property
+    def drained(self) -> bool:
+        """Every update was consumed (the bot's next poll confirmed it) and no request is stalled."""
+        return not self._updates and self._inflight == 0 and (self._deliverer is None or self._deliverer.idle)
+
+    async def wait_moved(self, since: int, timeout: float) -> None:
+        """Until the bot makes a request after the `since`-th (`activity`), at most `timeout` s."""
+        if self.activity != since:
+            return
+        self._moved.clear()
+        try:
+            await asyncio.wait_for(self._moved.wait(), timeout)
+        except TimeoutError:
+            pass
+
     async def wait_idle(self, quiet: float = 0.05, timeout: float = 10.0) -> None:
         """Wait until every update was consumed and the bot made no request for ``quiet`` s."""
         loop = asyncio.get_running_loop()
@@ -391,12 +417,7 @@ class BotApiEmulator:
         step = max(0.005, quiet / 4)
         while True:
             now = time.monotonic()
-            if (
-                not self._updates
-                and self._inflight == 0
-                and (self._deliverer is None or self._deliverer.idle)
-                and now - self._last_activity >= quiet
-            ):
+            if self.drained and now - self._last_activity >= quiet:
                 return
             remaining = deadline - loop.time()
             if remaining <= 0:

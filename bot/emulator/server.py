@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from collections import deque
 from collections.abc import Awaitable
 from dataclasses import dataclass
@@ -357,7 +356,7 @@ class EmulatorServer:
                 return self._slow(name, impl, params, files)
             if name == "getUpdates":
                 return self._poll(impl, params, files)
-            emu._last_activity = time.monotonic()
+            emu._touch()
             return self._run(name, impl, params, files)
         except ApiError as err:
             return self._error(name, params, err)
@@ -368,7 +367,7 @@ class EmulatorServer:
             if emu._limiter is not None and is_rate_limited_method(name):
                 cid = params.get("chat_id")
                 key = cid if isinstance(cid, int) else hash(str(cid))
-                retry = emu._limiter.check(key, time.monotonic())
+                retry = emu._limiter.check(key, emu.limits_clock())
                 if retry is not None:
                     emu.stats.rate_limited += 1
                     raise ApiError(429, f"Too Many Requests: retry after {retry}", retry_after=retry)
@@ -377,7 +376,7 @@ class EmulatorServer:
         except ApiError as err:
             return self._error(name, params, err)
         finally:
-            emu._last_activity = time.monotonic()
+            emu._touch()
 
     async def _poll(self, impl: Any, params: JSONDict, files: dict[str, Upload]) -> Response:
         try:
@@ -404,7 +403,7 @@ class EmulatorServer:
         cid = params.get("chat_id")
         emu._log("bot", cid if isinstance(cid, int) else 0, "bot→", f"⚡ fault {fault} on {method}", event="fault",
                  detail=f"{fault} {method}")
-        emu._last_activity = time.monotonic()
+        emu._touch()
         cfg = emu.faults
         if fault == "429":
             retry = cfg.retry_after if cfg is not None else 1

@@ -90,7 +90,7 @@ class WebhookDeliverer:
             if ok:
                 emu.stats.webhook_deliveries += 1
                 emu.stats.updates_confirmed += 1
-                emu._last_activity = time.monotonic()
+                emu._touch()
                 self._failures = 0
                 self._release(item)
                 continue
