@@ -17,20 +17,21 @@ async def test_single_waits_for_an_open_transaction_and_survives_its_rollback(tm
     db = await Database(tmp_path / "t.sqlite3").open()
     try:
         now = datetime(2026, 11, 23, tzinfo=UTC)
-        in_tx = asyncio.Event()
+        in_tx, asking = asyncio.Event(), asyncio.Event()
 
         async def failing_tx() -> None:
             try:
                 async with db.tx() as conn:
                     await drafts.save(conn, 1, "report", {"place": "rolled back"}, now)
                     in_tx.set()
-                    await asyncio.sleep(0.05)  # single() is waiting for the lock meanwhile
+                    await asking.wait()  # single() is waiting for the lock meanwhile
                     raise RuntimeError("boom")
             except RuntimeError:
                 pass
 
         task = asyncio.create_task(failing_tx())
         await in_tx.wait()
+        asking.set()  # runs on once this task blocks on the lock, in single() below
         async with db.single() as conn:
             await drafts.save(conn, 2, "report", {"place": "kept"}, now)
         await task

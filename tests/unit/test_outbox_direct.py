@@ -16,6 +16,7 @@ import storage.outbox as outbox_table
 from bot.delivery import OutboxSender
 from bot.emulator import BotApiEmulator, Faults
 from bot.harness import TOKEN
+from bot.pace import SkipPace
 from bot.transport import LeanRequest
 from storage.db import Database
 from storage.uow import UnitOfWork
@@ -47,7 +48,7 @@ async def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
     db = await Database(tmp_path / "o.sqlite3").open()
     bot = Bot(TOKEN, base_url=emu.base_url, request=LeanRequest(8))
     await bot.initialize()
-    sender = OutboxSender(db, bot, lambda: datetime.now(UTC))
+    sender = OutboxSender(db, bot, lambda: datetime.now(UTC), pace=SkipPace())  # paced waits skipped
     uow = UnitOfWork(db, lambda: datetime.now(UTC))
     uow.on_outbox = sender.wake
     r = Rig(emu, db, sender, uow)
@@ -67,11 +68,12 @@ async def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
     await emu.stop()
 
 
-async def _until(cond, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+async def _until(emu: BotApiEmulator, cond, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    """Until `cond()` holds, looked at again after each request the emulator sees."""
     end = time.monotonic() + timeout
     while not cond():
         assert time.monotonic() < end, "timed out"
-        await asyncio.sleep(0.01)
+        await emu.wait_moved(emu.activity, 0.05)
 
 
 async def test_rows_committed_while_idle_go_out_without_reading_the_outbox(rig: Rig) -> None:
@@ -88,12 +90,12 @@ async def test_rows_committed_while_idle_go_out_without_reading_the_outbox(rig: 
 async def test_a_later_row_for_the_same_chat_waits_for_the_direct_one(rig: Rig) -> None:
     rig.emu.faults = Faults(rate=1.0, kinds=("slow",), slow_seconds=0.4, seed=1)
     await rig.send(601, "第一条")
-    await asyncio.sleep(0.05)  # in flight
+    await _until(rig.emu, lambda: rig.emu.stalled_requests == 1)  # in flight
     rig.emu.faults = None
     await rig.send(601, "第二条")
     await rig.send(602, "别的人")
-    await asyncio.sleep(0.1)
-    assert rig.texts(602) == ["别的人"]  # another chat is not held up
+    await _until(rig.emu, lambda: rig.texts(602) == ["别的人"])
+    assert rig.emu.stalled_requests == 1 and rig.texts(601) == []  # another chat is not held up
     await rig.sender.wait_idle()
     assert rig.texts(601) == ["第一条", "第二条"]
     assert await rig.statuses() == {"sent": 3}
@@ -104,23 +106,23 @@ async def test_a_pass_whose_read_outlasts_a_direct_send_does_not_send_its_rows_a
     """The pass reads on its own connection, so its rows can be from before the direct send marked
     its rows sent; by the time the read returns, that send may be over. Its chats must still be
     left out (they were busy when the read began), or the pass sends those rows a second time."""
-    read = outbox_table.pending
+    read, marked = outbox_table.pending, asyncio.Event()
+    rig.sender.on_sent = lambda row, _result: marked.set() if row.payload.get("text") == "第一条" else None
 
     async def outlasting(*a: object, **kw: object) -> list[outbox_table.OutboxRow]:
         rows = await read(*a, **kw)  # type: ignore[arg-type]
         if any(r.payload.get("text") == "第一条" for r in rows):  # read while the direct send was in flight
-            await _until(lambda: rig.texts(601) == ["第一条"])
-            await asyncio.sleep(0.2)  # and now it is marked sent
+            await asyncio.wait_for(marked.wait(), 5)  # and now it is delivered and marked sent
         return rows
 
     monkeypatch.setattr("bot.delivery.outbox.pending", outlasting)
     rig.emu.faults = Faults(rate=1.0, kinds=("slow",), slow_seconds=0.3, seed=1)
     await rig.send(601, "第一条")  # goes direct, slowly
-    await asyncio.sleep(0.05)
+    await _until(rig.emu, lambda: rig.emu.stalled_requests == 1)
     rig.emu.faults = None
     await rig.send(601, "第二条")  # same chat: wakes a pass instead
     await rig.sender.wait_idle()
-    await asyncio.sleep(0.3)
+    await _until(rig.emu, lambda: rig.emu.stalled_requests == 0)  # a repeat would have been sent by now
     assert rig.texts(601) == ["第一条", "第二条"]
     assert await rig.statuses() == {"sent": 2}
 
@@ -128,9 +130,8 @@ async def test_a_pass_whose_read_outlasts_a_direct_send_does_not_send_its_rows_a
 async def test_a_failed_direct_send_stays_queued_and_the_pass_delivers_it_once(rig: Rig) -> None:
     rig.emu.faults = Faults(rate=1.0, kinds=("500",), seed=1)
     await rig.send(601, "重试我")
-    await _until(lambda: rig.emu.stats.as_dict().get("faults_injected", 1) > 0)
-    await asyncio.sleep(0.1)
-    rig.emu.faults = None
+    await _until(rig.emu, lambda: rig.emu.stats.as_dict().get("faults_injected", 1) > 0)
+    rig.emu.faults = None  # the first try has its 500; the retry goes through
     await rig.sender.wait_idle(timeout=10)
     assert rig.texts(601) == ["重试我"]
     assert await rig.statuses() == {"sent": 1}
@@ -165,7 +166,7 @@ async def test_each_outbox_method_reaches_telegram_as_stored(rig: Rig) -> None:
         await tx.send(601, outbox_table.SEND_LOCATION, {"latitude": 34.7466, "longitude": 113.6253})
         notice = await tx.send_text(group.id, "停水通知")
         await tx.send(group.id, outbox_table.PIN, {"edit_of": notice})
-    await _until(lambda: bool(group.pinned) and len(rig.emu.messages(601)) == 2)
+    await _until(rig.emu, lambda: bool(group.pinned) and len(rig.emu.messages(601)) == 2)
     await rig.sender.wait_idle()  # the emulator has the pin before the sender marks its row sent
     alert, where = rig.emu.messages(601)  # the bot's messages in that chat
     assert alert.text == "快报（已签收）" and alert.buttons == [("✅ 签收", "a:ack:1")]
@@ -190,12 +191,12 @@ async def test_a_pass_never_sends_rows_of_a_transaction_still_open(rig: Rig) -> 
 
     handler = asyncio.create_task(failing_handler())
     await queued.wait()
-    a_pass = asyncio.create_task(rig.sender.drain_once())  # e.g. woken by a retry timer meanwhile
-    await asyncio.sleep(0.1)
+    # A whole pass while the transaction is open (e.g. woken by a retry timer meanwhile); one that
+    # sent the row would wait for the lock to mark it, and time out here.
+    await asyncio.wait_for(rig.sender.drain_once(), 5)
     release.set()
     with pytest.raises(RuntimeError):
         await handler
-    await a_pass
     await rig.sender.wait_idle()
     assert rig.texts(601) == []
     assert await rig.statuses() == {}

@@ -20,18 +20,18 @@ async def test_commits_never_checkpoint_and_the_background_checkpoint_copies_eve
         wal = Path(f"{db.path}-wal")
         assert wal.stat().st_size > 1000 * 4096  # nothing was copied back by the commits
         results: list[tuple[int, int, int]] = []
-        real = db.checkpoint
+        real, ran = db.checkpoint, asyncio.Event()
 
         async def spy(conn):  # type: ignore[no-untyped-def]
             results.append(await real(conn))
+            ran.set()
             return results[-1]
 
         db.checkpoint = spy  # type: ignore[method-assign]
         db.checkpoint_every = 0.05
         db._checkpointer.cancel()  # type: ignore[union-attr]  # restart the loop with the short interval
         db._checkpointer = asyncio.create_task(db._checkpoint_loop())
-        while not results:
-            await asyncio.sleep(0.05)
+        await asyncio.wait_for(ran.wait(), 10)
         busy, frames, copied = results[0]
         assert busy == 0 and frames > 1000 and copied == frames
         async with db.tx() as conn:  # writers go on meanwhile, and the WAL starts over
