@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import tempfile
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -163,6 +165,22 @@ class Desk:
             # The next request (a poll, a send) is what changes any of it; the cap covers what
             # changes without one (a row marked failed, a retry coming due).
             await self.emu.wait_moved(seen, min(0.02, max(0.0, deadline - loop.time())))
+
+    async def until(self, cond: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0) -> None:
+        """Until `cond()` (which may be async) holds, looked at again after each request the bot makes
+        (a message, an edit, a poll) rather than after a fixed sleep."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            seen = self.emu.activity
+            held = cond()
+            if inspect.isawaitable(held):
+                held = await held
+            if held:
+                return
+            if loop.time() > deadline:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            await self.emu.wait_moved(seen, min(0.05, max(0.0, deadline - loop.time())))
 
     def _idle(self) -> bool:
         if self.runtime is None or not self.emu.drained:

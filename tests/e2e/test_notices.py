@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from datetime import timedelta
@@ -45,13 +44,12 @@ async def _latest_notice(desk: Desk) -> notices.Notice:
 
 async def _final_status(desk: Desk, who: SimUser, message_id: int, timeout: float = 10) -> str:
     """The status line once every delivery is done (it is edited in place)."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
+    def done() -> bool:
         msg = desk.emu.message(who.id, message_id)
-        if msg is not None and "已全部送达" in (msg.text or ""):
-            return msg.text or ""
-        await asyncio.sleep(0.05)
-    raise TimeoutError("status line never reached 已全部送达")
+        return msg is not None and "已全部送达" in (msg.text or "")
+
+    await desk.until(done, timeout)
+    return desk.emu.message(who.id, message_id).text or ""  # type: ignore[union-attr]
 
 
 async def _signed(desk: Desk, notice_id: int) -> dict[str, bool]:
@@ -380,12 +378,13 @@ async def _broadcast(desk: Desk, count: int) -> None:
     started = time.monotonic()
     n = await svc.send_notice(desk.services, director, svc.NoticeDraft(
         title="全区通知", body="请签收。", audience=AudienceSpec(Audience.ALL)))
-    while True:
+
+    async def delivered() -> bool:
         sent, failed, total = await notices.delivery_counts(desk.db.conn, n.id, svc.DELIVER)
-        if sent + failed >= total:
-            break
-        assert time.monotonic() - started < count / 20 + 30, f"only {sent}/{total} after {time.monotonic() - started:.0f}s"
-        await asyncio.sleep(0.2)
+        return sent + failed >= total
+
+    await desk.until(delivered, timeout=count / 20 + 30)
+    sent, failed, total = await notices.delivery_counts(desk.db.conn, n.id, svc.DELIVER)
     status_msg = next(m for m in director_user.inbox if "全区通知" in (m.text or ""))
     await _final_status(desk, director_user, status_msg.message_id)  # the last progress edit
     assert (sent, failed, total) == (count, 0, count)
@@ -434,9 +433,11 @@ async def test_stopping_mid_broadcast_leaves_no_progress_edit_behind(
     progress = desk.runtime.app.deps.progress  # type: ignore[union-attr]
     progress.poke(n.id)  # as a row delivered just now would: an edit is due within the 2 s interval
     assert progress._scheduled
+    timers = list(progress._scheduled.values())
     await desk.stop_bot()
     assert not progress._scheduled and not progress._tasks
-    await asyncio.sleep(2.5)  # past the interval: nothing may wake up against the closed database
+    # A cancelled timer never runs: nothing can wake up against the closed database after the interval.
+    assert all(timer.cancelled() for timer in timers)
     assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
 
 
@@ -458,7 +459,11 @@ async def test_an_emergency_alert_overtakes_a_broadcast_in_progress(desk: Desk, 
     assert director is not None and officer is not None
     n = await svc.send_notice(desk.services, director, svc.NoticeDraft(
         title="全区通知", body="请签收。", audience=AudienceSpec(Audience.UNITS, units=("xushui",))))
-    await asyncio.sleep(1.0)
+
+    async def under_way() -> bool:  # about a second in: Telegram's budget for one second went out
+        return (await notices.delivery_counts(desk.db.conn, n.id, svc.DELIVER))[0] >= 30
+
+    await desk.until(under_way)
     draft = ReportDraft(category="fire", occurred_at=desk.services.now().isoformat(), place="建设路",
                         description="起火", deaths=0, injured=0, missing=0)
     filed_at = time.monotonic()

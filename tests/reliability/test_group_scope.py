@@ -174,6 +174,10 @@ async def day(desk: Desk, cast: Cast) -> SimGroup:
     from tests.e2e.test_leave import ask_leave
     from tests.e2e.test_supervision import assign
 
+    assert desk.runtime is not None
+    # The status lines are edited at once, not 2 s apart: what is measured here is what comes after them.
+    assert desk.runtime.deps.progress is not None
+    desk.runtime.deps.progress.interval = 0.0
     grp = desk.emu.group(GROUP_ID, "建设路街道工作群",
                          [cast.officer, cast.head, cast.duty, cast.director, cast.leader, cast.admin])
     await cast.head.send_command("/bindgroup", chat=grp)
@@ -202,16 +206,19 @@ async def day(desk: Desk, cast: Cast) -> SimGroup:
 
 
 async def _quiet(desk: Desk) -> None:
-    """Settled, and the notice senders' live status lines (edited up to 2 s after the last
-    delivery, bot/notice_progress.py) have had their last edit."""
-    import asyncio
+    """Settled, and the notice senders' live status lines (bot/notice_progress.py) have had
+    their last edit: none is scheduled or under way."""
+    assert desk.runtime is not None and desk.runtime.deps.progress is not None
+    progress = desk.runtime.deps.progress
+
+    def no_edit_due() -> bool:
+        return not progress._scheduled and not progress._tasks
 
     while True:
         await desk.settle()
-        calls = _bot_calls(desk)
-        await asyncio.sleep(2.5)
+        await desk.until(no_edit_due)
         await desk.settle()
-        if _bot_calls(desk) == calls:
+        if no_edit_due():
             return
 
 
