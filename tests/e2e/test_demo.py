@@ -3,7 +3,7 @@ pressed, what popped up and which message changed — never button data, message
 Python lists, internal stage names, or an English warning in a Chinese demo.
 
 The story renderer is tried on every kind of event the emulator records (fast), then the
-whole demo is played once (about 40 s of real time: its deadlines are seconds long).
+whole demo is played once (about 40 s of real time: its deadlines are seconds long; a slow test).
 """
 
 from __future__ import annotations
@@ -110,6 +110,7 @@ async def test_every_kind_of_event_reads_as_a_story(emu: BotApiEmulator) -> None
     assert "单位：建设路街道\n" not in story.split("机器人更新了")[1]  # an edit shows what changed, not it all
 
 
+@pytest.mark.slow
 async def test_the_demo_reads_as_a_story(capsys: pytest.CaptureFixture[str]) -> None:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level

@@ -1,11 +1,14 @@
 """Small versions of `python -m bench.chaos`: the real bot process, kill -9, restart, exactly-once.
 
-In the default run (about 40 s and 55 s on a 2-core machine): they guard the promise the rest of
-the design serves, and they caught what no faster test did (an early retry after a 429, a pass
-sending a row a direct send had just sent).
+They guard the promise the rest of the design serves, and they caught what no faster test did (an
+early retry after a 429, a pass sending a row a direct send had just sent). A real process on the
+real clock, its alerts paced at Telegram's one message a second per chat: about 40 s and 55 s on a
+2-core machine, so among the slow tests (`python -m pytest -m slow`).
 """
 
 from __future__ import annotations
+
+import pytest
 
 from bench import chaos
 
@@ -26,11 +29,13 @@ def _check(result: dict[str, object], reports: int, kills: int) -> None:
     assert result["interrupted_conversations"] == result["resumed_at_step"]
 
 
+@pytest.mark.slow
 async def test_chaos_kill_9_small() -> None:
     args = chaos.parse_args(["--reports", "30", "--kills", "3", "--officers", "10", "--forward", "5", "--seed", "3"])
     _check(await chaos.run(args), 30, 3)
 
 
+@pytest.mark.slow
 async def test_chaos_with_bot_api_faults_small() -> None:
     args = chaos.parse_args(["--reports", "30", "--kills", "3", "--officers", "10", "--forward", "5", "--seed", "4",
                              "--faults", "0.1", "--slow", "0.5"])

@@ -128,9 +128,11 @@ def test_the_slow_marker_is_described_alike_and_truly() -> None:
     assert in_pyproject and in_readme and in_pyproject.group(1) == in_readme.group(1)
     assert "-m 'not slow'" in PYPROJECT["tool"]["pytest"]["ini_options"]["addopts"]
     slow = _slow_marked_tests()
-    # what the description says they are: the broadcast, and the fuzz runs at length
-    assert slow and all("broadcast" in name or name.endswith("_at_length") for name in slow), slow
-    assert "chaos" not in marker  # the small chaos runs are in the default run, as the README says
+    # what the description says they are: the broadcast, the demo, the chaos runs, the fuzz runs at length
+    assert slow and all("broadcast" in name or name.endswith("_at_length") or "test_chaos" in name
+                        or "test_demo.py" in name for name in slow), slow
+    assert "chaos" in marker and "demo" in marker  # real-clock runs, out of the default run as the README says
+    assert any("test_chaos" in name for name in slow) and any("test_demo.py" in name for name in slow)
 
 
 def _cli_examples() -> list[str]:
