@@ -235,7 +235,7 @@ async def test_confirm_pressed_again_and_redelivered_after_a_kill_repeats_the_co
     before that update's end was saved, Telegram delivers it again and the restarted bot answers it
     again: the same number, a third time, after the person may already have begun the next report.
     Nothing is filed twice; the chaos run's officers must not take that late repeat for the next
-    report's confirmation (tests/unit/test_chaos_harness.py)."""
+    report's confirmation (tests/integration/test_chaos_harness.py)."""
     import contextlib
 
     from tests.reliability.test_redelivery import Replay, killed

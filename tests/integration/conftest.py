@@ -1,4 +1,4 @@
-"""Fixtures for unit tests that need a Bot API to talk to."""
+"""Fixtures for integration tests that need a Bot API to talk to."""
 
 from __future__ import annotations
 
