@@ -410,6 +410,20 @@ class BotApiEmulator:
         except TimeoutError:
             pass
 
+    async def wait_until(self, cond: Callable[[], object], timeout: float = 10.0, what: str = "") -> None:
+        """Until `cond()` holds, looked at again after each request the bot makes, or every 50 ms for
+        what changes without one (a process exiting): a condition, never a guessed sleep."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            seen = self.activity
+            if cond():
+                return
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"not within {timeout} s: {what or cond}")
+            await self.wait_moved(seen, min(0.05, remaining))
+
     async def wait_idle(self, quiet: float = 0.05, timeout: float = 10.0) -> None:
         """Wait until every update was consumed and the bot made no request for ``quiet`` s."""
         loop = asyncio.get_running_loop()

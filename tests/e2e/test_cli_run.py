@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bot.cli import example_config
 from bot.emulator import BotApiEmulator
+from tests.waiting import ended
 
 TOKEN = "777001:RUN-test-SECRETPART"
 SECRET_PART = TOKEN.split(":", 1)[1]
@@ -52,21 +53,21 @@ class Bot:
         return self.log.read_text("utf-8", "replace")
 
     async def wait_for(self, test: Callable[[str], bool], seconds: float = 30) -> str:
-        for _ in range(int(seconds / 0.05)):
+        """Until the log passes `test`: read again each 50 ms or as soon as the process exits."""
+        end = asyncio.get_running_loop().time() + seconds
+        while asyncio.get_running_loop().time() < end:
             out = self.out
             if test(out):
                 return out
             if self.proc.poll() is not None:
                 raise AssertionError(f"dutydesk run exited ({self.proc.returncode}):\n{out[-2000:]}")
-            await asyncio.sleep(0.05)
+            await ended(self.proc, 0.05)
         raise AssertionError(f"not seen in {seconds}s:\n{self.out[-2000:]}")
 
     async def stop(self) -> int:
         self.proc.send_signal(signal.SIGTERM)
-        for _ in range(400):
-            if self.proc.poll() is not None:
-                return self.proc.returncode
-            await asyncio.sleep(0.05)
+        if await ended(self.proc, 20):
+            return self.proc.returncode
         self.proc.kill()
         raise AssertionError("dutydesk run did not stop on SIGTERM")
 

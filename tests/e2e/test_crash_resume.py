@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import signal
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from bot.emulator import BotApiEmulator
 from bot.harness import example_config_text
+from tests.waiting import ended
 
 TOKEN = "424242:CRASH-test-token"
 
@@ -33,10 +33,12 @@ async def start_bot(config: Path, emu: BotApiEmulator) -> subprocess.Popen[bytes
     polls = emu.stats.requests.get("getUpdates", 0)
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(config), "run"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(300):
-        if emu.stats.requests.get("getUpdates", 0) > polls:
-            return proc
-        await asyncio.sleep(0.05)
+    try:
+        await emu.wait_until(lambda: emu.stats.requests.get("getUpdates", 0) > polls or proc.poll() is not None, 15)
+    except TimeoutError:
+        pass
+    if emu.stats.requests.get("getUpdates", 0) > polls:
+        return proc
     proc.kill()
     raise AssertionError("bot did not start polling: " + (proc.stderr.read().decode() if proc.stderr else ""))
 
@@ -44,12 +46,10 @@ async def start_bot(config: Path, emu: BotApiEmulator) -> subprocess.Popen[bytes
 async def stop(proc: subprocess.Popen[bytes], sig: int, timeout: float = 20) -> int:
     """Signal and wait without blocking the loop: the emulator serves the bot's last requests."""
     proc.send_signal(sig)
-    for _ in range(int(timeout / 0.05)):
-        if proc.poll() is not None:
-            return proc.returncode
-        await asyncio.sleep(0.05)
-    proc.kill()
-    raise AssertionError("bot did not stop")
+    if not await ended(proc, timeout):
+        proc.kill()
+        raise AssertionError("bot did not stop")
+    return proc.returncode
 
 
 async def test_kill_9_mid_report_resumes_at_the_step(tmp_path: Path) -> None:

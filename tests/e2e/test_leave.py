@@ -6,7 +6,6 @@ The fake clock starts on Monday 2026-11-23 10:00 Beijing time.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
@@ -286,11 +285,11 @@ async def test_waiting_approver_is_reminded(office: Office) -> None:
     await office.district_head.wait_for("请假审批 #1")
     # the reminder was a card too: deciding closed it (buttons gone, who decided)
     # (its edit is a paced outbox row of its own: wait for it, as a person looking at the chat would)
-    for _ in range(100):
-        closed = [m for m in office.gov_office.inbox if m.message_id == reminder.message_id][0]
-        if "已由 张秘书长 批准" in closed.text:
-            break
-        await asyncio.sleep(0.05)
+    def card() -> SimMessage:
+        return [m for m in office.gov_office.inbox if m.message_id == reminder.message_id][0]
+
+    await desk.until(lambda: "已由 张秘书长 批准" in (card().text or ""))
+    closed = card()
     assert "已由 张秘书长 批准" in closed.text and not closed.buttons
     seen = len(office.gov_office.inbox)
     await desk.advance(hours=2)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import timedelta
 
@@ -34,11 +33,12 @@ async def test_incident_stages_are_pushed_with_retries() -> None:
         await desk.register("d", "刘主任", "office", "director")
         number = await file_report(desk, officer)
         # The POST lands before the pusher commits its outcome: wait for the row, not the call.
-        for _ in range(200):
+        async def outcome_committed() -> bool:
             rows = await desk.db.fetchall("SELECT status, attempts FROM upstream_pushes")
-            if rows and rows[0]["status"] != "pending":
-                break
-            await asyncio.sleep(0.05)
+            return bool(rows) and rows[0]["status"] != "pending"
+
+        await desk.until(outcome_committed)
+        rows = await desk.db.fetchall("SELECT status, attempts FROM upstream_pushes")
         assert calls and calls[0]["number"] == number and calls[0]["event"] == "reported"
         assert calls[0]["casualties"] == {"deaths": 0, "injured": 0, "missing": 0}
         assert [(r["status"], r["attempts"]) for r in rows] == [("sent", 2)]
