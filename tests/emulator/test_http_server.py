@@ -58,12 +58,12 @@ async def test_multipart_with_json_fields(emu: BotApiEmulator) -> None:
 async def test_stop_with_pending_long_poll(emu: BotApiEmulator) -> None:
     async with httpx.AsyncClient() as client:
         poll = asyncio.create_task(client.post(f"{emu.base_url}{emu.token}/getUpdates", data={"timeout": "30"}, timeout=5))
-        await asyncio.sleep(0.1)
+        await emu.wait_until(lambda: emu.stats.requests.get("getUpdates", 0) == 1, 5)  # it is waiting
         # A second poller terminates the first with 409, as Telegram does.
         second = asyncio.create_task(client.post(f"{emu.base_url}{emu.token}/getUpdates", data={"timeout": "30"}, timeout=5))
         first = await poll
         assert first.status_code == 409 and "terminated by other getUpdates" in first.json()["description"]
-        await asyncio.sleep(0.05)
+        assert emu.stats.requests.get("getUpdates", 0) == 2  # the second is the one waiting now
         await emu.stop()
         try:
             await second

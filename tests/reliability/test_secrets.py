@@ -22,9 +22,16 @@ from storage.db import Database
 from tests.conftest import Cast
 from tests.e2e.flows import file_report
 from tests.e2e.test_crash_resume import write_config
+from tests.waiting import ended
 
 TOKEN = "5550001:SECRET-part-of-the-token-xyz"
 SECRET_PART = TOKEN.split(":", 1)[1]
+
+
+def _retries(log: Path) -> int:
+    """How often `dutydesk run` said it could not reach Telegram and would try again."""
+    text = log.read_text("utf-8", "replace") if log.exists() else ""
+    return text.count("无法连接 Telegram 服务器") + text.count("Cannot reach the Telegram server")
 
 
 def _free_port() -> int:
@@ -46,15 +53,11 @@ async def _run(config: Path, token: str, *extra: str, until: object = None, seco
     while loop.time() < end and proc.poll() is None:
         if until is not None and until():  # type: ignore[operator]
             break
-        await asyncio.sleep(0.05)
+        await ended(proc, 0.05)  # its exit, or a look at `until` again
     code = proc.poll()
     if code is None:
         proc.send_signal(signal.SIGTERM)
-        for _ in range(400):
-            if proc.poll() is not None:
-                break
-            await asyncio.sleep(0.05)
-        else:
+        if not await ended(proc, 20):
             proc.kill()
     return code, log.read_text("utf-8", "replace")
 
@@ -94,8 +97,12 @@ async def test_token_not_logged_while_the_api_fails(tmp_path: Path) -> None:
 async def test_token_not_logged_when_the_api_is_unreachable(tmp_path: Path) -> None:
     async with BotApiEmulator(token=TOKEN) as emu:
         config = write_config(tmp_path, emu)
-    # The emulator is gone: every call is refused at the socket.
-    code, out = await _run(config, TOKEN, "--verbose", seconds=6)
+    # The emulator is gone: every call is refused at the socket. Until it has said so twice (its
+    # retries 1 s and 2 s apart), with what it logs along the way.
+    log = config.parent / "run.log"
+    code, out = await _run(config, TOKEN, "--verbose", seconds=30,
+                           until=lambda: _retries(log) >= 2)
+    assert _retries(log) >= 2, out[-2000:]
     assert SECRET_PART not in out, out[-2000:]
 
 
@@ -121,14 +128,15 @@ async def test_webhook_rejects_updates_without_the_secret_header(tmp_path: Path,
         results: dict[str, int] = {}
 
         async def probe() -> None:
+            # The bot has registered its webhook (with the secret) and its server answers.
+            await emu.wait_until(lambda: emu.webhook is not None, 30)
             async with httpx.AsyncClient(timeout=5) as client:
                 for _ in range(200):
                     try:
                         await client.get(f"http://127.0.0.1:{port}/")
                         break
                     except httpx.TransportError:
-                        await asyncio.sleep(0.05)
-                await asyncio.sleep(0.3)
+                        await emu.wait_moved(emu.activity, 0.05)
                 body = json.dumps(update)
                 headers = {"content-type": "application/json"}
                 results["none"] = (await client.post(url, content=body, headers=headers)).status_code
