@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 
 from bench.chaos_people import People, Report, Tally
 from bot.emulator import BotApiEmulator, SimUser
@@ -45,19 +46,20 @@ async def test_a_late_repeat_of_the_previous_confirmation_does_not_confirm_the_n
                  casualties=(0, 1, 0), description="chaos#00071")
 
     async def bot() -> None:
-        await asyncio.sleep(0.05)
+        await emu.wait_until(lambda: emu.pending_updates > asked, 5)  # the officer has sent /report
         emu.api.send_message({"chat_id": user.id, "text": "✅ 已上报，事件编号 2026-0031。\n已通知区委办值班室和办公室领导。"}, {})
-        await asyncio.sleep(0.5)  # the next report's first question comes late (a 429 waited out)
+        # The next report's first question comes late (a 429 waited out): after the officer has read
+        # the repeat of report 31's confirmation.
+        await emu.wait_until(lambda: people.tally.late_confirmations == 1, 5)
         emu.api.send_message({"chat_id": user.id, "text": "🚨 上报突发事件（第1步）\n请选择事件类别：",
                               "reply_markup": {"inline_keyboard": [[{"text": "火灾", "callback_data": "r:cat:fire"}]]}},
                              {})
 
+    asked = emu.pending_updates
     dialogue = asyncio.create_task(people.run_report(user, rep))
     await bot()
-    for _ in range(200):  # until the officer answered the category (or, wrongly, took the repeat as done)
-        if dialogue.done() or rep.dialogue.step == "category":
-            break
-        await asyncio.sleep(0.02)
+    with contextlib.suppress(TimeoutError):  # until the officer answered the category (or, wrongly, took the repeat as done)
+        await emu.wait_until(lambda: dialogue.done() or rep.dialogue.step == "category", 4)
     assert rep.number is None and not dialogue.done(), "a repeat of report 31's confirmation ended report 71"
     assert rep.dialogue.step == "category"
     assert people.tally.late_confirmations == 1

@@ -18,6 +18,19 @@ from bot.harness import TOKEN
 from bot.transport import LeanRequest
 
 
+class _Watched(UpdateBacklog):
+    """The Application's update queue, saying when a poll starts waiting on it and when it lets one go."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holding, self.released = asyncio.Event(), asyncio.Event()
+
+    async def until_handled(self) -> None:
+        self.holding.set()
+        await super().until_handled()
+        self.released.set()
+
+
 @pytest.fixture
 async def bot(emu: BotApiEmulator) -> AsyncIterator[DeskBot]:
     b = DeskBot(TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url, request=LeanRequest(4),
@@ -61,7 +74,7 @@ async def test_long_polls_wait_until_the_fetched_updates_are_handled(emu: BotApi
     """A poll confirms what came before it: the next long poll waits until every update fetched
     so far has been handled (PTB's `task_done`), so a kill -9 mid-update leaves it with Telegram
     to deliver again. Then it fetches everything that arrived meanwhile in one call."""
-    backlog = UpdateBacklog()
+    backlog = _Watched()
     bot.poll_after(backlog)
     user = emu.get_user(501)
     assert user is not None
@@ -71,17 +84,17 @@ async def test_long_polls_wait_until_the_fetched_updates_are_handled(emu: BotApi
     poll = asyncio.create_task(bot.get_updates(timeout=5))
     await user.send_text("一")
     await user.send_text("二")
-    await asyncio.sleep(0.1)
+    await asyncio.wait_for(backlog.holding.wait(), 2)
     assert not poll.done() and emu.stats.requests["getUpdates"] == polls  # held back, nothing sent
     # A call without a long poll (the Updater's last one, at shutdown) is never held back.
     assert len(await asyncio.wait_for(bot.get_updates(timeout=0), 1)) == 2
     await backlog.get()
     await backlog.get()
-    await asyncio.sleep(0.05)
-    assert not poll.done()  # taken off the queue, not handled yet
+    await asyncio.sleep(0)  # one turn of the loop: a poll let go now would have said so
+    assert not backlog.released.is_set()  # taken off the queue, not handled yet
     backlog.task_done()
-    await asyncio.sleep(0.05)
-    assert not poll.done()  # one still being handled
+    await asyncio.sleep(0)
+    assert not backlog.released.is_set()  # one still being handled
     backlog.task_done()
     updates = await asyncio.wait_for(poll, 2)
     assert [u.message.text for u in updates] == ["一", "二"]  # both, in one call
@@ -96,7 +109,7 @@ async def test_catching_up_takes_what_waited_without_a_long_poll_then_says_so(em
     from datetime import UTC, datetime
 
     now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-    backlog, caught_up = UpdateBacklog(), asyncio.Event()
+    backlog, caught_up = _Watched(), asyncio.Event()
     bot.poll_after(backlog, lambda: now)
     bot.catch_up(caught_up)
     user = emu.get_user(501)
@@ -108,13 +121,16 @@ async def test_catching_up_takes_what_waited_without_a_long_poll_then_says_so(em
     second = await asyncio.wait_for(bot.get_updates(offset=first[-1].update_id + 1, timeout=5, limit=100), 1)
     assert len(second) == 30 and bot.queued and not caught_up.is_set()
     backlog.put_nowait("未处理")
+    backlog.holding.clear()
+    polls = emu.stats.requests["getUpdates"]
     third = asyncio.create_task(bot.get_updates(offset=second[-1].update_id + 1, timeout=5, limit=100))
-    await asyncio.sleep(0.1)
+    await asyncio.wait_for(backlog.holding.wait(), 2)
     assert not caught_up.is_set()  # one still being handled
     await backlog.get()
     backlog.task_done()
-    await asyncio.sleep(0.1)
-    assert caught_up.is_set() and not third.done()  # caught up; now a long poll, waiting
+    await asyncio.wait_for(caught_up.wait(), 2)
+    await emu.wait_until(lambda: emu.stats.requests["getUpdates"] > polls, 2)
+    assert not third.done()  # caught up; now a long poll, waiting
     await user.send_text("新消息")
     assert len(await asyncio.wait_for(third, 2)) == 1 and not bot.queued
     emu.fail_next("500", methods=["getUpdates"])

@@ -77,7 +77,7 @@ async def test_a_full_pool_times_out_without_sending(emu: BotApiEmulator) -> Non
     try:
         emu.faults = Faults(rate=1.0, kinds=("slow",), slow_seconds=0.5, seed=1)
         first = asyncio.create_task(bot.send_message(501, "占用"))
-        await asyncio.sleep(0.05)
+        await emu.wait_until(lambda: emu.stalled_requests == 1, 5)  # it holds the one connection
         with pytest.raises(TimedOut, match="Pool timeout"):
             await bot.send_message(501, "排队")
         await first
