@@ -327,16 +327,12 @@ class SimUser:
 
     async def wait_for_answer(self, timeout: float = 5.0) -> CallbackAnswer:
         """Wait until the bot answers this user's latest callback query."""
-        import asyncio
-
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
         seen = len(self.callback_answers)
-        while len(self.callback_answers) == seen:
-            if loop.time() >= deadline:
-                raise TimeoutError(f"{self.first_name}: no answerCallbackQuery within {timeout}s\n"
-                                   + self.emu._recent_transcript())
-            await asyncio.sleep(0.005)
+        try:  # the answer is a bot request: looked at again as each one arrives
+            await self.emu.wait_until(lambda: len(self.callback_answers) != seen, timeout)
+        except TimeoutError:
+            raise TimeoutError(f"{self.first_name}: no answerCallbackQuery within {timeout}s\n"
+                               + self.emu._recent_transcript()) from None
         return self.callback_answers[-1]
 
 
