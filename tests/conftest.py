@@ -9,11 +9,14 @@ import pytest
 
 from bot.emulator import SimUser
 from bot.harness import Desk
+from bot.pace import WallPace
 
 
 @pytest.fixture
-async def desk() -> AsyncIterator[Desk]:
-    async with Desk() as d:
+async def desk(request: pytest.FixtureRequest) -> AsyncIterator[Desk]:
+    # The outbox skips its paced waits (bot/pace.py), but in a slow test: those run at Telegram's real pace.
+    pace = WallPace() if request.node.get_closest_marker("slow") else None
+    async with Desk(pace=pace) as d:
         yield d
 
 
