@@ -162,9 +162,9 @@ class Desk:
             if loop.time() > deadline:
                 raise TimeoutError(f"not settled after {timeout} s: {max(ready, 0)} outbox rows ready, "
                                    f"{self.emu.pending_updates} updates unconfirmed")
-            # The next request (a poll, a send) is what changes any of it; the cap covers what
-            # changes without one (a row marked failed, a retry coming due).
-            await self.emu.wait_moved(seen, min(0.02, max(0.0, deadline - loop.time())))
+            # The next request (a poll, a send) or the outbox's last pass finding nothing is what
+            # changes any of it; the cap covers what changes without either (a deadline firing).
+            await self._moved(seen, min(0.02, max(0.0, deadline - loop.time())))
 
     async def until(self, cond: Callable[[], bool | Awaitable[bool]], timeout: float = 10.0) -> None:
         """Until `cond()` (which may be async) holds, looked at again after each request the bot makes
@@ -181,6 +181,18 @@ class Desk:
             if loop.time() > deadline:
                 raise TimeoutError(f"condition not met within {timeout} s")
             await self.emu.wait_moved(seen, min(0.05, max(0.0, deadline - loop.time())))
+
+    async def _moved(self, seen: int, cap: float) -> None:
+        sender = self.runtime.deps.sender if self.runtime is not None else None
+        if sender is None or sender.idle:
+            await self.emu.wait_moved(seen, cap)
+            return
+        waits = {asyncio.ensure_future(self.emu.wait_moved(seen, cap)),
+                 asyncio.ensure_future(asyncio.wait_for(sender.wait_idle(cap + 1), cap))}
+        _done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*waits, return_exceptions=True)
 
     def _idle(self) -> bool:
         if self.runtime is None or not self.emu.drained:
