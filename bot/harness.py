@@ -183,12 +183,15 @@ class Desk:
             await self.emu.wait_moved(seen, min(0.05, max(0.0, deadline - loop.time())))
 
     async def _moved(self, seen: int, cap: float) -> None:
-        sender = self.runtime.deps.sender if self.runtime is not None else None
-        if sender is None or sender.idle:
+        """Until the emulator sees a request or a sender still busy (the outbox, robots and SMS) finds
+        nothing more to send, at most `cap` s."""
+        deps = self.runtime.deps if self.runtime is not None else None
+        busy = [s for s in ((deps.sender, deps.channels) if deps else ()) if s is not None and not s.idle]
+        if not busy:
             await self.emu.wait_moved(seen, cap)
             return
         waits = {asyncio.ensure_future(self.emu.wait_moved(seen, cap)),
-                 asyncio.ensure_future(asyncio.wait_for(sender.wait_idle(cap + 1), cap))}
+                 *(asyncio.ensure_future(asyncio.wait_for(s.wait_idle(cap + 1), cap)) for s in busy)}
         _done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         for task in pending:
             task.cancel()

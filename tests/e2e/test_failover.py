@@ -4,9 +4,7 @@ again every Telegram message goes once and nothing goes twice on any channel."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
 
@@ -14,15 +12,6 @@ from bot.harness import Desk
 from storage import incidents
 from tests.e2e.channel_desk import channel_desk, file_direct, give_phone
 from tests.e2e.flows import file_report
-
-
-async def _until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait for something the bot does on its own (an answer, a retry), never for a deadline."""
-    loop = asyncio.get_running_loop()
-    end = loop.time() + timeout
-    while not check():
-        assert loop.time() < end, "timed out"
-        await asyncio.sleep(0.01)
 
 
 async def _people(desk: Desk) -> dict[str, object]:
@@ -40,7 +29,7 @@ async def test_a_blocked_person_gets_the_alert_by_sms_and_the_admins_are_told(mo
         await give_phone(desk, people["duty"], "13900002222")
         people["duty"].block()  # type: ignore[attr-defined]
         number = await file_report(desk, people["officer"], category="交通事故")  # type: ignore[arg-type]
-        await _until(lambda: bool(fakes.received("sms")))
+        await desk.until(lambda: bool(fakes.received("sms")))
         [sms] = fakes.received("sms")
         assert sms.name == "13900002222" and number in sms.text
         told = await people["admin"].wait_for("无法通过 Telegram")  # type: ignore[attr-defined]
@@ -63,15 +52,15 @@ async def test_an_outage_fails_over_then_recovers_without_duplicates(monkeypatch
         await desk.settle()
         desk.emu.fail_next("502", count=10**9)  # the Bot API blackholed: every send fails
         number = await file_direct(desk, people["officer"])
-        await _until(lambda: failover.failing_since is not None)
+        await desk.until(lambda: failover.failing_since is not None)
         await desk.clock.advance(seconds=30)
         assert not fakes.received("sms")  # not yet: failing for less than failover_after (60 s)
         await desk.clock.advance(seconds=31)
-        await _until(lambda: len(fakes.received("sms")) >= 2)
+        await desk.until(lambda: len(fakes.received("sms")) >= 2)
         sms = {a.name: a.text for a in fakes.received("sms")}
         assert number in sms["13900002222"]  # the duty officer's alert, by SMS
         assert "Telegram" in sms["13900003333"] and number not in sms["13900003333"]  # the admins told
-        await _until(lambda: len(fakes.received("feishu")) == 2 and len(fakes.received("dingtalk")) == 2)
+        await desk.until(lambda: len(fakes.received("feishu")) == 2 and len(fakes.received("dingtalk")) == 2)
         assert [number in a.text for a in fakes.received("feishu")] == [False, True]  # the outage, then the alert
         assert [number in a.text for a in fakes.received("dingtalk")] == [True, False]  # the alert, then the outage
         await desk.clock.advance(seconds=30)  # still down: nothing is sent again
