@@ -87,7 +87,6 @@ def build_application(
     app: DeskApplication = builder.build()  # type: ignore[assignment]
     sender = OutboxSender(db, app.bot, clock.now, max_retries=config.telegram.max_retries, pace=pace)
     upstream = UpstreamPusher(services) if config.upstream.webhook_url else None
-    progress = install_progress(sender, services, app.bot)
     # Group robots and SMS (issue 25): their own outbox and sender, woken by the same commits.
     from bot.channels.failover import Failover
     from bot.channels.sender import ChannelSender, read_secrets
@@ -96,6 +95,7 @@ def build_application(
     failover = Failover(services, channel_sender)
     sender.on_failed = failover.on_failed
     sender.on_sent = failover.on_sent
+    progress = install_progress(sender, services, app.bot)  # after: it chains the hook set just above
     app.deps = Deps(services=services, scheduler=scheduler, sender=sender, upstream=upstream, progress=progress,
                     channels=channel_sender, failover=failover)
 
