@@ -200,6 +200,8 @@ COMMAND_REPLIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "role": ("admin", ("core.admin.role_usage", "core.admin.invite_bad_role", "core.admin.member_missing",
                        "core.admin.self_unadmin", "core.admin.role_done")),
     "invite": ("admin", ("core.admin.invite_",)),
+    "phone": ("admin", ("channels.phone.usage", "channels.phone.bad", "channels.phone.not_found", "channels.phone.set",
+                        "channels.phone.cleared")),
     "deactivate": ("admin", ("core.admin.deactivate_usage", "core.admin.member_missing", "core.admin.deactivated_ok",
                              "core.admin.self_deactivate")),
     "reactivate": ("admin", ("core.admin.reactivate_usage", "core.admin.member_missing", "core.admin.reactivated_ok")),
@@ -243,6 +245,8 @@ def arguments(command: str) -> st.SearchStrategy[str]:
         return st.one_of(typed, typed.map(lambda a: f"jianshelu officer {a}"))
     if command == "log":
         return st.one_of(typed, typed.map(lambda a: f"done {a}"))
+    if command == "phone":  # a drawn number for an existing member, an existing member's drawn number
+        return st.one_of(typed, typed.map(lambda a: f"{a} 13800001234"), typed.map(lambda a: f"1 {a}"))
     if command == "role":  # a number before a role, a role after a number (the rig's roles are put back after)
         return st.one_of(typed, typed.map(lambda a: f"{a} officer"), typed.map(lambda a: f"99999 {a}"))
     return typed
@@ -264,9 +268,10 @@ async def _command(rig: InputRig, command: str, arg: str) -> None:
 
 # The commands whose handler reads its arguments; the others are tried with one input only.
 READS_ARGS = {"incident", "leave_cancel", "away", "task", "tasks", "infostats", "bindgroup", "duty", "stats", "export",
-              "invite", "deactivate", "reactivate", "start", "breaches", "log", "doc", "role"}
+              "invite", "deactivate", "reactivate", "start", "breaches", "log", "doc", "role", "phone"}
 # Where a command reads the issue's inputs: behind the word or before the role it needs.
-ISSUE_ARG = {"duty": ("set {} 白班 陈值班", "log {}"), "log": ("done {}",), "role": ("{} officer",)}
+ISSUE_ARG = {"duty": ("set {} 白班 陈值班", "log {}"), "log": ("done {}",), "role": ("{} officer",),
+            "phone": ("1 {}", "{} 13800001234")}
 
 
 @pytest.mark.parametrize("command", sorted(COMMAND_REPLIES))
