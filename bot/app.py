@@ -21,7 +21,6 @@ from typing import Any
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, ContextTypes
-from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.clock import Clock, FakeClock, SystemClock
 from bot.config import Config
@@ -32,7 +31,7 @@ from bot.i18n import Texts
 from bot.sender_order import SenderOrder
 from bot.services.base import Services
 from bot.services.registration import commands_for
-from bot.transport import LeanRequest
+from bot.telegram_http import bot_requests
 from bot.upstream import UpstreamPusher
 from reminders.scheduler import DeadlineScheduler
 from storage import members, meta, updates
@@ -100,15 +99,8 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
     services = Services(config=config, db=db, uow=uow, clock=clock, texts=Texts(config.general.language))
     scheduler = DeadlineScheduler(db, uow, clock.now)
     context_types = ContextTypes(context=DeskContext)
-    # Generous read timeout: retrying a slow-but-delivered send would duplicate it.
     # As many connections as updates in flight ([telegram] concurrent_updates): none waits for another's.
-    read, write, connect, pool, connections = 30.0, 30.0, 10.0, 30.0, 64
-    timeouts = {"read_timeout": read, "write_timeout": write, "connect_timeout": connect, "pool_timeout": pool}
-    request: BaseRequest
-    if config.telegram.transport == "httpx":
-        request, get_updates_request = HTTPXRequest(connections, **timeouts), HTTPXRequest(1, **timeouts)
-    else:
-        request, get_updates_request = LeanRequest(connections, **timeouts), LeanRequest(1, **timeouts)
+    request, get_updates_request = bot_requests(max(8, config.telegram.concurrent_updates), config.telegram.proxy)
     desk_bot = DeskBot(
         token, base_url=config.telegram.base_url, base_file_url=config.telegram.base_file_url,
         request=request, get_updates_request=get_updates_request,

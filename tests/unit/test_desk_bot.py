@@ -15,12 +15,12 @@ from telegram.ext import AIORateLimiter
 from bot.desk_bot import DeskBot, UpdateBacklog
 from bot.emulator import BotApiEmulator
 from bot.harness import TOKEN
-from bot.transport import LeanRequest
+from bot.telegram_http import DeskRequest
 
 
 @pytest.fixture
 async def bot(emu: BotApiEmulator) -> AsyncIterator[DeskBot]:
-    b = DeskBot(TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url, request=LeanRequest(4),
+    b = DeskBot(TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url, request=DeskRequest(4),
                 rate_limiter=AIORateLimiter(overall_max_rate=0, max_retries=1))
     await b.initialize()
     yield b

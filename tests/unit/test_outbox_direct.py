@@ -16,7 +16,7 @@ import storage.outbox as outbox_table
 from bot.delivery import OutboxSender
 from bot.emulator import BotApiEmulator, Faults
 from bot.harness import TOKEN
-from bot.transport import LeanRequest
+from bot.telegram_http import DeskRequest
 from storage.db import Database
 from storage.uow import UnitOfWork
 
@@ -45,7 +45,7 @@ async def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
     for chat in (601, 602):
         emu.user(chat, f"人{chat}", started=True)
     db = await Database(tmp_path / "o.sqlite3").open()
-    bot = Bot(TOKEN, base_url=emu.base_url, request=LeanRequest(8))
+    bot = Bot(TOKEN, base_url=emu.base_url, request=DeskRequest(8))
     await bot.initialize()
     sender = OutboxSender(db, bot, lambda: datetime.now(UTC))
     uow = UnitOfWork(db, lambda: datetime.now(UTC))
