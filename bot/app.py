@@ -20,14 +20,15 @@ from typing import Any
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, CallbackContext, ContextTypes
+from telegram.ext import Application, ApplicationBuilder, CallbackContext, ContextTypes
 
 from bot.clock import Clock, FakeClock, SystemClock
 from bot.config import Config
 from bot.delivery import OutboxSender
-from bot.desk_bot import DeskBot, UpdateBacklog, retry_seconds
+from bot.desk_bot import DeskBot, UpdateBacklog
 from bot.domain.members import Member
 from bot.i18n import Texts
+from bot.pacing import Limits, Pacing, retry_seconds
 from bot.sender_order import SenderOrder
 from bot.services.base import Services
 from bot.services.registration import commands_for
@@ -104,9 +105,8 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
     desk_bot = DeskBot(
         token, base_url=config.telegram.base_url, base_file_url=config.telegram.base_file_url,
         request=request, get_updates_request=get_updates_request,
-        # Telegram's ~30 messages/s is for bulk sends: the outbox paces those itself (delivery.GlobalPacer).
-        # Direct replies are one per user action, so no overall cap here; group limits and 429 retries stay.
-        rate_limiter=AIORateLimiter(overall_max_rate=0, max_retries=3),
+        # The one pacing budget of every call: replies, edits, callback answers, uploads, outbox rows.
+        rate_limiter=Pacing(telegram_limits(config)),
     )
     backlog = UpdateBacklog()
     desk_bot.poll_after(backlog, clock.now)
@@ -139,6 +139,11 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
         module.register(services, scheduler.on)
     register_all(app)
     return app
+
+
+def telegram_limits(config: Config) -> Limits:
+    t = config.telegram
+    return Limits(t.global_per_second, t.per_chat_per_second, t.group_per_minute)
 
 
 async def set_member_commands(app: DeskApplication, member: Member) -> None:

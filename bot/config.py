@@ -78,6 +78,11 @@ class Telegram:
     # An HTTP(S) proxy for every Bot API call, e.g. "http://10.0.0.1:3128"; "" = HTTPS_PROXY/HTTP_PROXY/ALL_PROXY
     # from the environment, if set (bot/telegram_http.py).
     proxy: str = ""
+    # Telegram's limits, which the bot keeps to for every call (bot/pacing.py); 0 = that limit off
+    # (a local Bot API server that has none).
+    global_per_second: int = 30  # new messages a second, all chats together
+    per_chat_per_second: int = 1
+    group_per_minute: int = 20
     concurrent_updates: int = 64  # different people's updates handled at once (bot/sender_order.py); 1: one at a time
 
 
@@ -507,6 +512,9 @@ def _validate(cfg: Config) -> None:
         raise _KeyError("general.language", "must be 'zh' or 'en'")
     if cfg.telegram.proxy and not re.match(r"(?i)(https?|socks5h?)://[^\s/]", cfg.telegram.proxy):
         raise _KeyError("telegram.proxy", f"bad proxy URL {cfg.telegram.proxy!r}: write e.g. \"http://10.0.0.1:3128\"")
+    for key in ("global_per_second", "per_chat_per_second", "group_per_minute"):
+        if getattr(cfg.telegram, key) < 0:
+            raise _KeyError(f"telegram.{key}", "must be 0 (no limit) or more")
     if not 1 <= cfg.telegram.concurrent_updates <= 256:
         raise _KeyError("telegram.concurrent_updates", "must be between 1 and 256")
     if cfg.invites.default_expiry <= timedelta(0):

@@ -177,3 +177,21 @@ def test_the_reporting_bulletins_crontabs_and_corrected_report_deadline() -> Non
     err = _error('[incident]\nbulletin_weekly_cron = "0 9 1 * 1"\n')  # day and weekday: cron and APScheduler differ
     assert err.key == "incident.bulletin_weekly_cron"
     assert _error('[incident]\ncorrected_report = "0s"\n').key == "incident.corrected_report"
+
+
+def test_the_retired_transport_key_is_ignored_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """An old config naming the removed hand-written transport still starts, and says what to do."""
+    c = cfg.loads('[telegram]\ntransport = "lean"\n')
+    assert c.telegram == cfg.Telegram()
+    assert "telegram.transport = 'lean' is ignored" in caplog.text and "remove the line" in caplog.text
+
+
+def test_proxy_and_telegram_limits() -> None:
+    c = cfg.loads(example_config())
+    assert (c.telegram.proxy, c.telegram.global_per_second, c.telegram.per_chat_per_second,
+            c.telegram.group_per_minute) == ("", 30, 1, 20)
+    assert cfg.loads('[telegram]\nproxy = "http://10.0.0.1:3128"\n').telegram.proxy == "http://10.0.0.1:3128"
+    with pytest.raises(ConfigError, match="telegram.proxy"):
+        cfg.loads('[telegram]\nproxy = "10.0.0.1:3128"\n')
+    with pytest.raises(ConfigError, match="telegram.group_per_minute"):
+        cfg.loads("[telegram]\ngroup_per_minute = -1\n")
