@@ -76,7 +76,7 @@ class UpstreamPusher:
             inc = await incidents.get(db.read, row["incident_id"])
             if inc is None:
                 continue
-            ok, error, attempts = await self._post(incident_payload(inc, row["event"]))
+            ok, error, attempts = await self._push(incident_payload(inc, row["event"]))
             async with db.tx() as conn:
                 await conn.execute(
                     "UPDATE upstream_pushes SET status=?, attempts=?, last_error=?, done_at=? WHERE id=?",
@@ -85,7 +85,7 @@ class UpstreamPusher:
             done += ok
         return done
 
-    async def _post(self, payload: dict[str, Any]) -> tuple[bool, str | None, int]:
+    async def _push(self, payload: dict[str, Any]) -> tuple[bool, str | None, int]:
         error: str | None = None
         for attempt in range(1, self.retries + 2):
             try:
