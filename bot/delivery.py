@@ -136,9 +136,11 @@ class OutboxSender:
         by_chat: dict[int, list[OutboxRow]] = {}
         for r in rows:
             by_chat.setdefault(r.chat_id, []).append(r)
-        waits = [w for w in await asyncio.gather(*(self._send_chat(rs) for rs in by_chat.values())) if w is not None]
-        # Everything sendable went: look again at once, new rows may have been committed meanwhile.
-        return min(waits) if waits else 0.0
+        results = await asyncio.gather(*(self._send_chat(rs) for rs in by_chat.values()))
+        waits = [w for w in results if w is not None]
+        # A chat's rows all went: look again at once, more may be queued behind this pass (or committed
+        # meanwhile); only when every chat must wait does the next pass wait too.
+        return min(waits) if waits and len(waits) == len(results) else 0.0
 
     async def _send_chat(self, rows: list[OutboxRow]) -> float | None:
         """Send one chat's rows in order; stop at the first that must wait."""
@@ -146,6 +148,8 @@ class OutboxSender:
             now = time.time()
             if row.not_before > now:
                 return row.not_before - now
+            if (pace := self.bot.chat_ready_in(row.chat_id)) > 0:  # its chat is busy (a dialogue, earlier rows)
+                return pace
             if not await self._send_row(row):
                 return max(0.0, self._retry_at(row) - time.time())
         return None

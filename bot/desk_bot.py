@@ -29,7 +29,7 @@ from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRem
 from telegram.ext import ExtBot
 from telegram.request import RequestData
 
-from bot.pacing import BULK
+from bot.pacing import BULK, Pacing
 
 # A keyboard as PTB objects or as the Bot API's JSON (what the services build and store).
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | dict[str, Any] | None
@@ -138,6 +138,10 @@ class DeskBot(ExtBot[str]):
         """answerCallbackQuery through `call`."""
         await self.call("answerCallbackQuery",
                         {"callback_query_id": query_id, "text": text, "show_alert": show_alert or None})
+
+    def chat_ready_in(self, chat_id: int) -> float:
+        """Seconds until the rate limiter lets a message to `chat_id` go (0: now)."""
+        return self.rate_limiter.chat_ready_in(chat_id) if isinstance(self.rate_limiter, Pacing) else 0.0
 
     async def call(self, method: str, params: dict[str, Any], *, bulk: bool = False) -> Any:
         """The Bot API `method` with `params` (None = absent) through the bot's rate limiter; Telegram's

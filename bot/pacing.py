@@ -60,10 +60,16 @@ class Window:
 
     def acquire(self, now: float) -> float:
         """Take a token and return 0, or return how long to wait before asking again."""
+        wait = self.ready_in(now)
+        if wait == 0:
+            self._in_flight += 1
+        return wait
+
+    def ready_in(self, now: float) -> float:
+        """0 if a token is free now, else how long until one may be."""
         while self._spent and self._spent[0] <= now - self.span:
             self._spent.popleft()
         if len(self._spent) + self._in_flight < self.limit:
-            self._in_flight += 1
             return 0.0
         if self._spent:
             return self._spent[0] + self.span - now
@@ -113,6 +119,13 @@ class Pacing(BaseRateLimiter[str]):
         # One below Telegram's figure: a spare for the call whose answer is late.
         self.overall = Window(limits.global_per_second - 1) if limits.global_per_second else None
         self._chats.clear()
+
+    def chat_ready_in(self, chat_id: int) -> float:
+        """How long until a message to `chat_id` may go (0: now). The outbox leaves a busy chat's row
+        for its next pass instead of holding the rows of a whole pass behind it."""
+        window = self._chats.get(chat_id)
+        pause = max(0.0, self._paused_until - self._clock())
+        return max(pause, window.ready_in(self._clock()) if window is not None else 0.0)
 
     async def initialize(self) -> None:
         pass
