@@ -11,7 +11,7 @@ from pathlib import Path
 
 from telegram import Bot
 from telegram.ext import BasePersistence, BaseRateLimiter, ExtBot
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
+from telegram.request import BaseRequest, RequestData
 
 ROOT = Path(__file__).resolve().parents[2]
 PRIVATE = re.compile(r"\btelegram(\.ext)?\._|\._(post|do_post|insert_defaults|request_wrapper)\(")
@@ -36,10 +36,12 @@ def test_the_public_interfaces_we_build_on_keep_their_shape() -> None:
     assert list(inspect.signature(BaseRequest.post).parameters)[:3] == ["self", "url", "request_data"]
     assert list(inspect.signature(BaseRateLimiter.process_request).parameters) == [
         "self", "callback", "args", "kwargs", "endpoint", "data", "rate_limit_args"]
-    # desk_bot.Payload overrides RequestData.json_parameters, which HTTPXRequest sends as the form.
-    assert isinstance(inspect.getattr_static(RequestData, "json_parameters"), property)
-    assert "json_parameters" in inspect.getsource(HTTPXRequest.do_request)
-    # telegram_http.DeskRequest passes these to HTTPXRequest.
-    assert {"connection_pool_size", "http_version", "proxy", "httpx_kwargs"} <= set(
-        inspect.signature(HTTPXRequest.__init__).parameters)
+    # desk_bot.Payload overrides RequestData.json_parameters; telegram_http.DeskRequest sends json_payload
+    # (built from it) or, with files, json_parameters and multipart_data.
+    for name in ("json_parameters", "json_payload", "multipart_data"):
+        assert isinstance(inspect.getattr_static(RequestData, name), property), name
+    assert "self.json_parameters" in inspect.getsource(RequestData.json_payload.fget)  # type: ignore[attr-defined]
+    assert RequestData().contains_files is False
+    assert set(inspect.signature(BaseRequest.do_request).parameters) == {
+        "self", "url", "method", "request_data", "read_timeout", "write_timeout", "connect_timeout", "pool_timeout"}
     assert {"get_conversations", "update_conversation"} <= set(BasePersistence.__abstractmethods__)
