@@ -157,9 +157,13 @@ class DeskBot(ExtBot[str]):
                                                        data=params, rate_limit_args=BULK if bulk else None)
 
 
-class Payload(RequestData):
+# PTB marks RequestData final (for type checkers; it is an ordinary class at run time) and builds it from
+# RequestParameter, which is private. Overriding its public `json_parameters` is the one PTB detail we
+# lean on beyond its documented API; tests/unit/test_ptb_public_api.py checks it on every upgrade.
+class Payload(RequestData):  # type: ignore[misc]
     """Parameters as the Bot API takes them: strings as they are, anything else as JSON (PTB
-    objects by their `to_dict()`); None means absent."""
+    objects by their `to_dict()`); None means absent. (PTB's own RequestData, built parameter by
+    parameter, was ~9 % of the bot's CPU under load.)"""
 
     def __init__(self, params: dict[str, Any]) -> None:
         super().__init__()

@@ -6,6 +6,7 @@ there with the shapes it relies on (a PTB upgrade that changes them fails here, 
 from __future__ import annotations
 
 import inspect
+import json
 import re
 from pathlib import Path
 
@@ -36,12 +37,19 @@ def test_the_public_interfaces_we_build_on_keep_their_shape() -> None:
     assert list(inspect.signature(BaseRequest.post).parameters)[:3] == ["self", "url", "request_data"]
     assert list(inspect.signature(BaseRateLimiter.process_request).parameters) == [
         "self", "callback", "args", "kwargs", "endpoint", "data", "rate_limit_args"]
-    # desk_bot.Payload overrides RequestData.json_parameters; telegram_http.DeskRequest sends json_payload
-    # (built from it) or, with files, json_parameters and multipart_data.
+    # desk_bot.Payload subclasses RequestData (typed final: the one detail beyond PTB's documented API) and
+    # overrides json_parameters; telegram_http.DeskRequest sends json_payload (built from it) or, with files,
+    # json_parameters and multipart_data. A Payload must still be a RequestData that says so.
     for name in ("json_parameters", "json_payload", "multipart_data"):
         assert isinstance(inspect.getattr_static(RequestData, name), property), name
     assert "self.json_parameters" in inspect.getsource(RequestData.json_payload.fget)  # type: ignore[attr-defined]
     assert RequestData().contains_files is False
+    from bot.desk_bot import Payload
+
+    payload = Payload({"chat_id": 5, "text": "好", "parse_mode": None})
+    assert isinstance(payload, RequestData) and not payload.contains_files
+    assert payload.json_parameters == {"chat_id": "5", "text": "好"}
+    assert json.loads(payload.json_payload) == {"chat_id": "5", "text": "好"}
     assert set(inspect.signature(BaseRequest.do_request).parameters) == {
         "self", "url", "method", "request_data", "read_timeout", "write_timeout", "connect_timeout", "pool_timeout"}
     assert {"get_conversations", "update_conversation"} <= set(BasePersistence.__abstractmethods__)
