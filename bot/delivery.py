@@ -148,7 +148,7 @@ class OutboxSender:
             now = time.time()
             if row.not_before > now:
                 return row.not_before - now
-            if (pace := self.bot.chat_ready_in(row.chat_id)) > 0:  # its chat is busy (a dialogue, earlier rows)
+            if (pace := self.bot.chat_ready_in(row.chat_id, _ENDPOINTS.get(row.method, ""))) > 0:  # chat busy
                 return pace
             if not await self._send_row(row):
                 return max(0.0, self._retry_at(row) - time.time())

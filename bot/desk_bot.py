@@ -139,9 +139,9 @@ class DeskBot(ExtBot[str]):
         await self.call("answerCallbackQuery",
                         {"callback_query_id": query_id, "text": text, "show_alert": show_alert or None})
 
-    def chat_ready_in(self, chat_id: int) -> float:
-        """Seconds until the rate limiter lets a message to `chat_id` go (0: now)."""
-        return self.rate_limiter.chat_ready_in(chat_id) if isinstance(self.rate_limiter, Pacing) else 0.0
+    def chat_ready_in(self, chat_id: int, method: str) -> float:
+        """Seconds until the rate limiter lets `method` to `chat_id` go (0: now)."""
+        return self.rate_limiter.chat_ready_in(chat_id, method) if isinstance(self.rate_limiter, Pacing) else 0.0
 
     async def call(self, method: str, params: dict[str, Any], *, bulk: bool = False) -> Any:
         """The Bot API `method` with `params` (None = absent) through the bot's rate limiter; Telegram's

@@ -120,10 +120,10 @@ class Pacing(BaseRateLimiter[str]):
         self.overall = Window(limits.global_per_second - 1) if limits.global_per_second else None
         self._chats.clear()
 
-    def chat_ready_in(self, chat_id: int) -> float:
-        """How long until a message to `chat_id` may go (0: now). The outbox leaves a busy chat's row
+    def chat_ready_in(self, chat_id: int, endpoint: str = "sendMessage") -> float:
+        """How long until `endpoint` to `chat_id` may go (0: now). The outbox leaves a busy chat's row
         for its next pass instead of holding the rows of a whole pass behind it."""
-        window = self._chats.get(chat_id)
+        window = self._chats.get(chat_id) if counts_as_message(endpoint) else None
         pause = max(0.0, self._paused_until - self._clock())
         return max(pause, window.ready_in(self._clock()) if window is not None else 0.0)
 

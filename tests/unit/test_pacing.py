@@ -173,3 +173,18 @@ async def test_with_no_limits_nothing_waits(clock: FakeTime, api: Api) -> None:
     for _ in range(50):
         await _call(pacing, api, "sendMessage", 501)
     assert clock.slept == [0.05] * 50
+
+
+async def test_the_outbox_can_ask_whether_a_chat_is_free_without_taking_its_turn(clock: FakeTime, api: Api) -> None:
+    pacing = _pacing(clock)
+    assert pacing.chat_ready_in(501) == 0.0
+    await _call(pacing, api, "sendMessage", 501)
+    assert pacing.chat_ready_in(501) == pytest.approx(1.0)  # a second after the answer (at 0.05)
+    assert pacing.chat_ready_in(501, "editMessageText") == 0.0  # edits are not held to it
+    assert pacing.chat_ready_in(502) == 0.0
+    clock.now = 1.05
+    assert pacing.chat_ready_in(501) == 0.0
+    api.refuse = [3]
+    with pytest.raises(RetryAfter):
+        await _call(pacing, api, "sendMessage", 502, BULK)
+    assert pacing.chat_ready_in(501) == pytest.approx(3.0)  # a 429 holds every chat
