@@ -1,4 +1,4 @@
-"""`python -m bench [latency|throughput|deadlines|broadcast|coldstart|all] [sizes]` — see README "Benchmarks"."""
+"""`python -m bench [latency|throughput|deadlines|broadcast|coldstart|failover|all] [sizes]` — see README "Benchmarks"."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import os
 import time
 from collections.abc import Awaitable, Callable
 
-from bench import broadcast, coldstart, common, deadlines, latency, throughput
+from bench import broadcast, coldstart, common, deadlines, failover, latency, throughput
 
-NAMES = ("latency", "throughput", "deadlines", "broadcast", "coldstart")
+NAMES = ("latency", "throughput", "deadlines", "broadcast", "coldstart", "failover")
 
 # Tiny sizes: a smoke run of everything in seconds (used by tests/test_bench_smoke.py).
 SMOKE = {"n": 5, "gap": 0.0, "sizes": "5", "pending": 500, "incidents": 100, "k": 5, "window": 1.0,
-         "year_incidents": 10, "notices": 20, "members": 20, "repeat": 1, "runs": 1, "reporters": 2}
+         "year_incidents": 10, "notices": 20, "members": 20, "repeat": 1, "runs": 1, "reporters": 2,
+         "failover_incidents": 5, "failover_wait": 1.0}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -35,6 +36,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--notices", type=int, help="coldstart: notices in the year (5000)")
     p.add_argument("--members", type=int, help="coldstart: members (300)")
     p.add_argument("--repeat", type=int, help="coldstart: spawns (3)")
+    p.add_argument("--failover-incidents", type=int, help="failover: incidents filed with the Bot API blackholed (200)")
+    p.add_argument("--failover-wait", type=float, help="failover: [escalation] failover_after, s (3)")
     return p
 
 
@@ -60,6 +63,8 @@ def jobs(args: argparse.Namespace) -> dict[str, Callable[[], Awaitable[common.Re
                                            int(_pick(args, "notices", 5000)),  # type: ignore[call-overload]
                                            int(_pick(args, "members", 300)),  # type: ignore[call-overload]
                                            int(_pick(args, "repeat", 3))),  # type: ignore[call-overload]
+        "failover": lambda: failover.run(int(_pick(args, "failover_incidents", 200)),  # type: ignore[call-overload]
+                                         wait=float(_pick(args, "failover_wait", 3.0))),  # type: ignore[arg-type]
     }
 
 

@@ -89,7 +89,7 @@ async def _run(desk, n: int, reporters: int) -> common.Result:  # type: ignore[n
         rows += [("notice: last delivery s", notice_done, ""),
                  ("report filed, median s (from the broadcast's start)", ordered[len(ordered) // 2], ""),
                  ("report filed, slowest s", ordered[-1], "")]
-    # Let the sender's status line get its last edit (handlers/notice_progress.py has timers that
+    # Let the sender's status line get its last edit (bot/notice_progress.py has timers that
     # outlive Runtime.stop(): stopping now would log "database is not open").
     await asyncio.sleep(2.5)
     await desk.settle()

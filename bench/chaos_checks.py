@@ -87,7 +87,7 @@ def check(c: Chaos, dialogue_s: float, total_s: float, exit_code: int) -> dict[s
         now_s = to_db(datetime.now(UTC))
         due = [d for d in deadlines if d["due_at"] <= now_s and d["cancelled_at"] is None]
         unfired = [d for d in due if d["fired_at"] is None]
-        # A recurring row (the weekly quota reminder, "thu 17:00") plants its next occurrence
+        # A recurring row (the weekly quota reminder, "0 17 * * thu") plants its next occurrence
         # with the same kind, ref and stage when it fires: a duplicate is the same due time too.
         dup_rows = Counter((d["kind"], d["ref_id"], d["stage"], d["due_at"]) for d in deadlines)
         events = Counter((e["incident_id"], e["kind"], json.loads(e["detail"] or "{}").get("stage", ""))

@@ -14,24 +14,23 @@ import asyncio
 import gc
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.ext import Application, ApplicationBuilder, CallbackContext, ContextTypes
+from telegram.ext import ApplicationBuilder, ContextTypes
 
 from bot.clock import Clock, FakeClock, SystemClock
 from bot.config import Config
+from bot.context import Deps, DeskApplication, DeskContext
 from bot.delivery import OutboxSender
 from bot.desk_bot import DeskBot, UpdateBacklog
-from bot.domain.members import Member
 from bot.i18n import Texts
+from bot.notice_progress import install_progress
 from bot.pacing import Limits, Pacing, retry_seconds
 from bot.sender_order import SenderOrder
 from bot.services.base import Services
-from bot.services.registration import commands_for
 from bot.telegram_http import bot_requests
 from bot.upstream import UpstreamPusher
 from reminders.scheduler import DeadlineScheduler
@@ -45,52 +44,6 @@ log = logging.getLogger(__name__)
 
 # How long deadlines that came due while down wait for the updates queued meanwhile (bot/desk_bot.py).
 CATCH_UP_WAIT = timedelta(minutes=1)
-
-
-@dataclass
-class Deps:
-    services: Services
-    scheduler: DeadlineScheduler
-    sender: OutboxSender | None = None
-    upstream: UpstreamPusher | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    handled: updates.Handled = updates.Handled()  # handled before start-up (handlers.skip_redelivered)
-
-
-class DeskApplication(Application[Any, Any, Any, Any, Any, Any]):
-    """PTB's Application with our dependencies attached (see DeskContext)."""
-
-    deps: Deps
-
-
-class DeskContext(CallbackContext[DeskBot, dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    """Handlers reach services as typed properties, never through bot_data strings."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Drafts read ahead for this update (handlers.common.load_drafts); one context per update.
-        self.drafts_read: dict[tuple[int, str], dict[str, Any]] = {}
-        self.incoming: Update | None = None  # the update this context is for (handlers.common.sent_time)
-        # The person's dialogue step when the update reached the dialogue map (handlers/dialogs.py).
-        self.dialog_state: object = None
-
-    @classmethod
-    def from_update(cls, update: object, application: Any) -> DeskContext:
-        ctx = super().from_update(update, application)
-        ctx.incoming = update if isinstance(update, Update) else None
-        return ctx
-
-    @property
-    def deps(self) -> Deps:
-        return self.application.deps  # type: ignore[attr-defined, no-any-return]
-
-    @property
-    def services(self) -> Services:
-        return self.deps.services
-
-    @property
-    def t(self) -> Texts:
-        return self.deps.services.texts
 
 
 def build_application(config: Config, token: str, db: Database, clock: Clock | None = None) -> DeskApplication:
@@ -123,10 +76,23 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
     app: DeskApplication = builder.build()  # type: ignore[assignment]
     sender = OutboxSender(db, app.bot, clock.now, max_retries=config.telegram.max_retries)
     upstream = UpstreamPusher(services) if config.upstream.webhook_url else None
-    app.deps = Deps(services=services, scheduler=scheduler, sender=sender, upstream=upstream)
+    # Group robots and SMS (issue 25): their own outbox and sender, woken by the same commits.
+    from bot.channels.failover import Failover
+    from bot.channels.sender import ChannelSender, read_secrets
+
+    channel_sender = ChannelSender(services, read_secrets(config)) if config.robots or config.sms.url else None
+    failover = Failover(services, channel_sender)
+    sender.on_failed = failover.on_failed
+    sender.on_sent = failover.on_sent
+    progress = install_progress(sender, services, app.bot)  # after: it chains the hook set above
+    app.deps = Deps(services=services, scheduler=scheduler, sender=sender, upstream=upstream, progress=progress,
+                    channels=channel_sender, failover=failover)
 
     def on_outbox(rows: Sequence[OutboxRow]) -> None:
         sender.wake(rows)
+        failover.on_commit()
+        if channel_sender is not None:
+            channel_sender.wake()
         if upstream is not None:
             upstream.wake()
 
@@ -144,16 +110,6 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
 def telegram_limits(config: Config) -> Limits:
     t = config.telegram
     return Limits(t.global_per_second, t.per_chat_per_second, t.group_per_minute)
-
-
-async def set_member_commands(app: DeskApplication, member: Member) -> None:
-    """Per-member command menu; a server that refuses setMyCommands must not stop the bot."""
-    t = app.deps.services.texts
-    cmds = [BotCommand(c, t.help_line(c).split("—", 1)[-1].strip()[:256]) for c in commands_for(member)]
-    try:
-        await app.bot.set_my_commands(cmds, scope=BotCommandScopeChat(member.telegram_id))
-    except TelegramError as exc:
-        log.warning("setMyCommands refused for a member: %s", exc)
 
 
 class Runtime:
@@ -201,6 +157,8 @@ class Runtime:
             deps.sender.wake()
         if deps.upstream:
             deps.upstream.start()
+        if deps.channels is not None:
+            deps.channels.start()
         assert app.updater is not None
         caught_up = asyncio.Event()
         if webhook is not None:
@@ -264,6 +222,10 @@ class Runtime:
     async def _on_clock(self, now: Any) -> None:
         if self.app is not None:
             await self.app.deps.scheduler.run_due(now)
+            deps = self.app.deps
+            for helper in (deps.channels, deps.failover):  # the channel sender's pace, the failover's wait
+                if helper is not None:
+                    await helper.tick()
 
     async def stop(self) -> None:
         app = self.app
@@ -281,9 +243,8 @@ class Runtime:
         deps.scheduler.stop()
         if deps.sender:
             await deps.sender.stop()
-        for helper in list(deps.extra.values()):  # features' background helpers, before the DB closes
-            if (aclose := getattr(helper, "aclose", None)) is not None:
-                await aclose()
+        if deps.progress:  # its edits read the database: done before it closes
+            await deps.progress.aclose()
         if deps.upstream:
             await deps.upstream.stop()
         if app.updater and app.updater.running:

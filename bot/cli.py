@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import config as cfg
 from bot.config import Config, ConfigError, parse_duration
-from bot.i18n import Texts
+from bot.i18n import TerminalTexts, Texts, terminal
 
 if TYPE_CHECKING:
     from bot.services.base import Services
@@ -45,8 +45,9 @@ def _load(args: argparse.Namespace) -> Config:
     return cfg.load(args.config)
 
 
-def _texts(config: Config | None = None) -> Texts:
-    return Texts(config.general.language if config else "zh")
+def _texts(config: Config | None = None) -> TerminalTexts:
+    """What the CLI prints: catalog texts as a terminal shows them (see TerminalTexts)."""
+    return TerminalTexts(config.general.language if config else "zh")
 
 
 def _reason(exc: BaseException) -> str:
@@ -74,7 +75,8 @@ async def _open_services(config: Config) -> Services:
     async with db.tx() as conn:
         await members.sync_units(conn, config.units)
     clock = SystemClock()
-    return base.Services(config=config, db=db, uow=UnitOfWork(db, clock.now), clock=clock, texts=_texts(config))
+    return base.Services(config=config, db=db, uow=UnitOfWork(db, clock.now), clock=clock,
+                         texts=Texts(config.general.language))  # for Telegram: HTML
 
 
 # --- argument types: a bad value is a usage error (exit 2) with argparse's one line --------
@@ -145,10 +147,10 @@ def cmd_invite(args: argparse.Namespace) -> int:
                                                    expires=args.expires)
             username = await _bot_username(s)
         except ServiceError as err:
-            raise Failed(s.texts(err.key, **err.kw), 2) from None
+            raise Failed(terminal(s.texts(err.key, **err.kw)), 2) from None
         finally:
             await s.db.close()
-        link = f"link: {deep_link(username, inv.code)}" if username else s.texts("cli.invite_no_link", code=inv.code)
+        link = f"link: {deep_link(username, inv.code)}" if username else terminal(s.texts("cli.invite_no_link", code=inv.code))
         print(f"code: {inv.code}\n{link}\nexpires: {s.fmt.dt(inv.expires_at, year=True)}")
         return 0
 
@@ -190,12 +192,33 @@ def cmd_role(args: argparse.Namespace) -> int:
         try:
             done = await registration.set_roles(s, None, args.member, args.roles)
         except ServiceError as err:
-            raise Failed(s.texts(err.key, **err.kw), 2) from None
+            raise Failed(terminal(s.texts(err.key, **err.kw)), 2) from None
         finally:
             await s.db.close()
         m = done.member
         print(f"#{m.id}\t{s.unit_name(m.unit_code)}\t{m.name}\t"
               f"{','.join(sorted(done.before))} -> {','.join(sorted(m.roles))}")
+
+    asyncio.run(go())
+    return 0
+
+
+def cmd_phone(args: argparse.Namespace) -> int:
+    """`dutydesk phone 12 13800001234` (or `-` to remove): member #12's phone number for SMS alerts."""
+    config = _load(args)
+    from bot.domain.channels import mask_phone
+    from bot.services import phones
+    from bot.services.errors import ServiceError
+
+    async def go() -> None:
+        s = await _open_services(config)
+        try:
+            done = await phones.set_phone(s, None, args.member, args.phone)
+        except ServiceError as err:
+            raise Failed(terminal(s.texts(err.key, **err.kw)), 2) from None
+        finally:
+            await s.db.close()
+        print(f"#{done.member.id}\t{done.member.name}\t{mask_phone(done.phone) or '-'}")
 
     asyncio.run(go())
     return 0
@@ -243,10 +266,10 @@ def cmd_roster_import(args: argparse.Namespace) -> int:
         try:
             text = await roster.import_table(s, None, path.name, content)
         except ServiceError as err:
-            raise Failed(s.texts(err.key, **err.kw), 2) from None
+            raise Failed(terminal(s.texts(err.key, **err.kw)), 2) from None
         finally:
             await s.db.close()
-        print(text)
+        print(terminal(text))
         return 0
 
     return asyncio.run(go())
@@ -313,6 +336,10 @@ def parser() -> argparse.ArgumentParser:
     s = command("role", "set a member's roles, e.g. `role 12 unit_chief` (numbers from `members`)", cmd_role)
     s.add_argument("member", type=member_number, help="the member's number, as `members` lists it")
     s.add_argument("roles", nargs="+", help="every role the member is to hold, e.g. unit_chief")
+    s = command("phone", "set a member's phone number for SMS alerts, e.g. `phone 12 13800001234` (`-` removes it)",
+                cmd_phone)
+    s.add_argument("member", type=member_number, help="the member's number, as `members` lists it")
+    s.add_argument("phone", help="the phone number, or - to remove it")
     s = sub.add_parser("roster", help="duty roster: `roster import FILE` (.xlsx or .csv)", parents=[common])
     rsub = s.add_subparsers(dest="roster_command", required=True, metavar="COMMAND")
     s = command("import", "import a roster table; every day in it replaces that day", cmd_roster_import, rsub)

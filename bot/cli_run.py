@@ -13,7 +13,7 @@ from bot import config as cfg
 from bot import loop
 from bot.cli import Failed, _load, _open_database, _reason, _texts
 from bot.config import Config
-from bot.i18n import Texts
+from bot.i18n import TerminalTexts
 
 WEBHOOK_PATH = "telegram"
 
@@ -76,7 +76,7 @@ def webhook_url(text: str) -> str:
 # --- running ----------------------------------------------------------------------------------
 
 
-def _webhook(args: argparse.Namespace, t: Texts) -> tuple[dict[str, Any] | None, str, list[str]]:
+def _webhook(args: argparse.Namespace, t: TerminalTexts) -> tuple[dict[str, Any] | None, str, list[str]]:
     """The webhook settings (None: long polling), its secret (kept out of the logs), and warnings."""
     from bot import secrets
 

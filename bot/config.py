@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.domain import cron
+from bot.domain.leave_chains import LeaveChain, LeaveStep  # the rules' own types; built here from the file
+
 log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATH = Path("dutydesk.toml")
@@ -167,36 +170,6 @@ class DocumentPolicy:
 
 
 @dataclass(frozen=True)
-class LeaveStep:
-    """One approval step: who may act (selectors, see bot/domain/leave.py) and whether any or all must."""
-
-    label: str
-    who: tuple[str, ...]
-    mode: str = "any"  # any | all
-    # When the requester is among this step's approvers (the 区长 asking under 区政府领导): the name of the
-    # chain the request goes through instead; "" = skip this step. Never the generic fallback.
-    on_self: str = ""
-
-
-@dataclass(frozen=True)
-class LeaveChain:
-    """Whose requests it covers (empty = anyone) and the steps they go through; first match wins."""
-
-    name: str
-    label: str = ""
-    roles: tuple[str, ...] = ()
-    unit_kinds: tuple[str, ...] = ()
-    units: tuple[str, ...] = ()
-    posts: tuple[str, ...] = ()  # the requester holds one of these [[leave.posts]] (区长, 区委书记 …)
-    steps: tuple[LeaveStep, ...] = ()
-    notify: tuple[str, ...] = ()  # told of the approval (or the report), never asked
-    # "request": approved step by step; "report": a written report (书面报告) in effect at once — told
-    # to `notify` and archived by the office, approved by nobody (the heads of the leadership bodies).
-    mode: str = "request"
-    notify_chats: tuple[int, ...] = ()  # also told: Telegram chats outside the bot's members (an upstream office)
-
-
-@dataclass(frozen=True)
 class LeavePost:
     """A named post (区委书记, 区长 …) held by members listed by their number in /members."""
 
@@ -262,7 +235,7 @@ class LeavePolicy:
     remind_after: timedelta = timedelta(hours=2)  # an approver who has not decided is reminded
     remind_times: int = 3  # at most this many reminders per step
     sick_grace: timedelta = timedelta(days=3)  # sick leave may be asked this far after it began
-    back_remind_at: timedelta = timedelta(hours=9)  # on the return day, at this time of day
+    back_remind_at: str = "0 9 * * *"  # crontab: its first time on the return day (or later) reminds to 销假
     back_grace: timedelta = timedelta(hours=9)  # after the end of the return day, then the alert
     max_days: int = 60
     archive: tuple[str, ...] = ("role:director@office", "role:duty@office")  # 区委办 archives every outcome
@@ -278,13 +251,13 @@ class InfoPolicy:
     """Routine information (政务信息报送): weekly quota, reminders, scores, monthly bulletin."""
 
     weekly_quota: int = 2  # items per unit (street/bureau) per week
-    deadline: str = "fri 17:00"  # the quota week ends here (Beijing time)
-    reminders: tuple[str, ...] = ("thu 17:00", "fri 12:00")  # units still short are pinged
+    deadline: str = "0 17 * * fri"  # crontab, once a week: the quota week ends here ([general] timezone)
+    reminders: tuple[str, ...] = ("0 17 * * thu", "0 12 * * fri")  # crontabs: units still short are pinged
     score_district: int = 1  # 区采用
     score_city: int = 3  # 市采用
     score_province: int = 5  # 省采用
     score_instruction: int = 5  # 领导批示
-    bulletin: str = "1 09:00"  # day of the month and time of the monthly bulletin
+    bulletin: str = "0 9 1 * *"  # crontab, once a month (day 1–28): the monthly bulletin
     bulletin_chat_id: int = 0  # optional group that also gets the bulletin (0 = none)
 
 
@@ -316,7 +289,7 @@ class CalendarPolicy:
 
     holidays: tuple[HolidayPeriod, ...] = ()
     workdays: tuple[date, ...] = ()  # weekend days made working days (调休上班)
-    check: str = "mon 09:00"  # weekly look for a coming year nothing describes yet; the admins are told
+    check: str = "0 9 * * mon"  # crontab: look for a coming year nothing describes yet; the admins are told
     warn_ahead: timedelta = timedelta(days=60)  # how far ahead that look reaches
 
 
@@ -329,9 +302,83 @@ class RosterPolicy:
         RosterShift("night", "夜班", "17:30", "08:30"),
     )
     posts: tuple[str, ...] = ("一岗", "二岗")
-    # 交接班: "shifts" = at every shift's start; "HH:MM" = once a day then (the earlier setting); "" = none
+    # 交接班: "shifts" = at every shift's start; a crontab ("30 8 * * *") = then; "" = none
     handover: str = "shifts"
     takeover_within: timedelta = timedelta(minutes=30)  # no 接班 by then: the directors are alerted
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    """Whom one step reaches (see bot/domain/escalation.parse_target) and how long it waits for 已收到."""
+
+    targets: tuple[str, ...]
+    delay: timedelta = timedelta(minutes=3)
+
+
+@dataclass(frozen=True)
+class EscalationPolicy:
+    name: str
+    steps: tuple[EscalationStep, ...] = ()
+    repeat: int = 0  # after the last step, start again from the first this many times
+
+
+_DEFAULT_POLICIES = (
+    # An incident alert: the duty officers on shift at once; after 3 min without 已收到 every duty
+    # officer and the directors again, plus SMS to those on shift; after 10 min the 带班领导 by
+    # Telegram and SMS, and the robot groups.
+    EscalationPolicy("incident", (
+        EscalationStep(("duty@shift",), timedelta(minutes=3)),
+        EscalationStep(("role:duty", "role:director", "sms:duty@shift"), timedelta(minutes=7)),
+        EscalationStep(("leader@duty", "sms:leader@duty", "robot:*"), timedelta(minutes=10)),
+    ), repeat=1),
+    # A major incident (deaths, missing, a major category): the leader at once, SMS after a minute.
+    EscalationPolicy("major", (
+        EscalationStep(("duty@shift", "role:director", "leader@duty"), timedelta(minutes=1)),
+        EscalationStep(("role:duty", "sms:duty@shift", "sms:leader@duty", "robot:*"), timedelta(minutes=4)),
+        EscalationStep(("role:leader", "sms:role:director"), timedelta(minutes=5)),
+    ), repeat=1),
+)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """Which policy each unanswered thing escalates along ("" = none: it behaves as before)."""
+
+    incident: str = "incident"  # an incident alert nobody acknowledged
+    major: str = "major"  # the same for a major incident
+    forward: str = ""  # an incident stage not forwarded to the city (上报市委) when its clock runs out
+    notice_urgent: str = ""  # an urgent notice still unsigned at its receipt deadline
+    leave: str = ""  # a leave step whose approver stayed silent past the last reminder
+    failover_after: timedelta = timedelta(seconds=60)  # Bot API failing this long: alerts go by robot and SMS
+    policies: tuple[EscalationPolicy, ...] = _DEFAULT_POLICIES
+
+
+@dataclass(frozen=True)
+class Robot:
+    """A group robot: DingTalk custom robot, WeCom group robot or Feishu custom bot."""
+
+    name: str
+    kind: str  # dingtalk | wecom | feishu
+    url: str  # the webhook, with its access_token / key
+    secret_env: str = ""  # the signing secret (加签) is in this environment variable, or the file named by <it>_FILE
+    events: tuple[str, ...] = ("incident", "escalation", "failover")
+    detail: str = "summary"  # summary | full
+
+
+@dataclass(frozen=True)
+class Sms:
+    """An HTTP SMS gateway. Body fields and headers may use {phone} {text} {number} {secret}."""
+
+    url: str = ""  # "" = no SMS
+    method: str = "POST"  # POST | GET (GET sends the body fields as the query)
+    format: str = "json"  # json | form
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, str] = field(default_factory=lambda: {"phone": "{phone}", "text": "{text}"})
+    secret_env: str = ""  # {secret} comes from this environment variable, or the file named by <it>_FILE
+    success_field: str = ""  # e.g. "code" or "result.status"; "" = any 2xx answer
+    success_value: str = ""
+    per_minute: int = 60  # the gateway's pace
+    timeout: timedelta = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -349,6 +396,9 @@ class Config:
     leave: LeavePolicy = field(default_factory=LeavePolicy)
     roster: RosterPolicy = field(default_factory=RosterPolicy)
     calendar: CalendarPolicy = field(default_factory=CalendarPolicy)
+    escalation: Escalation = field(default_factory=Escalation)
+    robots: tuple[Robot, ...] = ()
+    sms: Sms = field(default_factory=Sms)
     source: str = "<defaults>"
 
     @property
@@ -466,7 +516,7 @@ class _KeyError(Exception):
 
 # Keys that once meant something and are now ignored with a warning, not refused: an old config still starts.
 RETIRED = {
-    "telegram.transport": "ignored: every Bot API call now goes through python-telegram-bot's HTTPXRequest "
+    "telegram.transport": "ignored: every Bot API call now goes through one transport (bot/telegram_http.py) "
                           "(remove the line; a proxy is set with [telegram] proxy or HTTPS_PROXY)",
 }
 
@@ -529,6 +579,7 @@ def _validate(cfg: Config) -> None:
     _validate_info(cfg.info)
     _validate_roster(cfg.roster)
     _validate_calendar(cfg.calendar)
+    _validate_channels(cfg)
     sup = cfg.supervision
     for key, value in (("accept_within", sup.accept_within), ("overdue_chase_every", sup.overdue_chase_every)):
         if value <= timedelta(0):  # a zero chase cadence would chase in a loop
@@ -538,23 +589,33 @@ def _validate(cfg: Config) -> None:
     if not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", sup.due_time):
         raise _KeyError("supervision.due_time", f"bad time {sup.due_time!r}: write HH:MM, e.g. '18:00'")
     for key in ("bulletin_cron", "bulletin_weekly_cron"):
-        line = getattr(inc, key)
-        if line:
-            from bot.domain import cron
-
-            try:
-                cron.trigger(line)
-            except ValueError as exc:
-                raise _KeyError(f"incident.{key}", f"bad crontab {line!r}: {exc}") from None
+        if line := getattr(inc, key):
+            _crontab(f"incident.{key}", line)
     if inc.corrected_report <= timedelta(0):
         raise _KeyError("incident.corrected_report", "must be longer than 0")
     if sup.bulletin_cron:
-        from bot.domain import cron
+        _crontab("supervision.bulletin_cron", sup.bulletin_cron)
+    _crontab("leave.back_remind_at", cfg.leave.back_remind_at)
 
-        try:
-            cron.trigger(sup.bulletin_cron)
-        except ValueError as exc:
-            raise _KeyError("supervision.bulletin_cron", f"bad crontab {sup.bulletin_cron!r}: {exc}") from None
+
+def _crontab(key: str, line: str, once_a: str = "") -> cron.Crontab:
+    """Every periodic time in the file is a crontab line; an older notation is named with the line
+    it meant, so the person editing the file knows what to write instead."""
+    try:
+        tab = cron.parse(line)
+    except cron.CronError as exc:
+        if (meant := cron.legacy(line)) is not None:
+            raise _KeyError(key, f"{line!r} is the old notation; times are crontab lines now (minute hour day month "
+                                 f"weekday): write \"{meant}\"") from None
+        raise _KeyError(key, f"bad crontab {line!r}: {exc}; write minute hour day month weekday, "
+                             "e.g. \"0 9 * * mon\"") from None
+    if once_a == "week" and not tab.weekly:
+        raise _KeyError(key, f"{line!r} must come once a week (the quota week ends then): one minute, one hour "
+                             "and one weekday, e.g. \"0 17 * * fri\"")
+    if once_a == "month" and not tab.monthly:
+        raise _KeyError(key, f"{line!r} must come once every month: one minute, one hour and one day from 1 to 28, "
+                             "e.g. \"0 9 1 * *\"")
+    return tab
 
 
 _SELECTOR_RE = re.compile(r"^(member:\d+|role:[a-z_]+(@[a-z][a-z0-9_]*)?|post:[a-z0-9_]+)$")
@@ -623,20 +684,14 @@ def _validate_roster(r: RosterPolicy) -> None:
         for key in ("start", "end"):
             if not hhmm.fullmatch(getattr(sh, key)):
                 raise _KeyError(f"roster.shifts[{i}].{key}", f"bad time {getattr(sh, key)!r}: write HH:MM")
-    if r.handover not in ("", "shifts") and not hhmm.fullmatch(r.handover):
-        raise _KeyError("roster.handover", f"bad value {r.handover!r}: write \"shifts\" (every shift change), "
-                                           "HH:MM (once a day), or \"\" for none")
+    if r.handover not in ("", "shifts"):
+        _crontab("roster.handover", r.handover)  # "shifts" (every shift change), a crontab, or "" for none
     if r.takeover_within <= timedelta(0):
         raise _KeyError("roster.takeover_within", "must be longer than 0")
 
 
 def _validate_calendar(cal: CalendarPolicy) -> None:
-    from bot.domain.info import ScheduleError, Weekly
-
-    try:
-        Weekly.parse(cal.check)
-    except ScheduleError as exc:
-        raise _KeyError("calendar.check", str(exc)) from None
+    _crontab("calendar.check", cal.check)
     off: dict[date, str] = {}
     for i, h in enumerate(cal.holidays):
         if not h.name.strip():
@@ -650,16 +705,86 @@ def _validate_calendar(cal: CalendarPolicy) -> None:
             raise _KeyError(f"calendar.workdays[{i}]", f"{day} is also a day off of {off[day]}")
 
 
-def _validate_info(info: InfoPolicy) -> None:
-    from bot.domain.info import Monthly, ScheduleError, Weekly
+def _validate_url(key: str, url: str) -> None:
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise _KeyError(key, f"bad URL {url!r}: write it with its scheme, e.g. https://oapi.dingtalk.com/robot/send?…")
 
-    checks = [("info.deadline", Weekly.parse, info.deadline), ("info.bulletin", Monthly.parse, info.bulletin)]
-    checks += [(f"info.reminders[{i}]", Weekly.parse, text) for i, text in enumerate(info.reminders)]
-    for key, parse, text in checks:
-        try:
-            parse(text)  # type: ignore[operator]
-        except ScheduleError as exc:
-            raise _KeyError(key, str(exc)) from None
+
+def _validate_channels(cfg: Config) -> None:
+    from bot.domain import channels, escalation
+
+    names: set[str] = set()
+    for i, robot in enumerate(cfg.robots):
+        if robot.name in names or not robot.name or robot.name == "*":
+            raise _KeyError(f"robots[{i}].name", f"give each robot its own name ({robot.name!r} is taken or empty)")
+        names.add(robot.name)
+        if robot.kind not in channels.ROBOT_KINDS:
+            raise _KeyError(f"robots[{i}].kind",
+                            f"unknown robot kind {robot.kind!r}; expected one of {', '.join(channels.ROBOT_KINDS)}")
+        _validate_url(f"robots[{i}].url", robot.url)
+        for event in robot.events:
+            if event not in channels.ROBOT_EVENTS:
+                raise _KeyError(f"robots[{i}].events",
+                                f"unknown event {event!r}; expected some of {', '.join(channels.ROBOT_EVENTS)}")
+        if robot.detail not in channels.DETAILS:
+            raise _KeyError(f"robots[{i}].detail", "must be 'summary' or 'full'")
+    sms = cfg.sms
+    if sms.url:
+        _validate_url("sms.url", sms.url)
+    if sms.method not in ("POST", "GET"):
+        raise _KeyError("sms.method", "must be 'POST' or 'GET'")
+    if sms.format not in ("json", "form"):
+        raise _KeyError("sms.format", "must be 'json' or 'form'")
+    if sms.per_minute < 1:
+        raise _KeyError("sms.per_minute", "must be 1 or more")
+    for part in ("headers", "body"):
+        table = getattr(sms, part)
+        if not isinstance(table, dict):
+            raise _KeyError(f"sms.{part}", "expected a table of strings")
+        for name, value in table.items():
+            if not isinstance(value, str):
+                raise _KeyError(f"sms.{part}.{name}", f"expected a string, got {value!r}")
+            try:
+                channels.check_template(value)
+            except ValueError as exc:
+                raise _KeyError(f"sms.{part}.{name}", str(exc)) from None
+    esc = cfg.escalation
+    if esc.failover_after <= timedelta(0):
+        raise _KeyError("escalation.failover_after", "must be longer than 0")
+    policies: set[str] = set()
+    for i, policy in enumerate(esc.policies):
+        if policy.name in policies or not policy.name:
+            raise _KeyError(f"escalation.policies[{i}].name", f"give each policy its own name ({policy.name!r})")
+        policies.add(policy.name)
+        if not policy.steps:
+            raise _KeyError(f"escalation.policies[{i}].steps", "a policy needs at least one step")
+        if policy.repeat < 0:
+            raise _KeyError(f"escalation.policies[{i}].repeat", "must be 0 or more")
+        for j, step in enumerate(policy.steps):
+            key = f"escalation.policies[{i}].steps[{j}]"
+            if step.delay <= timedelta(0):
+                raise _KeyError(f"{key}.delay", "must be longer than 0")
+            for text in step.targets:
+                try:
+                    target = escalation.parse_target(text)
+                except ValueError as exc:
+                    raise _KeyError(f"{key}.targets", str(exc)) from None
+                role = target.who.removeprefix("role:").split("@")[0] if target.who.startswith("role:") else ""
+                if role and role not in ROLES:
+                    raise _KeyError(f"{key}.targets", f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+                if target.channel == "robot" and target.who != "*" and target.who not in names:
+                    raise _KeyError(f"{key}.targets", f"no robot named {target.who!r}; define it under [[robots]]")
+    for key in ("incident", "major", "forward", "notice_urgent", "leave"):
+        name = getattr(esc, key)
+        if name and name not in policies:
+            raise _KeyError(f"escalation.{key}", f"no policy named {name!r} under [[escalation.policies]]")
+
+
+def _validate_info(info: InfoPolicy) -> None:
+    _crontab("info.deadline", info.deadline, once_a="week")
+    _crontab("info.bulletin", info.bulletin, once_a="month")
+    for i, line in enumerate(info.reminders):
+        _crontab(f"info.reminders[{i}]", line)
     if info.weekly_quota < 0:
         raise _KeyError("info.weekly_quota", "must be 0 or more")
 

@@ -49,6 +49,9 @@ class OutboxSender:
         self._direct: set[asyncio.Task[None]] = set()
         self._direct_chats: set[int] = set()
         self.on_sent: Callable[[OutboxRow, JSONDict | bool | None], None] | None = None
+        # A row Telegram refused for good (permanent: the chat is gone, the bot blocked) or could not take
+        # now (the Bot API unreachable, 5xx): the failover (bot/channels/failover.py) decides what else goes.
+        self.on_failed: Callable[[OutboxRow, str, bool], None] | None = None
 
     def wake(self, fresh: Sequence[OutboxRow] = ()) -> None:
         """Rows were committed; `fresh` are they, when the committer knows them. With nothing else
@@ -180,8 +183,12 @@ class OutboxSender:
                 log.warning("outbox row %s to %s failed for good: %s", row.id, row.chat_id, exc.message)
                 async with self.db.single() as conn:  # one statement: one trip
                     await outbox.mark_failed(conn, row.id, exc.message)
+                if self.on_failed:
+                    self.on_failed(row, exc.message, True)
                 return True
         except (NetworkError, TelegramError) as exc:
+            if self.on_failed:
+                self.on_failed(row, str(exc), False)
             if row.attempts + 1 >= self.max_retries:
                 async with self.db.single() as conn:  # one statement: one trip
                     await outbox.mark_failed(conn, row.id, str(exc))

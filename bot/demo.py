@@ -8,14 +8,17 @@ through each feature's scene. Prints the transcript and a summary; exits 0.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from datetime import timedelta
 
 from bot.clock import SystemClock
+from bot.config import Robot, Sms
 from bot.demo_scenes import SCENES
 from bot.demo_scenes.stage import Stage
+from bot.emulator.channels import FakeChannels
 from bot.harness import Desk, demo_config
-from bot.i18n import Texts
+from bot.i18n import TerminalTexts
 from storage import deadlines, outbox
 
 # The reporting commitment in seconds: first 1 h → 4 s, written 2 h → 8 s, full 3 h → 12 s.
@@ -28,6 +31,8 @@ DEMO_INCIDENT_POLICY = {
     "forward_target": timedelta(seconds=10),
     "forward_remind": timedelta(seconds=8),
 }
+
+DEMO_ROBOT_SECRET_ENV = "DUTYDESK_DEMO_ROBOT_SECRET"
 
 CAST = (
     ("officer", "李明（建设路街道信息员）", "jianshelu", ("officer",)),
@@ -59,11 +64,20 @@ def _show_warnings(verbose: bool) -> None:
 async def run_demo(verbose: bool = False, out=print) -> int:  # type: ignore[no-untyped-def]
     _show_warnings(verbose)
     started = time.monotonic()
-    t = Texts(demo_config(":memory:").general.language)
+    t = TerminalTexts(demo_config(":memory:").general.language)
     out(t("demo.intro"))
     out(t("demo.intro_time") + "\n")
-    async with Desk(clock=SystemClock(), incident=DEMO_INCIDENT_POLICY) as desk:
-        stage = Stage(desk, {}, out)
+    # Fake DingTalk and SMS platforms on 127.0.0.1 for the escalation scene; the robot's 加签 secret as
+    # an operator would give it, in the environment (of this process only).
+    fakes = await FakeChannels().start()
+    os.environ.setdefault(DEMO_ROBOT_SECRET_ENV, "SECdemo-not-secret")
+    robot = Robot("office", "dingtalk", fakes.dingtalk("demo-token", os.environ[DEMO_ROBOT_SECRET_ENV]),
+                  secret_env=DEMO_ROBOT_SECRET_ENV, events=("escalation", "failover"))
+    sms = Sms(url=fakes.sms("demo-sms-key"), headers={"X-Sms-Key": "demo-sms-key"},
+              body={"mobile": "{phone}", "content": "{text}"}, success_field="code", success_value="0")
+    async with Desk(clock=SystemClock(), incident=DEMO_INCIDENT_POLICY,
+                    config_overrides={"robots": (robot,), "sms": sms}) as desk:
+        stage = Stage(desk, {}, out, facts={"channels": fakes})
         stage.narrate(t("demo.cast"))
         for key, name, unit, roles in CAST:
             stage.people[key] = await desk.register(key, name, unit, *roles)
@@ -80,4 +94,5 @@ async def run_demo(verbose: bool = False, out=print) -> int:  # type: ignore[no-
             out(line)
         out(t("demo.summary_sent", sent=sent.get("sent", 0), failed=sent.get("failed", 0), fired=fired))
         out(t("demo.summary_time", seconds=f"{time.monotonic() - started:.1f}"))
+    await fakes.stop()
     return 0

@@ -176,6 +176,10 @@ class Desk:
             await self.emu.wait_idle(quiet=0.03, timeout=max(0.1, deadline - loop.time()))
             rows = await outbox.pending(self.db.conn, 1000)
             ready = [r for r in rows if r.not_before <= _time.time()]
+            if not ready and (channel_sender := self.runtime.deps.channels if self.runtime else None):
+                await channel_sender.wait_idle(max(0.1, deadline - loop.time()))  # robots and SMS: nothing ready
+                rows = await outbox.pending(self.db.conn, 1000)
+                ready = [r for r in rows if r.not_before <= _time.time()]
             if not ready:
                 await self.emu.wait_idle(quiet=0.03, timeout=max(0.1, deadline - loop.time()))
                 rows = await outbox.pending(self.db.conn, 1000)

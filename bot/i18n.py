@@ -37,6 +37,14 @@ TEXT_FIELDS = frozenset({
     "place", "description", "destination", "reason", "requirement", "body", "title", "comment", "question",
     "answer", "outcome", "note", "text", "summary", "cause", "background", "development", "handling",
     "consequences", "code", "role", "value", "column",
+    "action", "content", "contact", "issuer", "doc_no", "proposal", "notes", "phone",
+    # people named in the newer features (documents, duty log, 代报)
+    "handler", "head", "owner", "proposer", "recorder", "registrar",
+    # what a terminal shows (the CLI, the demo's story): paths, addresses, errors, people and
+    # groups of the emulator, button labels — rendered through TerminalTexts, escaped and read back
+    "path", "database", "url", "error", "listen", "detail", "whom", "chat", "button", "buttons",
+    # channels: a robot's name and environment variable from the config
+    "robot", "secret",
 })
 
 
@@ -77,6 +85,11 @@ def esc(text: object) -> Html:
 
 
 _TAG = re.compile(r"<[^>]*>")
+
+
+def terminal(text: str) -> str:
+    """A rendered text as a terminal shows it: tags dropped, entities read back, spacing kept."""
+    return html.unescape(_TAG.sub("", text))
 
 
 def plain(text: str) -> str:
@@ -122,7 +135,8 @@ class Texts:
             return Html(key)
         if not kw:
             return Html(template)
-        safe = {k: esc(v) if k in TEXT_FIELDS and isinstance(v, str) else v for k, v in kw.items()}
+        # Any value of a text placeholder is escaped (a Path, an exception, a str), numbers aside.
+        safe = {k: esc(v) if k in TEXT_FIELDS and not isinstance(v, int | float) else v for k, v in kw.items()}
         return Html(template.format(**safe))
 
     def help_line(self, command: str) -> str:
@@ -134,3 +148,19 @@ class Texts:
 
     def has(self, key: str) -> bool:
         return key in self._cat or key in self._fallback
+
+
+class TerminalTexts:
+    """Catalog texts for a terminal (the CLI, the demo's story): rendered like `Texts`, so every
+    TEXT_FIELDS value is escaped first and read back once, then shown without tags. A path or a
+    name with `&` or `<` prints as typed, and a catalog tag never reaches the screen."""
+
+    def __init__(self, lang: str = "zh") -> None:
+        self.html = Texts(lang)
+        self.lang = lang
+
+    def __call__(self, key: str, /, **kw: object) -> str:
+        return terminal(self.html(key, **kw))
+
+    def has(self, key: str) -> bool:
+        return self.html.has(key)

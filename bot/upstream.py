@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from bot.services.base import Services
-from storage import incidents
+from storage import incidents, upstream_pushes
 from storage.db import to_db
 
 log = logging.getLogger(__name__)
@@ -68,20 +68,14 @@ class UpstreamPusher:
 
     async def push_pending(self) -> int:
         db = self.s.db
-        # db.read: committed rows only, so nothing an open transaction may roll back is pushed
-        rows = await db.fetchall(
-            "SELECT id, incident_id, event FROM upstream_pushes WHERE status='pending' ORDER BY id")
         done = 0
-        for row in rows:
-            inc = await incidents.get(db.read, row["incident_id"])
+        for push in await upstream_pushes.pending(db.read):
+            inc = await incidents.get(db.read, push.incident_id)
             if inc is None:
                 continue
-            ok, error, attempts = await self._push(incident_payload(inc, row["event"]))
+            ok, error, attempts = await self._push(incident_payload(inc, push.event))
             async with db.tx() as conn:
-                await conn.execute(
-                    "UPDATE upstream_pushes SET status=?, attempts=?, last_error=?, done_at=? WHERE id=?",
-                    ("sent" if ok else "failed", attempts, error, to_db(self.s.now()), row["id"]),
-                )
+                await upstream_pushes.record(conn, push.id, ok, attempts, error, self.s.now())
             done += ok
         return done
 

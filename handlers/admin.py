@@ -5,13 +5,14 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot.app import DeskContext, set_member_commands
+from bot.context import DeskContext, set_member_commands
 from bot.domain import parse
 from bot.domain.invites import deep_link
 from bot.domain.members import Action, Role
 from bot.fmt import clip, esc
-from bot.services import registration
+from bot.services import phones, registration
 from bot.services.errors import ServiceError
+from bot.services.phones import masked_phones
 from handlers.common import guard, is_private, refuse, say
 from storage import members
 
@@ -29,6 +30,7 @@ async def list_members(update: Update, ctx: DeskContext) -> None:
         return
     s = ctx.services
     everyone = await members.all_members(s.db.read)
+    phones = await masked_phones(s, [m.id for m in everyone])  # masked even here: the list may be forwarded
     lines = [ctx.t("core.admin.members_title", count=len(everyone))]
     unit = None
     for m in everyone:
@@ -36,8 +38,30 @@ async def list_members(update: Update, ctx: DeskContext) -> None:
             unit = m.unit_code
             lines.append(ctx.t("core.admin.members_unit", unit=esc(s.unit_name(unit))))
         lines.append(ctx.t("core.admin.member_line", id=m.id, name=esc(m.name), roles=s.fmt.roles(m.roles),
-                           inactive="" if m.active else ctx.t("core.admin.inactive_mark")))
+                           inactive="" if m.active else ctx.t("core.admin.inactive_mark"))
+                     + (ctx.t("channels.phone.mark", phone=phones[m.id]) if m.id in phones else ""))
     await say(update, ctx, clip("\n".join(lines)))
+
+
+async def set_phone(update: Update, ctx: DeskContext) -> None:
+    """/phone ID NUMBER (or "-"): the member's phone number for SMS alerts."""
+    admin = await guard(update, ctx, Action.MANAGE_MEMBERS)
+    if admin is None or not is_private(update):
+        return
+    args = ctx.args or []
+    member_id = parse.record_id(args[0]) if len(args) >= 2 else None
+    if member_id is None:
+        await say(update, ctx, ctx.t("channels.phone.usage"))
+        return
+    try:
+        done = await phones.set_phone(ctx.services, admin, member_id, " ".join(args[1:]))
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return
+    if done.phone is None:
+        await say(update, ctx, ctx.t("channels.phone.cleared", name=esc(done.member.name)))
+    else:
+        await say(update, ctx, ctx.t("channels.phone.set", name=esc(done.member.name), phone=done.phone))
 
 
 async def invite(update: Update, ctx: DeskContext) -> None:
@@ -73,12 +97,12 @@ async def set_roles(update: Update, ctx: DeskContext) -> None:
     s = ctx.services
     args = ctx.args or []
     roles = _roles_help(ctx)
-    number = args[0].lstrip("#") if args else ""
-    if len(args) < 2 or not number.isdecimal() or len(number) > 12:
+    number = parse.record_id(args[0]) if len(args) >= 2 else None
+    if number is None:
         await say(update, ctx, ctx.t("core.admin.role_usage", roles=roles))
         return
     try:
-        done = await registration.set_roles(s, admin, int(number), args[1:])
+        done = await registration.set_roles(s, admin, number, args[1:])
     except ServiceError as err:
         await refuse(update, ctx, ServiceError(err.key, **{k: esc(v) for k, v in err.kw.items()}))
         return
@@ -119,6 +143,7 @@ async def reactivate(update: Update, ctx: DeskContext) -> None:
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("members", list_members))
+    app.add_handler(CommandHandler("phone", set_phone))
     app.add_handler(CommandHandler("invite", invite))
     app.add_handler(CommandHandler("role", set_roles))
     app.add_handler(CommandHandler("deactivate", deactivate))

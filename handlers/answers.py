@@ -20,7 +20,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot.app import DeskContext
+from bot.context import DeskContext
 from handlers.common import say
 from storage import updates
 from storage.persistence import SqlitePersistence

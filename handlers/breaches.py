@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.members import Action
 from bot.domain.stats import parse_period
 from bot.fmt import clip

@@ -23,7 +23,7 @@ from typing import Any
 from telegram import Chat, Message, MessageEntity, Update
 from telegram.ext import BaseHandler, filters
 
-from bot.app import DeskContext
+from bot.context import DeskContext
 from handlers.common import answer_query, current_member, say, tell_outsider
 from handlers.groups import GROUP_BUTTONS, GROUP_COMMANDS
 

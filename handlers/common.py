@@ -6,13 +6,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any, Generic, Protocol, TypeVar
 
 from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot.app import DeskContext
+from bot import callbacks as cb
+from bot.context import DeskContext
 from bot.desk_bot import DeskBot, Markup
 from bot.domain.members import Action, Member, can
 from bot.domain.sent_time import credible, pressed_at, sent_at
@@ -149,6 +151,55 @@ async def read_text(update: Update, ctx: DeskContext, *, limit: int = MAX_TEXT, 
         await say(update, ctx, ctx.t("core.too_long", limit=limit))
         return None
     return text
+
+
+class Stop(Enum):
+    """What `use_button` gives when the use case did not run or was refused: the person was answered."""
+
+    ANSWERED = "answered"
+
+
+ANSWERED = Stop.ANSWERED
+T = TypeVar("T")
+
+
+async def use_button(update: Update, ctx: DeskContext, prefix: str, actions: tuple[str, ...],
+                     use: Callable[[Member, str, int], Awaitable[T]], *, action: Action | None = None) -> T | Stop:
+    """A button naming one thing (`<prefix>:<action>:<id>`): the person may act (`guard`, with
+    `action`), the data is well formed (`cb.parse_id`), then `use(member, action, id)`. Whatever
+    stops it is answered here — not a member, not allowed, stale data, the use case's refusal
+    (`ServiceError`) — and gives ANSWERED. Data is never trusted: `use` re-checks against the database."""
+    member = await guard(update, ctx, action)
+    if member is None:
+        return ANSWERED
+    parsed = cb.parse_id(callback_data(update), prefix, actions)
+    if parsed is None:
+        await answer_query(update, ctx.t("core.stale_button"), alert=True)
+        return ANSWERED
+    try:
+        return await use(member, *parsed)
+    except ServiceError as err:
+        await refuse(update, ctx, err)
+        return ANSWERED
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a step that offers buttons and also takes typed text got: a press, or the text typed."""
+
+    pressed: bool
+    data: str = ""  # the button's callback data
+    text: str = ""  # the typed text, read_text's checks passed
+
+
+async def button_or_text(update: Update, ctx: DeskContext, *, limit: int = MAX_TEXT, hint: str = "") -> Answer | None:
+    """One of the step's buttons (the press acknowledged) or typed text (`read_text`). None after
+    telling the person what is wrong with the text: the caller stays on the step."""
+    if update.callback_query is not None:
+        await answer_query(update)
+        return Answer(pressed=True, data=update.callback_query.data or "")
+    text = await read_text(update, ctx, limit=limit, hint=hint)
+    return None if text is None else Answer(pressed=False, text=text)
 
 
 def sent_time(ctx: DeskContext) -> datetime:

@@ -36,7 +36,7 @@ from telegram import Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, ConversationHandler
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from handlers.common import (
     DialogKind,
     DraftRows,

@@ -15,9 +15,10 @@ from telegram import Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
+from bot.domain import parse
 from bot.domain.documents import Document, ProposalDraft
-from bot.domain.members import Action, can
+from bot.domain.members import Action, Member, can
 from bot.domain.roster import find_member
 from bot.fmt import esc
 from bot.services import document_text as txt
@@ -26,12 +27,14 @@ from bot.services import documents as svc
 from bot.services.errors import ServiceError
 from bot.services.supervision import parse_due
 from handlers.common import (
+    ANSWERED,
     ButtonStep,
     DialogKind,
     DraftRows,
     DraftSlot,
     acted_at,
     answer_query,
+    button_or_text,
     buttons_only,
     callback_data,
     count_set,
@@ -44,13 +47,14 @@ from handlers.common import (
     say,
     stray_handler,
     text_into_draft,
+    use_button,
 )
 from storage import documents as doc_store
 from storage import members
 
 PROPOSAL = "doc_proposal"
 ACTION = "doc_action"  # {"doc_id": …} while the result or files are asked for
-PREFIX = "dw"  # dw:l:<member>, dw:def, dw:ok, dw:x — inside the dialogues only
+PREFIX = cb.DOCUMENT_WORK  # dw:l:<member>, dw:def, dw:ok, dw:x — inside the dialogues only
 MAX_TEXT = 1000
 MAX_LEADERS = 20
 
@@ -85,17 +89,10 @@ async def _finish(update: Update, ctx: DeskContext) -> int:
 
 async def start_propose(update: Update, ctx: DeskContext) -> S | int:
     """Entry from 拟办 on a registered document: the office only, once."""
-    member = await guard(update, ctx, Action.PROPOSE_DOCUMENT)
-    doc_id = _doc_id(update, txt.PROPOSE)
-    if member is None:
-        return ConversationHandler.END
-    if doc_id is None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return ConversationHandler.END
-    try:
-        d = await svc.check_can_propose(ctx.services, member, doc_id)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
+    d = await use_button(update, ctx, txt.PREFIX, (txt.PROPOSE,),
+                         lambda member, _propose, doc_id: svc.check_can_propose(ctx.services, member, doc_id),
+                         action=Action.PROPOSE_DOCUMENT)
+    if d is ANSWERED:
         return ConversationHandler.END
     await answer_query(update)
     await _save(update, ctx, ProposalDraft(doc_id=d.id))
@@ -150,8 +147,8 @@ async def ask_leader(update: Update, ctx: DeskContext, handler: str) -> S:
 
 async def got_leader(update: Update, ctx: DeskContext) -> S:
     """Reads the leader who is to 批办; asks the limit (default from registration and urgency)."""
-    raw = callback_data(update).removeprefix(f"{PREFIX}:l:")
-    leader = await members.by_id(ctx.services.db.read, int(raw)) if raw.isdecimal() and len(raw) <= 12 else None
+    leader_id = parse.record_id(callback_data(update).removeprefix(f"{PREFIX}:l:"))
+    leader = await members.by_id(ctx.services.db.read, leader_id) if leader_id is not None else None
     if leader is None or not can(leader, Action.ASSIGN_DOCUMENT):
         await answer_query(update, ctx.t("core.stale_button"), alert=True)
         return S.LEADER
@@ -171,16 +168,15 @@ async def ask_due(update: Update, ctx: DeskContext, draft: ProposalDraft) -> S:
 
 async def got_due(update: Update, ctx: DeskContext) -> S:
     """Reads 按默认 or a typed limit (12-31, 3天, 2026-12-01 17:00); shows the summary."""
+    got = await button_or_text(update, ctx, limit=40)
+    if got is None:
+        return S.DUE
     draft = await _draft(update, ctx)
-    if update.callback_query is not None:
-        await answer_query(update)
+    if got.pressed:
         draft.due_at = ""
     else:
-        text = await read_text(update, ctx, limit=40)
-        if text is None:
-            return S.DUE
         try:
-            draft.due_at = parse_due(ctx.services, text).isoformat()
+            draft.due_at = parse_due(ctx.services, got.text).isoformat()
         except ServiceError as err:
             await say(update, ctx, ctx.t(err.key, **err.kw))
             return S.DUE
@@ -224,15 +220,10 @@ async def confirm_proposal(update: Update, ctx: DeskContext) -> int:
 
 async def start_finish(update: Update, ctx: DeskContext) -> S | int:
     """Entry from 办结: the handler named, after a leader's 批办 (无签批不办)."""
-    member = await guard(update, ctx, Action.HANDLE_DOCUMENT)
-    doc_id = _doc_id(update, txt.DONE)
-    if member is None or doc_id is None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return ConversationHandler.END
-    try:
-        d = await svc.check_can_finish(ctx.services, member, doc_id)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
+    d = await use_button(update, ctx, txt.PREFIX, (txt.DONE,),
+                         lambda member, _done, doc_id: svc.check_can_finish(ctx.services, member, doc_id),
+                         action=Action.HANDLE_DOCUMENT)
+    if d is ANSWERED:
         return ConversationHandler.END
     await answer_query(update)
     assert update.effective_user is not None
@@ -248,14 +239,10 @@ async def ask_result(update: Update, ctx: DeskContext, d: Document) -> S:
 
 async def got_result(update: Update, ctx: DeskContext) -> S | int:
     """Reads the result (or 不填写) and records 办结."""
-    result = ""
-    if update.callback_query is not None:
-        await answer_query(update)
-    else:
-        text = await read_text(update, ctx, limit=MAX_TEXT)
-        if text is None:
-            return S.RESULT
-        result = text
+    got = await button_or_text(update, ctx, limit=MAX_TEXT)
+    if got is None:
+        return S.RESULT
+    result = got.text  # "" for 不填写
     member = await guard(update, ctx, Action.HANDLE_DOCUMENT)
     assert update.effective_user is not None
     draft = await load_draft(ctx, update.effective_user.id, ACTION)
@@ -328,16 +315,9 @@ async def got_more_file(update: Update, ctx: DeskContext) -> S | int:
 
 async def on_button(update: Update, ctx: DeskContext) -> None:
     """批办, 退回拟办, 电话请示, 补签, 详情."""
-    member = await guard(update, ctx)
-    if member is None:
-        return
-    parsed = cb.parse_id(callback_data(update), txt.PREFIX, txt.BUTTON_ACTIONS)
-    if parsed is None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return
-    action, doc_id = parsed
     s = ctx.services
-    try:
+
+    async def use(member: Member, action: str, doc_id: int) -> str | None:
         if action == txt.VIEW:
             d = await doc_store.get(s.db.read, doc_id)
             if d is None:
@@ -345,14 +325,14 @@ async def on_button(update: Update, ctx: DeskContext) -> None:
             text, d = await views.detail(s, member, d.number)
             await answer_query(update)
             await say(update, ctx, text, views.detail_keyboard(s, member, d))
-            return
+            return None
         if action in (txt.PHONE, txt.SIGN):  # recorded as pressed, however late the bot got to it
             timed = {txt.PHONE: svc.by_phone, txt.SIGN: svc.sign}[action]
-            reply = await timed(s, member, doc_id, at=await acted_at(update, ctx))
-        else:
-            reply = await {txt.ASSIGN: svc.assign, txt.BACK: svc.send_back}[action](s, member, doc_id)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
+            return await timed(s, member, doc_id, at=await acted_at(update, ctx))
+        return await {txt.ASSIGN: svc.assign, txt.BACK: svc.send_back}[action](s, member, doc_id)
+
+    reply = await use_button(update, ctx, txt.PREFIX, txt.BUTTON_ACTIONS, use)
+    if reply is ANSWERED or reply is None:
         return
     await answer_query(update)
     await say(update, ctx, reply)

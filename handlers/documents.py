@@ -23,7 +23,7 @@ from telegram.ext import (
 )
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.documents import Classification, DocDraft, Urgency
 from bot.domain.duty_log import EntryTimeError, parse_entry_time
 from bot.domain.incidents import parse_incident_number
@@ -39,21 +39,22 @@ from handlers.common import (
     DraftSlot,
     acted_at,
     answer_query,
+    button_or_text,
     buttons_only,
     callback_data,
     count_set,
+    done_before,
     drop_drafts,
     guard,
     guard_private,
-    read_text,
     say,
     sent_time,
     stray_handler,
     text_into_draft,
 )
 
-KIND = "document"
-PREFIX = "dr"  # dr:l:<level>, dr:u:<urgency>, dr:now, dr:skip, dr:ok, dr:x — inside the dialogue only
+KIND = svc.DRAFT_KIND
+PREFIX = cb.DOCUMENT_DRAFT  # dr:l:<level>, dr:u:<urgency>, dr:now, dr:skip, dr:ok, dr:x — inside the dialogue only
 MAX_TITLE, MAX_TEXT = 200, 1000
 MAX_BACKDATE = timedelta(days=7)
 
@@ -170,15 +171,14 @@ async def got_received(update: Update, ctx: DeskContext) -> S:
     """Reads 刚收到 or a typed time, as of when the person answered; then the summary, files or the
     check, as the 密级 allows."""
     s = ctx.services
-    if update.callback_query is not None:
-        await answer_query(update)
+    got = await button_or_text(update, ctx, limit=40)
+    if got is None:
+        return S.RECEIVED
+    if got.pressed:
         when = await acted_at(update, ctx)
     else:
-        text = await read_text(update, ctx, limit=40)
-        if text is None:
-            return S.RECEIVED
         try:
-            when = parse_entry_time(text, sent_time(ctx), s.config.tz, MAX_BACKDATE)
+            when = parse_entry_time(got.text, sent_time(ctx), s.config.tz, MAX_BACKDATE)
         except EntryTimeError as err:
             await say(update, ctx, ctx.t(f"doc.err_{err.code}"))
             return S.RECEIVED
@@ -270,6 +270,10 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
     """登记 stores it (the office is asked to 拟办); 取消 drops the draft."""
     await answer_query(update)
     assert update.effective_user is not None
+    if (done := await done_before(update, ctx, KIND)) is not None:  # committed, then a crash: not twice
+        await drop_drafts(ctx, update.effective_user.id)
+        await say(update, ctx, ctx.t("doc.already_registered", id=done))
+        return ConversationHandler.END
     if callback_data(update) == f"{PREFIX}:x":
         await drop_drafts(ctx, update.effective_user.id)
         await say(update, ctx, ctx.t("core.cancelled"))

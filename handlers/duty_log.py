@@ -14,7 +14,8 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
+from bot.domain import parse
 from bot.domain.duty_log import MAX_PHOTOS, EntryKind, LogDraft
 from bot.domain.members import Action
 from bot.services import duty_log as svc
@@ -26,21 +27,22 @@ from handlers.common import (
     DraftSlot,
     acted_at,
     answer_query,
+    button_or_text,
     buttons_only,
     callback_data,
     count_set,
+    done_before,
     drop_drafts,
     guard,
     guard_private,
-    read_text,
     say,
     sent_time,
     stray_handler,
     text_into_draft,
 )
 
-KIND = "duty_log"
-PREFIX = "dl"  # dl:k:<kind>, dl:now, dl:skip, dl:ok — inside the dialogue only
+KIND = svc.DRAFT_KIND
+PREFIX = cb.DUTY_LOG  # dl:k:<kind>, dl:now, dl:skip, dl:ok — inside the dialogue only
 MAX_SOURCE, MAX_TEXT = 100, 1000
 
 
@@ -73,12 +75,12 @@ async def start_log(update: Update, ctx: DeskContext) -> S | int:
         return ConversationHandler.END
     args = ctx.args or []
     if args:
-        number = args[1].lstrip("#") if len(args) == 2 and args[0].lower() in ("done", "办结") else ""
-        if not number.isdecimal() or len(number) > 12:
+        number = parse.record_id(args[1]) if len(args) == 2 and args[0].lower() in ("done", "办结") else None
+        if number is None:
             await say(update, ctx, ctx.t("duty.done_usage"))
             return ConversationHandler.END
         try:
-            await say(update, ctx, await svc.mark_done(ctx.services, member, int(number)))
+            await say(update, ctx, await svc.mark_done(ctx.services, member, number))
         except ServiceError as err:
             await say(update, ctx, ctx.t(err.key, **err.kw))
         return ConversationHandler.END
@@ -115,15 +117,14 @@ async def got_time(update: Update, ctx: DeskContext) -> S:
     """Reads 现在 or a typed time (not in the future, not older than two days), both as of when
     the person answered: 现在 pressed while the bot was down is the moment it was pressed."""
     s = ctx.services
-    if update.callback_query is not None:
-        await answer_query(update)
+    got = await button_or_text(update, ctx, limit=40)
+    if got is None:
+        return S.TIME
+    if got.pressed:
         when = await acted_at(update, ctx)
     else:
-        text = await read_text(update, ctx, limit=40)
-        if text is None:
-            return S.TIME
         try:
-            when = svc.entry_time(s, text, at=sent_time(ctx))
+            when = svc.entry_time(s, got.text, at=sent_time(ctx))
         except ServiceError as err:
             await say(update, ctx, ctx.t(err.key, **err.kw))
             return S.TIME
@@ -191,6 +192,11 @@ async def got_photo(update: Update, ctx: DeskContext) -> S:
 async def save_entry(update: Update, ctx: DeskContext) -> S | int:
     """完成: the entry is stored with its photos, in one transaction."""
     await answer_query(update)
+    if (done := await done_before(update, ctx, KIND)) is not None:  # committed, then a crash: not twice
+        assert update.effective_user is not None
+        await drop_drafts(ctx, update.effective_user.id)
+        await say(update, ctx, ctx.t("duty.already_saved", id=done))
+        return ConversationHandler.END
     member = await guard(update, ctx, Action.KEEP_DUTY_LOG)
     assert update.effective_user is not None
     if member is None:

@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.casualties import Casualties, CasualtyInputError, parse_casualties
 from bot.domain.incidents import Category, Stage
 from bot.domain.members import Action
@@ -38,7 +38,7 @@ from handlers.common import (
     refuse,
     say,
 )
-from handlers.stages import KIND, _draft, _finish, _open, _save, stray
+from handlers.stages import KIND, StageDraft, _draft, _finish, _open, _save, stray
 from storage import incidents
 
 
@@ -95,8 +95,8 @@ def states_of(purpose: str) -> frozenset[int]:
     return frozenset(state(purpose, st) for st in steps(purpose))
 
 
-def _purpose(draft: dict[str, Any]) -> str:
-    purpose = draft.get("purpose", WRITTEN)
+def _purpose(draft: StageDraft) -> str:
+    purpose = draft.purpose or WRITTEN
     return purpose if purpose in BASE else WRITTEN
 
 
@@ -110,7 +110,7 @@ async def _start_review(update: Update, ctx: DeskContext, purpose: str, stage: S
         await say(update, ctx, ctx.t("incident.stages.already_filed", number=inc.number,
                                      stage=ctx.t(f"incident.stage.{stage.value}")))
         return ConversationHandler.END
-    await _save(update, ctx, {"incident_id": inc.id, "corrections": {}, "purpose": purpose})
+    await _save(update, ctx, StageDraft(inc.id, purpose=purpose, corrections={}))
     return await show_written(update, ctx)
 
 
@@ -156,9 +156,10 @@ async def category_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
 async def show_written(update: Update, ctx: DeskContext) -> int:
     s = ctx.services
     draft = await _draft(update, ctx)
-    inc = await incidents.get(s.db.read, draft["incident_id"])
+    assert draft.incident_id is not None
+    inc = await incidents.get(s.db.read, draft.incident_id)
     assert inc is not None
-    c = draft["corrections"]
+    c = draft.corrections or {}
     purpose = _purpose(draft)
     facts = txt.facts(
         s, unit_code=inc.unit_code, category=c.get("category", inc.category.value),
@@ -192,7 +193,8 @@ async def written_choice(update: Update, ctx: DeskContext) -> int:
     choice = (update.callback_query.data or "") if update.callback_query else ""
     await answer_query(update)
     draft = await _draft(update, ctx)
-    if not draft or "incident_id" not in draft:
+    incident_id = draft.incident_id
+    if incident_id is None:
         await say(update, ctx, ctx.t("incident.draft_lost"))
         return ConversationHandler.END
     purpose = _purpose(draft)
@@ -202,7 +204,7 @@ async def written_choice(update: Update, ctx: DeskContext) -> int:
     member = await guard(update, ctx, PURPOSE_ACTION[purpose])
     if member is None:
         return await _finish(update, ctx)
-    c = dict(draft["corrections"])
+    c = dict(draft.corrections or {})
     if "casualties" in c:
         c["casualties"] = Casualties(*c["casualties"])
     for key in ("occurred_at", "learnt_at"):
@@ -212,14 +214,14 @@ async def written_choice(update: Update, ctx: DeskContext) -> int:
     try:
         if purpose in (WRONG, OFFICE):
             at = await acted_at(update, ctx)
-            done = await (mark_wrong(s, member, draft["incident_id"], draft.get("reason", ""), c, at=at)
-                          if purpose == WRONG else correct_facts(s, member, draft["incident_id"], c))
+            done = await (mark_wrong(s, member, incident_id, draft.reason or "", c, at=at)
+                          if purpose == WRONG else correct_facts(s, member, incident_id, c))
             await say(update, ctx, done)
             return await _finish(update, ctx)
         if purpose == FIRST:
-            late = await file_unit_first(s, member, draft["incident_id"], c, at=await acted_at(update, ctx))
+            late = await file_unit_first(s, member, incident_id, c, at=await acted_at(update, ctx))
         else:
-            late = await file_written(s, member, draft["incident_id"], c, at=await acted_at(update, ctx),
+            late = await file_written(s, member, incident_id, c, at=await acted_at(update, ctx),
                                       stage=Stage.CORRECTED if purpose == CORRECTED else Stage.WRITTEN)
     except ServiceError as err:
         if err.key in NOTHING_CORRECTED:  # nothing corrected yet: stay in the review
@@ -227,7 +229,7 @@ async def written_choice(update: Update, ctx: DeskContext) -> int:
             return state(purpose, Step.REVIEW)
         await refuse(update, ctx, err)
         return await _finish(update, ctx)
-    inc = await incidents.get(s.db.read, draft["incident_id"])
+    inc = await incidents.get(s.db.read, incident_id)
     assert inc is not None
     await say(update, ctx, ctx.t(f"incident.stages.{purpose}_done", number=inc.number, late=late),
               txt.unit_keyboard(s, inc))
@@ -236,7 +238,7 @@ async def written_choice(update: Update, ctx: DeskContext) -> int:
 
 async def _correct(update: Update, ctx: DeskContext, **changes: Any) -> int:
     draft = await _draft(update, ctx)
-    draft.setdefault("corrections", {}).update(changes)
+    draft.corrections = {**(draft.corrections or {}), **changes}
     await _save(update, ctx, draft)
     return await show_written(update, ctx)
 
@@ -321,10 +323,10 @@ TEXT = filters.TEXT & ~filters.COMMAND
 
 def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
     return [
-        CallbackQueryHandler(start_written, pattern=rf"^i:{cb.WRITTEN}:\d+$"),
-        CallbackQueryHandler(start_first, pattern=rf"^i:{cb.FIRST}:\d+$"),
-        CallbackQueryHandler(start_corrected, pattern=rf"^i:{cb.CORRECTED}:\d+$"),
-        CallbackQueryHandler(start_office, pattern=rf"^i:{cb.FIX}:\d+$"),
+        CallbackQueryHandler(start_written, pattern=cb.pattern(cb.INCIDENT, (cb.WRITTEN,))),
+        CallbackQueryHandler(start_first, pattern=cb.pattern(cb.INCIDENT, (cb.FIRST,))),
+        CallbackQueryHandler(start_corrected, pattern=cb.pattern(cb.INCIDENT, (cb.CORRECTED,))),
+        CallbackQueryHandler(start_office, pattern=cb.pattern(cb.INCIDENT, (cb.FIX,))),
     ]
 
 
@@ -355,13 +357,13 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
 
 
 def _corrections(rows: DraftRows) -> int:
-    return len(rows.get(KIND, {}).get("corrections") or {})
+    return len(StageDraft.from_dict(rows.get(KIND, {})).corrections or {})
 
 
 async def resume(update: Update, ctx: DeskContext, at: int) -> int:
     """The question of the step again; the draft keeps every correction."""
     draft = await _draft(update, ctx)
-    inc = await incidents.get(ctx.services.db.read, draft["incident_id"]) if "incident_id" in draft else None
+    inc = await incidents.get(ctx.services.db.read, draft.incident_id) if draft.incident_id is not None else None
     if inc is None:
         await say(update, ctx, ctx.t("incident.draft_lost"))
         return await _finish(update, ctx)

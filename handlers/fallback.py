@@ -7,7 +7,7 @@ import logging
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from bot.app import DeskContext
+from bot.context import DeskContext
 from handlers.common import answer_query, current_member, say
 
 log = logging.getLogger(__name__)

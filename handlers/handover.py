@@ -10,24 +10,24 @@ from telegram import Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot import callbacks as cb
-from bot.app import DeskContext
-from bot.domain.members import Action
+from bot.context import DeskContext
+from bot.domain.members import Action, Member
 from bot.services import handover as svc
 from bot.services.errors import ServiceError
 from handlers.common import (
+    ANSWERED,
     DialogKind,
     DraftRows,
     acted_at,
     answer_query,
-    callback_data,
     drop_drafts,
     guard,
     load_draft,
     read_text,
-    refuse,
     save_draft,
     say,
     stray_handler,
+    use_button,
 )
 
 NOTE_DRAFT = "handover_note"
@@ -40,19 +40,12 @@ class S(IntEnum):
 
 async def on_button(update: Update, ctx: DeskContext) -> None:
     """交班 / 接班."""
-    member = await guard(update, ctx, Action.KEEP_DUTY_LOG)
-    if member is None:
-        return
-    parsed = cb.parse_id(callback_data(update), svc.PREFIX, (svc.HAND, svc.TAKE))
-    if parsed is None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return
-    action, handover_id = parsed
-    try:  # both times as pressed, however late the bot got to it
-        use = svc.hand_over if action == svc.HAND else svc.take_over
-        text = await use(ctx.services, member, handover_id, at=await acted_at(update, ctx))
-    except ServiceError as err:
-        await refuse(update, ctx, err)
+    async def use(member: Member, action: str, handover_id: int) -> str:
+        do = svc.hand_over if action == svc.HAND else svc.take_over
+        return await do(ctx.services, member, handover_id, at=await acted_at(update, ctx))  # as pressed, however late
+
+    text = await use_button(update, ctx, svc.PREFIX, (svc.HAND, svc.TAKE), use, action=Action.KEEP_DUTY_LOG)
+    if text is ANSWERED:
         return
     await answer_query(update)
     await say(update, ctx, text)
@@ -60,17 +53,10 @@ async def on_button(update: Update, ctx: DeskContext) -> None:
 
 async def start_note(update: Update, ctx: DeskContext) -> S | int:
     """Entry from 交班说明: an outgoing officer of a handover not yet handed over; asks the notes."""
-    member = await guard(update, ctx, Action.KEEP_DUTY_LOG)
-    parsed = cb.parse_id(callback_data(update), svc.PREFIX, (svc.NOTE,))
-    if member is None:
-        return ConversationHandler.END
-    if parsed is None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return ConversationHandler.END
-    try:
-        h = await svc.check_can_note(ctx.services, member, parsed[1])
-    except ServiceError as err:
-        await refuse(update, ctx, err)
+    h = await use_button(update, ctx, svc.PREFIX, (svc.NOTE,),
+                         lambda member, _note, ident: svc.check_can_note(ctx.services, member, ident),
+                         action=Action.KEEP_DUTY_LOG)
+    if h is ANSWERED:
         return ConversationHandler.END
     await answer_query(update)
     assert update.effective_user is not None

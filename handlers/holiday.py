@@ -13,7 +13,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain import leave as dates
 from bot.domain.holiday_report import HolidayDraft
 from bot.domain.leave import LeaveInputError
@@ -29,20 +29,21 @@ from handlers.common import (
     DraftSlot,
     acted_at,
     answer_query,
+    button_or_text,
     buttons_only,
     callback_data,
     count_set,
+    done_before,
     drop_drafts,
     guard,
     guard_private,
-    read_text,
     say,
     stray_handler,
     text_into_draft,
 )
 
-KIND = "holiday"
-PREFIX = "hr"  # hr:d:today|tomorrow, hr:ok, hr:x — inside the dialogue only
+KIND = svc.DRAFT_KIND
+PREFIX = cb.HOLIDAY  # hr:d:today|tomorrow, hr:ok, hr:x — inside the dialogue only
 LEAVE_KIND_BUTTON = "l:k:holiday"  # offered in /leave's first question to those who report
 MAX_DESTINATION, MAX_CONTACT = 100, 100
 
@@ -89,16 +90,14 @@ async def _read_day(update: Update, ctx: DeskContext, ref: dates.DayPoint | None
     """A 今天/明天 button or a typed date; explains and returns None when unreadable."""
     s = ctx.services
     today = s.now().astimezone(s.config.tz).date()
-    data = callback_data(update)
-    if data:
-        await answer_query(update)
-        word = {f"{PREFIX}:d:today": "今天", f"{PREFIX}:d:tomorrow": "明天"}.get(data)
-        return dates.parse_day(word, today) if word else None
-    text = await read_text(update, ctx, limit=40, hint=ctx.t("leave.err_bad_date"))
-    if text is None:
+    got = await button_or_text(update, ctx, limit=40, hint=ctx.t("leave.err_bad_date"))
+    if got is None:
         return None
+    if got.pressed:
+        word = {f"{PREFIX}:d:today": "今天", f"{PREFIX}:d:tomorrow": "明天"}.get(got.data)
+        return dates.parse_day(word, today) if word else None
     try:
-        return dates.parse_day(text, today, ref.day if ref else None)
+        return dates.parse_day(got.text, today, ref.day if ref else None)
     except LeaveInputError as err:
         await say(update, ctx, ctx.t(f"leave.err_{err.code}", **err.kw))
         return None
@@ -182,6 +181,10 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
     """报备 delivers it; 取消 drops the draft."""
     await answer_query(update)
     assert update.effective_user is not None
+    if (done := await done_before(update, ctx, KIND)) is not None:  # committed, then a crash: not twice
+        await drop_drafts(ctx, update.effective_user.id)
+        await say(update, ctx, ctx.t("holiday.already_submitted", id=done))
+        return ConversationHandler.END
     if callback_data(update) == f"{PREFIX}:x":
         await drop_drafts(ctx, update.effective_user.id)
         await say(update, ctx, ctx.t("core.cancelled"))

@@ -10,11 +10,13 @@ from telegram import Update
 from telegram.ext import Application, BaseHandler, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.members import Member
 from bot.services import incident_alerts, incident_forward
 from bot.services.errors import ServiceError
+from bot.services.incident_alerts import Outcome
 from handlers.common import (
+    ANSWERED,
     DialogKind,
     DraftRows,
     acted_at,
@@ -26,6 +28,7 @@ from handlers.common import (
     refuse,
     save_draft,
     say,
+    use_button,
 )
 from handlers.views import send_detail, send_versions
 
@@ -37,56 +40,39 @@ class S(IntEnum):
     ANSWER = 301
 
 
-def _target(update: Update) -> tuple[str, int] | None:
-    q = update.callback_query
-    return cb.parse_id(q.data if q else None, cb.INCIDENT, cb.INCIDENT_ACTIONS)
-
-
 async def on_button(update: Update, ctx: DeskContext) -> None:
     """已收到 / 已上报市委 / 详情 on an alert. Re-checks role and unit; data is not trusted."""
-    member = await guard(update, ctx)
-    parsed = _target(update)
-    if member is None:
-        return
-    if parsed is None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return
-    action, ident = parsed
     s = ctx.services
-    try:
+
+    async def use(member: Member, action: str, ident: int) -> Outcome | None:
         if action == cb.ACK:
-            out = await incident_alerts.acknowledge(s, member, ident, at=await acted_at(update, ctx))
-        elif action == cb.FORWARD:
-            out = await incident_forward.forward_first(s, member, ident, at=await acted_at(update, ctx))
-        elif action == cb.VERSIONS:
+            return await incident_alerts.acknowledge(s, member, ident, at=await acted_at(update, ctx))
+        if action == cb.FORWARD:
+            return await incident_forward.forward_first(s, member, ident, at=await acted_at(update, ctx))
+        if action == cb.VERSIONS:
             await send_versions(update, ctx, member, ident)  # answers the query itself
-            return
         else:
             await send_detail(update, ctx, member, ident)  # answers the query itself
-            return
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return
-    await answer_query(update, out.text, alert=not out.first)
+        return None
+
+    out = await use_button(update, ctx, cb.INCIDENT, (cb.ACK, cb.FORWARD, cb.VERSIONS, cb.DETAIL), use)
+    if out is not ANSWERED and out is not None:
+        await answer_query(update, out.text, alert=not out.first)
 
 
 async def _start(update: Update, ctx: DeskContext, state: S,
                  check: Callable[[Member, int], Awaitable[str]], draft: Callable[[int], dict[str, Any]]) -> S | int:
     """Entry from a button: `check` may this member do it (returns the prompt), note `draft`, ask."""
-    member = await guard(update, ctx)
-    parsed = _target(update)
-    if member is None or parsed is None:
-        if parsed is None:
-            await answer_query(update, ctx.t("core.stale_button"), alert=True)
+    async def use(member: Member, _action: str, ident: int) -> tuple[str, int]:
+        return await check(member, ident), ident
+
+    checked = await use_button(update, ctx, cb.INCIDENT, cb.INCIDENT_ACTIONS, use)
+    if checked is ANSWERED:
         return ConversationHandler.END
-    try:
-        prompt = await check(member, parsed[1])
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return ConversationHandler.END
+    prompt, ident = checked
     await answer_query(update)
     assert update.effective_user is not None
-    await save_draft(ctx, update.effective_user.id, KIND, draft(parsed[1]))
+    await save_draft(ctx, update.effective_user.id, KIND, draft(ident))
     await say(update, ctx, prompt)
     return state
 
@@ -147,8 +133,8 @@ async def stray(update: Update, ctx: DeskContext) -> None:
 
 def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
     return [
-        CallbackQueryHandler(start_ask, pattern=rf"^i:{cb.ASK}:\d+$"),
-        CallbackQueryHandler(start_answer, pattern=rf"^i:{cb.ANSWER}:\d+$"),
+        CallbackQueryHandler(start_ask, pattern=cb.pattern(cb.INCIDENT, (cb.ASK,))),
+        CallbackQueryHandler(start_answer, pattern=cb.pattern(cb.INCIDENT, (cb.ANSWER,))),
     ]
 
 
@@ -189,23 +175,15 @@ def dialogs() -> list[DialogKind]:
 
 async def on_forward_clock(update: Update, ctx: DeskContext) -> None:
     """已上报市委 under a later stage (fw:ok:<clock>): the office's clock for that stage stops."""
-    member = await guard(update, ctx)
-    q = update.callback_query
-    parsed = cb.parse_id(q.data if q else None, cb.FORWARD_CLOCK, (cb.FORWARD_OK,))
-    if member is None:
-        return
-    if parsed is None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return
-    try:
-        out = await incident_forward.forward_clock(ctx.services, member, parsed[1], at=await acted_at(update, ctx))
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return
-    await answer_query(update, out.text, alert=not out.first)
+    async def use(member: Member, _ok: str, clock_id: int) -> Outcome:
+        return await incident_forward.forward_clock(ctx.services, member, clock_id, at=await acted_at(update, ctx))
+
+    out = await use_button(update, ctx, cb.FORWARD_CLOCK, (cb.FORWARD_OK,), use)
+    if out is not ANSWERED:
+        await answer_query(update, out.text, alert=not out.first)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CallbackQueryHandler(
-        on_button, pattern=rf"^i:({cb.ACK}|{cb.FORWARD}|{cb.DETAIL}|{cb.VERSIONS}):\d+$"))
+        on_button, pattern=cb.pattern(cb.INCIDENT, (cb.ACK, cb.FORWARD, cb.DETAIL, cb.VERSIONS))))
     app.add_handler(CallbackQueryHandler(on_forward_clock, pattern=cb.pattern(cb.FORWARD_CLOCK, (cb.FORWARD_OK,))))

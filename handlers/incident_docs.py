@@ -5,15 +5,17 @@ own head — in their private chat, never to a group."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from telegram import InputFile, Update
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
+from bot.domain.incidents import Incident
+from bot.domain.members import Member
 from bot.services import incident_docx
-from bot.services.errors import ServiceError
-from handlers.common import answer_query, guard, is_private, refuse, say
+from handlers.common import ANSWERED, answer_query, is_private, say, use_button
 
 DOCX_MIME = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
@@ -29,19 +31,15 @@ async def _private(update: Update, ctx: DeskContext) -> bool:
 
 async def on_menu(update: Update, ctx: DeskContext) -> None:
     """i:doc:<id>: which report to download."""
-    member = await guard(update, ctx)
-    q = update.callback_query
-    parsed = cb.parse_id(q.data if q else None, cb.INCIDENT, (cb.DOCS,))
-    if member is None or not await _private(update, ctx):
+    async def use(member: Member, _docs: str, ident: int) -> tuple[Incident, list[str]] | None:
+        if not await _private(update, ctx):
+            return None
+        return await incident_docx.choices(ctx.services, member, ident)
+
+    got = await use_button(update, ctx, cb.INCIDENT, (cb.DOCS,), use)
+    if got is ANSWERED or got is None:
         return
-    if parsed is None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return
-    try:
-        inc, kinds = await incident_docx.choices(ctx.services, member, parsed[1])
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return
+    inc, kinds = got
     await answer_query(update)
     labels = {k: ctx.t(f"incident.stage.{k}") if k != incident_docx.ALL else ctx.t("incident.docx.file_label")
               for k in kinds}
@@ -51,21 +49,17 @@ async def on_menu(update: Update, ctx: DeskContext) -> None:
 
 async def on_download(update: Update, ctx: DeskContext) -> None:
     """dx:<stage|all>:<id>: build the file and send it here."""
-    member = await guard(update, ctx)
-    q = update.callback_query
-    parsed = cb.parse_id(q.data if q else None, cb.DOCX, cb.DOCX_KINDS)
     chat = update.effective_chat
-    if member is None or chat is None or not await _private(update, ctx):
+
+    async def use(member: Member, kind: str, ident: int) -> tuple[str, Any] | None:
+        if chat is None or not await _private(update, ctx):
+            return None
+        return await incident_docx.document(ctx.services, member, ident, kind)
+
+    got = await use_button(update, ctx, cb.DOCX, cb.DOCX_KINDS, use)
+    if got is ANSWERED or got is None or chat is None:
         return
-    if parsed is None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return
-    kind, ident = parsed
-    try:
-        name, doc = await incident_docx.document(ctx.services, member, ident, kind)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return
+    name, doc = got
     await answer_query(update)
     data = await asyncio.to_thread(incident_docx.render, doc)
     await ctx.bot.send_document(chat.id, InputFile(data, filename=name), caption=ctx.t("incident.docx.caption"))

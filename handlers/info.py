@@ -20,13 +20,14 @@ from telegram.ext import (
 )
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.info import MAX_BODY, MAX_FILES, MAX_TITLE, InfoDraft, InfoKind, parse_month
 from bot.domain.members import Action
 from bot.fmt import esc
 from bot.services import info as svc
 from bot.services.errors import ServiceError
 from handlers.common import (
+    ANSWERED,
     ButtonStep,
     DialogKind,
     DraftRows,
@@ -43,6 +44,7 @@ from handlers.common import (
     refuse,
     say,
     text_into_draft,
+    use_button,
 )
 
 KIND = svc.DRAFT_KIND
@@ -198,19 +200,10 @@ async def wrong_kind(update: Update, ctx: DeskContext) -> None:
 
 async def on_mark(update: Update, ctx: DeskContext) -> None:
     """区采用 / 市采用 / 省采用 / 领导批示 / 不采用 on a review message; data is never trusted."""
-    member = await guard(update, ctx)
-    if member is None:
-        return
-    parsed = cb.parse_id(_data(update), svc.PREFIX, svc.MARK_ACTIONS)
-    if parsed is None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return
-    try:
-        done = await svc.mark(ctx.services, member, parsed[1], parsed[0])
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return
-    await answer_query(update, done.answer)
+    done = await use_button(update, ctx, svc.PREFIX, svc.MARK_ACTIONS,
+                            lambda member, mark, item_id: svc.mark(ctx.services, member, item_id, mark))
+    if done is not ANSWERED:
+        await answer_query(update, done.answer)
 
 
 async def info_stats(update: Update, ctx: DeskContext) -> None:

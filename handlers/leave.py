@@ -21,17 +21,18 @@ from telegram.ext import (
 )
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain import leave as rules
 from bot.domain import parse
 from bot.domain.leave import Decision, LeaveDraft, LeaveInputError, LeaveKind
-from bot.domain.members import Action, can
+from bot.domain.members import Action, Member, can
 from bot.fmt import esc
 from bot.services import leave as svc
 from bot.services import leave_text as txt
 from bot.services.errors import ServiceError
 from handlers import holiday
 from handlers.common import (
+    ANSWERED,
     ButtonStep,
     DialogKind,
     DraftRows,
@@ -39,6 +40,7 @@ from handlers.common import (
     StepButtons,
     acted_at,
     answer_query,
+    button_or_text,
     buttons_only,
     callback_data,
     count_set,
@@ -49,14 +51,15 @@ from handlers.common import (
     guard_private,
     load_draft,
     private_only,
-    read_text,
     refuse,
     save_draft,
     say,
     sent_time,
     stray_handler,
     text_into_draft,
+    use_button,
 )
+from storage.leave import LeaveRequest
 
 KIND = svc.DRAFT_KIND
 DECISION = "leave_decision"
@@ -222,18 +225,14 @@ async def _read_day(update: Update, ctx: DeskContext, ref: rules.DayPoint | None
     """A 今天/明天 button or a typed date; explains and returns None when unreadable."""
     s = ctx.services
     today = sent_time(ctx).astimezone(s.config.tz).date()  # 今天 is the day the person said it
-    data = _data(update)
-    if data:
-        await answer_query(update)
-        word = {"l:d:today": "今天", "l:d:tomorrow": "明天"}.get(data)
-        if word is None:
-            return None
-        return rules.parse_day(word, today)
-    text = await read_text(update, ctx, limit=40, hint=ctx.t("leave.err_bad_date"))
-    if text is None:
+    got = await button_or_text(update, ctx, limit=40, hint=ctx.t("leave.err_bad_date"))
+    if got is None:
         return None
+    if got.pressed:
+        word = {"l:d:today": "今天", "l:d:tomorrow": "明天"}.get(got.data)
+        return rules.parse_day(word, today) if word else None
     try:
-        return rules.parse_day(text, today, ref.day if ref else None)
+        return rules.parse_day(got.text, today, ref.day if ref else None)
     except LeaveInputError as err:
         await say(update, ctx, ctx.t(f"leave.err_{err.code}", **err.kw))
         return None
@@ -368,21 +367,17 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
 
 async def start_decision(update: Update, ctx: DeskContext) -> S | int:
     """Entry from 批准 / 不批准 on a request: checks the approver, asks for an optional comment."""
-    member = await guard(update, ctx, Action.DECIDE_LEAVE)
-    parsed = cb.parse_id(_data(update), txt.APPROVE_PREFIX, (txt.APPROVE, txt.REFUSE))
-    if member is None:
+    async def use(member: Member, choice: str, request_id: int) -> tuple[LeaveRequest, Decision]:
+        req = await svc.check_can_decide(ctx.services, member, request_id)
+        return req, Decision.APPROVED if choice == txt.APPROVE else Decision.REFUSED
+
+    checked = await use_button(update, ctx, txt.APPROVE_PREFIX, (txt.APPROVE, txt.REFUSE), use,
+                               action=Action.DECIDE_LEAVE)
+    if checked is ANSWERED:
         return ConversationHandler.END
-    if parsed is None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return ConversationHandler.END
-    try:
-        req = await svc.check_can_decide(ctx.services, member, parsed[1])
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return ConversationHandler.END
+    req, decision = checked
     await answer_query(update)
     assert update.effective_user is not None
-    decision = Decision.APPROVED if parsed[0] == txt.APPROVE else Decision.REFUSED
     await save_draft(ctx, update.effective_user.id, DECISION, {"request_id": req.id, "decision": decision.value})
     return await ask_comment(update, ctx, req.id, decision.value)
 
@@ -395,13 +390,10 @@ async def ask_comment(update: Update, ctx: DeskContext, request_id: int, decisio
 
 async def got_comment(update: Update, ctx: DeskContext) -> S | int:
     """Reads the comment (or 不填写意见) and records the decision."""
-    comment = None
-    if update.callback_query is not None:
-        await answer_query(update)
-    else:
-        comment = await read_text(update, ctx, limit=MAX_REASON)
-        if comment is None:
-            return S.COMMENT
+    got = await button_or_text(update, ctx, limit=MAX_REASON)
+    if got is None:
+        return S.COMMENT
+    comment = None if got.pressed else got.text  # 不填写意见
     member = await guard(update, ctx, Action.DECIDE_LEAVE)
     assert update.effective_user is not None
     draft = await load_draft(ctx, update.effective_user.id, DECISION)

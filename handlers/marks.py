@@ -9,13 +9,14 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.accountability import Mark, MarkKind
 from bot.domain.members import Action
 from bot.services import incident_findings as findings
 from bot.services.errors import ServiceError
 from handlers import fact_review
 from handlers.common import (
+    ANSWERED,
     DialogKind,
     DraftRows,
     acted_at,
@@ -27,8 +28,10 @@ from handlers.common import (
     refuse,
     save_draft,
     say,
+    use_button,
 )
 from handlers.stages import KIND as REVIEW_KIND
+from handlers.stages import StageDraft
 from storage import incident_marks, incidents
 
 KIND = "mark"
@@ -47,16 +50,10 @@ def _target(update: Update, prefix: str, actions: tuple[str, ...]) -> int | None
 
 
 async def _start_mark(update: Update, ctx: DeskContext, kind: MarkKind) -> S | int:
-    member = await guard(update, ctx, Action.MARK_INCIDENT)
-    ident = _target(update, cb.INCIDENT, (cb.WRONG, cb.CONCEAL))
-    if member is None or ident is None:
-        if ident is None and member is not None:
-            await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return ConversationHandler.END
-    try:
-        inc = await findings.check_can_mark(ctx.services, member, ident, kind)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
+    inc = await use_button(update, ctx, cb.INCIDENT, (cb.WRONG, cb.CONCEAL),
+                           lambda member, _kind, ident: findings.check_can_mark(ctx.services, member, ident, kind),
+                           action=Action.MARK_INCIDENT)
+    if inc is ANSWERED:
         return ConversationHandler.END
     await answer_query(update)
     assert update.effective_user is not None
@@ -91,8 +88,8 @@ async def got_reason(update: Update, ctx: DeskContext) -> S | int:
     if member is None or "incident_id" not in draft:
         return ConversationHandler.END
     if wrong:
-        await save_draft(ctx, update.effective_user.id, REVIEW_KIND, {
-            "incident_id": draft["incident_id"], "purpose": fact_review.WRONG, "reason": text, "corrections": {}})
+        review = StageDraft(draft["incident_id"], purpose=fact_review.WRONG, reason=text, corrections={})
+        await save_draft(ctx, update.effective_user.id, REVIEW_KIND, review.to_dict())
         return await fact_review.show_written(update, ctx)
     try:
         done = await findings.mark_concealed(ctx.services, member, draft["incident_id"], text,
@@ -131,17 +128,12 @@ async def start_note(update: Update, ctx: DeskContext) -> S | int:
 
 async def pick_mark(update: Update, ctx: DeskContext) -> S | int:
     """Entry from one finding's button (mk:note:<id>): ask for the note."""
-    member = await guard(update, ctx, Action.MARK_INCIDENT)
-    ident = _target(update, cb.MARK, (cb.MARK_NOTE,))
-    if member is None or ident is None:
-        if ident is None and member is not None:
-            await answer_query(update, ctx.t("core.stale_button"), alert=True)
+    checked = await use_button(update, ctx, cb.MARK, (cb.MARK_NOTE,),
+                               lambda member, _note, ident: findings.check_can_note(ctx.services, member, ident),
+                               action=Action.MARK_INCIDENT)
+    if checked is ANSWERED:
         return ConversationHandler.END
-    try:
-        inc, mark = await findings.check_can_note(ctx.services, member, ident)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return ConversationHandler.END
+    inc, mark = checked
     await answer_query(update)
     assert update.effective_user is not None
     await save_draft(ctx, update.effective_user.id, KIND, {"mark_id": mark.id})
@@ -184,9 +176,9 @@ async def stray(update: Update, ctx: DeskContext) -> None:
 
 def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
     return [
-        CallbackQueryHandler(start_wrong, pattern=rf"^i:{cb.WRONG}:\d+$"),
-        CallbackQueryHandler(start_concealed, pattern=rf"^i:{cb.CONCEAL}:\d+$"),
-        CallbackQueryHandler(start_note, pattern=rf"^i:{cb.NOTE}:\d+$"),
+        CallbackQueryHandler(start_wrong, pattern=cb.pattern(cb.INCIDENT, (cb.WRONG,))),
+        CallbackQueryHandler(start_concealed, pattern=cb.pattern(cb.INCIDENT, (cb.CONCEAL,))),
+        CallbackQueryHandler(start_note, pattern=cb.pattern(cb.INCIDENT, (cb.NOTE,))),
         CallbackQueryHandler(pick_mark, pattern=cb.pattern(cb.MARK, (cb.MARK_NOTE,))),
     ]
 
@@ -206,8 +198,8 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
 
 def _wrong_answers(rows: DraftRows) -> int:
     """The reason (kept with the review's draft once given) and each fact corrected."""
-    review = rows.get(REVIEW_KIND, {})
-    return int(bool(review.get("reason"))) + len(review.get("corrections") or {})
+    review = StageDraft.from_dict(rows.get(REVIEW_KIND, {}))
+    return int(bool(review.reason)) + len(review.corrections or {})
 
 
 def _nothing(rows: DraftRows) -> int:

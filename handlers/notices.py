@@ -23,7 +23,7 @@ from telegram.ext import (
 )
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain import parse
 from bot.domain.documents import Classification
 from bot.domain.members import Action, Member
@@ -51,6 +51,7 @@ from handlers.common import (
     StepButtons,
     acted_at,
     answer_query,
+    button_or_text,
     buttons_only,
     callback_data,
     count_set,
@@ -66,8 +67,8 @@ from handlers.common import (
     say,
     stray_handler,
     text_into_draft,
+    use_button,
 )
-from handlers.notice_progress import install_progress
 
 KIND = svc.DRAFT_KIND
 ANSWER_KIND = "notice_answer"
@@ -217,14 +218,12 @@ async def got_meeting_place(update: Update, ctx: DeskContext) -> S:
 
 async def got_body(update: Update, ctx: DeskContext) -> S:
     """Reads the body text (a meeting may skip it); then attachments."""
-    draft = await _draft(update, ctx)
-    if _data(update) == "nd:skip":
-        await answer_query(update)
-    else:
-        text = await read_text(update, ctx, limit=MAX_BODY)
-        if text is None:
-            return S.BODY
-        draft.body = text
+    got = await button_or_text(update, ctx, limit=MAX_BODY)  # the button: nd:skip
+    if got is None:
+        return S.BODY
+    if not got.pressed:
+        draft = await _draft(update, ctx)
+        draft.body = got.text
         await _save(update, ctx, draft)
     return await ask_attachments(update, ctx)
 
@@ -645,18 +644,11 @@ async def got_answer_note(update: Update, ctx: DeskContext) -> S | int:
 
 async def on_button(update: Update, ctx: DeskContext) -> None:
     """收到 / 参加 (recipients); 查看签收 / 再次提醒 (the sender). Data is re-checked against the database."""
-    parsed = cb.parse_id(_data(update), txt.PREFIX, (txt.ACK, txt.ATTEND, txt.RESEND, txt.VIEW))
-    member = await guard(update, ctx)
-    if member is None:
-        return
-    if parsed is None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return
-    action, notice_id = parsed
     q = update.callback_query
     message_id = q.message.message_id if q is not None and q.message is not None else None
     s = ctx.services
-    try:
+
+    async def use(member: Member, action: str, notice_id: int) -> None:
         if action == txt.ACK:
             fresh = await svc.acknowledge(s, member, notice_id, message_id, at=await acted_at(update, ctx))
             await answer_query(update, ctx.t("notice.ack_done" if fresh else "notice.ack_already"))
@@ -671,8 +663,8 @@ async def on_button(update: Update, ctx: DeskContext) -> None:
             n, text = await svc.tally(s, member, notice_id)
             await answer_query(update)
             await say(update, ctx, text, txt.sender_keyboard(s, n))
-    except ServiceError as err:
-        await refuse(update, ctx, err)
+
+    await use_button(update, ctx, txt.PREFIX, (txt.ACK, txt.ATTEND, txt.RESEND, txt.VIEW), use)
 
 
 async def list_notices(update: Update, ctx: DeskContext) -> None:
@@ -799,4 +791,3 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CallbackQueryHandler(
         on_button, pattern=rf"^{txt.PREFIX}:({txt.ACK}|{txt.ATTEND}|{txt.RESEND}|{txt.VIEW}):\d{{1,12}}$"))
     app.add_handler(CommandHandler("notices", list_notices))
-    install_progress(app)  # type: ignore[arg-type]

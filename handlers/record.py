@@ -16,7 +16,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.incidents import Incident
 from bot.domain.members import Action
 from bot.domain.record import RECORD_SOURCES, Source, match_unit, parse_phone, parse_source

@@ -16,7 +16,7 @@ from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, U
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.casualties import CasualtyInputError, is_lone_number, parse_casualties, parse_count
 from bot.domain.incidents import Category
 from bot.domain.members import Action

@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain import roster as rules
 from bot.domain.members import Action
 from bot.services import duty_log

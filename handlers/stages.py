@@ -4,6 +4,7 @@ Each answer is committed to a draft."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
@@ -11,31 +12,73 @@ from telegram import Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler, MessageHandler, filters
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.casualties import CasualtyInputError, parse_casualties
-from bot.domain.incidents import FULL_FIELDS
-from bot.domain.members import Action
+from bot.domain.incidents import FULL_FIELDS, Incident
+from bot.domain.members import Action, Member
 from bot.domain.report_draft import MAX_DESCRIPTION
 from bot.services import incident_text as txt
 from bot.services.errors import ServiceError
 from bot.services.incidents import close_incident, file_followup, file_full, load_for, missed_line
 from handlers.common import (
+    ANSWERED,
     DialogKind,
     DraftRows,
+    DraftSlot,
     acted_at,
     answer_query,
+    button_or_text,
     drop_drafts,
     guard,
-    load_draft,
     read_text,
     refuse,
-    save_draft,
     say,
     stray_handler,
+    use_button,
 )
 from storage import incidents
 
 KIND = "stage"
+
+
+@dataclass
+class StageDraft:
+    """A later stage in the making (the drafts table): the incident and the answers so far."""
+
+    incident_id: int | None = None
+    index: int | None = None  # full report: the element being asked (FULL_FIELDS)
+    answers: dict[str, str | None] = field(default_factory=dict)  # full report: element → answer (None: 暂不清楚)
+    text: str | None = None  # follow-up: the new development
+    # The review of the facts (handlers/fact_review.py): what for, the corrections so far, a 误报's reason.
+    purpose: str | None = None
+    corrections: dict[str, Any] | None = None
+    reason: str | None = None
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> StageDraft:
+        def number(key: str) -> int | None:
+            return d[key] if isinstance(d.get(key), int) else None
+
+        def word(key: str) -> str | None:
+            return d[key] if isinstance(d.get(key), str) else None
+
+        corrections = d.get("corrections")
+        return cls(number("incident_id"), number("index"), dict(d.get("answers") or {}), word("text"),
+                   word("purpose"), dict(corrections) if isinstance(corrections, dict) else None, word("reason"))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as it always was: {incident_id}, plus {index, answers}, {text} or {purpose, corrections, reason}."""
+        out: dict[str, Any] = {} if self.incident_id is None else {"incident_id": self.incident_id}
+        if self.index is not None:
+            out |= {"index": self.index, "answers": self.answers}
+        for key in ("text", "purpose", "corrections", "reason"):
+            if (value := getattr(self, key)) is not None:
+                out[key] = value
+        return out
+
+
+_slot = DraftSlot(KIND, StageDraft.from_dict)
+_draft, _save = _slot.load, _slot.save
 
 
 class S(IntEnum):
@@ -46,35 +89,20 @@ class S(IntEnum):
     C_OUTCOME = 230
 
 
-async def _open(update: Update, ctx: DeskContext, action: Action) -> tuple[Any, Any] | None:
+async def _open(update: Update, ctx: DeskContext, action: Action) -> tuple[Member, Incident] | None:
     """Common entry: the member and the incident named by the button, if allowed and open."""
-    member = await guard(update, ctx, action)
-    if member is None:
+    async def use(member: Member, _button: str, ident: int) -> tuple[Member, Incident]:
+        return member, await load_for(ctx.services, ctx.services.db.read, member, ident, action)
+
+    got = await use_button(update, ctx, cb.INCIDENT, cb.INCIDENT_ACTIONS, use, action=action)
+    if got is ANSWERED:
         return None
-    parsed = cb.parse_id(update.callback_query.data if update.callback_query else None, cb.INCIDENT, cb.INCIDENT_ACTIONS)
-    if parsed is None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return None
-    try:
-        inc = await load_for(ctx.services, ctx.services.db.read, member, parsed[1], action)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return None
+    member, inc = got
     if not inc.open:
         await answer_query(update, ctx.t("incident.stages.already_closed", number=inc.number), alert=True)
         return None
     await answer_query(update)
     return member, inc
-
-
-async def _draft(update: Update, ctx: DeskContext) -> dict[str, Any]:
-    assert update.effective_user is not None
-    return await load_draft(ctx, update.effective_user.id, KIND)
-
-
-async def _save(update: Update, ctx: DeskContext, draft: dict[str, Any]) -> None:
-    assert update.effective_user is not None
-    await save_draft(ctx, update.effective_user.id, KIND, draft)
 
 
 async def _finish(update: Update, ctx: DeskContext) -> int:
@@ -98,7 +126,7 @@ async def start_full(update: Update, ctx: DeskContext) -> S | int:
     if opened is None:
         return ConversationHandler.END
     _member, inc = opened
-    await _save(update, ctx, {"incident_id": inc.id, "index": 0, "answers": {}})
+    await _save(update, ctx, StageDraft(inc.id, index=0))
     await say(update, ctx, ctx.t("incident.stages.full_intro", number=inc.number))
     return await _ask_full(update, ctx, 0)
 
@@ -106,35 +134,33 @@ async def start_full(update: Update, ctx: DeskContext) -> S | int:
 async def full_answer(update: Update, ctx: DeskContext) -> S | int:
     """Reads one element (or 暂不清楚) and asks the next; files after the fifth."""
     draft = await _draft(update, ctx)
-    if not draft or "index" not in draft:
+    if draft.index is None or draft.incident_id is None:
         await say(update, ctx, ctx.t("incident.draft_lost"))
         return ConversationHandler.END
-    index = int(draft["index"])
-    if update.callback_query is not None:
-        await answer_query(update)
+    index = draft.index
     # index past the last element: its answer was saved, the filing cut short (restart, locked
     # database); the answer sent again files what is saved — file_full refuses a second filing.
     if index < len(FULL_FIELDS):
-        value = None
-        if update.callback_query is None:
-            value = await read_text(update, ctx, limit=MAX_DESCRIPTION)
-            if value is None:
-                return S.FULL
-        draft["answers"][FULL_FIELDS[index]] = value
-        draft["index"] = index + 1
+        got = await button_or_text(update, ctx, limit=MAX_DESCRIPTION)
+        if got is None:
+            return S.FULL
+        draft.answers[FULL_FIELDS[index]] = None if got.pressed else got.text  # the button: 暂不清楚
+        draft.index = index + 1
         await _save(update, ctx, draft)
         if index + 1 < len(FULL_FIELDS):
             return await _ask_full(update, ctx, index + 1)
+    elif update.callback_query is not None:
+        await answer_query(update)
     member = await guard(update, ctx, Action.FILE_STAGE)
     if member is None:
         return await _finish(update, ctx)
     try:
-        late, open_fields = await file_full(ctx.services, member, draft["incident_id"], draft["answers"],
+        late, open_fields = await file_full(ctx.services, member, draft.incident_id, draft.answers,
                                             at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
         return await _finish(update, ctx)
-    inc = await incidents.get(ctx.services.db.read, draft["incident_id"])
+    inc = await incidents.get(ctx.services.db.read, draft.incident_id)
     assert inc is not None
     extra = ctx.t("incident.stages.full_open", fields=ctx.t("core.list_sep").join(open_fields)) if open_fields else ""
     await say(update, ctx, ctx.t("incident.stages.full_done", number=inc.number, late=late, open=extra),
@@ -151,7 +177,7 @@ async def start_followup(update: Update, ctx: DeskContext) -> S | int:
     if opened is None:
         return ConversationHandler.END
     _member, inc = opened
-    await _save(update, ctx, {"incident_id": inc.id})
+    await _save(update, ctx, StageDraft(inc.id))
     await say(update, ctx, ctx.t("incident.stages.ask_followup", number=inc.number))
     return S.U_TEXT
 
@@ -168,31 +194,29 @@ async def followup_text(update: Update, ctx: DeskContext) -> S:
     if text is None:
         return S.U_TEXT
     draft = await _draft(update, ctx)
-    draft["text"] = text
+    draft.text = text
     await _save(update, ctx, draft)
     return await ask_followup_casualties(update, ctx)
 
 
 async def followup_casualties(update: Update, ctx: DeskContext) -> S | int:
     """Reads changed casualty figures (or 无变化) and files the follow-up."""
-    c = None
-    if update.callback_query is not None:
-        await answer_query(update)
-    else:
-        text = await read_text(update, ctx, limit=100)
-        if text is None:
-            return S.U_CASUALTIES
+    got = await button_or_text(update, ctx, limit=100)
+    if got is None:
+        return S.U_CASUALTIES
+    c = None  # 无变化
+    if not got.pressed:
         try:
-            c = parse_casualties(text)
+            c = parse_casualties(got.text)
         except CasualtyInputError:
             await say(update, ctx, ctx.t("incident.casualties_bad"))
             return S.U_CASUALTIES
     member = await guard(update, ctx, Action.FILE_STAGE)
     draft = await _draft(update, ctx)
-    if member is None or "text" not in draft:
+    if member is None or draft.incident_id is None or draft.text is None:
         return await _finish(update, ctx)
     try:
-        inc = await file_followup(ctx.services, member, draft["incident_id"], draft["text"], c)
+        inc = await file_followup(ctx.services, member, draft.incident_id, draft.text, c)
     except ServiceError as err:
         await refuse(update, ctx, err)
         return await _finish(update, ctx)
@@ -209,7 +233,7 @@ async def start_close(update: Update, ctx: DeskContext) -> S | int:
     if opened is None:
         return ConversationHandler.END
     _member, inc = opened
-    await _save(update, ctx, {"incident_id": inc.id})
+    await _save(update, ctx, StageDraft(inc.id))
     await say(update, ctx, ctx.t("incident.stages.ask_outcome", number=inc.number))
     return S.C_OUTCOME
 
@@ -221,14 +245,14 @@ async def close_outcome(update: Update, ctx: DeskContext) -> int | S:
         return S.C_OUTCOME
     member = await guard(update, ctx, Action.CLOSE_INCIDENT)
     draft = await _draft(update, ctx)
-    if member is None or "incident_id" not in draft:
+    if member is None or draft.incident_id is None:
         return await _finish(update, ctx)
     try:
-        missed = await close_incident(ctx.services, member, draft["incident_id"], text)
+        missed = await close_incident(ctx.services, member, draft.incident_id, text)
     except ServiceError as err:
         await refuse(update, ctx, err)
         return await _finish(update, ctx)
-    inc = await incidents.get(ctx.services.db.read, draft["incident_id"])
+    inc = await incidents.get(ctx.services.db.read, draft.incident_id)
     assert inc is not None
     await say(update, ctx, ctx.t("incident.stages.closed", number=inc.number, missed=missed_line(ctx.services, missed)))
     return await _finish(update, ctx)
@@ -242,9 +266,9 @@ TEXT = filters.TEXT & ~filters.COMMAND
 
 def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
     return [
-        CallbackQueryHandler(start_full, pattern=rf"^i:{cb.FULL}:\d+$"),
-        CallbackQueryHandler(start_followup, pattern=rf"^i:{cb.FOLLOWUP}:\d+$"),
-        CallbackQueryHandler(start_close, pattern=rf"^i:{cb.CLOSE}:\d+$"),
+        CallbackQueryHandler(start_full, pattern=cb.pattern(cb.INCIDENT, (cb.FULL,))),
+        CallbackQueryHandler(start_followup, pattern=cb.pattern(cb.INCIDENT, (cb.FOLLOWUP,))),
+        CallbackQueryHandler(start_close, pattern=cb.pattern(cb.INCIDENT, (cb.CLOSE,))),
     ]
 
 
@@ -265,7 +289,7 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
 async def resume(update: Update, ctx: DeskContext, state: int) -> int:
     """The question of the step again; the draft keeps every answer."""
     draft = await _draft(update, ctx)
-    inc = await incidents.get(ctx.services.db.read, draft["incident_id"]) if "incident_id" in draft else None
+    inc = await incidents.get(ctx.services.db.read, draft.incident_id) if draft.incident_id is not None else None
     if inc is None:
         await say(update, ctx, ctx.t("incident.draft_lost"))
         return await _finish(update, ctx)
@@ -273,7 +297,7 @@ async def resume(update: Update, ctx: DeskContext, state: int) -> int:
         await say(update, ctx, ctx.t("incident.stages.already_closed", number=inc.number))
         return await _finish(update, ctx)
     if state == S.FULL:
-        return await _ask_full(update, ctx, min(int(draft.get("index", 0)), len(FULL_FIELDS) - 1))
+        return await _ask_full(update, ctx, min(draft.index or 0, len(FULL_FIELDS) - 1))
     if state == S.U_CASUALTIES:
         return await ask_followup_casualties(update, ctx)
     key = "incident.stages.ask_followup" if state == S.U_TEXT else "incident.stages.ask_outcome"
@@ -282,11 +306,11 @@ async def resume(update: Update, ctx: DeskContext, state: int) -> int:
 
 
 def _elements(rows: DraftRows) -> int:
-    return len(rows.get(KIND, {}).get("answers") or {})
+    return len(StageDraft.from_dict(rows.get(KIND, {})).answers)
 
 
 def _development(rows: DraftRows) -> int:
-    return int("text" in rows.get(KIND, {}))
+    return int(StageDraft.from_dict(rows.get(KIND, {})).text is not None)
 
 
 def _nothing(rows: DraftRows) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.ext import Application, CommandHandler, ConversationHandler, filters
 
-from bot.app import DeskApplication, DeskContext, set_member_commands
+from bot.context import DeskApplication, DeskContext, set_member_commands
 from bot.domain.invites import InviteProblem
 from bot.domain.members import Member, Role
 from bot.services import registration

@@ -8,7 +8,7 @@ import asyncio
 from telegram import InputFile, Update
 from telegram.ext import Application, CommandHandler
 
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.members import Action
 from bot.domain.stats import Period, parse_period
 from bot.services import stats as svc

@@ -27,7 +27,7 @@ from telegram.ext import (
 )
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain import parse
 from bot.domain import supervision as rules
 from bot.domain.members import Action, Role, can
@@ -43,13 +43,13 @@ from handlers.common import (
     DraftSlot,
     StepButtons,
     answer_query,
+    button_or_text,
     buttons_only,
     callback_data,
     count_set,
     done_before,
     guard,
     private_only,
-    read_text,
     refuse,
     say,
     text_into_draft,
@@ -270,16 +270,15 @@ async def ask_chase(update: Update, ctx: DeskContext) -> S:
 
 async def got_chase(update: Update, ctx: DeskContext) -> S:
     """Reads the chase plan (按默认, or typed like 3天 1天 2小时); shows the summary."""
+    got = await button_or_text(update, ctx, limit=60)
+    if got is None:
+        return S.CHASE
     draft = await _draft(update, ctx)
-    if update.callback_query is not None:
-        await answer_query(update)
+    if got.pressed:
         draft.chase_plan = None
     else:
-        text = await read_text(update, ctx, limit=60)
-        if text is None:
-            return S.CHASE
         try:
-            plan = rules.parse_chase_plan(text)
+            plan = rules.parse_chase_plan(got.text)
         except rules.DueInputError:
             await say(update, ctx, ctx.t("task.chase_bad"))
             return S.CHASE

@@ -5,41 +5,34 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain import parse
 from bot.domain.members import Action, Member, can
 from bot.services import supervision as svc
 from bot.services import supervision_text as txt
 from bot.services import supervision_views as views
 from bot.services.errors import ServiceError
-from handlers.common import acted_at, answer_query, guard, guard_private, refuse, say
-from handlers.supervision_work import reply, target
+from handlers.common import ANSWERED, acted_at, answer_query, guard_private, say, use_button
+from handlers.supervision_work import reply
 
 
 async def on_button(update: Update, ctx: DeskContext) -> None:
     """签收 / 通过 / 同意延期 / 不同意 / 详情. Re-checks role and unit; data is not trusted."""
-    member = await guard(update, ctx)
-    if member is None:
-        return
-    parsed = target(update, txt.BUTTON_ACTIONS)
-    if parsed is None:
-        await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return
-    action, ident = parsed
     s = ctx.services
-    try:
+
+    async def use(member: Member, action: str, ident: int) -> svc.Reply | None:
         if action == txt.DETAIL:
             await answer_query(update)
             await send_detail(update, ctx, member, ident)
-            return
+            return None
         if action == txt.ACCEPT:
-            out = await svc.accept(s, member, ident, at=await acted_at(update, ctx))
-        elif action == txt.APPROVE:
-            out = await svc.approve_completion(s, member, ident)
-        else:
-            out = await svc.decide_extension(s, member, ident, approve=action == txt.EXT_OK)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
+            return await svc.accept(s, member, ident, at=await acted_at(update, ctx))
+        if action == txt.APPROVE:
+            return await svc.approve_completion(s, member, ident)
+        return await svc.decide_extension(s, member, ident, approve=action == txt.EXT_OK)
+
+    out = await use_button(update, ctx, txt.PREFIX, txt.BUTTON_ACTIONS, use)
+    if out is ANSWERED or out is None:
         return
     await answer_query(update, out.text if not out.first else None, alert=not out.first)
     if out.first:

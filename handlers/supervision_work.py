@@ -6,14 +6,16 @@ a new one). The conversation states of the whole feature are numbered here (600s
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
+from typing import Any
 
 from telegram import Update
 from telegram.ext import ConversationHandler
 
 from bot import callbacks as cb
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.members import Action, Member
 from bot.domain.supervision import Assignment, Task
 from bot.fmt import esc
@@ -21,18 +23,19 @@ from bot.services import supervision as svc
 from bot.services import supervision_text as txt
 from bot.services.errors import ServiceError
 from handlers.common import (
+    ANSWERED,
+    DraftSlot,
     acted_at,
     answer_query,
-    callback_data,
+    button_or_text,
     drop_drafts,
     guard,
     guard_private,
-    load_draft,
     read_text,
     refuse,
-    save_draft,
     say,
     stray_handler,
+    use_button,
 )
 from storage import drafts
 from storage import supervision as store
@@ -40,6 +43,42 @@ from storage.supervision import Attachment
 
 REPORT, EXTEND, RETURN = svc.DRAFT_REPORT, "task_ext", "task_return"
 MAX_TEXT = 2000
+
+
+@dataclass
+class WorkDraft:
+    """A report, extension or 退回 in the making (one drafts row of its kind): the assignment, the answers."""
+
+    aid: int | None = None
+    mode: str = ""  # report: "progress" or "done"
+    text: str = ""  # report
+    files: list[Attachment] = field(default_factory=list)  # report
+    due: datetime | None = None  # extension: the deadline asked for
+    reason: str | None = None  # 退回
+    done_as: int | None = None  # the report was filed as this event (drafts.mark_done): 提交 again is not twice
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> WorkDraft:
+        due, reason = d.get("due"), d.get("reason")
+        return cls(aid=d["aid"] if isinstance(d.get("aid"), int) else None, mode=str(d.get("mode") or ""),
+                   text=str(d.get("text") or ""), files=[Attachment(**f) for f in d.get("files") or []],
+                   due=datetime.fromisoformat(due) if isinstance(due, str) else None,
+                   reason=reason if isinstance(reason, str) else None, done_as=drafts.done_as(d))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as it always was: a report's {aid, mode, text, files}, an extension's {aid, due},
+        a 退回's {aid, reason} (what handlers/supervision.py counts as answers)."""
+        out: dict[str, Any] = {} if self.aid is None else {"aid": self.aid}
+        if self.mode:
+            out |= {"mode": self.mode, "text": self.text, "files": [f.__dict__ for f in self.files]}
+        if self.due is not None:
+            out["due"] = self.due.isoformat()
+        if self.reason is not None:
+            out["reason"] = self.reason
+        return out
+
+
+_report, _extension, _return = (DraftSlot(kind, WorkDraft.from_dict) for kind in (REPORT, EXTEND, RETURN))
 
 
 class S(IntEnum):
@@ -88,21 +127,6 @@ async def conclude(update: Update, ctx: DeskContext, use_case: Awaitable[svc.Rep
 # --- the unit: progress and completion (text + attachments) ---------------------------
 
 
-def target(update: Update, actions: tuple[str, ...]) -> tuple[str, int] | None:
-    return txt.parse(callback_data(update), actions)
-
-
-async def pressed(update: Update, ctx: DeskContext, actions: tuple[str, ...]) -> tuple[Member, str, int] | None:
-    """The member and the (action, assignment id) of a task button; None after answering a stale one."""
-    member = await guard(update, ctx)
-    parsed = target(update, actions)
-    if member is None or parsed is None:
-        if parsed is None:
-            await answer_query(update, ctx.t("core.stale_button"), alert=True)
-        return None
-    return member, parsed[0], parsed[1]
-
-
 async def read_due(update: Update, ctx: DeskContext) -> datetime | None:
     """A typed deadline (Beijing time); None after saying why it is unusable."""
     text = await read_text(update, ctx, limit=40)
@@ -123,7 +147,7 @@ async def _start_report(update: Update, ctx: DeskContext, member: Member, aid: i
         await refuse(update, ctx, err)
         return ConversationHandler.END
     await answer_query(update)
-    await save_draft(ctx, user_id(update), REPORT, {"aid": aid, "mode": mode, "text": "", "files": []})
+    await _report.save(update, ctx, WorkDraft(aid=aid, mode=mode))
     return await ask_report_text(update, ctx, task, mode)
 
 
@@ -135,11 +159,11 @@ async def ask_report_text(update: Update, ctx: DeskContext, task: Task, mode: st
 
 async def start_report_button(update: Update, ctx: DeskContext) -> S | int:
     """Entry from 📝 报进展 / ✅ 办结 on a task message."""
-    got = await pressed(update, ctx, (txt.PROGRESS, txt.DONE))
-    if got is None:
-        return ConversationHandler.END
-    member, action, aid = got
-    return await _start_report(update, ctx, member, aid, "done" if action == txt.DONE else "progress")
+    async def use(member: Member, action: str, aid: int) -> S | int:
+        return await _start_report(update, ctx, member, aid, "done" if action == txt.DONE else "progress")
+
+    state = await use_button(update, ctx, txt.PREFIX, (txt.PROGRESS, txt.DONE), use)
+    return ConversationHandler.END if state is ANSWERED else state
 
 
 async def start_progress_command(update: Update, ctx: DeskContext) -> S | int:
@@ -175,65 +199,64 @@ def _attachment(update: Update) -> Attachment | None:
 
 async def report_text(update: Update, ctx: DeskContext) -> S:
     """Reads the progress or completion text (a photo or file with a caption counts as both)."""
-    draft = await load_draft(ctx, user_id(update), REPORT)
+    draft = await _report.load(update, ctx)
     msg = update.effective_message
     file = _attachment(update)
     if file is not None:
-        draft["files"].append(file.__dict__)
+        draft.files.append(file)
         text = (msg.caption or "").strip()[:MAX_TEXT] if msg else ""
         if not text:
-            await save_draft(ctx, user_id(update), REPORT, draft)
-            await say(update, ctx, ctx.t("task.file_added", count=len(draft["files"])))
+            await _report.save(update, ctx, draft)
+            await say(update, ctx, ctx.t("task.file_added", count=len(draft.files)))
             return S.REPORT_TEXT
     else:
         got = await read_text(update, ctx, limit=MAX_TEXT)
         if got is None:
             return S.REPORT_TEXT
         text = got
-    draft["text"] = text
-    await save_draft(ctx, user_id(update), REPORT, draft)
+    draft.text = text
+    await _report.save(update, ctx, draft)
     await say(update, ctx, ctx.t("task.ask_files", limit=svc.MAX_ATTACHMENTS), _submit_keyboard(ctx))
     return S.REPORT_FILES
 
 
 async def report_file(update: Update, ctx: DeskContext) -> S:
     """Adds a photo or file (or more text) until 提交."""
-    draft = await load_draft(ctx, user_id(update), REPORT)
+    draft = await _report.load(update, ctx)
     file = _attachment(update)
     if file is None:
         more = await read_text(update, ctx, limit=MAX_TEXT)
         if more is None:
             return S.REPORT_FILES
-        text = (draft.get("text", "") + "\n" + more).strip()
+        text = (draft.text + "\n" + more).strip()
         if len(text) > MAX_TEXT:  # the whole report must fit one message to the director
             await say(update, ctx, ctx.t("task.text_full", limit=MAX_TEXT), _submit_keyboard(ctx))
             return S.REPORT_FILES
-        draft["text"] = text
-    elif len(draft["files"]) >= svc.MAX_ATTACHMENTS:
+        draft.text = text
+    elif len(draft.files) >= svc.MAX_ATTACHMENTS:
         await say(update, ctx, ctx.t("task.files_limit", limit=svc.MAX_ATTACHMENTS), _submit_keyboard(ctx))
         return S.REPORT_FILES
     else:
-        draft["files"].append(file.__dict__)
-    await save_draft(ctx, user_id(update), REPORT, draft)
-    await say(update, ctx, ctx.t("task.file_added", count=len(draft["files"])), _submit_keyboard(ctx))
+        draft.files.append(file)
+    await _report.save(update, ctx, draft)
+    await say(update, ctx, ctx.t("task.file_added", count=len(draft.files)), _submit_keyboard(ctx))
     return S.REPORT_FILES
 
 
 async def report_submit(update: Update, ctx: DeskContext) -> int:
     """提交: files the progress or the completion report."""
     await answer_query(update)
-    draft = await load_draft(ctx, user_id(update), REPORT)
-    if drafts.done_as(draft) is not None:  # 提交 committed, then a crash before the dialogue ended: not twice
+    draft = await _report.load(update, ctx)
+    if draft.done_as is not None:  # 提交 committed, then a crash before the dialogue ended: not twice
         await say(update, ctx, ctx.t("task.report_already"))
         return ConversationHandler.END
     member = await guard(update, ctx)
-    if member is None or "aid" not in draft:
+    if member is None or draft.aid is None:
         if member is not None:
             await say(update, ctx, ctx.t("task.draft_lost"))
         return await finish(update, ctx)
-    files = [Attachment(**f) for f in draft["files"]]
-    use_case = svc.submit_completion if draft["mode"] == "done" else svc.report_progress
-    return await conclude(update, ctx, use_case(ctx.services, member, int(draft["aid"]), draft["text"], files,
+    use_case = svc.submit_completion if draft.mode == "done" else svc.report_progress
+    return await conclude(update, ctx, use_case(ctx.services, member, draft.aid, draft.text, draft.files,
                                                 at=await acted_at(update, ctx)))
 
 
@@ -241,25 +264,21 @@ async def report_submit(update: Update, ctx: DeskContext) -> int:
 
 
 async def _start_on(update: Update, ctx: DeskContext, button: str, action: Action,
-                    kind: str) -> tuple[Task, Assignment] | None:
+                    slot: DraftSlot[WorkDraft]) -> tuple[Task, Assignment] | None:
     """A button under an assignment opens a `kind` dialogue about it; None after refusing."""
-    got = await pressed(update, ctx, (button,))
-    if got is None:
+    checked = await use_button(update, ctx, txt.PREFIX, (button,),
+                               lambda member, _button, aid: svc.check_can(ctx.services, member, aid, action))
+    if checked is ANSWERED:
         return None
-    member, _, aid = got
-    try:
-        task, a = await svc.check_can(ctx.services, member, aid, action)
-    except ServiceError as err:
-        await refuse(update, ctx, err)
-        return None
+    task, a = checked
     await answer_query(update)
-    await save_draft(ctx, user_id(update), kind, {"aid": a.id})
+    await slot.save(update, ctx, WorkDraft(aid=a.id))
     return task, a
 
 
 async def start_extension(update: Update, ctx: DeskContext) -> S | int:
     """Entry from ⏳ 申请延期: asks the new deadline."""
-    opened = await _start_on(update, ctx, txt.EXTEND, Action.SUBMIT_TASK, EXTEND)
+    opened = await _start_on(update, ctx, txt.EXTEND, Action.SUBMIT_TASK, _extension)
     if opened is None:
         return ConversationHandler.END
     return await ask_ext_due(update, ctx, *opened)
@@ -275,9 +294,9 @@ async def ext_due(update: Update, ctx: DeskContext) -> S:
     due = await read_due(update, ctx)
     if due is None:
         return S.EXT_DUE
-    draft = await load_draft(ctx, user_id(update), EXTEND)
-    draft["due"] = due.isoformat()
-    await save_draft(ctx, user_id(update), EXTEND, draft)
+    draft = await _extension.load(update, ctx)
+    draft.due = due
+    await _extension.save(update, ctx, draft)
     await say(update, ctx, ctx.t("task.ask_ext_reason"))
     return S.EXT_REASON
 
@@ -288,11 +307,10 @@ async def ext_reason(update: Update, ctx: DeskContext) -> S | int:
     if text is None:
         return S.EXT_REASON
     member = await guard(update, ctx)
-    draft = await load_draft(ctx, user_id(update), EXTEND)
-    if member is None or "due" not in draft:
+    draft = await _extension.load(update, ctx)
+    if member is None or draft.aid is None or draft.due is None:
         return await finish(update, ctx)
-    return await conclude(update, ctx, svc.request_extension(ctx.services, member, int(draft["aid"]),
-                                                             datetime.fromisoformat(draft["due"]), text))
+    return await conclude(update, ctx, svc.request_extension(ctx.services, member, draft.aid, draft.due, text))
 
 
 # --- the director: 退回 with a reason, keeping or changing the deadline ----------------
@@ -300,7 +318,7 @@ async def ext_reason(update: Update, ctx: DeskContext) -> S | int:
 
 async def start_return(update: Update, ctx: DeskContext) -> S | int:
     """Entry from ↩️ 退回 under a completion report: asks the reason."""
-    opened = await _start_on(update, ctx, txt.RETURN, Action.REVIEW_TASK, RETURN)
+    opened = await _start_on(update, ctx, txt.RETURN, Action.REVIEW_TASK, _return)
     if opened is None:
         return ConversationHandler.END
     return await ask_return_reason(update, ctx, *opened)
@@ -317,12 +335,12 @@ async def return_reason(update: Update, ctx: DeskContext) -> S | int:
     text = await read_text(update, ctx, limit=MAX_TEXT)
     if text is None:
         return S.RET_REASON
-    draft = await load_draft(ctx, user_id(update), RETURN)
-    if "aid" not in draft:
+    draft = await _return.load(update, ctx)
+    if draft.aid is None:
         return await finish(update, ctx)
-    draft["reason"] = text
-    await save_draft(ctx, user_id(update), RETURN, draft)
-    return await ask_return_due(update, ctx, await store.assignment(ctx.services.db.read, int(draft["aid"])))
+    draft.reason = text
+    await _return.save(update, ctx, draft)
+    return await ask_return_due(update, ctx, await store.assignment(ctx.services.db.read, draft.aid))
 
 
 async def ask_return_due(update: Update, ctx: DeskContext, a: Assignment | None) -> S:
@@ -334,19 +352,21 @@ async def ask_return_due(update: Update, ctx: DeskContext, a: Assignment | None)
 
 async def return_due(update: Update, ctx: DeskContext) -> S | int:
     """维持原时限, or a typed new deadline; then returns it."""
-    new_due = None
-    if update.callback_query is not None:
-        await answer_query(update)
-    else:
-        new_due = await read_due(update, ctx)
-        if new_due is None:
+    got = await button_or_text(update, ctx, limit=40)
+    if got is None:
+        return S.RET_DUE
+    new_due = None  # 维持原时限
+    if not got.pressed:
+        try:
+            new_due = svc.parse_due(ctx.services, got.text)
+        except ServiceError as err:
+            await refuse(update, ctx, err)
             return S.RET_DUE
     member = await guard(update, ctx)
-    draft = await load_draft(ctx, user_id(update), RETURN)
-    if member is None or "reason" not in draft:
+    draft = await _return.load(update, ctx)
+    if member is None or draft.aid is None or draft.reason is None:
         return await finish(update, ctx)
-    return await conclude(update, ctx,
-                          svc.return_completion(ctx.services, member, int(draft["aid"]), draft["reason"], new_due))
+    return await conclude(update, ctx, svc.return_completion(ctx.services, member, draft.aid, draft.reason, new_due))
 
 
 stray = stray_handler("task.answer_above")  # anything else inside a supervision dialogue: say what is expected; stay
@@ -354,28 +374,28 @@ stray = stray_handler("task.answer_above")  # anything else inside a supervision
 
 # --- what the dialogue map needs to keep these answers (handlers/dialogs.py) -------------------
 
-_RESUMES = {S.REPORT_TEXT: (REPORT, Action.REPORT_TASK), S.REPORT_FILES: (REPORT, Action.REPORT_TASK),
-            S.EXT_DUE: (EXTEND, Action.SUBMIT_TASK), S.EXT_REASON: (EXTEND, Action.SUBMIT_TASK),
-            S.RET_REASON: (RETURN, Action.REVIEW_TASK), S.RET_DUE: (RETURN, Action.REVIEW_TASK)}
+_RESUMES = {S.REPORT_TEXT: (_report, Action.REPORT_TASK), S.REPORT_FILES: (_report, Action.REPORT_TASK),
+            S.EXT_DUE: (_extension, Action.SUBMIT_TASK), S.EXT_REASON: (_extension, Action.SUBMIT_TASK),
+            S.RET_REASON: (_return, Action.REVIEW_TASK), S.RET_DUE: (_return, Action.REVIEW_TASK)}
 
 
 async def resume_work(update: Update, ctx: DeskContext, state: int) -> int:
     """The question of a report, extension or 退回 step again, the item checked again first."""
     step = S(state)
-    kind, action = _RESUMES[step]
-    draft = await load_draft(ctx, user_id(update), kind)
+    slot, action = _RESUMES[step]
+    draft = await slot.load(update, ctx)
     member = await guard(update, ctx)
-    if member is None or not isinstance(draft.get("aid"), int):
+    if member is None or draft.aid is None:
         return await finish(update, ctx)
-    if draft.get("mode") == "done":
+    if draft.mode == "done":
         action = Action.SUBMIT_TASK
     try:
-        task, a = await svc.check_can(ctx.services, member, int(draft["aid"]), action)
+        task, a = await svc.check_can(ctx.services, member, draft.aid, action)
     except ServiceError as err:
         await refuse(update, ctx, err)
         return await finish(update, ctx)
     if step is S.REPORT_TEXT:
-        return await ask_report_text(update, ctx, task, str(draft.get("mode")))
+        return await ask_report_text(update, ctx, task, draft.mode)
     if step is S.REPORT_FILES:
         await say(update, ctx, ctx.t("task.ask_files", limit=svc.MAX_ATTACHMENTS), _submit_keyboard(ctx))
         return step

@@ -7,7 +7,7 @@ import re
 from telegram import Update
 from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
-from bot.app import DeskContext
+from bot.context import DeskContext
 from bot.domain.incidents import FULL_FIELDS, parse_incident_number
 from bot.domain.members import Action, Member, can, may_see_incident
 from bot.fmt import clip, clip_timeline, esc
@@ -17,6 +17,7 @@ from bot.services import incident_findings as findings
 from bot.services import incident_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotYourUnit, ServiceError, Stale
+from bot.services.incident_delivery import delivery_block
 from bot.services.incident_versions import history_text
 from handlers.common import answer_query, guard_private, refuse, say
 from storage import incidents
@@ -68,6 +69,7 @@ async def detail_text(s: Services, member: Member, incident_id: int) -> str:
         s.texts("incident.versions.count_line", n=await detail.version_count(s, inc)),
         await detail.forward_block(s, inc, now),
         await findings.marks_block(s, inc, now),
+        await delivery_block(s, inc) if can(member, Action.ACK_ALERT) else "",  # who got it, on which channel
     ) if block)
     return clip_timeline(lambda shown: s.texts(
         "incident.views.detail", number=inc.number,

@@ -108,6 +108,15 @@ async def fired_count(conn: aiosqlite.Connection, kind: str | None = None) -> in
     return int(row[0]) if row else 0
 
 
+async def is_pending(conn: aiosqlite.Connection, kind: str, ref_id: int, stage: str) -> bool:
+    """Is a row of this kind, thing and stage still waiting to fire?"""
+    async with conn.execute(
+        "SELECT 1 FROM deadlines WHERE kind=? AND ref_id=? AND stage=? AND fired_at IS NULL AND cancelled_at IS NULL",
+        (kind, ref_id, stage),
+    ) as cur:
+        return await cur.fetchone() is not None
+
+
 async def pending_recurring(conn: aiosqlite.Connection, kinds: Iterable[str]) -> list[tuple[str, str]]:
     """(kind, stage) of the pending rows of these kinds in the deadline table."""
     ks = list(kinds)

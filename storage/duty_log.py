@@ -177,6 +177,11 @@ async def handover(conn: aiosqlite.Connection, handover_id: int) -> Handover | N
     return _handover(rows[0]) if rows else None
 
 
+async def latest_handover(conn: aiosqlite.Connection) -> Handover | None:
+    rows = await conn.execute_fetchall("SELECT * FROM handovers ORDER BY id DESC LIMIT 1")
+    return _handover(rows[0]) if rows else None
+
+
 async def handovers_between(conn: aiosqlite.Connection, start: datetime, end: datetime) -> list[Handover]:
     """Handovers whose shift change, 交班 or 接班 falls within [start, end)."""
     a, b = to_db(start), to_db(end)

@@ -100,6 +100,11 @@ async def message_id_of(conn: aiosqlite.Connection, outbox_id: int) -> tuple[str
     return (rows[0][0], rows[0][1]) if rows else ("failed", None)
 
 
+async def chat_of(conn: aiosqlite.Connection, outbox_id: int) -> int | None:
+    rows = list(await conn.execute_fetchall("SELECT chat_id FROM outbox WHERE id=?", (outbox_id,)))
+    return int(rows[0][0]) if rows else None
+
+
 async def mark_sent(conn: aiosqlite.Connection, outbox_id: int, message_id: int | None, now: datetime) -> None:
     await conn.execute(
         "UPDATE outbox SET status='sent', sent_at=?, message_id=?, attempts=attempts+1 WHERE id=?",

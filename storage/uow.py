@@ -61,6 +61,22 @@ class Tx:
             payload["reply_to"] = reply_to
         return await self.send_all(chat_ids, outbox.SEND_MESSAGE, payload, ref_kind=ref_kind, ref_id=ref_id, tag=tag)
 
+    @asynccontextmanager
+    async def savepoint(self, name: str) -> AsyncIterator[None]:
+        """The block's writes are undone if it raises (the error goes on); the transaction stays open.
+        Messages it queued are dropped with their rows: the sender gets them at commit unread."""
+        queued, wrote_outbox = len(self.queued), self.wrote_outbox
+        await self.conn.execute(f"SAVEPOINT {name}")
+        try:
+            yield
+        except Exception:
+            del self.queued[queued:]
+            self.wrote_outbox = wrote_outbox
+            await self.conn.execute(f"ROLLBACK TO {name}")
+            await self.conn.execute(f"RELEASE {name}")
+            raise
+        await self.conn.execute(f"RELEASE {name}")
+
     async def add_deadline(self, kind: str, ref_id: int, due_at: datetime, stage: str = "",
                            payload: dict[str, Any] | None = None) -> int:
         self._consider(due_at)

@@ -15,6 +15,7 @@ TITLES = {
     "deadlines": "deadline scale",
     "broadcast": "broadcast",
     "coldstart": "cold start",
+    "failover": "failover delivery",
 }
 
 OWN_PROCESS = ("latency", "throughput", "coldstart")  # the bot under test is spawned (bench/botproc.py)
@@ -46,6 +47,10 @@ async def test_bench_runs_at_smoke_size(name: str) -> None:
     elif name == "broadcast":
         assert _value(result.text, "recipients") == str(SMOKE["n"])
         assert _value(result.text, "429 answers") == "0"
+    elif name == "failover":
+        assert _value(result.text, "robot delivered") == str(SMOKE["failover_incidents"])
+        assert _value(result.text, "sms delivered") == str(SMOKE["failover_incidents"])
+        assert _value(result.text, "SMS sent (two duty officers)") == str(2 * SMOKE["failover_incidents"])  # type: ignore[operator]
     elif name == "coldstart":
         assert _value(result.text, "notices") == str(SMOKE["notices"])
         assert float(_value(result.text, "spawn → first answer s (worst)")) > 0

@@ -5,6 +5,17 @@ Each scene module has `TITLE` (a catalog key) and `async def play(stage: Stage) 
 
 from __future__ import annotations
 
-from bot.demo_scenes import documents, handover, incident, info, leave, notice, record, roster, supervision
+from bot.demo_scenes import (
+    documents,
+    escalation,
+    handover,
+    incident,
+    info,
+    leave,
+    notice,
+    record,
+    roster,
+    supervision,
+)
 
-SCENES = (incident, record, info, supervision, leave, notice, roster, handover, documents)
+SCENES = (incident, escalation, record, info, supervision, leave, notice, roster, handover, documents)

@@ -11,8 +11,7 @@ from bot.domain import roster as rules
 from bot.domain.roster import Slot
 from bot.services import handover
 from bot.services.roster import roster_rules
-from storage import members, roster
-from storage.db import from_db
+from storage import duty_log, members, roster
 
 TITLE = "demo.handover_title"
 
@@ -67,7 +66,8 @@ async def play(stage: Stage) -> None:
     await director.send_command("/duty", "log")
     await director.wait_for("值班记录")
     await desk.settle()
-    async with desk.db.conn.execute("SELECT handed_at, taken_at FROM handovers ORDER BY id DESC LIMIT 1") as cur:
-        handed, taken = await cur.fetchone()  # type: ignore[misc]
+    latest = await duty_log.latest_handover(desk.db.read)
+    assert latest is not None
+    handed, taken = latest.handed_at, latest.taken_at
     stage.facts.setdefault("summary", []).append(
-        f"值班记录与交接班：记录 1 条（含待办）；交班 {s.fmt.dt(from_db(handed))}，接班 {s.fmt.dt(from_db(taken))}。")
+        f"值班记录与交接班：记录 1 条（含待办）；交班 {s.fmt.dt(handed)}，接班 {s.fmt.dt(taken)}。")

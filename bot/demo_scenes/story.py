@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from bot.emulator import BotApiEmulator
 from bot.emulator.models import SimMessage, TranscriptEntry
-from bot.i18n import Texts
+from bot.i18n import TerminalTexts, Texts
 
 INDENT = " " * 12  # continuation lines of a message, under its first line
 
@@ -20,7 +20,8 @@ class Story:
     """Renders transcript entries; remembers what each message said, so an edit shows what changed."""
 
     def __init__(self, emu: BotApiEmulator, texts: Texts) -> None:
-        self.emu, self.t = emu, texts
+        # A terminal, not Telegram: names and what people typed print as typed (TerminalTexts).
+        self.emu, self.t = emu, TerminalTexts(texts.lang)
         self._shown: dict[tuple[int, int], SimMessage] = {}
 
     def render(self, entries: Iterable[TranscriptEntry]) -> str:

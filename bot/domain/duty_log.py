@@ -12,9 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
+
+from bot.domain import parse
 
 HANDOVER_CHECK = "roster.handover_check"  # the deadline kind: no 接班 after the configured delay
 MAX_BACKDATE = timedelta(days=2)  # an entry written up later than this is a typo
@@ -68,31 +70,29 @@ class EntryTimeError(ValueError):
         self.code = code
 
 
-_FULLWIDTH = str.maketrans("０１２３４５６７８９：－／　", "0123456789:-/ ")
-_TIME = re.compile(r"^(?:(?P<mo>\d{1,2})[-/.月](?P<d>\d{1,2})日?\s*)?(?P<h>\d{1,2})[:：点时](?P<mi>\d{1,2})?分?$")
+# A time, after a day or not: `14:20`, `9点`, `11-24 14:20`, `11月24日 9:05`, `2026-11-24 14:20`.
+_TIME = re.compile(r"(?:" + parse.DATE + r"\s*)?" + parse.CLOCK, re.ASCII)
 
 
 def parse_entry_time(text: str, now: datetime, tz: ZoneInfo, max_back: timedelta = MAX_BACKDATE) -> datetime:
-    """`14:20` (today), `11-24 14:20`, `9点`; not in the future, not older than `max_back`."""
-    m = _TIME.match(re.sub(r"\s+", " ", text.translate(_FULLWIDTH).strip()))
+    """`14:20` (today), `11-24 14:20`, `9点`; not in the future, not older than `max_back`.
+    Digits, days and clock times are read by bot/domain/parse.py: anything it cannot take is time_bad."""
+    m = _TIME.fullmatch(re.sub(r"\s+", " ", parse.normalise(text)))
     if not m:
         raise EntryTimeError("time_bad")
     local_now = now.astimezone(tz)
-    hour, minute = int(m.group("h")), int(m.group("mi") or 0)
-    if hour > 23 or minute > 59:
+    # A day without its year is the latest one up to tomorrow: 12-31 typed on 01-01 is last year's
+    # (and 2-29 that resolves to a common year is no day at all).
+    day = local_now.date() if m.group("mo") is None else parse.date_of(m, local_now.date() + timedelta(days=1), "past")
+    at = parse.clock_of(m)
+    when = parse.moment(day, at, tz) if day is not None and at is not None else None
+    if when is None:
         raise EntryTimeError("time_bad")
-    try:
-        day = local_now.date() if m.group("mo") is None else date(local_now.year, int(m.group("mo")), int(m.group("d")))
-    except ValueError:
-        raise EntryTimeError("time_bad") from None
-    if day > local_now.date() + timedelta(days=1):  # 12-31 typed on 01-01 is last year's
-        day = day.replace(year=day.year - 1)
-    at = datetime.combine(day, time(hour, minute), tzinfo=tz).astimezone(UTC)
-    if at > now + timedelta(minutes=1):
+    if when > now + timedelta(minutes=1):
         raise EntryTimeError("time_future")
-    if now - at > max_back:
+    if now - when > max_back:
         raise EntryTimeError("time_old")
-    return at
+    return when
 
 
 # --- the entry being written --------------------------------------------------------------

@@ -11,14 +11,14 @@ by their points each month.
 from __future__ import annotations
 
 import calendar
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.domain import parse
+from bot.domain import cron, parse
+from bot.domain.cron import Crontab
 
 # Deadline-table kinds; each row is one scheduled occurrence, the next is planned when it fires.
 REMIND = "info.remind"
@@ -64,100 +64,22 @@ class Scores:
         return int(getattr(self, str(mark))) if mark in ADOPTED else 0
 
 
-# --- recurring times -------------------------------------------------------------------
-
-_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_WEEKLY_RE = re.compile(r"^\s*([a-z]{3})\s+(\d{1,2}):(\d{2})\s*$")
-_MONTHLY_RE = re.compile(r"^\s*(\d{1,2})\s+(\d{1,2}):(\d{2})\s*$")
-
-
-class ScheduleError(ValueError):
-    """A weekly or monthly time the config cannot mean."""
-
-
-def _clock(h: str, m: str, text: str) -> time:
-    hour, minute = int(h), int(m)
-    if hour > 23 or minute > 59:
-        raise ScheduleError(f"bad time of day in {text!r}")
-    return time(hour, minute)
-
-
-@dataclass(frozen=True)
-class Weekly:
-    """A weekday and a wall-clock time: `fri 17:00`."""
-
-    weekday: int  # Monday = 0
-    at: time
-
-    @classmethod
-    def parse(cls, text: str) -> Weekly:
-        m = _WEEKLY_RE.match(text.lower())
-        if not m or m.group(1) not in _DAYS:
-            raise ScheduleError(f"bad weekly time {text!r}: write a day and a time, e.g. 'fri 17:00'")
-        return cls(_DAYS.index(m.group(1)), _clock(m.group(2), m.group(3), text))
-
-    def __str__(self) -> str:
-        return f"{_DAYS[self.weekday]} {self.at:%H:%M}"
-
-    def at_or_after(self, moment: datetime, tz: ZoneInfo) -> datetime:
-        """The first occurrence at or after `moment` (aware UTC in, aware UTC out)."""
-        local = moment.astimezone(tz)
-        day = local.date() + timedelta(days=(self.weekday - local.weekday()) % 7)
-        when = datetime.combine(day, self.at, tz)
-        if when < local:
-            when = datetime.combine(day + timedelta(days=7), self.at, tz)
-        return when.astimezone(UTC)
-
-    def after(self, moment: datetime, tz: ZoneInfo) -> datetime:
-        """The first occurrence strictly after `moment`."""
-        return self.at_or_after(moment + timedelta(microseconds=1), tz)
-
-
-@dataclass(frozen=True)
-class Monthly:
-    """A day of the month (1–28, so every month has it) and a time: `1 09:00`."""
-
-    day: int
-    at: time
-
-    @classmethod
-    def parse(cls, text: str) -> Monthly:
-        m = _MONTHLY_RE.match(text)
-        if not m:
-            raise ScheduleError(f"bad monthly time {text!r}: write a day of the month and a time, e.g. '1 09:00'")
-        day = int(m.group(1))
-        if not 1 <= day <= 28:
-            raise ScheduleError(f"day of the month must be 1–28 in {text!r}")
-        return cls(day, _clock(m.group(2), m.group(3), text))
-
-    def __str__(self) -> str:
-        return f"{self.day} {self.at:%H:%M}"
-
-    def after(self, moment: datetime, tz: ZoneInfo) -> datetime:
-        local = moment.astimezone(tz)
-        year, month = local.year, local.month
-        for _ in range(2):
-            when = datetime.combine(date(year, month, self.day), self.at, tz)
-            if when > local:
-                return when.astimezone(UTC)
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        raise AssertionError("unreachable: next month always has the day")
+# --- recurring times: crontab lines (bot/domain/cron.py) ------------------------------
 
 
 @dataclass(frozen=True)
 class QuotaPolicy:
     quota: int = 2
-    deadline: Weekly = Weekly(4, time(17, 0))
-    reminders: tuple[Weekly, ...] = (Weekly(3, time(17, 0)), Weekly(4, time(12, 0)))
+    deadline: Crontab = cron.parse("0 17 * * fri")  # weekly: the quota week ends here
+    reminders: tuple[Crontab, ...] = (cron.parse("0 17 * * thu"), cron.parse("0 12 * * fri"))
     scores: Scores = field(default_factory=Scores)
-    bulletin: Monthly = Monthly(1, time(9, 0))
+    bulletin: Crontab = cron.parse("0 9 1 * *")  # monthly
 
 
-def quota_week(moment: datetime, deadline: Weekly, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """(start, end] of the quota week `moment` falls in; `end` is that week's deadline."""
+def quota_week(moment: datetime, deadline: Crontab, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """(start, end] of the quota week `moment` falls in, as UTC; `end` is that week's deadline."""
     end = deadline.at_or_after(moment, tz)
-    start = datetime.combine(end.astimezone(tz).date() - timedelta(days=7), deadline.at, tz).astimezone(UTC)
-    return start, end
+    return deadline.before(end, tz).astimezone(UTC), end.astimezone(UTC)
 
 
 def still_due(sent: int, quota: int) -> int:

@@ -19,6 +19,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.domain import parse
+from bot.domain.cron import Crontab
 from bot.domain.holidays import HolidayCalendar
 from bot.domain.leave_chains import (  # noqa: F401 — the chains' rules, re-exported for their callers
     Approver,
@@ -224,7 +225,7 @@ def return_day(end: datetime, tz: ZoneInfo, cal: HolidayCalendar) -> date:
     return day
 
 
-def back_deadlines(end: datetime, tz: ZoneInfo, remind_at: timedelta, grace: timedelta,
+def back_deadlines(end: datetime, tz: ZoneInfo, remind_at: Crontab, grace: timedelta,
                    cal: HolidayCalendar, approved_at: datetime | None = None) -> tuple[datetime, datetime]:
     """When to remind the member to report back, and when not having done so is alerted.
 
@@ -235,7 +236,7 @@ def back_deadlines(end: datetime, tz: ZoneInfo, remind_at: timedelta, grace: tim
     if approved_at is not None:
         day = max(day, approved_at.astimezone(tz).date())
     midnight = datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(UTC)
-    remind = max(midnight + remind_at, end, approved_at or end)
+    remind = max(remind_at.at_or_after(midnight, tz).astimezone(UTC), end, approved_at or end)
     due = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz).astimezone(UTC) + grace
     return remind, due
 

@@ -10,8 +10,37 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.config import LeaveChain, LeaveStep
 from bot.domain.members import Member
+
+
+@dataclass(frozen=True)
+class LeaveStep:
+    """One approval step: who may act (selectors, see bot/domain/leave.py) and whether any or all must."""
+
+    label: str
+    who: tuple[str, ...]
+    mode: str = "any"  # any | all
+    # When the requester is among this step's approvers (the 区长 asking under 区政府领导): the name of the
+    # chain the request goes through instead; "" = skip this step. Never the generic fallback.
+    on_self: str = ""
+
+
+@dataclass(frozen=True)
+class LeaveChain:
+    """Whose requests it covers (empty = anyone) and the steps they go through; first match wins."""
+
+    name: str
+    label: str = ""
+    roles: tuple[str, ...] = ()
+    unit_kinds: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()
+    posts: tuple[str, ...] = ()  # the requester holds one of these [[leave.posts]] (区长, 区委书记 …)
+    steps: tuple[LeaveStep, ...] = ()
+    notify: tuple[str, ...] = ()  # told of the approval (or the report), never asked
+    # "request": approved step by step; "report": a written report (书面报告) in effect at once — told
+    # to `notify` and archived by the office, approved by nobody (the heads of the leadership bodies).
+    mode: str = "request"
+    notify_chats: tuple[int, ...] = ()  # also told: Telegram chats outside the bot's members (an upstream office)
 
 
 class Decision(StrEnum):

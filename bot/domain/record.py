@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from bot.domain import parse
+
 
 class Source(StrEnum):
     UNIT = "unit"  # the unit's own /report from a phone
@@ -59,16 +61,16 @@ LANDLINE = re.compile(r"0[12]\d{9}|0[3-9]\d{9,10}")  # area code (010, 02x: thre
 LOCAL = re.compile(r"[2-9]\d{6,7}")  # a local number without the area code
 SERVICE = re.compile(r"1(10|19|20|22|23\d\d)")  # 110, 119, 120, 122, 12345, 12315 …
 _SEPARATORS = re.compile(r"[\s\-－—–()（）.·]")
-_EXTENSION = re.compile(r"(?:转|ext\.?|x|#)(\d{1,6})$", re.IGNORECASE)
+_EXTENSION = re.compile(r"(?:转|ext\.?|x|#)(\d{1,6})$", re.IGNORECASE | re.ASCII)
 
 
 def parse_phone(text: str) -> str | None:
     """A caller's phone number as the office writes it, or None if it is not one.
 
     Mobile (138 0000 0000, +86 138…), landline with area code (0371-6789 1234, 转 801),
-    a local 7–8 digit number, or a service number (12345). Full-width digits and digits such as
-    ² or ① are read as digits (NFKC), separators are dropped."""
-    s = unicodedata.normalize("NFKC", text).strip()
+    a local 7–8 digit number, or a service number (12345). Digits as bot/domain/parse.py reads them:
+    full-width digits are digits, ² or ① are not (a number with one is refused); separators are dropped."""
+    s = parse.normalise(text)
     ext = ""
     m = _EXTENSION.search(s)
     if m:

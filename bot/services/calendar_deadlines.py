@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from functools import partial
 
+from bot.domain import cron
 from bot.domain.holidays import CHECK
-from bot.domain.info import Weekly
 from bot.domain.members import Role
 from bot.fmt import one_line
 from bot.services.base import Services
@@ -33,18 +34,27 @@ async def ensure_recurring(s: Services) -> None:
     want = s.config.calendar.check
     async with s.uow() as tx:
         pending = [stage for _kind, stage in await deadlines.pending_recurring(tx.conn, [CHECK])]
-        for stage in set(pending) - {want}:
-            await deadlines.cancel(tx.conn, CHECK, RECURRING_REF, tx.now, stage)
-        if want not in pending:
-            await tx.add_deadline(CHECK, RECURRING_REF, Weekly.parse(want).after(tx.now, s.config.tz), want)
+        for stage in pending:
+            if _line(stage) != want:
+                await deadlines.cancel(tx.conn, CHECK, RECURRING_REF, tx.now, stage)
+        if want not in map(_line, pending):
+            await tx.add_deadline(CHECK, RECURRING_REF, _next(s, want, tx.now), want)
         if years := missing_years(s, tx):  # the operator's log, in the configured language like the admins' message
             log.warning(one_line(s.texts("leave.calendar_missing", years=s.texts("core.list_sep").join(map(str, years)))))
 
 
+def _line(stage: str) -> str:
+    """A row's crontab line (rows planted before the crontab notation say "mon 09:00")."""
+    return cron.legacy(stage) or stage
+
+
+def _next(s: Services, line: str, after: datetime) -> datetime:
+    return cron.parse(line).after(after, s.config.tz).astimezone(UTC)
+
+
 async def check(s: Services, tx: Tx, d: Deadline) -> None:
-    if d.stage == s.config.calendar.check:
-        await tx.add_deadline(CHECK, RECURRING_REF, Weekly.parse(d.stage).after(max(d.due_at, tx.now), s.config.tz),
-                              d.stage)
+    if (want := s.config.calendar.check) == _line(d.stage):
+        await tx.add_deadline(CHECK, RECURRING_REF, _next(s, want, max(d.due_at, tx.now)), want)
     years = missing_years(s, tx)
     if not years:
         return

@@ -27,11 +27,18 @@ from storage.uow import Tx
 
 
 async def owners(tx: Tx, d: Document) -> list[Member]:
-    """Who owes the next step: the registrar (拟办), the leader named (批办), the handler (办结)."""
+    """Who owes the next step: the registrar (拟办), the leader named (批办), the handler (办结).
+    拟办 is the office's work: with the registrar deactivated (or gone), the directors owe it, so a
+    reminder or an overdue notice never goes to nobody. A leader or handler gone sends the document
+    back to 拟办 (member_gone), so those two never stay unowned."""
     who = {DocState.REGISTERED: d.registered_by, DocState.PROPOSED: d.leader_id,
            DocState.ASSIGNED: d.handler_id}.get(d.state)
     m = await members.by_id(tx.conn, who) if who else None
-    return [m] if m is not None and m.active else []
+    if m is not None and m.active:
+        return [m]
+    if d.state is DocState.REGISTERED:
+        return [x for x in await members.with_roles(tx.conn, [Role.DIRECTOR]) if x.active]
+    return []
 
 
 async def _send(tx: Tx, people: list[Member], text: str, d: Document, tag: str,

@@ -14,7 +14,7 @@ from bot.domain.documents import DocState, Document
 from bot.fmt import esc
 from bot.services.base import Services
 
-PREFIX = "dc"
+PREFIX = cb.DOCUMENT
 PROPOSE, ASSIGN, BACK, PHONE, SIGN, DONE, FILES, VIEW = "prop", "ok", "back", "phone", "sign", "done", "file", "view"
 DIALOG_ACTIONS = (PROPOSE, DONE, FILES)
 BUTTON_ACTIONS = (ASSIGN, BACK, PHONE, SIGN, VIEW)
@@ -28,8 +28,9 @@ def pattern(actions: tuple[str, ...]) -> str:
     return cb.pattern(PREFIX, actions)
 
 
-def label(d: Document) -> str:
-    return f"收文 {d.number}"
+def label(s: Services, d: Document) -> str:
+    """A file's caption: which document it belongs to."""
+    return s.texts("doc.file_caption", number=d.number)
 
 
 def keyboard(s: Services, d: Document, *actions: str) -> dict[str, object]:

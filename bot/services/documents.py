@@ -24,7 +24,7 @@ from bot.fmt import esc
 from bot.services import document_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError, Stale
-from storage import deadlines, members, outbox
+from storage import deadlines, drafts, members, outbox
 from storage import documents as store
 from storage.uow import Tx
 
@@ -73,13 +73,13 @@ async def _member(tx: Tx, member_id: int | None) -> Member | None:
     return await members.by_id(tx.conn, member_id) if member_id else None
 
 
-async def _send_files(tx: Tx, d: Document, who: Member | None) -> None:
+async def _send_files(s: Services, tx: Tx, d: Document, who: Member | None) -> None:
     """A non-classified document's files go with it to the leader and the handler."""
     if who is None or not d.classification.attachments:
         return
     for kind, file_id, _name in await store.files(tx.conn, d.id):
         method = outbox.SEND_PHOTO if kind == "photo" else outbox.SEND_DOCUMENT
-        await tx.send(who.telegram_id, method, {kind: file_id, "caption": txt.label(d)}, ref_kind=REF, ref_id=d.id)
+        await tx.send(who.telegram_id, method, {kind: file_id, "caption": txt.label(s, d)}, ref_kind=REF, ref_id=d.id)
 
 
 async def _close(tx: Tx, d: Document, tag: str) -> None:
@@ -111,6 +111,9 @@ def file_refusal(s: Services, level: Classification) -> ServiceError | None:
 # --- 收文登记 -----------------------------------------------------------------------------------
 
 
+DRAFT_KIND = "document"  # the /doc dialogue's draft (handlers/documents.py)
+
+
 async def register(s: Services, member: Member, draft: DocDraft) -> Document:
     """Record the document; its limit runs from now by urgency. The office is asked to 拟办."""
     if not can(member, Action.REGISTER_DOCUMENT):
@@ -138,6 +141,7 @@ async def register(s: Services, member: Member, draft: DocDraft) -> Document:
         await _tell(tx, list(directors), s.texts("doc.new", card=await card_text(s, tx, d)), d, "office",
                     txt.office_keyboard(s, d), exclude=member.id)
         await _replan(s, tx, d)
+        await drafts.mark_done(tx.conn, member.telegram_id, DRAFT_KIND, d.id, tx.now)  # 登记 again: not twice
         return d
 
 
@@ -200,7 +204,7 @@ async def propose(s: Services, member: Member, draft: ProposalDraft) -> Document
         await _close(tx, fresh, "office")
         await tx.send_text(leader.telegram_id, s.texts("doc.ask_leader", card=card),
                            markup=txt.keyboard(s, fresh, txt.ASSIGN, txt.BACK), ref_kind=REF, ref_id=d.id, tag="leader")
-        await _send_files(tx, fresh, leader)
+        await _send_files(s, tx, fresh, leader)
         phone = [txt.PHONE] if fresh.urgency.by_phone else []
         await tx.send_text(member.telegram_id, s.texts("doc.proposed", number=fresh.number, leader=esc(leader.name)),
                            markup=txt.keyboard(s, fresh, *phone, txt.VIEW), ref_kind=REF, ref_id=d.id, tag="proposer")
@@ -216,7 +220,7 @@ async def _assigned(s: Services, tx: Tx, d: Document, by: Member, key: str) -> D
     card = await card_text(s, tx, fresh)
     await _tell(tx, [handler], s.texts("doc.to_handler", card=card), fresh, "handler",
                 txt.keyboard(s, fresh, txt.DONE, txt.VIEW))
-    await _send_files(tx, fresh, handler)
+    await _send_files(s, tx, fresh, handler)
     await _tell(tx, [await _member(tx, fresh.proposed_by), await _member(tx, fresh.registered_by)],
                 s.texts(key, number=fresh.number, name=esc(by.name), handler=esc(handler.name if handler else "?")),
                 fresh, "progress", exclude=by.id)

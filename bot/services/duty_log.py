@@ -18,8 +18,8 @@ from bot.fmt import clip_timeline, esc
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError
 from bot.services.roster import day_label, roster_rules
+from storage import drafts, members
 from storage import duty_log as store
-from storage import members
 from storage.duty_log import Entry
 
 
@@ -30,6 +30,9 @@ def entry_time(s: Services, text: str, *, at: datetime | None = None) -> datetim
         return rules.parse_entry_time(text[:40], at or s.now(), s.config.tz)
     except rules.EntryTimeError as err:
         raise ServiceError(f"duty.err_{err.code}") from None
+
+
+DRAFT_KIND = "duty_log"  # the /log dialogue's draft (handlers/duty_log.py)
 
 
 async def add_entry(s: Services, member: Member, draft: LogDraft) -> Entry:
@@ -44,6 +47,7 @@ async def add_entry(s: Services, member: Member, draft: LogDraft) -> Entry:
             pending=draft.pending, author_id=member.id, photos=draft.photos[:rules.MAX_PHOTOS], now=tx.now)
         found = await store.entry(tx.conn, entry_id)
         assert found is not None
+        await drafts.mark_done(tx.conn, member.telegram_id, DRAFT_KIND, entry_id, tx.now)  # 完成 again: not twice
         return found
 
 

@@ -4,14 +4,16 @@ city), add notes and press 交班; the incoming officers then press 接班. Both
 change nobody took over within `[roster] takeover_within` is alerted to the directors.
 
 The shift changes are recurring rows of the deadline table (kind roster.handover, stage = the
-Beijing time of a shift's start): each firing plants its next occurrence in the same transaction.
+crontab line of a shift's start, "30 8 * * *"): each firing plants its next occurrence in the same
+transaction.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 from bot import callbacks as cb
+from bot.domain import cron as crontab
 from bot.domain import duty_log as rules
 from bot.domain import roster as duty
 from bot.domain.duty_log import Handover
@@ -27,7 +29,7 @@ from storage.deadlines import Deadline
 from storage.uow import Tx
 
 REF = "handover"
-PREFIX = "ho"
+PREFIX = cb.HANDOVER
 NOTE, HAND, TAKE = "note", "hand", "take"
 ACTIONS = (NOTE, HAND, TAKE)
 RECURRING_REF = 0
@@ -37,22 +39,22 @@ RECURRING_REF = 0
 
 
 def change_times(s: Services) -> list[str]:
-    """The configured handover moments as HH:MM: every shift's start ("shifts"), one legacy daily
-    time ("08:30"), or none ("")."""
+    """The configured handover moments as crontab lines: every shift's start ("shifts"), the
+    configured crontab, or none ("")."""
     want = s.config.roster.handover
     if want == "shifts":
-        return [t.strftime("%H:%M") for t in duty.shift_changes(roster_rules(s))]
+        return [f"{t.minute} {t.hour} * * *" for t in duty.shift_changes(roster_rules(s))]
     return [want] if want else []
 
 
-def next_at(s: Services, after: datetime, hhmm: str) -> datetime:
-    """The first `hhmm` (Beijing) strictly after `after`."""
-    tz = s.config.tz
-    hh, mm = (int(x) for x in hhmm.split(":"))
-    at = datetime.combine(after.astimezone(tz).date(), time(hh, mm), tz)
-    while at <= after:
-        at = datetime.combine(at.date() + timedelta(days=1), time(hh, mm), tz)
-    return at
+def schedule_of(stage: str) -> str:
+    """A row's crontab line (rows planted before the crontab notation say "08:30")."""
+    return crontab.legacy(stage) or stage
+
+
+def next_at(s: Services, after: datetime, line: str) -> datetime:
+    """The first time of the crontab `line` ([general] timezone) strictly after `after`."""
+    return crontab.parse(line).after(after, s.config.tz)
 
 
 # --- what is handed over ---------------------------------------------------------------------
@@ -107,8 +109,8 @@ async def _take_card(s: Services, tx: Tx, h: Handover) -> None:
 
 
 async def _plant_next(s: Services, tx: Tx, d: Deadline) -> None:
-    if d.stage in change_times(s):
-        await tx.add_deadline(duty.HANDOVER, RECURRING_REF, next_at(s, max(d.due_at, tx.now), d.stage), d.stage)
+    if (line := schedule_of(d.stage)) in change_times(s):
+        await tx.add_deadline(duty.HANDOVER, RECURRING_REF, next_at(s, max(d.due_at, tx.now), line), line)
 
 
 async def takeover_due(s: Services, tx: Tx, d: Deadline) -> datetime | None:

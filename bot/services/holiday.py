@@ -17,8 +17,8 @@ from bot.fmt import esc
 from bot.services import leave_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError
+from storage import drafts, members
 from storage import holiday_reports as store
-from storage import members
 from storage.holiday_reports import HolidayReport
 from storage.leave import LeaveRequest
 from storage.uow import Tx
@@ -80,6 +80,9 @@ async def _deliver(s: Services, tx: Tx, member: Member, r: HolidayReport) -> int
     return len(office)
 
 
+DRAFT_KIND = "holiday"  # the /holiday dialogue's draft (handlers/holiday.py)
+
+
 async def submit(s: Services, member: Member, draft: HolidayDraft, *, at: datetime) -> HolidayReport:
     """Record the report and deliver it; late when sent (`at`: when the person pressed 报备, however
     late the bot got to it) after departure."""
@@ -103,6 +106,7 @@ async def submit(s: Services, member: Member, draft: HolidayDraft, *, at: dateti
         key = "holiday.submitted_late" if late else "holiday.submitted"
         await tx.send_text(member.telegram_id, s.texts(key, id=r.id, count=count), ref_kind=REF, ref_id=r.id,
                            tag="submitted")
+        await drafts.mark_done(tx.conn, member.telegram_id, DRAFT_KIND, r.id, tx.now)  # 报备 again: not twice
         return r
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from bot import callbacks as cb
 from bot.domain.members import Action, Member
 from bot.fmt import esc
+from bot.services import escalation
 from bot.services.base import Services
 from bot.services.errors import ServiceError, Stale
 from bot.services.incidents import REF, entitled, load_for, refresh_alerts
@@ -33,6 +34,7 @@ async def acknowledge(s: Services, member: Member, incident_id: int, *, at: date
             return Outcome(False, s.texts("incident.alert.ack_already", name=who.name if who else "?",
                                           time=s.fmt.dt(inc.acked_at)))
         await incidents.add_event(tx.conn, inc.id, pressed, member.id, "acked", name=member.name)
+        await escalation.stop(s, tx, inc, member)
         fresh = await incidents.get(tx.conn, inc.id)
         assert fresh is not None
         await refresh_alerts(s, tx, fresh)

@@ -9,6 +9,7 @@ from bot import callbacks as cb
 from bot.domain import incidents as rules
 from bot.domain.incidents import Stage
 from bot.fmt import esc
+from bot.services import channel_messages
 from bot.services import incident_breaches as breaches
 from bot.services import incident_text as txt
 from bot.services.base import Services
@@ -57,6 +58,8 @@ async def stage_due(s: Services, tx: Tx, d: Deadline) -> None:
     await broadcast(s, tx, inc, office_text, office, tag="escalation",
                     markup=cb.keyboard([[(s.texts("incident.btn.detail"), cb.incident(cb.DETAIL, inc.id))]]))
     await incidents.add_event(tx.conn, inc.id, tx.now, None, "late", stage=rec.stage.value)
+    await channel_messages.mirror(s, tx, "breach", ref_kind="incident", ref_id=inc.id, tag=f"late:{rec.stage.value}",
+                                  title=s.texts("channels.robot.breach_title", number=inc.number), summary=office_text)
 
 
 async def followup_reminder(s: Services, tx: Tx, d: Deadline) -> None:

@@ -18,6 +18,7 @@ from bot.domain.accountability import ForwardClock, MarkKind, whole_minutes
 from bot.domain.incidents import Incident
 from bot.domain.members import Action, Member, Role
 from bot.fmt import esc
+from bot.services import escalation
 from bot.services.base import Services
 from bot.services.errors import Stale
 from bot.services.incident_alerts import Outcome
@@ -74,6 +75,7 @@ async def _forward(s: Services, tx: Tx, member: Member, inc: Incident, clock: Fo
                                       time=s.fmt.dt(clock.forwarded_at)))
     for kind in (rules.FORWARD_REMIND, rules.FORWARD_DUE):
         await deadlines.cancel(tx.conn, kind, inc.id, tx.now, str(clock.id))
+    await escalation.stop(s, tx, inc, member, f"{escalation.FORWARD}:{clock.id}")
     elapsed = pressed - clock.started_at
     over = clock.overrun(s.policy.forward_target, pressed)
     if over is not None:
@@ -91,6 +93,7 @@ async def _forward(s: Services, tx: Tx, member: Member, inc: Incident, clock: Fo
         await incidents.forward(tx.conn, inc.id, member.id, pressed)  # the alert shows who and how fast
         if inc.acked_by is None:
             await incidents.acknowledge(tx.conn, inc.id, member.id, pressed)  # forwarding implies the office has it
+            await escalation.stop(s, tx, inc, member)
         fresh = await incidents.get(tx.conn, inc.id)
         assert fresh is not None
         await refresh_alerts(s, tx, fresh)
@@ -172,6 +175,7 @@ async def forward_due(s: Services, tx: Tx, d: Deadline) -> None:
     await broadcast(s, tx, inc, text, await breach_audience(tx), tag="forward_breach",
                     markup=forward_markup(s, inc, clock.id, first=await is_first_clock(tx, clock)))
     await incidents.add_event(tx.conn, inc.id, tx.now, None, "forward_breached", stage=clock.stage)
+    await escalation.start_unforwarded(s, tx, inc, clock)  # `[escalation] forward`: "" = told once, as before
 
 
 HANDLERS = {

@@ -28,6 +28,7 @@ from bot.domain.record import (
 )
 from bot.domain.report_draft import ReportDraft
 from bot.fmt import esc
+from bot.services import channel_messages, escalation
 from bot.services import incident_breaches as breaches
 from bot.services import incident_text as txt
 from bot.services.base import Services
@@ -105,6 +106,8 @@ async def file_record(s: Services, member: Member, draft: ReportDraft) -> Incide
         audience = await alert_audience(tx.conn, inc, s.policy, exclude=exclude, at=now)
         await send_alert(s, tx, inc, member.name, audience)
         await tell_unit(s, tx, inc, reporters)
+        await channel_messages.mirror_alert(s, tx, inc)
+        await escalation.start(s, tx, inc, [member, *audience])
         await incidents.add_events(tx.conn, inc_id, now, [
             (member.id, "recorded", {"name": member.name, "source": source.value}),
             (None, "alerted", {"count": len(audience) + len(reporters)})])

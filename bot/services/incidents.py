@@ -15,6 +15,7 @@ from bot.domain.incidents import FULL_FIELDS, Incident, Stage
 from bot.domain.members import Action, Member, Role, can, may_see_incident
 from bot.domain.report_draft import ReportDraft
 from bot.fmt import esc
+from bot.services import channel_messages, escalation
 from bot.services import incident_breaches as breaches
 from bot.services import incident_text as txt
 from bot.services.base import Services
@@ -22,7 +23,7 @@ from bot.services.edits import still_told
 from bot.services.errors import NotAllowed, NotYourUnit, ServiceError, Stale
 from bot.services.incident_versions import keep_version
 from bot.services.routing import alert_audience, escalation_audience, unit_reporters
-from storage import deadlines, drafts, incidents, members, outbox
+from storage import deadlines, drafts, incidents, members, outbox, upstream_pushes
 from storage.uow import Tx
 
 REF = "incident"
@@ -146,6 +147,9 @@ async def file_first_report(s: Services, member: Member, draft: ReportDraft, *, 
                               ref_kind=REF, ref_id=inc_id)
         await incidents.add_events(tx.conn, inc_id, now, [(member.id, "reported", {"name": member.name}),
                                                           (None, "alerted", {"count": len(audience)})])
+        # Beyond Telegram, in this transaction: the robot groups, and the escalation until 已收到.
+        await channel_messages.mirror_alert(s, tx, inc)
+        await escalation.start(s, tx, inc, audience)
         await queue_upstream(s, tx, inc_id, "reported")
         # In the same transaction: the draft becomes "filed as #id", so a 确认上报 pressed again
         # after a crash (the conversation state not yet saved) cannot file it a second time.
@@ -161,12 +165,7 @@ async def filed_as(s: Services, raw_draft: dict[str, object]) -> Incident | None
 
 async def queue_upstream(s: Services, tx: Tx, incident_id: int, event: str) -> None:
     if s.config.upstream.webhook_url:
-        from storage.db import to_db
-
-        await tx.conn.execute(
-            "INSERT INTO upstream_pushes(incident_id, event, created_at) VALUES (?,?,?)",
-            (incident_id, event, to_db(tx.now)),
-        )
+        await upstream_pushes.queue(tx.conn, incident_id, event, tx.now)
         tx.wrote_outbox = True  # the upstream pusher wakes with the outbox
 
 

@@ -9,18 +9,17 @@ import aiosqlite
 
 from bot import callbacks as cb
 from bot.config import Unit
+from bot.domain import cron
 from bot.domain.info import (
     ADOPTED,
     REVIEW_MARKS,
     InfoDraft,
     InfoItem,
     Mark,
-    Monthly,
     QuotaPolicy,
     Ranked,
     Scores,
     UnitTally,
-    Weekly,
     month_bounds,
     quota_week,
     rank_units,
@@ -38,8 +37,8 @@ from storage.uow import Tx
 REF = "info"
 DRAFT_KIND = "info"  # the /info dialogue's row in the drafts table
 REVIEW_TAG = "review"
-PREFIX = "n"  # callback data of the review buttons: n:<mark>:<item id>
-DIALOG_PREFIX = "nw"  # the /info dialogue's buttons: nw:k:<kind>, nw:ok, nw:x, nw:new (start)
+PREFIX = cb.INFO_MARK  # callback data of the review buttons: n:<mark>:<item id>
+DIALOG_PREFIX = cb.INFO_DRAFT  # the /info dialogue's buttons: nw:k:<kind>, nw:ok, nw:x, nw:new (start)
 MARK_ACTIONS = tuple(m.value for m in REVIEW_MARKS)
 QUOTA_UNIT_KINDS = ("street", "bureau")  # the office itself owes no quota
 
@@ -52,10 +51,10 @@ def scores(s: Services) -> Scores:
 def quota_policy(s: Services) -> QuotaPolicy:
     p = s.config.info
     return QuotaPolicy(
-        quota=p.weekly_quota, deadline=Weekly.parse(p.deadline),
-        reminders=tuple(dict.fromkeys(Weekly.parse(r) for r in p.reminders)),
+        quota=p.weekly_quota, deadline=cron.parse(p.deadline),
+        reminders=tuple(dict.fromkeys(cron.parse(r) for r in p.reminders)),
         scores=scores(s),
-        bulletin=Monthly.parse(p.bulletin),
+        bulletin=cron.parse(p.bulletin),
     )
 
 

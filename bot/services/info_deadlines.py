@@ -1,7 +1,8 @@
 """The recurring times of routine information, kept as rows of the deadline table.
 
-Each pending row is the next occurrence of one schedule (its `stage` is the schedule,
-e.g. "thu 17:00"); when it fires, its effects and the row for the following occurrence
+Each pending row is the next occurrence of one schedule (its `stage` is the crontab line,
+e.g. "0 17 * * thu"; a row planted before, "thu 17:00", is read as the line it meant); when it
+fires, its effects and the row for the following occurrence
 commit together, so a restart loses nothing and a FakeClock drives it all in tests.
 `ensure_recurring` plants the first rows at start-up and is idempotent.
 """
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 
-from bot.domain.info import MONTHLY, RECURRING_KINDS, REMIND, WEEK_CLOSE, Monthly, Weekly, previous_month, quota_week
+from bot.domain import cron
+from bot.domain.cron import Crontab
+from bot.domain.info import MONTHLY, RECURRING_KINDS, REMIND, WEEK_CLOSE, previous_month, quota_week
 from bot.services import info as svc
 from bot.services.base import Services
 from reminders.kinds import On
@@ -25,10 +28,10 @@ log = logging.getLogger(__name__)
 RECURRING_REF = 0
 
 
-def schedules(s: Services) -> dict[tuple[str, str], Weekly | Monthly]:
+def schedules(s: Services) -> dict[tuple[str, str], Crontab]:
     """(kind, stage) → schedule, for every recurring row the current config wants pending."""
     pol = svc.quota_policy(s)
-    out: dict[tuple[str, str], Weekly | Monthly] = {(REMIND, str(r)): r for r in pol.reminders}
+    out: dict[tuple[str, str], Crontab] = {(REMIND, str(r)): r for r in pol.reminders}
     out[(WEEK_CLOSE, str(pol.deadline))] = pol.deadline
     out[(MONTHLY, str(pol.bulletin))] = pol.bulletin
     return out
@@ -39,33 +42,43 @@ async def ensure_recurring(s: Services) -> None:
     pending rows of schedules no longer configured. Running it twice changes nothing."""
     wanted = schedules(s)
     async with s.uow() as tx:
-        pending = set(await deadlines.pending_recurring(tx.conn, RECURRING_KINDS))
-        for kind, stage in pending - set(wanted):
-            await deadlines.cancel(tx.conn, kind, RECURRING_REF, tx.now, stage)
+        rows = set(await deadlines.pending_recurring(tx.conn, RECURRING_KINDS))
+        for kind, stage in rows:
+            if (kind, _line(stage)) not in wanted:
+                await deadlines.cancel(tx.conn, kind, RECURRING_REF, tx.now, stage)
+        pending = {(kind, _line(stage)) for kind, stage in rows}
         for (kind, stage), sched in wanted.items():
             if (kind, stage) not in pending:
-                await tx.add_deadline(kind, RECURRING_REF, sched.after(tx.now, s.config.tz), stage)
+                await tx.add_deadline(kind, RECURRING_REF, _next(s, sched, tx.now), stage)
+
+
+def _line(stage: str) -> str:
+    """A row's schedule as a crontab line (rows planted before the crontab notation say "thu 17:00")."""
+    return cron.legacy(stage) or stage
+
+
+def _next(s: Services, sched: Crontab, after: datetime) -> datetime:
+    return sched.after(after, s.config.tz).astimezone(UTC)
 
 
 async def _plan_next(s: Services, tx: Tx, d: Deadline) -> None:
     """The following occurrence of the schedule that just fired (never one already past)."""
-    sched = schedules(s).get((d.kind, d.stage))
+    stage = _line(d.stage)
+    sched = schedules(s).get((d.kind, stage))
     if sched is None:
         return  # the config dropped this schedule
-    if (d.kind, d.stage) in set(await deadlines.pending_recurring(tx.conn, [d.kind])):
+    if (d.kind, stage) in {(k, _line(st)) for k, st in await deadlines.pending_recurring(tx.conn, [d.kind])}:
         return
-    await tx.add_deadline(d.kind, RECURRING_REF, sched.after(max(d.due_at, tx.now), s.config.tz), d.stage)
+    await tx.add_deadline(d.kind, RECURRING_REF, _next(s, sched, max(d.due_at, tx.now)), stage)
 
 
 async def _guarded(tx: Tx, what: str, effect: Callable[[], Awaitable[object]]) -> None:
     """Run `effect` under a savepoint: if it fails, its writes go but the next occurrence stays."""
-    await tx.conn.execute("SAVEPOINT info_effect")
     try:
-        await effect()
+        async with tx.savepoint("info_effect"):
+            await effect()
     except Exception:
         log.exception("info: %s failed", what)
-        await tx.conn.execute("ROLLBACK TO info_effect")
-    await tx.conn.execute("RELEASE info_effect")
 
 
 async def quota_reminder(s: Services, tx: Tx, d: Deadline) -> None:

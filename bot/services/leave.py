@@ -9,12 +9,13 @@ from typing import Any
 
 import aiosqlite
 
-from bot.config import LeaveChain, LeaveStep
+from bot.domain import cron as crontab
 from bot.domain import leave as rules
 from bot.domain.leave import Decision, LeaveDraft, LeaveInputError, LeaveStatus
+from bot.domain.leave_chains import LeaveChain, LeaveStep
 from bot.domain.members import Action, Member, can
 from bot.fmt import esc
-from bot.services import holiday
+from bot.services import escalation, holiday
 from bot.services import leave_text as txt
 from bot.services.base import Services
 from bot.services.edits import still_told
@@ -345,6 +346,7 @@ async def decide(s: Services, member: Member, request_id: int, decision: Decisio
                 ref_kind=REF, ref_id=req.id, tag="progress")
             return s.texts("leave.decided_waiting", id=req.id)
         await deadlines.cancel(tx.conn, REMIND, req.id, tx.now, str(req.step))
+        await escalation.stop_subject(tx, f"leave:{req.step}", req.id)  # decided: no escalation step fires after
         await _close_cards(s, tx, req, decision, member)
         if outcome is Decision.REFUSED:
             await finish(s, tx, req, LeaveStatus.REFUSED, member, comment)
@@ -449,7 +451,7 @@ async def plan_leave(s: Services, tx: Tx, req: LeaveRequest) -> None:
 def back_times(s: Services, req: LeaveRequest, approved_at: datetime | None = None) -> tuple[datetime, datetime]:
     """When approved leave's member is reminded to report back, and when not having done so is alerted."""
     lv = s.config.leave
-    return rules.back_deadlines(req.end_at, s.config.tz, lv.back_remind_at, lv.back_grace, s.calendar,
+    return rules.back_deadlines(req.end_at, s.config.tz, crontab.parse(lv.back_remind_at), lv.back_grace, s.calendar,
                                 approved_at or req.decided_at)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import partial
 
+from bot.domain import escalation as escalation_rules
 from bot.domain.leave import LeaveStatus
 from bot.fmt import esc
 from bot.services import leave_text as txt
@@ -49,6 +50,10 @@ async def remind_approvers(s: Services, tx: Tx, d: Deadline) -> None:
     n = int(d.payload.get("n", 1))
     if waiting and n < s.config.leave.remind_times:
         await tx.add_deadline(REMIND, req.id, tx.now + s.config.leave.remind_after, d.stage, {"n": n + 1})
+    elif waiting and (policy := s.config.escalation.leave):
+        # Silent past the last reminder: `[escalation] leave`'s policy starts one reminder interval later.
+        await tx.add_deadline(escalation_rules.KIND, req.id, tx.now + s.config.leave.remind_after,
+                              f"leave:{req.step}", {"policy": policy, "step": 0, "round": 0})
 
 
 async def leave_begins(s: Services, tx: Tx, d: Deadline) -> None:

@@ -12,9 +12,9 @@ from bot.services.base import Services
 from storage.leave import LeaveRequest
 
 # Callback data: approvers' buttons lv:<ok|no>:<request>, report back lb:back:<request>.
-APPROVE_PREFIX = "lv"
+APPROVE_PREFIX = cb.LEAVE_DECISION
 APPROVE, REFUSE = "ok", "no"
-BACK_PREFIX = "lb"
+BACK_PREFIX = cb.LEAVE_BACK
 BACK = "back"
 WITHDRAW = "w"  # 撤回, under the requester's own messages
 

@@ -8,8 +8,8 @@ from functools import partial
 from bot.domain import notices as rules
 from bot.domain.members import Role
 from bot.fmt import esc
+from bot.services import escalation, routing
 from bot.services import notice_text as txt
-from bot.services import routing
 from bot.services.base import Services
 from bot.services.notices import REF, TALLY, group_lines, remind_pending
 from reminders.kinds import On
@@ -46,6 +46,8 @@ async def receipt_due(s: Services, tx: Tx, d: Deadline) -> None:
         head = s.texts("notice.final_tally_head")
         body = txt.tally_text(s, n, receipts, await group_lines(s, tx.conn, n))
         await tx.send_text(sender.telegram_id, head + "\n" + body, ref_kind=REF, ref_id=n.id, tag=TALLY)
+    if n.urgent and any(not r.received for r in receipts):  # `[escalation] notice_urgent`: "" = told once, as before
+        await escalation.start_subject(s, tx, s.config.escalation.notice_urgent, "notice", n.id)
 
 
 async def meeting_reminder(s: Services, tx: Tx, d: Deadline) -> None:

@@ -10,8 +10,8 @@ from storage.notices import Notice
 
 # Callback data: nt:<action>:<notice id> in private chats, ng:ack:<notice id> in groups.
 # ("n:" belongs to routine information's review buttons, bot/services/info.py.)
-PREFIX = "nt"
-GROUP_PREFIX = "ng"
+PREFIX = cb.NOTICE
+GROUP_PREFIX = cb.NOTICE_GROUP
 ACK, ATTEND, LEAVE, PROXY, RESEND, VIEW = "ack", "go", "lv", "px", "re", "v"
 ACTIONS = (ACK, ATTEND, LEAVE, PROXY, RESEND, VIEW)
 GROUP_ACTIONS = (ACK,)

@@ -12,6 +12,7 @@ from bot.domain.documents import Classification
 from bot.domain.members import Action, Member, Role, can
 from bot.domain.notices import Attendance, Audience, AudienceSpec, NoticeKind, NoticePolicy, Receipt
 from bot.fmt import esc
+from bot.services import channel_messages, escalation
 from bot.services import notice_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError, Stale
@@ -204,6 +205,11 @@ async def send_notice(s: Services, sender: Member, draft: NoticeDraft) -> Notice
         for planned in rules.plan_deadlines(now, due, draft.meeting_at, policy):
             await tx.add_deadline(planned.kind, nid, planned.due_at)
         await members.audit(tx.conn, now, sender.id, "notice", f"{nid}:{len(rows)}")
+        await channel_messages.mirror(
+            s, tx, "notice", ref_kind=REF, ref_id=nid, tag="notice",
+            title=s.texts("channels.robot.notice_title", title=n.title),
+            summary=s.texts("channels.robot.notice", title=n.title, due=s.fmt.dt(due) if due else "-"),
+            full=txt.notice_text(s, n, sender.name, group=True))
         await drafts.mark_done(tx.conn, sender.telegram_id, DRAFT_KIND, nid, now)  # 发送 again: not twice
         return n
 
@@ -312,6 +318,8 @@ async def acknowledge(s: Services, member: Member, notice_id: int, message_id: i
         n = await _load_asked(tx, member, notice_id)
         pressed = _pressed(n, at, tx.now)
         newly = await notices.acknowledge(tx.conn, n.id, member.id, pressed)
+        if newly and all(r.received for r in await notices.receipts(tx.conn, n.id)):
+            await escalation.stop_subject(tx, "notice", n.id)  # the last signature: no escalation step after it
         if newly and message_id is not None:
             behalf = [r for r in await notices.receipts(tx.conn, n.id)
                       if r.asked_id == member.id and r.member_id != member.id]

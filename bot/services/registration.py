@@ -170,6 +170,7 @@ COMMANDS: list[tuple[str, frozenset[Role]]] = [
     ("export", _OFFICE),
     ("breaches", _OFFICE),
     ("members", frozenset({Role.ADMIN})),
+    ("phone", frozenset({Role.ADMIN})),
     ("invite", frozenset({Role.ADMIN})),
     ("role", frozenset({Role.ADMIN})),
     ("deactivate", frozenset({Role.ADMIN})),

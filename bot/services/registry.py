@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.services import (
     calendar_deadlines,
     document_deadlines,
+    escalation,
     incident_deadlines,
     incident_forward,
     info_deadlines,
@@ -18,7 +19,8 @@ from bot.services import (
 )
 
 DEADLINE_MODULES = (incident_deadlines, incident_forward, info_deadlines, supervision_deadlines, leave_deadlines,
-                    notice_deadlines, roster_deadlines, calendar_deadlines, document_deadlines, reporting_bulletin)
+                    notice_deadlines, roster_deadlines, calendar_deadlines, document_deadlines, reporting_bulletin,
+                    escalation)
 
 # Modules with recurring deadline rows: `async def ensure_recurring(services) -> None` plants
 # each one's next occurrence if missing; called at start-up before the scheduler starts.

@@ -21,6 +21,7 @@ from bot.domain.members import Action, Member, Role, can
 from bot.domain.reporting_bulletin import MONTHLY, WEEKLY, Bulletin, UnitRecord, bulletin_period, compile_bulletin
 from bot.domain.stats import Period
 from bot.fmt import esc
+from bot.services import channel_messages
 from bot.services.base import Services
 from bot.services.errors import NotAllowed
 from storage import deadlines, incident_forwards, incident_marks, members
@@ -143,9 +144,7 @@ def schedules(s: Services) -> dict[str, str]:
 
 
 def next_at(s: Services, line: str, after: datetime) -> datetime | None:
-    trigger = crontab.trigger(line, s.config.tz)
-    nxt = trigger.get_next_fire_time(None, after + timedelta(seconds=1))
-    return nxt.astimezone(after.tzinfo) if nxt else None
+    return crontab.parse(line).after(after, s.config.tz).astimezone(after.tzinfo)
 
 
 async def bulletin_chats(s: Services, tx: Tx) -> list[int]:
@@ -172,6 +171,8 @@ async def send(s: Services, tx: Tx, d: Deadline) -> None:
     text = bulletin_text(s, await collect(s, tx.conn, period, tx.now))
     for chat_id in await bulletin_chats(s, tx):
         await tx.send_text(chat_id, text, ref_kind="reporting_bulletin", ref_id=REF, tag="bulletin")
+    await channel_messages.mirror(s, tx, "bulletin", ref_kind="reporting_bulletin", ref_id=d.id, tag="bulletin",
+                                  title=s.texts("channels.robot.bulletin_title"), summary=text)
     await _plan(s, tx, d.stage, line, max(d.due_at, tx.now))
 
 

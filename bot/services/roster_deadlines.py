@@ -19,12 +19,14 @@ async def ensure_recurring(s: Services) -> None:
     await roster_gaps.remember_config(s)
     want = handover.change_times(s)
     async with s.uow() as tx:
-        pending = {stage for _kind, stage in await deadlines.pending_recurring(tx.conn, [rules.HANDOVER])}
-        for stage in pending - set(want):
-            await deadlines.cancel(tx.conn, rules.HANDOVER, handover.RECURRING_REF, tx.now, stage)
-        for hhmm in want:
-            if hhmm not in pending:
-                await tx.add_deadline(rules.HANDOVER, handover.RECURRING_REF, handover.next_at(s, tx.now, hhmm), hhmm)
+        stages = {stage for _kind, stage in await deadlines.pending_recurring(tx.conn, [rules.HANDOVER])}
+        for stage in stages:
+            if handover.schedule_of(stage) not in want:
+                await deadlines.cancel(tx.conn, rules.HANDOVER, handover.RECURRING_REF, tx.now, stage)
+        pending = {handover.schedule_of(stage) for stage in stages}
+        for line in want:
+            if line not in pending:
+                await tx.add_deadline(rules.HANDOVER, handover.RECURRING_REF, handover.next_at(s, tx.now, line), line)
 
 
 def register(s: Services, on: On) -> None:

@@ -2,8 +2,8 @@
 
 Assignment rows: 签收 check, reminders before the deadline, the due check (overdue flag and
 escalation), and chasing on a cadence until completed. The bulletin (通报) is a recurring
-row (ref 0, stage = the crontab): each firing plans the next occurrence from APScheduler's
-cron trigger (bot/domain/cron.py), so it fires once per occurrence across restarts.
+row (ref 0, stage = the crontab): each firing plans the next occurrence of the crontab
+(bot/domain/cron.py), so it fires once per occurrence across restarts.
 """
 
 from __future__ import annotations
@@ -134,9 +134,7 @@ def next_bulletin_at(s: Services, after: datetime) -> datetime | None:
     cron = s.config.supervision.bulletin_cron
     if not cron:
         return None
-    trigger = crontab.trigger(cron, s.config.tz)
-    nxt = trigger.get_next_fire_time(None, after + timedelta(seconds=1))
-    return nxt.astimezone(after.tzinfo) if nxt else None
+    return crontab.parse(cron).after(after, s.config.tz).astimezone(after.tzinfo)
 
 
 async def bulletin_chats(s: Services, tx: Tx) -> list[int]:
@@ -165,17 +163,9 @@ async def bulletin(s: Services, tx: Tx, d: Deadline) -> None:
 async def _plan_bulletin(s: Services, tx: Tx, after: datetime) -> None:
     cron = s.config.supervision.bulletin_cron
     nxt = next_bulletin_at(s, after)
-    if nxt is None or await _pending_bulletin(tx, cron):
+    if nxt is None or await deadlines.is_pending(tx.conn, rules.BULLETIN, BULLETIN_REF, cron):
         return
     await tx.add_deadline(rules.BULLETIN, BULLETIN_REF, nxt, cron)
-
-
-async def _pending_bulletin(tx: Tx, stage: str) -> bool:
-    async with tx.conn.execute(
-        "SELECT 1 FROM deadlines WHERE kind=? AND ref_id=? AND stage=? AND fired_at IS NULL AND cancelled_at IS NULL",
-        (rules.BULLETIN, BULLETIN_REF, stage),
-    ) as cur:
-        return await cur.fetchone() is not None
 
 
 async def ensure_recurring(s: Services) -> None:

@@ -15,7 +15,7 @@ from bot.domain.supervision import Assignment, AssignmentState, Task
 from bot.fmt import esc
 from bot.services.base import Services
 
-PREFIX = "sv"
+PREFIX = cb.SUPERVISION
 ACCEPT, PROGRESS, DONE, EXTEND = "acc", "prog", "done", "ext"  # the unit's buttons
 APPROVE, RETURN, EXT_OK, EXT_NO = "ok", "ret", "xok", "xno"  # the director's buttons
 DETAIL = "d"

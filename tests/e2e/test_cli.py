@@ -157,3 +157,16 @@ def test_missing_token_is_explained(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
     out = run(tmp_path, "run", env=env)
     assert out.returncode == 2 and "TELEGRAM_BOT_TOKEN" in out.stderr
+
+
+def test_the_terminal_shows_paths_and_names_as_typed(tmp_path: Path) -> None:
+    """CLI output is for a terminal: a path or a name with `&`, `<` prints as typed, never `&amp;`."""
+    assert run(tmp_path, "init").returncode == 0
+    odd = tmp_path / "R&D <备份>"
+    odd.mkdir()
+    backup = odd / "a&b.sqlite3"
+    out = run(tmp_path, "backup", str(backup))
+    assert out.returncode == 0, out.stderr
+    assert str(backup) in out.stdout and "&amp;" not in out.stdout and "&lt;" not in out.stdout
+    out = run(tmp_path, "backup", str(tmp_path / "dutydesk.sqlite3"))
+    assert out.returncode == 2 and "&amp;" not in out.stderr and "<" not in out.stderr.replace(str(tmp_path), "")

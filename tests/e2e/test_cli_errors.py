@@ -81,6 +81,11 @@ CASES: list[Case] = [
     C("role", "²", "duty", code=2, says="not a member number"),
     C("role", "99999999999999999999", "duty", code=2, says="not a member number"),
     C("role", "-3", "duty", code=2),
+    # phone (nobody registered: a good one is only parsed here; the same use case sets one through /phone in
+    # tests/e2e/test_channels.py)
+    C("phone", "7", "13800001234", code=-1), C("phone", "#7", "-", code=-1),
+    C("phone", "7", "13800001234", code=2, says="没有编号为 7"), C("phone", "7", "12ab", code=2, says="手机号格式不对"),
+    C("phone", "7", code=2, says="required"), C("phone", "x", "13800001234", code=2, says="not a member number"),
     # backup
     C("backup", "{tmp}/copy.sqlite3", says="已备份"), C("backup", "{tmp}", says="已备份"),
     C("backup", "/proc/no/such/copy.sqlite3", code=1, says="无法写入备份"),

@@ -9,12 +9,15 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.config import InfoPolicy
 from bot.domain.info import InfoDraft, Mark
 from bot.emulator import SimUser
 from bot.harness import Desk
 from bot.services import info as svc
-from storage import members
+from storage import deadlines, members
+from storage.uow import Tx
 from tests.conftest import Cast
 
 BJ = ZoneInfo("Asia/Shanghai")
@@ -126,10 +129,10 @@ async def test_quota_reminders_only_to_short_units_and_week_rollover(desk: Desk,
     await cast.other_officer.send_command("/cancel")
 
     await advance_to(desk, 2026, 11, 27, 17, 0)  # the week closes
-    from bot.domain.info import Weekly
+    from bot.domain import cron
     from storage import info
 
-    week_end = Weekly.parse("fri 17:00").at_or_after(desk.clock.now(), BJ)
+    week_end = cron.parse("0 17 * * fri").at_or_after(desk.clock.now(), BJ)
     short = {code for code, _sent, _quota in await info.short_weeks(desk.db.conn, week_end)}
     assert "mianfanglu" in short and "jianshelu" not in short and "office" not in short
     assert {"xushui", "jiaoti", "huanbao", "jianshe"} <= short
@@ -185,6 +188,27 @@ async def test_monthly_bulletin_ranking_and_infostats(desk: Desk, cast: Cast) ->
     assert "用法" in (await cast.director.wait_for()).text
 
 
+async def test_a_failing_effect_is_undone_and_the_schedule_goes_on(
+    desk: Desk, cast: Cast, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A quota reminder that fails half-way: what it wrote is undone, never sent (the savepoint of
+    storage/uow.py), and the next Thursday's reminder is still planned and goes out."""
+    real = svc.remind_short_units
+
+    async def failing(s: object, tx: Tx, week_end: datetime) -> int:
+        await tx.send_text(cast.director.id, "写了一半的提醒")
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(svc, "remind_short_units", failing)
+    await advance_to(desk, 2026, 11, 26, 17, 0)
+    await desk.settle()
+    assert "info: quota reminder failed" in caplog.text
+    assert not any("写了一半的提醒" in t for t in texts(cast.director))
+    monkeypatch.setattr(svc, "remind_short_units", real)
+    await advance_to(desk, 2026, 12, 3, 17, 0)
+    assert "还差 2 条" in (await cast.officer.wait_for("政务信息报送提醒")).text
+
+
 async def test_recurring_rows_survive_restart_once(desk: Desk, cast: Cast) -> None:
     async def pending() -> list[tuple[str, str, str]]:
         async with desk.db.conn.execute(
@@ -195,8 +219,8 @@ async def test_recurring_rows_survive_restart_once(desk: Desk, cast: Cast) -> No
 
     before = await pending()
     assert [(k, s) for k, s, _ in before] == [
-        ("info.monthly", "1 09:00"), ("info.remind", "fri 12:00"), ("info.remind", "thu 17:00"),
-        ("info.week_close", "fri 17:00")]
+        ("info.monthly", "0 9 1 * *"), ("info.remind", "0 12 * * fri"), ("info.remind", "0 17 * * thu"),
+        ("info.week_close", "0 17 * * fri")]
     await desk.restart()
     assert await pending() == before
     await submit(desk, cast.other_officer)
@@ -206,7 +230,23 @@ async def test_recurring_rows_survive_restart_once(desk: Desk, cast: Cast) -> No
     await desk.settle()
     assert "还差 1 条" in (await cast.other_officer.wait_for("政务信息报送提醒")).text
     after = {(k, s): due for k, s, due in await pending()}
-    assert len(after) == 4 and after[("info.remind", "thu 17:00")] > before[2][2]
+    assert len(after) == 4 and after[("info.remind", "0 17 * * thu")] > before[2][2]
+
+
+async def test_rows_planted_in_the_old_notation_fire_and_carry_on_as_crontabs(desk: Desk, cast: Cast) -> None:
+    """A database from before the crontab notation holds rows staged "thu 17:00": at start-up they are
+    the configured schedule's rows (kept, not doubled), fire on time, and plant the next as a crontab."""
+    async def pending() -> list[tuple[str, str]]:
+        return sorted(await deadlines.pending_recurring(desk.db.read, ["info.remind"]))
+
+    async with desk.db.tx() as conn:
+        await conn.execute("UPDATE deadlines SET stage='thu 17:00' WHERE kind='info.remind' AND stage='0 17 * * thu'")
+    await desk.restart()
+    assert await pending() == [("info.remind", "0 12 * * fri"), ("info.remind", "thu 17:00")]
+    await submit(desk, cast.other_officer)
+    await advance_to(desk, 2026, 11, 26, 17, 0)
+    assert "还差 1 条" in (await cast.other_officer.wait_for("政务信息报送提醒")).text
+    assert await pending() == [("info.remind", "0 12 * * fri"), ("info.remind", "0 17 * * thu")]
 
 
 async def test_bulletin_also_goes_to_the_bound_group() -> None:

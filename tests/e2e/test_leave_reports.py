@@ -13,7 +13,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.config import LeaveChain, LeavePolicy, LeaveStep
+from bot.config import LeavePolicy
+from bot.domain.leave_chains import LeaveChain, LeaveStep
 from bot.harness import Desk
 from storage import leave
 from tests.e2e.test_leave import POSTS, Office, _office, ask_leave

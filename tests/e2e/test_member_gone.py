@@ -235,3 +235,20 @@ async def test_a_handover_with_another_incoming_officer_left_says_nothing(desk: 
     await a_handover(s)
     await deactivate(desk, cast.admin, 4)  # the outgoing officer, not an incoming one
     assert count(cast.director, "交接班无人接班") == 0
+
+
+async def test_a_document_whose_registrar_is_deactivated_is_owed_by_the_directors(desk: Desk, cast: Cast) -> None:
+    """拟办 is the office's work: the registrar gone, the reminder and the overdue notice reach the
+    directors instead of nobody."""
+    from tests.e2e.test_documents import register
+
+    await register(cast.duty, urgency="平件")
+    gone = await members.by_telegram_id(desk.db.read, cast.duty.id)
+    assert gone is not None
+    await deactivate(desk, cast.admin, gone.id)
+    await desk.advance(days=2, minutes=1)  # a day before the 3-day limit of a 平件
+    reminder = await cast.director.wait_for("还剩")
+    assert "拟办" in (reminder.text or "") or "登记" in (reminder.text or "")
+    await desk.advance(days=1)
+    await cast.director.wait_for("记为逾期")
+    assert count(cast.duty, "还剩") == 0

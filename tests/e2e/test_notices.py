@@ -434,7 +434,7 @@ async def test_stopping_mid_broadcast_leaves_no_progress_edit_behind(
     n = await svc.send_notice(desk.services, director, svc.NoticeDraft(title="停机测试", audience=AudienceSpec(Audience.ALL)))
     await cast.officer.wait_for("停机测试")
     await desk.settle()
-    progress = desk.runtime.app.deps.extra["notice_progress"]  # type: ignore[union-attr]
+    progress = desk.runtime.app.deps.progress  # type: ignore[union-attr]
     progress.poke(n.id)  # as a row delivered just now would: an edit is due within the 2 s interval
     assert progress._scheduled
     await desk.stop_bot()

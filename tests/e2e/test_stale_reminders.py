@@ -198,7 +198,7 @@ async def handover_draft(desk: Desk, cast: Cast) -> None:
     async with desk.db.read.execute("SELECT count(*) FROM handovers") as cur:
         assert (await cur.fetchone())[0] == 0  # type: ignore[index]
     pending = await deadlines.pending_recurring(desk.db.read, [roster_rules.HANDOVER])
-    assert sorted(stage for _kind, stage in pending) == ["08:30", "17:30"]
+    assert sorted(stage for _kind, stage in pending) == ["30 17 * * *", "30 8 * * *"]
 
 
 async def test_a_shift_change_the_bot_wakes_up_for_in_time_still_sends_the_draft(desk: Desk, cast: Cast) -> None:

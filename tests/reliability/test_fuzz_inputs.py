@@ -33,7 +33,24 @@ from telegram.ext import CommandHandler, ConversationHandler, MessageHandler
 
 from bot.emulator import SimUser
 from bot.services.registration import COMMANDS
-from handlers import DIALOG_NAME, fact_review, incident_actions, info, leave, notices, report, stages, supervision
+from handlers import (
+    DIALOG_NAME,
+    document_work,
+    documents,
+    duty_log,
+    fact_review,
+    handover,
+    holiday,
+    incident_actions,
+    info,
+    leave,
+    marks,
+    notices,
+    record,
+    report,
+    stages,
+    supervision,
+)
 from tests.e2e.flows import file_report
 from tests.hostile import NASTY, typed
 from tests.reliability.catalog_match import allowed, keys_of, starts_as
@@ -79,6 +96,20 @@ class InputRig(FuzzRig):
             row = conn.execute(f"SELECT max(id) FROM {table} WHERE {where}").fetchone()
         assert row[0] is not None, f"nothing in {table}"
         return int(row[0])
+
+    def roles(self) -> list[tuple[int, str]]:
+        with sqlite3.connect(self.desk.db_path) as conn:
+            return conn.execute("SELECT member_id, role FROM member_roles").fetchall()
+
+    def restore_roles(self, rows: list[tuple[int, str]]) -> None:
+        """/role with a drawn number may change one of the rig's people."""
+        with sqlite3.connect(self.desk.db_path) as conn:
+            conn.execute("DELETE FROM member_roles")
+            conn.executemany("INSERT INTO member_roles(member_id, role) VALUES (?, ?)", rows)
+
+    def member_id(self, name: str) -> int:
+        with sqlite3.connect(self.desk.db_path) as conn:
+            return int(conn.execute("SELECT id FROM members WHERE name=?", (name,)).fetchone()[0])
 
     def reactivate_everyone(self) -> None:
         """/deactivate with a drawn number may hit one of the rig's people."""
@@ -150,15 +181,24 @@ COMMAND_REPLIES: dict[str, tuple[str, tuple[str, ...]]] = {
     "bulletin": ("director", ("task.bulletin", "task.bulletin_empty")),
     "info": ("officer", ("info.ask_kind",)),
     "infostats": ("director", ("info.stats_",)),
-    "notice": ("director", ("notice.ask_title",)),
-    "meeting": ("director", ("notice.ask_meeting_title",)),
+    "notice": ("director", ("notice.ask_level",)),
+    "meeting": ("director", ("notice.ask_level",)),
     "notices": ("director", ("notice.list_",)),
     "bindgroup": ("admin", ("notice.group.group_only",)),
     "unbindgroup": ("admin", ("notice.group.group_only",)),
-    "duty": ("admin", ("roster.",)),
+    "duty": ("director", ("roster.", "duty.log_")),  # who may set a shift and read the log
     "stats": ("director", ("stats.usage", "stats.title")),
     "export": ("director", ("stats.usage", "stats.export_caption")),
+    "breaches": ("director", ("reporting.usage", "reporting.title_on_demand")),
+    "record": ("duty", ("record.ask_unit",)),
+    "holiday": ("leader", ("holiday.ask_start",)),
+    "log": ("duty", ("duty.ask_kind", "duty.done_usage", "duty.err_no_entry", "duty.err_already_done",
+                     "duty.err_nothing_pending", "duty.done")),
+    "doc": ("duty", ("doc.ask_title", "doc.usage", "doc.not_found")),
+    "docs": ("duty", ("doc.list_",)),
     "members": ("admin", ("core.admin.members_title",)),
+    "role": ("admin", ("core.admin.role_usage", "core.admin.invite_bad_role", "core.admin.member_missing",
+                       "core.admin.self_unadmin", "core.admin.role_done")),
     "invite": ("admin", ("core.admin.invite_",)),
     "deactivate": ("admin", ("core.admin.deactivate_usage", "core.admin.member_missing", "core.admin.deactivated_ok",
                              "core.admin.self_deactivate")),
@@ -195,34 +235,45 @@ def test_every_command_has_a_recipe(irig: InputRig) -> None:
 
 
 def arguments(command: str) -> st.SearchStrategy[str]:
-    """Hostile arguments; /duty's behind `set` and a date, where it reads them."""
+    """Hostile arguments; /duty's behind `set` and a date or `log`, /log's behind `done`, /role's around a role."""
     if command == "duty":
-        return st.one_of(typed, typed.map(lambda a: f"set {a} 白班 陈值班"), typed.map(lambda a: f"set 12-01 白班 {a}"))
+        return st.one_of(typed, typed.map(lambda a: f"set {a} 白班 陈值班"), typed.map(lambda a: f"set 12-01 白班 {a}"),
+                         typed.map(lambda a: f"log {a}"))
     if command == "invite":
         return st.one_of(typed, typed.map(lambda a: f"jianshelu officer {a}"))
+    if command == "log":
+        return st.one_of(typed, typed.map(lambda a: f"done {a}"))
+    if command == "role":  # a number before a role, a role after a number (the rig's roles are put back after)
+        return st.one_of(typed, typed.map(lambda a: f"{a} officer"), typed.map(lambda a: f"99999 {a}"))
     return typed
 
 
 async def _command(rig: InputRig, command: str, arg: str) -> None:
     key, expected = COMMAND_REPLIES[command]
     who = rig.person(key)
+    roles = rig.roles()
     replies = await _replies(rig, who, lambda: who.send_command(f"/{command}", arg or None))
     _check(replies, expected, f"/{command} {arg[:60]!r}")
     if rig.state(who) is not None:
         await _do(rig, who, "/cancel")  # it started a dialogue
     if command == "deactivate":
         rig.reactivate_everyone()
+    if command == "role":
+        rig.restore_roles(roles)
 
 
 # The commands whose handler reads its arguments; the others are tried with one input only.
 READS_ARGS = {"incident", "leave_cancel", "away", "task", "tasks", "infostats", "bindgroup", "duty", "stats", "export",
-              "invite", "deactivate", "reactivate", "start"}
+              "invite", "deactivate", "reactivate", "start", "breaches", "log", "doc", "role"}
+# Where a command reads the issue's inputs: behind the word or before the role it needs.
+ISSUE_ARG = {"duty": ("set {} 白班 陈值班", "log {}"), "log": ("done {}",), "role": ("{} officer",)}
 
 
 @pytest.mark.parametrize("command", sorted(COMMAND_REPLIES))
 def test_issue_inputs_as_every_command_argument(irig: InputRig, command: str) -> None:
     for arg in ISSUE if command in READS_ARGS else ISSUE[:1]:
-        irig.run(_command(irig, command, arg if command != "duty" else f"set {arg} 白班 陈值班"))
+        for form in ISSUE_ARG.get(command, ("{}",)):
+            irig.run(_command(irig, command, form.format(arg)))
 
 
 COMMAND_SETTINGS = dict(deadline=None, derandomize=True, database=None, phases=[Phase.explicit, Phase.generate],
@@ -334,8 +385,9 @@ async def _leave_decision(rig: InputRig, who: SimUser) -> None:
     await _do(rig, who, "/cancel", f"@lv:no:{rig.last_id('leave_requests')}")
 
 
-MEETING = ("/meeting", "全区安全生产会议", "明天 9:30", "区委三楼会议室", "@nd:skip", "@nd:ok", "@nd:a:all", "@nd:n",
-           "@nd:send")
+# 密级 非密 first (handlers/notices.py asks it before anything else).
+MEETING = ("/meeting", "@nd:lv:none", "全区安全生产会议", "明天 9:30", "区委三楼会议室", "@nd:skip", "@nd:ok", "@nd:a:all",
+           "@nd:n", "@nd:send")
 
 
 def meeting_answer(action: str) -> Reach:
@@ -377,9 +429,124 @@ async def _returning(rig: InputRig, who: SimUser) -> None:
     await _do(rig, who, "/cancel", f"@sv:ret:{aid}")
 
 
+# --- the office's side of an incident: put on record, findings, corrections ---------------------
+
+RECORD = ("/record", "@rc:u:jianshelu")
+PHONE_CALL = (*RECORD, "@rc:s:phone", "王主任（党政办主任）")
+# Put on record from the 12345 hotline: the unit has not reported and owes its first report (首报).
+RECORDED = (*RECORD, "@rc:s:hotline", "@r:t:now", "@r:cat:fire", "@r:t:now", "<loc>", "@r:cas:none", "居民楼起火",
+            "@r:ok")
+
+
+async def _kept(rig: InputRig, name: str, make: Callable[[], Awaitable[int]]) -> int:
+    """One record made once per rig and kept under `name` (rig.assignments holds any such id)."""
+    if name not in rig.assignments:
+        rig.assignments[name] = await make()
+    return rig.assignments[name]
+
+
+async def _recorded(rig: InputRig) -> int:
+    """An event the duty room put on record from the hotline: 建设路街道 owes its first report."""
+    async def make() -> int:
+        await _do(rig, rig.person("duty"), "/cancel", *RECORDED)
+        return rig.last_id("incidents")
+    return await _kept(rig, "recorded", make)
+
+
+async def _marked_wrong(rig: InputRig) -> int:
+    """An incident the director marked 误报 (one place corrected): the unit owes a corrected report."""
+    async def make() -> int:
+        ident = await _new_incident(rig)
+        await _do(rig, rig.director, "/cancel", f"@i:wrong:{ident}", "地点有误", "@iw:place", "建设路14号", "@iw:ok")
+        return ident
+    return await _kept(rig, "wrong", make)
+
+
+async def _concealed_mark(rig: InputRig) -> int:
+    """A 瞒报 finding, for its notes."""
+    async def make() -> int:
+        ident = await _new_incident(rig)
+        await _do(rig, rig.director, "/cancel", f"@i:hide:{ident}", "未按规定报告")
+        return rig.last_id("incident_marks")
+    return await _kept(rig, "concealed", make)
+
+
+def on(target: Callable[[InputRig], Awaitable[int]], *steps: str) -> Reach:
+    """Buttons and answers on a record `target` makes ({id} in a step is its id)."""
+    async def go(rig: InputRig, who: SimUser) -> None:
+        ident = await target(rig)
+        await _do(rig, who, "/cancel", *(s.format(id=ident) for s in steps))
+    return go
+
+
+async def _concealing(rig: InputRig, who: SimUser) -> None:
+    """瞒报 takes its reason once per incident: each example marks an incident of its own."""
+    ident = await _new_incident(rig)
+    await _do(rig, who, "/cancel", f"@i:hide:{ident}")
+
+
+# --- documents and the duty log -----------------------------------------------------------------
+
+DOC = ("/doc", "关于做好冬季供暖保障工作的通知", "市政府办公厅", "@dr:skip", "@dr:l:none", "@dr:u:normal", "@dr:now",
+       "请各单位排查供暖隐患", "@dr:ok", "@dr:ok")
+
+
+async def _new_document(rig: InputRig) -> int:
+    """A 非密 document the duty room registered (waiting for 拟办)."""
+    await _do(rig, rig.person("duty"), "/cancel", *DOC)
+    return rig.last_id("documents")
+
+
+async def _document(rig: InputRig) -> int:
+    return await _kept(rig, "document", lambda: _new_document(rig))
+
+
+def _leader_button(rig: InputRig) -> str:
+    return f"@dw:l:{rig.member_id('孙区长')}"
+
+
+async def _finishing(rig: InputRig, who: SimUser) -> None:
+    """办结 takes the result once: each example registers, proposes and has 批办 a document of its own."""
+    ident = await _new_document(rig)
+    duty, leader = rig.person("duty"), rig.person("leader")
+    await _do(rig, duty, "/cancel", f"@dc:prop:{ident}", "请王主任牵头落实", "王主任", _leader_button(rig), "@dw:def",
+              "@dw:ok")
+    await _do(rig, leader, "/cancel", f"@dc:ok:{ident}")
+    await _do(rig, who, "/cancel", f"@dc:done:{ident}")
+
+
+async def _handover(rig: InputRig) -> int:
+    """A shift change the duty officer hands over (not yet handed: notes may be added)."""
+    async def make() -> int:
+        with sqlite3.connect(rig.desk.db_path) as conn:
+            cur = conn.execute("INSERT INTO handovers(at, outgoing, incoming, created_at) VALUES "
+                               "('2026-11-23T09:30:00.000000Z', ?, '', '2026-11-23T09:30:00.000000Z')",
+                               (str(rig.member_id("陈值班")),))
+            assert cur.lastrowid is not None
+            return cur.lastrowid
+    return await _kept(rig, "handover", make)
+
+
 TIME_HINTS = ("incident.time_",)
 S_R, S_S, S_Q, S_I, S_L, S_N, S_T = report.S, stages.S, incident_actions.S, info.S, leave.S, notices.S, supervision.S
-FR_S = fact_review.S
+FR_S, S_RC, S_M, S_H, S_DL, S_D, S_DW = (fact_review.S, record.S, marks.S, holiday.S, duty_log.S, documents.S,
+                                         document_work.S)
+
+
+def review(purpose: str, who: str, target: Callable[[InputRig], Awaitable[int]], *opening: str) -> dict[int, Step]:
+    """The text steps of one review of the facts (fact_review): time, place, casualties, description
+    (and, for the unit's first report, when it learnt of it), each opened by its button."""
+    found: dict[int, Step] = {}
+    for step in fact_review.steps(purpose):
+        fix = {fact_review.Step.TIME: "time", fact_review.Step.LEARNT: "learnt", fact_review.Step.PLACE: "place",
+               fact_review.Step.CASUALTIES: "casualties", fact_review.Step.DESCRIPTION: "description"}.get(step)
+        if fix is None:
+            continue  # the review itself and the category take buttons only
+        hints = {"time": TIME_HINTS, "learnt": TIME_HINTS, "casualties": ("incident.casualties_bad",)}.get(fix, ())
+        found[fact_review.state(purpose, step)] = Step(who, on(target, *opening, f"@iw:{fix}"), hints)
+    return found
+
+
 STEPS: dict[int, Step] = {
     S_R.OCCURRED: Step("officer", script("/report", "@r:cat:fire"), TIME_HINTS),
     S_R.LEARNT: Step("officer", script(*REPORT_SUMMARY, "@r:edit", "@r:e:learnt"),
@@ -391,10 +558,21 @@ STEPS: dict[int, Step] = {
     S_R.MISSING: Step("officer", script("/report", "@r:cat:fire", "@r:t:now", "<loc>", "1", "2"),
                       ("incident.count_bad",)),
     S_R.DESCRIPTION: Step("officer", script("/report", "@r:cat:fire", "@r:t:now", "<loc>", "@r:cas:none")),
+    S_RC.UNIT: Step("duty", script("/record"), stays=("record.unit_unknown_typed",)),
+    S_RC.CALLER: Step("duty", script(*RECORD, "@rc:s:phone")),
+    S_RC.PHONE: Step("duty", script(*PHONE_CALL), ("record.phone_bad",)),
+    S_RC.OFFICE_AT: Step("duty", script(*PHONE_CALL, "13800000000"), TIME_HINTS),
     FR_S.W_TIME: Step("officer", on_incident("w", "@iw:time"), TIME_HINTS),
     FR_S.W_PLACE: Step("officer", on_incident("w", "@iw:place")),
     FR_S.W_CASUALTIES: Step("officer", on_incident("w", "@iw:casualties"), ("incident.casualties_bad",)),
     FR_S.W_DESCRIPTION: Step("officer", on_incident("w", "@iw:description")),
+    **review(fact_review.FIRST, "officer", _recorded, "@i:p:{id}"),
+    **review(fact_review.CORRECTED, "officer", _marked_wrong, "@i:cw:{id}"),
+    **review(fact_review.WRONG, "director", _incident, "@i:wrong:{id}", "经核实不属实"),
+    **review(fact_review.OFFICE, "duty", _incident, "@i:fix:{id}"),
+    S_M.REASON: Step("director", _concealing, fresh=True),
+    S_M.NOTE: Step("director", on(_concealed_mark, "@mk:note:{id}"), fresh=True),
+    S_M.WRONG_REASON: Step("director", on(_incident, "@i:wrong:{id}")),
     S_S.FULL: Step("officer", on_incident("f"), stays=("incident.stages.ask_",), fresh=True),
     S_S.U_TEXT: Step("officer", on_incident("u")),
     S_S.U_CASUALTIES: Step("officer", on_incident("u", "火势已控制"), ("incident.casualties_bad",)),
@@ -408,14 +586,18 @@ STEPS: dict[int, Step] = {
     S_L.DESTINATION: Step("officer", script(*LEAVE_TO_CONFIRM[:4])),
     S_L.REASON: Step("officer", script(*LEAVE_TO_CONFIRM[:6])),
     S_L.COMMENT: Step("head", _leave_decision, fresh=True),
-    S_N.TITLE: Step("director", script("/notice")),
-    S_N.BODY: Step("director", script("/notice", "关于做好防汛工作的通知")),
-    S_N.MEETING_TIME: Step("director", script("/meeting", "全区安全生产会议"), ("notice.meeting_time_",)),
-    S_N.MEETING_PLACE: Step("director", script("/meeting", "全区安全生产会议", "明天 9:30")),
-    S_N.MEMBERS: Step("director", script("/notice", "通知", "正文", "@nd:ok", "@nd:a:members"),
+    S_H.START: Step("leader", script("/holiday"), ("leave.err_",)),
+    S_H.END: Step("leader", script("/holiday", "12-31"), ("leave.err_", "holiday.err_")),
+    S_H.DESTINATION: Step("leader", script("/holiday", "12-31", "01-02")),
+    S_H.CONTACT: Step("leader", script("/holiday", "12-31", "01-02", "上海")),
+    S_N.TITLE: Step("director", script("/notice", "@nd:lv:none")),
+    S_N.BODY: Step("director", script("/notice", "@nd:lv:none", "关于做好防汛工作的通知")),
+    S_N.MEETING_TIME: Step("director", script("/meeting", "@nd:lv:none", "全区安全生产会议"), ("notice.meeting_time_",)),
+    S_N.MEETING_PLACE: Step("director", script("/meeting", "@nd:lv:none", "全区安全生产会议", "明天 9:30")),
+    S_N.MEMBERS: Step("director", script("/notice", "@nd:lv:none", "通知", "正文", "@nd:ok", "@nd:a:members"),
                       stays=("notice.members_missing",)),
-    S_N.DEADLINE: Step("director", script("/notice", "通知", "正文", "@nd:ok", "@nd:a:all", "@nd:n", "@nd:rc:custom"),
-                       ("notice.deadline_bad",)),
+    S_N.DEADLINE: Step("director", script("/notice", "@nd:lv:none", "通知", "正文", "@nd:ok", "@nd:a:all", "@nd:n",
+                                          "@nd:rc:custom"), ("notice.deadline_bad",)),
     S_N.LEAVE_REASON: Step("head", meeting_answer("lv"), fresh=True),
     S_N.PROXY_NAME: Step("head", meeting_answer("px"), fresh=True),
     S_T.TITLE: Step("director", script("/task")),
@@ -430,6 +612,23 @@ STEPS: dict[int, Step] = {
     S_T.EXT_REASON: Step("head", on_assignment("new", "@sv:ext:{aid}", "12-31"), fresh=True),
     S_T.RET_REASON: Step("director", _returning),
     S_T.RET_DUE: Step("director", then(_returning, "缺少对比照片"), ("task.due_",)),
+    S_DL.TIME: Step("duty", script("/log", "@dl:k:call"), ("duty.err_",)),
+    S_DL.SOURCE: Step("duty", script("/log", "@dl:k:call", "@dl:now")),
+    S_DL.CONTENT: Step("duty", script("/log", "@dl:k:call", "@dl:now", "须水街道 张三")),
+    S_DL.ACTION: Step("duty", script("/log", "@dl:k:call", "@dl:now", "须水街道 张三", "反映落水风险")),
+    S_DL.PENDING: Step("duty", script("/log", "@dl:k:call", "@dl:now", "须水街道 张三", "反映落水风险", "@dl:skip")),
+    handover.S.NOTE: Step("duty", on(_handover, "@ho:note:{id}"), fresh=True),
+    S_D.TITLE: Step("duty", script("/doc")),
+    S_D.ISSUER: Step("duty", script(*DOC[:2])),
+    S_D.DOC_NO: Step("duty", script(*DOC[:3])),
+    S_D.RECEIVED: Step("duty", script(*DOC[:6]), ("doc.err_",)),
+    S_D.SUMMARY: Step("duty", script(*DOC[:7])),
+    S_DW.PROPOSAL: Step("duty", on(_document, "@dc:prop:{id}")),
+    S_DW.HANDLER: Step("duty", on(_document, "@dc:prop:{id}", "请王主任牵头落实"),
+                       ("doc.handler_unknown", "doc.handler_ambiguous")),
+    S_DW.DUE: Step("duty", then(on(_document, "@dc:prop:{id}", "请王主任牵头落实", "王主任"), _leader_button),
+                   ("task.due_",)),
+    S_DW.RESULT: Step("head", _finishing, fresh=True),
 }
 
 

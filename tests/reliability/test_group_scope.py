@@ -203,7 +203,7 @@ async def day(desk: Desk, cast: Cast) -> SimGroup:
 
 async def _quiet(desk: Desk) -> None:
     """Settled, and the notice senders' live status lines (edited up to 2 s after the last
-    delivery, handlers/notice_progress.py) have had their last edit."""
+    delivery, bot/notice_progress.py) have had their last edit."""
     import asyncio
 
     while True:

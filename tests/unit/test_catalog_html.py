@@ -10,6 +10,7 @@ the two, so a name can never reach a template unescaped by oversight.
 from __future__ import annotations
 
 import string
+from pathlib import Path
 
 import pytest
 
@@ -25,17 +26,26 @@ NOT_TEXT = {
     "limit", "met", "missing", "n", "photos", "points", "province", "quota", "rank", "row", "score", "sent",
     "slots", "submitted", "total", "weeks", "year", "years", "month", "day", "hour", "minute", "minutes", "lat",
     "lon", "on_time", "rate", "mean", "away", "city",  # city: the district's city from the config, on a button too
+    "breaches", "concealed", "wrong", "late_stages", "missed_stages", "fired", "seconds", "port", "example", "no",
+    "numbers",  # incident numbers (区-年-序号), joined
     # times, dates and durations, rendered by bot.fmt.Fmt
     "created", "current", "date", "deadline", "delay", "due", "elapsed", "end", "expires", "first", "forward",
     "last", "learnt", "left", "next", "occurred", "old_due", "start", "time", "wait", "waited", "within", "period",
-    "back",
+    "back", "since", "taken", "gap", "over", "received", "forwarded", "round", "tg", "sms", "robots", "channel",
     # catalog words (a category, a status, a role …), rendered by Texts
     "category", "kind", "mark", "mode", "receipt", "result", "roles", "source", "stage", "state", "status",
     "urgency", "urgent", "major", "late", "how", "pin", "default", "inactive", "weekday", "open", "missed",
+    "field", "via", "finding", "signed", "what", "level", "icon", "go", "drop", "then", "closed", "before", "after",
+    # before/after: roles (Fmt.roles) or a rendered 补报 line; username: the bot's (Telegram allows [A-Za-z0-9_]);
+    # timezone: a zoneinfo key the config check accepted
+    "username", "timezone",
     # HTML put together from rendered texts and escaped values (Html)
     "attachments", "audience", "card", "casualties", "deadlines", "extensions", "facts", "fields", "full",
     "groups", "help", "hint", "holidays", "ids", "items", "label", "lines", "link", "meeting", "number", "overdue",
     "plan", "problem", "rows", "stages", "timeline", "trail",
+    "changes", "figures", "versions", "office", "handed", "members", "notices", "unforwarded",
+    "pending",  # 待办: esc()'d where typed (duty.line_pending, duty.done), else rendered lines joined
+    "old", "new",  # a fact before/after, rendered by incident_versions.field_value (escaped there); a dialogue's name
 }
 
 
@@ -91,3 +101,10 @@ def test_escaped_once_only() -> None:
 
 def test_plain_for_toasts() -> None:
     assert plain(Texts("zh")("incident.alert.ack_already", name="<张&三>", time="11-23 10:00")).count("<张&三>") == 1
+
+
+@pytest.mark.parametrize("value", [Path("R&D/<备份>.sqlite3"), ValueError("<b>"), ["<a>"]])
+def test_a_text_placeholder_escapes_any_value_not_only_str(value: object) -> None:
+    """A path, an exception or a list in a text placeholder is escaped like a str would be."""
+    shown, _entities = parse_html(Texts("zh")("cli.backup_done", path=value))
+    assert str(value) in shown

@@ -86,7 +86,7 @@ def test_calendar_entries_take_toml_dates_or_strings() -> None:
                   '[[calendar.holidays]]\nname = "春节"\nstart = 2027-02-05\nend = "2027-02-11"\n')
     assert c.calendar.workdays == (date(2027, 2, 14), date(2027, 2, 20))
     assert c.calendar.holidays[0] == cfg.HolidayPeriod("春节", date(2027, 2, 5), date(2027, 2, 11))
-    assert cfg.loads("").calendar.check == "mon 09:00"
+    assert cfg.loads("").calendar.check == "0 9 * * mon"
 
 
 def test_bad_calendar_entries_name_their_key() -> None:
@@ -195,3 +195,35 @@ def test_proxy_and_telegram_limits() -> None:
         cfg.loads('[telegram]\nproxy = "10.0.0.1:3128"\n')
     with pytest.raises(ConfigError, match="telegram.group_per_minute"):
         cfg.loads("[telegram]\ngroup_per_minute = -1\n")
+
+
+# Every periodic time is a crontab line; the older notations name the line they meant.
+@pytest.mark.parametrize(("text", "key", "old", "meant"), [
+    ('[info]\ndeadline = "fri 17:00"\n', "info.deadline", "fri 17:00", "0 17 * * fri"),
+    ('[info]\nreminders = ["0 17 * * thu", "fri 12:00"]\n', "info.reminders[1]", "fri 12:00", "0 12 * * fri"),
+    ('[info]\nbulletin = "1 09:00"\n', "info.bulletin", "1 09:00", "0 9 1 * *"),
+    ('[calendar]\ncheck = "mon 09:00"\n', "calendar.check", "mon 09:00", "0 9 * * mon"),
+    ('[roster]\nhandover = "08:30"\n', "roster.handover", "08:30", "30 8 * * *"),
+    ('[leave]\nback_remind_at = "9h"\n', "leave.back_remind_at", "9h", "0 9 * * *"),
+    ('[supervision]\nbulletin_cron = "mon 09:00"\n', "supervision.bulletin_cron", "mon 09:00", "0 9 * * mon"),
+])
+def test_an_old_schedule_says_what_to_write_instead(text: str, key: str, old: str, meant: str) -> None:
+    problem = _error(text)
+    assert problem.key == key and f'write "{meant}"' in problem.problem and "old notation" in problem.problem
+    assert str(problem).startswith("site.toml:2: ")  # the file and the line, then the key
+    cfg.loads(text.replace(old, meant))  # what it says to write is taken
+
+
+def test_schedules_are_crontabs_with_the_shape_their_rule_needs() -> None:
+    c = cfg.loads("")
+    assert (c.info.deadline, c.info.reminders, c.info.bulletin) == ("0 17 * * fri", ("0 17 * * thu", "0 12 * * fri"),
+                                                                    "0 9 1 * *")
+    assert (c.calendar.check, c.roster.handover, c.leave.back_remind_at) == ("0 9 * * mon", "shifts", "0 9 * * *")
+    assert cfg.loads('[roster]\nhandover = "30 8 * * 1-5"\n').roster.handover == "30 8 * * 1-5"
+    assert cfg.loads('[roster]\nhandover = ""\n').roster.handover == ""
+    err = _error('[info]\ndeadline = "0 17 * * mon-fri"\n')  # the quota week ends once a week
+    assert err.key == "info.deadline" and "once a week" in err.problem
+    err = _error('[info]\nbulletin = "0 9 31 * *"\n')  # not every month has a 31st
+    assert err.key == "info.bulletin" and "once every month" in err.problem
+    err = _error('[calendar]\ncheck = "0 25 * * mon"\n')
+    assert err.key == "calendar.check" and "bad crontab" in err.problem and "0 9 * * mon" in err.problem

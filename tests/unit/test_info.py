@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.domain import cron
 from bot.domain.info import (
     InfoDraft,
     Mark,
-    Monthly,
-    ScheduleError,
     Scores,
     UnitTally,
-    Weekly,
     month_bounds,
     parse_month,
     previous_month,
@@ -31,18 +29,18 @@ def bj(*args: int) -> datetime:
     return datetime(*args, tzinfo=BJ).astimezone(UTC)  # type: ignore[misc]
 
 
-def test_weekly_parse_and_text() -> None:
-    w = Weekly.parse("Fri 17:00")
-    assert (w.weekday, w.at) == (4, time(17, 0))
-    assert str(w) == "fri 17:00"
-    assert str(Weekly.parse("thu 9:05")) == "thu 09:05"
-    for bad in ("friday 17:00", "fri 24:00", "fri", "17:00", "xyz 1:00"):
-        with pytest.raises(ScheduleError):
-            Weekly.parse(bad)
+def test_the_schedules_are_crontab_lines() -> None:
+    """The quota week's deadline is weekly and the bulletin monthly; the old notations name their line."""
+    assert cron.parse("0 17 * * fri").weekly and not cron.parse("0 17 * * mon-fri").weekly
+    assert cron.parse("0 9 1 * *").monthly and not cron.parse("0 9 31 * *").monthly
+    assert cron.legacy("Fri 17:00") == "0 17 * * fri" and cron.legacy("thu 9:05") == "5 9 * * thu"
+    assert cron.legacy("1 09:00") == "0 9 1 * *"
+    for bad in ("friday 17:00", "fri 24:00", "fri", "xyz 1:00"):
+        assert cron.legacy(bad) is None
 
 
 def test_weekly_next_occurrence_in_beijing_time() -> None:
-    fri = Weekly.parse("fri 17:00")
+    fri = cron.parse("0 17 * * fri")
     monday = bj(2026, 11, 23, 10, 0)
     assert fri.at_or_after(monday, BJ) == bj(2026, 11, 27, 17, 0)
     assert fri.after(bj(2026, 11, 27, 17, 0), BJ) == bj(2026, 12, 4, 17, 0)
@@ -51,21 +49,20 @@ def test_weekly_next_occurrence_in_beijing_time() -> None:
 
 
 def test_quota_week_rolls_over_at_the_deadline() -> None:
-    fri = Weekly.parse("fri 17:00")
+    fri = cron.parse("0 17 * * fri")
     assert quota_week(bj(2026, 11, 23, 10, 0), fri, BJ) == (bj(2026, 11, 20, 17, 0), bj(2026, 11, 27, 17, 0))
     # exactly at the deadline still counts for the closing week; a minute later for the next
     assert quota_week(bj(2026, 11, 27, 17, 0), fri, BJ)[1] == bj(2026, 11, 27, 17, 0)
     assert quota_week(bj(2026, 11, 27, 17, 1), fri, BJ)[1] == bj(2026, 12, 4, 17, 0)
     assert quota_week(bj(2026, 11, 29, 9, 0), fri, BJ)[1] == bj(2026, 12, 4, 17, 0)
+    assert quota_week(bj(2026, 11, 29, 9, 0), fri, BJ)[1].tzinfo == UTC
 
 
 def test_monthly_schedule() -> None:
-    m = Monthly.parse("1 09:00")
+    m = cron.parse("0 9 1 * *")
     assert m.after(bj(2026, 11, 23, 10, 0), BJ) == bj(2026, 12, 1, 9, 0)
     assert m.after(bj(2026, 12, 1, 9, 0), BJ) == bj(2027, 1, 1, 9, 0)
     assert m.after(bj(2026, 12, 1, 8, 59), BJ) == bj(2026, 12, 1, 9, 0)
-    with pytest.raises(ScheduleError):
-        Monthly.parse("31 09:00")
 
 
 def test_months() -> None:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import LeavePolicy
+from bot.domain import cron
 from bot.domain.holidays import STATE_COUNCIL as CAL
 from bot.domain.holidays import HolidayCalendar
 from bot.domain.leave import (
@@ -200,11 +201,14 @@ def test_return_day_skips_weekends_and_holidays() -> None:
     assert return_day(bj(2026, 10, 10, 0, 0), BJ, CAL) == date(2026, 10, 10)  # to Fri 10-09 → the make-up Saturday
 
 
+NINE = cron.parse("0 9 * * *")  # [leave] back_remind_at
+
+
 def test_back_deadlines() -> None:
-    remind, due = back_deadlines(bj(2026, 11, 26, 0, 0), BJ, timedelta(hours=9), timedelta(hours=9), CAL)
+    remind, due = back_deadlines(bj(2026, 11, 26, 0, 0), BJ, NINE, timedelta(hours=9), CAL)
     assert remind == bj(2026, 11, 26, 9, 0)
     assert due == bj(2026, 11, 27, 9, 0)  # the end of the return day + grace
-    remind, _ = back_deadlines(bj(2026, 11, 25, 12, 0), BJ, timedelta(hours=9), timedelta(hours=9), CAL)
+    remind, _ = back_deadlines(bj(2026, 11, 25, 12, 0), BJ, NINE, timedelta(hours=9), CAL)
     assert remind == bj(2026, 11, 25, 12, 0)  # never before the leave has ended
 
 
@@ -212,10 +216,10 @@ def test_back_deadlines_of_leave_approved_after_its_return_day() -> None:
     """A sick leave (Mon–Tue) asked for afterwards and approved on Friday 15:00: not overdue at once,
     reminded at approval, alerted only after the same grace (Saturday 09:00)."""
     approved = bj(2026, 11, 27, 15, 0)
-    remind, due = back_deadlines(bj(2026, 11, 25, 0, 0), BJ, timedelta(hours=9), timedelta(hours=9), CAL, approved)
+    remind, due = back_deadlines(bj(2026, 11, 25, 0, 0), BJ, NINE, timedelta(hours=9), CAL, approved)
     assert remind == approved and due == bj(2026, 11, 28, 9, 0)
     # approved before the leave: nothing changes
-    early = back_deadlines(bj(2026, 11, 26, 0, 0), BJ, timedelta(hours=9), timedelta(hours=9), CAL,
+    early = back_deadlines(bj(2026, 11, 26, 0, 0), BJ, NINE, timedelta(hours=9), CAL,
                            bj(2026, 11, 20, 10, 0))
     assert early == (bj(2026, 11, 26, 9, 0), bj(2026, 11, 27, 9, 0))
 

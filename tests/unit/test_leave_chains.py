@@ -7,8 +7,8 @@ import dataclasses
 
 import pytest
 
-from bot.config import LeaveChain, LeavePolicy, LeaveStep
-from bot.domain.leave_chains import Route, SelfApproval, approval_chain_for, route_self, select
+from bot.config import LeavePolicy
+from bot.domain.leave_chains import LeaveChain, LeaveStep, Route, SelfApproval, approval_chain_for, route_self, select
 from bot.domain.members import Member, Role
 
 CHAINS = LeavePolicy().chains

@@ -94,7 +94,8 @@ def test_phone_numbers_as_the_office_writes_them() -> None:
     assert parse_phone("13800000000") == "138 0000 0000"
     assert parse_phone("+86 138-0000-0000") == "138 0000 0000"
     assert parse_phone("１３８００００００００") == "138 0000 0000"
-    assert parse_phone("¹³⁸0000000０") == "138 0000 0000"  # superscripts and full width: NFKC digits
+    assert parse_phone("１３８0000000０") == "138 0000 0000"  # full width: digits (bot/domain/parse.py)
+    assert parse_phone("¹³⁸0000000０") is None  # superscripts are not digits (issue #23): refused with the hint
     assert parse_phone("0371-6789 1234") == "0371-67891234"
     assert parse_phone("(0371)67891234转801") == "0371-67891234 转801"
     assert parse_phone("010 1234 5678") == "010-12345678"

@@ -11,7 +11,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.domain import casualties, incidents, info, leave, notices, parse, roster, stats, supervision, timeparse
+from bot.domain import (
+    casualties,
+    duty_log,
+    incidents,
+    info,
+    leave,
+    notices,
+    parse,
+    record,
+    roster,
+    stats,
+    supervision,
+    timeparse,
+)
 from tests.hostile import NASTY, typed
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -116,7 +129,8 @@ def test_date_helpers_never_raise(y: int, m: int, d: int, h: int, mi: int, ref: 
 # --- every feature parser: a value or its own typed error ---------------------------------
 
 TYPED_ERRORS = (timeparse.TimeInputError, casualties.CasualtyInputError, leave.LeaveInputError,
-                notices.MeetingTimeError, supervision.DueInputError)
+                notices.MeetingTimeError, supervision.DueInputError, duty_log.EntryTimeError)
+LEAP_YEAR_NOW = datetime(2028, 1, 10, 2, 0, tzinfo=UTC)  # a day typed without its year may fall in 2027 or 2028
 FEATURE_PARSERS: dict[str, Callable[[str], object]] = {
     "report time": lambda t: timeparse.parse_event_time(t, NOW, TZ),
     "casualties": casualties.parse_casualties,
@@ -130,6 +144,10 @@ FEATURE_PARSERS: dict[str, Callable[[str], object]] = {
     "info month": lambda t: info.parse_month(t, TODAY),
     "roster day": lambda t: roster.parse_day(t, TODAY),
     "incident number": incidents.parse_incident_number,
+    "duty log time": lambda t: duty_log.parse_entry_time(t, NOW, TZ),
+    "duty log time, leap year": lambda t: duty_log.parse_entry_time(t, LEAP_YEAR_NOW, TZ),
+    "document received": lambda t: duty_log.parse_entry_time(t, NOW, TZ, timedelta(days=7)),
+    "caller's phone": record.parse_phone,
 }
 
 
@@ -163,6 +181,14 @@ def test_superscript_and_circled_digits_are_refused_fullwidth_read() -> None:
     with pytest.raises(timeparse.TimeInputError):
         timeparse.parse_event_time("²:00", NOW, TZ)
     assert timeparse.parse_event_time("１９：３０", NOW, TZ) == datetime(2026, 12, 31, 11, 30, tzinfo=UTC)
+    with pytest.raises(duty_log.EntryTimeError, match="time_bad"):
+        duty_log.parse_entry_time("²:00", NOW, TZ)
+    assert duty_log.parse_entry_time("١٩:٣٠", NOW, TZ) == datetime(2026, 12, 31, 11, 30, tzinfo=UTC)
+    # A phone number is digits: ² or ① in it is not a number the caller gave (NFKC read them as 2 and 1).
+    for phone in ("①3800000000", "138²0000000", "¹³⁸⁰⁰⁰⁰⁰⁰⁰⁰", "0371-6789 123④"):
+        assert record.parse_phone(phone) is None, phone
+    assert record.parse_phone("１３８ ００００ ００００") == "138 0000 0000"
+    assert record.parse_phone("０３７１－６７８９１２３４ 转８０１") == "0371-67891234 转801"
 
 
 def test_years_that_cannot_be_meant_are_the_steps_hint() -> None:
@@ -184,6 +210,11 @@ def test_a_leap_day_in_a_common_year_is_refused() -> None:
     with pytest.raises(notices.MeetingTimeError, match="bad_format"):
         notices.parse_meeting_time("02-29 10:00", NOW, TZ)
     assert leave.parse_day("2-29", date(2028, 2, 1)).day == date(2028, 2, 29)
+    # Typed on 2028-01-10, 2-29 is last year's (a common year): no such day, not a crash.
+    with pytest.raises(duty_log.EntryTimeError, match="time_bad"):
+        duty_log.parse_entry_time("2-29 10:00", LEAP_YEAR_NOW, TZ)
+    on_march_first = datetime(2028, 3, 1, 2, 0, tzinfo=UTC)
+    assert duty_log.parse_entry_time("2-29 10:00", on_march_first, TZ) == datetime(2028, 2, 29, 2, 0, tzinfo=UTC)
 
 
 def test_lengths_of_time_that_overflow_are_refused() -> None:

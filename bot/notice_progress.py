@@ -5,6 +5,8 @@ edits the sender's status message at most once every `interval` seconds, and onc
 when the last row is done. The counts come from the outbox table, so after a restart
 the line simply carries on when delivery resumes. Edits are cosmetic and not queued:
 a lost one is replaced by the next.
+
+Wired by bot/app.py as `Deps.progress`, stopped by `Runtime.stop` before the database closes.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import logging
 import time
 from typing import Any
 
+from telegram import Bot, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot.app import DeskApplication
+from bot.delivery import OutboxSender
 from bot.services import notice_text as txt
+from bot.services.base import Services
 from bot.services.notices import DELIVER, REF
 from storage import notices, outbox
 from storage.outbox import OutboxRow
@@ -27,8 +31,8 @@ log = logging.getLogger(__name__)
 
 
 class BroadcastProgress:
-    def __init__(self, app: DeskApplication, interval: float = 2.0) -> None:
-        self.app, self.interval = app, interval
+    def __init__(self, services: Services, bot: Bot, interval: float = 2.0) -> None:
+        self.services, self.bot, self.interval = services, bot, interval
         self._last_edit: dict[int, float] = {}
         self._last_text: dict[int, str] = {}
         self._scheduled: dict[int, asyncio.TimerHandle] = {}
@@ -63,23 +67,23 @@ class BroadcastProgress:
         self._scheduled.pop(notice_id, None)
         # Counted from the start: rows delivered while this edit is under way wait for the next one.
         self._last_edit[notice_id] = time.monotonic()
-        s = self.app.deps.services
+        s = self.services
         try:
             n = await notices.get(s.db.read, notice_id)
             if n is None or n.status_outbox_id is None:
                 return
-            row = await s.db.fetchone("SELECT chat_id FROM outbox WHERE id=?", (n.status_outbox_id,))
+            chat_id = await outbox.chat_of(s.db.read, n.status_outbox_id)
             status, message_id = await outbox.message_id_of(s.db.read, n.status_outbox_id)
             sent, failed, total = await notices.delivery_counts(s.db.read, notice_id, DELIVER)
-            if status == "pending" or message_id is None or row is None:
+            if status == "pending" or message_id is None or chat_id is None:
                 self.poke(notice_id)  # the status line itself is not out yet
                 return
             groups = len(await notices.group_posts(s.db.read, notice_id))
             text = txt.progress_text(s, n, sent, failed, total, groups)
             if self._last_text.get(notice_id) != text:
                 self._last_text[notice_id] = text
-                await self.app.bot.edit_message_text(
-                    text, chat_id=row["chat_id"], message_id=message_id, parse_mode=ParseMode.HTML,
+                await self.bot.edit_message_text(
+                    text, chat_id=chat_id, message_id=message_id, parse_mode=ParseMode.HTML,
                     reply_markup=_markup(txt.sender_keyboard(s, n)),
                 )
             if sent + failed < total:
@@ -92,18 +96,13 @@ class BroadcastProgress:
             log.exception("progress edit for notice %s failed", notice_id)
 
 
-def _markup(data: dict[str, object]) -> Any:
-    from telegram import InlineKeyboardMarkup
-
-    return InlineKeyboardMarkup.de_json(data, None)  # type: ignore[arg-type]
+def _markup(data: dict[str, object]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup.de_json(data, None)
 
 
-def install_progress(app: DeskApplication) -> BroadcastProgress | None:
+def install_progress(sender: OutboxSender, services: Services, bot: Bot) -> BroadcastProgress:
     """Chain our hook after any the outbox sender already has."""
-    sender = app.deps.sender
-    if sender is None:
-        return None
-    progress = BroadcastProgress(app)
+    progress = BroadcastProgress(services, bot)
     previous = sender.on_sent
 
     def on_sent(row: OutboxRow, result: dict[str, Any] | bool | None) -> None:
@@ -112,5 +111,4 @@ def install_progress(app: DeskApplication) -> BroadcastProgress | None:
         progress.on_sent(row, result)
 
     sender.on_sent = on_sent
-    app.deps.extra["notice_progress"] = progress
     return progress

@@ -1,0 +1,1 @@
+"""Channels besides Telegram: group robots and SMS, sent from the channel outbox (storage/channels.py)."""
