@@ -3,7 +3,7 @@
 Why aiohttp and not PTB's own `HTTPXRequest`: measured side by side (docs/PERFORMANCE.md, "HTTP
 transport"), the bot handles people's updates 64 at a time, so dozens of Bot API calls are in
 flight together; httpcore's pool re-examines every connection and every queued request on each
-call (a socket poll per idle connection), which made it ~3–6× slower here. aiohttp's connector
+call (a socket poll per idle connection): 7–10× fewer updates a second here. aiohttp's connector
 hands out kept-alive connections in constant time.
 
 One request object carries every call but getUpdates (PTB gives the long poll its own, so a poll
