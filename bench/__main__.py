@@ -15,7 +15,7 @@ NAMES = ("latency", "throughput", "deadlines", "broadcast", "coldstart", "failov
 
 # Tiny sizes: a smoke run of everything in seconds (used by tests/test_bench_smoke.py).
 SMOKE = {"n": 5, "gap": 0.0, "sizes": "5", "pending": 500, "incidents": 100, "k": 5, "window": 1.0,
-         "year_incidents": 10, "notices": 20, "members": 20, "repeat": 1, "runs": 1,
+         "year_incidents": 10, "notices": 20, "members": 20, "repeat": 1, "runs": 1, "reporters": 2,
          "failover_incidents": 5, "failover_wait": 1.0}
 
 
@@ -27,6 +27,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--gap", type=float, help="latency: pause before each press, s (0.3; 0 = back to back)")
     p.add_argument("--sizes", help="throughput: officers at once, comma separated (100,1000)")
     p.add_argument("--runs", type=int, help="throughput: runs per side and size, the median compared (3)")
+    p.add_argument("--reporters", type=int, help="broadcast: officers filing reports meanwhile (20; 0 = none)")
     p.add_argument("--pending", type=int, help="deadlines: pending rows in the DB (100000)")
     p.add_argument("--incidents", type=int, help="deadlines: incidents they belong to (20000)")
     p.add_argument("--k", type=int, help="deadlines: reminders due within the window (1000)")
@@ -57,7 +58,7 @@ def jobs(args: argparse.Namespace) -> dict[str, Callable[[], Awaitable[common.Re
                                            int(_pick(args, "incidents", 20_000)),  # type: ignore[call-overload]
                                            int(_pick(args, "k", 1000)),  # type: ignore[call-overload]
                                            float(_pick(args, "window", 60.0))),  # type: ignore[arg-type]
-        "broadcast": lambda: broadcast.run(n_lat),
+        "broadcast": lambda: broadcast.run(n_lat, int(_pick(args, "reporters", 20))),  # type: ignore[call-overload]
         "coldstart": lambda: coldstart.run(int(_pick(args, "year_incidents", 500)),  # type: ignore[call-overload]
                                            int(_pick(args, "notices", 5000)),  # type: ignore[call-overload]
                                            int(_pick(args, "members", 300)),  # type: ignore[call-overload]

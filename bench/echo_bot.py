@@ -1,6 +1,6 @@
 """A bare python-telegram-bot echo bot: the framework floor for bench/throughput.py.
 
-    python -m bench.echo_bot --base-url URL --token TOKEN [--base-file-url URL] [--transport lean]
+    python -m bench.echo_bot --base-url URL --token TOKEN [--base-file-url URL] [--transport desk]
 
 PTB defaults (no rate limiter, no persistence, httpx), the connection pool DutyDesk uses, long polling
 with no pause between polls; every text and every press is answered with one message carrying a
@@ -35,10 +35,11 @@ async def echo_press(update: Update, ctx: ContextTypes.DEFAULT_TYPE) -> None:
 def build(token: str, base_url: str, base_file_url: str | None = None,
           transport: str = "httpx") -> Application[Any, Any, Any, Any, Any, Any]:
     builder = Application.builder().token(token).base_url(base_url)
-    if transport == "lean":  # DutyDesk's transport (bot/transport.py): the same floor, like for like
-        from bot.transport import LeanRequest
+    if transport == "desk":  # DutyDesk's transport (bot/telegram_http.py): the same floor, like for like
+        from bot.telegram_http import bot_requests
 
-        builder = builder.request(LeanRequest(64)).get_updates_request(LeanRequest(1, read_timeout=30))
+        request, get_updates_request = bot_requests(64)
+        builder = builder.request(request).get_updates_request(get_updates_request)
     else:
         builder = builder.connection_pool_size(64)
     if base_file_url:
@@ -54,9 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--base-url", required=True, help="Bot API base URL, e.g. the emulator's")
     p.add_argument("--base-file-url")
     p.add_argument("--token", required=True)
-    p.add_argument("--transport", choices=("httpx", "lean"), default="httpx")
+    p.add_argument("--transport", choices=("httpx", "desk"), default="httpx")
     args = p.parse_args(argv)
-    if args.transport == "lean":
+    if args.transport == "desk":
         loop.install()  # like for like: DutyDesk's transport on DutyDesk's event loop (bot/loop.py)
     build(args.token, args.base_url, args.base_file_url, args.transport).run_polling(poll_interval=0.0, timeout=10)
     return 0

@@ -55,7 +55,7 @@ async def run(sizes: Sequence[int] = (100, 1000), runs: int = 3) -> common.Resul
             echo_runs.append(await _echo(n))
         ours, echo = _median(ours_runs), _median(echo_runs)
         split = await _ours(n, SPLIT)
-        echo_lean = await _echo(n, "lean")
+        echo_lean = await _echo(n, "desk")
         ratio = ours.per_s / echo.per_s if echo.per_s else float("nan")
         ok = ok and ours.per_s >= 500 and ratio >= 0.5
         rows.append((n, n * UPDATES_PER_REPORT, ours.per_s, _range(ours_runs), echo.per_s, _range(echo_runs), ratio,
@@ -64,15 +64,15 @@ async def run(sizes: Sequence[int] = (100, 1000), runs: int = 3) -> common.Resul
                          f" stolen {ours.steal:.0f} %),"
                          f" {SPLIT} bots {split.bot_cpu:.0f} % (bench {split.bench_cpu:.0f} %),"
                          f" echo {echo.bot_cpu:.0f} % (bench {echo.bench_cpu:.0f} %, stolen {echo.steal:.0f} %),"
-                         f" echo on lean {echo_lean.bot_cpu:.0f} % (bench {echo_lean.bench_cpu:.0f} %)")
+                         f" echo on desk {echo_lean.bot_cpu:.0f} % (bench {echo_lean.bench_cpu:.0f} %)")
     text = common.grid("throughput: N officers file a full first report at once vs a bare PTB echo bot",
-                       ("officers", "updates", "DutyDesk/s", "runs", "echo/s", "runs", "ratio", "echo lean/s",
-                        "ratio lean", f"{SPLIT} bots/s"), rows)
+                       ("officers", "updates", "DutyDesk/s", "runs", "echo/s", "runs", "ratio", "echo desk/s",
+                        "ratio desk", f"{SPLIT} bots/s"), rows)
     text += f"\nDutyDesk/s, echo/s: the median of {runs} runs each (alternating); runs: slowest–fastest"
     text += "\narrangement: " + botproc.DESK_ARRANGEMENT
     text += "\n  echo run: " + botproc.ECHO_ARRANGEMENT
-    text += ("\n  echo = PTB's defaults (httpx, asyncio's loop); echo lean = the same bot on DutyDesk's transport"
-             f" (bot/transport.py) and event loop ({loop.name()}, bot/loop.py), the like-for-like floor")
+    text += ("\n  echo = PTB's defaults (httpx, asyncio's loop); echo desk = the same bot on DutyDesk's transport"
+             f" (bot/telegram_http.py) and event loop ({loop.name()}, bot/loop.py), the like-for-like floor")
     text += (f"\n  {SPLIT} bots = the officers split over {SPLIT} independent `dutydesk run` processes, each with"
              " its own database and emulator: the ceiling of sharding one bot over this machine's cores")
     text += ("\nCPU over the median run's timed window, % of one core: bot process(es) (bench process = emulator + people;"

@@ -19,20 +19,20 @@ from typing import Any
 
 from telegram import Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes
-from telegram.request import BaseRequest, HTTPXRequest
+from telegram.ext import ApplicationBuilder, ContextTypes
 
 from bot.clock import Clock, FakeClock, SystemClock
 from bot.config import Config
 from bot.context import Deps, DeskApplication, DeskContext
 from bot.delivery import OutboxSender
-from bot.desk_bot import DeskBot, UpdateBacklog, retry_seconds
+from bot.desk_bot import DeskBot, UpdateBacklog
 from bot.i18n import Texts
 from bot.notice_progress import install_progress
-from bot.pace import Pace
+from bot.pace import Pace, WallPace
+from bot.pacing import Limits, Pacing, retry_seconds
 from bot.sender_order import SenderOrder
 from bot.services.base import Services
-from bot.transport import LeanRequest
+from bot.telegram_http import bot_requests
 from bot.upstream import UpstreamPusher
 from reminders.scheduler import DeadlineScheduler
 from storage import members, meta, updates
@@ -56,21 +56,15 @@ def build_application(
     services = Services(config=config, db=db, uow=uow, clock=clock, texts=Texts(config.general.language))
     scheduler = DeadlineScheduler(db, uow, clock.now)
     context_types = ContextTypes(context=DeskContext)
-    # Generous read timeout: retrying a slow-but-delivered send would duplicate it.
     # As many connections as updates in flight ([telegram] concurrent_updates): none waits for another's.
-    read, write, connect, pool, connections = 30.0, 30.0, 10.0, 30.0, 64
-    timeouts = {"read_timeout": read, "write_timeout": write, "connect_timeout": connect, "pool_timeout": pool}
-    request: BaseRequest
-    if config.telegram.transport == "httpx":
-        request, get_updates_request = HTTPXRequest(connections, **timeouts), HTTPXRequest(1, **timeouts)
-    else:
-        request, get_updates_request = LeanRequest(connections, **timeouts), LeanRequest(1, **timeouts)
+    request, get_updates_request = bot_requests(max(8, config.telegram.concurrent_updates), config.telegram.proxy)
+    # Telegram's seconds: real ones in production; the harness's timeline skips the waits (bot/pace.py).
+    pace = pace or WallPace()
     desk_bot = DeskBot(
         token, base_url=config.telegram.base_url, base_file_url=config.telegram.base_file_url,
         request=request, get_updates_request=get_updates_request,
-        # Telegram's ~30 messages/s is for bulk sends: the outbox paces those itself (delivery.GlobalPacer).
-        # Direct replies are one per user action, so no overall cap here; group limits and 429 retries stay.
-        rate_limiter=AIORateLimiter(overall_max_rate=0, max_retries=3),
+        # The one pacing budget of every call: replies, edits, callback answers, uploads, outbox rows.
+        rate_limiter=Pacing(telegram_limits(config), clock=pace.monotonic, sleep=pace.sleep),
     )
     backlog = UpdateBacklog()
     desk_bot.poll_after(backlog, clock.now)
@@ -116,6 +110,11 @@ def build_application(
         module.register(services, scheduler.on)
     register_all(app)
     return app
+
+
+def telegram_limits(config: Config) -> Limits:
+    t = config.telegram
+    return Limits(t.global_per_second, t.per_chat_per_second, t.group_per_minute)
 
 
 class Runtime:

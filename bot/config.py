@@ -7,6 +7,7 @@ the webhook secret) come from the environment or a file (bot/secrets.py), never 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import re
 import tomllib
 import types
@@ -19,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain import cron
 from bot.domain.leave_chains import LeaveChain, LeaveStep  # the rules' own types; built here from the file
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_PATH = Path("dutydesk.toml")
 TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
@@ -75,7 +78,14 @@ class Telegram:
     bot_username: str = ""
     poll_interval: timedelta = timedelta(seconds=0)
     max_retries: int = 8  # an outbox row's tries before it is marked failed (bot/delivery.py)
-    transport: str = "lean"  # "httpx": PTB's default transport for every call (see bot/transport.py)
+    # An HTTP(S) proxy for every Bot API call, e.g. "http://10.0.0.1:3128"; "" = HTTPS_PROXY/HTTP_PROXY/ALL_PROXY
+    # from the environment, if set (bot/telegram_http.py).
+    proxy: str = ""
+    # Telegram's limits, which the bot keeps to for every call (bot/pacing.py); 0 = that limit off
+    # (a local Bot API server that has none).
+    global_per_second: int = 30  # new messages a second, all chats together
+    per_chat_per_second: int = 1
+    group_per_minute: int = 20
     concurrent_updates: int = 64  # different people's updates handled at once (bot/sender_order.py); 1: one at a time
 
 
@@ -504,12 +514,22 @@ class _KeyError(Exception):
         self.key, self.problem = key, problem
 
 
+# Keys that once meant something and are now ignored with a warning, not refused: an old config still starts.
+RETIRED = {
+    "telegram.transport": "ignored: every Bot API call now goes through one transport (bot/telegram_http.py) "
+                          "(remove the line; a proxy is set with [telegram] proxy or HTTPS_PROXY)",
+}
+
+
 def _build(cls: Any, data: dict[str, Any], prefix: str) -> Any:
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
     kwargs: dict[str, Any] = {}
     for k, v in data.items():
         key = f"{prefix}.{k}" if prefix else k
+        if key in RETIRED:
+            log.warning("config key %s = %r is %s", key, v, RETIRED[key])
+            continue
         if k not in names:
             raise _KeyError(key, f"unknown key; expected one of: {', '.join(sorted(names))}")
         try:
@@ -540,8 +560,11 @@ def _validate(cfg: Config) -> None:
         raise _KeyError("general.timezone", f"unknown time zone {cfg.general.timezone!r}") from None
     if cfg.general.language not in ("zh", "en"):
         raise _KeyError("general.language", "must be 'zh' or 'en'")
-    if cfg.telegram.transport not in ("lean", "httpx", "h11"):  # h11: the lean transport's earlier name
-        raise _KeyError("telegram.transport", "must be 'lean' or 'httpx'")
+    if cfg.telegram.proxy and not re.match(r"(?i)(https?|socks5h?)://[^\s/]", cfg.telegram.proxy):
+        raise _KeyError("telegram.proxy", f"bad proxy URL {cfg.telegram.proxy!r}: write e.g. \"http://10.0.0.1:3128\"")
+    for key in ("global_per_second", "per_chat_per_second", "group_per_minute"):
+        if getattr(cfg.telegram, key) < 0:
+            raise _KeyError(f"telegram.{key}", "must be 0 (no limit) or more")
     if not 1 <= cfg.telegram.concurrent_updates <= 256:
         raise _KeyError("telegram.concurrent_updates", "must be between 1 and 256")
     if cfg.invites.default_expiry <= timedelta(0):

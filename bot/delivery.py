@@ -1,23 +1,24 @@
-"""Delivers outbox rows through the Bot API: in order per chat, at Telegram's pace, once.
+"""Delivers outbox rows through the Bot API: in order per chat, once.
 
 A row is marked sent in its own transaction right after Telegram answers, so a crash
-can only repeat the message whose answer was in flight at that instant.
+can only repeat the message whose answer was in flight at that instant. Telegram's pace is
+the bot's one rate limiter's (bot/pacing.py), which every call of the bot passes: rows go
+through it like replies do, and a 429 comes back here to be retried durably.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from telegram import Bot
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.desk_bot import Payload, retry_seconds
+from bot.desk_bot import DeskBot
 from bot.pace import Pace, WallPace
+from bot.pacing import retry_seconds
 from storage import members, notices, outbox
 from storage.db import Database
 from storage.outbox import OutboxRow
@@ -31,73 +32,15 @@ JSONDict = dict[str, Any]
 URGENT = ("incident",)
 
 
-class ChatPacer:
-    """Token bucket per chat: a short burst, then about one message a second (Telegram's advice);
-    a group chat (negative id) refills at 20 a minute, Telegram's limit there."""
-
-    def __init__(self, burst: int = 3, per_second: float = 1.0, group_per_minute: float = 20.0) -> None:
-        self.burst, self.rate, self.group_rate = burst, per_second, group_per_minute / 60
-        self._buckets: OrderedDict[int, tuple[float, float]] = OrderedDict()
-
-    def delay(self, chat_id: int, now: float) -> float:
-        rate = self.group_rate if chat_id < 0 else self.rate
-        tokens, last = self._buckets.get(chat_id, (float(self.burst), now))
-        tokens = min(self.burst, tokens + (now - last) * rate)
-        if tokens >= 1:
-            self._buckets[chat_id] = (tokens - 1, now)
-            self._buckets.move_to_end(chat_id)
-            if len(self._buckets) > 50_000:
-                self._buckets.popitem(last=False)
-            return 0.0
-        return (1 - tokens) / rate
-
-
-class GlobalPacer:
-    """The bot's overall budget, under Telegram's ~30 messages a second.
-
-    A token bucket whose tokens come back one by one, each `window` seconds after the
-    call that spent it was answered: up to `limit` calls go at once (an alert to a few
-    dozen people is not delayed at all), after that about `limit` a second. A classic
-    bucket (burst B, refill r) would let B + r through in one second, which Telegram's
-    sliding window refuses; counting from the answer (and calls in flight as spent)
-    keeps every one-second window at Telegram's end at or under `limit`.
-    """
-
-    def __init__(self, limit: int = 29, window: float = 1.0) -> None:
-        self.limit, self.window = limit, window
-        self._spent: deque[float] = deque()  # answer times of recent calls
-        self._in_flight = 0
-
-    def acquire(self, now: float) -> float:
-        """Take a token and return 0, or return how long to wait before asking again."""
-        while self._spent and self._spent[0] <= now - self.window:
-            self._spent.popleft()
-        if len(self._spent) + self._in_flight < self.limit:
-            self._in_flight += 1
-            return 0.0
-        if self._spent:
-            return self._spent[0] + self.window - now
-        return 0.01  # every token is in flight: one comes back when its answer does
-
-    def release(self, now: float) -> None:
-        """The call that took a token was answered (or failed) at `now`."""
-        self._in_flight = max(0, self._in_flight - 1)
-        self._spent.append(now)
-
-
 class OutboxSender:
     def __init__(
-        self, db: Database, bot: Bot, now: Callable[[], datetime], *,
-        max_retries: int = 8, pacer: ChatPacer | None = None, batch: int = 60,
-        global_pacer: GlobalPacer | None = None, urgent: tuple[str, ...] = URGENT, pace: Pace | None = None,
+        self, db: Database, bot: DeskBot, now: Callable[[], datetime], *,
+        max_retries: int = 8, batch: int = 60, urgent: tuple[str, ...] = URGENT, pace: Pace | None = None,
     ) -> None:
         self.db, self.bot, self._now = db, bot, now
         # Telegram's seconds: real ones in production, a timeline that skips its waits in the harness.
         self.pace: Pace = pace or WallPace()
         self.max_retries = max_retries
-        self.pacer = pacer or ChatPacer()
-        self.global_pacer = global_pacer or GlobalPacer()
-        self._global_turn = asyncio.Lock()  # FIFO: rows take global tokens in the order they were queued
         # A pass sends at most `batch` rows (about two seconds of Telegram's bulk budget) before it
         # looks again, so an emergency alert queued behind a broadcast waits for that pass only.
         self.batch, self.urgent = batch, urgent
@@ -200,9 +143,11 @@ class OutboxSender:
         by_chat: dict[int, list[OutboxRow]] = {}
         for r in rows:
             by_chat.setdefault(r.chat_id, []).append(r)
-        waits = [w for w in await asyncio.gather(*(self._send_chat(rs) for rs in by_chat.values())) if w is not None]
-        # Everything sendable went: look again at once, new rows may have been committed meanwhile.
-        return min(waits) if waits else 0.0
+        results = await asyncio.gather(*(self._send_chat(rs) for rs in by_chat.values()))
+        waits = [w for w in results if w is not None]
+        # A chat's rows all went: look again at once, more may be queued behind this pass (or committed
+        # meanwhile); only when every chat must wait does the next pass wait too.
+        return min(waits) if waits and len(waits) == len(results) else 0.0
 
     async def _send_chat(self, rows: list[OutboxRow]) -> float | None:
         """Send one chat's rows in order; stop at the first that must wait."""
@@ -210,9 +155,8 @@ class OutboxSender:
             now = self.pace.time()
             if row.not_before > now:
                 return row.not_before - now
-            pace = self.pacer.delay(row.chat_id, self.pace.monotonic())
-            if pace > 0:
-                await self.pace.sleep(pace)
+            if (pace := self.bot.chat_ready_in(row.chat_id, _ENDPOINTS.get(row.method, ""))) > 0:  # chat busy
+                return pace
             if not await self._send_row(row):
                 return max(0.0, self._retry_at(row) - self.pace.time())
         return None
@@ -220,19 +164,9 @@ class OutboxSender:
     def _retry_at(self, row: OutboxRow) -> float:
         return self.pace.time() + min(60.0, 0.5 * 2 ** min(row.attempts, 7))
 
-    async def _paced_call(self, row: OutboxRow) -> JSONDict | bool:
-        """One Bot API call within the global budget; its token counts from Telegram's answer."""
-        async with self._global_turn:
-            while (wait := self.global_pacer.acquire(self.pace.monotonic())) > 0:
-                await self.pace.sleep(wait)
-        try:
-            return await self._call(row)
-        finally:
-            self.global_pacer.release(self.pace.monotonic())
-
     async def _send_row(self, row: OutboxRow) -> bool:
         try:
-            result = await self._paced_call(row)
+            result = await self._call(row)
         except RetryAfter as exc:
             delay = retry_seconds(exc)
             async with self.db.single() as conn:  # one statement: one trip
@@ -286,10 +220,10 @@ class OutboxSender:
     async def _call(self, row: OutboxRow) -> JSONDict | bool:
         """The row's Bot API call, its stored payload sent as it is.
 
-        Through PTB's request layer (`Bot.request.post`: Telegram's errors become PTB's exceptions),
-        not the typed Bot methods: those build a `Message` — a hundred attributes and their
-        entities — out of every answer, and the outbox only keeps its message_id. Measured on an
-        alert with its keyboard: 1.8 ms → 0.8 ms of the bot's CPU per message."""
+        Through `DeskBot.call` (the bot's rate limiter, then PTB's request layer), not the typed Bot
+        methods: those build a `Message` — a hundred attributes and their entities — out of every
+        answer, and the outbox only keeps its message_id. Measured on an alert with its keyboard:
+        1.8 ms → 0.8 ms of the bot's CPU per message."""
         endpoint = _ENDPOINTS.get(row.method)
         if endpoint is None:
             raise BadRequest(f"unknown outbox method {row.method}")
@@ -305,7 +239,7 @@ class OutboxSender:
             params["message_id"] = await self._target_message_id(row)
         if row.method == outbox.PIN:
             params["disable_notification"] = True
-        result = await self.bot.request.post(f"{self.bot.base_url}/{endpoint}", Payload(params))
+        result = await self.bot.call(endpoint, params, bulk=True)
         if isinstance(result, dict | bool):
             return result
         raise NetworkError(f"unexpected answer to {endpoint}: {result!r:.200}")

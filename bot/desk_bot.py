@@ -2,13 +2,10 @@
 
 Every dialogue step answers with a message; `ExtBot.send_message` turns Telegram's answer into
 a `Message` (a hundred attributes, its entities and keyboard), which no handler reads. In the
-throughput profile that parse was about a fifth of the bot's CPU. `send_text` sends the same
-request through the same path (`_post`: defaults, the rate limiter, error mapping) and returns
-the new message's id only. Replies in private chats, and callback answers, skip even `_post`
-(`post_plain`): no defaults are set and no group pacing applies to them, and building PTB's
-`RequestData` parameter by parameter was ~9 % of the bot's CPU under load; after a 429 the call
-waits the `retry_after` Telegram named, then goes through `_post`, whose rate limiter handles any
-further 429 (the limiter never saw the first one: retrying at once drew another refusal).
+throughput profile that parse was about a fifth of the bot's CPU. `send_text` and `answer_query`
+(and the outbox, bot/delivery.py) use `call`: the Bot API method through PTB's public request layer
+(`Bot.request.post`: Telegram's errors become PTB's exceptions) and through the bot's one rate limiter
+(`bot.pacing.Pacing`, the same one PTB's typed methods pass), returning Telegram's JSON as it is.
 
 `UpdateBacklog` holds the next getUpdates back while updates already fetched wait unhandled (see
 its docstring).
@@ -25,13 +22,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove, TelegramObject
-from telegram.error import RetryAfter
 from telegram.ext import ExtBot
 from telegram.request import RequestData
+
+from bot.pacing import BULK, Pacing
 
 # A keyboard as PTB objects or as the Bot API's JSON (what the services build and store).
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | dict[str, Any] | None
@@ -62,7 +60,7 @@ class UpdateBacklog(asyncio.Queue[object]):
 POLL_LIMIT = 100
 
 
-class DeskBot(ExtBot[None]):
+class DeskBot(ExtBot[str]):
     # PTB freezes its objects; underscored attributes stay settable.
     _backlog: UpdateBacklog | None = None
     _clock: Callable[[], datetime] | None = None
@@ -131,38 +129,41 @@ class DeskBot(ExtBot[None]):
     async def send_text(self, chat_id: int, text: str, *, parse_mode: str | None = None,
                         reply_markup: Markup = None) -> int | None:
         """sendMessage; the sent message's id (None if Telegram's answer carried none)."""
-        params = {"chat_id": chat_id, "text": text, "parse_mode": parse_mode, "reply_markup": reply_markup}
-        if chat_id > 0:  # a private chat
-            result = await self.post_plain("sendMessage", params)
-        else:  # groups: through the rate limiter's group pacing
-            result = await self._post("sendMessage", params)
+        result = await self.call("sendMessage", {"chat_id": chat_id, "text": text, "parse_mode": parse_mode,
+                                                 "reply_markup": reply_markup})
         mid = result.get("message_id") if isinstance(result, dict) else None
         return mid if isinstance(mid, int) else None
 
     async def answer_query(self, query_id: str, text: str | None = None, show_alert: bool = False) -> None:
-        """answerCallbackQuery through `post_plain`."""
-        await self.post_plain("answerCallbackQuery",
-                              {"callback_query_id": query_id, "text": text, "show_alert": show_alert or None})
+        """answerCallbackQuery through `call`."""
+        await self.call("answerCallbackQuery",
+                        {"callback_query_id": query_id, "text": text, "show_alert": show_alert or None})
 
-    async def post_plain(self, method: str, params: dict[str, Any]) -> Any:
-        """A Bot API call straight through the request layer (Telegram's errors become PTB's
-        exceptions there); after a 429, again through `_post` and its rate limiter."""
-        try:
-            return await self.request.post(f"{self.base_url}/{method}", Payload(params))
-        except RetryAfter as exc:
-            await asyncio.sleep(retry_seconds(exc))
-            return await self._post(method, params)
+    def chat_ready_in(self, chat_id: int, method: str) -> float:
+        """Seconds until the rate limiter lets `method` to `chat_id` go (0: now)."""
+        return self.rate_limiter.chat_ready_in(chat_id, method) if isinstance(self.rate_limiter, Pacing) else 0.0
+
+    async def call(self, method: str, params: dict[str, Any], *, bulk: bool = False) -> Any:
+        """The Bot API `method` with `params` (None = absent) through the bot's rate limiter; Telegram's
+        `result` as JSON. `bulk`: an outbox row, which after a 429 goes back to the outbox."""
+        payload = Payload(params)
+
+        async def post() -> Any:
+            return await self.request.post(f"{self.base_url}/{method}", payload)
+
+        if self.rate_limiter is None:
+            return await post()
+        return await self.rate_limiter.process_request(callback=post, args=(), kwargs={}, endpoint=method,
+                                                       data=params, rate_limit_args=BULK if bulk else None)
 
 
-def retry_seconds(exc: RetryAfter) -> float:
-    """The wait a 429 asked for, in seconds (PTB gives an int today, a timedelta when opted in)."""
-    ra = exc.retry_after
-    return ra.total_seconds() if isinstance(ra, timedelta) else float(ra)
-
-
-class Payload(RequestData):
+# PTB marks RequestData final (for type checkers; it is an ordinary class at run time) and builds it from
+# RequestParameter, which is private. Overriding its public `json_parameters` is the one PTB detail we
+# lean on beyond its documented API; tests/unit/test_ptb_public_api.py checks it on every upgrade.
+class Payload(RequestData):  # type: ignore[misc]
     """Parameters as the Bot API takes them: strings as they are, anything else as JSON (PTB
-    objects by their `to_dict()`); None means absent."""
+    objects by their `to_dict()`); None means absent. (PTB's own RequestData, built parameter by
+    parameter, was ~9 % of the bot's CPU under load.)"""
 
     def __init__(self, params: dict[str, Any]) -> None:
         super().__init__()

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from bot import config as cfg
-from bot.app import Runtime
+from bot.app import Runtime, telegram_limits
 from bot.clock import Clock, FakeClock
 from bot.config import Config
-from bot.emulator import BotApiEmulator, SimUser
+from bot.emulator import BotApiEmulator, RateLimits, SimUser
 from bot.pace import Pace, SkipPace, WallPace
+from bot.pacing import Pacing
 from bot.services import registration
 from storage import outbox
 
@@ -48,15 +49,31 @@ def example_config_text(emu: BotApiEmulator, database: Path | str, *, bot_userna
     from bot.cli import example_config
 
     text = example_config()
+    # The bot keeps to the limits this emulator enforces (none: no pacing), as `Desk` does.
+    lim = emu.rate_limits or RateLimits(global_per_second=0, per_chat_per_second=0, group_per_minute=0)
     for key, value in (("database", str(database)), ("base_url", emu.base_url), ("base_file_url", emu.base_file_url),
                        ("bot_username", bot_username)):
         if value is not None:
             text = re.sub(rf'(?m)^{key} = "[^"\n]*"', lambda _m, k=key, v=value: f'{k} = "{v}"', text, count=1)
+    for key in ("global_per_second", "per_chat_per_second", "group_per_minute"):
+        text = re.sub(rf"(?m)^{key} = \d+", f"{key} = {getattr(lim, key)}", text, count=1)
     return text
 
 
+def _paced_like(config: Config, limits: RateLimits | None) -> Config:
+    """The bot keeps to the limits the emulator enforces; with none (most tests), it does not pace
+    itself either, as against a local Bot API server: a test's dialogue is not held to a reply a second."""
+    lim = limits or RateLimits(global_per_second=0, per_chat_per_second=0, group_per_minute=0)
+    return config.replace(telegram=dataclasses.replace(
+        config.telegram, global_per_second=lim.global_per_second, per_chat_per_second=lim.per_chat_per_second,
+        group_per_minute=lim.group_per_minute))
+
+
 class Desk:
-    """Emulator + bot + simulated people. `async with Desk() as desk: ...`"""
+    """Emulator + bot + simulated people. `async with Desk() as desk: ...`
+
+    The bot keeps to Telegram's limits when the emulator enforces them (`rate_limits` given to it
+    before the start, or `telegram_limits()` later), and otherwise does not pace itself."""
 
     def __init__(
         self, *, clock: Clock | None = None, db_path: Path | str | None = None, emulator: BotApiEmulator | None = None,
@@ -97,7 +114,7 @@ class Desk:
         config = demo_config(self.db_path, self.emu.base_url, self.emu.base_file_url, **self._incident)
         if self._overrides:
             config = config.replace(**self._overrides)
-        self.config = config
+        self.config = _paced_like(config, self.emu.rate_limits)
         await self.start_bot()
         return self
 
@@ -107,6 +124,16 @@ class Desk:
         await self.runtime.start(poll_interval=0.0)
         # Deadlines due at start-up fire once the updates queued while the bot was down were handled.
         await asyncio.wait_for(self.runtime.deps.scheduler.released.wait(), 30)
+
+    def telegram_limits(self, limits: RateLimits | None = RateLimits()) -> None:
+        """Have the emulator enforce `limits` (None: none), and the bot keep to them, from now on."""
+        self.emu.rate_limits = limits
+        assert self.config is not None
+        self.config = _paced_like(self.config, limits)
+        if self.runtime is not None and self.runtime.app is not None:
+            pacing = self.runtime.app.bot.rate_limiter
+            assert isinstance(pacing, Pacing)
+            pacing.configure(telegram_limits(self.config))
 
     async def stop_bot(self) -> None:
         if self.runtime is not None:

@@ -73,13 +73,13 @@ class UpstreamPusher:
             inc = await incidents.get(db.read, push.incident_id)
             if inc is None:
                 continue
-            ok, error, attempts = await self._post(incident_payload(inc, push.event))
+            ok, error, attempts = await self._push(incident_payload(inc, push.event))
             async with db.tx() as conn:
                 await upstream_pushes.record(conn, push.id, ok, attempts, error, self.s.now())
             done += ok
         return done
 
-    async def _post(self, payload: dict[str, Any]) -> tuple[bool, str | None, int]:
+    async def _push(self, payload: dict[str, Any]) -> tuple[bool, str | None, int]:
         error: str | None = None
         for attempt in range(1, self.retries + 2):
             try:

@@ -14,10 +14,13 @@ from typing import Any
 
 import aiosqlite
 from telegram.ext import BasePersistence, PersistenceInput
-from telegram.ext._utils.types import ConversationDict, ConversationKey
 
 from storage import updates
 from storage.db import Database
+
+# PTB's own aliases for these live in a private module (telegram.ext._utils.types); the same shapes.
+ConversationKey = tuple[int | str, ...]
+ConversationDict = dict[ConversationKey, object]
 
 
 class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

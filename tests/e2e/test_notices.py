@@ -11,8 +11,9 @@ import pytest
 
 from bot.domain.members import Role
 from bot.domain.notices import Audience, AudienceSpec
-from bot.emulator import RateLimits, SimUser
+from bot.emulator import SimUser
 from bot.harness import Desk
+from bot.pacing import Pacing
 from bot.services import notices as svc
 from bot.services.errors import ServiceError
 from storage import members, notices
@@ -366,7 +367,7 @@ async def _broadcast(desk: Desk, count: int) -> None:
     director_user = await desk.register("director", "刘主任", "office", "director")
     await desk.settle()
     # Limits on from here: registration's own welcome burst is not what is measured.
-    desk.emu.rate_limits = RateLimits()  # Telegram's: 30/s overall, 1/s per chat, 20/min per group
+    desk.telegram_limits()  # Telegram's: 30/s overall, 1/s per chat, 20/min per group (emulator and bot)
     base = 2_000_000
     async with desk.services.uow() as tx:
         for i in range(count):
@@ -402,7 +403,9 @@ async def _broadcast(desk: Desk, count: int) -> None:
     assert sorted(delivered) == sorted(queued)
     place = {chat: i for i, chat in enumerate(queued)}
     assert desk.runtime is not None and desk.runtime.deps.sender is not None
-    budget = desk.runtime.deps.sender.global_pacer.limit
+    pacing = desk.runtime.app.bot.rate_limiter
+    assert isinstance(pacing, Pacing) and pacing.overall is not None
+    budget = pacing.overall.limit
     assert max(abs(place[chat] - i) for i, chat in enumerate(delivered)) < budget
     # One status message, edited live and throttled, ending at count/count.
     status = [m for m in director_user.inbox if "全区通知" in (m.text or "") and "没有登记人员" not in (m.text or "")]
@@ -450,7 +453,7 @@ async def test_an_emergency_alert_overtakes_a_broadcast_in_progress(desk: Desk, 
     from bot.domain.report_draft import ReportDraft
     from bot.services.incidents import file_first_report
 
-    desk.emu.rate_limits = RateLimits()
+    desk.telegram_limits()
     base = 3_000_000
     async with desk.services.uow() as tx:
         for i in range(300):

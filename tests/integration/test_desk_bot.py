@@ -1,5 +1,5 @@
 """DeskBot.send_text against the emulator: the message arrives as sent, only its id comes back,
-and it still goes through PTB's rate limiter (a 429 is waited out and retried, not lost)."""
+and it goes through the bot's one rate limiter (a 429 is waited out and retried, not lost)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove
-from telegram.error import BadRequest, TelegramError
-from telegram.ext import AIORateLimiter
+from telegram.error import BadRequest, RetryAfter, TelegramError
 
 from bot.desk_bot import DeskBot, UpdateBacklog
 from bot.emulator import BotApiEmulator
 from bot.harness import TOKEN
-from bot.transport import LeanRequest
+from bot.pacing import Limits, Pacing
+from bot.telegram_http import DeskRequest
 
 
 class _Watched(UpdateBacklog):
@@ -33,8 +33,8 @@ class _Watched(UpdateBacklog):
 
 @pytest.fixture
 async def bot(emu: BotApiEmulator) -> AsyncIterator[DeskBot]:
-    b = DeskBot(TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url, request=LeanRequest(4),
-                rate_limiter=AIORateLimiter(overall_max_rate=0, max_retries=1))
+    b = DeskBot(TOKEN, base_url=emu.base_url, base_file_url=emu.base_file_url, request=DeskRequest(4),
+                rate_limiter=Pacing(Limits(), max_retries=1))
     await b.initialize()
     yield b
     await b.shutdown()
@@ -60,9 +60,19 @@ async def test_send_text_waits_out_a_429_through_the_rate_limiter(emu: BotApiEmu
     mid = await bot.send_text(501, "稍后送达")
     assert [m.text for m in emu.messages(501)] == ["稍后送达"]  # once, after the retry
     assert emu.messages(501)[0].message_id == mid
-    # Not before the retry_after (1 s) Telegram asked for: the first try skipped the rate limiter
-    # (`post_plain`), which would otherwise have sent the retry at once.
-    assert time.monotonic() - t0 >= 1.0
+    assert time.monotonic() - t0 >= 1.0  # not before the retry_after (1 s) Telegram asked for
+
+
+async def test_an_outbox_row_and_a_typed_call_share_the_pause_after_a_429(emu: BotApiEmulator, bot: DeskBot) -> None:
+    """The outbox (`call(bulk=True)`) and PTB's typed methods pass the same limiter: a 429 on a row
+    comes back to the outbox (which retries it durably) and holds the next call, a typed one too."""
+    emu.fail_next("429", methods=["sendMessage"])
+    t0 = time.monotonic()
+    with pytest.raises(RetryAfter):
+        await bot.call("sendMessage", {"chat_id": 501, "text": "通知"}, bulk=True)
+    assert emu.messages(501) == []
+    await bot.send_message(501, "类型化的调用")
+    assert time.monotonic() - t0 >= 1.0 and [m.text for m in emu.messages(501)] == ["类型化的调用"]
 
 
 async def test_send_text_raises_telegram_errors_as_ptb_exceptions(bot: DeskBot) -> None:

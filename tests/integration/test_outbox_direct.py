@@ -10,14 +10,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from telegram import Bot
 
 import storage.outbox as outbox_table
 from bot.delivery import OutboxSender
+from bot.desk_bot import DeskBot
 from bot.emulator import BotApiEmulator, Faults
 from bot.harness import TOKEN
 from bot.pace import SkipPace
-from bot.transport import LeanRequest
+from bot.pacing import Limits, Pacing
+from bot.telegram_http import DeskRequest
 from storage.db import Database
 from storage.uow import UnitOfWork
 
@@ -46,7 +47,7 @@ async def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
     for chat in (601, 602):
         emu.user(chat, f"人{chat}", started=True)
     db = await Database(tmp_path / "o.sqlite3").open()
-    bot = Bot(TOKEN, base_url=emu.base_url, request=LeanRequest(8))
+    bot = DeskBot(TOKEN, base_url=emu.base_url, request=DeskRequest(8), rate_limiter=Pacing(Limits(0, 0, 0)))  # ordering here, not pace
     await bot.initialize()
     sender = OutboxSender(db, bot, lambda: datetime.now(UTC), pace=SkipPace())  # paced waits skipped
     uow = UnitOfWork(db, lambda: datetime.now(UTC))

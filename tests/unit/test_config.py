@@ -179,6 +179,24 @@ def test_the_reporting_bulletins_crontabs_and_corrected_report_deadline() -> Non
     assert _error('[incident]\ncorrected_report = "0s"\n').key == "incident.corrected_report"
 
 
+def test_the_retired_transport_key_is_ignored_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """An old config naming the removed hand-written transport still starts, and says what to do."""
+    c = cfg.loads('[telegram]\ntransport = "lean"\n')
+    assert c.telegram == cfg.Telegram()
+    assert "telegram.transport = 'lean' is ignored" in caplog.text and "remove the line" in caplog.text
+
+
+def test_proxy_and_telegram_limits() -> None:
+    c = cfg.loads(example_config())
+    assert (c.telegram.proxy, c.telegram.global_per_second, c.telegram.per_chat_per_second,
+            c.telegram.group_per_minute) == ("", 30, 1, 20)
+    assert cfg.loads('[telegram]\nproxy = "http://10.0.0.1:3128"\n').telegram.proxy == "http://10.0.0.1:3128"
+    with pytest.raises(ConfigError, match="telegram.proxy"):
+        cfg.loads('[telegram]\nproxy = "10.0.0.1:3128"\n')
+    with pytest.raises(ConfigError, match="telegram.group_per_minute"):
+        cfg.loads("[telegram]\ngroup_per_minute = -1\n")
+
+
 # Every periodic time is a crontab line; the older notations name the line they meant.
 @pytest.mark.parametrize(("text", "key", "old", "meant"), [
     ('[info]\ndeadline = "fri 17:00"\n', "info.deadline", "fri 17:00", "0 17 * * fri"),
