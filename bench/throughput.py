@@ -115,9 +115,9 @@ async def _ours(n: int, bots: int = 1) -> Rate:
                 desks.append(desk)
             procs = [await stack.enter_async_context(botproc.dutydesk(d.db_path, d.emu, warmup=DUTY_TG))
                      for d in desks]
-            officers = [d.emu.get_user(800_000 + i) for d, share in zip(desks, shares) for i in range(share)]
+            officers = [d.emu.get_user(800_000 + i) for d, share in zip(desks, shares, strict=True) for i in range(share)]
             rate = await _timed(procs, n, [_report(o) for o in officers])
-            for desk, share in zip(desks, shares):
+            for desk, share in zip(desks, shares, strict=True):
                 await _check_filed(desk.db_path, share)
             return rate
 

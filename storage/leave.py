@@ -266,4 +266,4 @@ async def export(conn: aiosqlite.Connection, start: datetime, end: datetime, by:
         f"WHERE {where} ORDER BY r.id", params
     ) as cur:
         rows = await cur.fetchall()
-    return [{k: r[k] for k in r.keys()} for r in rows]
+    return [dict(r) for r in rows]

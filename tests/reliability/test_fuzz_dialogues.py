@@ -259,7 +259,7 @@ async def _walk(rig: FuzzRig, d: Dialogue, o: SimUser, junks: list[tuple[str, st
     cols = [d.columns[s] for s in d.columns]
     with sqlite3.connect(desk.db_path) as conn:
         row = conn.execute(f"SELECT {', '.join(cols)} FROM {d.table} ORDER BY id DESC LIMIT 1").fetchone()
-    stored = dict(zip(d.columns, row))
+    stored = dict(zip(d.columns, row, strict=True))
     summaries = [m for m in desk.emu.messages(o.id) if d.step_of(m) == last]
     for s, v in accepted.items():
         assert stored[s] == clean(v), f"{d.command}: {s} stored {stored[s]!r}, accepted {v!r}"

@@ -21,8 +21,10 @@ from tests.e2e.flows import file_report
 
 # ---------------------------------------------------------------------------------- domain
 
-O, U, C, D, R, L, A, E = (Role.OFFICER, Role.UNIT_HEAD, Role.UNIT_CHIEF, Role.DUTY, Role.DIRECTOR, Role.LEADER,
-                          Role.ADMIN, Role.INFO_EDITOR)
+# One letter per role keeps the matrix below readable (O for officer, hence the noqa).
+O, U, C, D, R, L, A, E = (  # noqa: E741
+    Role.OFFICER, Role.UNIT_HEAD, Role.UNIT_CHIEF, Role.DUTY, Role.DIRECTOR, Role.LEADER, Role.ADMIN, Role.INFO_EDITOR
+)
 ALL = {O, U, C, D, R, L, A, E}
 # The rules (DOMAIN.md), written independently of bot/domain/members.py: action -> roles allowed.
 SPEC: dict[Action, set[Role]] = {
