@@ -4,6 +4,7 @@ the member's role and unit against the database before acting on it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 # Report dialogue
 REPORT = "r"
@@ -49,6 +50,6 @@ def pattern(prefix: str, actions: tuple[str, ...]) -> str:
     return rf"^{prefix}:({'|'.join(actions)}):\d{{1,12}}$"
 
 
-def keyboard(rows: list[list[tuple[str, str]]]) -> dict[str, object]:
+def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> dict[str, object]:
     """An inline keyboard as Bot API JSON, ready for an outbox row."""
     return {"inline_keyboard": [[{"text": t, "callback_data": d} for t, d in row] for row in rows]}

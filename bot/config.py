@@ -634,7 +634,7 @@ def _validate_info(info: InfoPolicy) -> None:
     checks += [(f"info.reminders[{i}]", Weekly.parse, text) for i, text in enumerate(info.reminders)]
     for key, parse, text in checks:
         try:
-            parse(text)  # type: ignore[operator]
+            parse(text)
         except ScheduleError as exc:
             raise _KeyError(key, str(exc)) from None
     if info.weekly_quota < 0:
@@ -648,7 +648,7 @@ def loads(text: str, source: str = "<string>") -> Config:
         m = re.search(r"line (\d+)", str(exc))
         raise ConfigError(source, "syntax", str(exc), int(m.group(1)) if m else None) from None
     try:
-        cfg = _build(Config, data, "")
+        cfg: Config = _build(Config, data, "")
         cfg = dataclasses.replace(cfg, source=source)
         _validate(cfg)
     except _KeyError as exc:

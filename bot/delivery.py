@@ -211,7 +211,7 @@ class OutboxSender:
         return None
 
     def _retry_at(self, row: OutboxRow) -> float:
-        return time.time() + min(60.0, 0.5 * 2 ** min(row.attempts, 7))
+        return time.time() + min(60.0, 0.5 * 2.0 ** min(row.attempts, 7))
 
     async def _paced_call(self, row: OutboxRow) -> JSONDict | bool:
         """One Bot API call within the global budget; its token counts from Telegram's answer."""

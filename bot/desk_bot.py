@@ -62,7 +62,7 @@ class UpdateBacklog(asyncio.Queue[object]):
 POLL_LIMIT = 100
 
 
-class DeskBot(ExtBot[None]):
+class DeskBot(ExtBot[int]):  # int: AIORateLimiter's per-call argument (max_retries)
     # PTB freezes its objects; underscored attributes stay settable.
     _backlog: UpdateBacklog | None = None
     _clock: Callable[[], datetime] | None = None
@@ -160,7 +160,7 @@ def retry_seconds(exc: RetryAfter) -> float:
     return ra.total_seconds() if isinstance(ra, timedelta) else float(ra)
 
 
-class Payload(RequestData):
+class Payload(RequestData):  # type: ignore[misc]  # PTB marks RequestData final; see the docstring
     """Parameters as the Bot API takes them: strings as they are, anything else as JSON (PTB
     objects by their `to_dict()`); None means absent."""
 

@@ -79,7 +79,7 @@ def build_dialog() -> ConversationHandler[Any]:
     return dialogs.DialogMap(
         [kind for module in DIALOG_MODULES for kind in module.dialogs()],
         entry_points=entries,
-        states=states,  # type: ignore[arg-type]
+        states=states,
         fallbacks=[CommandHandler("cancel", start.cancel)],
         name=DIALOG_NAME,
         persistent=True,

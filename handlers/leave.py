@@ -154,7 +154,7 @@ async def ask_standin(update: Update, ctx: DeskContext) -> S:
     if await guard(update, ctx) is None:
         return S.STANDIN
     step = await standin_buttons(update, ctx)
-    text = ctx.t("leave.ask_standin")
+    text: str = ctx.t("leave.ask_standin")
     if len(step.rows) == 1:  # nobody to choose: say who could be and how they get registered
         text += "\n" + step.note
     await say(update, ctx, text, cb.keyboard(step.rows))

@@ -95,7 +95,7 @@ class BroadcastProgress:
 def _markup(data: dict[str, object]) -> Any:
     from telegram import InlineKeyboardMarkup
 
-    return InlineKeyboardMarkup.de_json(data, None)  # type: ignore[arg-type]
+    return InlineKeyboardMarkup.de_json(data, None)
 
 
 def install_progress(app: DeskApplication) -> BroadcastProgress | None:

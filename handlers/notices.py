@@ -9,6 +9,7 @@ standalone handlers; 请假 and 代会 ask one more question inside the dialogue
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
 
 from telegram import Update
@@ -107,7 +108,7 @@ async def _finish(update: Update, ctx: DeskContext) -> int:
     return ConversationHandler.END
 
 
-def _toggles(items: list[tuple[str, str]], chosen: set[str], prefix: str, ctx: DeskContext) -> Rows:
+def _toggles(items: Sequence[tuple[str, str]], chosen: set[str], prefix: str, ctx: DeskContext) -> Rows:
     rows = [[((("✅ " if v in chosen else "") + label), f"nd:{prefix}:{v}")] for v, label in items]
     rows.append([(ctx.t("notice.btn.done"), "nd:ok")])
     return rows

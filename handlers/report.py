@@ -32,6 +32,7 @@ from handlers.common import (
     DialogKind,
     DraftRows,
     DraftSlot,
+    Rows,
     acted_at,
     answer_query,
     buttons_only,
@@ -73,7 +74,7 @@ _slot = DraftSlot(KIND, ReportDraft.from_dict)
 _draft, _save = _slot.load, _slot.save
 
 
-def _kb(rows: list[list[tuple[str, str]]]) -> dict[str, object]:
+def _kb(rows: Rows) -> dict[str, object]:
     return cb.keyboard(rows)
 
 
@@ -512,7 +513,7 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
     s = ctx.services
     lines = [ctx.t("incident.deadline_line", stage=ctx.t(f"incident.stage.{r.stage}"), due=s.fmt.dt(r.due_at))
              for r in inc.stages if r.filed_at is None]
-    text = ctx.t("incident.confirmed", number=inc.number, learnt=s.fmt.dt(inc.learnt_at), deadlines="\n".join(lines))
+    text: str = ctx.t("incident.confirmed", number=inc.number, learnt=s.fmt.dt(inc.learnt_at), deadlines="\n".join(lines))
     first = inc.stage(inc.stages[0].stage)
     if first is not None and first.delay:
         text += "\n" + ctx.t("incident.first_late", delay=s.fmt.dur(first.delay))

@@ -13,7 +13,7 @@ from handlers.common import current_member, drop_drafts, guard, say
 
 
 def help_text(ctx: DeskContext, member: Member) -> str:
-    lines = [ctx.t("core.help_title")]
+    lines: list[str] = [ctx.t("core.help_title")]
     lines += [ctx.t.help_line(c) for c in registration.commands_for(member)]
     return "\n".join(lines)
 

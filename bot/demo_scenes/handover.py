@@ -68,6 +68,6 @@ async def play(stage: Stage) -> None:
     await director.wait_for("值班记录")
     await desk.settle()
     async with desk.db.conn.execute("SELECT handed_at, taken_at FROM handovers ORDER BY id DESC LIMIT 1") as cur:
-        handed, taken = await cur.fetchone()  # type: ignore[misc]
+        handed, taken = await cur.fetchone()
     stage.facts.setdefault("summary", []).append(
         f"值班记录与交接班：记录 1 条（含待办）；交班 {s.fmt.dt(from_db(handed))}，接班 {s.fmt.dt(from_db(taken))}。")

@@ -23,6 +23,7 @@ def roster_xlsx(stage: Stage) -> bytes:
     duty, director = stage.person("duty").first_name, stage.person("director").first_name
     wb = Workbook()
     ws = wb.active
+    assert ws is not None  # a new workbook has its one sheet
     header = rules.template_header(r)
     ws.append(header)
     for i in range(-1, 7):

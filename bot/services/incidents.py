@@ -50,7 +50,7 @@ async def _reporter_name(tx: Tx, inc: Incident) -> str:
 
 
 async def render_alert_status(s: Services, tx: Tx, inc: Incident) -> list[str]:
-    lines = []
+    lines: list[str] = []
     if inc.acked_by is not None:
         who = await members.by_id(tx.conn, inc.acked_by)
         lines.append(s.texts("incident.alert.acked", name=esc(who.name if who else "?"), time=s.fmt.dt(inc.acked_at)))
@@ -264,7 +264,7 @@ async def file_full(s: Services, member: Member, incident_id: int, answers: dict
         await incidents.update_facts(tx.conn, inc.id, **{k: answers.get(k) for k in FULL_FIELDS})
         body = s.texts("incident.views.full_block", **{k: esc(answers.get(k) or s.texts("incident.unknown_mark")) for k in FULL_FIELDS})
         late = await stage_filed(s, tx, inc, member, Stage.FULL, body, at)
-        open_fields = [s.texts(f"incident.field.{k}") for k in FULL_FIELDS if not answers.get(k)]
+        open_fields: list[str] = [s.texts(f"incident.field.{k}") for k in FULL_FIELDS if not answers.get(k)]
         return late, open_fields
 
 
@@ -274,7 +274,7 @@ async def file_followup(s: Services, member: Member, incident_id: int, text: str
         if not inc.open:
             raise ServiceError("incident.stages.already_closed", number=inc.number)
         await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "followup", name=member.name, text=text)
-        body = esc(text)
+        body: str = esc(text)
         if casualties is not None and casualties.any_known:
             merged = rules.merge_followup(inc.casualties, casualties)
             await incidents.set_casualties(tx.conn, inc.id, merged, Stage.FOLLOWUP, tx.now)

@@ -40,7 +40,7 @@ def _sheet(wb: Workbook, title: str, header: Sequence[str], body: Sequence[Seque
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    ws = wb.create_sheet(title)
+    ws: Worksheet = wb.create_sheet(title)
     ws.append(list(header))
     bold, fill = Font(bold=True), PatternFill("solid", fgColor=HEAD_COLOUR)
     centred = Alignment(horizontal="center", vertical="center")
