@@ -166,7 +166,8 @@ def render(r: dict[str, Any]) -> str:
         f"chaos: seed {r['seed']}: {r['reports']} reports by {r['officers']} officers, {r['kills']} × kill -9, "
         f"{r['restarts']} restarts" + (f", faults {r['faults']}" if r["faults"] else ""),
         f"  reports confirmed            {r['confirmed']}/{r['reports']}",
-        f"  stored exactly once          {r['stored_exactly_once']}/{r['reports']} (incidents in db: {r['incidents_in_db']})",
+        f"  stored exactly once          {r['stored_exactly_once']}/{r['reports']}"
+        f" (incidents in db: {r['incidents_in_db']})",
         f"  confirmed but not stored     {len(r['confirmed_not_stored'])} (data loss)"
         + (f": reports {r['confirmed_not_stored']}" if r["confirmed_not_stored"] else ""),
         f"  confirmed, other facts       {len(r['confirmed_wrong_facts'])} (an answer taken for another field)"
@@ -174,7 +175,8 @@ def render(r: dict[str, Any]) -> str:
         f"  never confirmed              {len(stuck)} (stuck dialogues)"
         + ("".join(f"\n    - report {i}: {why}" for i, why in stuck.items()) if stuck else ""),
         f"  messages delivered once      {r['messages_delivered_once']}/{r['messages_expected']}"
-        f"  lost {r['messages_lost']}  repeated {r['messages_duplicated']} (allowed: {r['in_flight_at_kills']} delivered"
+        f"  lost {r['messages_lost']}  repeated {r['messages_duplicated']}"
+        f" (allowed: {r['in_flight_at_kills']} delivered"
         f" but not yet marked sent at a kill)  by tag {r['by_tag']}",
         f"  interrupted conversations    {r['interrupted_conversations']}, resumed at their step {r['resumed_at_step']}"
         f" (answers re-sent: {r['answers_resent']}; a previous report's confirmation repeated late:"

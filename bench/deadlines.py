@@ -51,8 +51,8 @@ async def seed_incidents(conn, count: int, reporter_id: int, unit: str, start_se
 
 
 async def _run(desk, tmp: str, pending: int, n_inc: int, k: int, window: float) -> common.Result:  # type: ignore[no-untyped-def]
-    ids = await common.seed_members(desk, [(500_000, "信息员", common.OFFICER_UNIT, Role.OFFICER)]
-                                    + [(510_000 + i, f"提醒对象{i}", common.OFFICER_UNIT, Role.OFFICER) for i in range(k)])
+    reminded = [(510_000 + i, f"提醒对象{i}", common.OFFICER_UNIT, Role.OFFICER) for i in range(k)]
+    ids = await common.seed_members(desk, [(500_000, "信息员", common.OFFICER_UNIT, Role.OFFICER), *reminded])
     rnd = random.Random(4)
     far = datetime.now(UTC) + timedelta(days=30)
     t_seed = time.perf_counter()

@@ -103,7 +103,8 @@ def build_application(config: Config, token: str, db: Database, clock: Clock | N
     # Generous read timeout: retrying a slow-but-delivered send would duplicate it.
     # As many connections as updates in flight ([telegram] concurrent_updates): none waits for another's.
     read, write, connect, pool, connections = 30.0, 30.0, 10.0, 30.0, 64
-    timeouts: dict[str, Any] = {"read_timeout": read, "write_timeout": write, "connect_timeout": connect, "pool_timeout": pool}
+    timeouts: dict[str, Any] = {
+        "read_timeout": read, "write_timeout": write, "connect_timeout": connect, "pool_timeout": pool}
     request: BaseRequest
     get_updates_request: BaseRequest
     if config.telegram.transport == "httpx":

@@ -61,8 +61,8 @@ PERSIST_GROUP = 99
 REDELIVERY_GROUP = -1
 
 # Feature modules that contribute entry points and states to the one dialogue.
-DIALOG_MODULES = (report, record, stages, fact_review, marks, incident_actions, info, leave, holiday, notices, supervision,
-                  duty_log, handover, documents, document_work)
+DIALOG_MODULES = (report, record, stages, fact_review, marks, incident_actions, info, leave, holiday, notices,
+                  supervision, duty_log, handover, documents, document_work)
 
 
 def build_dialog() -> ConversationHandler[Any]:

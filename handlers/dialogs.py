@@ -190,7 +190,8 @@ class DialogMap(ConversationHandler[Any]):
         text = ctx.t("dialog.ask", icon=ctx.t("dialog.urgent_mark") if kind.urgent else "",
                      name=ctx.t(f"dialog.name.{kind.name}"), since=ctx.services.fmt.dt(since),
                      count=kind.answered(own), go=go, drop=drop, then=then)
-        await say(update, ctx, text, cb.keyboard([[(go, f"{cb.DRAFT}:go:{token}"), (drop, f"{cb.DRAFT}:drop:{token}")]]))
+        buttons = [(go, f"{cb.DRAFT}:go:{token}"), (drop, f"{cb.DRAFT}:drop:{token}")]
+        await say(update, ctx, text, cb.keyboard([buttons]))
 
     # --- 继续 / 放弃草稿 ---------------------------------------------------------------------
 
@@ -247,7 +248,8 @@ class DialogMap(ConversationHandler[Any]):
         await self._park(update, ctx, rows, *opened)
         return True
 
-    def _still_there(self, ctx: DeskContext, rows: Loaded, switch: dict[str, Any]) -> tuple[DialogKind, str, int] | None:
+    def _still_there(self, ctx: DeskContext, rows: Loaded,
+                     switch: dict[str, Any]) -> tuple[DialogKind, str, int] | None:
         """The draft the question was about, if it is still where the question found it."""
         kind, how, step = self.kinds.get(str(switch.get("name"))), switch.get("how"), switch.get("step")
         if kind is None or not isinstance(how, str) or not isinstance(step, int):

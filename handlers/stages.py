@@ -51,7 +51,8 @@ async def _open(update: Update, ctx: DeskContext, action: Action) -> tuple[Any, 
     member = await guard(update, ctx, action)
     if member is None:
         return None
-    parsed = cb.parse_id(update.callback_query.data if update.callback_query else None, cb.INCIDENT, cb.INCIDENT_ACTIONS)
+    data = update.callback_query.data if update.callback_query else None
+    parsed = cb.parse_id(data, cb.INCIDENT, cb.INCIDENT_ACTIONS)
     if parsed is None:
         await answer_query(update, ctx.t("core.stale_button"), alert=True)
         return None

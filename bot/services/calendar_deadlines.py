@@ -38,7 +38,8 @@ async def ensure_recurring(s: Services) -> None:
         if want not in pending:
             await tx.add_deadline(CHECK, RECURRING_REF, Weekly.parse(want).after(tx.now, s.config.tz), want)
         if years := missing_years(s, tx):  # the operator's log, in the configured language like the admins' message
-            log.warning(one_line(s.texts("leave.calendar_missing", years=s.texts("core.list_sep").join(map(str, years)))))
+            listed = s.texts("core.list_sep").join(map(str, years))
+            log.warning(one_line(s.texts("leave.calendar_missing", years=listed)))
 
 
 async def check(s: Services, tx: Tx, d: Deadline) -> None:

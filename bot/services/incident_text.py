@@ -168,6 +168,7 @@ def event_text(s: Services, kind: str, d: dict[str, Any]) -> str:
         kw["finding"] = s.texts(f"incident.marks.kind.{d['finding']}")
     if kind in ("first", "written", "full", "corrected"):
         delay = int(d.get("delay") or 0)
-        kw["late"] = s.texts("incident.alert.late_suffix", delay=s.fmt.dur(timedelta(seconds=delay))) if delay > 0 else ""
+        late = s.fmt.dur(timedelta(seconds=delay))
+        kw["late"] = s.texts("incident.alert.late_suffix", delay=late) if delay > 0 else ""
     key = f"incident.event.{kind}"
     return s.texts(key, **kw) if s.texts.has(key) else esc(kind)

@@ -70,7 +70,8 @@ def period_text(s: Services, start: datetime, end: datetime) -> str:
 def city_text(s: Services, leaves_city: bool | None) -> str:
     if leaves_city is None:
         return "—"
-    return s.texts("leave.fmt.leaves_city" if leaves_city else "leave.fmt.stays_in_city", city=esc(s.config.general.city))
+    key = "leave.fmt.leaves_city" if leaves_city else "leave.fmt.stays_in_city"
+    return s.texts(key, city=esc(s.config.general.city))
 
 
 def facts(

@@ -82,7 +82,8 @@ def classification(draft: NoticeDraft) -> Classification | None:
 # --- who receives it --------------------------------------------------------------------
 
 
-async def asked_for(conn: aiosqlite.Connection, people: list[Member], sender: Member) -> list[tuple[int, str, int, bool]]:
+async def asked_for(conn: aiosqlite.Connection, people: list[Member],
+                    sender: Member) -> list[tuple[int, str, int, bool]]:
     """Recipient rows (member_id, unit_code, asked_id, on_leave): whoever is on approved leave
     is shown as such and their stand-in is asked instead (bot.services.routing.skip_away decides
     who that is); without a usable stand-in they are still asked themselves."""
