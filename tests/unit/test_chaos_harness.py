@@ -46,7 +46,8 @@ async def test_a_late_repeat_of_the_previous_confirmation_does_not_confirm_the_n
 
     async def bot() -> None:
         await asyncio.sleep(0.05)
-        emu.api.send_message({"chat_id": user.id, "text": "✅ 已上报，事件编号 2026-0031。\n已通知区委办值班室和办公室领导。"}, {})
+        confirmed = "✅ 已上报，事件编号 2026-0031。\n已通知区委办值班室和办公室领导。"
+        emu.api.send_message({"chat_id": user.id, "text": confirmed}, {})
         await asyncio.sleep(0.5)  # the next report's first question comes late (a 429 waited out)
         emu.api.send_message({"chat_id": user.id, "text": "🚨 上报突发事件（第1步）\n请选择事件类别：",
                               "reply_markup": {"inline_keyboard": [[{"text": "火灾", "callback_data": "r:cat:fire"}]]}},

@@ -25,8 +25,8 @@ async def test_messages_arrive_intact_over_one_kept_alive_connection(emu: BotApi
     try:
         texts = [f"第{i}条 <b>通知</b> &amp; “引号” 😀 a+b=c?&x" .replace("&x", "&amp;x") for i in range(20)]
         for text in texts:
-            msg = await bot.send_message(501, text, parse_mode="HTML",
-                                         reply_markup={"inline_keyboard": [[{"text": "✅ 收到", "callback_data": "n:a:1"}]]})
+            keyboard = {"inline_keyboard": [[{"text": "✅ 收到", "callback_data": "n:a:1"}]]}
+            msg = await bot.send_message(501, text, parse_mode="HTML", reply_markup=keyboard)
             assert msg.chat.id == 501
         got = [m.text for m in emu.messages(501)]
         assert got == [f"第{i}条 通知 & “引号” 😀 a+b=c?&x" for i in range(20)]
