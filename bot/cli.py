@@ -150,7 +150,8 @@ def cmd_invite(args: argparse.Namespace) -> int:
             raise Failed(terminal(s.texts(err.key, **err.kw)), 2) from None
         finally:
             await s.db.close()
-        link = f"link: {deep_link(username, inv.code)}" if username else terminal(s.texts("cli.invite_no_link", code=inv.code))
+        link = (f"link: {deep_link(username, inv.code)}" if username
+                else terminal(s.texts("cli.invite_no_link", code=inv.code)))
         print(f"code: {inv.code}\n{link}\nexpires: {s.fmt.dt(inv.expires_at, year=True)}")
         return 0
 

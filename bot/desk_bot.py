@@ -160,7 +160,7 @@ def retry_seconds(exc: RetryAfter) -> float:
     return ra.total_seconds() if isinstance(ra, timedelta) else float(ra)
 
 
-class Payload(RequestData):  # type: ignore[misc]  # PTB marks RequestData final; see the docstring
+class Payload(RequestData):  # type: ignore[misc]  # final in PTB, yet its request layer takes only these
     """Parameters as the Bot API takes them: strings as they are, anything else as JSON (PTB
     objects by their `to_dict()`); None means absent."""
 
