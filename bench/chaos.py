@@ -193,7 +193,8 @@ class Chaos(People):
                 uid = next(iter(self.current))
                 for m in self.emu.messages(uid, include_user=True)[-6:]:
                     print("      ", m.summary()[:150], file=sys.stderr)
-                print("      answers:", [a for a in self.emu.get_user(uid).callback_answers[-3:]], file=sys.stderr)
+                user = self.emu.get_user(uid)
+                print("      answers:", user.callback_answers[-3:] if user else [], file=sys.stderr)
             stats = self.emu.stats
             print(f"  … {self.done}/{len(self.reports)} confirmed, {self.tally.kills} kills,"
                   f" {self.tally.resends} resends, steps {dict(steps)}, pending updates {self.emu.pending_updates},"
@@ -350,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # Stopped with SIGTERM (a soak cut short): unwind as for Ctrl-C, so the bot child is killed too.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    results = []
+    results: list[dict[str, Any]] = []
     for n in range(1, args.runs + 1):
         if args.runs > 1:
             print(f"chaos run {n}/{args.runs}", flush=True)

@@ -61,19 +61,19 @@ def check(c: Chaos, dialogue_s: float, total_s: float, exit_code: int) -> dict[s
             if n > 1:
                 problems.append(f"{n} reports were confirmed with the same number {number}")
         for r in incidents:
-            rep = next((x for x in c.reports if x.description == r["description"]), None)
-            if rep is None and r["number"] in numbers:
+            filed = next((x for x in c.reports if x.description == r["description"]), None)
+            if filed is None and r["number"] in numbers:
                 continue  # the report confirmed with this number was named above (other facts)
-            if rep is None:
+            if filed is None:
                 problems.append(f"incident {r['number']} matches no report (a half/foreign record): {dict(r)}")
                 continue
             if (r["place"], r["category"], r["unit_code"], r["deaths"], r["injured"]) != (
-                    rep.place, rep.category, rep.unit, rep.casualties[0], rep.casualties[1]):
+                    filed.place, filed.category, filed.unit, filed.casualties[0], filed.casualties[1]):
                 problems.append(f"incident {r['number']} stored wrong facts: {dict(r)}")
-                bad_reports.append(rep.index)
-            if rep.number and rep.number != r["number"]:
-                problems.append(f"report {rep.index} confirmed as {rep.number}, stored as {r['number']}")
-                bad_reports.append(rep.index)
+                bad_reports.append(filed.index)
+            if filed.number and filed.number != r["number"]:
+                problems.append(f"report {filed.index} confirmed as {filed.number}, stored as {r['number']}")
+                bad_reports.append(filed.index)
         rows = conn.execute("SELECT id, chat_id, method, payload, tag, status FROM outbox").fetchall()
         status = Counter(r["status"] for r in rows)
         expected: Counter[tuple[int, str]] = Counter()
@@ -125,10 +125,10 @@ def check(c: Chaos, dialogue_s: float, total_s: float, exit_code: int) -> dict[s
             want_events[(d["ref_id"], "late", d["stage"])] += 1
         elif d["kind"] == "incident.forward_remind":
             want_events[(d["ref_id"], "forward_reminded", "")] += 1
-    effects_once = sum(1 for k in want_events if events.get(k, 0) == 1)
-    for k in want_events:
-        if events.get(k, 0) != 1:
-            problems.append(f"deadline {k} had {events.get(k, 0)} effects")
+    effects_once = sum(1 for effect in want_events if events.get(effect, 0) == 1)
+    for effect in want_events:
+        if events.get(effect, 0) != 1:
+            problems.append(f"deadline {effect} had {events.get(effect, 0)} effects")
     if t.stalls and not c.args.faults:
         problems.append(f"{t.stalls} answers never came without a crash")
     if t.restarted_dialogues:

@@ -9,6 +9,7 @@ import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bench import botproc, common
 from bot.domain.members import Role
@@ -96,7 +97,7 @@ async def run(incidents: int = 500, notices: int = 5000, members_n: int = 300, r
             await common.stop_desk(desk)
     ready = [s.ready_s for s in starts]
     best, worst = min(ready), max(ready)
-    rows = [(k, v, "") for k, v in sizes.items()]
+    rows: list[tuple[str, Any, str]] = [(k, v, "") for k, v in sizes.items()]
     rows += [
         ("database MB", size_mb, ""),
         ("runs", repeat, ""),
