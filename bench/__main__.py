@@ -1,4 +1,5 @@
-"""`python -m bench [latency|throughput|deadlines|broadcast|coldstart|failover|all] [sizes]` — see README "Benchmarks"."""
+"""`python -m bench [latency|throughput|deadlines|broadcast|coldstart|failover|all] [sizes]`
+— see docs/PERFORMANCE.md."""
 
 from __future__ import annotations
 

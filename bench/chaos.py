@@ -193,10 +193,13 @@ class Chaos(People):
                 uid = next(iter(self.current))
                 for m in self.emu.messages(uid, include_user=True)[-6:]:
                     print("      ", m.summary()[:150], file=sys.stderr)
-                print("      answers:", [a for a in self.emu.get_user(uid).callback_answers[-3:]], file=sys.stderr)
-            print(f"  … {self.done}/{len(self.reports)} confirmed, {self.tally.kills} kills, {self.tally.resends} resends,"
-                  f" steps {dict(steps)}, pending updates {self.emu.pending_updates},"
-                  f" polls {self.emu.stats.requests.get('getUpdates', 0)}, errors {dict(self.emu.stats.errors)} req {dict(self.emu.stats.requests)}", file=sys.stderr, flush=True)
+                user = self.emu.get_user(uid)
+                print("      answers:", user.callback_answers[-3:] if user else [], file=sys.stderr)
+            stats = self.emu.stats
+            print(f"  … {self.done}/{len(self.reports)} confirmed, {self.tally.kills} kills,"
+                  f" {self.tally.resends} resends, steps {dict(steps)}, pending updates {self.emu.pending_updates},"
+                  f" polls {stats.requests.get('getUpdates', 0)}, errors {dict(stats.errors)}"
+                  f" req {dict(stats.requests)}", file=sys.stderr, flush=True)
 
     # ------------------------------------------------------------------ run
 
@@ -300,7 +303,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--slow", type=float, default=1.0, help="seconds a 'slow' fault stalls")
     p.add_argument("--answer-timeout", type=float, default=20.0)
     p.add_argument("--seed", type=int, default=None, help="replay this seed (default: a fresh one, printed first)")
-    p.add_argument("--runs", type=int, default=1, help="run N times (fresh seeds unless --seed), stop at the first failure")
+    p.add_argument("--runs", type=int, default=1,
+                   help="run N times (fresh seeds unless --seed), stop at the first failure")
     p.add_argument("--explain", type=int, default=3, help="on failure, follow at most this many reports in full")
     p.add_argument("-v", "--verbose", action="count", default=0, help="print progress every 5 s")
     p.add_argument("--keep", action="store_true", help="keep the temporary folder (database, bot log); "
@@ -313,9 +317,11 @@ def replay_command(args: argparse.Namespace, seed: int) -> str:
     defaults = vars(parse_args([]))
     parts = ["python -m bench.chaos"]
     for name, value in vars(args).items():
-        if name in ("seed", "runs", "verbose", "keep") or (value == defaults.get(name) and name not in ("reports", "kills")):
+        if name in ("seed", "runs", "verbose", "keep") or (
+                value == defaults.get(name) and name not in ("reports", "kills")):
             continue
-        parts.append(f"--{name.replace('_', '-')} {value:g}" if isinstance(value, float) else f"--{name.replace('_', '-')} {value}")
+        option = f"--{name.replace('_', '-')}"
+        parts.append(f"{option} {value:g}" if isinstance(value, float) else f"{option} {value}")
     return " ".join(parts + [f"--seed {seed}"])
 
 
@@ -345,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # Stopped with SIGTERM (a soak cut short): unwind as for Ctrl-C, so the bot child is killed too.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    results = []
+    results: list[dict[str, Any]] = []
     for n in range(1, args.runs + 1):
         if args.runs > 1:
             print(f"chaos run {n}/{args.runs}", flush=True)

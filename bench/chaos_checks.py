@@ -61,19 +61,19 @@ def check(c: Chaos, dialogue_s: float, total_s: float, exit_code: int) -> dict[s
             if n > 1:
                 problems.append(f"{n} reports were confirmed with the same number {number}")
         for r in incidents:
-            rep = next((x for x in c.reports if x.description == r["description"]), None)
-            if rep is None and r["number"] in numbers:
+            filed = next((x for x in c.reports if x.description == r["description"]), None)
+            if filed is None and r["number"] in numbers:
                 continue  # the report confirmed with this number was named above (other facts)
-            if rep is None:
+            if filed is None:
                 problems.append(f"incident {r['number']} matches no report (a half/foreign record): {dict(r)}")
                 continue
             if (r["place"], r["category"], r["unit_code"], r["deaths"], r["injured"]) != (
-                    rep.place, rep.category, rep.unit, rep.casualties[0], rep.casualties[1]):
+                    filed.place, filed.category, filed.unit, filed.casualties[0], filed.casualties[1]):
                 problems.append(f"incident {r['number']} stored wrong facts: {dict(r)}")
-                bad_reports.append(rep.index)
-            if rep.number and rep.number != r["number"]:
-                problems.append(f"report {rep.index} confirmed as {rep.number}, stored as {r['number']}")
-                bad_reports.append(rep.index)
+                bad_reports.append(filed.index)
+            if filed.number and filed.number != r["number"]:
+                problems.append(f"report {filed.index} confirmed as {filed.number}, stored as {r['number']}")
+                bad_reports.append(filed.index)
         rows = conn.execute("SELECT id, chat_id, method, payload, tag, status FROM outbox").fetchall()
         status = Counter(r["status"] for r in rows)
         expected: Counter[tuple[int, str]] = Counter()
@@ -125,10 +125,10 @@ def check(c: Chaos, dialogue_s: float, total_s: float, exit_code: int) -> dict[s
             want_events[(d["ref_id"], "late", d["stage"])] += 1
         elif d["kind"] == "incident.forward_remind":
             want_events[(d["ref_id"], "forward_reminded", "")] += 1
-    effects_once = sum(1 for k in want_events if events.get(k, 0) == 1)
-    for k in want_events:
-        if events.get(k, 0) != 1:
-            problems.append(f"deadline {k} had {events.get(k, 0)} effects")
+    effects_once = sum(1 for effect in want_events if events.get(effect, 0) == 1)
+    for effect in want_events:
+        if events.get(effect, 0) != 1:
+            problems.append(f"deadline {effect} had {events.get(effect, 0)} effects")
     if t.stalls and not c.args.faults:
         problems.append(f"{t.stalls} answers never came without a crash")
     if t.restarted_dialogues:
@@ -166,7 +166,8 @@ def render(r: dict[str, Any]) -> str:
         f"chaos: seed {r['seed']}: {r['reports']} reports by {r['officers']} officers, {r['kills']} × kill -9, "
         f"{r['restarts']} restarts" + (f", faults {r['faults']}" if r["faults"] else ""),
         f"  reports confirmed            {r['confirmed']}/{r['reports']}",
-        f"  stored exactly once          {r['stored_exactly_once']}/{r['reports']} (incidents in db: {r['incidents_in_db']})",
+        f"  stored exactly once          {r['stored_exactly_once']}/{r['reports']}"
+        f" (incidents in db: {r['incidents_in_db']})",
         f"  confirmed but not stored     {len(r['confirmed_not_stored'])} (data loss)"
         + (f": reports {r['confirmed_not_stored']}" if r["confirmed_not_stored"] else ""),
         f"  confirmed, other facts       {len(r['confirmed_wrong_facts'])} (an answer taken for another field)"
@@ -174,7 +175,8 @@ def render(r: dict[str, Any]) -> str:
         f"  never confirmed              {len(stuck)} (stuck dialogues)"
         + ("".join(f"\n    - report {i}: {why}" for i, why in stuck.items()) if stuck else ""),
         f"  messages delivered once      {r['messages_delivered_once']}/{r['messages_expected']}"
-        f"  lost {r['messages_lost']}  repeated {r['messages_duplicated']} (allowed: {r['in_flight_at_kills']} delivered"
+        f"  lost {r['messages_lost']}  repeated {r['messages_duplicated']}"
+        f" (allowed: {r['in_flight_at_kills']} delivered"
         f" but not yet marked sent at a kill)  by tag {r['by_tag']}",
         f"  interrupted conversations    {r['interrupted_conversations']}, resumed at their step {r['resumed_at_step']}"
         f" (answers re-sent: {r['answers_resent']}; a previous report's confirmation repeated late:"

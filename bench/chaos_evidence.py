@@ -138,8 +138,9 @@ def _facts(conn: sqlite3.Connection, chat: int, description: str, update_ids: li
     out += [f"conversation {r['name']}: state {_state_name(r['state'])} (written by update {r['update_id']})"
             for r in conv] or ["conversation: none (no dialogue open)"]
     member = conn.execute("SELECT id FROM members WHERE telegram_id=?", (chat,)).fetchone()
-    rows = conn.execute("SELECT id, number, description, created_at FROM incidents WHERE description=? OR reporter_id=? "
-                        "ORDER BY id", (description, member["id"] if member else -1)).fetchall()
+    rows = conn.execute("SELECT id, number, description, created_at FROM incidents"
+                        " WHERE description=? OR reporter_id=? ORDER BY id",
+                        (description, member["id"] if member else -1)).fetchall()
     mine = [f"#{r['id']} {r['number']} at {r['created_at']}" for r in rows if r["description"] == description]
     out.append(f"incident with its description: {', '.join(mine) or 'NONE'}")
     out += [f"  officer's other incident #{r['id']} {r['number']} at {r['created_at']}: {r['description'][:40]!r}"

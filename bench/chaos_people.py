@@ -148,7 +148,8 @@ class People:
                     if (user.id, msgs[idx].message_id) not in self.late_seen:
                         self.late_seen.add((user.id, msgs[idx].message_id))
                         self.tally.late_confirmations += 1
-                        rep.dialogue.note(self.now(), f"skips a late repeat of an earlier confirmation (#{msgs[idx].message_id})")
+                        rep.dialogue.note(self.now(), "skips a late repeat of an earlier confirmation"
+                                                      f" (#{msgs[idx].message_id})")
                     continue
                 if step is not None:
                     found = (idx, msgs[idx], step)

@@ -79,7 +79,8 @@ class RetryWatch:
         inject, run = server._inject, server._run
 
         def key(method: str, params: dict[str, Any]) -> tuple[object, ...]:
-            return (params.get("chat_id"), method, params.get("text") or params.get("caption"), params.get("message_id"))
+            text = params.get("text") or params.get("caption")
+            return (params.get("chat_id"), method, text, params.get("message_id"))
 
         def watched_inject(fault: str, method: str, params: dict[str, Any]) -> Any:
             if is_sending_method(method):

@@ -9,6 +9,7 @@ import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bench import botproc, common
 from bot.domain.members import Role
@@ -58,15 +59,17 @@ async def seed_year(conn, *, incidents: int, notices: int, members_n: int, per_n
             at = to_db(now - timedelta(minutes=90 * i))
             cur = await conn.execute(
                 "INSERT INTO notices(kind, sender_id, unit_code, title, body, audience, created_at, due_at)"
-                " VALUES ('notice',?,?,?,?,?,?,?)", (ids[5], "office", f"通知{i}", "请各单位落实。" * 10, audience, at, at))
+                " VALUES ('notice',?,?,?,?,?,?,?)",
+                (ids[5], "office", f"通知{i}", "请各单位落实。" * 10, audience, at, at))
             nid = cur.lastrowid
             chosen = [ids[(i * 7 + j) % len(ids)] for j in range(per_notice)]
             await conn.executemany(
                 "INSERT OR IGNORE INTO notice_recipients(notice_id, member_id, unit_code, asked_id, acked_at)"
                 " VALUES (?,?,?,?,?)", [(nid, m, "office", m, at) for m in chosen])
             payload = json.dumps({"text": f"通知{i}：请各单位落实。", "parse_mode": "HTML"}, ensure_ascii=False)
-            outbox_rows += [(300_000 + (m % members_n), "sendMessage", payload, "notice", nid, "deliver", "sent", at, at)
-                            for m in chosen]
+            outbox_rows += [
+                (300_000 + (m % members_n), "sendMessage", payload, "notice", nid, "deliver", "sent", at, at)
+                for m in chosen]
     await conn.executemany(
         "INSERT INTO outbox(chat_id, method, payload, ref_kind, ref_id, tag, status, created_at, sent_at)"
         " VALUES (?,?,?,?,?,?,?,?,?)", outbox_rows)
@@ -94,7 +97,7 @@ async def run(incidents: int = 500, notices: int = 5000, members_n: int = 300, r
             await common.stop_desk(desk)
     ready = [s.ready_s for s in starts]
     best, worst = min(ready), max(ready)
-    rows = [(k, v, "") for k, v in sizes.items()]
+    rows: list[tuple[str, Any, str]] = [(k, v, "") for k, v in sizes.items()]
     rows += [
         ("database MB", size_mb, ""),
         ("runs", repeat, ""),

@@ -16,6 +16,7 @@ import json
 import random
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bench import botproc, common
 from bench.coldstart import spawn_until_answer
@@ -51,8 +52,8 @@ async def seed_incidents(conn, count: int, reporter_id: int, unit: str, start_se
 
 
 async def _run(desk, tmp: str, pending: int, n_inc: int, k: int, window: float) -> common.Result:  # type: ignore[no-untyped-def]
-    ids = await common.seed_members(desk, [(500_000, "信息员", common.OFFICER_UNIT, Role.OFFICER)]
-                                    + [(510_000 + i, f"提醒对象{i}", common.OFFICER_UNIT, Role.OFFICER) for i in range(k)])
+    reminded = [(510_000 + i, f"提醒对象{i}", common.OFFICER_UNIT, Role.OFFICER) for i in range(k)]
+    ids = await common.seed_members(desk, [(500_000, "信息员", common.OFFICER_UNIT, Role.OFFICER), *reminded])
     rnd = random.Random(4)
     far = datetime.now(UTC) + timedelta(days=30)
     t_seed = time.perf_counter()
@@ -96,7 +97,7 @@ async def _run(desk, tmp: str, pending: int, n_inc: int, k: int, window: float) 
         late.append(msg.date - due.timestamp())
     s = common.spread(late)
     ok = start.ready_s <= 2 and start.rss_mb <= 150 and s["p99"] <= 1000
-    rows = [
+    figures: list[tuple[str, Any, str]] = [
         ("pending deadlines in DB", cnt, ""),
         ("incidents in DB", n_inc, ""),
         ("(seeding by SQL, s)", seed_s, ""),
@@ -107,7 +108,7 @@ async def _run(desk, tmp: str, pending: int, n_inc: int, k: int, window: float) 
         ("lateness p99 ms", s["p99"], common.verdict(s["p99"] <= 1000, "≤ 1 s")),
         ("lateness max ms", s["max"], ""),
     ]
-    text = common.table("deadline scale", rows)
+    text = common.table("deadline scale", figures)
     text += ("\narrangement: start → first answer and RSS: `dutydesk run` in its own process;"
              "\n             lateness: " + botproc.IN_PROCESS_ARRANGEMENT + " (a bench-only deadline kind)")
     return common.Result("deadlines", text, ok)

@@ -88,7 +88,7 @@ async def _measure(emu: BotApiEmulator, db: Database, sets: list[list[int]], n: 
         for chat in sets[k]:
             user = emu.get_user(chat)
             assert user is not None
-            msg = await user.wait_for(lambda x, num=number: num in (x.text or ""), timeout=30)
+            msg = await user.wait_for(re.compile(re.escape(number)), timeout=30)
             ends.append(msg.date)
         latencies.append(max(ends) - t0)
     return latencies

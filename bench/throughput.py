@@ -75,8 +75,9 @@ async def run(sizes: Sequence[int] = (100, 1000), runs: int = 3) -> common.Resul
              f" (bot/telegram_http.py) and event loop ({loop.name()}, bot/loop.py), the like-for-like floor")
     text += (f"\n  {SPLIT} bots = the officers split over {SPLIT} independent `dutydesk run` processes, each with"
              " its own database and emulator: the ceiling of sharding one bot over this machine's cores")
-    text += ("\nCPU over the median run's timed window, % of one core: bot process(es) (bench process = emulator + people;"
-             " stolen = taken by the hypervisor for other guests, the main cause of run-to-run spread here)\n")
+    text += ("\nCPU over the median run's timed window, % of one core: bot process(es)"
+             " (bench process = emulator + people; stolen = taken by the hypervisor for other guests,"
+             " the main cause of run-to-run spread here)\n")
     text += "\n".join(cpu_lines)
     text += "\ngoal: ≥ 500 updates/s and ratio ≥ 0.5 — " + ("met" if ok else "NOT met")
     return common.Result("throughput", text, ok)
@@ -115,9 +116,10 @@ async def _ours(n: int, bots: int = 1) -> Rate:
                 desks.append(desk)
             procs = [await stack.enter_async_context(botproc.dutydesk(d.db_path, d.emu, warmup=DUTY_TG))
                      for d in desks]
-            officers = [d.emu.get_user(800_000 + i) for d, share in zip(desks, shares) for i in range(share)]
+            officers = [d.emu.get_user(800_000 + i)
+                        for d, share in zip(desks, shares, strict=True) for i in range(share)]
             rate = await _timed(procs, n, [_report(o) for o in officers])
-            for desk, share in zip(desks, shares):
+            for desk, share in zip(desks, shares, strict=True):
                 await _check_filed(desk.db_path, share)
             return rate
 

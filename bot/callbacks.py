@@ -4,6 +4,7 @@ the member's role and unit against the database before acting on it."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 # Report dialogue
@@ -66,7 +67,8 @@ def _ids(*actions: str) -> str:
 
 
 PREFIXES: dict[str, Prefix] = {p.code: p for p in (
-    Prefix(REPORT, rf"ok|edit|x|cat:{_WORD}|t:(now|m30|h1|same)|cas:(none|unk)|cnt:unk|e:{_WORD}", "the /report dialogue"),
+    Prefix(REPORT, rf"ok|edit|x|cat:{_WORD}|t:(now|m30|h1|same)|cas:(none|unk)|cnt:unk|e:{_WORD}",
+           "the /report dialogue"),
     Prefix(RECORD, r"u:[a-z0-9_]{1,32}|s:[a-z]{1,16}", "the /record dialogue"),
     Prefix(DRAFT, r"(go|drop):[0-9a-f]{8}", "continue or drop a dialogue's unsaved answers"),
     Prefix(INCIDENT, _ids(*INCIDENT_ACTIONS), "an incident's buttons"),
@@ -124,6 +126,6 @@ def pattern(prefix: str, actions: tuple[str, ...]) -> str:
     return rf"^{prefix}:({'|'.join(actions)}):\d{{1,12}}$"
 
 
-def keyboard(rows: list[list[tuple[str, str]]]) -> dict[str, object]:
+def keyboard(rows: Sequence[Sequence[tuple[str, str]]]) -> dict[str, object]:
     """An inline keyboard as Bot API JSON, ready for an outbox row."""
     return {"inline_keyboard": [[{"text": t, "callback_data": d} for t, d in row] for row in rows]}

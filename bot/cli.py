@@ -150,7 +150,8 @@ def cmd_invite(args: argparse.Namespace) -> int:
             raise Failed(terminal(s.texts(err.key, **err.kw)), 2) from None
         finally:
             await s.db.close()
-        link = f"link: {deep_link(username, inv.code)}" if username else terminal(s.texts("cli.invite_no_link", code=inv.code))
+        link = (f"link: {deep_link(username, inv.code)}" if username
+                else terminal(s.texts("cli.invite_no_link", code=inv.code)))
         print(f"code: {inv.code}\n{link}\nexpires: {s.fmt.dt(inv.expires_at, year=True)}")
         return 0
 
@@ -317,7 +318,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--webhook-url", type=webhook_url, metavar="URL",
                    help="public HTTPS address Telegram posts updates to (…/telegram is added)")
     s.add_argument("--webhook-secret-file", metavar="PATH",
-                   help="file holding the webhook secret (or set DUTYDESK_WEBHOOK_SECRET / DUTYDESK_WEBHOOK_SECRET_FILE)")
+                   help="file holding the webhook secret"
+                        " (or set DUTYDESK_WEBHOOK_SECRET / DUTYDESK_WEBHOOK_SECRET_FILE)")
     s.add_argument("--webhook-secret", metavar="SECRET",
                    help="the webhook secret itself: visible to every local user in `ps`; prefer the environment")
     s.add_argument("--listen", default="0.0.0.0", metavar="ADDRESS", help="webhook: address to listen on")
@@ -327,7 +329,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     s = command("invite", "create a single-use invitation and print its link", cmd_invite)
     s.add_argument("--unit", required=True, help="unit code, e.g. jianshelu")
-    s.add_argument("--role", required=True, help="officer, unit_head, unit_chief, duty, director, leader, admin, info_editor")
+    s.add_argument("--role", required=True,
+                   help="officer, unit_head, unit_chief, duty, director, leader, admin, info_editor")
     s.add_argument("--name", help="the person's name (default: their Telegram name)")
     s.add_argument("--expires", type=invite_expiry, metavar="DURATION",
                    help="how long the invitation is valid, e.g. 12h, 7d (default [invites] default_expiry)")

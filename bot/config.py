@@ -647,7 +647,8 @@ def _validate_leave(lv: LeavePolicy) -> None:
                 raise _KeyError(f"leave.chains[{i}].steps[{j}].on_self", f"no chain named {step.on_self!r}")
         for role in chain.roles:
             if role not in ROLES:
-                raise _KeyError(f"leave.chains[{i}].roles", f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+                raise _KeyError(f"leave.chains[{i}].roles",
+                                f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
     for key, selectors in lists:
         for sel in selectors:
             if not _SELECTOR_RE.match(sel):
@@ -811,7 +812,8 @@ def load(path: Path | str | None = None) -> Config:
     except FileNotFoundError:
         raise ConfigError(p, "file", "not found: create one with `dutydesk init`") from None
     except IsADirectoryError:
-        raise ConfigError(p, "file", "is a directory: name the TOML file, e.g. --config /etc/dutydesk/dutydesk.toml") from None
+        raise ConfigError(p, "file",
+                          "is a directory: name the TOML file, e.g. --config /etc/dutydesk/dutydesk.toml") from None
     except OSError as exc:
         raise ConfigError(p, "file", f"cannot be read: {exc.strerror or exc}") from None
     except UnicodeDecodeError:

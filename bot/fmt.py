@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -53,11 +53,11 @@ def clip(text: str, limit: int = MAX_MESSAGE) -> str:
     return head + "".join(f"</{name}>" for name in reversed(open_tags)) + "\n…"
 
 
-def clip_timeline(render: Callable[[list[str]], str], lines: list[str], omitted: Callable[[int], str],
+def clip_timeline(render: Callable[[list[str]], str], lines: Sequence[str], omitted: Callable[[int], str],
                   limit: int = MAX_MESSAGE) -> str:
     """`render(lines)` for a message whose timeline (oldest first) may not fit: the oldest lines
     give way, `omitted(n)` says how many, and the newest — what the reader needs — stay."""
-    text = render(lines)
+    text = render(list(lines))
     if len(text) <= limit:
         return text
     over = len(text) - limit + len(omitted(len(lines))) + 1

@@ -54,7 +54,8 @@ def example_config_text(emu: BotApiEmulator, database: Path | str, *, bot_userna
     for key, value in (("database", str(database)), ("base_url", emu.base_url), ("base_file_url", emu.base_file_url),
                        ("bot_username", bot_username)):
         if value is not None:
-            text = re.sub(rf'(?m)^{key} = "[^"\n]*"', lambda _m, k=key, v=value: f'{k} = "{v}"', text, count=1)
+            line = f'{key} = "{value}"'.replace("\\", r"\\")  # a replacement template: backslashes doubled
+            text = re.sub(rf'(?m)^{key} = "[^"\n]*"', line, text, count=1)
     for key in ("global_per_second", "per_chat_per_second", "group_per_minute"):
         text = re.sub(rf"(?m)^{key} = \d+", f"{key} = {getattr(lim, key)}", text, count=1)
     return text

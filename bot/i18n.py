@@ -20,6 +20,7 @@ import tomllib
 from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
+from typing import overload
 
 CATALOG_DIR = Path(__file__).parent / "catalog"
 LANGUAGES = ("zh", "en")
@@ -62,6 +63,11 @@ class Html(str):
 
     __slots__ = ()
 
+    # The overloads tell the type checker what the run time does: Html with Html stays Html.
+    @overload
+    def __add__(self, other: Html) -> Html: ...
+    @overload
+    def __add__(self, other: str) -> str: ...
     def __add__(self, other: str) -> str:
         joined = str.__add__(self, other)
         return Html(joined) if _is_html(other) else joined
@@ -70,7 +76,11 @@ class Html(str):
         joined = str.__add__(other, self)
         return Html(joined) if _is_html(other) else joined
 
-    def join(self, items: Iterable[str]) -> str:  # type: ignore[override]
+    @overload
+    def join(self, items: Iterable[Html]) -> Html: ...
+    @overload
+    def join(self, items: Iterable[str]) -> str: ...
+    def join(self, items: Iterable[str]) -> str:
         parts = list(items)
         joined = str.join(self, parts)
         return Html(joined) if all(_is_html(x) for x in parts) else joined

@@ -34,7 +34,8 @@ class SenderOrder(BaseUpdateProcessor):
                 return ("chat", chat.id)
         return None
 
-    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+    # PTB marks process_update final; wrapping it is how the order per sender is kept (see above).
+    async def process_update(self, update: object, coroutine: Awaitable[Any]) -> None:  # type: ignore[misc]
         # Tasks start in the order the updates were fetched and asyncio.Lock wakes its waiters
         # first come, first served: one sender's updates enter in the order Telegram gave them.
         key = self.sender(update)

@@ -61,8 +61,8 @@ PERSIST_GROUP = 99
 REDELIVERY_GROUP = -1
 
 # Feature modules that contribute entry points and states to the one dialogue.
-DIALOG_MODULES = (report, record, stages, fact_review, marks, incident_actions, info, leave, holiday, notices, supervision,
-                  duty_log, handover, documents, document_work)
+DIALOG_MODULES = (report, record, stages, fact_review, marks, incident_actions, info, leave, holiday, notices,
+                  supervision, duty_log, handover, documents, document_work)
 
 
 def build_dialog() -> ConversationHandler[Any]:
@@ -79,7 +79,7 @@ def build_dialog() -> ConversationHandler[Any]:
     return dialogs.DialogMap(
         [kind for module in DIALOG_MODULES for kind in module.dialogs()],
         entry_points=entries,
-        states=states,  # type: ignore[arg-type]
+        states=states,
         fallbacks=[CommandHandler("cancel", start.cancel)],
         name=DIALOG_NAME,
         persistent=True,

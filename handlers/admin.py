@@ -31,7 +31,7 @@ async def list_members(update: Update, ctx: DeskContext) -> None:
     s = ctx.services
     everyone = await members.all_members(s.db.read)
     phones = await masked_phones(s, [m.id for m in everyone])  # masked even here: the list may be forwarded
-    lines = [ctx.t("core.admin.members_title", count=len(everyone))]
+    lines: list[str] = [ctx.t("core.admin.members_title", count=len(everyone))]
     unit = None
     for m in everyone:
         if m.unit_code != unit:

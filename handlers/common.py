@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -283,7 +283,7 @@ class Draft(Protocol):
 D = TypeVar("D", bound=Draft)
 
 
-def stray_handler(answer_above_key: str) -> Callable[[Update, DeskContext], Awaitable[None]]:
+def stray_handler(answer_above_key: str) -> Callable[[Update, DeskContext], Coroutine[Any, Any, None]]:
     """A dialogue's catch-all: a button from elsewhere is stale; anything else gets what is expected."""
     async def stray(update: Update, ctx: DeskContext) -> None:
         if update.callback_query is not None:
@@ -294,7 +294,7 @@ def stray_handler(answer_above_key: str) -> Callable[[Update, DeskContext], Awai
     return stray
 
 
-Rows = list[list[tuple[str, str]]]  # an inline keyboard as (label, callback data) rows
+Rows = Sequence[Sequence[tuple[str, str]]]  # an inline keyboard as (label, callback data) rows
 
 
 @dataclass
@@ -320,7 +320,7 @@ def button_hint(ctx: DeskContext, step: ButtonStep) -> str:
     return text + ("\n" + step.note if step.note else "")
 
 
-def buttons_only(step: StepButtons) -> Callable[[Update, DeskContext], Awaitable[None]]:
+def buttons_only(step: StepButtons) -> Callable[[Update, DeskContext], Coroutine[Any, Any, None]]:
     """The catch-all of a step that takes only a button: another button is stale; typed text or
     media gets `button_hint`, built from the same `step` the question's keyboard is built from."""
     async def hint(update: Update, ctx: DeskContext) -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -52,7 +52,7 @@ SWITCH = "dialog.switch"  # drafts row: the open question about a draft (token, 
 END = ConversationHandler.END
 _CHOICE = re.compile(rf"^{cb.DRAFT}:(go|drop):([0-9a-f]{{8}})$")
 
-Entry = Callable[[Update, DeskContext], Awaitable[object]]
+Entry = Callable[[Update, DeskContext], Coroutine[Any, Any, object]]
 Loaded = dict[str, tuple[dict[str, Any], datetime]]
 
 
@@ -190,7 +190,8 @@ class DialogMap(ConversationHandler[Any]):
         text = ctx.t("dialog.ask", icon=ctx.t("dialog.urgent_mark") if kind.urgent else "",
                      name=ctx.t(f"dialog.name.{kind.name}"), since=ctx.services.fmt.dt(since),
                      count=kind.answered(own), go=go, drop=drop, then=then)
-        await say(update, ctx, text, cb.keyboard([[(go, f"{cb.DRAFT}:go:{token}"), (drop, f"{cb.DRAFT}:drop:{token}")]]))
+        buttons = [(go, f"{cb.DRAFT}:go:{token}"), (drop, f"{cb.DRAFT}:drop:{token}")]
+        await say(update, ctx, text, cb.keyboard([buttons]))
 
     # --- 继续 / 放弃草稿 ---------------------------------------------------------------------
 
@@ -247,10 +248,11 @@ class DialogMap(ConversationHandler[Any]):
         await self._park(update, ctx, rows, *opened)
         return True
 
-    def _still_there(self, ctx: DeskContext, rows: Loaded, switch: dict[str, Any]) -> tuple[DialogKind, str, int] | None:
+    def _still_there(self, ctx: DeskContext, rows: Loaded,
+                     switch: dict[str, Any]) -> tuple[DialogKind, str, int] | None:
         """The draft the question was about, if it is still where the question found it."""
         kind, how, step = self.kinds.get(str(switch.get("name"))), switch.get("how"), switch.get("step")
-        if kind is None or not isinstance(step, int):
+        if kind is None or not isinstance(how, str) or not isinstance(step, int):
             return None
         if how == "parked":
             parked, at = _parked(rows, kind)

@@ -138,7 +138,7 @@ async def leader_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
 
 async def ask_leader(update: Update, ctx: DeskContext, handler: str) -> S:
     step = await leader_buttons(update, ctx)
-    text = ctx.t("doc.ask_leader_choice", handler=esc(handler))
+    text: str = ctx.t("doc.ask_leader_choice", handler=esc(handler))
     if not step.rows:  # nobody to choose: say so with the question, and how to fix it
         text += "\n" + step.note
     await say(update, ctx, text, cb.keyboard(step.rows))

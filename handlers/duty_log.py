@@ -235,8 +235,9 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
                    *other],
         S.PENDING: [CallbackQueryHandler(got_pending, pattern=rf"^{PREFIX}:skip$"), MessageHandler(TEXT, got_pending),
                     *other],
-        S.PHOTOS: [CallbackQueryHandler(save_entry, pattern=rf"^{PREFIX}:ok$"), MessageHandler(filters.PHOTO, got_photo),
-                   other[0], MessageHandler(~filters.COMMAND, buttons_only(photos_buttons))],
+        S.PHOTOS: [CallbackQueryHandler(save_entry, pattern=rf"^{PREFIX}:ok$"),
+                   MessageHandler(filters.PHOTO, got_photo), other[0],
+                   MessageHandler(~filters.COMMAND, buttons_only(photos_buttons))],
     }
 
 

@@ -141,7 +141,8 @@ def _when(c: dict[str, Any], key: str, default: datetime) -> datetime:
 def _review_rows(ctx: DeskContext, purpose: str) -> Rows:
     """The purpose's confirm button, then one button per fact that may be corrected."""
     buttons = [(ctx.t(f"incident.stage_btn.{_FIXES[st]}"), f"iw:{_FIXES[st]}") for st in steps(purpose) if st in _FIXES]
-    return [[(ctx.t(f"incident.stage_btn.ok_{purpose}"), "iw:ok")], *(buttons[i:i + 2] for i in range(0, len(buttons), 2))]
+    pairs = (buttons[i:i + 2] for i in range(0, len(buttons), 2))
+    return [[(ctx.t(f"incident.stage_btn.ok_{purpose}"), "iw:ok")], *pairs]
 
 
 async def review_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
@@ -335,7 +336,8 @@ def review_states(purpose: str) -> dict[object, list[BaseHandler]]:  # type: ign
     other = [CallbackQueryHandler(stray, pattern=r"^(iw|iwc):"), MessageHandler(~filters.COMMAND, stray)]
     found: dict[object, list[BaseHandler]] = {  # type: ignore[type-arg]
         state(purpose, Step.REVIEW): [
-            CallbackQueryHandler(written_choice, pattern=r"^iw:(ok|time|learnt|place|casualties|description|category)$"),
+            CallbackQueryHandler(written_choice,
+                                 pattern=r"^iw:(ok|time|learnt|place|casualties|description|category)$"),
             other[0], MessageHandler(~filters.COMMAND, buttons_only(review_buttons))],
         state(purpose, Step.TIME): [MessageHandler(TEXT, written_time), *other],
         state(purpose, Step.CATEGORY): [CallbackQueryHandler(written_category, pattern=r"^iwc:[a-z]{1,16}$"),

@@ -57,11 +57,7 @@ async def bind_group(update: Update, ctx: DeskContext) -> None:
         return
     chat, member = asker
     arg = (ctx.args[0].strip().lower() if ctx.args else "")[:32]
-    unit: str | None
-    if arg in DISTRICT_WORDS or (not arg and member.district_wide):
-        unit = None
-    else:
-        unit = arg or member.unit_code
+    unit = None if arg in DISTRICT_WORDS or (not arg and member.district_wide) else arg or member.unit_code
     if unit is None and not member.district_wide:
         await say(update, ctx, ctx.t("core.not_your_unit"))
         return

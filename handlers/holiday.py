@@ -173,7 +173,8 @@ async def show_summary(update: Update, ctx: DeskContext, draft: HolidayDraft) ->
     facts = ctx.t("holiday.facts", name=esc(member.name), unit=esc(s.unit_name(member.unit_code)),
                   period=txt.period_text(s, draft.start, draft.end), destination=esc(draft.destination),
                   contact=esc(draft.contact), holidays=esc(svc.names_text(s, names)))
-    await say(update, ctx, ctx.t("holiday.summary", facts=facts), cb.keyboard((await confirm_buttons(update, ctx)).rows))
+    step = await confirm_buttons(update, ctx)
+    await say(update, ctx, ctx.t("holiday.summary", facts=facts), cb.keyboard(step.rows))
     return S.CONFIRM
 
 

@@ -109,8 +109,9 @@ async def start_ask(update: Update, ctx: DeskContext) -> S | int:
 
 async def got_question(update: Update, ctx: DeskContext) -> S | int:
     """Reads the question and sends it to the reporter."""
-    return await _finish(update, ctx, S.QUESTION, "incident_id", lambda member, draft, text: incident_alerts.ask_reporter(
-        ctx.services, member, draft["incident_id"], text, draft.get("message_id")))
+    return await _finish(
+        update, ctx, S.QUESTION, "incident_id", lambda member, draft, text: incident_alerts.ask_reporter(
+            ctx.services, member, draft["incident_id"], text, draft.get("message_id")))
 
 
 async def start_answer(update: Update, ctx: DeskContext) -> S | int:
@@ -122,8 +123,9 @@ async def start_answer(update: Update, ctx: DeskContext) -> S | int:
 
 async def got_answer(update: Update, ctx: DeskContext) -> S | int:
     """Reads the answer; it goes back to the asker, threaded under their alert."""
-    return await _finish(update, ctx, S.ANSWER, "question_id", lambda member, draft, text: incident_alerts.answer_question(
-        ctx.services, member, draft["question_id"], text))
+    return await _finish(
+        update, ctx, S.ANSWER, "question_id", lambda member, draft, text: incident_alerts.answer_question(
+            ctx.services, member, draft["question_id"], text))
 
 
 async def stray(update: Update, ctx: DeskContext) -> None:

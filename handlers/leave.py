@@ -1,4 +1,5 @@
-"""/leave: ask for leave step by step; 批准/不批准 with an optional comment; /back, /leave_cancel, /away, /leave_history.
+"""/leave: ask for leave step by step; 批准/不批准 with an optional comment;
+/back, /leave_cancel, /away, /leave_history.
 
 kind (button) → from (今天/明天 or typed) → to → destination → leaves the city? → reason
 → stand-in (a member of the same unit, or none) → summary with 提交 / 取消. Every answer is
@@ -157,7 +158,7 @@ async def ask_standin(update: Update, ctx: DeskContext) -> S:
     if await guard(update, ctx) is None:
         return S.STANDIN
     step = await standin_buttons(update, ctx)
-    text = ctx.t("leave.ask_standin")
+    text: str = ctx.t("leave.ask_standin")
     if len(step.rows) == 1:  # nobody to choose: say who could be and how they get registered
         text += "\n" + step.note
     await say(update, ctx, text, cb.keyboard(step.rows))
@@ -492,7 +493,8 @@ TEXT = filters.TEXT & ~filters.COMMAND
 def entry_points() -> list[BaseHandler]:  # type: ignore[type-arg]
     return [
         CommandHandler("leave", start_leave),
-        CallbackQueryHandler(start_decision, pattern=rf"^{txt.APPROVE_PREFIX}:({txt.APPROVE}|{txt.REFUSE}):\d{{1,12}}$"),
+        CallbackQueryHandler(start_decision,
+                             pattern=rf"^{txt.APPROVE_PREFIX}:({txt.APPROVE}|{txt.REFUSE}):\d{{1,12}}$"),
     ]
 
 
@@ -505,8 +507,10 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     other = [CallbackQueryHandler(stray, pattern=r"^l:"), MessageHandler(~filters.COMMAND, stray)]
     return {
         S.KIND: [CallbackQueryHandler(got_kind, pattern=r"^l:k:"), *_only(kind_buttons)],
-        S.START: [CallbackQueryHandler(got_start, pattern=r"^l:d:(today|tomorrow)$"), MessageHandler(TEXT, got_start), *other],
-        S.END: [CallbackQueryHandler(got_end, pattern=r"^l:d:(today|tomorrow)$"), MessageHandler(TEXT, got_end), *other],
+        S.START: [CallbackQueryHandler(got_start, pattern=r"^l:d:(today|tomorrow)$"), MessageHandler(TEXT, got_start),
+                  *other],
+        S.END: [CallbackQueryHandler(got_end, pattern=r"^l:d:(today|tomorrow)$"), MessageHandler(TEXT, got_end),
+                *other],
         S.DESTINATION: [MessageHandler(TEXT, got_destination), *other],
         S.CITY: [CallbackQueryHandler(got_city, pattern=r"^l:c:"), *_only(city_buttons)],
         S.REASON: [MessageHandler(TEXT, got_reason), *other],

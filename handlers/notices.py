@@ -9,6 +9,7 @@ standalone handlers; 请假 and 代会 ask one more question inside the dialogue
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
 
 from telegram import Update
@@ -108,7 +109,7 @@ async def _finish(update: Update, ctx: DeskContext) -> int:
     return ConversationHandler.END
 
 
-def _toggles(items: list[tuple[str, str]], chosen: set[str], prefix: str, ctx: DeskContext) -> Rows:
+def _toggles(items: Sequence[tuple[str, str]], chosen: set[str], prefix: str, ctx: DeskContext) -> Rows:
     rows = [[((("✅ " if v in chosen else "") + label), f"nd:{prefix}:{v}")] for v, label in items]
     rows.append([(ctx.t("notice.btn.done"), "nd:ok")])
     return rows
@@ -352,7 +353,8 @@ async def groups_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
     groups = await svc.sendable_groups(ctx.services.db.read, member) if member else []
     items = [(str(g.chat_id), g.title) for g in groups]
     chosen = {str(g) for g in draft.audience.group_ids} if draft.audience else set()
-    return ButtonStep(_toggles(items, chosen, "g", ctx), ctx.t("notice.groups_none" if not groups else "notice.groups_who"))
+    note = ctx.t("notice.groups_none" if not groups else "notice.groups_who")
+    return ButtonStep(_toggles(items, chosen, "g", ctx), note)
 
 
 async def show_units(update: Update, ctx: DeskContext, draft: svc.NoticeDraft) -> S:
@@ -629,8 +631,8 @@ async def got_answer_note(update: Update, ctx: DeskContext) -> S | int:
         return await _finish(update, ctx)
     answer = Attendance(draft["answer"])
     try:
-        n = await svc.answer_meeting(ctx.services, member, int(draft["notice_id"]), answer, text, draft.get("message_id"),
-                                     at=await acted_at(update, ctx))
+        n = await svc.answer_meeting(ctx.services, member, int(draft["notice_id"]), answer, text,
+                                     draft.get("message_id"), at=await acted_at(update, ctx))
     except ServiceError as err:
         await refuse(update, ctx, err)
         return await _finish(update, ctx)
@@ -709,6 +711,7 @@ def _only(step: StepButtons) -> list[BaseHandler]:  # type: ignore[type-arg]
 def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     other = [CallbackQueryHandler(stray, pattern=r"^nd:"), MessageHandler(~filters.COMMAND, stray)]
     levels = "|".join(c.value for c in Classification)
+    roles = "|".join(r.value for r in ADDRESSABLE_ROLES)
     return {
         S.LEVEL: [CallbackQueryHandler(got_level, pattern=rf"^nd:lv:({levels})$"), *_only(level_buttons)],
         S.TITLE: [MessageHandler(TEXT, got_title), *other],
@@ -721,8 +724,7 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
                      *_only(audience_buttons)],
         S.UNITS: [CallbackQueryHandler(got_units, pattern=r"^nd:(ok|u:[a-z][a-z0-9_]{0,31})$"), *_only(units_buttons)],
         # Only the roles offered: a forged `nd:r:…` is a stray button, never stored (Role() would refuse it at send).
-        S.ROLES: [CallbackQueryHandler(got_roles, pattern=rf"^nd:(ok|r:({'|'.join(r.value for r in ADDRESSABLE_ROLES)}))$"),
-                  *_only(roles_buttons)],
+        S.ROLES: [CallbackQueryHandler(got_roles, pattern=rf"^nd:(ok|r:({roles}))$"), *_only(roles_buttons)],
         S.GROUPS: [CallbackQueryHandler(got_groups, pattern=r"^nd:(ok|g:-\d{1,16})$"), *_only(groups_buttons)],
         S.MEMBERS: [MessageHandler(TEXT, got_members), *other],
         S.URGENCY: [CallbackQueryHandler(got_urgency, pattern=r"^nd:(n|x)$"), *_only(urgency_buttons)],

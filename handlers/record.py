@@ -205,7 +205,7 @@ async def confirmed(update: Update, ctx: DeskContext, inc: Incident) -> None:
     """After 确认上报 of a record: the number, what it counts as, what the unit now owes."""
     s = ctx.services
     key = "record.confirmed_phone" if inc.source == Source.PHONE else "record.confirmed_other"
-    text = ctx.t(key, number=inc.number, unit=esc(s.unit_name(inc.unit_code)), deadlines=owed_lines(s, inc))
+    text: str = ctx.t(key, number=inc.number, unit=esc(s.unit_name(inc.unit_code)), deadlines=owed_lines(s, inc))
     flag = txt.first_late_flag(s, inc)
     if flag:
         text += "\n" + flag.strip()

@@ -32,6 +32,7 @@ from handlers.common import (
     DialogKind,
     DraftRows,
     DraftSlot,
+    Rows,
     acted_at,
     answer_query,
     buttons_only,
@@ -73,7 +74,7 @@ _slot = DraftSlot(KIND, ReportDraft.from_dict)
 _draft, _save = _slot.load, _slot.save
 
 
-def _kb(rows: list[list[tuple[str, str]]]) -> dict[str, object]:
+def _kb(rows: Rows) -> dict[str, object]:
     return cb.keyboard(rows)
 
 
@@ -151,7 +152,8 @@ async def ask_category(update: Update, ctx: DeskContext) -> S:
 
 
 async def ask_occurred(update: Update, ctx: DeskContext, unsaved: ReportDraft | None = None) -> S:
-    row = [(ctx.t("incident.btn.now"), "r:t:now"), (ctx.t("incident.btn.m30"), "r:t:m30"), (ctx.t("incident.btn.h1"), "r:t:h1")]
+    row = [(ctx.t("incident.btn.now"), "r:t:now"), (ctx.t("incident.btn.m30"), "r:t:m30"),
+           (ctx.t("incident.btn.h1"), "r:t:h1")]
     await _asking(update, ctx, S.OCCURRED, unsaved)
     await say(update, ctx, ctx.t("incident.ask_occurred"), _kb([row]))
     await _at(update, ctx, S.OCCURRED)
@@ -201,7 +203,8 @@ async def ask_description(update: Update, ctx: DeskContext, unsaved: ReportDraft
 
 
 async def confirm_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
-    row = [(ctx.t("incident.btn.confirm"), "r:ok"), (ctx.t("incident.btn.edit"), "r:edit"), (ctx.t("incident.btn.cancel"), "r:x")]
+    row = [(ctx.t("incident.btn.confirm"), "r:ok"), (ctx.t("incident.btn.edit"), "r:edit"),
+           (ctx.t("incident.btn.cancel"), "r:x")]
     return ButtonStep([row], ctx.t("incident.confirm_note"))
 
 
@@ -337,7 +340,8 @@ async def got_learnt(update: Update, ctx: DeskContext) -> S:
         if when is None:
             return S.LEARNT
         if draft.occurred_at and when < draft.occurred_at:
-            await say(update, ctx, ctx.t("incident.learnt_before_occurred", occurred=ctx.services.fmt.dt(draft.occurred)))
+            occurred = ctx.services.fmt.dt(draft.occurred)
+            await say(update, ctx, ctx.t("incident.learnt_before_occurred", occurred=occurred))
             return S.LEARNT
         draft.learnt_at = when
     draft.editing = True
@@ -512,7 +516,8 @@ async def confirm(update: Update, ctx: DeskContext) -> S | int:
     s = ctx.services
     lines = [ctx.t("incident.deadline_line", stage=ctx.t(f"incident.stage.{r.stage}"), due=s.fmt.dt(r.due_at))
              for r in inc.stages if r.filed_at is None]
-    text = ctx.t("incident.confirmed", number=inc.number, learnt=s.fmt.dt(inc.learnt_at), deadlines="\n".join(lines))
+    text: str = ctx.t("incident.confirmed", number=inc.number, learnt=s.fmt.dt(inc.learnt_at),
+                      deadlines="\n".join(lines))
     first = inc.stage(inc.stages[0].stage)
     if first is not None and first.delay:
         text += "\n" + ctx.t("incident.first_late", delay=s.fmt.dur(first.delay))
@@ -599,13 +604,21 @@ def states() -> dict[object, list[BaseHandler]]:  # type: ignore[type-arg]
     return {
         S.CATEGORY: [CallbackQueryHandler(got_category, pattern=r"^r:cat:"), _stray_button(S.CATEGORY),
                      MessageHandler(~filters.COMMAND, buttons_only(category_buttons))],
-        S.OCCURRED: [CallbackQueryHandler(got_occurred, pattern=r"^r:t:(now|m30|h1)$"), MessageHandler(TEXT, _answer_for(S.OCCURRED, got_occurred)), _stray_button(S.OCCURRED), *stray],
-        S.LEARNT: [CallbackQueryHandler(got_learnt, pattern=r"^r:t:"), MessageHandler(TEXT, _answer_for(S.LEARNT, got_learnt)), _stray_button(S.LEARNT), *stray],
-        S.PLACE: [MessageHandler(filters.LOCATION, got_location), MessageHandler(TEXT, _answer_for(S.PLACE, got_place_text)), _stray_button(S.PLACE), *stray],
-        S.CASUALTIES: [CallbackQueryHandler(got_casualties, pattern=r"^r:cas:"), MessageHandler(TEXT, _answer_for(S.CASUALTIES, got_casualties)), _stray_button(S.CASUALTIES), *stray],
-        S.INJURED: [CallbackQueryHandler(got_injured, pattern=r"^r:cnt:"), MessageHandler(TEXT, _answer_for(S.INJURED, got_injured)), _stray_button(S.INJURED), *stray],
-        S.MISSING: [CallbackQueryHandler(got_missing, pattern=r"^r:cnt:"), MessageHandler(TEXT, _answer_for(S.MISSING, got_missing)), _stray_button(S.MISSING), *stray],
-        S.DESCRIPTION: [MessageHandler(TEXT | filters.PHOTO, _answer_for(S.DESCRIPTION, got_description)), _stray_button(S.DESCRIPTION), *stray],
+        S.OCCURRED: [CallbackQueryHandler(got_occurred, pattern=r"^r:t:(now|m30|h1)$"),
+                     MessageHandler(TEXT, _answer_for(S.OCCURRED, got_occurred)), _stray_button(S.OCCURRED), *stray],
+        S.LEARNT: [CallbackQueryHandler(got_learnt, pattern=r"^r:t:"),
+                   MessageHandler(TEXT, _answer_for(S.LEARNT, got_learnt)), _stray_button(S.LEARNT), *stray],
+        S.PLACE: [MessageHandler(filters.LOCATION, got_location),
+                  MessageHandler(TEXT, _answer_for(S.PLACE, got_place_text)), _stray_button(S.PLACE), *stray],
+        S.CASUALTIES: [CallbackQueryHandler(got_casualties, pattern=r"^r:cas:"),
+                       MessageHandler(TEXT, _answer_for(S.CASUALTIES, got_casualties)), _stray_button(S.CASUALTIES),
+                       *stray],
+        S.INJURED: [CallbackQueryHandler(got_injured, pattern=r"^r:cnt:"),
+                    MessageHandler(TEXT, _answer_for(S.INJURED, got_injured)), _stray_button(S.INJURED), *stray],
+        S.MISSING: [CallbackQueryHandler(got_missing, pattern=r"^r:cnt:"),
+                    MessageHandler(TEXT, _answer_for(S.MISSING, got_missing)), _stray_button(S.MISSING), *stray],
+        S.DESCRIPTION: [MessageHandler(TEXT | filters.PHOTO, _answer_for(S.DESCRIPTION, got_description)),
+                        _stray_button(S.DESCRIPTION), *stray],
         S.CONFIRM: [CallbackQueryHandler(confirm, pattern=r"^r:(ok|edit|x)$"), MessageHandler(filters.PHOTO, got_photo),
                     _stray_button(S.CONFIRM), MessageHandler(~filters.COMMAND, buttons_only(confirm_buttons))],
         S.EDIT_FIELD: [CallbackQueryHandler(choose_edit, pattern=r"^r:e:"), _stray_button(S.EDIT_FIELD),

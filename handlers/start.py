@@ -13,7 +13,7 @@ from handlers.common import current_member, drop_drafts, guard, say
 
 
 def help_text(ctx: DeskContext, member: Member) -> str:
-    lines = [ctx.t("core.help_title")]
+    lines: list[str] = [ctx.t("core.help_title")]
     lines += [ctx.t.help_line(c) for c in registration.commands_for(member)]
     return "\n".join(lines)
 
@@ -71,7 +71,8 @@ async def help_command(update: Update, ctx: DeskContext) -> None:
     member = await guard(update, ctx)
     if member is None:
         return
-    await say(update, ctx, help_text(ctx, member), main_menu(ctx, member) if update.effective_chat and update.effective_chat.type == "private" else None)
+    private = update.effective_chat is not None and update.effective_chat.type == "private"
+    await say(update, ctx, help_text(ctx, member), main_menu(ctx, member) if private else None)
 
 
 async def cancel(update: Update, ctx: DeskContext) -> int:

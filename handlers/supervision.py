@@ -219,7 +219,7 @@ async def leader_buttons(update: Update, ctx: DeskContext) -> ButtonStep:
 
 async def ask_leader(update: Update, ctx: DeskContext) -> S:
     step = await leader_buttons(update, ctx)
-    text = ctx.t("task.ask_leader")
+    text: str = ctx.t("task.ask_leader")
     if len(step.rows) == 1:  # nobody registered yet: say so with the question, and how to fix it
         text += "\n" + step.note
     await say(update, ctx, text, cb.keyboard(step.rows))

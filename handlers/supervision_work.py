@@ -285,7 +285,8 @@ async def start_extension(update: Update, ctx: DeskContext) -> S | int:
 
 
 async def ask_ext_due(update: Update, ctx: DeskContext, task: Task, a: Assignment) -> S:
-    await say(update, ctx, ctx.t("task.ask_ext_due", number=txt.label(task), due=ctx.services.fmt.dt(a.due_at, year=True)))
+    due = ctx.services.fmt.dt(a.due_at, year=True)
+    await say(update, ctx, ctx.t("task.ask_ext_due", number=txt.label(task), due=due))
     return S.EXT_DUE
 
 

@@ -22,6 +22,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 
 from telegram.ext import ContextTypes, Job, JobQueue
 
@@ -42,8 +43,8 @@ class DeadlineScheduler:
         self._outdated_handlers: dict[str, DeadlineHandler] = {}
         self._held = False
         self.released = asyncio.Event()  # set once the deadlines due at start-up have fired
-        self._job_queue: JobQueue | None = None
-        self._job: Job | None = None
+        self._job_queue: JobQueue[Any] | None = None
+        self._job: Job[Any] | None = None
         self._armed_for: datetime | None = None
         self._lock = asyncio.Lock()
         self._pending: asyncio.Task[int] | None = None
@@ -65,7 +66,7 @@ class DeadlineScheduler:
         """The kinds registered as reminders (with `warns_of`)."""
         return frozenset(self._warns_of)
 
-    async def start(self, job_queue: JobQueue | None, *, hold: bool = False) -> None:
+    async def start(self, job_queue: JobQueue[Any] | None, *, hold: bool = False) -> None:
         """Handle everything already due (e.g. while the process was down), then arm the next.
         `hold`: not before `release()` — once the updates queued while down were handled."""
         self._job_queue = job_queue

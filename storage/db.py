@@ -167,7 +167,7 @@ class Database:
 
     async def migrate(self) -> int:
         current = await self.schema_version()
-        for version, name, sql in migrations():
+        for version, _name, sql in migrations():
             if version <= current:
                 continue
             async with self._lock:

@@ -40,7 +40,7 @@ def _doc(r: aiosqlite.Row) -> Document:
 async def create(conn: aiosqlite.Connection, *, year: int, title: str, issuer: str, doc_no: str,
                  classification: Classification, urgency: Urgency, received_at: datetime, summary: str,
                  registered_by: int, due_at: datetime, now: datetime) -> int:
-    rows = await conn.execute_fetchall("SELECT coalesce(max(seq), 0) + 1 FROM documents WHERE year=?", (year,))
+    rows = list(await conn.execute_fetchall("SELECT coalesce(max(seq), 0) + 1 FROM documents WHERE year=?", (year,)))
     seq = int(rows[0][0])
     cur = await conn.execute(
         "INSERT INTO documents(number, year, seq, title, issuer, doc_no, classification, urgency, received_at, "
@@ -52,12 +52,12 @@ async def create(conn: aiosqlite.Connection, *, year: int, title: str, issuer: s
 
 
 async def get(conn: aiosqlite.Connection, doc_id: int) -> Document | None:
-    rows = await conn.execute_fetchall(f"{_SELECT} WHERE d.id=?", (doc_id,))
+    rows = list(await conn.execute_fetchall(f"{_SELECT} WHERE d.id=?", (doc_id,)))
     return _doc(rows[0]) if rows else None
 
 
 async def by_number(conn: aiosqlite.Connection, number: str) -> Document | None:
-    rows = await conn.execute_fetchall(f"{_SELECT} WHERE d.number=?", (number,))
+    rows = list(await conn.execute_fetchall(f"{_SELECT} WHERE d.number=?", (number,)))
     return _doc(rows[0]) if rows else None
 
 

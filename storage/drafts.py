@@ -67,7 +67,8 @@ async def save_many(conn: aiosqlite.Connection, telegram_id: int, payloads: dict
         + ",".join(["(?,?,?,?)"] * len(payloads))
         + " ON CONFLICT(telegram_id, kind) DO UPDATE SET payload=excluded.payload, "
         "updated_at=max(updated_at, excluded.updated_at)",
-        [v for kind, payload in payloads.items() for v in (telegram_id, kind, json.dumps(payload, ensure_ascii=False), at)],
+        [v for kind, payload in payloads.items()
+         for v in (telegram_id, kind, json.dumps(payload, ensure_ascii=False), at)],
     )
 
 

@@ -63,7 +63,7 @@ async def add_entry(conn: aiosqlite.Connection, *, at: datetime, kind: str, sour
 
 
 async def entry(conn: aiosqlite.Connection, entry_id: int) -> Entry | None:
-    rows = await conn.execute_fetchall(f"{_ENTRY} WHERE l.id=?", (entry_id,))
+    rows = list(await conn.execute_fetchall(f"{_ENTRY} WHERE l.id=?", (entry_id,)))
     return _entry(rows[0]) if rows else None
 
 
@@ -173,12 +173,12 @@ async def waiting_to_be_taken(conn: aiosqlite.Connection, member_id: int) -> lis
 
 
 async def handover(conn: aiosqlite.Connection, handover_id: int) -> Handover | None:
-    rows = await conn.execute_fetchall("SELECT * FROM handovers WHERE id=?", (handover_id,))
+    rows = list(await conn.execute_fetchall("SELECT * FROM handovers WHERE id=?", (handover_id,)))
     return _handover(rows[0]) if rows else None
 
 
 async def latest_handover(conn: aiosqlite.Connection) -> Handover | None:
-    rows = await conn.execute_fetchall("SELECT * FROM handovers ORDER BY id DESC LIMIT 1")
+    rows = list(await conn.execute_fetchall("SELECT * FROM handovers ORDER BY id DESC LIMIT 1"))
     return _handover(rows[0]) if rows else None
 
 

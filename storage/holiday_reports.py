@@ -51,7 +51,7 @@ async def create(conn: aiosqlite.Connection, *, member_id: int, unit_code: str, 
 
 
 async def get(conn: aiosqlite.Connection, report_id: int) -> HolidayReport | None:
-    rows = await conn.execute_fetchall("SELECT * FROM holiday_reports WHERE id=?", (report_id,))
+    rows = list(await conn.execute_fetchall("SELECT * FROM holiday_reports WHERE id=?", (report_id,)))
     return _report(rows[0]) if rows else None
 
 

@@ -70,8 +70,8 @@ async def withdraw(conn: aiosqlite.Connection, incident_id: int, kind: MarkKind,
     `ref` forwarded in time), with its notes."""
     where = "incident_id=? AND kind=? AND stage=?" + ("" if ref is None else " AND ref=?")
     args = (incident_id, kind.value, stage, *(() if ref is None else (ref,)))
-    await conn.execute(f"DELETE FROM incident_mark_notes WHERE mark_id IN (SELECT id FROM incident_marks WHERE {where})",
-                       args)
+    await conn.execute(
+        f"DELETE FROM incident_mark_notes WHERE mark_id IN (SELECT id FROM incident_marks WHERE {where})", args)
     await conn.execute(f"DELETE FROM incident_marks WHERE {where}", args)
 
 

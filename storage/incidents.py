@@ -98,7 +98,8 @@ async def add_stages(conn: aiosqlite.Connection, incident_id: int,
     """(stage, due_at, filed_at, filed_by) rows in one statement."""
     await conn.executemany(
         "INSERT INTO incident_stages(incident_id, stage, due_at, filed_at, filed_by) VALUES (?,?,?,?,?)",
-        [(incident_id, stage.value, to_db(due_at), to_db(filed_at), filed_by) for stage, due_at, filed_at, filed_by in rows],
+        [(incident_id, stage.value, to_db(due_at), to_db(filed_at), filed_by)
+         for stage, due_at, filed_at, filed_by in rows],
     )
 
 
@@ -155,7 +156,8 @@ async def update_facts(conn: aiosqlite.Connection, incident_id: int, **fields: A
     await conn.execute(f"UPDATE incidents SET {sets} WHERE id=?", (*values, incident_id))
 
 
-async def set_casualties(conn: aiosqlite.Connection, incident_id: int, c: Casualties, stage: Stage, now: datetime) -> None:
+async def set_casualties(conn: aiosqlite.Connection, incident_id: int, c: Casualties, stage: Stage,
+                        now: datetime) -> None:
     await conn.execute(
         "UPDATE incidents SET deaths=?, injured=?, missing=? WHERE id=?", (c.deaths, c.injured, c.missing, incident_id)
     )
@@ -173,7 +175,8 @@ async def add_casualty_record(conn: aiosqlite.Connection, incident_id: int, c: C
 
 async def acknowledge(conn: aiosqlite.Connection, incident_id: int, member_id: int, now: datetime) -> bool:
     cur = await conn.execute(
-        "UPDATE incidents SET acked_by=?, acked_at=? WHERE id=? AND acked_by IS NULL", (member_id, to_db(now), incident_id)
+        "UPDATE incidents SET acked_by=?, acked_at=? WHERE id=? AND acked_by IS NULL",
+        (member_id, to_db(now), incident_id),
     )
     return cur.rowcount == 1
 
@@ -204,11 +207,13 @@ async def add_events(conn: aiosqlite.Connection, incident_id: int, now: datetime
     """(actor_id, kind, detail) events at one instant, in one statement, in this order."""
     await conn.executemany(
         "INSERT INTO incident_events(incident_id, at, actor_id, kind, detail) VALUES (?,?,?,?,?)",
-        [(incident_id, to_db(now), actor, kind, json.dumps(detail, ensure_ascii=False)) for actor, kind, detail in rows],
+        [(incident_id, to_db(now), actor, kind, json.dumps(detail, ensure_ascii=False))
+         for actor, kind, detail in rows],
     )
 
 
-async def events(conn: aiosqlite.Connection, incident_id: int) -> list[tuple[datetime, int | None, str, dict[str, Any]]]:
+async def events(conn: aiosqlite.Connection,
+                 incident_id: int) -> list[tuple[datetime, int | None, str, dict[str, Any]]]:
     async with conn.execute(
         "SELECT at, actor_id, kind, detail FROM incident_events WHERE incident_id=? ORDER BY id", (incident_id,)
     ) as cur:
@@ -231,14 +236,16 @@ async def add_photos(conn: aiosqlite.Connection, incident_id: int, stage: Stage,
 
 
 async def photos(conn: aiosqlite.Connection, incident_id: int) -> list[str]:
-    async with conn.execute("SELECT file_id FROM incident_photos WHERE incident_id=? ORDER BY id", (incident_id,)) as cur:
+    sql = "SELECT file_id FROM incident_photos WHERE incident_id=? ORDER BY id"
+    async with conn.execute(sql, (incident_id,)) as cur:
         return [r[0] for r in await cur.fetchall()]
 
 
 async def add_question(conn: aiosqlite.Connection, incident_id: int, asker_id: int, question: str,
                        now: datetime, asker_message_id: int | None) -> int:
     cur = await conn.execute(
-        "INSERT INTO incident_questions(incident_id, asker_id, question, asked_at, asker_message_id) VALUES (?,?,?,?,?)",
+        "INSERT INTO incident_questions(incident_id, asker_id, question, asked_at, asker_message_id)"
+        " VALUES (?,?,?,?,?)",
         (incident_id, asker_id, question, to_db(now), asker_message_id),
     )
     assert cur.lastrowid is not None
@@ -250,7 +257,8 @@ async def question(conn: aiosqlite.Connection, question_id: int) -> aiosqlite.Ro
         return await cur.fetchone()
 
 
-async def answer_question(conn: aiosqlite.Connection, question_id: int, member_id: int, answer: str, now: datetime) -> bool:
+async def answer_question(conn: aiosqlite.Connection, question_id: int, member_id: int, answer: str,
+                          now: datetime) -> bool:
     cur = await conn.execute(
         "UPDATE incident_questions SET answer=?, answered_by=?, answered_at=? WHERE id=? AND answer IS NULL",
         (answer, member_id, to_db(now), question_id),

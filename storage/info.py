@@ -31,7 +31,8 @@ async def create(
     now: datetime, week_end: datetime,
 ) -> int:
     cur = await conn.execute(
-        "INSERT INTO info_items(unit_code, author_id, kind, title, body, submitted_at, week_end) VALUES (?,?,?,?,?,?,?)",
+        "INSERT INTO info_items(unit_code, author_id, kind, title, body, submitted_at, week_end)"
+        " VALUES (?,?,?,?,?,?,?)",
         (unit_code, author_id, kind, title, body, to_db(now), to_db(week_end)),
     )
     assert cur.lastrowid is not None
@@ -52,7 +53,8 @@ async def add_attachments(conn: aiosqlite.Connection, item_id: int, files: Itera
 
 
 async def attachments(conn: aiosqlite.Connection, item_id: int) -> list[tuple[str, str]]:
-    async with conn.execute("SELECT kind, file_id FROM info_attachments WHERE item_id=? ORDER BY id", (item_id,)) as cur:
+    sql = "SELECT kind, file_id FROM info_attachments WHERE item_id=? ORDER BY id"
+    async with conn.execute(sql, (item_id,)) as cur:
         return [(r[0], r[1]) for r in await cur.fetchall()]
 
 
@@ -78,7 +80,8 @@ async def record_week(
 ) -> None:
     """Once per unit and week; a second close of the same week changes nothing."""
     await conn.execute(
-        "INSERT OR IGNORE INTO info_weeks(unit_code, week_end, submitted, quota, met, recorded_at) VALUES (?,?,?,?,?,?)",
+        "INSERT OR IGNORE INTO info_weeks(unit_code, week_end, submitted, quota, met, recorded_at)"
+        " VALUES (?,?,?,?,?,?)",
         (unit_code, to_db(week_end), submitted, quota, int(submitted >= quota), to_db(now)),
     )
 

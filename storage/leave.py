@@ -250,7 +250,8 @@ async def events(conn: aiosqlite.Connection, request_id: int) -> list[tuple[date
 EXPORT_BY = ("created", "period")
 
 
-async def export(conn: aiosqlite.Connection, start: datetime, end: datetime, by: str = "created") -> list[dict[str, Any]]:
+async def export(conn: aiosqlite.Connection, start: datetime, end: datetime,
+                 by: str = "created") -> list[dict[str, Any]]:
     """Requests for the statistics export, flat (times as stored, UTC ISO text).
 
     by="created": asked in [start, end); by="period": the leave itself overlaps [start, end)
@@ -266,4 +267,4 @@ async def export(conn: aiosqlite.Connection, start: datetime, end: datetime, by:
         f"WHERE {where} ORDER BY r.id", params
     ) as cur:
         rows = await cur.fetchall()
-    return [{k: r[k] for k in r.keys()} for r in rows]
+    return [dict(r) for r in rows]

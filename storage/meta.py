@@ -14,5 +14,5 @@ async def put(conn: aiosqlite.Connection, key: str, value: str) -> None:
 
 
 async def get(conn: aiosqlite.Connection, key: str) -> str | None:
-    rows = await conn.execute_fetchall("SELECT value FROM desk_meta WHERE key = ?", (key,))
+    rows = list(await conn.execute_fetchall("SELECT value FROM desk_meta WHERE key = ?", (key,)))
     return str(rows[0][0]) if rows else None

@@ -60,7 +60,8 @@ async def enqueue_many(
             " RETURNING id", params,
         ))
         # One statement inside the writer's transaction: its new ids are consecutive, in VALUES order.
-        out += [OutboxRow(i, c, method, payload, ref_kind, ref_id, tag, 0, 0.0) for i, c in zip(ids, chunk, strict=True)]
+        out += [OutboxRow(i, c, method, payload, ref_kind, ref_id, tag, 0, 0.0)
+                for i, c in zip(ids, chunk, strict=True)]
     return out
 
 

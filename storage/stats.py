@@ -31,8 +31,9 @@ async def incidents(conn: aiosqlite.Connection, p: Period) -> list[IncidentRow]:
 
 
 async def stages(conn: aiosqlite.Connection, p: Period) -> list[StageRow]:
-    rows = await _rows(conn, "SELECT s.* FROM incident_stages s JOIN incidents i ON i.id = s.incident_id "
-                             "WHERE i.created_at >= ? AND i.created_at < ? ORDER BY s.incident_id, s.due_at", _window(p))
+    rows = await _rows(conn, "SELECT s.* FROM incident_stages s JOIN incidents i ON i.id = s.incident_id"
+                             " WHERE i.created_at >= ? AND i.created_at < ? ORDER BY s.incident_id, s.due_at",
+                       _window(p))
     return [StageRow(r["incident_id"], r["stage"], _dt(r["due_at"]), _dt(r["filed_at"]), bool(r["missed"]))  # type: ignore[arg-type]
             for r in rows]
 

@@ -40,7 +40,8 @@ async def test_bench_runs_at_smoke_size(name: str) -> None:
     elif name == "throughput":
         row = result.text.splitlines()[2].split()
         assert row[:2] == [SMOKE["sizes"], str(int(SMOKE["sizes"]) * 7)]  # type: ignore[call-overload]
-        assert float(row[2].replace(",", "")) > 0 and float(row[4].replace(",", "")) > 0  # DutyDesk/s, echo/s (row[3]: runs)
+        # row[2]: DutyDesk/s, row[3]: runs, row[4]: echo/s
+        assert float(row[2].replace(",", "")) > 0 and float(row[4].replace(",", "")) > 0
     elif name == "deadlines":
         assert int(_value(result.text, "pending deadlines in DB")) >= SMOKE["pending"]  # type: ignore[operator]
         assert float(_value(result.text, "RSS of that process MB")) > 10

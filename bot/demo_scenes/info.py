@@ -47,4 +47,5 @@ async def play(stage: Stage) -> None:
     stats = await director.wait_for("政务信息报送统计")
     await desk.settle()
     first = next((line for line in (stats.text or "").splitlines() if line.startswith("1.")), "")
-    stage.facts.setdefault("summary", []).append(f"政务信息：报送 1 条，市采用 1 条；本月第一名 {first[3:].split('：')[0]}。")
+    leader = first[3:].split("：")[0]
+    stage.facts.setdefault("summary", []).append(f"政务信息：报送 1 条，市采用 1 条；本月第一名 {leader}。")

@@ -98,6 +98,7 @@ async def play(stage: Stage) -> None:
     pressed = await notices.group_receipts(desk.db.conn, posted.id)
     signed = (tally.text or "").splitlines()[2] if len((tally.text or "").splitlines()) > 2 else ""
     stage.facts.setdefault("summary", []).append(
-        f"通知：{signed.strip()}，逾期未签收已告知单位负责人；会议回复 {len([a for a in answers if a])}/{len(answers)}；"
+        f"通知：{signed.strip()}，逾期未签收已告知单位负责人；"
+        f"会议回复 {len([a for a in answers if a])}/{len(answers)}；"
         f"群通知{'已置顶' if post.pinned else '未置顶'}，群内 {len(pressed)} 人点收到。"
     )

@@ -23,6 +23,7 @@ def roster_xlsx(stage: Stage) -> bytes:
     duty, director = stage.person("duty").first_name, stage.person("director").first_name
     wb = Workbook()
     ws = wb.active
+    assert ws is not None  # a new workbook has its one sheet
     header = rules.template_header(r)
     ws.append(header)
     for i in range(-1, 7):
@@ -54,4 +55,5 @@ async def play(stage: Stage) -> None:
     await director.send_command("/export")
     doc = await director.wait_for(lambda m: m.kind == "document", timeout=20)
     await desk.settle()
-    stage.facts.setdefault("summary", []).append(f"值班与统计：值班表已导入 8 天；统计图表与 Excel（{doc.file_name}）已发送。")
+    stage.facts.setdefault("summary", []).append(
+        f"值班与统计：值班表已导入 8 天；统计图表与 Excel（{doc.file_name}）已发送。")

@@ -96,5 +96,6 @@ async def play(stage: Stage) -> None:
     a = done.assignments[0]
     result = "逾期办结" if a.finished_late else "按期办结"
     stage.facts.setdefault("summary", []).append(
-        f"督办事项 #{done.id}：签收、报进展 1 次、提醒 1 次、逾期催办 1 次；{result}，事项{'已办结' if not done.open else '未办结'}。"
+        f"督办事项 #{done.id}：签收、报进展 1 次、提醒 1 次、逾期催办 1 次；"
+        f"{result}，事项{'已办结' if not done.open else '未办结'}。"
     )

@@ -24,6 +24,7 @@ from bot.domain.holidays import HolidayCalendar
 from bot.domain.leave_chains import (  # noqa: F401 — the chains' rules, re-exported for their callers
     Approver,
     Decision,
+    Route,
     Selector,
     SelfApproval,
     approval_chain_for,
@@ -156,7 +157,7 @@ def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datet
 
 def statutory_holidays(first: date, last: date, cal: HolidayCalendar) -> list[tuple[date, str]]:
     """The statutory holiday days (not ordinary weekends) between two dates, inclusive."""
-    found = []
+    found: list[tuple[date, str]] = []
     day = first
     while day <= last and len(found) < 400:
         got = cal.day(day)

@@ -68,7 +68,8 @@ _SELECTOR = re.compile(r"^(member|role|post):([a-z0-9_]+)(?:@([a-z][a-z0-9_]*))?
 def parse_selector(text: str) -> Selector:
     m = _SELECTOR.match(text.strip())
     if not m or (m.group(3) and m.group(1) != "role"):
-        raise ValueError(f"bad approver {text!r}: write member:12, role:director@office, role:unit_head@own or post:name")
+        raise ValueError(f"bad approver {text!r}:"
+                         " write member:12, role:director@office, role:unit_head@own or post:name")
     if m.group(1) == "member" and not m.group(2).isdigit():
         raise ValueError(f"bad member number in {text!r}")
     return Selector(m.group(1), m.group(2), m.group(3))
@@ -117,7 +118,8 @@ def select(selectors: Iterable[str], requester_unit: str, people: Sequence[Membe
     return list(out.values())
 
 
-def with_standins(people: Iterable[Member], away: Mapping[int, int | None], exclude: Iterable[int] = ()) -> list[Approver]:
+def with_standins(people: Iterable[Member], away: Mapping[int, int | None],
+                  exclude: Iterable[int] = ()) -> list[Approver]:
     """Whoever is away on approved leave is replaced by their stand-in (or dropped without one)."""
     skip = set(exclude)
     out: dict[int, Approver] = {}

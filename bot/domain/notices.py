@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -221,6 +221,7 @@ def parse_meeting_time(text: str, now: datetime, tz: ZoneInfo) -> datetime:
     if m is None or at is None:
         raise MeetingTimeError("bad_format")
     today = now.astimezone(tz).date()
+    day: date | None
     if m.group("word"):
         day = today + timedelta(days=_DAY_WORDS[m.group("word")])
     elif m.group("y") and int(m.group("y")) > today.year + 1:

@@ -227,7 +227,8 @@ def parse_rows(rows: Sequence[Sequence[object]], rules: RosterRules, people: Seq
     for no, row in body[1:]:
         day = parse_day(row[date_col] if date_col < len(row) else None, today)
         if day is None:
-            out.errors.append((no, "roster.err.bad_date", {"value": _cell(row[date_col] if date_col < len(row) else "")}))
+            value = _cell(row[date_col] if date_col < len(row) else "")
+            out.errors.append((no, "roster.err.bad_date", {"value": value}))
             continue
         if day in seen:
             out.errors.append((no, "roster.err.duplicate_day", {"day": day.isoformat()}))

@@ -222,14 +222,14 @@ def compute(
         if inc.forwarded_at is not None:
             forward_delays[inc.unit].append(inc.forwarded_at - inc.created_at)
     for st in stages:
-        inc = in_period.get(st.incident_id)
-        if inc is None:
+        of = in_period.get(st.incident_id)
+        if of is None:
             continue
-        by_status = figs[inc.unit].stages.setdefault(st.stage, {})
+        by_status = figs[of.unit].stages.setdefault(st.stage, {})
         status = stage_status(st, now)
         by_status[status] = by_status.get(status, 0) + 1
         if st.stage == "first" and st.filed_at is not None:
-            first_delays[inc.unit].append(max(timedelta(0), st.filed_at - inc.learnt_at))
+            first_delays[of.unit].append(max(timedelta(0), st.filed_at - of.learnt_at))
     for u in units:
         figs[u].first_report_minutes = _minutes(first_delays[u])
         figs[u].forward_minutes = _minutes(forward_delays[u])

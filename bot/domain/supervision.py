@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
@@ -200,6 +200,7 @@ def _due_at(text: str, now: datetime, tz: ZoneInfo, due_time: time) -> datetime 
             return now + timedelta(hours=n)
         return parse.moment(today + timedelta(days=n * _DAYS_PER[unit]), due_time, tz)
     if m := _ABS.match(s):
+        day: date | None
         if m.group("word"):
             day = today + timedelta(days=_DAY_WORDS[m.group("word")])
         else:

@@ -199,7 +199,7 @@ def _b64_hmac(key: bytes, msg: bytes) -> str:
 class _DingTalk(_Handler):
     async def post(self) -> None:
         if self._down():
-            return
+            return None
         token = self.get_query_argument("access_token", "")
         if ("dingtalk", token) not in self.fakes._robots:
             return self._refuse("dingtalk", token, {"errcode": 300001, "errmsg": "token is not exist"})
@@ -219,12 +219,13 @@ class _DingTalk(_Handler):
             return self._refuse("dingtalk", token, {"errcode": 130101,
                                                     "errmsg": "send too fast, exceed 20 times per minute"})
         self._accept("dingtalk", token, body or {}, {"errcode": 0, "errmsg": "ok"})
+        return None
 
 
 class _WeCom(_Handler):
     async def post(self) -> None:
         if self._down():
-            return
+            return None
         key = self.get_query_argument("key", "")
         if ("wecom", key) not in self.fakes._robots:
             return self._refuse("wecom", key, {"errcode": 93000, "errmsg": "invalid webhook url"})
@@ -237,12 +238,13 @@ class _WeCom(_Handler):
         if not self.fakes._paced("wecom", key):
             return self._refuse("wecom", key, {"errcode": 45009, "errmsg": "api freq out of limit"})
         self._accept("wecom", key, body or {}, {"errcode": 0, "errmsg": "ok"})
+        return None
 
 
 class _Feishu(_Handler):
     async def post(self, hook: str) -> None:
         if self._down():
-            return
+            return None
         if ("feishu", hook) not in self.fakes._robots:
             return self._refuse("feishu", hook, {"code": 19001, "msg": "param invalid: incoming webhook access "
                                                                        "token invalid"})
@@ -262,6 +264,7 @@ class _Feishu(_Handler):
             return self._refuse("feishu", hook, {"code": 11232, "msg": "frequency limited psm[lark.oapi.app_platform_"
                                                                        "runtime]appID[1]"})
         self._accept("feishu", hook, body, {"code": 0, "msg": "success", "data": {}})
+        return None
 
 
 class _Sms(_Handler):
@@ -269,7 +272,7 @@ class _Sms(_Handler):
 
     async def post(self) -> None:
         if self._down():
-            return
+            return None
         if self.request.headers.get("X-Sms-Key", "") != self.fakes.sms_key:
             self.fakes.refused.append(("sms", "", "bad key"))
             return self._answer({"code": "401", "msg": "invalid key"}, 401)
@@ -284,3 +287,4 @@ class _Sms(_Handler):
         if not self.fakes._paced("sms", ""):
             return self._answer({"code": "1008", "msg": "too many requests"}, 429)
         self._accept("sms", phone, body, {"code": "0", "msg": "ok", "data": {"id": f"sms{len(self.fakes.arrivals)}"}})
+        return None

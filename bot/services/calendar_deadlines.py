@@ -40,7 +40,8 @@ async def ensure_recurring(s: Services) -> None:
         if want not in map(_line, pending):
             await tx.add_deadline(CHECK, RECURRING_REF, _next(s, want, tx.now), want)
         if years := missing_years(s, tx):  # the operator's log, in the configured language like the admins' message
-            log.warning(one_line(s.texts("leave.calendar_missing", years=s.texts("core.list_sep").join(map(str, years)))))
+            listed = s.texts("core.list_sep").join(map(str, years))
+            log.warning(one_line(s.texts("leave.calendar_missing", years=listed)))
 
 
 def _line(stage: str) -> str:

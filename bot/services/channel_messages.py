@@ -27,11 +27,13 @@ def robots_for(s: Services, event: str, names: Iterable[str] = ("*",)) -> list[R
 
 
 def robot_message(s: Services, inc: Incident, robot: Robot, headline: str = "") -> dict[str, str]:
-    """The robot's markdown: number, unit, category, casualties, the next deadline; `full` adds place and description."""
+    """The robot's markdown: number, unit, category, casualties, the next deadline; `full` adds place
+    and description."""
     nxt = inc.next_deadline(s.now())
     lines = [plain(s.texts("channels.robot.summary", number=inc.number, unit=s.unit_name(inc.unit_code),
                            category=s.texts(f"incident.cat.{inc.category.value}"),
-                           casualties=txt.casualties_text(s, inc.casualties), deadline=s.fmt.dt(nxt.due_at) if nxt else "-"))]
+                           casualties=txt.casualties_text(s, inc.casualties),
+                           deadline=s.fmt.dt(nxt.due_at) if nxt else "-"))]
     if robot.detail == "full":
         lines.append(plain(s.texts("channels.robot.full", place=inc.place or "-", description=inc.description)))
     if headline:

@@ -48,7 +48,10 @@ def office_keyboard(s: Services, d: Document) -> dict[str, object]:
 def card(s: Services, d: Document, names: dict[int, str], now: datetime) -> str:
     """Registration, routing and where it stands; never any content of a 机密/绝密 document."""
     t = s.texts
-    name = lambda i: esc(names.get(i, "?")) if i else "—"  # noqa: E731
+
+    def name(i: int | None) -> str:
+        return esc(names.get(i, "?")) if i else "—"
+
     lines = [t("doc.card_head", number=d.number, title=esc(d.title), issuer=esc(d.issuer),
                doc_no=esc(d.doc_no) or t("doc.no_doc_no"), level=t(f"doc.level.{d.classification}"),
                urgency=t(f"doc.urgency.{d.urgency}"), received=s.fmt.dt(d.received_at),
@@ -73,7 +76,7 @@ def card(s: Services, d: Document, names: dict[int, str], now: datetime) -> str:
         how = t("doc.late" if d.late else "doc.on_time")
         lines.append(t("doc.card_done", handler=name(d.done_by), time=s.fmt.dt(d.done_at), how=how,
                        result=t("doc.card_result", result=esc(d.result)) if d.result else ""))
-    state = t(f"doc.state.{d.state}")
+    state: str = t(f"doc.state.{d.state}")
     if d.is_overdue(now):
         state += t("doc.overdue_mark", delay=s.fmt.dur(now - d.due_at)) if d.due_at else ""
     lines.append(t("doc.card_state", state=state))

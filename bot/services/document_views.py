@@ -87,7 +87,7 @@ async def tallies(s: Services, period: Period) -> tuple[list[Document], list[Han
 def tally_lines(s: Services, found: list[HandlerTally], names: dict[int, str]) -> list[str]:
     if not found:
         return []
-    lines = [s.texts("doc.stats_title")]
+    lines: list[str] = [s.texts("doc.stats_title")]
     for t in rules.by_unit(found):
         lines.append(s.texts("doc.stats_unit", unit=esc(s.unit_name(t.unit)), on_time=t.on_time, late=t.late,
                              open=t.open, overdue=t.overdue))

@@ -112,7 +112,8 @@ def line_text(s: Services, line: LogLine, names: dict[int, str], when: bool = Tr
     if line.kind == AutoKind.NOTICE:
         kw["urgent"] = t("duty.urgent_mark") if d.get("urgent") else ""
     if line.kind in (AutoKind.HANDED, AutoKind.TAKEN):
-        kw["name"] = esc(names.get(int(d.get("by") or 0), "?"))
+        by = d.get("by")
+        kw["name"] = esc(names.get(by if isinstance(by, int) else 0, "?"))
         kw["notes"] = t("duty.line_notes", notes=esc(d["notes"])) if d.get("notes") else ""
     return t(f"duty.auto.{line.kind}", time=at, **kw).strip()
 

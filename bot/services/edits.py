@@ -13,7 +13,8 @@ from storage import members
 from storage.outbox import OutboxRow
 
 
-async def still_told(conn: aiosqlite.Connection, rows: list[OutboxRow], may: Callable[[Member], bool]) -> list[OutboxRow]:
+async def still_told(conn: aiosqlite.Connection, rows: list[OutboxRow],
+                     may: Callable[[Member], bool]) -> list[OutboxRow]:
     """Of the sent `rows`, those whose chat is a member's for whom `may` holds now (a private chat's
     id is the person's Telegram id; a chat that is no member's is left alone)."""
     people = {m.telegram_id: m for m in await members.by_telegram_ids(conn, [r.chat_id for r in rows])}

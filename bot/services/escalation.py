@@ -48,7 +48,8 @@ def policy_for(s: Services, inc: Incident) -> Policy | None:
 
 async def _people(conn: aiosqlite.Connection, who: str, at: datetime, units: list[str],
                   waiting: list[Member]) -> list[Member]:
-    """Whom a target selector names now. `units`: the unit(s) `@unit` means; `waiting`: those whose answer is awaited."""
+    """Whom a target selector names now. `units`: the unit(s) `@unit` means; `waiting`: those whose
+    answer is awaited."""
     if who == "waiting":
         return waiting
     if who == "duty@shift":

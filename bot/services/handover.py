@@ -255,7 +255,8 @@ async def incoming_gone(s: Services, tx: Tx, gone: Member) -> None:
     the incoming officers of that shift change may) is told to the directors and the outgoing
     officers at once, instead of the 'no 接班' alert after takeover_within."""
     for h in await store.waiting_to_be_taken(tx.conn, gone.id):
-        left = [m for i in h.incoming if i != gone.id and (m := await members.by_id(tx.conn, i)) is not None and m.active]
+        left = [m for i in h.incoming
+                if i != gone.id and (m := await members.by_id(tx.conn, i)) is not None and m.active]
         if left or not await store.set_alerted(tx.conn, h.id, tx.now):
             continue
         await deadlines.cancel(tx.conn, rules.HANDOVER_CHECK, h.id, tx.now)

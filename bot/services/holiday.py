@@ -59,7 +59,7 @@ async def check_overlap(s: Services, conn: aiosqlite.Connection, member: Member,
 
 async def _facts(s: Services, conn: aiosqlite.Connection, r: HolidayReport) -> str:
     who = await members.by_id(conn, r.member_id)
-    text = s.texts("holiday.facts", name=esc(who.name if who else "?"), unit=esc(s.unit_name(r.unit_code)),
+    text: str = s.texts("holiday.facts", name=esc(who.name if who else "?"), unit=esc(s.unit_name(r.unit_code)),
                    period=txt.period_text(s, r.start_at, r.end_at), destination=esc(r.destination),
                    contact=esc(r.contact) or "—", holidays=esc(r.holidays) or s.texts("holiday.unknown_holidays"))
     if r.request_id is not None:
@@ -130,7 +130,7 @@ async def away_lines(s: Services, conn: aiosqlite.Connection, start: datetime, e
     if not found:
         return []
     names = {m.id: m.name for m in await members.all_members(conn)}
-    lines = [s.texts("holiday.away_title", count=len(found))]
+    lines: list[str] = [s.texts("holiday.away_title", count=len(found))]
     for r in found:
         lines.append(s.texts(
             "holiday.away_line", name=esc(names.get(r.member_id, "?")), unit=esc(s.unit_name(r.unit_code)),

@@ -133,7 +133,7 @@ def mark_label(s: Services, mark: Mark) -> str:
 async def marks_block(s: Services, inc: Incident, now: datetime) -> str:
     """The findings on an incident for /incident N ("" when there are none)."""
     found = await incident_marks.of(s.db.read, inc.id)
-    lines = []
+    lines: list[str] = []
     if inc.recorded and not unit_reported(inc.source):
         first = inc.stage(Stage.FIRST)
         filed = first.filed_at if first else None

@@ -117,8 +117,9 @@ async def file_record(s: Services, member: Member, draft: ReportDraft) -> Incide
 
 
 def owed_lines(s: Services, inc: Incident) -> str:
-    return "\n".join(s.texts("incident.deadline_line", stage=s.texts(f"incident.stage.{r.stage}"), due=s.fmt.dt(r.due_at))
-                     for r in inc.stages if r.filed_at is None)
+    return "\n".join(
+        s.texts("incident.deadline_line", stage=s.texts(f"incident.stage.{r.stage}"), due=s.fmt.dt(r.due_at))
+        for r in inc.stages if r.filed_at is None)
 
 
 async def tell_unit(s: Services, tx: Tx, inc: Incident, reporters: list[Member]) -> None:

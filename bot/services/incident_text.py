@@ -84,7 +84,7 @@ def reporter_line(s: Services, inc: Incident, reporter: str) -> str:
     """Who reported it: the unit's officer, or the source and the duty officer who put it on record."""
     if not inc.recorded:
         return s.texts("incident.alert.reporter", reporter=esc(reporter))
-    line = s.texts("record.alert_line", source=source_text(s, inc), recorder=esc(reporter),
+    line: str = s.texts("record.alert_line", source=source_text(s, inc), recorder=esc(reporter),
                    time=s.fmt.dt(inc.received_at))
     if not unit_reported(inc.source):
         line += "\n" + s.texts("record.alert_unreported", unit=esc(s.unit_name(inc.unit_code)))
@@ -157,7 +157,7 @@ def stage_line(s: Services, inc: Incident, now: datetime) -> str:
 
 def event_text(s: Services, kind: str, d: dict[str, Any]) -> str:
     """One timeline entry of an incident (incident_events row), in the catalog's words."""
-    kw = {k: esc(v) for k, v in d.items()}
+    kw: dict[str, str] = {k: esc(v) for k, v in d.items()}
     if "stage" in d:
         kw["stage"] = s.texts(f"incident.stage.{d['stage']}")
     if "seconds" in d:
@@ -168,6 +168,7 @@ def event_text(s: Services, kind: str, d: dict[str, Any]) -> str:
         kw["finding"] = s.texts(f"incident.marks.kind.{d['finding']}")
     if kind in ("first", "written", "full", "corrected"):
         delay = int(d.get("delay") or 0)
-        kw["late"] = s.texts("incident.alert.late_suffix", delay=s.fmt.dur(timedelta(seconds=delay))) if delay > 0 else ""
+        late = s.fmt.dur(timedelta(seconds=delay))
+        kw["late"] = s.texts("incident.alert.late_suffix", delay=late) if delay > 0 else ""
     key = f"incident.event.{kind}"
     return s.texts(key, **kw) if s.texts.has(key) else esc(kind)

@@ -33,7 +33,8 @@ DRAFT_KIND = "report"  # the /report dialogue's row in the drafts table
 FILED = "filed_incident"  # what that row holds once the report is filed
 
 
-async def load_for(s: Services, conn: aiosqlite.Connection, member: Member, incident_id: int, action: Action) -> Incident:
+async def load_for(s: Services, conn: aiosqlite.Connection, member: Member, incident_id: int,
+                   action: Action) -> Incident:
     """The incident, if `member` may do `action` on it; otherwise a refusal."""
     inc = await incidents.get(conn, incident_id)
     if inc is None:
@@ -51,7 +52,7 @@ async def _reporter_name(tx: Tx, inc: Incident) -> str:
 
 
 async def render_alert_status(s: Services, tx: Tx, inc: Incident) -> list[str]:
-    lines = []
+    lines: list[str] = []
     if inc.acked_by is not None:
         who = await members.by_id(tx.conn, inc.acked_by)
         lines.append(s.texts("incident.alert.acked", name=esc(who.name if who else "?"), time=s.fmt.dt(inc.acked_at)))
@@ -132,7 +133,8 @@ async def file_first_report(s: Services, member: Member, draft: ReportDraft, *, 
         await incidents.add_casualty_record(tx.conn, inc_id, draft.casualties, Stage.FIRST, now)
         if draft.photos:
             await incidents.add_photos(tx.conn, inc_id, Stage.FIRST, draft.photos)
-        await tx.add_deadlines([(p.kind, inc_id, p.due_at, p.stage) for p in rules.plan_deadlines(learnt, now, s.policy)])
+        plan = rules.plan_deadlines(learnt, now, s.policy)
+        await tx.add_deadlines([(p.kind, inc_id, p.due_at, p.stage) for p in plan])
         await breaches.start_clock(s, tx, inc_id, Stage.FIRST.value, now)
         await keep_version(tx, inc_id, member.id, Stage.FIRST.value)
         inc = await incidents.get(tx.conn, inc_id)
@@ -261,19 +263,21 @@ async def file_full(s: Services, member: Member, incident_id: int, answers: dict
         if not inc.open:
             raise ServiceError("incident.stages.already_closed", number=inc.number)
         await incidents.update_facts(tx.conn, inc.id, **{k: answers.get(k) for k in FULL_FIELDS})
-        body = s.texts("incident.views.full_block", **{k: esc(answers.get(k) or s.texts("incident.unknown_mark")) for k in FULL_FIELDS})
+        unknown = s.texts("incident.unknown_mark")
+        body = s.texts("incident.views.full_block", **{k: esc(answers.get(k) or unknown) for k in FULL_FIELDS})
         late = await stage_filed(s, tx, inc, member, Stage.FULL, body, at)
-        open_fields = [s.texts(f"incident.field.{k}") for k in FULL_FIELDS if not answers.get(k)]
+        open_fields: list[str] = [s.texts(f"incident.field.{k}") for k in FULL_FIELDS if not answers.get(k)]
         return late, open_fields
 
 
-async def file_followup(s: Services, member: Member, incident_id: int, text: str, casualties: Casualties | None) -> Incident:
+async def file_followup(s: Services, member: Member, incident_id: int, text: str,
+                        casualties: Casualties | None) -> Incident:
     async with s.uow() as tx:
         inc = await load_for(s, tx.conn, member, incident_id, Action.FILE_STAGE)
         if not inc.open:
             raise ServiceError("incident.stages.already_closed", number=inc.number)
         await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "followup", name=member.name, text=text)
-        body = esc(text)
+        body: str = esc(text)
         if casualties is not None and casualties.any_known:
             merged = rules.merge_followup(inc.casualties, casualties)
             await incidents.set_casualties(tx.conn, inc.id, merged, Stage.FOLLOWUP, tx.now)

@@ -81,7 +81,7 @@ def review_keyboard(s: Services, item_id: int) -> dict[str, object]:
 
 async def review_text(s: Services, conn: aiosqlite.Connection, item: InfoItem, files: int) -> str:
     author = await members.by_id(conn, item.author_id)
-    text = s.texts(
+    text: str = s.texts(
         "info.review", id=item.id, unit=esc(s.unit_name(item.unit_code)), kind=s.texts(f"info.kind.{item.kind}"),
         author=esc(author.name if author else "?"), time=s.fmt.dt(item.submitted_at), title=esc(item.title),
         body=esc(item.body), files=files,

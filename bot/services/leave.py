@@ -150,7 +150,8 @@ def check_start(s: Services, kind: str, start: datetime, now: datetime | None = 
 async def check_overlap(s: Services, conn: Any, member: Member, start: datetime, end: datetime) -> None:
     for other in await leave.live_for_member(conn, member.id):
         if rules.overlaps(start, end, other.start_at, other.end_at):
-            raise ServiceError("leave.err_overlap", id=other.id, period=txt.period_text(s, other.start_at, other.end_at),
+            raise ServiceError("leave.err_overlap", id=other.id,
+                               period=txt.period_text(s, other.start_at, other.end_at),
                                status=txt.status_text(s, other))
 
 
@@ -217,8 +218,8 @@ async def submit(s: Services, member: Member, draft: LeaveDraft, *, at: datetime
         late = False
         if holidays:
             late = await holiday.file_with_request(s, tx, member, req, at=min(at, tx.now))
-            await leave.add_event(tx.conn, req_id, tx.now, None, "holiday_reported_late" if late else "holiday_reported",
-                                  holidays=holidays)
+            kind = "holiday_reported_late" if late else "holiday_reported"
+            await leave.add_event(tx.conn, req_id, tx.now, None, kind, holidays=holidays)
         # Through the outbox, so the requester reads it before the first step's progress message.
         key = "leave.submitted_report" if reported else "leave.submitted_holiday_late" if late else \
             "leave.submitted_holiday" if holidays else "leave.submitted"
@@ -416,7 +417,8 @@ async def finish(s: Services, tx: Tx, req: LeaveRequest, status: LeaveStatus, by
             if stand_in is not None and stand_in.active:
                 await tx.send_text(stand_in.telegram_id, s.texts(
                     "leave.standin_told", name=esc(requester.name),
-                    period=txt.period_text(s, fresh.start_at, fresh.end_at)), ref_kind=REF, ref_id=req.id, tag="standin")
+                    period=txt.period_text(s, fresh.start_at, fresh.end_at)),
+                    ref_kind=REF, ref_id=req.id, tag="standin")
                 told.add(stand_in.id)
         chain = _chain(s, fresh.chain)
         notify = await audience(s, tx, chain.notify if chain else (), fresh.unit_code, exclude=told)

@@ -70,14 +70,15 @@ def period_text(s: Services, start: datetime, end: datetime) -> str:
 def city_text(s: Services, leaves_city: bool | None) -> str:
     if leaves_city is None:
         return "—"
-    return s.texts("leave.fmt.leaves_city" if leaves_city else "leave.fmt.stays_in_city", city=esc(s.config.general.city))
+    key = "leave.fmt.leaves_city" if leaves_city else "leave.fmt.stays_in_city"
+    return s.texts(key, city=esc(s.config.general.city))
 
 
 def facts(
     s: Services, *, name: str, unit_code: str, kind: str, start: datetime, end: datetime, destination: str,
     leaves_city: bool | None, reason: str, standin: str | None, chain_label: str, holidays: str = "",
 ) -> str:
-    text = s.texts(
+    text: str = s.texts(
         "leave.facts", name=esc(name), unit=esc(s.unit_name(unit_code)), kind=s.texts(f"leave.kind.{kind}"),
         period=period_text(s, start, end), destination=esc(destination) or "—", city=city_text(s, leaves_city),
         reason=esc(reason) or "—", standin=esc(standin) if standin else s.texts("leave.no_standin"),
@@ -95,7 +96,7 @@ def request_facts(s: Services, req: LeaveRequest, name: str, standin: str | None
 
 
 def event_text(s: Services, kind: str, detail: dict[str, Any]) -> str:
-    kw = {k: esc(v) for k, v in detail.items()}
+    kw: dict[str, str] = {k: esc(v) for k, v in detail.items()}
     if "comment" in detail:
         kw["comment"] = s.texts("leave.comment_suffix", comment=esc(detail["comment"])) if detail["comment"] else ""
     if "on_behalf" in detail:

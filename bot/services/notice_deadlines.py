@@ -43,9 +43,9 @@ async def receipt_due(s: Services, tx: Tx, d: Deadline) -> None:
                 await tx.send_text(head.telegram_id, text, ref_kind=REF, ref_id=n.id, tag="escalation")
     sender = await members.by_id(tx.conn, n.sender_id)
     if sender is not None and sender.active:
-        head = s.texts("notice.final_tally_head")
+        title = s.texts("notice.final_tally_head")
         body = txt.tally_text(s, n, receipts, await group_lines(s, tx.conn, n))
-        await tx.send_text(sender.telegram_id, head + "\n" + body, ref_kind=REF, ref_id=n.id, tag=TALLY)
+        await tx.send_text(sender.telegram_id, title + "\n" + body, ref_kind=REF, ref_id=n.id, tag=TALLY)
     if n.urgent and any(not r.received for r in receipts):  # `[escalation] notice_urgent`: "" = told once, as before
         await escalation.start_subject(s, tx, s.config.escalation.notice_urgent, "notice", n.id)
 

@@ -83,7 +83,8 @@ def classification(draft: NoticeDraft) -> Classification | None:
 # --- who receives it --------------------------------------------------------------------
 
 
-async def asked_for(conn: aiosqlite.Connection, people: list[Member], sender: Member) -> list[tuple[int, str, int, bool]]:
+async def asked_for(conn: aiosqlite.Connection, people: list[Member],
+                    sender: Member) -> list[tuple[int, str, int, bool]]:
     """Recipient rows (member_id, unit_code, asked_id, on_leave): whoever is on approved leave
     is shown as such and their stand-in is asked instead (bot.services.routing.skip_away decides
     who that is); without a usable stand-in they are still asked themselves."""
@@ -371,7 +372,8 @@ async def group_acknowledge(s: Services, chat_id: int, telegram_id: int, name: s
         member = await members.by_telegram_id(tx.conn, telegram_id)
         member_id = member.id if member is not None and member.active else None
         fresh = await notices.add_group_receipt(tx.conn, notice_id, chat_id, telegram_id,
-                                                member.name if member_id else name, member_id, pressed)
+                                                member.name if member is not None and member_id else name, member_id,
+                                                pressed)
         if fresh and member_id is not None and await notices.is_asked(tx.conn, notice_id, member_id):
             await notices.acknowledge(tx.conn, notice_id, member_id, pressed)
         return fresh
@@ -435,7 +437,7 @@ async def group_lines(s: Services, conn: aiosqlite.Connection, n: Notice) -> lis
         return []
     titles = {g.chat_id: g.title for g in await notices.groups(conn)}
     pressed = await notices.group_receipts(conn, n.id)
-    lines = []
+    lines: list[str] = []
     for chat_id in posted:
         names = [esc(name) for cid, name, _at in pressed if cid == chat_id]
         lines.append(s.texts("notice.tally_group", group=esc(titles.get(chat_id, str(chat_id))), count=len(names),

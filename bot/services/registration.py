@@ -27,7 +27,8 @@ async def create_invite(
     if created_by is not None and not can(created_by, Action.CREATE_INVITE):
         raise NotAllowed()
     if s.config.unit(unit_code) is None:
-        raise ServiceError("core.admin.invite_bad_unit", code=unit_code, units=", ".join(u.code for u in s.config.units))
+        raise ServiceError("core.admin.invite_bad_unit", code=unit_code,
+                           units=", ".join(u.code for u in s.config.units))
     if parse_role(role) is None:
         raise ServiceError("core.admin.invite_bad_role", role=role, roles=", ".join(r.value for r in Role))
     if expires is not None and expires <= timedelta(0):  # never "0s" silently read as the default

@@ -64,7 +64,7 @@ def _mark_item(s: Services, m: MarkRow) -> str:
 
 def _unit_block(s: Services, n: int, u: UnitRecord) -> str:
     sep = s.texts("reporting.sep")
-    lines = [s.texts("reporting.unit_head", n=n, unit=esc(s.unit_name(u.unit)))]
+    lines: list[str] = [s.texts("reporting.unit_head", n=n, unit=esc(s.unit_name(u.unit)))]
     for kind in UNIT_FAILURES:
         found = u.failures.get(kind.value, [])
         if found:
@@ -92,7 +92,7 @@ def bulletin_text(s: Services, b: Bulletin, *, title_key: str = "reporting.title
     p = b.period
     units = b.units
     totals = {k.value: sum(u.count(k) for u in units) for k in UNIT_FAILURES}
-    parts = [s.texts(title_key, first=p.first.isoformat(), last=p.last.isoformat(),
+    parts: list[str] = [s.texts(title_key, first=p.first.isoformat(), last=p.last.isoformat(),
                      district=esc(s.config.general.district))]
     parts.append(s.texts("reporting.overall", incidents=sum(u.incidents for u in units),
                          on_time=sum(u.on_time for u in units), late_stages=sum(u.late for u in units),
@@ -106,7 +106,7 @@ def bulletin_text(s: Services, b: Bulletin, *, title_key: str = "reporting.title
     clean = [u for u in units if not (u.failure_total or u.unreported)]
     reported = [u for u in clean if u.incidents]
     quiet = [u for u in clean if not u.incidents]
-    lines = [s.texts("reporting.clean_unit", unit=esc(s.unit_name(u.unit)), figures=_figures(s, u))
+    lines: list[str] = [s.texts("reporting.clean_unit", unit=esc(s.unit_name(u.unit)), figures=_figures(s, u))
              for u in reported]
     if quiet:
         lines.append(s.texts("reporting.quiet", units=s.texts("core.list_sep").join(

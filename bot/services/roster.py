@@ -53,7 +53,7 @@ def read_table(file_name: str, data: bytes) -> list[list[object]]:
         except Exception:
             raise ServiceError("roster.err.bad_file") from None
         ws = wb.worksheets[0]
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        rows: list[list[object]] = [list(r) for r in ws.iter_rows(values_only=True)]
         wb.close()
         return rows
     raise ServiceError("roster.err.bad_type")
@@ -157,7 +157,7 @@ async def week_text(s: Services, viewer: Member) -> str:
 
     on = rules.on_at(slots, now)
     lead = rules.leader_at(slots, now)
-    lines = [s.texts("roster.now", who=who(on), leader=who([lead] if lead else []))]
+    lines: list[str] = [s.texts("roster.now", who=who(on), leader=who([lead] if lead else []))]
     for i in range(7):
         day = today + timedelta(days=i)
         day_slots = [x for x in slots if x.day == day]

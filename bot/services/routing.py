@@ -117,5 +117,6 @@ async def rostered_now(conn: aiosqlite.Connection, at: datetime,
     if on_shift:
         return on_shift, leader
     await roster_gaps.note(conn, at)
-    everyone_on_duty = _holding(people, Role.DUTY) if people is not None else await members.with_roles(conn, [Role.DUTY])
+    everyone_on_duty = (_holding(people, Role.DUTY) if people is not None
+                        else await members.with_roles(conn, [Role.DUTY]))
     return everyone_on_duty, leader

@@ -72,7 +72,7 @@ def failures_line(s: Services, f: UnitFigures) -> str:
 
 def summary(s: Services, report: Report) -> str:
     p = report.period
-    lines = [s.texts("stats.title", first=p.first.isoformat(), last=p.last.isoformat())]
+    lines: list[str] = [s.texts("stats.title", first=p.first.isoformat(), last=p.last.isoformat())]
     for f in report.figures:
         lines.append(s.texts("stats.unit", unit=esc(s.unit_name(f.unit))))
         if f.incidents:

@@ -40,7 +40,7 @@ def _sheet(wb: Workbook, title: str, header: Sequence[str], body: Sequence[Seque
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    ws = wb.create_sheet(title)
+    ws: Worksheet = wb.create_sheet(title)
     ws.append(list(header))
     bold, fill = Font(bold=True), PatternFill("solid", fgColor=HEAD_COLOUR)
     centred = Alignment(horizontal="center", vertical="center")
@@ -112,14 +112,16 @@ async def workbook(s: Services, member: Member, period: Period) -> bytes:
     await export_reporting.add_sheets(s, wb, period)
 
     body = [[r["id"], r["member_name"], s.unit_name(r["unit_code"]), t(f"leave.kind.{r['kind']}"),
-             _local(s, r["start_at"]), _leave_end(s, r["end_at"]), r["destination"], t("stats.x.yes") if r["leaves_city"]
-             else t("stats.x.no"), r["reason"], r["standin_name"] or "", t(f"leave.status.{r['status']}"),
+             _local(s, r["start_at"]), _leave_end(s, r["end_at"]), r["destination"],
+             t("stats.x.yes") if r["leaves_city"] else t("stats.x.no"), r["reason"], r["standin_name"] or "",
+             t(f"leave.status.{r['status']}"),
              _local(s, r["returned_at"])] for r in await rows.leave_detail(conn, period)]
     _sheet(wb, t("stats.x.sheet_leave"),
            [t(f"stats.x.leave_h{i}") for i in range(12)], body, [7, 10, 14, 10, 17, 17, 14, 10, 24, 10, 10, 17])
 
-    body = [[r["id"], r["title"], t(f"stats.x.notice_{r['kind']}"), t("stats.x.yes") if r["urgent"] else t("stats.x.no"),
-             r["sender"], _local(s, r["created_at"]), _local(s, r["due_at"]), s.unit_name(r["unit_code"]),
+    body = [[r["id"], r["title"], t(f"stats.x.notice_{r['kind']}"),
+             t("stats.x.yes") if r["urgent"] else t("stats.x.no"), r["sender"], _local(s, r["created_at"]),
+             _local(s, r["due_at"]), s.unit_name(r["unit_code"]),
              r["receiver"], _local(s, r["acked_at"]),
              round((from_db(r["acked_at"]) - from_db(r["created_at"])).total_seconds() / 60, 1)  # type: ignore[operator]
              if r["acked_at"] else None] for r in await rows.receipt_detail(conn, period)]

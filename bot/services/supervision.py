@@ -4,6 +4,7 @@ in one transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -103,7 +104,7 @@ async def directors_of(conn: aiosqlite.Connection, task: Task) -> list[Member]:
     return await members.with_roles(conn, [Role.DIRECTOR])
 
 
-async def tell(tx: Tx, people: list[Member | None], text: str, *, task: Task, tag: str,
+async def tell(tx: Tx, people: Sequence[Member | None], text: str, *, task: Task, tag: str,
                markup: dict[str, object] | None = None, exclude: int | None = None) -> int:
     seen: set[int] = set()
     for m in people:
@@ -124,7 +125,7 @@ async def tell_unit(s: Services, tx: Tx, task: Task, a: Assignment, text: str, t
     return await tell(tx, list(officers), text, task=task, tag=tag, markup=txt.detail_keyboard(s, task))
 
 
-async def forward_files(tx: Tx, people: list[Member | None], files: list[Attachment], caption: str,
+async def forward_files(tx: Tx, people: Sequence[Member | None], files: list[Attachment], caption: str,
                         task: Task, exclude: int | None = None) -> None:
     seen: set[int] = set()
     for m in people:

@@ -33,7 +33,8 @@ def sms_config(fakes: FakeChannels, **kw: Any) -> Sms:
 @asynccontextmanager
 async def channel_desk(monkeypatch: pytest.MonkeyPatch, *, ding_secret: str = DING_SECRET,
                        robots: tuple[str, ...] = ("dingtalk", "wecom", "feishu"),
-                       escalation: Any = None, events: dict[str, tuple[str, ...]] | None = None, **sms: Any) -> AsyncIterator[tuple[Desk, FakeChannels]]:
+                       escalation: Any = None, events: dict[str, tuple[str, ...]] | None = None,
+                       **sms: Any) -> AsyncIterator[tuple[Desk, FakeChannels]]:
     clock = FakeClock()
     fakes = FakeChannels(clock=lambda: clock.now().timestamp())
     await fakes.start()

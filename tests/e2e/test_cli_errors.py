@@ -232,7 +232,7 @@ def test_every_option_is_tried_good_and_bad() -> None:
             continue
         mine = [c for c in CASES + RUN_CASES if c.argv[:len(path)] == path]
         for option in options or {"(itself)"}:
-            def tries(c: Case, option: str = option) -> bool:
+            def tries(c: Case, option: str = option, path: tuple[str, ...] = path) -> bool:
                 rest = c.argv[len(path):]
                 if option.startswith("<"):  # a positional: tried when the command has words after it
                     return any(not a.startswith("-") for a in rest) or not rest

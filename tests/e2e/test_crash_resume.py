@@ -55,7 +55,8 @@ async def stop(proc: subprocess.Popen[bytes], sig: int, timeout: float = 20) -> 
 async def test_kill_9_mid_report_resumes_at_the_step(tmp_path: Path) -> None:
     async with BotApiEmulator(token=TOKEN) as emu:
         config = write_config(tmp_path, emu)
-        code = re.search(r"code: (\w+)", cli(config, "invite", "--unit", "jianshelu", "--role", "officer", "--name", "李信息"))
+        invited = cli(config, "invite", "--unit", "jianshelu", "--role", "officer", "--name", "李信息")
+        code = re.search(r"code: (\w+)", invited)
         assert code
         bot = await start_bot(config, emu)
         try:
@@ -94,7 +95,8 @@ async def test_kill_9_mid_report_then_report_offers_the_draft(tmp_path: Path) ->
     继续上报 asks the step it was on, with the answers given before the kill."""
     async with BotApiEmulator(token=TOKEN) as emu:
         config = write_config(tmp_path, emu)
-        code = re.search(r"code: (\w+)", cli(config, "invite", "--unit", "jianshelu", "--role", "officer", "--name", "李信息"))
+        invited = cli(config, "invite", "--unit", "jianshelu", "--role", "officer", "--name", "李信息")
+        code = re.search(r"code: (\w+)", invited)
         assert code
         bot = await start_bot(config, emu)
         try:

@@ -72,8 +72,10 @@ async def test_every_kind_of_event_reads_as_a_story(emu: BotApiEmulator) -> None
     group = emu.group(-1001000000777, "建设路街道工作群", [officer])
     emu.set_bot_admin(group.id, can_pin=True)
     async with Bot(emu.token, base_url=emu.base_url, base_file_url=emu.base_file_url) as bot:
-        card = await bot.send_message(officer.id, "🚨 突发事件 2026-0001\n单位：建设路街道", reply_markup=InlineKeyboardMarkup(
-            [[InlineKeyboardButton("✅ 已收到", callback_data="i:ack:1"), InlineKeyboardButton("🔎 详情", callback_data="i:d:1")]]))
+        card = await bot.send_message(
+            officer.id, "🚨 突发事件 2026-0001\n单位：建设路街道", reply_markup=InlineKeyboardMarkup(
+                [[InlineKeyboardButton("✅ 已收到", callback_data="i:ack:1"),
+                  InlineKeyboardButton("🔎 详情", callback_data="i:d:1")]]))
         await bot.send_message(officer.id, "事发地点？", reply_markup=ReplyKeyboardMarkup(
             [[KeyboardButton("📍 发送定位", request_location=True)]]))
         await officer.send_location(34.7466, 113.6253)
@@ -83,8 +85,8 @@ async def test_every_kind_of_event_reads_as_a_story(emu: BotApiEmulator) -> None
             query = await officer.press(card.message_id, text="✅ 已收到")
             await bot.answer_callback_query(query["id"], **answer)
         await officer.press_raw("i:ack:999", card.message_id)
-        await bot.edit_message_text("🚨 突发事件 2026-0001\n单位：建设路街道\n✅ 已收到：陈静 12-05 23:30", chat_id=officer.id,
-                                    message_id=card.message_id, reply_markup=InlineKeyboardMarkup(
+        await bot.edit_message_text("🚨 突发事件 2026-0001\n单位：建设路街道\n✅ 已收到：陈静 12-05 23:30",
+                                    chat_id=officer.id, message_id=card.message_id, reply_markup=InlineKeyboardMarkup(
                                         [[InlineKeyboardButton("🔎 详情", callback_data="i:d:1")]]))
         await bot.edit_message_reply_markup(chat_id=officer.id, message_id=card.message_id)
         post = await bot.send_message(group.id, "📢 通知：今晚起启动防汛24小时值守")
@@ -97,7 +99,8 @@ async def test_every_kind_of_event_reads_as_a_story(emu: BotApiEmulator) -> None
             await bot.send_message(blocked.id, "提醒")
     story = Story(emu, Texts("zh")).render(emu.transcript)
     assert not debug_output(story), debug_output(story)
-    for expected in ("机器人 → 李明：🚨 突发事件 2026-0001", "按钮：[✅ 已收到] [🔎 详情]", "输入框下方的按钮：[📍 发送定位]",
+    for expected in ("机器人 → 李明：🚨 突发事件 2026-0001", "按钮：[✅ 已收到] [🔎 详情]",
+                     "输入框下方的按钮：[📍 发送定位]",
                      "李明 → 机器人：📍 发送了位置（34.7466, 113.6253）", "[照片] 现场", "[文件：值班表.xlsx]",
                      "李明 点了「✅ 已收到」", "（屏幕上弹出提示：已确认收到。）", "（屏幕上弹出对话框：无权操作。）",
                      "李明 发来一个不属于任何按钮的点击",

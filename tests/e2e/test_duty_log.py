@@ -181,7 +181,8 @@ async def test_handover_at_every_shift_change(desk: Desk, cast: Cast) -> None:
     # every shift change is planted once, and a restart adds none
     await desk.restart()
     assert sorted(r[0] for r in rows(desk, "SELECT stage FROM deadlines WHERE kind='roster.handover' "
-                                           "AND fired_at IS NULL AND cancelled_at IS NULL")) == ["30 17 * * *", "30 8 * * *"]
+                                           "AND fired_at IS NULL AND cancelled_at IS NULL")) == [
+        "30 17 * * *", "30 8 * * *"]
 
 
 async def test_export_has_the_duty_log_sheet(desk: Desk, cast: Cast) -> None:

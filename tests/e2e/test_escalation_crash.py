@@ -43,7 +43,8 @@ async def test_escalation_survives_kill_9_and_an_ack_before_it_holds(tmp_path: P
         config = write_config(tmp_path, emu)
         config.write_text(config.read_text(encoding="utf-8") + FAST_POLICY, encoding="utf-8")
         people = {}
-        for key, name, unit, role in (("officer", "李信息", "jianshelu", "officer"), ("duty", "陈值班", "office", "duty"),
+        for key, name, unit, role in (("officer", "李信息", "jianshelu", "officer"),
+                                      ("duty", "陈值班", "office", "duty"),
                                       ("director", "刘主任", "office", "director")):
             code = re.search(r"code: (\w+)", cli(config, "invite", "--unit", unit, "--role", role, "--name", name))
             assert code

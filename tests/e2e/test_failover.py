@@ -42,7 +42,8 @@ async def test_a_blocked_person_gets_the_alert_by_sms_and_the_admins_are_told(mo
 
 async def test_an_outage_fails_over_then_recovers_without_duplicates(monkeypatch: pytest.MonkeyPatch) -> None:
     # DingTalk carries every alert anyway; Feishu only what fails over.
-    async with channel_desk(monkeypatch, robots=("dingtalk", "feishu"), events={"feishu": ("failover",)}) as (desk, fakes):
+    robots, events = ("dingtalk", "feishu"), {"feishu": ("failover",)}
+    async with channel_desk(monkeypatch, robots=robots, events=events) as (desk, fakes):
         failover = desk.runtime.deps.failover  # type: ignore[union-attr]
         ding = desk.config.robots[0]  # type: ignore[union-attr]
         assert ding.name == "ding"

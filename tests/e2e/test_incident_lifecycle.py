@@ -149,7 +149,8 @@ async def test_late_written_report_escalates_once_and_records_delay(desk: Desk, 
     inc = await incidents.by_number(desk.db.conn, number)
     assert inc is not None
     written = inc.stage(inc.stages[1].stage)
-    assert written is not None and written.delay is not None and timedelta(minutes=20) <= written.delay < timedelta(minutes=22)
+    assert written is not None and written.delay is not None
+    assert timedelta(minutes=20) <= written.delay < timedelta(minutes=22)
 
 
 async def test_missed_stage_is_recorded_at_closing(desk: Desk, cast: Cast) -> None:

@@ -31,7 +31,8 @@ async def submit(desk: Desk, user: SimUser, title: str = "一条信息", kind: s
     """Through the service layer (the dialogue itself is tested once, below)."""
     member = await members.by_telegram_id(desk.db.conn, user.id)
     assert member is not None
-    done = await svc.submit(desk.services, member, InfoDraft(kind=kind, title=title, body="正文"), at=desk.services.now())
+    draft = InfoDraft(kind=kind, title=title, body="正文")
+    done = await svc.submit(desk.services, member, draft, at=desk.services.now())
     await desk.settle()
     return done.item.id
 
@@ -140,7 +141,8 @@ async def test_quota_reminders_only_to_short_units_and_week_rollover(desk: Desk,
     await advance_to(desk, 2026, 11, 27, 18, 0)  # after the deadline: counts for next week
     member = await members.by_telegram_id(desk.db.conn, cast.officer.id)
     assert member is not None
-    done = await svc.submit(desk.services, member, InfoDraft(kind="other", title="下周的", body="x"), at=desk.services.now())
+    draft = InfoDraft(kind="other", title="下周的", body="x")
+    done = await svc.submit(desk.services, member, draft, at=desk.services.now())
     assert "12-04 17:00" in done.receipt and "已报送 1 条" in done.receipt
 
     await advance_to(desk, 2026, 12, 3, 17, 0)  # next Thursday: both units short again

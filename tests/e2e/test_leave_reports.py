@@ -91,7 +91,8 @@ async def test_own_step_goes_where_the_step_says_never_to_the_fallback() -> None
     match), the 区长 asking as a 区政府 leader would approve his own request: the step's `on_self`
     sends it on as a report; the fallback (区委办公室审批) is never asked."""
     base = _policy()
-    reordered = tuple(c for c in base.chains if c.mode != "report") + tuple(c for c in base.chains if c.mode == "report")
+    reordered = (tuple(c for c in base.chains if c.mode != "report")
+                 + tuple(c for c in base.chains if c.mode == "report"))
     async with Desk(config_overrides={"leave": dataclasses.replace(base, chains=reordered)}) as desk:
         office = await _office(desk)
         text = await ask_leave(office.district_head, end="11-24")

@@ -160,7 +160,8 @@ async def test_sender_view_groups_by_unit(desk: Desk, cast: Cast) -> None:
     director = await members.by_telegram_id(desk.db.conn, cast.director.id)
     assert director is not None
     n = await svc.send_notice(desk.services, director, svc.NoticeDraft(
-        title="报送周报", body="本周五前报送。", audience=AudienceSpec(Audience.UNITS, units=("jianshelu", "mianfanglu"))))
+        title="报送周报", body="本周五前报送。",
+        audience=AudienceSpec(Audience.UNITS, units=("jianshelu", "mianfanglu"))))
     await desk.settle()
     await cast.officer.press(await cast.officer.wait_for("报送周报"), text="✅ 已阅/收到")
     await desk.settle()
@@ -199,7 +200,8 @@ async def test_recipients_on_leave_are_shown_and_stand_ins_asked(desk: Desk, cas
     director = await members.by_telegram_id(desk.db.conn, cast.director.id)
     assert director is not None
     n = await svc.send_notice(desk.services, director, svc.NoticeDraft(
-        title="节前安全检查", body="请各单位自查。", audience=AudienceSpec(Audience.UNITS, units=("jianshelu", "mianfanglu"))))
+        title="节前安全检查", body="请各单位自查。",
+        audience=AudienceSpec(Audience.UNITS, units=("jianshelu", "mianfanglu"))))
     await desk.settle()
     # The stand-in gets one message, signing for both; the one away with a stand-in gets nothing.
     got = await cast.head.wait_for("节前安全检查")
@@ -344,7 +346,8 @@ async def test_unauthorised_senders_and_forged_receipts_refused(desk: Desk, cast
         await svc.send_notice(desk.services, head, svc.NoticeDraft(
             title="x", audience=AudienceSpec(Audience.UNITS, units=("mianfanglu",))))
     assert err.value.key == "notice.audience_outside_unit"
-    n = await svc.send_notice(desk.services, head, svc.NoticeDraft(title="本单位会务安排", audience=AudienceSpec(Audience.ALL)))
+    draft = svc.NoticeDraft(title="本单位会务安排", audience=AudienceSpec(Audience.ALL))
+    n = await svc.send_notice(desk.services, head, draft)
     await desk.settle()
     assert {r.name for r in await notices.receipts(desk.db.conn, n.id)} == {"李信息"}
 
@@ -412,7 +415,8 @@ async def _broadcast(desk: Desk, count: int) -> None:
     assert len(status) == 1
     shown = [int(x) for x in re.findall(rf"(\d+)/{count}", " ".join(str(e.get("text", "")) for e in status[0].edits))]
     assert shown == sorted(shown) and f"{count}/{count}" in (status[0].text or "")
-    assert 2 <= len(status[0].edits) <= (time.monotonic() - started) / 2 + 3, [(e.get("date"), e.get("text", "")[:30]) for e in status[0].edits]
+    assert 2 <= len(status[0].edits) <= (time.monotonic() - started) / 2 + 3, [
+        (e.get("date"), e.get("text", "")[:30]) for e in status[0].edits]
 
 
 async def test_broadcast_100_at_telegram_limits(desk: Desk) -> None:
@@ -431,7 +435,8 @@ async def test_stopping_mid_broadcast_leaves_no_progress_edit_behind(
     them run against the closed database."""
     director = await members.by_telegram_id(desk.db.conn, cast.director.id)
     assert director is not None
-    n = await svc.send_notice(desk.services, director, svc.NoticeDraft(title="停机测试", audience=AudienceSpec(Audience.ALL)))
+    draft = svc.NoticeDraft(title="停机测试", audience=AudienceSpec(Audience.ALL))
+    n = await svc.send_notice(desk.services, director, draft)
     await cast.officer.wait_for("停机测试")
     await desk.settle()
     progress = desk.runtime.app.deps.progress  # type: ignore[union-attr]

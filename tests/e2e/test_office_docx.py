@@ -19,7 +19,8 @@ from tests.e2e.flows import file_report, record_event
 
 async def written_fire(desk: Desk, cast: Cast) -> str:
     o = cast.officer
-    number = await file_report(desk, o, gps=False, place="建设路与桐柏路交叉口", description="居民楼三层起火，消防已到场")
+    number = await file_report(desk, o, gps=False, place="建设路与桐柏路交叉口",
+                               description="居民楼三层起火，消防已到场")
     done = o.last
     assert done is not None
     await desk.advance(minutes=40)

@@ -99,6 +99,6 @@ async def test_the_forward_clock_runs_out_for_the_first_report_and_for_a_later_s
         (MarkKind.FORWARD_LATE, "first"), (MarkKind.FORWARD_LATE, "written")]
     await cast.director.send_command("/incident", number)
     detail = (await cast.director.wait_for("时间线")).text
-    for line in ("首报：刘主任 上报，用时 12分钟5秒，超时 2分钟5秒", "书面报告：刘主任 上报", "续报：陈值班 上报，用时 3分钟",
-                 "超时上报·首报 3分钟"):
+    for line in ("首报：刘主任 上报，用时 12分钟5秒，超时 2分钟5秒", "书面报告：刘主任 上报",
+                 "续报：陈值班 上报，用时 3分钟", "超时上报·首报 3分钟"):
         assert line in detail, line

@@ -60,7 +60,8 @@ async def test_a_phone_report_taken_by_the_duty_officer_is_the_units_first_repor
     assert [(v.no, v.via) for v in versions] == [(1, "record")]
 
     alert = await cast.director.wait_for(f"突发事件 {inc.number}")
-    assert "来源：单位电话报告（王芳（党政办主任），138 0000 0000）" in alert.text and "值班室 陈值班 登记" in alert.text
+    assert "来源：单位电话报告（王芳（党政办主任），138 0000 0000）" in alert.text
+    assert "值班室 陈值班 登记" in alert.text
     assert "未报" not in alert.text and "首报迟报" not in alert.text
     # The unit's people are told what they owe next; the first report is not among it.
     notices = {}

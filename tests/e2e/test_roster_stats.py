@@ -67,7 +67,8 @@ async def test_import_xlsx_and_show_the_week(desk: Desk, cast: Cast) -> None:
 
 
 async def test_bad_roster_lists_problems_and_changes_nothing(desk: Desk, cast: Cast) -> None:
-    data = xlsx([HEADER, ["2026-11-23", "陈值班", "无此人", None, None, "李信息"], ["某天", None, None, None, None, None]])
+    data = xlsx([HEADER, ["2026-11-23", "陈值班", "无此人", None, None, "李信息"],
+                 ["某天", None, None, None, None, None]])
     await cast.admin.send_document("值班表.xlsx", content=data)
     msg = await cast.admin.wait_for("未导入")
     assert "第 2 行：「无此人」不是已登记的在用人员" in msg.text
@@ -262,8 +263,8 @@ async def test_export_workbook_has_every_sheet_and_row(desk: Desk, cast: Cast) -
     rec = desk.emu.file(doc.file_id or "")
     assert rec is not None
     wb = load_workbook(io.BytesIO(rec.content))
-    assert wb.sheetnames[:9] == ["突发事件", "报送通报", "问责记录", "事件要素", "要素版本", "请销假", "通知签收", "督查督办",
-                                 "政务信息"]
+    assert wb.sheetnames[:9] == ["突发事件", "报送通报", "问责记录", "事件要素", "要素版本", "请销假", "通知签收",
+                                 "督查督办", "政务信息"]
     inc = list(wb["突发事件"].iter_rows(values_only=True))
     assert inc[0][:4] == ("事件编号", "单位", "类别", "状态") and "书面报告情况" in inc[0]
     assert len(inc) == 2 and inc[1][0] == number and inc[1][1] == "建设路街道" and inc[1][2] == "火灾"

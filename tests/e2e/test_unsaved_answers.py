@@ -311,8 +311,8 @@ async def a_document_to_handle(s: Scene) -> None:
 RECIPES: dict[str, Recipe] = {
     "report": Recipe("officer", command("officer", "/report"), press_last("officer", "火灾"), "/info"),
     "written": Recipe("officer", press("officer", "done", "📝 书面报告"), None, "/info", an_incident),
-    "full": Recipe("officer", press("officer", "done", "📄 续报（起因/处置/后果）"), text("officer", "电线老化"), "/info",
-                   an_incident),
+    "full": Recipe("officer", press("officer", "done", "📄 续报（起因/处置/后果）"), text("officer", "电线老化"),
+                   "/info", an_incident),
     "followup": Recipe("officer", press("officer", "done", "➕ 续报进展"), text("officer", "明火已扑灭"), "/info",
                        an_incident),
     "close": Recipe("head", press("head", "detail", "🏁 结案"), None, "/info", an_incident_detail),
@@ -330,8 +330,8 @@ RECIPES: dict[str, Recipe] = {
     "info": Recipe("officer", command("officer", "/info"), press_last("officer", "经济运行"), "/leave"),
     # the office's side of emergency reporting (#24)
     "record": Recipe("duty", command("duty", "/record"), press_last("duty", "建设路街道"), "/log"),
-    "first": Recipe("officer", press("officer", "told", "🚨 首报（本单位报告）"), correct_place("officer", "首报（事件"),
-                    "/info", a_media_event),
+    "first": Recipe("officer", press("officer", "told", "🚨 首报（本单位报告）"),
+                    correct_place("officer", "首报（事件"), "/info", a_media_event),
     "corrected": Recipe("officer", press("officer", "told", "📝 更正书面报告"),
                         correct_place("officer", "更正书面报告（事件"), "/info", a_wrong_report),
     "office": Recipe("duty", press("duty", "detail", "✏️ 更正要素"), correct_place("duty", "更正要素（事件"), "/log",
@@ -339,7 +339,8 @@ RECIPES: dict[str, Recipe] = {
     "wrong": Recipe("director", press("director", "detail", "⚠️ 认定误报"), text("director", "经核实无人员伤亡"),
                     "/notice", a_director_detail),
     "concealed": Recipe("director", press("director", "detail", "🚫 认定瞒报"), None, "/notice", a_director_detail),
-    "mark_note": Recipe("director", press_both("director", "detail", "📝 问责备注", "未报"), None, "/notice", a_finding),
+    "mark_note": Recipe("director", press_both("director", "detail", "📝 问责备注", "未报"), None, "/notice",
+                        a_finding),
     # the office's routines (#27)
     "holiday": Recipe("leader", command("leader", "/holiday"), press_last("leader", "明天"), "/leave"),
     "duty_log": Recipe("duty", command("duty", "/log"), press_last("duty", "来电"), "/record"),

@@ -131,7 +131,8 @@ async def test_edit_delete_reply_and_not_modified(emu: BotApiEmulator, bot: Bot)
     assert m.reply_markup == kb
     with pytest.raises(BadRequest, match="(?i)Message is not modified"):
         await bot.edit_message_text("v1", chat_id=2004, message_id=m.message_id, reply_markup=kb)
-    e = await bot.edit_message_text("<u>v2</u>", chat_id=2004, message_id=m.message_id, parse_mode="HTML", reply_markup=kb)
+    e = await bot.edit_message_text("<u>v2</u>", chat_id=2004, message_id=m.message_id, parse_mode="HTML",
+                                    reply_markup=kb)
     assert e.text == "v2" and e.edit_date is not None
     e2 = await bot.edit_message_reply_markup(chat_id=2004, message_id=m.message_id, reply_markup=None)
     assert e2.reply_markup is None

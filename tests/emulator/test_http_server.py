@@ -46,7 +46,8 @@ async def test_multipart_with_json_fields(emu: BotApiEmulator) -> None:
     async with httpx.AsyncClient() as client:
         r = await client.post(
             f"{emu.base_url}{emu.token}/sendDocument",
-            data={"chat_id": "5002", "caption": "<b>附件</b>", "parse_mode": "HTML", "reply_markup": json.dumps(markup)},
+            data={"chat_id": "5002", "caption": "<b>附件</b>", "parse_mode": "HTML",
+                  "reply_markup": json.dumps(markup)},
             files={"document": ("plan.txt", b"hello", "text/plain")},
         )
     res = r.json()["result"]
@@ -57,10 +58,12 @@ async def test_multipart_with_json_fields(emu: BotApiEmulator) -> None:
 
 async def test_stop_with_pending_long_poll(emu: BotApiEmulator) -> None:
     async with httpx.AsyncClient() as client:
-        poll = asyncio.create_task(client.post(f"{emu.base_url}{emu.token}/getUpdates", data={"timeout": "30"}, timeout=5))
+        poll = asyncio.create_task(client.post(f"{emu.base_url}{emu.token}/getUpdates", data={"timeout": "30"},
+                                               timeout=5))
         await emu.wait_until(lambda: emu.stats.requests.get("getUpdates", 0) == 1, 5)  # it is waiting
         # A second poller terminates the first with 409, as Telegram does.
-        second = asyncio.create_task(client.post(f"{emu.base_url}{emu.token}/getUpdates", data={"timeout": "30"}, timeout=5))
+        second = asyncio.create_task(client.post(f"{emu.base_url}{emu.token}/getUpdates", data={"timeout": "30"},
+                                                 timeout=5))
         first = await poll
         assert first.status_code == 409 and "terminated by other getUpdates" in first.json()["description"]
         assert emu.stats.requests.get("getUpdates", 0) == 2  # the second is the one waiting now

@@ -47,7 +47,8 @@ async def test_a_late_repeat_of_the_previous_confirmation_does_not_confirm_the_n
 
     async def bot() -> None:
         await emu.wait_until(lambda: emu.pending_updates > asked, 5)  # the officer has sent /report
-        emu.api.send_message({"chat_id": user.id, "text": "✅ 已上报，事件编号 2026-0031。\n已通知区委办值班室和办公室领导。"}, {})
+        emu.api.send_message({"chat_id": user.id,
+                              "text": "✅ 已上报，事件编号 2026-0031。\n已通知区委办值班室和办公室领导。"}, {})
         # The next report's first question comes late (a 429 waited out): after the officer has read
         # the repeat of report 31's confirmation.
         await emu.wait_until(lambda: people.tally.late_confirmations == 1, 5)
@@ -58,7 +59,8 @@ async def test_a_late_repeat_of_the_previous_confirmation_does_not_confirm_the_n
     asked = emu.pending_updates
     dialogue = asyncio.create_task(people.run_report(user, rep))
     await bot()
-    with contextlib.suppress(TimeoutError):  # until the officer answered the category (or, wrongly, took the repeat as done)
+    # until the officer answered the category (or, wrongly, took the repeat as done)
+    with contextlib.suppress(TimeoutError):
         await emu.wait_until(lambda: dialogue.done() or rep.dialogue.step == "category", 4)
     assert rep.number is None and not dialogue.done(), "a repeat of report 31's confirmation ended report 71"
     assert rep.dialogue.step == "category"

@@ -47,7 +47,8 @@ async def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
     for chat in (601, 602):
         emu.user(chat, f"人{chat}", started=True)
     db = await Database(tmp_path / "o.sqlite3").open()
-    bot = DeskBot(TOKEN, base_url=emu.base_url, request=DeskRequest(8), rate_limiter=Pacing(Limits(0, 0, 0)))  # ordering here, not pace
+    # ordering here, not pace
+    bot = DeskBot(TOKEN, base_url=emu.base_url, request=DeskRequest(8), rate_limiter=Pacing(Limits(0, 0, 0)))
     await bot.initialize()
     sender = OutboxSender(db, bot, lambda: datetime.now(UTC), pace=SkipPace())  # paced waits skipped
     uow = UnitOfWork(db, lambda: datetime.now(UTC))

@@ -44,7 +44,8 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 FRAGMENTS = [
     "", " ", "\n\n", "'; DROP TABLE incidents; --", "\" OR 1=1 --", "<script>alert(1)</script>", "<b>粗", "</i>",
     "&amp;", "&", "<", "*bold", "_italic", "`code", "[link](http://x)", "~~", "||spoiler||", "\\", "%s%d{0}",
-    "{number}", "\u0000", "\u200b", "\u202e反向", "\x07\x1b[31m", "🔥🚒👨‍👩‍👧", "𠀀𪚥", "null", "None", "-1", "999999999999",
+    "{number}", "\u0000", "\u200b", "\u202e反向", "\x07\x1b[31m", "🔥🚒👨‍👩‍👧", "𠀀𪚥", "null", "None", "-1",
+    "999999999999",
     "/report", "/cancel", "/help", "/start x", "r:ok", "i:ack:1",
 ]
 
@@ -60,8 +61,8 @@ hostile_text = st.one_of(
 hostile_data = st.one_of(
     st.text(max_size=64),
     st.sampled_from(["r:", "r:cat:", "r:cat:nope", "r:t:", "r:t:yesterday", "r:cas:", "r:cnt:x", "r:e:zzz", "r:ok",
-                     "r:x", "r:edit", "i:ack:0", "i:ack:999999999999", "i:c:1", "i:zz:1", "l:ok", "nd:send", "sx:submit",
-                     "i:ack:-1", "r:cat:fire" + "x" * 60]),
+                     "r:x", "r:edit", "i:ack:0", "i:ack:999999999999", "i:c:1", "i:zz:1", "l:ok", "nd:send",
+                     "sx:submit", "i:ack:-1", "r:cat:fire" + "x" * 60]),
     st.from_regex(r"\A[a-z]{1,3}:[a-z]{0,4}:?[0-9]{0,13}\Z"),
 )
 # What a person (or a broken client) may send at any step.

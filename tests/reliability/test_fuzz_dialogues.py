@@ -13,8 +13,9 @@ a sticker, photo, location, document or contact, a command in the middle). After
   it is shown escaped in the summary the bot sent before the confirm.
 
 A junk input that ends the dialogue (/cancel, another dialogue's command) is followed by
-starting the dialogue again (discarding the draft the other dialogue set aside). Leave and info use a fresh member per example (own leave
-must not overlap; weekly info counts), notices and tasks the office director.
+starting the dialogue again (discarding the draft the other dialogue set aside). Leave and info use
+a fresh member per example (own leave must not overlap; weekly info counts), notices and tasks the
+office director.
 One Desk serves all examples of a module. More examples: DUTYDESK_FUZZ_EXAMPLES=200.
 """
 
@@ -39,7 +40,8 @@ dialogue_junk = st.one_of(
     st.tuples(st.just("data"), st.sampled_from([
         "l:k:", "l:k:nope", "l:d:yesterday", "l:c:", "l:s:1", "l:s:999999999999", "l:s:-1", "l:ok", "l:x", "lv:nc",
         "nd:ok", "nd:a:groups", "nd:u:nosuch", "nd:r:admin", "nd:g:-1", "nd:rc:custom", "nd:rc:none", "nd:send",
-        "sx:src:nope", "sx:u:ok", "sx:u:nosuch", "sx:l:999", "sx:plan", "sx:ok", "sx:submit", "nw:k:", "nw:ok", "nw:new"])),
+        "sx:src:nope", "sx:u:ok", "sx:u:nosuch", "sx:l:999", "sx:plan", "sx:ok", "sx:submit", "nw:k:", "nw:ok",
+        "nw:new"])),
     st.tuples(st.just("command"), st.sampled_from(["/leave", "/notice", "/task", "/info", "/tasks", "/away", "/back"])),
 )
 
@@ -229,7 +231,8 @@ async def _walk(rig: FuzzRig, d: Dialogue, o: SimUser, junks: list[tuple[str, st
             await desk.settle()
             new = desk.emu.messages(o.id)[start:]
             what = f"{d.command}: {kind} {value[:40]!r} at {step}"
-            assert len(rig.errors.records) == errors, f"{what} reached the error handler: {rig.errors.records[-1].getMessage()}"
+            assert len(rig.errors.records) == errors, \
+                f"{what} reached the error handler: {rig.errors.records[-1].getMessage()}"
             _check_replies(who, new, answers, what)  # type: ignore[arg-type]
             assert count() == before, f"{what} stored a record before the confirm"
             moved = [d.step_of(m) for m in new if d.step_of(m)]
@@ -259,7 +262,7 @@ async def _walk(rig: FuzzRig, d: Dialogue, o: SimUser, junks: list[tuple[str, st
     cols = [d.columns[s] for s in d.columns]
     with sqlite3.connect(desk.db_path) as conn:
         row = conn.execute(f"SELECT {', '.join(cols)} FROM {d.table} ORDER BY id DESC LIMIT 1").fetchone()
-    stored = dict(zip(d.columns, row))
+    stored = dict(zip(d.columns, row, strict=True))
     summaries = [m for m in desk.emu.messages(o.id) if d.step_of(m) == last]
     for s, v in accepted.items():
         assert stored[s] == clean(v), f"{d.command}: {s} stored {stored[s]!r}, accepted {v!r}"

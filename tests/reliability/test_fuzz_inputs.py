@@ -391,7 +391,8 @@ async def _leave_decision(rig: InputRig, who: SimUser) -> None:
 
 
 # 密级 非密 first (handlers/notices.py asks it before anything else).
-MEETING = ("/meeting", "@nd:lv:none", "全区安全生产会议", "明天 9:30", "区委三楼会议室", "@nd:skip", "@nd:ok", "@nd:a:all",
+MEETING = ("/meeting", "@nd:lv:none", "全区安全生产会议", "明天 9:30", "区委三楼会议室", "@nd:skip", "@nd:ok",
+           "@nd:a:all",
            "@nd:n", "@nd:send")
 
 
@@ -597,7 +598,8 @@ STEPS: dict[int, Step] = {
     S_H.CONTACT: Step("leader", script("/holiday", "12-31", "01-02", "上海")),
     S_N.TITLE: Step("director", script("/notice", "@nd:lv:none")),
     S_N.BODY: Step("director", script("/notice", "@nd:lv:none", "关于做好防汛工作的通知")),
-    S_N.MEETING_TIME: Step("director", script("/meeting", "@nd:lv:none", "全区安全生产会议"), ("notice.meeting_time_",)),
+    S_N.MEETING_TIME: Step("director", script("/meeting", "@nd:lv:none", "全区安全生产会议"),
+                           ("notice.meeting_time_",)),
     S_N.MEETING_PLACE: Step("director", script("/meeting", "@nd:lv:none", "全区安全生产会议", "明天 9:30")),
     S_N.MEMBERS: Step("director", script("/notice", "@nd:lv:none", "通知", "正文", "@nd:ok", "@nd:a:members"),
                       stays=("notice.members_missing",)),

@@ -304,7 +304,7 @@ ARGS = {"deactivate": "{head}", "reactivate": "{head}", "incident": "{number}", 
 
 def _private_only_commands(desk: Desk) -> list[str]:
     every = {name for name, _roles in registration.COMMANDS} | registered_commands(desk)
-    assert GROUP_COMMANDS <= every
+    assert every >= GROUP_COMMANDS
     return sorted(every - GROUP_COMMANDS)
 
 

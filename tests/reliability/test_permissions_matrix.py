@@ -22,8 +22,10 @@ from tests.e2e.flows import file_report
 
 # ---------------------------------------------------------------------------------- domain
 
-O, U, C, D, R, L, A, E = (Role.OFFICER, Role.UNIT_HEAD, Role.UNIT_CHIEF, Role.DUTY, Role.DIRECTOR, Role.LEADER,
-                          Role.ADMIN, Role.INFO_EDITOR)
+# One letter per role keeps the matrix below readable (O for officer, hence the noqa).
+O, U, C, D, R, L, A, E = (  # noqa: E741
+    Role.OFFICER, Role.UNIT_HEAD, Role.UNIT_CHIEF, Role.DUTY, Role.DIRECTOR, Role.LEADER, Role.ADMIN, Role.INFO_EDITOR
+)
 ALL = {O, U, C, D, R, L, A, E}
 # The rules (DOMAIN.md), written independently of bot/domain/members.py: action -> roles allowed.
 SPEC: dict[Action, set[Role]] = {
@@ -228,7 +230,8 @@ async def test_incident_buttons_matrix(desk: Desk, world: dict[str, object]) -> 
                 cells += 1
                 if (got == "done") != want:
                     wrong += 1
-                    failures.append(f"{key} {data} on {unit}: expected {'allowed' if want else 'refused'}, got {got}: {said[:120]}")
+                    expected = "allowed" if want else "refused"
+                    failures.append(f"{key} {data} on {unit}: expected {expected}, got {got}: {said[:120]}")
     assert not failures, f"{wrong}/{cells} cells wrong:\n" + "\n".join(failures)
     assert cells == len(people) * 2 * (len(BUTTONS) + len(OTHER_BUTTONS))
     with sqlite3.connect(desk.db_path) as conn:
@@ -281,7 +284,8 @@ async def test_replayed_alert_button_after_deactivation_is_refused(desk: Desk, w
         assert conn.execute("SELECT count(*) FROM incidents WHERE acked_by IS NOT NULL").fetchone()[0] == 0
 
 
-async def test_replayed_confirm_after_the_report_is_filed_does_not_file_again(desk: Desk, world: dict[str, object]) -> None:
+async def test_replayed_confirm_after_the_report_is_filed_does_not_file_again(desk: Desk,
+                                                                              world: dict[str, object]) -> None:
     people: dict[str, SimUser] = world["people"]  # type: ignore[assignment]
     officer = people["officer"]
     summary = next(m for m in reversed(desk.emu.messages(officer.id)) if (m.text or "").startswith("请核对"))

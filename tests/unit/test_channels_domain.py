@@ -60,7 +60,8 @@ def test_feishu_signature_keys_the_hmac_with_timestamp_and_secret() -> None:
     assert ch.feishu_sign("sec", 1700000000) == want
     body = ch.robot_request("feishu", "T", "一\n\n二", "sec", 1700000000.9).body
     assert body["timestamp"] == "1700000000" and body["sign"] == want and body["msg_type"] == "post"
-    assert body["content"]["post"]["zh_cn"]["content"] == [[{"tag": "text", "text": "一"}], [{"tag": "text", "text": "二"}]]
+    assert body["content"]["post"]["zh_cn"]["content"] == [
+        [{"tag": "text", "text": "一"}], [{"tag": "text", "text": "二"}]]
     assert ch.robot_request("wecom", "T", "x", "", 0).body == {"msgtype": "markdown", "markdown": {"content": "x"}}
 
 
@@ -96,7 +97,7 @@ def test_sms_template_rendering_and_success() -> None:
 
 def test_pacer_holds_to_each_window() -> None:
     p = ch.Pacer(ch.LIMITS["feishu"])
-    for i in range(5):
+    for _ in range(5):
         assert p.wait(100.0) == 0
         p.take(100.0)
     assert p.wait(100.0) == pytest.approx(1.0)  # 5 a second

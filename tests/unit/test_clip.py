@@ -33,7 +33,7 @@ def test_cut_at_a_line_and_tags_closed() -> None:
 
 
 def test_one_long_line_is_not_cut_inside_a_tag_or_entity() -> None:
-    for pad in range(0, 12):
+    for pad in range(12):
         text = "x" * pad + ("<b>" + esc("A&B") + "</b>") * 800
         out = clip(text, 200)
         assert len(out) <= 200 and _balanced(out)

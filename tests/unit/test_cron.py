@@ -59,7 +59,8 @@ def test_at_or_after_after_and_before() -> None:
 def test_clock_changes() -> None:
     # 29 March 2026: Berlin skips 02:00–03:00; 25 October 2026: 02:00–03:00 comes twice.
     skipped = cron.parse("30 2 * * *")
-    assert skipped.after(datetime(2026, 3, 29, 0, 0, tzinfo=BERLIN), BERLIN) == datetime(2026, 3, 30, 2, 30, tzinfo=BERLIN)
+    assert skipped.after(datetime(2026, 3, 29, 0, 0, tzinfo=BERLIN), BERLIN) == datetime(
+        2026, 3, 30, 2, 30, tzinfo=BERLIN)
     first = skipped.after(datetime(2026, 10, 25, 0, 0, tzinfo=BERLIN), BERLIN)
     assert first.astimezone(UTC) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)  # the first 02:30, once
     assert skipped.after(first, BERLIN).date() == datetime(2026, 10, 26).date()

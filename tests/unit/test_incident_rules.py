@@ -78,7 +78,8 @@ def test_stage_states() -> None:
     assert stage_state(missed, due) is StageState.MISSED
 
 
-def _incident(stages: tuple[StageRecord, ...], casualties: Casualties = Casualties(0, 0, 0), category: str = "traffic") -> Incident:
+def _incident(stages: tuple[StageRecord, ...], casualties: Casualties = Casualties(0, 0, 0),
+              category: str = "traffic") -> Incident:
     return Incident(
         id=1, number="2026-0001", unit_code="u", reporter_id=1, category=Category(category), occurred_at=T0,
         learnt_at=T0, place="x", latitude=None, longitude=None, casualties=casualties, description="d",

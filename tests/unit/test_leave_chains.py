@@ -72,7 +72,8 @@ def _chain(name: str, *steps: LeaveStep) -> LeaveChain:
 
 def test_own_step_without_on_self_is_left_out_or_refused() -> None:
     me = member(4, "zhengfu", "leader")
-    two = _chain("two", LeaveStep("区长审批", ("post:district_head",)), LeaveStep("区委书记审批", ("post:party_secretary",)))
+    two = _chain("two", LeaveStep("区长审批", ("post:district_head",)),
+                 LeaveStep("区委书记审批", ("post:party_secretary",)))
     assert route_self(two, [two], me.id, approvers_for(me)) == Route(two, (0,), ())
     alone = _chain("alone", LeaveStep("区长审批", ("post:district_head",)))
     with pytest.raises(SelfApproval):

@@ -78,7 +78,8 @@ def test_month_day(month: int, day: int, ref: date, resolve: parse.Resolve, expe
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("2h", timedelta(hours=2)), ("45m", timedelta(minutes=45)), ("1.5h", timedelta(minutes=90)),
-    ("90 分钟", timedelta(minutes=90)), ("3天", timedelta(days=3)), ("１周", timedelta(days=7)), ("2H", timedelta(hours=2)),
+    ("90 分钟", timedelta(minutes=90)), ("3天", timedelta(days=3)), ("１周", timedelta(days=7)),
+    ("2H", timedelta(hours=2)),
     ("99999999999d", None), ("999999d", None), ("0h", None), ("-1h", None), ("²h", None), ("h", None), ("2", None),
 ])
 def test_duration(text: str, expected: timedelta | None) -> None:

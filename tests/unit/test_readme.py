@@ -180,6 +180,13 @@ def test_every_environment_variable_in_the_readme_is_read() -> None:
 def test_the_options_in_the_readme_are_the_parsers() -> None:
     """Options named in prose (`--webhook-secret-file PATH`, `--sizes`) exist in the command that
     has them: dutydesk, python -m bench or python -m bench.chaos."""
+    known = _known_options()
+    named = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", README))
+    assert {"--config", "--webhook-url", "--webhook-secret-file", "--expires", "--sizes", "--faults"} <= named
+    assert named <= known, named - known
+
+
+def _known_options() -> set[str]:
     from bench import chaos
     from bench.__main__ import parser as bench_parser
 
@@ -191,9 +198,7 @@ def test_the_options_in_the_readme_are_the_parsers() -> None:
             known.update(action.option_strings)
             if isinstance(action, argparse._SubParsersAction):
                 stack.extend(action.choices.values())
-    named = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", README))
-    assert {"--config", "--webhook-url", "--webhook-secret-file", "--expires", "--sizes", "--faults"} <= named
-    assert named <= known, named - known
+    return known
 
 
 def test_the_office_buttons_belong_to_the_roles_the_readme_names() -> None:
@@ -213,3 +218,15 @@ def test_the_office_buttons_belong_to_the_roles_the_readme_names() -> None:
     assert Role.UNIT_HEAD not in roles and Role.UNIT_CHIEF not in roles
     chief = README.split("`unit_chief` is the unit's chief", 1)[1].split("\n\n", 1)[0]
     assert "may acknowledge" not in chief and "office's buttons" in chief
+
+
+def test_the_performance_notes_name_real_options_and_no_commits() -> None:
+    """docs/PERFORMANCE.md (where the README sends readers for figures) names the bench's own options,
+    and dates figures rather than pinning them to commit hashes."""
+    notes = (ROOT / "docs" / "PERFORMANCE.md").read_text(encoding="utf-8")
+    assert "python -m bench" in notes and "2 cores" in notes
+    named = set(re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", notes))
+    assert {"--sizes", "--runs"} <= named
+    assert named <= _known_options(), named - _known_options()
+    hashes = [w for w in re.findall(r"\b[0-9a-f]{7,40}\b", notes) if re.search(r"[a-f]", w) and re.search(r"\d", w)]
+    assert not hashes, hashes

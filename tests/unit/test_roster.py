@@ -112,7 +112,8 @@ def test_parse_day_forms_and_year_rollover() -> None:
 def test_parse_edit() -> None:
     edit = r.parse_edit(["11-24", "白班", "陈值班", "吴值班"], RULES, TODAY)
     assert edit == r.DayEdit(date(2026, 11, 24), "day", ("陈值班", "吴值班"))
-    assert r.parse_edit(["明天", "带班", "孙区长"], RULES, TODAY) == r.DayEdit(TODAY + timedelta(days=1), r.LEADER, ("孙区长",))
+    tomorrow = TODAY + timedelta(days=1)
+    assert r.parse_edit(["明天", "带班", "孙区长"], RULES, TODAY) == r.DayEdit(tomorrow, r.LEADER, ("孙区长",))
     assert r.parse_edit(["今天", "night"], RULES, TODAY) == r.DayEdit(TODAY, "night", ())
     assert r.parse_edit(["11-24"], RULES, TODAY) == "roster.set_usage"
     assert r.parse_edit(["11-24", "早班", "x"], RULES, TODAY) == "roster.err.bad_shift"

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from telegram import Chat, Message, Update, User
 
 from bot.sender_order import SenderOrder
 
-T0 = datetime(2026, 12, 3, tzinfo=timezone.utc)
+T0 = datetime(2026, 12, 3, tzinfo=UTC)
 
 
 def _update(update_id: int, user_id: int) -> Update:
