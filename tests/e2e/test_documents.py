@@ -25,8 +25,9 @@ def rows(desk: Desk, sql: str) -> list[tuple[object, ...]]:
 
 
 async def register(who: SimUser, *, title: str = "关于做好冬季供暖保障工作的通知", level: str = "非密",
-                   urgency: str = "平件", files: int = 0, summary: str | None = "请各单位排查供暖隐患") -> SimMessage:
-    """/doc → … → 登记; the registered card."""
+                   urgency: str = "平件", files: int = 0, summary: str | None = "请各单位排查供暖隐患",
+                   confirm: bool = True) -> SimMessage:
+    """/doc → … → 登记; the registered card (`confirm=False`: the summary to check, not yet 登记)."""
     await who.send_command("/doc")
     await who.wait_for("文件标题")
     await who.send_text(title)
@@ -49,7 +50,10 @@ async def register(who: SimUser, *, title: str = "关于做好冬季供暖保障
             await who.send_document(f"附件{i + 1}.pdf")
             ask = await who.wait_for("已附")
         await who.press(ask, text="完成")
-    await who.press(await who.wait_for("请核对后登记"), text="✅ 登记")
+    check = await who.wait_for("请核对后登记")
+    if not confirm:
+        return check
+    await who.press(check, text="✅ 登记")
     return await who.wait_for("已登记")
 
 

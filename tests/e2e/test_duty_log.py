@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import sqlite3
 
-from bot.emulator import SimUser
+from bot.emulator import SimMessage, SimUser
 from bot.harness import Desk
 from tests.conftest import Cast
 from tests.e2e.flows import file_report
@@ -23,9 +23,20 @@ def rows(desk: Desk, sql: str) -> list[tuple[object, ...]]:
         return conn.execute(sql).fetchall()
 
 
-async def write_entry(who: SimUser, *, kind: str = "来电", when: str | None = None, source: str = "须水街道 张三",
-                      content: str = "反映须水河段有人垂钓落水风险", action: str | None = "已通知须水街道",
-                      pending: str | None = "18:00 前回电确认处置", photos: int = 0) -> str:
+async def write_entry(who: SimUser, *, photos: int = 0, **answers: str | None) -> str:
+    """/log → … → 完成; the bot's answer."""
+    ask = await fill_entry(who, **answers)
+    for _ in range(photos):
+        await who.send_photo()
+        ask = await who.wait_for("已附")
+    await who.press(ask, text="完成")
+    return (await who.wait_for("值班记录 #")).text or ""
+
+
+async def fill_entry(who: SimUser, *, kind: str = "来电", when: str | None = None, source: str = "须水街道 张三",
+                     content: str = "反映须水河段有人垂钓落水风险", action: str | None = "已通知须水街道",
+                     pending: str | None = "18:00 前回电确认处置") -> SimMessage:
+    """/log up to the photos step; its question (「完成」 saves the entry)."""
     await who.send_command("/log")
     await who.press(await who.wait_for("请选择类别"), text=kind)
     ask = await who.wait_for("什么时间")
@@ -47,12 +58,7 @@ async def write_entry(who: SimUser, *, kind: str = "来电", when: str | None = 
         await who.press(ask, text="无待办")
     else:
         await who.send_text(pending)
-    ask = await who.wait_for("照片")
-    for _ in range(photos):
-        await who.send_photo()
-        ask = await who.wait_for("已附")
-    await who.press(ask, text="完成")
-    return (await who.wait_for("值班记录 #")).text or ""
+    return await who.wait_for("照片")
 
 
 async def test_log_entries_with_photos_and_bad_input(desk: Desk, cast: Cast) -> None:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.clock import FakeClock
-from bot.emulator import SimUser
+from bot.emulator import SimMessage, SimUser
 from bot.harness import Desk
 from tests.e2e.test_leave import Office, _desk, _office
 
@@ -28,6 +28,14 @@ async def office() -> AsyncIterator[Office]:
 async def report_trip(who: SimUser, *, start: str = "09-30", end: str = "10-04", dest: str = "上海",
                       contact: str = "13800000000") -> str:
     """/holiday → … → 报备; the bot's answer."""
+    summary = await fill_trip(who, start=start, end=end, dest=dest, contact=contact)
+    await who.press(summary, text="🏮 报备")
+    return (await who.wait_for("节假日离京报备 #")).text or ""
+
+
+async def fill_trip(who: SimUser, *, start: str = "09-30", end: str = "10-04", dest: str = "上海",
+                    contact: str = "13800000000") -> SimMessage:
+    """/holiday up to the summary to check (「报备」 files it)."""
     await who.send_command("/holiday")
     ask = await who.wait_for("哪天出发")
     if start in ("今天", "明天"):
@@ -41,9 +49,8 @@ async def report_trip(who: SimUser, *, start: str = "09-30", end: str = "10-04",
     await who.wait_for("联系方式")
     await who.send_text(contact)
     summary = await who.wait_for("请核对后报备")
-    assert "国庆节" in summary.text
-    await who.press(summary, text="🏮 报备")
-    return (await who.wait_for("节假日离京报备 #")).text or ""
+    assert "国庆节" in (summary.text or "")
+    return summary
 
 
 def _rows(desk: Desk) -> list[tuple[object, ...]]:

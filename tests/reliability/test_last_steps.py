@@ -159,20 +159,10 @@ async def test_progress_reported_then_killed_is_not_reported_twice(desk: Desk, c
 async def test_document_registered_then_killed_is_not_registered_twice(desk: Desk, cast: Cast,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.services import documents as doc_svc
+    from tests.e2e.test_documents import register
 
-    duty = cast.duty
-    await duty.send_command("/doc")
-    await duty.wait_for("文件标题")
-    await duty.send_text("关于做好冬季供暖保障工作的通知")
-    await duty.wait_for("来文单位")
-    await duty.send_text("市政府办公厅")
-    await duty.wait_for("文号")
-    await duty.send_text("郑政办〔2026〕31号")
-    await duty.press(await duty.wait_for("密级？"), text="机密")
-    await duty.press(await duty.wait_for("紧急程度"), text="平件")
-    await duty.press(await duty.wait_for("收文时间"), text="刚收到")
-    check = await duty.wait_for("请核对后登记")
-    answer = await _press_killed_then_again(desk, duty, check, "✅ 登记", doc_svc, "register", monkeypatch)
+    check = await register(cast.duty, level="机密", confirm=False)
+    answer = await _press_killed_then_again(desk, cast.duty, check, "✅ 登记", doc_svc, "register", monkeypatch)
     assert _count(desk, "SELECT count(*) FROM documents") == 1
     assert "没有重复登记" in (answer.text or "")
 
@@ -180,19 +170,10 @@ async def test_document_registered_then_killed_is_not_registered_twice(desk: Des
 async def test_duty_log_entry_saved_then_killed_is_not_saved_twice(desk: Desk, cast: Cast,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     from bot.services import duty_log as log_svc
+    from tests.e2e.test_duty_log import fill_entry
 
-    duty = cast.duty
-    await duty.send_command("/log")
-    await duty.press(await duty.wait_for("请选择类别"), text="来电")
-    await duty.press(await duty.wait_for("什么时间"), text="现在")
-    await duty.wait_for("来自谁")
-    await duty.send_text("须水街道 张三")
-    await duty.wait_for("内容")
-    await duty.send_text("反映须水河段有人垂钓落水风险")
-    await duty.press(await duty.wait_for("处理情况"), text="暂未处理")
-    await duty.press(await duty.wait_for("待办"), text="无待办")
-    photos = await duty.wait_for("照片")
-    answer = await _press_killed_then_again(desk, duty, photos, "完成", log_svc, "add_entry", monkeypatch)
+    photos = await fill_entry(cast.duty, action=None, pending=None)
+    answer = await _press_killed_then_again(desk, cast.duty, photos, "完成", log_svc, "add_entry", monkeypatch)
     assert _count(desk, "SELECT count(*) FROM duty_log WHERE source = '须水街道 张三'") == 1
     assert "没有重复保存" in (answer.text or "")
 
@@ -202,20 +183,12 @@ async def test_holiday_report_filed_then_killed_is_not_filed_twice(monkeypatch: 
 
     from bot.clock import FakeClock
     from bot.services import holiday as holiday_svc
+    from tests.e2e.test_holiday_reports import fill_trip
 
     async with _desk(FakeClock(datetime(2026, 9, 28, 2, 0, tzinfo=UTC))) as desk:  # before National Day
         office = await _office(desk)
         who = office.congress_vice  # a 县级领导 reports; staff ask for leave
-        await who.send_command("/holiday")
-        await who.wait_for("哪天出发")
-        await who.send_text("09-30")
-        await who.wait_for("哪天返回")
-        await who.send_text("10-04")
-        await who.wait_for("去向")
-        await who.send_text("上海")
-        await who.wait_for("联系方式")
-        await who.send_text("13800000000")
-        summary = await who.wait_for("请核对后报备")
+        summary = await fill_trip(who)
         answer = await _press_killed_then_again(desk, who, summary, "🏮 报备", holiday_svc, "submit", monkeypatch)
         assert _count(desk, "SELECT count(*) FROM holiday_reports") == 1
         assert "没有重复提交" in (answer.text or "")
