@@ -143,7 +143,8 @@ class Failover:
         elapsed = s.fmt.dur(timedelta(seconds=round((s.now() - since).total_seconds())))
         if first:
             self.outages += 1
-            log.warning("the Bot API has failed for %s: alerts in flight go by robot and SMS", elapsed)
+            log.warning("the Bot API has failed for %d s: alerts in flight go by robot and SMS",
+                        round((s.now() - since).total_seconds()))
         async with s.uow() as tx:
             if first:  # the admins, by the channels that work
                 key = int(since.timestamp())
