@@ -36,6 +36,17 @@ class _Redact(logging.Filter):
         return True
 
 
+def channel_secrets(config: Config) -> list[str]:
+    """The robots' and the SMS gateway's secrets, to keep out of the log (a platform's answer or an
+    error may echo one). One not set is for the start-up to refuse (bot/app.py), not for logging."""
+    from bot.channels.sender import read_secrets
+
+    try:
+        return list(read_secrets(config).values())
+    except cfg.ConfigError:
+        return []
+
+
 def setup_logging(secrets: Iterable[str] = (), level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -108,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     t = _texts(config)
     webhook, secret, warnings = _webhook(args, t)
     token = cfg.token_from_env()
-    setup_logging([token, secret], logging.DEBUG if args.verbose else logging.INFO)
+    setup_logging([token, secret, *channel_secrets(config)], logging.DEBUG if args.verbose else logging.INFO)
     for warning in warnings:
         log.warning(warning)
     from telegram.error import InvalidToken, TelegramError

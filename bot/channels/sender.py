@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 SMS_SECRET = "sms"  # the gateway's entry among the secrets
 MAX_ATTEMPTS = 8
+# The errors after which the request surely never reached the platform: only these may send again.
+# A read timeout or a dropped answer comes after the gateway had the request (and may have sent the SMS).
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 
 
 def read_secrets(config: Any, env: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -163,6 +166,19 @@ class ChannelSender:
                 await channels.mark_retry(conn, row.id, self.now() + min(300.0, 2.0 * 2 ** row.attempts), error)
         return False
 
+    def redact(self, text: str) -> str:
+        """`text` (an answer, an error) without any configured secret: platforms may echo a key or a signature."""
+        for secret in sorted(filter(None, self.secrets.values()), key=len, reverse=True):
+            text = text.replace(secret, "<secret>")
+        return text
+
+    async def _later(self, row: ChannelRow, key: str, seconds: float, said: str) -> bool:
+        """"Too many": the platform's window is full for `seconds`; not a failed try."""
+        self.pacers[key].hold(self.now(), seconds)
+        async with self.s.db.single() as conn:
+            await channels.mark_retry(conn, row.id, self.now() + seconds, said, count=False)
+        return False
+
     async def _done(self, row: ChannelRow) -> bool:
         async with self.s.db.single() as conn:
             await channels.mark_sent(conn, row.id, self.s.clock.now())
@@ -184,19 +200,17 @@ class ChannelSender:
             # Merged into the webhook's own query (its access_token): httpx's params= would replace it.
             resp = await self.client.post(httpx.URL(robot.url).copy_merge_params(req.params), json=req.body)
         except httpx.HTTPError as exc:  # timeouts, refused connections: the platform may come back
-            return await self._retry(row, f"{type(exc).__name__}: {exc}")
+            return await self._retry(row, self.redact(f"{type(exc).__name__}: {exc}"))
         try:
             answer: Any = resp.json()
         except ValueError:
             answer = None
         outcome, said = rules.robot_outcome(robot.kind, resp.status_code, answer)
+        said = self.redact(said)
         if outcome == "ok":
             return await self._done(row)
-        if outcome == "later":  # too many: the window is full for a minute; not a failed try
-            self.pacers[robot.name].hold(self.now(), 60.0)
-            async with self.s.db.single() as conn:
-                await channels.mark_retry(conn, row.id, self.now() + 60.0, said, count=False)
-            return False
+        if outcome == "later":  # too many: the window is full for a minute (or what Retry-After says)
+            return await self._later(row, robot.name, rules.retry_after(resp.headers.get("Retry-After")), said)
         if outcome == "retry":
             return await self._retry(row, said)
         # A refusal that will not change by retrying: a wrong key or secret, a deleted robot.
@@ -236,17 +250,38 @@ class ChannelSender:
                 resp = await self.client.post(sms.url, data=body, headers=headers)
             else:
                 resp = await self.client.post(sms.url, json=body, headers=headers)
+        except NOT_SENT as exc:  # the request never left: sending again cannot send twice
+            return await self._retry(row, self.redact(f"{type(exc).__name__}: {exc}"))
         except httpx.HTTPError as exc:
-            return await self._retry(row, f"{type(exc).__name__}: {exc}")
+            # Sent, but no (whole) answer: the gateway may have sent the SMS, and a second try
+            # would text the person twice. Failed for good, and the admins told to check.
+            said = self.redact(f"{type(exc).__name__}: {exc}").replace(phone, rules.mask_phone(phone))
+            log.error("SMS %s to member %s (%s): no answer from the gateway after sending (%s); not sent again",
+                      row.id, row.member_id, rules.mask_phone(phone), said)
+            await self._failed(row, f"no answer after sending, not sent again: {said}")
+            await self._tell_admins_sms(row, phone, said)
+            return True
         try:
             answer: Any = resp.json()
         except ValueError:
             answer = None
         if rules.sms_succeeded(resp.status_code, answer, sms.success_field, sms.success_value):
             return await self._done(row)
-        said = f"HTTP {resp.status_code}: {resp.text[:200]}"
-        if resp.status_code >= 500 or resp.status_code == 429:
+        said = self.redact(f"HTTP {resp.status_code}: {resp.text[:200]}").replace(phone, rules.mask_phone(phone))
+        if resp.status_code == 429:  # too many: held like a robot's, not a failed try
+            return await self._later(row, channels.SMS, rules.retry_after(resp.headers.get("Retry-After")), said)
+        if resp.status_code >= 500:
             return await self._retry(row, said)
         log.error("SMS %s to member %s (%s) refused by the gateway: %s", row.id, row.member_id,
-                  rules.mask_phone(phone), said.replace(phone, rules.mask_phone(phone)))
-        return await self._failed(row, said.replace(phone, rules.mask_phone(phone)))
+                  rules.mask_phone(phone), said)
+        return await self._failed(row, said)
+
+    async def _tell_admins_sms(self, row: ChannelRow, phone: str, said: str) -> None:
+        s = self.s
+        async with s.uow() as tx:
+            admins = await members.with_roles(tx.conn, [Role.ADMIN])
+            who = await members.by_id(tx.conn, row.member_id) if row.member_id is not None else None
+            text = s.texts("channels.admin.sms_unsure", name=who.name if who else "?", phone=rules.mask_phone(phone),
+                           number=str(row.payload.get("number") or "-"), error=said)
+            if admins:
+                await tx.send_text_all([m.telegram_id for m in admins], text)

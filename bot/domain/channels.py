@@ -14,6 +14,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.parse import normalise
+
 ROBOT_KINDS = ("dingtalk", "wecom", "feishu")
 ROBOT_EVENTS = ("incident", "escalation", "failover", "breach", "notice", "bulletin")
 DETAILS = ("summary", "full")
@@ -70,14 +72,68 @@ def robot_request(kind: str, title: str, text: str, secret: str, now: float) -> 
     if kind == "wecom":
         return RobotRequest({}, {"msgtype": "markdown", "markdown": {"content": text}})
     if kind == "feishu":
-        lines = [[{"tag": "text", "text": line}] for line in text.splitlines() if line.strip()]
-        body: dict[str, Any] = {"msg_type": "post",
-                                "content": {"post": {"zh_cn": {"title": title, "content": lines}}}}
+        title, lines = feishu_lines(title, text)
+        body: dict[str, Any] = {"msg_type": "post", "content": {"post": {"zh_cn": {
+            "title": title, "content": [[{"tag": "text", "text": line}] for line in lines]}}}}
         if secret:
             sec = int(now)
             body = {"timestamp": str(sec), "sign": feishu_sign(secret, sec), **body}
         return RobotRequest({}, body)
     raise ValueError(f"unknown robot kind {kind!r}")
+
+
+# Robot texts are markdown: the catalog's markers (`### `, `**`, `- `) around typed values that went
+# through `neutralise` first, so a description, place, title or name can add no link, image,
+# heading, list, HTML or mention of its own.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|~<>])")
+# `-` `+` `=` are markup only starting a line (a list item) or in a run (a rule, a setext heading):
+# "2026-0007" stays as it is.
+_MD_LINE_MARK = re.compile(r"^[ \t]*[-+=]|[-+=]{2,}", re.MULTILINE)
+_LINE_BREAK = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+_FULL_WIDTH = str.maketrans({"<": "＜", ">": "＞"})
+
+
+def escape_markdown(text: str) -> str:
+    """Every markdown special backslash-escaped: shown as typed, never read as markup."""
+    text = _MD_SPECIAL.sub(r"\\\1", text)
+    return _MD_LINE_MARK.sub(lambda m: re.sub(r"([-+=])", r"\\\1", m.group()), text)
+
+
+def one_line(value: str) -> str:
+    """A typed value on one line: what a robot message's title (plain text on every platform) takes."""
+    return _LINE_BREAK.sub(" ", value)
+
+
+def neutralise(kind: str, value: str) -> str:
+    """A typed value as it may enter a robot message of `kind`: on one line (a newline could start a
+    heading or a list), markdown specials escaped (DingTalk and WeCom render them; Feishu's renderer
+    tells them from the catalog's markers by the escape), and for WeCom (whose markdown takes
+    `<font>` and `<@userid>`) and DingTalk (which takes `<font>`) `<` `>` made full-width."""
+    if kind not in ROBOT_KINDS:
+        raise ValueError(f"unknown robot kind {kind!r}")
+    value = one_line(value)
+    if kind in ("wecom", "dingtalk"):
+        value = value.translate(_FULL_WIDTH)
+    return escape_markdown(value)
+
+
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
+_ESCAPE_OR_BOLD = re.compile(r"\\(.)|\*\*")
+
+
+def _unmark(line: str) -> str:
+    """One line of robot markdown as plain text: heading marks and `**` dropped, escapes read back
+    (in one pass left to right, so an escaped `*` is never half of a marker)."""
+    return _ESCAPE_OR_BOLD.sub(lambda m: m.group(1) or "", _HEADING.sub("", line)).strip()
+
+
+def feishu_lines(title: str, text: str) -> tuple[str, list[str]]:
+    """Robot markdown for a Feishu `post`, whose text tags show markers as typed: the title from
+    the first line when it is a heading (else `title`), every line without markers."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    if lines and _HEADING.match(lines[0]):
+        title, lines = _unmark(lines[0]), lines[1:]
+    return title, [_unmark(line) for line in lines]
 
 
 def robot_outcome(kind: str, status: int, answer: Any) -> tuple[str, str]:
@@ -101,12 +157,13 @@ class Pacer:
     def __init__(self, windows: tuple[tuple[int, float], ...]) -> None:
         self.windows = windows
         self._sent: deque[float] = deque()
+        self._held_until = 0.0
 
     def wait(self, now: float) -> float:
         longest = max((span for _n, span in self.windows), default=0.0)
         while self._sent and self._sent[0] <= now - longest:
             self._sent.popleft()
-        waits = [0.0]
+        waits = [0.0, self._held_until - now]
         for limit, span in self.windows:
             recent = [t for t in self._sent if t > now - span]
             if len(recent) >= limit:
@@ -117,9 +174,17 @@ class Pacer:
         self._sent.append(now)
 
     def hold(self, now: float, span: float) -> None:
-        """The platform said "too many": count the window as full for `span` seconds."""
-        limit = min((n for n, _s in self.windows), default=1)
-        self._sent.extend([now] * limit)
+        """The platform said "too many": nothing more for `span` seconds (its window, or Retry-After)."""
+        self._held_until = max(self._held_until, now + span)
+
+
+def retry_after(value: str | None, default: float = 60.0) -> float:
+    """A Retry-After header in seconds (1 s … 1 h); `default` when absent or not a number of seconds."""
+    try:
+        seconds = float(value) if value is not None else default
+    except ValueError:
+        seconds = default
+    return min(3600.0, max(1.0, seconds)) if seconds == seconds else default
 
 
 def placeholders(template: str) -> list[str]:
@@ -162,13 +227,14 @@ def sms_succeeded(status: int, answer: Any, success_field: str, success_value: s
     return value is not None and str(value) == success_value
 
 
-_PHONE_RE = re.compile(r"^\+?\d{6,15}$")
+_PHONE_RE = re.compile(r"\+?[0-9]{6,15}", re.ASCII)
 
 
 def normalise_phone(text: str) -> str:
-    """"138 0000 1234" / "138-0000-1234" → "13800001234"; ValueError for anything else."""
-    phone = re.sub(r"[\s\-()]", "", text)
-    if not _PHONE_RE.match(phone):
+    """"138 0000 1234" / "138-0000-1234" / "１３８ ００００ １２３４" → "13800001234" (ASCII digits only,
+    read by parse.normalise's digit rules: superscript or circled digits are refused); ValueError else."""
+    phone = re.sub(r"[\s\-()]", "", normalise(text))
+    if not _PHONE_RE.fullmatch(phone):
         raise ValueError(f"not a phone number: {text!r}")
     return phone
 

@@ -77,6 +77,9 @@ class FakeChannels:
         self.sms_key = ""
         self.sms_per_minute = 60
         self.fail_next = 0  # answer this many requests with HTTP 502 (any endpoint)
+        self.sms_retry_after = 60  # seconds, in the SMS gateway's 429 answers
+        self.drop_answer_next = 0  # take (record) this many messages, then hang up without answering
+        self.echo = ""  # put this into every refusal's answer (a gateway that echoes the key it was given)
         self.calls = 0
         self._server: tornado.httpserver.HTTPServer | None = None
 
@@ -189,6 +192,11 @@ class _Handler(tornado.web.RequestHandler):
     def _accept(self, kind: str, name: str, body: dict[str, Any], ok: dict[str, Any]) -> None:
         headers = {k: v for k, v in self.request.headers.items()}
         self.fakes.arrivals.append(Arrival(kind, name, body, self.fakes.clock(), headers))
+        if self.fakes.drop_answer_next > 0:  # taken, but the answer is lost (the client sees the line drop)
+            self.fakes.drop_answer_next -= 1
+            assert self.request.connection is not None
+            self.request.connection.close()  # type: ignore[attr-defined]
+            return
         self._answer(ok)
 
 
@@ -283,8 +291,9 @@ class _Sms(_Handler):
             body = dict(parse_qsl(self.request.body.decode()))
         phone, content = str(body.get("mobile", "")), str(body.get("content", ""))
         if not phone.isdigit() or not content:
-            return self._answer({"code": "1001", "msg": "mobile or content missing"})
+            return self._answer({"code": "1001", "msg": f"mobile or content missing{self.fakes.echo}"})
         if not self.fakes._paced("sms", ""):
+            self.set_header("Retry-After", str(self.fakes.sms_retry_after))
             return self._answer({"code": "1008", "msg": "too many requests"}, 429)
         self._accept("sms", phone, body, {"code": "0", "msg": "ok", "data": {"id": f"sms{len(self.fakes.arrivals)}"}})
         return None

@@ -9,9 +9,14 @@ from bot.fmt import esc
 from bot.i18n import plain
 from bot.services import leave_text, notice_text
 from bot.services.base import Services
+from bot.services.channel_messages import robot_text, robot_title
 from bot.services.escalation import Subject, subject
 from storage import leave, members, notices
 from storage.uow import Tx
+
+# One robot text goes to every robot the step names: neutralised by WeCom's rules, the strictest
+# (DingTalk's and more: `<` `>` full-width); Feishu's renderer reads the escapes back.
+ROBOT_KIND = "wecom"
 
 
 @subject("notice")
@@ -29,8 +34,8 @@ async def unsigned_notice(s: Services, tx: Tx, notice_id: int, _stage: str) -> S
         tg_text=s.texts("channels.tg.notice_unsigned", title=n.title, due=due, names=names),
         tg_markup=notice_text.recipient_keyboard(s, n),
         sms_text=plain(s.texts("channels.sms.notice_unsigned", title=n.title)),
-        robot_title=plain(s.texts("channels.robot.notice_unsigned_title", title=n.title)),
-        robot_text=plain(s.texts("channels.robot.notice_unsigned", title=n.title, due=due, names=names)),
+        robot_title=robot_title(s, "channels.robot.notice_unsigned_title", title=n.title),
+        robot_text=robot_text(s, ROBOT_KIND, "channels.robot.notice_unsigned", title=n.title, due=due, names=names),
         ref_kind="notice", ref_id=n.id)
 
 
@@ -49,6 +54,6 @@ async def silent_approver(s: Services, tx: Tx, request_id: int, stage: str) -> S
         tg_text=s.texts("channels.tg.leave_silent", id=req.id, name=name, waited=waited),
         tg_markup=leave_text.approval_keyboard(s, req.id),
         sms_text=plain(s.texts("channels.sms.leave_silent", id=req.id, name=name, waited=waited)),
-        robot_title=plain(s.texts("channels.robot.leave_silent_title", id=req.id)),
-        robot_text=plain(s.texts("channels.robot.leave_silent", id=req.id, name=name, waited=waited)),
+        robot_title=robot_title(s, "channels.robot.leave_silent_title", id=req.id),
+        robot_text=robot_text(s, ROBOT_KIND, "channels.robot.leave_silent", id=req.id, name=name, waited=waited),
         ref_kind="leave", ref_id=req.id)

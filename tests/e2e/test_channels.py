@@ -183,3 +183,89 @@ async def test_a_blocked_person_without_a_phone_goes_to_the_robot_group(monkeypa
         await desk.settle()
         [group] = fakes.received("wecom")
         assert number in group.text and "Telegram" in group.text and not fakes.received("sms")
+
+
+async def _queue_sms(desk: Desk, people: list[object], text: str = "短信") -> None:
+    async with desk.services.uow() as tx:
+        for i, user in enumerate(people):
+            m = await member_of(desk, user)
+            await channels.enqueue(tx.conn, channels.SMS, channels.member_target(m.id), {"text": f"{text} {i}",
+                                   "number": "2026-0009"}, tx.now, member_id=m.id, ref_kind="test", ref_id=i)
+        tx.wrote_outbox = True
+
+
+async def test_an_sms_taken_but_not_answered_is_not_sent_twice(monkeypatch: pytest.MonkeyPatch,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    async with channel_desk(monkeypatch, robots=()) as (desk, fakes):
+        people = await _register(desk)
+        await give_phone(desk, people["duty"], "13800001234")
+        fakes.drop_answer_next = 1  # the gateway takes the SMS, and the answer is lost on the way back
+        with caplog.at_level(logging.ERROR, logger="bot.channels.sender"):
+            await _queue_sms(desk, [people["duty"]])
+            await desk.settle()
+            await desk.advance(minutes=10)
+        assert len(fakes.received("sms")) == 1 and fakes.calls == 1  # never sent again
+        [row] = await _rows(desk)
+        assert row.status == "failed" and "not sent again" in (row.error or "")
+        assert any("not sent again" in r.getMessage() and "13800001234" not in r.getMessage() for r in caplog.records)
+        notice = await people["admin"].wait_for("不再重发")  # type: ignore[attr-defined]
+        assert "陈值班" in (notice.text or "") and "138****1234" in (notice.text or "")
+
+
+async def test_an_sms_refused_before_it_left_is_sent_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with channel_desk(monkeypatch, robots=()) as (desk, fakes):
+        people = await _register(desk)
+        await give_phone(desk, people["duty"], "13800001234")
+        await fakes.stop()  # nobody listens: the connection is refused, so nothing reached the gateway
+        await _queue_sms(desk, [people["duty"]])
+        await desk.settle()
+        [row] = await _rows(desk)
+        assert row.status == "pending" and row.attempts == 1 and "ConnectError" in (row.error or "")
+
+
+async def test_a_busy_sms_gateway_is_waited_for_as_it_says_not_counted_as_failing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    async with channel_desk(monkeypatch, robots=()) as (desk, fakes):
+        people = await _register(desk)
+        fakes.sms("sms-key-7", per_minute=2)  # stricter than the config's 60 a minute
+        fakes.sms_retry_after = 60  # when its minute frees
+        await give_phone(desk, people["duty"], "13800001234")
+        await give_phone(desk, people["director"], "13900001234")
+        await give_phone(desk, people["admin"], "13700001234")
+        await _queue_sms(desk, [people["duty"], people["director"], people["admin"]])
+        await desk.settle()
+        assert len(fakes.received("sms")) == 2 and fakes.calls == 3  # the third was answered 429
+        await desk.advance(seconds=58)
+        assert fakes.calls == 3  # held for the gateway's Retry-After, not tried again after 2 s, 4 s …
+        await desk.advance(seconds=3)
+        assert len(fakes.received("sms")) == 3
+        rows = await _rows(desk)
+        assert {r.status for r in rows} == {"sent"} and [r.attempts for r in rows] == [1, 1, 1]  # 429: not a try
+
+
+async def test_a_secret_the_gateway_echoes_is_neither_logged_nor_stored(monkeypatch: pytest.MonkeyPatch,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    async with channel_desk(monkeypatch, robots=(), body={"mobile": "{phone}", "text": "{text}"}) as (desk, fakes):
+        people = await _register(desk)
+        fakes.echo = " (key sms-key-7)"
+        await give_phone(desk, people["duty"], "13800001234")
+        with caplog.at_level(logging.ERROR, logger="bot.channels.sender"):
+            await _queue_sms(desk, [people["duty"]])
+            await desk.settle()
+        [row] = await _rows(desk)
+        assert row.status == "failed" and "<secret>" in (row.error or "") and "sms-key-7" not in (row.error or "")
+        assert caplog.records and not any("sms-key-7" in r.getMessage() for r in caplog.records)
+
+
+async def test_typed_text_cannot_write_markdown_into_the_robots(monkeypatch: pytest.MonkeyPatch) -> None:
+    hostile = "看[详情](http://evil) ![](http://evil/x.png)\n### 伪造 <@all> <font color=red>红</font> **粗**"
+    async with channel_desk(monkeypatch, events={"dingtalk": ("incident",)}) as (desk, fakes):
+        people = await _register(desk)
+        await file_report(desk, people["officer"], category="交通事故", description=hostile)  # type: ignore[arg-type]
+        await desk.settle()
+        wecom = fakes.received("wecom")[0].text  # detail = "full"
+        assert "](" not in wecom.replace("\\](", "") and "<" not in wecom and "\n### 伪造" not in wecom
+        assert "\\[详情\\]\\(http://evil\\)" in wecom and "＜@all＞" in wecom
+        [feishu] = fakes.received("feishu")
+        assert "###" not in feishu.text and "**" not in feishu.text  # no markdown markers on Feishu
+        assert feishu.body["content"]["post"]["zh_cn"]["title"].startswith("突发事件")

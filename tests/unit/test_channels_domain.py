@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot import config as cfg
 from bot.domain import channels as ch
@@ -153,3 +156,104 @@ def test_robot_and_gateway_secrets_come_from_the_environment_or_a_file(tmp_path:
     secret_file.chmod(0o600)
     assert read_secrets(config, {"ROBOT_SEC_FILE": str(secret_file), "SMS_SEC": "k"}) == {
         "office": "SECfromfile", SMS_SECRET: "k"}
+
+
+# --- typed values in robot markdown -----------------------------------------------------------
+
+_ESCAPED = re.compile(r"\\.")
+_LINK = re.compile(r"\[[^\]]*\]\s*\(")  # [text](url) and ![alt](url)
+_IMAGE = re.compile(r"!\[")
+_HEADING = re.compile(r"^\s{0,3}#{1,6}(\s|$)|^\s{0,3}(=+|-+)\s*$", re.MULTILINE)  # ATX and setext
+_MENTION = re.compile(r"<@|<font|<[a-zA-Z/!]")
+
+
+def _markup(markdown: str) -> list[str]:
+    """The links, images, headings, HTML and mentions a markdown text makes (escaped characters are text)."""
+    bare = _ESCAPED.sub("x", markdown)
+    return [m.group() for rx in (_LINK, _IMAGE, _HEADING, _MENTION) for m in rx.finditer(bare)]
+
+
+_TEMPLATE = "### 突发事件 2026-0001\n- 地点：{place}\n- 简要情况：{description}\n\n请打开 Telegram 值班台。"
+_typed = st.lists(st.sampled_from([*"[]()!#<>@*_-=+`\\|~ \n\r\u2028ahttp:/.详情", "\r\n", "<@", "<font", "### "]),
+                  max_size=20).map("".join) | st.text(max_size=20)
+
+
+@given(place=_typed, description=_typed)
+@pytest.mark.parametrize("kind", ["dingtalk", "wecom", "feishu"])
+def test_no_typed_value_makes_a_link_an_image_a_heading_or_a_mention(kind: str, place: str, description: str) -> None:
+    clean = _TEMPLATE.format(place="-", description="-")
+    text = _TEMPLATE.format(place=ch.neutralise(kind, place), description=ch.neutralise(kind, description))
+    assert _markup(text) == _markup(clean)
+    assert text.count("\n") == clean.count("\n")  # a newline in a field is flattened
+    if kind == "wecom":
+        assert "<" not in text and ">" not in text
+
+
+@given(value=_typed)
+def test_feishu_shows_a_typed_value_as_typed_and_the_catalog_without_markers(value: str) -> None:
+    title, lines = ch.feishu_lines("T", f"### 突发事件 1\n- **情况**：{ch.neutralise('feishu', value)}**")
+    assert title == "突发事件 1"
+    assert lines == [f"- 情况：{ch.one_line(value)}".strip()]
+
+
+def test_feishu_post_has_no_markdown_markers() -> None:
+    body = ch.robot_request("feishu", "T", "### 突发事件 1\n\n**已 3 分钟无人确认收到**\n\n- 单位：甲", "", 0).body
+    post = body["content"]["post"]["zh_cn"]
+    assert post["title"] == "突发事件 1"
+    assert post["content"] == [[{"tag": "text", "text": "已 3 分钟无人确认收到"}],
+                               [{"tag": "text", "text": "- 单位：甲"}]]
+
+
+def test_neutralised_values_keep_ordinary_text() -> None:
+    assert ch.neutralise("dingtalk", "2026-0007 建设路 3.5 米") == "2026-0007 建设路 3.5 米"
+    assert ch.neutralise("wecom", "a<b>\nc") == "a＜b＞ c"
+    assert ch.neutralise("dingtalk", "[详情](http://evil)") == "\\[详情\\]\\(http://evil\\)"
+
+
+# --- phones, pace, Retry-After ------------------------------------------------------------------
+
+
+def test_phones_take_fullwidth_digits_and_store_ascii() -> None:
+    assert ch.normalise_phone("１３８ ００００ １２３４") == "13800001234"
+    assert ch.normalise_phone("＋８６１３８００００１２３４") == "+8613800001234"
+    for bad in ("¹³⁸00001234", "①③⑧00001234", "138 0000 123²"):
+        with pytest.raises(ValueError):
+            ch.normalise_phone(bad)
+
+
+@given(st.lists(st.characters(categories=["Nd"]) | st.sampled_from([*" -()+", "\u3000", "²", "①"]), min_size=6,
+                max_size=18).map("".join))
+def test_a_stored_phone_is_ascii_digits(text: str) -> None:
+    # Decimal digits of any script (fullwidth, Arabic-Indic …), separators, now and then a superscript or circled one.
+    try:
+        phone = ch.normalise_phone(text)
+    except ValueError:
+        assert "²" in text or "①" in text or not 6 <= sum(c.isdecimal() for c in text) <= 15 or "+" in text
+        return
+    assert re.fullmatch(r"\+?[0-9]{6,15}", phone, re.ASCII)
+
+
+def test_a_hold_lasts_its_span() -> None:
+    p = ch.Pacer(ch.LIMITS["feishu"])
+    p.hold(100.0, 60.0)  # Feishu 11232: its window is a minute, not the 5-a-second second
+    assert p.wait(100.0) == pytest.approx(60.0) and p.wait(130.0) == pytest.approx(30.0) and p.wait(160.0) == 0
+
+
+def test_retry_after() -> None:
+    assert ch.retry_after("30") == 30 and ch.retry_after(None) == 60 and ch.retry_after("soon") == 60
+    assert ch.retry_after("0") == 1 and ch.retry_after("99999") == 3600 and ch.retry_after("nan") == 60
+
+
+def test_the_log_keeps_out_the_channel_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
+    import logging
+
+    from bot.cli_run import _Redact, channel_secrets
+
+    config = cfg.loads('[[robots]]\nname = "office"\nkind = "dingtalk"\nurl = "https://x/robot/send?access_token=t"\n'
+                       'secret_env = "ROBOT_SEC"\n[sms]\nurl = "https://sms"\nsecret_env = "SMS_SEC"\n')
+    monkeypatch.setenv("ROBOT_SEC", "SECrobot")
+    monkeypatch.setenv("SMS_SEC", "smskey")
+    assert sorted(channel_secrets(config)) == ["SECrobot", "smskey"]
+    record = logging.LogRecord("x", logging.ERROR, "", 0, "said %s and %s", ("SECrobot", "smskey"), None)
+    _Redact(channel_secrets(config)).filter(record)
+    assert record.getMessage() == "said <secret> and <secret>"
