@@ -143,8 +143,8 @@ async def queue_text_robots(s: Services, tx: Tx, robots: list[Robot], title: str
 async def mirror(s: Services, tx: Tx, event: str, *, ref_kind: str, ref_id: int, tag: str, title: str,
                  summary: str | RobotText, full: str = "") -> int:
     """A Telegram message (HTML, or a robot catalog text) to the robots that mirror `event` (breach,
-    notice, bulletin), the `full` one to robots set to detail = "full"; `title` is a rendered title
-    (robot_title, or Telegram HTML)."""
+    notice, bulletin), the `full` one to robots set to detail = "full"; `title` is Telegram HTML, shown
+    as plain text on one line."""
     queued = 0
     for robot in robots_for(s, event):
         if full and robot.detail == "full":

@@ -208,7 +208,7 @@ async def send_notice(s: Services, sender: Member, draft: NoticeDraft) -> Notice
         await members.audit(tx.conn, now, sender.id, "notice", f"{nid}:{len(rows)}")
         await channel_messages.mirror(
             s, tx, "notice", ref_kind=REF, ref_id=nid, tag="notice",
-            title=channel_messages.robot_title(s, "channels.robot.notice_title", title=n.title),
+            title=s.texts("channels.robot.notice_title", title=n.title),
             summary=channel_messages.RobotText("channels.robot.notice",
                                                {"title": n.title, "due": s.fmt.dt(due) if due else "-"}),
             full=txt.notice_text(s, n, sender.name, group=True))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from bot.domain.channels import mask_phone, normalise_phone
 from bot.domain.members import Action, Member, can
+from bot.domain.parse import normalise
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError
 from storage import channels, members
@@ -25,7 +26,7 @@ async def set_phone(s: Services, actor: Member | None, member_id: int, text: str
     if actor is not None and not can(actor, Action.MANAGE_MEMBERS):
         raise NotAllowed()
     phone: str | None = None
-    if text.strip().lower() not in CLEAR:
+    if normalise(text).lower() not in CLEAR:  # "－" (fullwidth) clears too
         try:
             phone = normalise_phone(text)
         except ValueError:

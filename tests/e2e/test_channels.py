@@ -113,11 +113,13 @@ async def test_admins_set_phones_shown_masked_and_incident_shows_each_channel(mo
         await duty.send_command("/phone", f"{duty_member.id} 13800001234")  # type: ignore[attr-defined]
         await duty.wait_for(lambda m: "/phone" not in (m.text or ""))  # type: ignore[attr-defined]
         assert not await channels.phones(desk.db.conn, [duty_member.id])  # not an admin: nothing changed
-        await admin.send_command("/phone", f"{duty_member.id} 138-0000-1234")  # type: ignore[attr-defined]
+        # A Chinese phone keyboard types fullwidth digits: read as ASCII, stored as ASCII.
+        await admin.send_command("/phone", f"{duty_member.id} １３８－００００－１２３４")  # type: ignore[attr-defined]
         done = await admin.wait_for("已登记")  # type: ignore[attr-defined]
         assert "13800001234" in (done.text or "")
-        await admin.send_command("/phone", f"{duty_member.id} 12ab")  # type: ignore[attr-defined]
-        await admin.wait_for("格式不对")  # type: ignore[attr-defined]
+        for bad in ("12ab", "¹³⁸00001234"):
+            await admin.send_command("/phone", f"{duty_member.id} {bad}")  # type: ignore[attr-defined]
+            await admin.wait_for("格式不对")  # type: ignore[attr-defined]
         assert await channels.phones(desk.db.conn, [duty_member.id]) == {duty_member.id: "13800001234"}
         await admin.send_command("/members")  # type: ignore[attr-defined]
         listing = await admin.wait_for("人员名单")  # type: ignore[attr-defined]
