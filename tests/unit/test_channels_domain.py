@@ -7,14 +7,16 @@ import hashlib
 import hmac
 import re
 from datetime import timedelta
+from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot import config as cfg
 from bot.domain import channels as ch
 from bot.domain.escalation import Policy, Step, Target, parse_target
+from bot.i18n import LANGUAGES, TEXT_FIELDS, Texts, load_catalog, placeholders
 
 M = timedelta(minutes=1)
 
@@ -257,3 +259,25 @@ def test_the_log_keeps_out_the_channel_secrets(monkeypatch: pytest.MonkeyPatch) 
     record = logging.LogRecord("x", logging.ERROR, "", 0, "said %s and %s", ("SECrobot", "smskey"), None)
     _Redact(channel_secrets(config)).filter(record)
     assert record.getMessage() == "said <secret> and <secret>"
+
+
+_ROBOT_KEYS = sorted(k for k in load_catalog("zh") if k.startswith("channels.robot."))
+
+
+@settings(max_examples=30)
+@given(value=_typed)
+@pytest.mark.parametrize("kind", ch.ROBOT_KINDS)
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_no_typed_value_in_any_robot_text_makes_markup(lang: str, kind: str, value: str) -> None:
+    """Every robot text of the catalog, its typed placeholders (TEXT_FIELDS) filled with anything."""
+    from types import SimpleNamespace
+
+    from bot.services.channel_messages import robot_text
+
+    s: Any = SimpleNamespace(texts=Texts(lang))
+    for key in _ROBOT_KEYS:
+        names = placeholders(load_catalog(lang)[key])
+        clean = robot_text(s, kind, key, **{n: "x" if n in TEXT_FIELDS else "1" for n in names})
+        text = robot_text(s, kind, key, **{n: value if n in TEXT_FIELDS else "1" for n in names})
+        assert _markup(text) == _markup(clean), key
+        assert text.count("\n") == clean.count("\n"), key
