@@ -89,6 +89,36 @@ class Window:
         return not self._in_flight and not self._spent
 
 
+class Windows:
+    """Several windows a call must pass together (a group: 20 a minute and one a second): a token is
+    taken from all of them at once or from none."""
+
+    def __init__(self, *windows: Window) -> None:
+        self.windows = windows
+
+    def acquire(self, now: float) -> float:
+        wait = self.ready_in(now)
+        if wait == 0:
+            for w in self.windows:
+                w.acquire(now)
+        return wait
+
+    def ready_in(self, now: float) -> float:
+        return max(w.ready_in(now) for w in self.windows)
+
+    def release(self, now: float) -> None:
+        for w in self.windows:
+            w.release(now)
+
+    def give_back(self) -> None:
+        for w in self.windows:
+            w.give_back()
+
+    @property
+    def idle(self) -> bool:
+        return all(w.idle for w in self.windows)
+
+
 def counts_as_message(endpoint: str) -> bool:
     """Telegram's per-bot, per-chat and per-group limits are about new messages."""
     return endpoint.startswith(("send", "copy", "forward")) and endpoint != "sendChatAction"
@@ -108,7 +138,7 @@ class Pacing(BaseRateLimiter[str]):
                  sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
         self.max_retries = max_retries
         self._clock, self._sleep = clock, sleep
-        self._chats: OrderedDict[int, Window] = OrderedDict()
+        self._chats: OrderedDict[int, Window | Windows] = OrderedDict()
         self._paused_until = 0.0  # a 429 holds every call until then
         self._bulk_turn: asyncio.Lock | None = None  # FIFO among outbox rows
         self.configure(limits)
@@ -116,8 +146,8 @@ class Pacing(BaseRateLimiter[str]):
     def configure(self, limits: Limits) -> None:
         """Set the limits (the test harness follows what its emulator enforces)."""
         self.limits = limits
-        # One below Telegram's figure: a spare for the call whose answer is late.
-        self.overall = Window(limits.global_per_second - 1) if limits.global_per_second else None
+        # One below Telegram's figure (a spare for the call whose answer is late), but never none at all.
+        self.overall = Window(max(1, limits.global_per_second - 1)) if limits.global_per_second else None
         self._chats.clear()
 
     def chat_ready_in(self, chat_id: int, endpoint: str = "sendMessage") -> float:
@@ -153,19 +183,25 @@ class Pacing(BaseRateLimiter[str]):
                     raise
             finally:
                 now = self._clock()
-                for window in (chat, overall):
-                    if window is not None:
-                        window.release(now)
+                for spent in (chat, overall):
+                    if spent is not None:
+                        spent.release(now)
         raise AssertionError("unreachable")  # the last attempt returns or raises
 
-    def _chat_window(self, chat_id: int) -> Window | None:
+    def _chat_window(self, chat_id: int) -> Window | Windows | None:
         per_chat, per_group = self.limits.per_chat_per_second, self.limits.group_per_minute
         if not (per_group if chat_id < 0 else per_chat):
             return None
         window = self._chats.get(chat_id)
         if window is None:
-            # A group (negative id) is held to its per-minute limit and to the per-chat one.
-            window = Window(per_group, 60.0) if chat_id < 0 else Window(per_chat)
+            # A group (negative id) is held to its per-minute limit and to the per-chat one: 20 in one
+            # second would be a 429, and a 429 pauses every call, incident alerts too.
+            if chat_id >= 0:
+                window = Window(per_chat)
+            elif per_chat:
+                window = Windows(Window(per_group, 60.0), Window(per_chat))
+            else:
+                window = Window(per_group, 60.0)
             self._chats[chat_id] = window
             while len(self._chats) > _CHATS_KEPT:
                 _old, dropped = self._chats.popitem(last=False)
@@ -175,7 +211,7 @@ class Pacing(BaseRateLimiter[str]):
         self._chats.move_to_end(chat_id)
         return window
 
-    async def _take(self, chat: Window | None, overall: Window | None, bulk: bool) -> None:
+    async def _take(self, chat: Window | Windows | None, overall: Window | None, bulk: bool) -> None:
         """Wait for a 429's pause, then the chat's token, then one of the bot's (outbox rows in turn)."""
         while (pause := self._paused_until - self._clock()) > 0:
             await self._sleep(pause)
@@ -196,6 +232,6 @@ class Pacing(BaseRateLimiter[str]):
                 chat.give_back()
             raise
 
-    async def _acquire(self, window: Window) -> None:
+    async def _acquire(self, window: Window | Windows) -> None:
         while (wait := window.acquire(self._clock())) > 0:
             await self._sleep(wait)

@@ -234,6 +234,6 @@ def _one(text: str, f: _Field) -> int:
 
 
 def _number(text: str, what: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # "²".isdigit() is true, and int("²") raises
         raise CronError(f"bad {what} {text!r}")
     return int(text)

@@ -29,6 +29,12 @@ class Classification(StrEnum):
         return self in (Classification.NONE, Classification.SECRET)
 
     @property
+    def to_other_platforms(self) -> bool:
+        """May it be mirrored to a DingTalk/WeCom/Feishu group or sent by SMS? Only 非密: a 秘密 text stays
+        on the one channel the office chose for it, never on a third platform."""
+        return self is Classification.NONE
+
+    @property
     def attachments(self) -> bool:
         """Files only for non-classified documents."""
         return self is Classification.NONE

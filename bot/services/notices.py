@@ -206,12 +206,13 @@ async def send_notice(s: Services, sender: Member, draft: NoticeDraft) -> Notice
         for planned in rules.plan_deadlines(now, due, draft.meeting_at, policy):
             await tx.add_deadline(planned.kind, nid, planned.due_at)
         await members.audit(tx.conn, now, sender.id, "notice", f"{nid}:{len(rows)}")
-        await channel_messages.mirror(
-            s, tx, "notice", ref_kind=REF, ref_id=nid, tag="notice",
-            title=s.texts("channels.robot.notice_title", title=n.title),
-            summary=channel_messages.RobotText("channels.robot.notice",
-                                               {"title": n.title, "due": s.fmt.dt(due) if due else "-"}),
-            full=txt.notice_text(s, n, sender.name, group=True))
+        if level.to_other_platforms:  # a 秘密 notice is never mirrored to a robot group
+            await channel_messages.mirror(
+                s, tx, "notice", ref_kind=REF, ref_id=nid, tag="notice",
+                title=s.texts("channels.robot.notice_title", title=n.title),
+                summary=channel_messages.RobotText("channels.robot.notice",
+                                                   {"title": n.title, "due": s.fmt.dt(due) if due else "-"}),
+                full=txt.notice_text(s, n, sender.name, group=True))
         await drafts.mark_done(tx.conn, sender.telegram_id, DRAFT_KIND, nid, now)  # 发送 again: not twice
         return n
 

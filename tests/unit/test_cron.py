@@ -69,6 +69,7 @@ def test_clock_changes() -> None:
 @pytest.mark.parametrize("line", [
     "0 9 * *", "0 9 * * 8", "0 9 * * 5-1", "0 9 * * x", "0 9 * * */0", "61 9 * * 1", "0 9 1 * 1",
     "0 24 * * *", "0 9 0 * *", "0 9 * 13 *", "0 9 30 feb *", "0 9 31 apr,jun *", "0 9 * * 1,", "fri 17:00",
+    "0 ² * * *", "① 9 * * *", "0 9 * * */²", "0 9 ¹-5 * *",
 ])
 def test_what_cron_would_not_take_is_refused(line: str) -> None:
     with pytest.raises(cron.CronError):

@@ -134,6 +134,24 @@ async def test_a_group_gets_twenty_a_minute(clock: FakeTime, api: Api) -> None:
     assert starts[19] < 1.1 and starts[20] == pytest.approx(60.05)  # the 21st a minute after the first answer
 
 
+async def test_a_group_also_gets_one_a_second(clock: FakeTime, api: Api) -> None:
+    """20 in one second to a group would draw a 429, which pauses every call (alerts too)."""
+    pacing = _pacing(clock)
+    for _ in range(21):
+        await _call(pacing, api, "sendMessage", -100)
+    starts = [t for t, _e, _c in api.calls]
+    assert all(b - a >= 1.0 for a, b in zip(starts, starts[1:20], strict=False))
+    assert starts[20] >= 60.0  # and still 20 a minute
+
+
+@pytest.mark.parametrize("per_second", [1, 2])
+async def test_a_bot_limit_of_one_or_two_still_sends(clock: FakeTime, api: Api, per_second: int) -> None:
+    pacing = _pacing(clock, Limits(global_per_second=per_second, per_chat_per_second=0))
+    for chat in range(3):
+        await _call(pacing, api, "sendMessage", chat)
+    assert len(api.calls) == 3
+
+
 async def test_the_overall_budget_is_shared_by_replies_and_outbox_rows(clock: FakeTime, api: Api) -> None:
     pacing = _pacing(clock, Limits(global_per_second=3, per_chat_per_second=0))
     await _call(pacing, api, "sendMessage", 1, BULK)
