@@ -38,13 +38,16 @@ class _Redact(logging.Filter):
 
 def channel_secrets(config: Config) -> list[str]:
     """The robots' and the SMS gateway's secrets, to keep out of the log (a platform's answer or an
-    error may echo one). One not set is for the start-up to refuse (bot/app.py), not for logging."""
+    error may echo one; httpx logs every request's URL, with a webhook's access_token or key). One not
+    set is for the start-up to refuse (bot/app.py), not for logging."""
     from bot.channels.sender import read_secrets
+    from bot.domain.channels import url_tokens
 
+    tokens = [t for r in config.robots for t in url_tokens(r.url)]
     try:
-        return list(read_secrets(config).values())
+        return [*read_secrets(config).values(), *tokens]
     except cfg.ConfigError:
-        return []
+        return tokens
 
 
 def setup_logging(secrets: Iterable[str] = (), level: int = logging.INFO) -> None:

@@ -58,6 +58,8 @@ class ChannelSender:
         self.robots: dict[str, Robot] = {r.name: r for r in cfg.robots}
         self.sms = cfg.sms
         self.secrets = dict(secrets)
+        # A webhook's own credential (DingTalk access_token, WeCom key, Feishu hook id) is a secret too.
+        self.url_tokens = [t for r in cfg.robots for t in rules.url_tokens(r.url)]
         self.client = client or httpx.AsyncClient(timeout=cfg.sms.timeout.total_seconds())
         self.pacers = {name: rules.Pacer(rules.LIMITS[r.kind]) for name, r in self.robots.items()}
         self.pacers[channels.SMS] = rules.Pacer(((cfg.sms.per_minute, 60.0),))
@@ -168,7 +170,7 @@ class ChannelSender:
 
     def redact(self, text: str) -> str:
         """`text` (an answer, an error) without any configured secret: platforms may echo a key or a signature."""
-        for secret in sorted(filter(None, self.secrets.values()), key=len, reverse=True):
+        for secret in sorted(filter(None, [*self.secrets.values(), *self.url_tokens]), key=len, reverse=True):
             text = text.replace(secret, "<secret>")
         return text
 

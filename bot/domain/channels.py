@@ -13,6 +13,7 @@ import string
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from bot.domain.parse import normalise
 
@@ -246,3 +247,14 @@ def mask_phone(phone: str | None) -> str:
     if len(phone) <= 7:
         return "*" * len(phone)
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def url_tokens(url: str) -> list[str]:
+    """The credentials a robot's webhook URL carries: its query values (DingTalk `access_token`, WeCom
+    `key`) and a Feishu hook's id (the path's last part). Short values are not secrets (`v=2`)."""
+    parts = urlsplit(url)
+    found = [v for _k, v in parse_qsl(parts.query) if len(v) >= 8]
+    last = parts.path.rstrip("/").rpartition("/")[2]
+    if "/hook/" in parts.path and len(last) >= 8:
+        found.append(last)
+    return found

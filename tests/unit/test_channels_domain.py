@@ -261,6 +261,23 @@ def test_the_log_keeps_out_the_channel_secrets(monkeypatch: pytest.MonkeyPatch) 
     assert record.getMessage() == "said <secret> and <secret>"
 
 
+def test_a_webhooks_own_token_is_a_secret_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """httpx logs each request's URL: a DingTalk access_token, a WeCom key, a Feishu hook id stay out."""
+    import logging
+
+    from bot.cli_run import _Redact, channel_secrets
+
+    assert ch.url_tokens("https://oapi.dingtalk.com/robot/send?access_token=abcdef0123456789") == ["abcdef0123456789"]
+    assert ch.url_tokens("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx") == ["693a91f6-7xxx"]
+    assert ch.url_tokens("https://open.feishu.cn/open-apis/bot/v2/hook/2d6a1f5e-93b1") == ["2d6a1f5e-93b1"]
+    assert ch.url_tokens("https://sms.example/send?v=2") == []
+    config = cfg.loads('[[robots]]\nname = "office"\nkind = "wecom"\n'
+                       'url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xxx"\n')
+    record = logging.LogRecord("httpx", logging.INFO, "", 0, "HTTP Request: POST %s", (config.robots[0].url,), None)
+    _Redact(channel_secrets(config)).filter(record)
+    assert "693a91f6" not in record.getMessage()
+
+
 _ROBOT_KEYS = sorted(k for k in load_catalog("zh") if k.startswith("channels.robot."))
 
 
