@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from bot.domain.escalation import KIND
+from bot.domain.members import Role
 from bot.harness import Desk
-from storage import deadlines, incidents
+from storage import channels, deadlines, incidents, members
 from tests.conftest import Cast
+from tests.e2e.channel_desk import channel_desk, give_phone, member_of
 from tests.e2e.flows import file_report
 
 ESCALATED = "无人确认收到"
@@ -116,3 +120,39 @@ async def test_an_unforwarded_stage_escalates_when_a_policy_is_named() -> None:
         events = await _events(desk, number)
         assert [kind for kind, _d in events].count("unforwarded_escalated") == 2
         assert [d["n"] for kind, d in events if kind == "escalation_stopped"][-1] == 2
+
+
+async def _sms_rows(desk: Desk, number: str) -> list[tuple[str, str, int, str | None]]:
+    inc = await incidents.by_number(desk.db.conn, number)
+    assert inc is not None
+    return [(r.tag, r.status, r.attempts, r.error) for r in await channels.for_ref(desk.db.conn, "incident", inc.id)
+            if r.channel == channels.SMS]
+
+
+@pytest.mark.parametrize("change", ["deactivated", "no longer office"])
+async def test_a_held_sms_is_not_sent_to_one_no_longer_entitled(monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    """The channel sender checks the recipient again when a held SMS would go: deactivated, or no
+    longer allowed to see the incident (here: no longer a duty officer), it is cancelled with the reason."""
+    async with channel_desk(monkeypatch, robots=()) as (desk, fakes):
+        officer = await desk.register("officer", "李信息", "jianshelu", "officer")
+        duty = await desk.register("duty", "陈值班", "office", "duty")
+        await give_phone(desk, duty, "13900002222")
+        number = await file_report(desk, officer, category="交通事故")
+        await duty.wait_for(number)
+        fakes.fail_next = 10**9
+        await desk.advance(minutes=3, seconds=1)  # step 2's SMS, held by the gateway's 502s
+        await desk.settle()
+        assert [st for _t, st, _a, _e in await _sms_rows(desk, number)] == ["pending"]
+        member = await member_of(desk, duty)
+        async with desk.db.tx() as conn:
+            if change == "deactivated":
+                await members.set_active(conn, member.id, False, desk.clock.now())
+            else:
+                await members.set_roles(conn, member.id, [Role.OFFICER])  # an office clerk: no district reach
+        fakes.fail_next = 0
+        await desk.advance(minutes=5)
+        await desk.settle()
+        assert not fakes.received("sms")
+        [(_t, status, _a, error)] = await _sms_rows(desk, number)
+        assert status == "cancelled"
+        assert ("no longer active" if change == "deactivated" else "may no longer see") in (error or "")
