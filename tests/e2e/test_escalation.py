@@ -129,6 +129,33 @@ async def _sms_rows(desk: Desk, number: str) -> list[tuple[str, str, int, str | 
             if r.channel == channels.SMS]
 
 
+async def test_ack_cancels_a_step_sms_held_by_the_gateway(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step's SMS waiting on backoff (the gateway answered 502) is cancelled in 已收到's commit: when the
+    gateway recovers, nothing arrives; the row stays, marked."""
+    async with channel_desk(monkeypatch, robots=()) as (desk, fakes):
+        officer = await desk.register("officer", "李信息", "jianshelu", "officer")
+        duty = await desk.register("duty", "陈值班", "office", "duty")
+        duty2 = await desk.register("duty2", "王值班", "office", "duty")
+        await give_phone(desk, duty, "13900002222")
+        number = await file_report(desk, officer, category="交通事故")
+        await duty.wait_for(number)
+        alert = await duty2.wait_for(number)
+        fakes.fail_next = 10**9  # the SMS gateway has a bad minute
+        await desk.advance(minutes=3, seconds=1)  # step 2: SMS to the duty officers on shift
+        await desk.settle()
+        [(tag, status, attempts, _e)] = await _sms_rows(desk, number)
+        assert tag.startswith("escalation:ack:") and status == "pending" and attempts >= 1  # held by backoff
+
+        await duty2.press(alert, text="✅ 已收到")
+        await duty2.wait_for_answer()
+        fakes.fail_next = 0  # the gateway is back
+        await desk.advance(minutes=10)
+        await desk.settle()
+        assert not fakes.received("sms")
+        [(_t, status, _a, error)] = await _sms_rows(desk, number)
+        assert status == "cancelled" and (error or "").startswith("cancelled:")
+
+
 @pytest.mark.parametrize("change", ["deactivated", "no longer office"])
 async def test_a_held_sms_is_not_sent_to_one_no_longer_entitled(monkeypatch: pytest.MonkeyPatch, change: str) -> None:
     """The channel sender checks the recipient again when a held SMS would go: deactivated, or no
