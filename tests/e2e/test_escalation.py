@@ -183,3 +183,35 @@ async def test_a_held_sms_is_not_sent_to_one_no_longer_entitled(monkeypatch: pyt
         [(_t, status, _a, error)] = await _sms_rows(desk, number)
         assert status == "cancelled"
         assert ("no longer active" if change == "deactivated" else "may no longer see") in (error or "")
+
+
+async def test_forwarding_cancels_an_unforwarded_step_sms_held_by_the_gateway(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+
+    from bot.config import Escalation
+
+    async with channel_desk(monkeypatch, robots=(), escalation=dataclasses.replace(Escalation(), forward="incident")) \
+            as (desk, fakes):
+        officer = await desk.register("officer", "李信息", "jianshelu", "officer")
+        duty = await desk.register("duty", "陈值班", "office", "duty")
+        director = await desk.register("director", "刘主任", "office", "director")
+        await give_phone(desk, duty, "13900002222")
+        number = await file_report(desk, officer, category="交通事故")
+        alert = await duty.wait_for(number)
+        await duty.press(alert, text="✅ 已收到")
+        await duty.wait_for_answer()
+        await desk.advance(minutes=10, seconds=1)
+        await duty.wait_for("未上报")
+        fakes.fail_next = 10**9
+        await desk.advance(minutes=3)  # the forward policy's step 2: SMS to the duty officers, held
+        await desk.settle()
+        assert [(t.split(":")[1], st) for t, st, _a, _e in await _sms_rows(desk, number)] == [("forward", "pending")]
+        reminder = [m for m in desk.emu.messages(director.id) if "未上报" in (m.text or "")][-1]
+        await director.press(reminder, text="📤 已上报市委")
+        await director.wait_for_answer()
+        fakes.fail_next = 0
+        await desk.advance(minutes=10)
+        await desk.settle()
+        assert not fakes.received("sms")
+        assert [st for _t, st, _a, _e in await _sms_rows(desk, number)] == ["cancelled"]
