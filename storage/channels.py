@@ -12,6 +12,7 @@ import aiosqlite
 from storage.db import from_db, to_db
 
 ROBOT, SMS = "robot", "sms"
+CANCELLED = "cancelled:"  # the reason of a message not sent because what it asked for was done meanwhile
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,22 @@ async def mark_failed(conn: aiosqlite.Connection, row_id: int, error: str) -> No
                        (error[:500], row_id))
 
 
+async def mark_cancelled(conn: aiosqlite.Connection, row_id: int, reason: str) -> None:
+    """Not sent, and never will be: kept with its reason (the history of who was told what stays)."""
+    await conn.execute("UPDATE channel_outbox SET status='cancelled', error=? WHERE id=? AND status='pending'",
+                       (reason[:500], row_id))
+
+
+async def cancel_pending(conn: aiosqlite.Connection, ref_kind: str, ref_id: int, tag_prefix: str,
+                         reason: str) -> int:
+    """The messages about a thing still waiting (held by backoff or pace) whose tag starts with
+    `tag_prefix`: cancelled, not deleted. How many."""
+    cur = await conn.execute(
+        "UPDATE channel_outbox SET status='cancelled', error=? WHERE ref_kind=? AND ref_id=? AND status='pending' "
+        "AND substr(tag, 1, ?) = ?", (reason[:500], ref_kind, ref_id, len(tag_prefix), tag_prefix))
+    return cur.rowcount
+
+
 async def for_ref(conn: aiosqlite.Connection, ref_kind: str, ref_id: int) -> list[ChannelRow]:
     rows = await conn.execute_fetchall(
         "SELECT * FROM channel_outbox WHERE ref_kind=? AND ref_id=? ORDER BY id", (ref_kind, ref_id))
@@ -89,12 +106,13 @@ async def set_phone(conn: aiosqlite.Connection, member_id: int, phone: str | Non
 
 
 async def phones(conn: aiosqlite.Connection, member_ids: list[int]) -> dict[int, str]:
-    """The phone numbers of those members who have one."""
+    """The phone numbers of those members who have one and are active: a deactivated member is sent nothing."""
     if not member_ids:
         return {}
     marks = ",".join("?" * len(member_ids))
     rows = await conn.execute_fetchall(
-        f"SELECT id, phone FROM members WHERE id IN ({marks}) AND phone IS NOT NULL AND phone != ''", member_ids)
+        f"SELECT id, phone FROM members WHERE id IN ({marks}) AND active = 1 AND phone IS NOT NULL AND phone != ''",
+        member_ids)
     return {r[0]: r[1] for r in rows}
 
 
@@ -102,7 +120,9 @@ async def telegram_deliveries(conn: aiosqlite.Connection, ref_kind: str, ref_id:
                               tags: tuple[str, ...]) -> list[tuple[int, str, datetime | None]]:
     """(chat_id, status, sent_at) of the Telegram messages of these tags about a thing, in the order queued."""
     marks = ",".join("?" * len(tags))
+    # The outbox's CHECK knows no 'cancelled': a row stopped by an acknowledgement is 'failed' with that reason.
     rows = await conn.execute_fetchall(
-        f"SELECT chat_id, status, sent_at FROM outbox WHERE ref_kind=? AND ref_id=? AND tag IN ({marks}) "
+        f"SELECT chat_id, CASE WHEN status='failed' AND error LIKE '{CANCELLED}%' THEN 'cancelled' ELSE status END,"
+        f" sent_at FROM outbox WHERE ref_kind=? AND ref_id=? AND tag IN ({marks}) "
         "AND method='send_message' ORDER BY id", (ref_kind, ref_id, *tags))
     return [(r[0], r[1], from_db(r[2])) for r in rows]

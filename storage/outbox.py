@@ -133,6 +133,16 @@ async def mark_failed(conn: aiosqlite.Connection, outbox_id: int, error: str) ->
     )
 
 
+async def cancel_pending(conn: aiosqlite.Connection, ref_kind: str, ref_id: int, tag: str, reason: str) -> int:
+    """The messages of `tag` about a thing still waiting (held by a retry): not sent any more. Their table
+    knows no 'cancelled' status, so they are 'failed' with `reason` (which should say "cancelled: …"), not
+    deleted. How many."""
+    cur = await conn.execute(
+        "UPDATE outbox SET status='failed', error=? WHERE ref_kind=? AND ref_id=? AND tag=? AND status='pending'",
+        (reason[:500], ref_kind, ref_id, tag))
+    return cur.rowcount
+
+
 async def counts(conn: aiosqlite.Connection) -> dict[str, int]:
     async with conn.execute("SELECT status, count(*) FROM outbox GROUP BY status") as cur:
         return {r[0]: r[1] for r in await cur.fetchall()}

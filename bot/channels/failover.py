@@ -23,6 +23,7 @@ from bot.fmt import esc
 from bot.i18n import plain
 from bot.services import channel_messages as chan
 from bot.services.base import Services
+from bot.services.incidents import entitled
 from storage import channels, incidents, members, outbox
 from storage.outbox import OutboxRow
 
@@ -114,10 +115,12 @@ class Failover:
             async with s.uow() as tx:
                 member = await members.by_telegram_id(tx.conn, row.chat_id)
                 inc = await incidents.get(tx.conn, row.ref_id or 0)
-                if member is None or inc is None:
-                    return
-                queued, _missing = await chan.queue_sms(s, tx, inc, [member], chan.sms_text(s, inc, "failover"),
-                                                        tag=TAG)
+                if member is None or inc is None or not entitled(inc, [member]):
+                    return  # deactivated or moved unit since it was queued: the incident is no longer theirs
+                queued, missing = await chan.queue_sms(s, tx, inc, [member], chan.sms_text(s, inc, "failover"),
+                                                       tag=TAG)
+                if not queued and member.id not in {m.id for m in missing}:
+                    return  # an earlier failure (an earlier step) moved this alert already: nobody is told twice
                 if not queued:  # no phone: the robot groups are the person's next channel
                     await chan.queue_robots(s, tx, inc, _robots(s), tag=TAG,
                                             headline=plain(s.texts("channels.robot.failover")))
@@ -164,7 +167,9 @@ class Failover:
                 inc = await incidents.get(tx.conn, incident_id)
                 if inc is None or inc.acked_by is not None:
                     continue
-                people = await members.by_telegram_ids(tx.conn, chats)
+                people = entitled(inc, await members.by_telegram_ids(tx.conn, chats))
+                if not people:
+                    continue  # those it waits for were deactivated or moved unit: the alert is no longer in flight
                 queued, _ = await chan.queue_sms(s, tx, inc, people, chan.sms_text(s, inc, "failover"), tag=TAG)
                 posted = await chan.queue_robots(s, tx, inc, _robots(s), tag=TAG,
                                                  headline=plain(s.texts("channels.robot.failover")))

@@ -20,7 +20,8 @@ from bot.domain import channels as rules
 from bot.domain.members import Role
 from bot.fmt import esc
 from bot.services.base import Services
-from storage import channels, members
+from bot.services.incidents import entitled
+from storage import channels, incidents, members
 from storage.channels import ChannelRow
 
 log = logging.getLogger(__name__)
@@ -150,6 +151,8 @@ class ChannelSender:
         pacer = self.pacers.get(key)
         sent = False
         for row in rows:
+            if await self._recipient_gone(row):
+                continue
             if pacer is not None and (wait := pacer.wait(self.now())) > 0:
                 return sent, wait
             if pacer is not None:
@@ -159,6 +162,27 @@ class ChannelSender:
                 return sent, 0.001
             sent = True
         return sent, None
+
+    async def _recipient_gone(self, row: ChannelRow) -> bool:
+        """A message to a member, checked again when it would go (it may have waited on backoff or pace):
+        one no longer active, or no longer entitled to the incident it names, is cancelled instead."""
+        if row.member_id is None:
+            return False
+        conn = self.s.db.read
+        member = await members.by_id(conn, row.member_id)
+        reason = ""
+        if member is None or not member.active:
+            reason = "the recipient is no longer active"
+        elif row.ref_kind == "incident":
+            inc = await incidents.get(conn, row.ref_id)
+            if inc is None or not entitled(inc, [member]):
+                reason = "the recipient may no longer see this incident"
+        if not reason:
+            return False
+        async with self.s.db.single() as single:
+            await channels.mark_cancelled(single, row.id, f"{channels.CANCELLED} {reason}")
+        log.info("channel message %s not sent: %s", row.id, reason)
+        return True
 
     async def _retry(self, row: ChannelRow, error: str) -> bool:
         async with self.s.db.single() as conn:

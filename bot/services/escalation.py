@@ -27,7 +27,7 @@ from bot.services.base import Services
 from bot.services.routing import rostered_now, skip_away
 from reminders.kinds import On
 from storage import channels as chan_store
-from storage import deadlines, incident_forwards, incidents, members
+from storage import deadlines, incident_forwards, incidents, members, outbox
 from storage.deadlines import Deadline
 from storage.uow import Tx
 
@@ -129,8 +129,7 @@ async def _fire(s: Services, tx: Tx, inc: Incident, policy: Policy, step: int, r
                     if clock is not None and office else None
             else:
                 markup = txt.alert_keyboard(s, inc, office=office)
-            await tx.send_text_all(chats, text, markup=markup, ref_kind=REF, ref_id=inc.id,
-                                   tag=TAG if not forward else f"{TAG}_forward")
+            await tx.send_text_all(chats, text, markup=markup, ref_kind=REF, ref_id=inc.id, tag=_tg_tag(what))
     texted, no_phone = await chan.queue_sms(s, tx, inc, list(by_channel["sms"].values()),
                                             chan.sms_text(s, inc, key, elapsed=elapsed), tag=tag)
     headline = s.texts(f"channels.robot.{key}", elapsed=elapsed) if step or round_ or forward else ""
@@ -139,11 +138,18 @@ async def _fire(s: Services, tx: Tx, inc: Incident, policy: Policy, step: int, r
     await incidents.add_event(tx.conn, inc.id, tx.now, None, "unforwarded_escalated" if forward else "escalated",
                               n=step + 1, round=round_ + 1, tg=len(tg), sms=len(texted), robots=posted)
     if no_phone and s.config.sms.url:
-        await incidents.add_event(tx.conn, inc.id, tx.now, None, "no_phone", names="、".join(m.name for m in no_phone))
+        await incidents.add_event(tx.conn, inc.id, tx.now, None, "no_phone",
+                                  names=s.texts("core.list_sep").join(m.name for m in no_phone))
     nxt = policy.after(step, round_)
     if nxt is not None:
         await tx.add_deadline(rules.KIND, inc.id, tx.now + policy.steps[step].delay, what,
                               {"policy": policy.name, "step": nxt[0], "round": nxt[1]})
+
+
+def _tg_tag(what: str) -> str:
+    """The Telegram outbox tag of a step's messages: "escalation" for 已收到 (failover and /incident read it),
+    one per forward clock, so 已上报市委 on one clock stops only its own."""
+    return TAG if what == ACK else f"{TAG}_{what}"
 
 
 async def _waiting(tx: Tx, inc: Incident, what: str) -> bool:
@@ -251,6 +257,10 @@ async def stop(s: Services, tx: Tx, inc: Incident, member: Member, what: str = A
     """已收到 (or 已上报市委 on a clock) committed: no further step fires; the timeline says who
     stopped it at which step."""
     cancelled = await deadlines.cancel(tx.conn, rules.KIND, inc.id, tx.now, stage=what)
+    # The steps' messages still waiting (a retry's backoff, a robot's pace) are dropped too: kept, marked.
+    reason = f"{chan_store.CANCELLED} {what} done by member {member.id}"
+    await chan_store.cancel_pending(tx.conn, REF, inc.id, f"{TAG}:{what}:", reason)
+    await outbox.cancel_pending(tx.conn, REF, inc.id, _tg_tag(what), reason)
     kind = "unforwarded_escalated" if what.startswith(FORWARD) else "escalated"
     steps = [d for _at, _who, k, d in await incidents.events(tx.conn, inc.id) if k == kind]
     if cancelled or (kind == "escalated" and len(steps) > 1):

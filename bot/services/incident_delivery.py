@@ -16,7 +16,7 @@ ALERT_TAGS = ("alert", "escalation")
 def _status(s: Services, status: str, at: datetime | None) -> str:
     if status == "sent":
         return s.texts("channels.tg.status_sent", time=s.fmt.dt(at))
-    return s.texts(f"channels.tg.status_{'failed' if status == 'failed' else 'pending'}")
+    return s.texts(f"channels.tg.status_{status if status in ('failed', 'cancelled') else 'pending'}")
 
 
 async def delivery_block(s: Services, inc: Incident) -> str:

@@ -9,8 +9,8 @@ from collections import Counter
 import pytest
 
 from bot.harness import Desk
-from storage import incidents
-from tests.e2e.channel_desk import channel_desk, file_direct, give_phone
+from storage import incidents, members
+from tests.e2e.channel_desk import channel_desk, file_direct, give_phone, member_of
 from tests.e2e.flows import file_report
 
 
@@ -79,3 +79,47 @@ async def test_an_outage_fails_over_then_recovers_without_duplicates(monkeypatch
             seen = Counter((a.name, a.text) for a in fakes.received(kind))
             assert max(seen.values()) == 1, (kind, seen)
         assert len(fakes.received("sms")) == 2
+
+
+async def test_an_outage_sends_nothing_to_a_member_deactivated_meanwhile(monkeypatch: pytest.MonkeyPatch) -> None:
+    async with channel_desk(monkeypatch, robots=("dingtalk",)) as (desk, fakes):
+        failover = desk.runtime.deps.failover  # type: ignore[union-attr]
+        people = await _people(desk)
+        duty2 = await desk.register("duty2", "王值班", "office", "duty")
+        await give_phone(desk, people["duty"], "13900002222")
+        await give_phone(desk, duty2, "13900004444")
+        await desk.settle()
+        desk.emu.fail_next("502", count=10**9)
+        number = await file_direct(desk, people["officer"])
+        await desk.until(lambda: failover.failing_since is not None)
+        gone = await member_of(desk, people["duty"])
+        async with desk.db.tx() as conn:  # an admin deactivates 陈值班 while Telegram is down
+            await members.set_active(conn, gone.id, False, desk.clock.now())
+        await desk.clock.advance(seconds=61)
+        await desk.until(lambda: bool(fakes.received("sms")))
+        await desk.settle()
+        sms = {a.name: a.text for a in fakes.received("sms")}
+        assert number in sms["13900004444"]  # 王值班 is still on duty: the failover went out
+        assert "13900002222" not in sms
+
+
+async def test_a_blocked_person_is_moved_once_across_escalation_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Step 2 fails on Telegram again for the same person: the SMS already covers them, so the admins
+    are not told a second time (nor falsely that no phone is registered) and no robot post is added."""
+    async with channel_desk(monkeypatch, robots=("dingtalk",), events={"dingtalk": ("failover",)}) as (desk, fakes):
+        people = await _people(desk)
+        await give_phone(desk, people["duty"], "13900002222")
+        people["duty"].block()  # type: ignore[attr-defined]
+        await file_direct(desk, people["officer"])
+        await desk.until(lambda: bool(fakes.received("sms")))
+        await people["admin"].wait_for("无法通过 Telegram")  # type: ignore[attr-defined]
+        await desk.settle()
+        robots_before = len(fakes.received("dingtalk"))
+        await desk.advance(minutes=3, seconds=1)  # step 2: the duty officers on Telegram again → 403 again
+        await desk.settle()
+        told = [m.text or "" for m in desk.emu.messages(people["admin"].id)  # type: ignore[attr-defined]
+                if "无法通过 Telegram" in (m.text or "")]
+        assert len(told) == 1 and "未登记手机号" not in told[0]
+        assert len(fakes.received("dingtalk")) == robots_before
+        # Step 2's own SMS goes (its policy names SMS); the failover's went once.
+        assert sum("Telegram暂时无法送达" in a.text for a in fakes.received("sms")) == 1
