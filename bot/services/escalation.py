@@ -265,7 +265,9 @@ async def stop(s: Services, tx: Tx, inc: Incident, member: Member, what: str = A
     steps = [d for _at, _who, k, d in await incidents.events(tx.conn, inc.id) if k == kind]
     if cancelled or (kind == "escalated" and len(steps) > 1):
         last = steps[-1] if steps else {"n": 1, "round": 1}
-        await incidents.add_event(tx.conn, inc.id, tx.now, member.id, "escalation_stopped", name=member.name,
+        # 已上报市委 stopped the unforwarded escalation; 已收到 the acknowledgement's
+        event = "forward_escalation_stopped" if what.startswith(FORWARD) else "escalation_stopped"
+        await incidents.add_event(tx.conn, inc.id, tx.now, member.id, event, name=member.name,
                                   n=last["n"], round=last["round"])
 
 

@@ -119,7 +119,7 @@ async def test_an_unforwarded_stage_escalates_when_a_policy_is_named() -> None:
         await desk.advance(minutes=30)
         events = await _events(desk, number)
         assert [kind for kind, _d in events].count("unforwarded_escalated") == 2
-        assert [d["n"] for kind, d in events if kind == "escalation_stopped"][-1] == 2
+        assert [d["n"] for kind, d in events if kind == "forward_escalation_stopped"][-1] == 2  # said as 上报市委
 
 
 async def _sms_rows(desk: Desk, number: str) -> list[tuple[str, str, int, str | None]]:
