@@ -232,7 +232,12 @@ async def _fire_subject(s: Services, tx: Tx, policy: Policy, step: int, round_: 
 
 
 async def stop_subject(tx: Tx, stage: str, ref_id: int) -> int:
-    """The answer committed: the steps planted for it are dropped in the same transaction."""
+    """The answer committed: the steps planted for it are dropped in the same transaction, and so are
+    the steps' messages still waiting (a retry's backoff, a robot's pace): kept, marked."""
+    ref_kind = stage.split(":")[0]  # a subject's messages are about its own row ("notice", "leave")
+    reason = f"{chan_store.CANCELLED} answered"
+    await chan_store.cancel_pending(tx.conn, ref_kind, ref_id, f"{TAG}:{stage}:", reason)
+    await outbox.cancel_pending(tx.conn, ref_kind, ref_id, TAG, reason)
     return await deadlines.cancel(tx.conn, rules.KIND, ref_id, tx.now, stage=stage)
 
 

@@ -92,3 +92,32 @@ async def test_a_silent_leave_approver_escalates_until_the_step_is_decided(monke
         await desk.advance(hours=2)
         assert len([m for m in desk.emu.messages(head.id) if "已等待审批" in (m.text or "")]) == 1
         assert len(fakes.received("sms")) == 1
+
+
+async def test_the_last_signature_cancels_a_chase_sms_held_by_the_gateway(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A step's SMS waiting on backoff (the gateway answered 502) is cancelled in the last signature's
+    commit: when the gateway recovers, nothing arrives."""
+    async with channel_desk(monkeypatch, robots=(), escalation=_escalation(notice_urgent="chase")) as (desk, fakes):
+        director = await desk.register("director", "刘主任", "office", "director")
+        late = await desk.register("late", "李信息", "jianshelu", "officer")
+        await give_phone(desk, late, "13800005555")
+        await notice_svc.send_notice(desk.services, await member_of(desk, director), notice_svc.NoticeDraft(
+            title="防汛紧急通知", body="今晚有暴雨，请立即部署。", urgent=True,
+            audience=AudienceSpec(Audience.MEMBERS, member_ids=((await member_of(desk, late)).id,))))
+        await desk.settle()
+        notice = await late.wait_for("防汛紧急通知")
+        fakes.fail_next = 10**9  # the SMS gateway has a bad hour
+        await desk.advance(minutes=30, seconds=1)  # the receipt deadline: step 1, an SMS to whoever has not signed
+        await desk.settle()
+        rows = await desk.db.conn.execute_fetchall(
+            "SELECT status FROM channel_outbox WHERE ref_kind='notice' AND channel='sms'")
+        assert [r[0] for r in rows] == ["pending"]  # held by backoff
+        await late.press(notice, text="✅ 已阅/收到")  # the last signature
+        await late.wait_for_answer()
+        fakes.fail_next = 0
+        await desk.advance(minutes=30)
+        await desk.settle()
+        assert not fakes.received("sms")
+        rows = await desk.db.conn.execute_fetchall(
+            "SELECT status FROM channel_outbox WHERE ref_kind='notice' AND channel='sms'")
+        assert [r[0] for r in rows] == ["cancelled"]
