@@ -8,6 +8,11 @@ from Sunday as in every crontab manual (0 or 7 = Sunday, 1 = Monday … 6 = Satu
 A line that restricts both the day of the month and the weekday is refused: cron fires when
 *either* matches, which almost nobody who writes "1 * mon" means; rather than guess, ask.
 Times are wall-clock times in the given zone; a time a clock change skips does not fire.
+
+Why not a library: APScheduler (already a dependency) may not be imported here, and its
+`CronTrigger.from_crontab` reads weekday 1 as Tuesday and requires day *and* weekday to match,
+unlike cron; tests/unit/test_cron.py checks this reader against it with the weekdays translated.
+croniter (on PyPI) reads crontab as cron does and could replace it: a follow-up noted on issue 26.
 """
 
 from __future__ import annotations
