@@ -1,5 +1,5 @@
-"""`python -m bench [latency|throughput|deadlines|broadcast|coldstart|failover|all] [sizes]`
-— see docs/PERFORMANCE.md."""
+"""`python -m bench [latency|throughput|deadlines|broadcast|coldstart|failover|all] [sizes]
+[--backend sqlite|postgres|both]` — see docs/PERFORMANCE.md."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from bench import broadcast, coldstart, common, deadlines, failover, latency, throughput
+from bot.harness import TEST_PG_ENV
 
 NAMES = ("latency", "throughput", "deadlines", "broadcast", "coldstart", "failover")
 
@@ -24,6 +25,10 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description="DutyDesk benchmarks (real app, local emulator)")
     p.add_argument("name", nargs="?", default="all", choices=(*NAMES, "all"))
     p.add_argument("--smoke", action="store_true", help="tiny sizes, seconds; no figures worth quoting")
+    p.add_argument("--backend", choices=(*common.BACKENDS, "both"),
+                   help="latency and throughput on SQLite, PostgreSQL or both side by side (default: both when a"
+                        f" PostgreSQL server answers at {TEST_PG_ENV} or 127.0.0.1:5432, else sqlite);"
+                        " the other benchmarks run on SQLite")
     p.add_argument("--n", type=int, help="latency: reports (1000); broadcast: recipients (1000)")
     p.add_argument("--gap", type=float, help="latency: pause before each press, s (0.3; 0 = back to back)")
     p.add_argument("--sizes", help="throughput: officers at once, comma separated (100,1000)")
@@ -49,12 +54,35 @@ def _pick(args: argparse.Namespace, key: str, default: object) -> object:
     return SMOKE[key] if args.smoke else default
 
 
+def backends(choice: str | None) -> tuple[str, ...]:
+    """What --backend names ("both": SQLite, then PostgreSQL); None: SQLite."""
+    if choice == "both":
+        return common.BACKENDS
+    return (choice or common.SQLITE,)
+
+
+async def pick_backend(args: argparse.Namespace) -> str | None:
+    """--backend as given, else "both" when the PostgreSQL test server answers, else "sqlite" with one
+    line saying why. None: --backend postgres/both asked for a server that does not answer (said why)."""
+    problem = await common.postgres_problem()
+    if args.backend is None:
+        if problem is None:
+            return "both"
+        print(f"backend: SQLite only — {problem}", flush=True)
+        return common.SQLITE
+    if args.backend != common.SQLITE and problem is not None:
+        print(f"--backend {args.backend}: {problem}", flush=True)
+        return None
+    return str(args.backend)
+
+
 def jobs(args: argparse.Namespace) -> dict[str, Callable[[], Awaitable[common.Result]]]:
     n_lat = int(_pick(args, "n", 1000))  # type: ignore[call-overload]
     sizes = tuple(int(x) for x in str(_pick(args, "sizes", "100,1000")).split(","))
+    on = backends(args.backend)
     return {
-        "latency": lambda: latency.run(n_lat, float(_pick(args, "gap", 0.3))),  # type: ignore[arg-type]
-        "throughput": lambda: throughput.run(sizes, int(_pick(args, "runs", 3))),  # type: ignore[call-overload]
+        "latency": lambda: latency.run(n_lat, float(_pick(args, "gap", 0.3)), on),  # type: ignore[arg-type]
+        "throughput": lambda: throughput.run(sizes, int(_pick(args, "runs", 3)), on),  # type: ignore[call-overload]
         "deadlines": lambda: deadlines.run(int(_pick(args, "pending", 100_000)),  # type: ignore[call-overload]
                                            int(_pick(args, "incidents", 20_000)),  # type: ignore[call-overload]
                                            int(_pick(args, "k", 1000)),  # type: ignore[call-overload]
@@ -69,10 +97,20 @@ def jobs(args: argparse.Namespace) -> dict[str, Callable[[], Awaitable[common.Re
     }
 
 
-async def main_async(args: argparse.Namespace) -> list[common.Result]:
-    todo = jobs(args)
+async def main_async(args: argparse.Namespace) -> list[common.Result] | None:
     names = NAMES if args.name == "all" else (args.name,)
     print(f"machine: {common.machine()}; load average at start {_load()}", flush=True)
+    if {"latency", "throughput"} & set(names):
+        backend = await pick_backend(args)
+        if backend is None:
+            return None
+        args.backend = backend
+        if backend != common.SQLITE:
+            engines = " and ".join(common.ENGINE_NAMES[b] for b in backends(backend))
+            print(f"backend: latency and throughput on {engines}"
+                  f" (PostgreSQL {await common.postgres_version()}: {common.postgres_arrangement()});"
+                  " the other benchmarks on SQLite", flush=True)
+    todo = jobs(args)
     results = []
     for name in names:
         t0 = time.perf_counter()
@@ -94,8 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
     args = parser().parse_args(argv)
-    asyncio.run(main_async(args))
-    return 0
+    return 0 if asyncio.run(main_async(args)) is not None else 2
 
 
 if __name__ == "__main__":

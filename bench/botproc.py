@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import os
+import re
 import shutil
 import signal
 import sys
@@ -83,10 +84,10 @@ delay = "1d"
 """
 
 
-def write_config(db_path: Path, emu: BotApiEmulator) -> Path:
-    """The shipped example config pointed at `db_path` and the emulator (next to the database)."""
-    path = db_path.with_suffix(".toml")
-    path.write_text(example_config_text(emu, db_path, bot_username="dutydesk_bot") + BENCH_ESCALATION,
+def write_config(path: Path, database: Path | str, emu: BotApiEmulator) -> Path:
+    """The shipped example config at `path`, pointed at `database` (a SQLite file or a postgresql://
+    address) and the emulator."""
+    path.write_text(example_config_text(emu, database, bot_username="dutydesk_bot") + BENCH_ESCALATION,
                     encoding="utf-8")
     return path
 
@@ -190,10 +191,11 @@ async def _terminate(bot: BotProcess, name: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def dutydesk(db_path: Path, emu: BotApiEmulator, *, warmup: int,
-                   timeout: float = 60.0) -> AsyncIterator[BotProcess]:
-    """`dutydesk run` on `db_path` against `emu`, answering /help from member `warmup` first."""
-    config = write_config(Path(db_path), emu)
+async def dutydesk(database: Path | str, emu: BotApiEmulator, *, warmup: int, timeout: float = 60.0,
+                   config: Path | None = None) -> AsyncIterator[BotProcess]:
+    """`dutydesk run` on `database` (a SQLite file or a postgresql:// address) against `emu`, answering /help
+    from member `warmup` first. Its config file: `config`, else next to the SQLite file."""
+    config = write_config(config or Path(database).with_suffix(".toml"), database, emu)
     env = dict(os.environ, TELEGRAM_BOT_TOKEN=emu.token)
     async with bot_process(dutydesk_command(config), emu, warmup=warmup, env=env, timeout=timeout,
                            name="dutydesk run") as bot:
@@ -201,11 +203,13 @@ async def dutydesk(db_path: Path, emu: BotApiEmulator, *, warmup: int,
 
 
 class CpuWindow:
-    """CPU used by the bot process(es) and by the bench process (emulator + people) over a window."""
+    """CPU used by the bot process(es) and by the bench process (emulator + people) over a window;
+    with `server=True`, also by the PostgreSQL server processes serving the bots' connections."""
 
-    def __init__(self, *bots: BotProcess) -> None:
+    def __init__(self, *bots: BotProcess, server: bool = False) -> None:
         self.bots = bots
-        self.bot_s = self.bench_s = self.wall_s = self.steal_s = 0.0
+        self.server = server
+        self.bot_s = self.bench_s = self.wall_s = self.steal_s = self.server_s = 0.0
 
     def _bots_cpu_s(self) -> float:
         return sum(b.cpu_s() for b in self.bots)
@@ -215,6 +219,7 @@ class CpuWindow:
         self._bot0 = self._bots_cpu_s()
         self._bench0 = _own_cpu_s()
         self._steal0 = _steal_s()
+        self._server0 = _backends_cpu_s(self.bots) if self.server else {}
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -222,6 +227,8 @@ class CpuWindow:
         self.bot_s = self._bots_cpu_s() - self._bot0
         self.bench_s = _own_cpu_s() - self._bench0
         self.steal_s = _steal_s() - self._steal0
+        if self.server:  # a pool connection opened during the window counts from 0
+            self.server_s = sum(t - self._server0.get(pid, 0.0) for pid, t in _backends_cpu_s(self.bots).items())
 
     def percent(self) -> tuple[float, float]:
         """(bots, bench) in % of one core."""
@@ -229,10 +236,36 @@ class CpuWindow:
             return float("nan"), float("nan")
         return 100 * self.bot_s / self.wall_s, 100 * self.bench_s / self.wall_s
 
+    def server_percent(self) -> float:
+        """The PostgreSQL backends serving the bots, in % of one core (server=True)."""
+        return 100 * self.server_s / self.wall_s if self.wall_s else float("nan")
+
     def steal_percent(self) -> float:
         """CPU the hypervisor gave to other guests while ours wanted it (all cores), in % of one
         core: on a shared VM the same code runs ~15 % slower when this reads 5 than when it reads 0."""
         return 100 * self.steal_s / self.wall_s if self.wall_s else float("nan")
+
+
+def _backends_cpu_s(bots: Sequence[BotProcess]) -> dict[int, float]:
+    """pid → CPU seconds of each PostgreSQL backend whose client is one of the bots' TCP connections
+    (a backend's process title names its client: "postgres: 15/main: postgres test 127.0.0.1(54321) idle").
+    Other sessions on a shared server are left out; its WAL writer and checkpointer too."""
+    ports = set()
+    for b in bots:
+        with contextlib.suppress(psutil.Error):
+            ports |= {c.laddr.port for c in psutil.Process(b.pid).net_connections(kind="tcp") if c.raddr}
+    found: dict[int, float] = {}
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        title = " ".join(proc.info["cmdline"] or ())
+        m = _BACKEND.search(title)
+        if m and int(m.group(1)) in ports:
+            with contextlib.suppress(psutil.Error):
+                t = proc.cpu_times()
+                found[proc.pid] = t.user + t.system
+    return found
+
+
+_BACKEND = re.compile(r"^postgres: .*\((\d+)\) ")
 
 
 def _steal_s() -> float:

@@ -1,4 +1,5 @@
-"""Shared pieces of the benchmarks: a real-clock Desk on the emulator, seeding by SQL, tables."""
+"""Shared pieces of the benchmarks: a real-clock Desk on the emulator (SQLite or PostgreSQL), seeding by
+SQL, tables."""
 
 from __future__ import annotations
 
@@ -16,10 +17,47 @@ from bot.clock import SystemClock
 from bot.config import Unit
 from bot.domain.members import Role
 from bot.emulator import BotApiEmulator, RateLimits
-from bot.harness import TOKEN, Desk
+from bot.harness import TEST_PG_ENV, TOKEN, Desk, test_server
+from storage.conn import insert_id
 from storage.db import to_db
 
 OFFICER_UNIT = "jianshelu"  # a street office in the shipped example config
+
+SQLITE = "sqlite"
+POSTGRES = "postgres"
+BACKENDS = (SQLITE, POSTGRES)
+ENGINE_NAMES = {SQLITE: "SQLite", POSTGRES: "PostgreSQL"}
+
+
+async def postgres_problem() -> str | None:
+    """None when the test server (DUTYDESK_TEST_PG, else 127.0.0.1:5432) answers; else why not."""
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(test_server(), timeout=3)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        return (f"no PostgreSQL at {test_server()} ({type(exc).__name__}: {exc});"
+                f" set {TEST_PG_ENV} to a server's address")
+    await conn.close()
+    return None
+
+
+def postgres_arrangement() -> str:
+    """Where the PostgreSQL side's database is, for the tables' footnotes."""
+    from storage.pg import READ_POOL_SIZE, PgDatabase
+
+    return (f"a fresh schema on {PgDatabase(test_server()).path} (dropped after), through asyncpg: the bot's"
+            f" writes on one connection, its reads on a pool of {READ_POOL_SIZE}")
+
+
+async def postgres_version() -> str:
+    import asyncpg
+
+    conn = await asyncpg.connect(test_server(), timeout=3)
+    try:
+        return str(await conn.fetchval("SHOW server_version")).split()[0]
+    finally:
+        await conn.close()
 
 
 def machine() -> str:
@@ -59,6 +97,19 @@ def table(title: str, rows: Iterable[tuple[str, Any, str]]) -> str:
     return "\n".join(out)
 
 
+def table_by(title: str, columns: Sequence[str], rows: Iterable[tuple[str, Sequence[Any], str]]) -> str:
+    """rows: (metric, one value per column, goal/verdict): e.g. the same figures on SQLite and PostgreSQL."""
+    rows = list(rows)
+    w0 = max(len(r[0]) for r in rows)
+    widths = [max(len(c), *(len(_fmt(r[1][i])) for r in rows)) for i, c in enumerate(columns)]
+    out = [f"== {title} ==", "  ".join(["metric".ljust(w0), *(c.rjust(w) for c, w in zip(columns, widths, strict=True)),
+                                         "goal"])]
+    for name, values, goal in rows:
+        cells = [_fmt(v).rjust(w) for v, w in zip(values, widths, strict=True)]
+        out.append("  ".join([name.ljust(w0), *cells, goal]).rstrip())
+    return "\n".join(out)
+
+
 def grid(title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     """A plain table with one column per peer (e.g. DutyDesk | echo | ratio)."""
     cells = [list(header)] + [[_fmt(v) for v in r] for r in rows]
@@ -83,8 +134,10 @@ def extra_units(n: int) -> tuple[Unit, ...]:
     return tuple(Unit(code=f"bench{i:03d}", name=f"测试街道{i:03d}", kind="street") for i in range(n))
 
 
-async def real_desk(tmp: str, *, rate_limits: RateLimits | None = None, units: int = 0) -> Desk:
-    """The real Application on the emulator, a fresh SQLite file, the system clock."""
+async def real_desk(tmp: str, *, rate_limits: RateLimits | None = None, units: int = 0,
+                    backend: str = SQLITE) -> Desk:
+    """The real Application on the emulator, the system clock, and a fresh SQLite file in `tmp` or (backend
+    "postgres") a fresh schema on the test server, dropped by stop_desk."""
     emu = BotApiEmulator(token=TOKEN, bot_username="dutydesk_bot", rate_limits=rate_limits,
                          record_transcript=False)
     await emu.start()
@@ -94,7 +147,10 @@ async def real_desk(tmp: str, *, rate_limits: RateLimits | None = None, units: i
         from bot.harness import demo_config
 
         overrides["units"] = demo_config(db_path).units + extra_units(units)
-    desk = Desk(clock=SystemClock(), db_path=db_path, emulator=emu, config_overrides=overrides)
+    if backend == POSTGRES:
+        desk = Desk(clock=SystemClock(), emulator=emu, config_overrides=overrides, engine="postgresql")
+    else:
+        desk = Desk(clock=SystemClock(), db_path=db_path, emulator=emu, config_overrides=overrides)
     await desk.start()
     return desk
 
@@ -112,11 +168,9 @@ async def seed_members(desk: Desk, people: list[tuple[int, str, str, Role]]) -> 
     ids: dict[int, int] = {}
     async with desk.db.tx() as conn:
         for tg, name, unit, role in people:
-            cur = await conn.execute(
-                "INSERT INTO members(telegram_id, name, unit_code, created_at) VALUES (?,?,?,?)", (tg, name, unit, now))
-            assert cur.lastrowid is not None
-            ids[tg] = cur.lastrowid
-            await conn.execute("INSERT INTO member_roles(member_id, role) VALUES (?,?)", (cur.lastrowid, role.value))
+            ids[tg] = await insert_id(conn, "INSERT INTO members(telegram_id, name, unit_code, created_at)"
+                                      " VALUES (?,?,?,?)", (tg, name, unit, now))
+            await conn.execute("INSERT INTO member_roles(member_id, role) VALUES (?,?)", (ids[tg], role.value))
     for tg, name, _unit, _role in people:
         desk.emu.user(tg, name, started=True)
     return ids
