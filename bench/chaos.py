@@ -35,7 +35,6 @@ import asyncio
 import json
 import random
 import signal
-import sqlite3
 import sys
 import tempfile
 import time
@@ -44,10 +43,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.chaos_checks import check, render, render_tally
+from bench.chaos_db import Look, look
 from bench.chaos_evidence import Scene, explain
 from bench.chaos_people import STEP_ORDER, People, Report, Tally, step_of  # noqa: F401 (read from here)
 from bench.chaos_process import TOKEN, BotProcess, RetryWatch
 from bot.emulator import BotApiEmulator, Faults, SimUser
+from bot.harness import drop_schema, scratch_schema
+
+SQLITE, POSTGRES = "sqlite", "postgres"
 
 UNITS = ("jianshelu", "mianfanglu", "xushui", "jiaoti", "huanbao", "jianshe")
 CATEGORIES = ("fire", "traffic", "other", "safety")
@@ -67,10 +70,10 @@ max_backdate = "7d"
 major_categories = ["fire"]
 """
 
-def write_config(tmp: Path, emu: BotApiEmulator, forward_seconds: int) -> Path:
+def write_config(tmp: Path, emu: BotApiEmulator, forward_seconds: int, database: Path | str) -> Path:
     from bot.harness import example_config_text
 
-    text = example_config_text(emu, tmp / "desk.sqlite3")
+    text = example_config_text(emu, database)
     start = text.index("[incident]")
     end = text.index("\n[", start + 1)
     text = text[:start] + INCIDENT_SECTION.format(forward=forward_seconds) + text[end:]
@@ -86,6 +89,8 @@ class Chaos(People):
         self.args = args
         self.tmp = tmp
         self.seed = seed
+        # The database: a SQLite file in the folder, or a fresh schema on the PostgreSQL test server.
+        self.target: str | Path = scratch_schema("chaos") if args.backend == POSTGRES else tmp / "desk.sqlite3"
         self.rng = random.Random(seed)
         faults = None
         if args.faults:
@@ -205,7 +210,7 @@ class Chaos(People):
 
     async def run(self) -> dict[str, Any]:
         await self.emu.start()
-        self.config_path = write_config(self.tmp, self.emu, self.args.forward)
+        self.config_path = write_config(self.tmp, self.emu, self.args.forward, self.target)
         self.bot = BotProcess(self.config_path, self.emu, self.tmp / "bot.log")
         self.emu.faults, faults = None, self.emu.faults  # no faults while registering
         try:
@@ -252,10 +257,8 @@ class Chaos(People):
                             for m in self.emu.messages(chat))
         return sum(min(n, max(0, delivered[k] - marked[k])) for k, n in pending.items())
 
-    def db(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(f"file:{self.tmp / 'desk.sqlite3'}?mode=ro", uri=True, timeout=30)
-        conn.row_factory = sqlite3.Row
-        return conn
+    def db(self) -> Look:
+        return look(self.target)
 
     async def drain(self) -> None:
         """Until no deadline is due unfired and the outbox is empty: as long as it keeps moving.
@@ -284,7 +287,7 @@ class Chaos(People):
 
     def evidence(self, indices: list[int]) -> list[str]:
         """What to follow each of these reports by (bench/chaos_evidence.py)."""
-        scene = Scene(self.emu, self.timeline, self.tmp / "desk.sqlite3", self.tmp / "bot.log", self.wall0)
+        scene = Scene(self.emu, self.timeline, self.target, self.tmp / "bot.log", self.wall0)
         out = []
         for i in indices:
             rep = self.reports[i]
@@ -294,6 +297,9 @@ class Chaos(People):
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.chaos", description=__doc__.split("\n\n")[0])
+    p.add_argument("--backend", choices=(SQLITE, POSTGRES), default=SQLITE,
+                   help="the bot's database: a SQLite file (default) or a fresh schema on the PostgreSQL test server"
+                        " (DUTYDESK_TEST_PG, else 127.0.0.1:5432), dropped after unless kept")
     p.add_argument("--reports", type=int, default=500)
     p.add_argument("--kills", type=int, default=20)
     p.add_argument("--officers", type=int, default=40)
@@ -331,20 +337,25 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     print(f"chaos: seed {seed} (replay: {replay_command(args, seed)})", flush=True)
     tmp = Path(tempfile.mkdtemp(prefix="dutydesk-chaos-"))
     keep = args.keep
+    chaos = Chaos(args, tmp, seed)
     try:
-        result = await Chaos(args, tmp, seed).run()
+        result = await chaos.run()
         keep = keep or bool(result["problems"])  # a failing run's database and log are its evidence
         result["folder"] = str(tmp) if keep else ""
+        result["database"] = str(chaos.target) if keep else ""
         return result
     except BaseException:
         keep = True
-        print(f"chaos: seed {seed}: the run stopped before its checks; kept {tmp}", file=sys.stderr, flush=True)
+        print(f"chaos: seed {seed}: the run stopped before its checks; kept {tmp} (database {chaos.target})",
+              file=sys.stderr, flush=True)
         raise
     finally:
         if not keep:
             import shutil
 
             shutil.rmtree(tmp, ignore_errors=True)
+            if args.backend == POSTGRES:
+                await drop_schema(str(chaos.target))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from storage.db import to_db
 
+ENGINE_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
+
 if TYPE_CHECKING:
     from bench.chaos import Chaos
 
@@ -139,7 +141,8 @@ def check(c: Chaos, dialogue_s: float, total_s: float, exit_code: int) -> dict[s
     if retry_violations:
         problems.append(f"{retry_violations} retries came before retry_after")
     return {
-        "seed": c.seed, "reports": len(c.reports), "officers": len(c.officers), "kills": t.kills,
+        "seed": c.seed, "backend": ENGINE_NAMES[c.args.backend], "reports": len(c.reports),
+        "officers": len(c.officers), "kills": t.kills,
         "restarts": t.restarts, "confirmed": sum(1 for r in c.reports if r.number), "stored_exactly_once": stored_once,
         "confirmed_not_stored": confirmed_not_stored, "confirmed_wrong_facts": wrong_facts,
         "never_confirmed": never_confirmed,
@@ -163,7 +166,8 @@ def check(c: Chaos, dialogue_s: float, total_s: float, exit_code: int) -> dict[s
 def render(r: dict[str, Any]) -> str:
     stuck = r["never_confirmed"]
     lines = [
-        f"chaos: seed {r['seed']}: {r['reports']} reports by {r['officers']} officers, {r['kills']} × kill -9, "
+        f"chaos: seed {r['seed']}: {r['backend']}, {r['reports']} reports by {r['officers']} officers,"
+        f" {r['kills']} × kill -9, "
         f"{r['restarts']} restarts" + (f", faults {r['faults']}" if r["faults"] else ""),
         f"  reports confirmed            {r['confirmed']}/{r['reports']}",
         f"  stored exactly once          {r['stored_exactly_once']}/{r['reports']}"
@@ -195,7 +199,8 @@ def render(r: dict[str, Any]) -> str:
     else:
         lines.append("  OK: every check held")
     if r.get("folder"):
-        lines.append(f"  kept: {r['folder']} (database desk.sqlite3, bot log bot.log)")
+        database = r.get("database") or "desk.sqlite3"
+        lines.append(f"  kept: {r['folder']} (database {database}, bot log bot.log)")
     return "\n".join(lines)
 
 

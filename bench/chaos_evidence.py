@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from bench.chaos_db import Look, look
 
 if TYPE_CHECKING:
     from bot.emulator import BotApiEmulator, SimUser
@@ -49,7 +50,7 @@ class Scene:
 
     emu: BotApiEmulator
     timeline: list[tuple[float, str]]  # kills and restarts
-    db_path: Path
+    database: Path | str  # a SQLite file or a postgresql:// address
     log_path: Path
     wall0: float  # time.time() at the emulator's t = 0
 
@@ -66,7 +67,7 @@ def explain(scene: Scene, index: int, officer: SimUser, description: str, dialog
     records = _log_records(scene.log_path, officer.id, dialogue.update_ids, scene.wall0)
     lines += [f"    {r}" for r in records] or ["    (none)"]
     lines.append("  database:")
-    lines += [f"    {x}" for x in db_facts(scene.db_path, officer.id, description, dialogue.update_ids)]
+    lines += [f"    {x}" for x in db_facts(scene.database, officer.id, description, dialogue.update_ids)]
     return "\n".join(lines)
 
 
@@ -112,22 +113,20 @@ def _log_records(path: Path, chat: int, update_ids: list[int], wall0: float) -> 
     return out
 
 
-def db_facts(db_path: Path, chat: int, description: str, update_ids: list[int]) -> list[str]:
+def db_facts(database: Path | str, chat: int, description: str, update_ids: list[int]) -> list[str]:
     """What the database holds for the officer's chat and the report."""
     try:
-        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=30)
-    except sqlite3.Error as exc:
-        return [f"(cannot open {db_path}: {exc})"]
-    conn.row_factory = sqlite3.Row
-    try:
-        return _facts(conn, chat, description, update_ids)
-    except sqlite3.Error as exc:
-        return [f"(reading failed: {exc})"]
-    finally:
-        conn.close()
+        conn = look(database)
+    except Exception as exc:  # sqlite3.Error, asyncpg's errors, OSError: said, not raised
+        return [f"(cannot open {database}: {exc})"]
+    with conn:
+        try:
+            return _facts(conn, chat, description, update_ids)
+        except Exception as exc:
+            return [f"(reading failed: {exc})"]
 
 
-def _facts(conn: sqlite3.Connection, chat: int, description: str, update_ids: list[int]) -> list[str]:
+def _facts(conn: Look, chat: int, description: str, update_ids: list[int]) -> list[str]:
     out = []
     for r in conn.execute("SELECT kind, payload, updated_at FROM drafts WHERE telegram_id=?", (chat,)):
         out.append(f"draft {r['kind']} ({r['updated_at']}): {_state_names(r['payload'])}")
