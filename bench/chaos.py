@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import random
 import signal
@@ -46,7 +47,7 @@ from bench.chaos_checks import check, render, render_tally
 from bench.chaos_db import Look, look
 from bench.chaos_evidence import Scene, explain
 from bench.chaos_people import STEP_ORDER, People, Report, Tally, step_of  # noqa: F401 (read from here)
-from bench.chaos_process import TOKEN, BotProcess, RetryWatch
+from bench.chaos_process import TOKEN, Instances, RetryWatch
 from bot.emulator import BotApiEmulator, Faults, SimUser
 from bot.harness import drop_schema, scratch_schema
 
@@ -70,13 +71,28 @@ max_backdate = "7d"
 major_categories = ["fire"]
 """
 
-def write_config(tmp: Path, emu: BotApiEmulator, forward_seconds: int, database: Path | str) -> Path:
+HA_SECTION = """
+[ha]
+lease_seconds = {lease:g}
+heartbeat_seconds = {heartbeat:g}
+"""
+
+
+def heartbeat_for(lease: float) -> float:
+    """The longest heartbeat bot/config.py accepts for `lease` (lease ≥ 3 + 2 × heartbeat), at most 2 s."""
+    return min(2.0, (lease - 3) / 2)
+
+
+def write_config(tmp: Path, emu: BotApiEmulator, forward_seconds: int, database: Path | str,
+                 lease: float | None = None) -> Path:
     from bot.harness import example_config_text
 
     text = example_config_text(emu, database)
     start = text.index("[incident]")
     end = text.index("\n[", start + 1)
     text = text[:start] + INCIDENT_SECTION.format(forward=forward_seconds) + text[end:]
+    if lease is not None:  # a short lease, so that the run's many takeovers fit its time (said in its output)
+        text += HA_SECTION.format(lease=lease, heartbeat=heartbeat_for(lease))
     path = tmp / "dutydesk.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -103,7 +119,7 @@ class Chaos(People):
         self.reports: list[Report] = []
         self.office: dict[str, SimUser] = {}
         self.officers: list[tuple[SimUser, str]] = []
-        self.bot: BotProcess | None = None
+        self.bot: Instances | None = None
         self.current: dict[int, str] = {}  # officer id -> step it is answering (None when idle)
         self.done = 0
         self.confirmed_to: dict[int, set[str]] = {}  # officer id -> numbers "✅ 已上报" showed them
@@ -173,7 +189,10 @@ class Chaos(People):
             # A random moment, not a step boundary; if the last reports were filed meanwhile, the kill
             # still comes (among deadlines and queued messages): a run makes the kills it was asked for.
             await asyncio.sleep(self.rng.uniform(0.0, 0.6))
-            await self.bot.kill9()
+            if len(self.bot.procs) > 1:
+                await self.fail_over()
+                continue
+            await self.bot.kill_active()
             self.tally.kills += 1
             self.timeline.append((self.now(), f"✖ kill -9 #{self.tally.kills}"))
             # The restarted bot cannot know a 429 the dead one was waiting out; re-asking its question
@@ -186,9 +205,35 @@ class Chaos(People):
             in_flight = self.in_flight()
             self.tally.in_flight_at_kills += in_flight
             self.timeline.append((self.now(), f"▶ restart #{self.tally.kills} ({in_flight} messages were in flight)"))
-            await self.bot.start()
+            await self.bot.restart(self.bot.active)
             self.tally.restarts += 1
             self.timeline.append((self.now(), f"▶ restarted bot polls (#{self.tally.restarts})"))
+
+    async def fail_over(self) -> None:
+        """Kill the ACTIVE instance; a standby takes over with no pause of ours (it is already racing:
+        the messages in flight are counted at once, on a look opened before the kill); once it polls,
+        the killed one is started again and comes back as a standby."""
+        assert isinstance(self.bot, Instances)
+        with self.db() as conn:
+            killed = await self.bot.kill_active()
+            killed_at = time.monotonic()
+            stats = self.emu.stats.requests
+            polls, calls = stats.get("getUpdates", 0), sum(stats.values())
+            self.tally.kills += 1
+            self.timeline.append((self.now(), f"✖ kill -9 #{self.tally.kills} of the active instance {killed.pid}"))
+            self.emu_retry.blocked_until.clear()
+            while self.emu.stalled_requests:
+                await asyncio.sleep(0.01)
+            in_flight = self.in_flight(conn)
+        self.tally.in_flight_at_kills += in_flight
+        self.timeline.append((self.now(), f"  ({in_flight} messages were in flight)"))
+        took = await self.bot.take_over(killed_at, polls, calls, within=3 * self.args.lease + 60)
+        self.timeline.append((self.now(), f"⇄ standby {took.pid} polls {took.first_poll:.2f} s after the kill"
+                                          f" (first call {took.first_call:.2f} s, status row {took.status_row:.2f} s)"))
+        await self.bot.start_standby(killed)
+        self.tally.restarts += 1
+        self.timeline.append((self.now(), f"▶ the killed one is back as a standby ({killed.pid},"
+                                          f" #{self.tally.restarts})"))
 
     async def progress(self, stop: asyncio.Event) -> None:
         while not stop.is_set() and self.args.verbose:
@@ -210,8 +255,9 @@ class Chaos(People):
 
     async def run(self) -> dict[str, Any]:
         await self.emu.start()
-        self.config_path = write_config(self.tmp, self.emu, self.args.forward, self.target)
-        self.bot = BotProcess(self.config_path, self.emu, self.tmp / "bot.log")
+        self.config_path = write_config(self.tmp, self.emu, self.args.forward, self.target,
+                                        self.args.lease if self.args.instances > 1 else None)
+        self.bot = Instances(self.config_path, self.emu, self.tmp, self.args.instances, self.db)
         self.emu.faults, faults = None, self.emu.faults  # no faults while registering
         try:
             await self.register_people()
@@ -238,15 +284,14 @@ class Chaos(People):
                 result["evidence"] = self.evidence(result["problem_reports"][:self.args.explain])
             return result
         finally:
-            if self.bot.proc is not None and self.bot.proc.poll() is None:
-                self.bot.proc.kill()
+            self.bot.kill_all()
             await self.emu.stop()
 
-    def in_flight(self) -> int:
+    def in_flight(self, look: Look | None = None) -> int:
         """Right after a kill: messages the emulator delivered whose outbox rows were still pending.
         The restarted bot sends those again (Telegram has no idempotency key): the only repeats
         the outbox allows, counted exactly instead of guessed per kill."""
-        with self.db() as conn:
+        with contextlib.nullcontext(look) if look is not None else self.db() as conn:
             rows = conn.execute("SELECT chat_id, payload, status FROM outbox WHERE method='send_message'").fetchall()
         pending: Counter[tuple[int, str]] = Counter()
         marked: Counter[tuple[int, str]] = Counter()
@@ -287,7 +332,8 @@ class Chaos(People):
 
     def evidence(self, indices: list[int]) -> list[str]:
         """What to follow each of these reports by (bench/chaos_evidence.py)."""
-        scene = Scene(self.emu, self.timeline, self.target, self.tmp / "bot.log", self.wall0)
+        others = tuple(p.log_path for p in self.bot.procs[1:]) if self.bot is not None else ()
+        scene = Scene(self.emu, self.timeline, self.target, self.tmp / "bot.log", self.wall0, others)
         out = []
         for i in indices:
             rep = self.reports[i]
@@ -300,6 +346,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--backend", choices=(SQLITE, POSTGRES), default=SQLITE,
                    help="the bot's database: a SQLite file (default) or a fresh schema on the PostgreSQL test server"
                         " (DUTYDESK_TEST_PG, else 127.0.0.1:5432), dropped after unless kept")
+    p.add_argument("--instances", type=int, default=1,
+                   help="`dutydesk run` processes on the same config and database: one active, the others standby;"
+                        " each kill takes the active one and the failover is timed (default 1: kill and restart)")
+    p.add_argument("--lease", type=float, default=5.0,
+                   help="with --instances > 1: [ha] lease_seconds for the run (short, so takeovers fit; ≥ 4)")
     p.add_argument("--reports", type=int, default=500)
     p.add_argument("--kills", type=int, default=20)
     p.add_argument("--officers", type=int, default=40)

@@ -140,6 +140,11 @@ def check(c: Chaos, dialogue_s: float, total_s: float, exit_code: int) -> dict[s
     retry_violations = c.emu_retry.violations
     if retry_violations:
         problems.append(f"{retry_violations} retries came before retry_after")
+    failover = failover_summary(c)
+    if failover and failover["takeovers"] != t.kills:
+        problems.append(f"{failover['takeovers']} takeovers for {t.kills} kills")
+    if failover and failover["takeovers"] and not failover["met"]:
+        problems.append(f"failover p99 {failover['first_poll'][1]:.2f} s over the goal of {failover['goal']:g} s")
     return {
         "seed": c.seed, "backend": ENGINE_NAMES[c.args.backend], "reports": len(c.reports),
         "officers": len(c.officers), "kills": t.kills,
@@ -158,8 +163,32 @@ def check(c: Chaos, dialogue_s: float, total_s: float, exit_code: int) -> dict[s
         "deadline_effects_expected": len(want_events),
         "faults": dict(c.emu.stats.faults), "retry_after_violations": retry_violations,
         "sends_after_429": c.emu_retry.retried_429, "error_replies": t.error_replies, "stalls": t.stalls,
-        "dialogue_seconds": round(dialogue_s, 1), "total_seconds": round(total_s, 1),
+        "dialogue_seconds": round(dialogue_s, 1), "total_seconds": round(total_s, 1), "failover": failover,
         "problems": problems, "problem_reports": list(dict.fromkeys(bad_reports)), "evidence": [],
+    }
+
+
+FAILOVER_GOAL_S = 15.0  # issue 28: a standby takes over within 15 s + the lease period (p99)
+
+
+def failover_summary(c: Chaos) -> dict[str, Any] | None:
+    """With --instances > 1: the takeovers' times from the kill, p50 and p99 (None with one instance)."""
+    if c.args.instances < 2 or c.bot is None:
+        return None
+    from bench.chaos import heartbeat_for
+    from bench.common import pct
+
+    took = c.bot.failovers
+    goal = FAILOVER_GOAL_S + c.args.lease
+
+    def p50_p99(values: list[float]) -> tuple[float, float, float]:
+        return (pct(values, 50), pct(values, 99), max(values)) if values else (float("nan"),) * 3
+
+    first_poll = p50_p99([f.first_poll for f in took])
+    return {
+        "instances": c.args.instances, "lease": c.args.lease, "heartbeat": heartbeat_for(c.args.lease),
+        "takeovers": len(took), "first_poll": first_poll, "first_call": p50_p99([f.first_call for f in took]),
+        "status_row": p50_p99([f.status_row for f in took]), "goal": goal, "met": bool(took) and first_poll[1] <= goal,
     }
 
 
@@ -191,6 +220,20 @@ def render(r: dict[str, Any]) -> str:
         f"{r['sends_after_429']}; error replies {r['error_replies']}, silent stalls {r['stalls']})",
         f"  time                         {r['dialogue_seconds']} s dialogues, {r['total_seconds']} s total",
     ]
+    fo = r.get("failover")
+    if fo:
+        def s(x: tuple[float, float, float]) -> str:
+            return f"p50 {x[0]:.2f} s, p99 {x[1]:.2f} s, max {x[2]:.2f} s"
+
+        lines += [
+            f"  failover                     {fo['instances']} instances, [ha] lease_seconds = {fo['lease']:g},"
+            f" heartbeat_seconds = {fo['heartbeat']:g} (short, for this run; the default is 15); {fo['takeovers']}"
+            " takeovers of a killed active instance",
+            f"    kill → standby's first getUpdates   {s(fo['first_poll'])}"
+            f"  goal p99 ≤ 15 s + the lease = {fo['goal']:g} s: {'met' if fo['met'] else 'NOT met'}",
+            f"    kill → standby's first Bot API call {s(fo['first_call'])}",
+            f"    kill → status names it active       {s(fo['status_row'])} (desk_instances, read every 0.1 s)",
+        ]
     if r["problems"]:
         lines.append(f"  PROBLEMS ({len(r['problems'])}):")
         lines += [f"    - {p}" for p in r["problems"]]  # every one: a failing run is read, not skimmed

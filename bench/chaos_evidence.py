@@ -53,6 +53,7 @@ class Scene:
     database: Path | str  # a SQLite file or a postgresql:// address
     log_path: Path
     wall0: float  # time.time() at the emulator's t = 0
+    other_logs: tuple[Path, ...] = ()  # with --instances > 1: the other instances' logs
 
 
 def explain(scene: Scene, index: int, officer: SimUser, description: str, dialogue: Dialogue) -> str:
@@ -64,7 +65,8 @@ def explain(scene: Scene, index: int, officer: SimUser, description: str, dialog
     lines.append("  dialogue (t = s since start; officer → bot, bot → officer, ⚡ fault, ✖ kill, harness notes):")
     lines += [f"    {t:9.3f}  {text}" for t, text in _dialogue_lines(scene, officer.id, dialogue, lo, hi)]
     lines.append("  bot log records naming its chat or updates (t as above):")
-    records = _log_records(scene.log_path, officer.id, dialogue.update_ids, scene.wall0)
+    records = [f"[{path.name}] {r}" if scene.other_logs else r for path in (scene.log_path, *scene.other_logs)
+               for r in _log_records(path, officer.id, dialogue.update_ids, scene.wall0)]
     lines += [f"    {r}" for r in records] or ["    (none)"]
     lines.append("  database:")
     lines += [f"    {x}" for x in db_facts(scene.database, officer.id, description, dialogue.update_ids)]

@@ -17,7 +17,7 @@ from bench.chaos_evidence import Dialogue
 from bot.emulator import BotApiEmulator, SimMessage, SimUser
 
 if TYPE_CHECKING:
-    from bench.chaos_process import BotProcess
+    from bench.chaos_process import Instances
 
 PROMPTS = {  # what the bot asks (start of the zh catalog text) -> step name
     "🚨 上报突发事件（第1步）": "category",
@@ -82,7 +82,7 @@ class People:
 
     args: argparse.Namespace
     emu: BotApiEmulator
-    bot: BotProcess | None
+    bot: Instances | None
     tally: Tally
     reports: list[Report]
     officers: list[tuple[SimUser, str]]
