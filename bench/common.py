@@ -46,8 +46,10 @@ def postgres_arrangement() -> str:
     """Where the PostgreSQL side's database is, for the tables' footnotes."""
     from storage.pg import READ_POOL_SIZE, PgDatabase
 
-    return (f"a fresh schema on {PgDatabase(test_server()).path} (dropped after), through asyncpg: the bot's"
-            f" writes on one connection, its reads on a pool of {READ_POOL_SIZE}")
+    settings = test_server().partition("?")[2]
+    return (f"a fresh schema on {PgDatabase(test_server()).path} (dropped after)"
+            + (f" with {settings.replace('&', ', ')}" if settings else "")
+            + f", through asyncpg: the bot's writes on one connection, its reads on a pool of {READ_POOL_SIZE}")
 
 
 async def postgres_version() -> str:

@@ -42,7 +42,8 @@ def test_server() -> str:
 
 def scratch_schema(prefix: str = "desk") -> str:
     """An address on the test server naming a fresh schema (PgDatabase creates it at open)."""
-    return f"{test_server()}?search_path={prefix}_{uuid.uuid4().hex[:12]}"
+    server = test_server()  # it may carry settings of its own (?synchronous_commit=off): the schema joins them
+    return f"{server}{'&' if '?' in server else '?'}search_path={prefix}_{uuid.uuid4().hex[:12]}"
 
 
 async def drop_schema(target: str) -> None:
