@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +51,10 @@ from bench.chaos_people import STEP_ORDER, People, Report, Tally, step_of  # noq
 from bench.chaos_process import TOKEN, Instances, RetryWatch
 from bot.emulator import BotApiEmulator, Faults, SimUser
 from bot.harness import drop_schema, scratch_schema
+from storage.db import to_db
 
 SQLITE, POSTGRES = "sqlite", "postgres"
+QUIET_S = 10.0  # the run stops once no deadline is due within this long (see Chaos.drain)
 
 UNITS = ("jianshelu", "mianfanglu", "xushui", "jiaoti", "huanbao", "jianshe")
 CATEGORIES = ("fire", "traffic", "other", "safety")
@@ -124,6 +127,7 @@ class Chaos(People):
         self.done = 0
         self.confirmed_to: dict[int, set[str]] = {}  # officer id -> numbers "✅ 已上报" showed them
         self.late_seen: set[tuple[int, int]] = set()  # (chat, message id) of late confirmations counted
+        self.cut: str | None = None  # the drain's end (to_db): deadlines due by then must have fired
 
     def now(self) -> float:
         """Seconds since the emulator started: the time base of its transcript."""
@@ -306,7 +310,9 @@ class Chaos(People):
         return look(self.target)
 
     async def drain(self) -> None:
-        """Until no deadline is due unfired and the outbox is empty: as long as it keeps moving.
+        """Until every forward reminder fired, the outbox is empty, and no deadline is due now or
+        within QUIET_S: as long as it keeps moving. Then `cut` is that moment: the checks hold the
+        deadlines due by it to "fired once" (one coming due while the bot stops is not its miss).
 
         Telegram allows about one message a second per chat, so a duty officer alerted about
         500 incidents in five minutes is still being sent to for a while after the last report.
@@ -314,17 +320,22 @@ class Chaos(People):
         loop = asyncio.get_running_loop()
         last, moved = None, loop.time()
         while loop.time() - moved < 60:
+            at = datetime.now(UTC)
             with self.db() as conn:
                 pending = conn.execute("SELECT count(*) FROM outbox WHERE status='pending'").fetchone()[0]
                 unfired = conn.execute("SELECT count(*) FROM deadlines WHERE fired_at IS NULL AND cancelled_at IS NULL "
                                        "AND kind='incident.forward_remind'").fetchone()[0]
-            if pending == 0 and unfired == 0:
+                soon = conn.execute("SELECT count(*) FROM deadlines WHERE fired_at IS NULL AND cancelled_at IS NULL "
+                                    "AND due_at <= ?", (to_db(at + timedelta(seconds=QUIET_S)),)).fetchone()[0]
+            if pending == 0 and unfired == 0 and soon == 0:
+                self.cut = to_db(at)
                 await self.emu.wait_idle(quiet=0.5, timeout=30)
                 return
-            if (pending, unfired) != last:
-                last, moved = (pending, unfired), loop.time()
+            if (pending, unfired, soon) != last:
+                last, moved = (pending, unfired, soon), loop.time()
                 if self.args.verbose:
-                    print(f"  … draining: {pending} messages queued, {unfired} reminders not yet due",
+                    print(f"  … draining: {pending} messages queued, {unfired} reminders not yet fired,"
+                          f" {soon} deadlines due within {QUIET_S:g} s",
                           file=sys.stderr, flush=True)
             await asyncio.sleep(1.0)
 

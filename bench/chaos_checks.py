@@ -86,7 +86,7 @@ def check(c: Chaos, dialogue_s: float, total_s: float, exit_code: int) -> dict[s
                 expected[key] += 1
                 tags[key] = r["tag"] or ""
         deadlines = conn.execute("SELECT kind, ref_id, stage, due_at, fired_at, cancelled_at FROM deadlines").fetchall()
-        now_s = to_db(datetime.now(UTC))
+        now_s = c.cut or to_db(datetime.now(UTC))  # the drain's end: what came due later may fire or not
         due = [d for d in deadlines if d["due_at"] <= now_s and d["cancelled_at"] is None]
         unfired = [d for d in due if d["fired_at"] is None]
         # A recurring row (the weekly quota reminder, "0 17 * * thu") plants its next occurrence
