@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -265,9 +265,13 @@ class Runtime:
         await self.db.close()
         self.app = None
 
-    async def run_forever(self, on_started: Callable[[DeskApplication], None] | None = None, **kw: Any) -> None:
+    async def run_forever(
+        self, on_started: Callable[[DeskApplication], None] | None = None,
+        wait_turn: Callable[[], Awaitable[None]] | None = None, **kw: Any,
+    ) -> None:
         """Start, run until SIGINT/SIGTERM, stop. A signal during start-up (e.g. while waiting
-        for an unreachable Telegram) stops at once too."""
+        for an unreachable Telegram, or as a standby in `wait_turn` for the lease: bot/lease.py)
+        stops at once too."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         import signal
@@ -277,7 +281,12 @@ class Runtime:
                 loop.add_signal_handler(sig, stop.set)
             except NotImplementedError:  # pragma: no cover
                 pass
-        starting = asyncio.ensure_future(self.start(**kw))
+        async def begin() -> DeskApplication:
+            if wait_turn is not None:
+                await wait_turn()
+            return await self.start(**kw)
+
+        starting = asyncio.ensure_future(begin())
         stopping = asyncio.ensure_future(stop.wait())
         try:
             await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
