@@ -1,0 +1,236 @@
+"""The PostgreSQL lease (bot/lease.py PgLease): two lease holders on a real server. The second takes
+over once the first's session ends — terminated by the server (pg_terminate_backend), its process
+killed -9, or its network cut (a proxy that stops forwarding: the server hears nothing, and ends the
+silent session after `lease` seconds) — and a cut-off holder decides to stop before the takeover.
+
+Skipped, with the reason printed, when 127.0.0.1:5432 is unreachable or DUTYDESK_TEST_PG=off. Each
+test has its own database (lease_test_<hex>), dropped after."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from importlib import resources
+
+import pytest
+
+from bot.domain.lease import LeaseTerms
+from bot.i18n import TerminalTexts
+from bot.lease import EXIT_LEASE_LOST, LeaseKeeper, PgLease
+from storage import instances
+from tests.waiting import ended
+
+asyncpg = pytest.importorskip("asyncpg")
+
+ADMIN_DSN = os.environ.get("DUTYDESK_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@dataclass
+class Server:
+    dsn: str
+    admin: object  # asyncpg.Connection to the test database
+
+    def at(self, port: int) -> str:
+        return self.dsn.replace(":5432/", f":{port}/")
+
+
+async def _reachable() -> str | None:
+    """None when the server answers, else why the tests skip."""
+    if os.environ.get("DUTYDESK_TEST_PG", "").lower() == "off":
+        return "DUTYDESK_TEST_PG=off"
+    try:
+        conn = await asyncpg.connect(ADMIN_DSN, timeout=3)
+    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+        return f"no PostgreSQL at {ADMIN_DSN}: {exc}"
+    await conn.close()
+    return None
+
+
+@pytest.fixture
+async def pg() -> AsyncIterator[Server]:
+    if reason := await _reachable():
+        print(f"SKIP PostgreSQL lease tests: {reason}")
+        pytest.skip(reason)
+    name = f"lease_test_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(ADMIN_DSN)
+    await admin.execute(f"CREATE DATABASE {name}")
+    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
+    conn = await asyncpg.connect(dsn)
+    ddl = resources.files("storage.migrations").joinpath("0020_lease.sql").read_text("utf-8")
+    await conn.execute(ddl)  # the portable twin the lead's PostgreSQL migrations will carry
+    try:
+        yield Server(dsn, conn)
+    finally:
+        await conn.close()
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        await admin.close()
+
+
+class Exits:
+    """os._exit stand-in: records the code and when (the keeper stops acting either way)."""
+
+    def __init__(self) -> None:
+        self.codes: list[tuple[int, float]] = []
+
+    def __call__(self, code: int) -> None:
+        self.codes.append((code, time.monotonic()))
+
+
+def _keeper(dsn: str, name: str, terms: LeaseTerms, exits: Exits | None = None) -> LeaseKeeper:
+    return LeaseKeeper(PgLease(dsn, name, terms), TerminalTexts("en"), terms, instance=name,
+                       exit_process=exits or Exits(), retry=0.05)
+
+
+async def _wait(test: object, seconds: float) -> None:
+    async def loop() -> None:
+        while not (test() if callable(test) else test):
+            await asyncio.sleep(0.02)
+
+    await asyncio.wait_for(loop(), seconds)
+
+
+async def _standing_by(server: Server, name: str) -> None:
+    rows = instances.PgRows(server.admin)
+    await _wait_async(lambda: _role(rows, name), "standby", 10)
+
+
+async def _role(rows: instances.PgRows, name: str) -> str | None:
+    return {i.instance: i.role for i in await instances.all_instances(rows)}.get(name)
+
+
+async def _wait_async(probe: object, want: str, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if await probe() == want:  # type: ignore[operator]
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"not {want} within {seconds}s")
+
+
+async def test_the_second_takes_over_when_the_first_session_is_terminated(pg: Server) -> None:
+    terms = LeaseTerms(lease=15, heartbeat=2)
+    exits = Exits()
+    first, second = _keeper(pg.dsn, "host-a:1", terms, exits), _keeper(pg.dsn, "host-b:2", terms)
+    await first.take()
+    taking = asyncio.create_task(second.take())
+    await _standing_by(pg, "host-b:2")
+    assert not taking.done()
+    assert await second.lease.holder() == "host-a:1"  # named by its session's application_name
+    first_lease = first.lease
+    assert isinstance(first_lease, PgLease)
+    pid = first_lease.conn.get_server_pid()
+    await pg.admin.execute("SELECT pg_terminate_backend($1)", pid)
+    await asyncio.wait_for(taking, 5)  # at once: the server ended the session and its lock
+    await _wait(lambda: exits.codes, 5)
+    assert [code for code, _ in exits.codes] == [EXIT_LEASE_LOST]  # the first knows it lost the lease
+    assert await _role(instances.PgRows(pg.admin), "host-b:2") == "active"
+    await first.release()
+    await second.release()
+
+
+async def test_the_second_takes_over_when_the_holder_is_killed(pg: Server) -> None:
+    terms = LeaseTerms(lease=15, heartbeat=2)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import asyncio, sys\n"
+         "from bot.domain.lease import LeaseTerms\n"
+         "from bot.lease import PgLease\n"
+         "async def main():\n"
+         f"    lease = PgLease({pg.dsn!r}, 'doomed:9', LeaseTerms(15, 2))\n"
+         "    assert await lease.try_acquire()\n"
+         "    print('held', flush=True)\n"
+         "    await asyncio.to_thread(sys.stdin.read)\n"
+         "asyncio.run(main())\n"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout is not None
+        assert await asyncio.to_thread(holder.stdout.readline) == b"held\n"
+        second = _keeper(pg.dsn, "host-b:2", terms)
+        taking = asyncio.create_task(second.take())
+        await _standing_by(pg, "host-b:2")
+        assert not taking.done() and await second.lease.holder() == "doomed:9"
+        killed = time.monotonic()
+        holder.send_signal(signal.SIGKILL)
+        assert await ended(holder, 5)
+        await asyncio.wait_for(taking, 5)
+        print(f"takeover {time.monotonic() - killed:.2f} s after kill -9")
+        await second.release()
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+
+
+class Proxy:
+    """TCP between the first holder and the server; `cut()` stops forwarding both ways without
+    closing anything, as a partition does: neither side hears a FIN or a reset."""
+
+    def __init__(self, port: int) -> None:
+        self.upstream_port = port
+        self.cutoff = asyncio.Event()
+        self.writers: list[asyncio.StreamWriter] = []
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._client, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        self.writers += [writer, up_writer]
+        await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True)
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while data := await reader.read(65536):
+            if self.cutoff.is_set():
+                await asyncio.Event().wait()  # held for ever: nothing more goes through
+            writer.write(data)
+            await writer.drain()
+
+    def cut(self) -> None:
+        self.cutoff.set()
+
+    async def close(self) -> None:
+        for writer in self.writers:
+            writer.transport.abort()
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_a_cut_off_holder_stops_before_the_standby_takes_over(pg: Server) -> None:
+    terms = LeaseTerms(lease=7, heartbeat=1)  # stops 4 s after its last answered ping; the server frees at 7 s
+    proxy = Proxy(5432)
+    port = await proxy.start()
+    exits = Exits()
+    first = _keeper(pg.at(port), "host-a:1", terms, exits)
+    second = _keeper(pg.dsn, "host-b:2", terms)
+    try:
+        await first.take()
+        taking = asyncio.create_task(second.take())
+        await _standing_by(pg, "host-b:2")
+        first_lease = first.lease
+        assert isinstance(first_lease, PgLease) and first_lease.state is not None
+        proxy.cut()
+        cut = time.monotonic()
+        await asyncio.wait_for(taking, terms.lease + 5)
+        second_lease = second.lease
+        assert isinstance(second_lease, PgLease) and second_lease.state is not None
+        took = second_lease.state.last_ok_sent  # when it sent the statement that took the lock
+        assert [code for code, _ in exits.codes] == [EXIT_LEASE_LOST]
+        stopped = exits.codes[0][1]
+        print(f"cut at 0; first stopped at {stopped - cut:.2f} s; second took over at {took - cut:.2f} s")
+        # The first stopped a margin before the server could have freed its lock: the standby's
+        # previous try (retry 0.05 s before `took`) still found it held.
+        assert stopped < took - terms.margin + 0.5
+        assert stopped - cut <= terms.stop_after + 0.5
+    finally:
+        await proxy.close()
+        with contextlib.suppress(Exception):
+            await first.release()
+        await second.release()
