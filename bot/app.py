@@ -141,6 +141,7 @@ class Runtime:
 
     async def start(
         self, *, polling: bool = True, webhook: dict[str, Any] | None = None, poll_interval: float = 0.0,
+        before_listen: Callable[[], Awaitable[None]] | None = None,
     ) -> DeskApplication:
         await self.db.open()
         async with self.db.tx() as conn:
@@ -172,6 +173,8 @@ class Runtime:
         assert app.updater is not None
         caught_up = asyncio.Event()
         if webhook is not None:
+            if before_listen is not None:  # a standby's 503 server gives the port up (bot/lease.py)
+                await before_listen()
             await app.updater.start_webhook(**webhook)
             self._waiting.add(asyncio.create_task(self._webhook_caught_up(app, caught_up)))
         elif polling:

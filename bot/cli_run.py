@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -122,7 +123,10 @@ def run(args: argparse.Namespace) -> int:
     t = _texts(config)
     webhook, secret, warnings = _webhook(args, t)
     token = cfg.token_from_env()
-    setup_logging([token, secret, *channel_secrets(config)], logging.DEBUG if args.verbose else logging.INFO)
+    from bot.lease import PASSWORD_ENV
+
+    setup_logging([token, secret, *channel_secrets(config), os.environ.get(PASSWORD_ENV, "")],
+                  logging.DEBUG if args.verbose else logging.INFO)
     for warning in warnings:
         log.warning(warning)
     from telegram.error import InvalidToken, TelegramError
@@ -142,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     async def serve() -> None:  # only the instance holding the lease runs (issue 28; bot/lease.py)
         try:
             await runtime.run_forever(on_started=lambda app: log.info(started_line(app, config, webhook)),
-                                      wait_turn=keeper.take, webhook=webhook)
+                                      wait_turn=keeper.take, webhook=webhook, before_listen=keeper.close_web)
         finally:
             await keeper.release()
 

@@ -34,6 +34,8 @@ async def read_instances(config: Config) -> list[instances.Instance]:
         raise Failed(_texts(config)("cli.database_failed", path=dsn, reason=_reason(exc))) from None
     try:
         return await instances.all_instances(instances.PgRows(conn))
+    except asyncpg.PostgresError as exc:  # e.g. the desk_instances table not created yet
+        raise Failed(_texts(config)("cli.database_failed", path=dsn, reason=_reason(exc))) from None
     finally:
         await conn.close()
 

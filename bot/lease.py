@@ -261,8 +261,9 @@ class LeaseKeeper:
                                            seconds=f"{self.retry:g}"))
                     failing = True
                 await asyncio.sleep(self.retry)
-        finally:
-            await self._close_web()
+        except BaseException:
+            await self.close_web()
+            raise
         self.active_since = self.now()
         log.info(self.t("cli.lease_taken", instance=self.instance))
         await self._took_over()
@@ -293,8 +294,9 @@ class LeaseKeeper:
             return
         self._web = runner
 
-    async def _close_web(self) -> None:
-        """Just before PTB's webhook binds the same port."""
+    async def close_web(self) -> None:
+        """Just before PTB's webhook binds the same port (Runtime.start's `before_listen`): until
+        then Telegram hears 503 and retries, also while this instance starts up."""
         if self._web is not None:
             runner, self._web = self._web, None
             await runner.cleanup()
@@ -347,7 +349,7 @@ class LeaseKeeper:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat
             self._heartbeat = None
-        await self._close_web()
+        await self.close_web()
         rows = self.lease.rows()
         if rows is not None and self.stopped_at is None:
             with contextlib.suppress(Exception):

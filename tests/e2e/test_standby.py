@@ -150,3 +150,24 @@ async def test_a_standby_in_webhook_mode_answers_503_until_it_takes_over(tmp_pat
             if second is not None and second.proc.poll() is None:
                 second.proc.kill()
     assert second is not None and "Traceback" not in second.out, second.out
+
+
+async def test_a_standby_stops_at_once_on_sigterm(tmp_path: Path) -> None:
+    async with BotApiEmulator(token=TOKEN, bot_username="ha_stop_bot") as emu:
+        config = _config(tmp_path, emu.port)
+        first = Run(config, "first")
+        try:
+            await first.wait_for(lambda out: "值班台已启动" in out)
+            second = Run(config, "second")
+            await second.wait_for(lambda out: "待命" in out)
+            await _until_role(config, second.proc.pid, "standby")
+            second.proc.send_signal(signal.SIGTERM)
+            assert await ended(second.proc, 5) and second.proc.returncode == 0
+            async with Database(config.parent / "desk.sqlite3") as db:
+                left = await instances.all_instances(instances.SqliteRows(db.read))
+            assert [(i.pid, i.role) for i in left] == [(first.proc.pid, "active")]  # its row went with it
+            assert "Traceback" not in second.out and "值班台已启动" not in second.out, second.out
+            assert await first.stop() == 0
+        finally:
+            if first.proc.poll() is None:
+                first.proc.kill()

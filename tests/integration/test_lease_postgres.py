@@ -234,3 +234,52 @@ async def test_a_cut_off_holder_stops_before_the_standby_takes_over(pg: Server) 
         with contextlib.suppress(Exception):
             await first.release()
         await second.release()
+
+
+async def test_a_cut_off_holder_process_exits_75_before_the_takeover(pg: Server) -> None:
+    """The same with os._exit for real: the watchdog thread ends the holder's process."""
+    terms = LeaseTerms(lease=7, heartbeat=1)
+    proxy = Proxy(5432)
+    port = await proxy.start()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import asyncio, logging, sys\n"
+         "from bot.domain.lease import LeaseTerms\n"
+         "from bot.i18n import TerminalTexts\n"
+         "from bot.lease import LeaseKeeper, PgLease\n"
+         "logging.basicConfig(level=logging.INFO)\n"
+         "async def main():\n"
+         "    terms = LeaseTerms(7, 1)\n"
+         f"    keeper = LeaseKeeper(PgLease({pg.at(port)!r}, 'doomed:9', terms), TerminalTexts('en'), terms,\n"
+         "                         instance='doomed:9')\n"
+         "    await keeper.take()\n"
+         "    print('held', flush=True)\n"
+         "    await asyncio.Event().wait()\n"
+         "asyncio.run(main())\n"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    second = _keeper(pg.dsn, "host-b:2", terms)
+    try:
+        assert holder.stdout is not None and holder.stderr is not None
+        assert await asyncio.to_thread(holder.stdout.readline) == b"held\n"
+        taking = asyncio.create_task(second.take())
+        await _standing_by(pg, "host-b:2")
+        proxy.cut()
+        cut = time.monotonic()
+        exited = asyncio.ensure_future(asyncio.to_thread(holder.wait))
+        code = await asyncio.wait_for(asyncio.shield(exited), terms.lease + 5)
+        stopped = time.monotonic()
+        assert code == EXIT_LEASE_LOST
+        assert not taking.done()  # the server still holds the lock for the silent session
+        await asyncio.wait_for(taking, terms.lease + 5)
+        second_lease = second.lease
+        assert isinstance(second_lease, PgLease) and second_lease.state is not None
+        took = second_lease.state.last_ok_sent
+        print(f"cut at 0; holder process exited {code} at {stopped - cut:.2f} s; "
+              f"standby took over at {took - cut:.2f} s")
+        assert stopped < took - 2
+        err = (await asyncio.to_thread(holder.stderr.read)).decode()
+        assert err.count("CRITICAL") == 1 and "exits now (exit code 75)" in err, err
+    finally:
+        await proxy.close()
+        if holder.poll() is None:
+            holder.kill()
+        await second.release()
