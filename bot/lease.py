@@ -250,12 +250,7 @@ class LeaseKeeper:
                     if self.monotonic() >= next_row:
                         next_row = self.monotonic() + STANDBY_ROW_SECONDS
                         await self._put_row(instances.STANDBY)
-                except OSError as exc:  # the database server unreachable (asyncpg's errors are OSErrors too)
-                    if not failing:
-                        log.warning(self.t("cli.lease_unreachable", error=str(exc) or type(exc).__name__,
-                                           seconds=f"{self.retry:g}"))
-                    failing = True
-                except Exception as exc:  # noqa: BLE001 - e.g. asyncpg's PostgresError: retried the same way
+                except Exception as exc:  # noqa: BLE001 - the server unreachable, refusing, restarting: try again
                     if not failing:
                         log.warning(self.t("cli.lease_unreachable", error=str(exc) or type(exc).__name__,
                                            seconds=f"{self.retry:g}"))
