@@ -95,9 +95,11 @@ async def test_one_polls_the_standby_takes_over_after_kill_9_and_status_says_so(
             # Only the active one talks to Telegram: one getMe, and the standby has not started.
             assert emu.stats.requests["getMe"] == 1 and "值班台已启动" not in second.out
 
+            killed = asyncio.get_running_loop().time()
             first.proc.send_signal(signal.SIGKILL)
             assert await ended(first.proc, 10)
             await second.wait_for(lambda out: "值班台已启动" in out, seconds=30)
+            print(f"kill -9 → the standby's start-up line: {asyncio.get_running_loop().time() - killed:.2f} s")
             assert emu.stats.requests["getMe"] == 2
             user = emu.user(501, "甲", started=True)
             await user.send_command("/start")
