@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -123,9 +122,9 @@ def run(args: argparse.Namespace) -> int:
     t = _texts(config)
     webhook, secret, warnings = _webhook(args, t)
     token = cfg.token_from_env()
-    from bot.lease import PASSWORD_ENV
+    from bot.secrets import database_password
 
-    setup_logging([token, secret, *channel_secrets(config), os.environ.get(PASSWORD_ENV, "")],
+    setup_logging([token, secret, *channel_secrets(config), database_password() or ""],
                   logging.DEBUG if args.verbose else logging.INFO)
     for warning in warnings:
         log.warning(warning)

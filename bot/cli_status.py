@@ -9,35 +9,17 @@ import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bot.cli import Failed, _load, _open_database, _reason, _texts
+from bot.cli import _load, _open_database, _texts
 from bot.config import Config
 from storage import instances
 
 
 async def read_instances(config: Config) -> list[instances.Instance]:
-    from bot.lease import PASSWORD_ENV, database_dsn
-
-    dsn = database_dsn(config)
-    if dsn is None:
-        db = await _open_database(config)
-        try:
-            return await instances.all_instances(instances.SqliteRows(db.read))
-        finally:
-            await db.close()
-    import os
-
-    import asyncpg
-
+    db = await _open_database(config)  # either engine; a database it cannot open is one line (exit 1)
     try:
-        conn = await asyncpg.connect(dsn, password=os.environ.get(PASSWORD_ENV) or None, timeout=10)
-    except (OSError, asyncpg.PostgresError) as exc:
-        raise Failed(_texts(config)("cli.database_failed", path=dsn, reason=_reason(exc))) from None
-    try:
-        return await instances.all_instances(instances.PgRows(conn))
-    except asyncpg.PostgresError as exc:  # e.g. the desk_instances table not created yet
-        raise Failed(_texts(config)("cli.database_failed", path=dsn, reason=_reason(exc))) from None
+        return await instances.all_instances(db.read)
     finally:
-        await conn.close()
+        await db.close()
 
 
 def report(config: Config, found: list[instances.Instance], now: datetime) -> tuple[list[str], int]:

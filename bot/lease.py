@@ -30,27 +30,27 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
+import aiosqlite
+
 from bot.config import Config
 from bot.domain.lease import LeaseState, LeaseTerms, lock_key
 from bot.i18n import TerminalTexts
 from storage import instances
 from storage import lease as pg_lease
+from storage.conn import Conn
 
 log = logging.getLogger(__name__)
 
 EXIT_LEASE_LOST = 75  # EX_TEMPFAIL: a supervisor restarts it, as a standby
 LOCK_NAME = "dutydesk.active"
-PASSWORD_ENV = "DUTYDESK_DATABASE_PASSWORD"
 RETRY_SECONDS = 1.0  # a standby tries the lease this often
 STANDBY_ROW_SECONDS = 5.0  # and writes its row this often
 FORGET_AFTER = timedelta(days=1)  # rows silent this long are removed when an instance takes over
 
 
 def database_dsn(config: Config) -> str | None:
-    """The PostgreSQL DSN of `[general] database`, or None for a SQLite file.
-    (The lead's PostgreSQL backend has its own property for this; point this at it when merged.)"""
-    database = config.general.database
-    return database if database.startswith(("postgresql://", "postgres://")) else None
+    """The PostgreSQL address of `[general] database`, or None for a SQLite file."""
+    return config.database_url
 
 
 def instance_name() -> str:
@@ -66,7 +66,7 @@ class Lease(Protocol):
 
     async def release(self) -> None: ...
 
-    def rows(self) -> instances.Rows | None: ...
+    def rows(self) -> Conn | None: ...
 
 
 class FileLease:
@@ -78,7 +78,7 @@ class FileLease:
         self.instance = instance
         self._fd: int | None = None
         self._db_path = path.with_name(path.name.removesuffix(".lease"))
-        self._conn: Any = None
+        self._conn: aiosqlite.Connection | None = None
 
     async def try_acquire(self) -> bool:
         if self._fd is None:
@@ -110,16 +110,16 @@ class FileLease:
             os.close(self._fd)
             self._fd = None
 
-    async def open_rows(self) -> instances.Rows | None:
+    async def open_rows(self) -> Conn | None:
         """Its own autocommit connection to the database, for the instance rows (None: not there yet)."""
         if self._conn is None:
             if not self._db_path.exists():
                 return None
-            self._conn = (await instances.open_sqlite(self._db_path)).conn
-        return instances.SqliteRows(self._conn)
+            self._conn = await instances.open_sqlite(self._db_path)
+        return self._conn
 
-    def rows(self) -> instances.Rows | None:
-        return instances.SqliteRows(self._conn) if self._conn is not None else None
+    def rows(self) -> Conn | None:
+        return self._conn
 
 
 class PgLease:
@@ -132,8 +132,12 @@ class PgLease:
         self.terms = terms
         self.password = password
         self.monotonic = monotonic
-        self.key = lock_key(LOCK_NAME) if key is None else key
+        from storage.pg import schema_of
+
+        # Advisory locks are per database: desks in different schemas of one database need their own key.
+        self.key = lock_key(f"{LOCK_NAME}:{schema_of(dsn) or ''}") if key is None else key
         self.conn: Any = None
+        self._rows: Conn | None = None
         self.state: LeaseState | None = None
         self.on_lost: Callable[[], None] | None = None  # the server ended the session while holding
 
@@ -154,9 +158,12 @@ class PgLease:
         if self.conn is None or self.conn.is_closed():
             import asyncpg
 
+            from storage.pg import PgConnection
+
             self.conn = await asyncpg.connect(self.dsn, password=self.password, timeout=self.terms.lease,
                                               server_settings=self.server_settings())
             self.conn.add_termination_listener(self._terminated)
+            self._rows = PgConnection(self.conn)
         return self.conn
 
     def _terminated(self, _conn: Any) -> None:
@@ -195,8 +202,8 @@ class PgLease:
             log.debug("lease release: %s", exc)
             conn.terminate()
 
-    def rows(self) -> instances.Rows | None:
-        return instances.PgRows(self.conn) if self.conn is not None and not self.conn.is_closed() else None
+    def rows(self) -> Conn | None:
+        return self._rows if self.conn is not None and not self.conn.is_closed() else None
 
 
 class LeaseKeeper:
@@ -359,7 +366,7 @@ class LeaseKeeper:
                                   role, self.started_at, self.active_since if role == instances.ACTIVE else None,
                                   self.now())
 
-    async def _rows(self) -> instances.Rows | None:
+    async def _rows(self) -> Conn | None:
         if isinstance(self.lease, FileLease):
             return await self.lease.open_rows()
         return self.lease.rows()
@@ -389,7 +396,9 @@ def keeper_for(config: Config, texts: TerminalTexts, *, webhook: dict[str, Any] 
     dsn = database_dsn(config)
     lease: FileLease | PgLease
     if dsn is not None:
-        lease = PgLease(dsn, name, terms, password=os.environ.get(PASSWORD_ENV) or None)
+        from bot.secrets import database_password
+
+        lease = PgLease(dsn, name, terms, password=database_password())
     else:
         path = config.database_path
         lease = FileLease(path.with_name(path.name + ".lease"), name)

@@ -1,5 +1,5 @@
 -- Active / standby of `dutydesk run` (issue 28): every running instance's row, upserted on each
--- heartbeat (bot/lease.py), read by `dutydesk status`. Portable SQL: the PostgreSQL twin is the same.
+-- heartbeat (bot/lease.py), read by `dutydesk status`. Twin: migrations/postgresql/0020_lease.sql.
 CREATE TABLE desk_instances (
     instance     TEXT PRIMARY KEY,           -- host:pid
     host         TEXT NOT NULL,

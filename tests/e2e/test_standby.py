@@ -70,7 +70,7 @@ async def _until_role(config: Path, pid: int, role: str) -> None:
     """Until the instance row of process `pid` says `role` (rows are written on each heartbeat)."""
     for _ in range(300):
         async with Database(config.parent / "desk.sqlite3") as db:
-            found = await instances.all_instances(instances.SqliteRows(db.read))
+            found = await instances.all_instances(db.read)
         if any(i.pid == pid and i.role == role for i in found):
             return
         await asyncio.sleep(0.05)
@@ -166,7 +166,7 @@ async def test_a_standby_stops_at_once_on_sigterm(tmp_path: Path) -> None:
             second.proc.send_signal(signal.SIGTERM)
             assert await ended(second.proc, 5) and second.proc.returncode == 0
             async with Database(config.parent / "desk.sqlite3") as db:
-                left = await instances.all_instances(instances.SqliteRows(db.read))
+                left = await instances.all_instances(db.read)
             assert [(i.pid, i.role) for i in left] == [(first.proc.pid, "active")]  # its row went with it
             assert "Traceback" not in second.out and "值班台已启动" not in second.out, second.out
             assert await first.stop() == 0

@@ -30,7 +30,7 @@ def _keeper(db_path: Path, name: str) -> LeaseKeeper:
 
 async def _rows(db_path: Path) -> dict[str, str]:
     async with Database(db_path) as db:
-        return {i.instance: i.role for i in await instances.all_instances(instances.SqliteRows(db.read))}
+        return {i.instance: i.role for i in await instances.all_instances(db.read)}
 
 
 async def _until_standby_row(db_path: Path, name: str) -> None:

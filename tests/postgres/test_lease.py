@@ -3,75 +3,64 @@ over once the first's session ends — terminated by the server (pg_terminate_ba
 killed -9, or its network cut (a proxy that stops forwarding: the server hears nothing, and ends the
 silent session after `lease` seconds) — and a cut-off holder decides to stop before the takeover.
 
-Skipped, with the reason printed, when 127.0.0.1:5432 is unreachable or DUTYDESK_TEST_PG=off. Each
-test has its own database (lease_test_<hex>), dropped after."""
+Skipped with the reason printed when no server answers (tests/postgres/conftest.py: DUTYDESK_TEST_PG,
+"off"). Each test has its own schema (scratch_schema), so its own lock key and table, dropped after."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import secrets
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from importlib import resources
+from urllib.parse import urlsplit
 
+import asyncpg
 import pytest
 
 from bot.domain.lease import LeaseTerms
+from bot.harness import drop_schema, scratch_schema
 from bot.i18n import TerminalTexts
 from bot.lease import EXIT_LEASE_LOST, LeaseKeeper, PgLease
 from storage import instances
+from storage.pg import PgConnection, PgDatabase
 from tests.waiting import ended
-
-asyncpg = pytest.importorskip("asyncpg")
-
-ADMIN_DSN = os.environ.get("DUTYDESK_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @dataclass
 class Server:
-    dsn: str
-    admin: object  # asyncpg.Connection to the test database
+    dsn: str  # the test server, with this test's schema as search_path
+    admin: asyncpg.Connection
 
-    def at(self, port: int) -> str:
-        return self.dsn.replace(":5432/", f":{port}/")
+    @property
+    def rows(self) -> PgConnection:
+        return PgConnection(self.admin)
 
+    def through(self, port: int) -> str:
+        """The same address through a proxy on this machine's `port`."""
+        parts = urlsplit(self.dsn)
+        netloc = (f"{parts.username}@" if parts.username else "") + f"127.0.0.1:{port}"
+        return parts._replace(netloc=netloc).geturl()
 
-async def _reachable() -> str | None:
-    """None when the server answers, else why the tests skip."""
-    if os.environ.get("DUTYDESK_TEST_PG", "").lower() == "off":
-        return "DUTYDESK_TEST_PG=off"
-    try:
-        conn = await asyncpg.connect(ADMIN_DSN, timeout=3)
-    except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
-        return f"no PostgreSQL at {ADMIN_DSN}: {exc}"
-    await conn.close()
-    return None
+    @property
+    def upstream(self) -> tuple[str, int]:
+        parts = urlsplit(self.dsn)
+        return parts.hostname or "127.0.0.1", parts.port or 5432
 
 
 @pytest.fixture
 async def pg() -> AsyncIterator[Server]:
-    if reason := await _reachable():
-        print(f"SKIP PostgreSQL lease tests: {reason}")
-        pytest.skip(reason)
-    name = f"lease_test_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(ADMIN_DSN)
-    await admin.execute(f"CREATE DATABASE {name}")
-    dsn = ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
-    conn = await asyncpg.connect(dsn)
-    ddl = resources.files("storage.migrations").joinpath("0020_lease.sql").read_text("utf-8")
-    await conn.execute(ddl)  # the portable twin the lead's PostgreSQL migrations will carry
+    target = scratch_schema("lease")
+    await (await PgDatabase(target).open()).close()  # the schema, migrated: desk_instances is there
+    admin = await asyncpg.connect(target)
     try:
-        yield Server(dsn, conn)
+        yield Server(target, admin)
     finally:
-        await conn.close()
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
         await admin.close()
+        await drop_schema(target)
 
 
 class Exits:
@@ -98,11 +87,10 @@ async def _wait(test: object, seconds: float) -> None:
 
 
 async def _standing_by(server: Server, name: str) -> None:
-    rows = instances.PgRows(server.admin)
-    await _wait_async(lambda: _role(rows, name), "standby", 10)
+    await _wait_async(lambda: _role(server.rows, name), "standby", 10)
 
 
-async def _role(rows: instances.PgRows, name: str) -> str | None:
+async def _role(rows: PgConnection, name: str) -> str | None:
     return {i.instance: i.role for i in await instances.all_instances(rows)}.get(name)
 
 
@@ -131,7 +119,7 @@ async def test_the_second_takes_over_when_the_first_session_is_terminated(pg: Se
     await asyncio.wait_for(taking, 5)  # at once: the server ended the session and its lock
     await _wait(lambda: exits.codes, 5)
     assert [code for code, _ in exits.codes] == [EXIT_LEASE_LOST]  # the first knows it lost the lease
-    assert await _role(instances.PgRows(pg.admin), "host-b:2") == "active"
+    assert await _role(pg.rows, "host-b:2") == "active"
     await first.release()
     await second.release()
 
@@ -171,8 +159,8 @@ class Proxy:
     """TCP between the first holder and the server; `cut()` stops forwarding both ways without
     closing anything, as a partition does: neither side hears a FIN or a reset."""
 
-    def __init__(self, port: int) -> None:
-        self.upstream_port = port
+    def __init__(self, upstream: tuple[str, int]) -> None:
+        self.upstream = upstream
         self.cutoff = asyncio.Event()
         self.writers: list[asyncio.StreamWriter] = []
         self.server: asyncio.Server | None = None
@@ -182,7 +170,7 @@ class Proxy:
         return int(self.server.sockets[0].getsockname()[1])
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        up_reader, up_writer = await asyncio.open_connection(*self.upstream)
         self.writers += [writer, up_writer]
         await asyncio.gather(self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True)
 
@@ -205,10 +193,10 @@ class Proxy:
 
 async def test_a_cut_off_holder_stops_before_the_standby_takes_over(pg: Server) -> None:
     terms = LeaseTerms(lease=7, heartbeat=1)  # stops 4 s after its last answered ping; the server frees at 7 s
-    proxy = Proxy(5432)
+    proxy = Proxy(pg.upstream)
     port = await proxy.start()
     exits = Exits()
-    first = _keeper(pg.at(port), "host-a:1", terms, exits)
+    first = _keeper(pg.through(port), "host-a:1", terms, exits)
     second = _keeper(pg.dsn, "host-b:2", terms)
     try:
         await first.take()
@@ -239,7 +227,7 @@ async def test_a_cut_off_holder_stops_before_the_standby_takes_over(pg: Server) 
 async def test_a_cut_off_holder_process_exits_75_before_the_takeover(pg: Server) -> None:
     """The same with os._exit for real: the watchdog thread ends the holder's process."""
     terms = LeaseTerms(lease=7, heartbeat=1)
-    proxy = Proxy(5432)
+    proxy = Proxy(pg.upstream)
     port = await proxy.start()
     holder = subprocess.Popen(
         [sys.executable, "-c", "import asyncio, logging, sys\n"
@@ -249,7 +237,7 @@ async def test_a_cut_off_holder_process_exits_75_before_the_takeover(pg: Server)
          "logging.basicConfig(level=logging.INFO)\n"
          "async def main():\n"
          "    terms = LeaseTerms(7, 1)\n"
-         f"    keeper = LeaseKeeper(PgLease({pg.at(port)!r}, 'doomed:9', terms), TerminalTexts('en'), terms,\n"
+         f"    keeper = LeaseKeeper(PgLease({pg.through(port)!r}, 'doomed:9', terms), TerminalTexts('en'), terms,\n"
          "                         instance='doomed:9')\n"
          "    await keeper.take()\n"
          "    print('held', flush=True)\n"
