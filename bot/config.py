@@ -387,8 +387,8 @@ class HighAvailability:
     """[ha]: active/standby of `dutydesk run` (bot/lease.py). A standby takes over within `lease_seconds`
     of the active instance's death; the active pings its lease every `heartbeat_seconds`."""
 
-    lease_seconds: float = 15.0
-    heartbeat_seconds: float = 2.0
+    lease_seconds: float = 15
+    heartbeat_seconds: float = 2
 
 
 @dataclass(frozen=True)
