@@ -277,24 +277,14 @@ class LeaseKeeper:
     async def _open_web(self) -> None:
         if self.standby_web is None:
             return
-        from aiohttp import web
+        from bot.standby_web import open_busy
 
-        async def busy(_request: web.Request) -> web.Response:
-            return web.Response(status=503, headers={"Retry-After": "1"}, text="standby")
-
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", busy)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
         listen, port = self.standby_web
         try:
-            await web.TCPSite(runner, listen, port).start()
+            self._web = await open_busy(listen, port)
         except OSError as exc:  # e.g. the active instance listens there, on this very machine
-            await runner.cleanup()
             log.warning(self.t("cli.standby_listen_failed", listen=listen, port=port,
                                reason=exc.strerror or str(exc)))
-            return
-        self._web = runner
 
     async def close_web(self) -> None:
         """Just before PTB's webhook binds the same port (Runtime.start's `before_listen`): until
