@@ -1,4 +1,4 @@
-"""`dutydesk` command line: init, run, demo, invite, members, role, roster import, backup.
+"""`dutydesk` command line: init, run, status, demo, invite, members, role, roster import, backup.
 
 Every mistake an operator can make — a bad argument, a missing file, an unwritable path, an
 unreachable network — ends in one clear line and exit code 2 (usage, config) or 1 (the
@@ -288,6 +288,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from bot.cli_status import cmd_status as status
+
+    return status(args)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -331,6 +337,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--listen", default="0.0.0.0", metavar="ADDRESS", help="webhook: address to listen on")
     s.add_argument("--port", type=tcp_port, default=8443, help="webhook: port to listen on (default 8443)")
     s.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    command("status", "which `dutydesk run` instance is active, its last heartbeat, the standbys "
+                      "(exit 1: no active instance checked in within [ha] lease_seconds)", cmd_status)
     s = command("demo", "play a scripted day offline against the bundled emulator (ignores --config)", cmd_demo)
     s.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     s = command("invite", "create a single-use invitation and print its link", cmd_invite)

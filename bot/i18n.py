@@ -46,6 +46,8 @@ TEXT_FIELDS = frozenset({
     "path", "database", "url", "error", "listen", "detail", "whom", "chat", "button", "buttons",
     # channels: a robot's name and environment variable from the config
     "robot", "secret",
+    # active / standby (bot/lease.py, `dutydesk status`): instance names are host names and pids
+    "instance", "host", "active",
 })
 
 

@@ -96,6 +96,10 @@ CASES: list[Case] = [
     C("roster", "import", "{tmp}/missing.csv", code=2, says="No such file"),
     C("roster", "import", "{tmp}", code=2), C("roster", "import", "{tmp}/garbage.xlsx", code=2),
     C("roster", "import", "{tmp}/a-file", code=2), C("roster", "import", code=2), C("roster", code=2),
+    # status (only parsed here: its exit codes 0 and 1, an active instance or none, are for monitoring and
+    # tried in tests/e2e/test_standby.py)
+    C("status", code=-1), C("status", "extra", code=2, says="unrecognized"),
+    C("status", "--config", "{tmp}/missing.toml", code=2, says="not found"),
     # run: the checks made before reaching Telegram; a good run is only parsed here
     C("run", code=2, says="TELEGRAM_BOT_TOKEN"),
     C("run", "--port", "8443", code=-1), C("run", "--port", "0", code=2, says="port"),

@@ -28,6 +28,8 @@ NOT_TEXT = {
     "lon", "on_time", "rate", "mean", "away", "city",  # city: the district's city from the config, on a button too
     "breaches", "concealed", "wrong", "late_stages", "missed_stages", "fired", "seconds", "port", "example", "no",
     "numbers",  # incident numbers (区-年-序号), joined
+    "pid", "ago", "lease",  # `dutydesk status` and the lease (bot/lease.py): numbers
+    "heartbeat",  # a time the CLI formats
     # times, dates and durations, rendered by bot.fmt.Fmt
     "created", "current", "date", "deadline", "delay", "due", "elapsed", "end", "expires", "first", "forward",
     "last", "learnt", "left", "next", "occurred", "old_due", "start", "time", "wait", "waited", "within", "period",
