@@ -112,7 +112,8 @@ def table_lines(report: Any, t: TerminalTexts) -> list[str]:
     head = [t("cli.migrate_col_table"), t("cli.migrate_col_source"), t("cli.migrate_col_target"),
             t("cli.migrate_col_sampled"), t("cli.migrate_col_result")]
     rows = [[c.name, str(c.source_rows), str(c.target_rows), str(c.sampled),
-             t("cli.migrate_verified") if c.verified else t("cli.migrate_differs")] for c in sorted(report.tables, key=lambda c: c.name)]
+             t("cli.migrate_verified") if c.verified else t("cli.migrate_differs")]
+            for c in sorted(report.tables, key=lambda c: c.name)]
     widths = [max(_width(r[i]) for r in [head, *rows]) for i in range(len(head))]
     return ["  ".join(_pad(cell, w, right=0 < i < 4) for i, (cell, w) in enumerate(zip(r, widths, strict=True)))
             .rstrip() for r in [head, *rows]]

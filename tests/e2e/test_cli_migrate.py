@@ -22,6 +22,7 @@ import pytest
 from bot.harness import Desk
 from storage import transfer
 from tests.e2e.flows import file_report
+from tests.e2e.test_duty_log import write_entry
 
 PG_HOST, PG_PORT = "127.0.0.1", 5432
 ADMIN_URL = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/test"
@@ -76,3 +77,173 @@ async def fetch(url: str, sql: str, *args: object) -> list[tuple[object, ...]]:
         return [tuple(r) for r in await pg.fetch(sql, *args)]
     finally:
         await pg.close()
+
+
+def init_desk(tmp: Path) -> Path:
+    """`dutydesk init` in tmp: a config and a real, small DutyDesk database (its units)."""
+    out = dutydesk(tmp, "--config", str(tmp / "dutydesk.toml"), "init")
+    assert out.returncode == 0, out.stderr
+    return tmp / "dutydesk.sqlite3"
+
+
+def pg_config(tmp: Path, url: str) -> Path:
+    """The example config pointed at PostgreSQL."""
+    path = tmp / "pg.toml"
+    text = (tmp / "dutydesk.toml").read_text(encoding="utf-8")
+    path.write_text(text.replace('database = "dutydesk.sqlite3"', f'database = "{url}"', 1), encoding="utf-8")
+    return path
+
+
+async def counts(url: str) -> dict[str, int]:
+    rows = await fetch(url, "SELECT relname::text, n_live_tup FROM pg_stat_user_tables")
+    names = [str(r[0]) for r in rows]
+    return {n: int((await fetch(url, f'SELECT count(*) FROM "{n}"'))[0][0]) for n in names}
+
+
+# --- refused before the target is touched (no PostgreSQL needed) --------------------------------
+
+
+def test_a_password_in_the_address_is_refused_and_not_echoed(tmp_path: Path) -> None:
+    db = init_desk(tmp_path)
+    for url in ("postgresql://duty:s3cret@127.0.0.1/desk", "postgresql://duty@127.0.0.1/desk?password=s3cret"):
+        out = dutydesk(tmp_path, "migrate-db", "--from", str(db), "--to", url)
+        assert out.returncode == 2 and "不能带密码" in out.stderr and "DUTYDESK_DATABASE_PASSWORD" in out.stderr
+        assert "s3cret" not in out.stderr + out.stdout
+    out = dutydesk(tmp_path, "migrate-db", "--from", str(db), "--to", "mysql://duty@127.0.0.1/desk")
+    assert out.returncode == 2 and "不是 PostgreSQL 数据库地址" in out.stderr
+    assert "never the URL" in dutydesk(tmp_path, "migrate-db", "--help").stdout.replace("\n", " ")
+
+
+def test_a_file_that_is_no_dutydesk_database_or_at_another_version_is_refused(tmp_path: Path) -> None:
+    url = "postgresql://postgres@127.0.0.1:1/none"  # never reached: the source is refused first
+    (tmp_path / "notes.txt").write_text("not a database " * 100, encoding="utf-8")
+    sqlite3.connect(tmp_path / "other.sqlite3").execute("CREATE TABLE t (x)").connection.close()
+    for name, why in (("notes.txt", "file is not a database"), ("other.sqlite3", "no table"),
+                      ("missing.sqlite3", "no such file")):
+        out = dutydesk(tmp_path, "migrate-db", "--from", str(tmp_path / name), "--to", url)
+        assert out.returncode == 2 and "不是值班台数据库" in out.stderr and why in out.stderr, out.stderr
+    db = init_desk(tmp_path)
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"PRAGMA user_version = {transfer.code_version() - 1}")
+    out = dutydesk(tmp_path, "migrate-db", "--from", str(db), "--to", url)
+    assert out.returncode == 2 and f"第 {transfer.code_version() - 1} 版" in out.stderr and "dutydesk run" in out.stderr
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"PRAGMA user_version = {transfer.code_version() + 1}")
+    out = dutydesk(tmp_path, "migrate-db", "--from", str(db), "--to", url)
+    assert out.returncode == 2 and "更新版本的 dutydesk" in out.stderr
+
+
+def test_a_running_bot_holding_the_lease_is_refused(tmp_path: Path) -> None:
+    import fcntl
+
+    db = init_desk(tmp_path)
+    with open(str(db) + ".lease", "wb") as lease:
+        fcntl.flock(lease.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # what `dutydesk run` holds
+        out = dutydesk(tmp_path, "migrate-db", "--from", str(db), "--to", "postgresql://postgres@127.0.0.1:1/x")
+    assert out.returncode == 1 and "请先停止机器人" in out.stderr and ".lease" in out.stderr
+
+
+# --- on PostgreSQL ------------------------------------------------------------------------------
+
+
+async def test_a_desk_moves_to_postgresql_verified_with_hostile_values_and_nulls(tmp_path: Path, pg_url: str) -> None:
+    db = tmp_path / "desk.sqlite3"
+    async with Desk(db_path=db) as desk:
+        officer = await desk.register("officer", HOSTILE, "jianshelu", "officer")
+        duty = await desk.register("duty", "陈值班", "office", "duty")
+        await desk.register("director", "刘主任", "office", "director")
+        number = await file_report(desk, officer, gps=False, place="A&B <路> 🔥", description="</b>&amp; 起火 🚒")
+        await write_entry(duty, source=HOSTILE, content="<i>未闭合 & 😀", action=None, pending=None)
+        await desk.stop_bot()
+        with sqlite3.connect(db) as conn:
+            names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            source_counts = {n: conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+        out = await migrate(tmp_path, db, pg_url)
+        assert out.returncode == 0, out.stderr
+        lines = out.stdout.splitlines()
+        assert lines[0].split() == ["表", "SQLite", "行数", "PostgreSQL", "行数", "抽查行数", "结果"]
+        table_rows = {line.split()[0]: line.split()[1:] for line in lines[1:-1]}
+        assert set(table_rows) == set(source_counts)
+        for name, n in source_counts.items():  # sampled: every row of a small table, else 50 + first + last
+            copied, target, sampled, result = table_rows[name]
+            assert (int(copied), int(target), result) == (n, n, "已核对"), name
+            assert int(sampled) == n if n <= 50 else 50 <= int(sampled) <= 52
+        assert lines[-1].startswith(f"迁移完成，核对无误：{len(source_counts)} 张表") and pg_url in lines[-1]
+        target_counts = await counts(pg_url)
+        assert {name: target_counts[name] for name in source_counts} == source_counts
+        assert await fetch(pg_url, "SELECT name, username, phone FROM members WHERE telegram_id = $1",
+                           officer.id) == [(HOSTILE, None, None)]
+        assert await fetch(pg_url, "SELECT place, description, status, acked_at, latitude FROM incidents "
+                                   "WHERE number = $1", number) == [
+            ("A&B <路> 🔥", "</b>&amp; 起火 🚒", "open", None, None)]
+        assert await fetch(pg_url, "SELECT source, content, action, pending, pending_done_at FROM duty_log") == [
+            (HOSTILE, "<i>未闭合 & 😀", "", "", None)]
+
+
+async def test_a_target_that_holds_rows_is_refused_and_left_as_it_was(tmp_path: Path, pg_url: str) -> None:
+    db = init_desk(tmp_path)
+    first = await migrate(tmp_path, db, pg_url)
+    assert first.returncode == 0, first.stderr
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE units SET name = '改过' WHERE code = 'xushui'")
+    before = await counts(pg_url)
+    again = await migrate(tmp_path, db, pg_url)
+    assert again.returncode == 2 and "已有数据" in again.stderr and "units 11" in again.stderr
+    assert "DROP SCHEMA public CASCADE" in again.stderr and "createdb" in again.stderr
+    assert await counts(pg_url) == before
+    assert await fetch(pg_url, "SELECT name FROM units WHERE code = 'xushui'") == [("须水街道",)]
+
+
+async def test_a_value_that_does_not_fit_stops_the_move_naming_table_row_and_column(
+    tmp_path: Path, pg_url: str,
+) -> None:
+    db = init_desk(tmp_path)
+    with sqlite3.connect(db) as conn:  # SQLite keeps text that is no number in an INTEGER column
+        conn.execute("UPDATE units SET active = 'yes' WHERE code = 'xushui'")
+    out = await migrate(tmp_path, db, pg_url)
+    assert out.returncode == 1, out.stderr
+    assert "表 units 的行 code='xushui'，列 active 的值 'yes'不是整数" in out.stderr, out.stderr
+    assert "未做任何改动" in out.stderr
+    assert sum((await counts(pg_url)).values()) == 0  # rolled back: not a row
+    with sqlite3.connect(db) as conn:  # the row put right, the same target takes the move
+        conn.execute("UPDATE units SET active = 1 WHERE code = 'xushui'")
+    out = await migrate(tmp_path, db, pg_url)
+    assert out.returncode == 0, out.stderr
+    assert await fetch(pg_url, "SELECT active FROM units WHERE code = 'xushui'") == [(1,)]
+
+
+async def test_backup_on_postgresql_is_a_dump_pg_restore_lists(tmp_path: Path, pg_url: str) -> None:
+    db = init_desk(tmp_path)
+    assert (await migrate(tmp_path, db, pg_url)).returncode == 0
+    config = pg_config(tmp_path, pg_url)
+    (tmp_path / "backups").mkdir()
+    out = await asyncio.to_thread(dutydesk, tmp_path, "--config", str(config), "backup", str(tmp_path / "backups"))
+    assert out.returncode == 0, out.stderr
+    [dump] = list((tmp_path / "backups").iterdir())
+    assert dump.suffix == ".dump" and (dump.stat().st_mode & 0o777) == 0o600
+    assert "pg_restore" in out.stdout and str(dump) in out.stdout
+    listed = subprocess.run(["pg_restore", "-l", str(dump)], capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and "TABLE DATA public units" in listed.stdout, listed.stderr
+
+
+async def test_backup_without_pg_dump_or_with_an_older_one_says_what_to_install(tmp_path: Path, pg_url: str) -> None:
+    init_desk(tmp_path)
+    config = pg_config(tmp_path, pg_url)
+    empty = tmp_path / "bin-empty"
+    empty.mkdir()
+    out = await asyncio.to_thread(dutydesk, tmp_path, "--config", str(config), "backup", str(tmp_path / "b.dump"),
+                                  env={"PATH": str(empty)})
+    major = (await fetch(pg_url, "SHOW server_version_num"))[0][0]
+    major = int(str(major)) // 10000
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip() == (f"找不到 pg_dump，无法备份 PostgreSQL 数据库：请安装 PostgreSQL {major} "
+                                  f"或更新版本的客户端（如 apt install postgresql-client-{major}）。")
+    old = tmp_path / "bin-old"
+    old.mkdir()
+    fake = old / "pg_dump"
+    fake.write_text("#!/bin/sh\necho 'pg_dump (PostgreSQL) 9.6.24'\n", encoding="utf-8")
+    fake.chmod(0o755)
+    out = await asyncio.to_thread(dutydesk, tmp_path, "--config", str(config), "backup", str(tmp_path / "b.dump"),
+                                  env={"PATH": f"{old}:/usr/bin:/bin"})
+    assert out.returncode == 2 and "pg_dump 是 9.6 版" in out.stderr and f"postgresql-client-{major}" in out.stderr
+    assert not (tmp_path / "b.dump").exists()
