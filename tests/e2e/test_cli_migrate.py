@@ -171,6 +171,15 @@ async def test_a_desk_moves_to_postgresql_verified_with_hostile_values_and_nulls
         assert lines[-1].startswith(f"迁移完成，核对无误：{len(source_counts)} 张表") and pg_url in lines[-1]
         target_counts = await counts(pg_url)
         assert {name: target_counts[name] for name in source_counts} == source_counts
+        with sqlite3.connect(db) as conn:  # every identity gives max(id) + 1 next (a table never used: 1)
+            tops = {n: conn.execute(f'SELECT coalesce(max(id), 0) FROM "{n}"').fetchone()[0] for n in names
+                    if "id" in [c[1] for c in conn.execute(f'PRAGMA table_info("{n}")')]}
+        identities = await fetch(pg_url, "SELECT table_name::text, pg_get_serial_sequence(table_name, 'id') "
+                                         "FROM information_schema.columns WHERE table_schema = current_schema() "
+                                         "AND column_name = 'id' AND is_identity = 'YES'")
+        assert len(identities) > 30 and tops["members"] == 3 and tops["incidents"] == 1
+        for table, seq in identities:
+            assert await fetch(pg_url, f"SELECT last_value, is_called FROM {seq}") == [(tops[table] + 1, False)], table
         assert await fetch(pg_url, "SELECT name, username, phone FROM members WHERE telegram_id = $1",
                            officer.id) == [(HOSTILE, None, None)]
         assert await fetch(pg_url, "SELECT place, description, status, acked_at, latitude FROM incidents "
@@ -205,8 +214,13 @@ async def test_a_value_that_does_not_fit_stops_the_move_naming_table_row_and_col
     assert "表 units 的行 code='xushui'，列 active 的值 'yes'不是整数" in out.stderr, out.stderr
     assert "未做任何改动" in out.stderr
     assert sum((await counts(pg_url)).values()) == 0  # rolled back: not a row
+    with sqlite3.connect(db) as conn:  # text that is not UTF-8
+        conn.execute("UPDATE units SET active = 1, name = CAST(X'E5BBBAFF' AS TEXT) WHERE code = 'xushui'")
+    out = await migrate(tmp_path, db, pg_url)
+    assert out.returncode == 1 and "表 units 的行 code='xushui'，列 name 的值 '建\\\\xff'不是 UTF-8 文本" \
+        in out.stderr, out.stderr
     with sqlite3.connect(db) as conn:  # the row put right, the same target takes the move
-        conn.execute("UPDATE units SET active = 1 WHERE code = 'xushui'")
+        conn.execute("UPDATE units SET name = '须水街道' WHERE code = 'xushui'")
     out = await migrate(tmp_path, db, pg_url)
     assert out.returncode == 0, out.stderr
     assert await fetch(pg_url, "SELECT active FROM units WHERE code = 'xushui'") == [(1,)]
@@ -247,3 +261,35 @@ async def test_backup_without_pg_dump_or_with_an_older_one_says_what_to_install(
                                   env={"PATH": f"{old}:/usr/bin:/bin"})
     assert out.returncode == 2 and "pg_dump 是 9.6 版" in out.stderr and f"postgresql-client-{major}" in out.stderr
     assert not (tmp_path / "b.dump").exists()
+
+
+async def test_a_copy_that_does_not_verify_is_rolled_back(tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Counts and sampled rows are compared before the commit: a difference is shown and leaves the target empty."""
+    import asyncpg
+
+    from bot.cli import Failed
+    from bot.cli_migrate import migrate as migrate_in_process
+    from bot.i18n import TerminalTexts
+
+    db = init_desk(tmp_path)
+    copy = transfer._copy_table
+
+    async def lossy(src: sqlite3.Connection, pg: asyncpg.Connection, plan: object) -> int:
+        n = await copy(src, pg, plan)  # type: ignore[arg-type]
+        if plan.table.name == "units":  # type: ignore[attr-defined]
+            await pg.execute("UPDATE units SET name = name || '?' WHERE code = 'xushui'")
+            await pg.execute("DELETE FROM units WHERE code = 'office'")
+        return n
+
+    monkeypatch.setattr(transfer, "_copy_table", lossy)
+    with pytest.raises(Failed) as err:
+        await migrate_in_process(db, pg_url, TerminalTexts("zh"))
+    assert err.value.code == 1 and "核对未通过，已全部回滚，目标数据库仍为空" in str(err.value)
+    shown = capsys.readouterr().out.splitlines()
+    assert [line.split() for line in shown if line.startswith("units ")] == [["units", "11", "10", "11", "不一致"]]
+    assert [line.split()[-1] for line in shown[1:] if not line.startswith(" ") and not line.startswith("units ")] \
+        == ["已核对"] * (len([line for line in shown if not line.startswith(" ")]) - 2)
+    assert "  units：name at code='xushui': '须水街道' ≠ '须水街道?'" in shown
+    assert "  units：code='office': 0 rows in the target" in shown
+    assert sum((await counts(pg_url)).values()) == 0

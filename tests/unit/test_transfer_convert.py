@@ -41,3 +41,12 @@ def test_null_in_a_not_null_column_is_refused() -> None:
     with pytest.raises(_Unfit, match="null"):
         conv("text", None, nullable=False)
     assert conv("text", "", nullable=False) == ""
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_every_reason_has_its_words(lang: str) -> None:
+    from bot.i18n import TerminalTexts
+    from storage.transfer import UNFIT_REASONS
+
+    t = TerminalTexts(lang)
+    assert [r for r in UNFIT_REASONS if not t.has(f"cli.migrate_value_{r}")] == []
