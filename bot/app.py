@@ -30,13 +30,14 @@ from bot.i18n import Texts
 from bot.notice_progress import install_progress
 from bot.pace import Pace, WallPace
 from bot.pacing import Limits, Pacing, retry_seconds
+from bot.secrets import database_password
 from bot.sender_order import SenderOrder
 from bot.services.base import Services
 from bot.telegram_http import bot_requests
 from bot.upstream import UpstreamPusher
 from reminders.scheduler import DeadlineScheduler
 from storage import members, meta, updates
-from storage.db import Database
+from storage.engine import AnyDatabase, database
 from storage.outbox import OutboxRow
 from storage.persistence import SqlitePersistence
 from storage.uow import UnitOfWork
@@ -48,7 +49,7 @@ CATCH_UP_WAIT = timedelta(minutes=1)
 
 
 def build_application(
-    config: Config, token: str, db: Database, clock: Clock | None = None, pace: Pace | None = None,
+    config: Config, token: str, db: AnyDatabase, clock: Clock | None = None, pace: Pace | None = None,
 ) -> DeskApplication:
     """Wire everything; the caller opens `db` first and drives the lifecycle (see Runtime)."""
     clock = clock or SystemClock()
@@ -128,7 +129,7 @@ class Runtime:
         self.token = token
         self.clock = clock or SystemClock()
         self.pace = pace  # the outbox's seconds (bot/pace.py); None: real ones
-        self.db = Database(db_path or config.database_path)
+        self.db = database(db_path or config.database_target, password=database_password())
         self.app: DeskApplication | None = None
         self._waiting: set[asyncio.Task[None]] = set()  # for the start-up backlog (cancelled at stop)
         self._releasing: asyncio.Task[None] | None = None  # deadlines firing after it (awaited at stop)

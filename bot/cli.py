@@ -22,7 +22,7 @@ from bot.i18n import TerminalTexts, Texts, terminal
 
 if TYPE_CHECKING:
     from bot.services.base import Services
-    from storage.db import Database
+    from storage.engine import AnyDatabase
 
 EXAMPLE = "dutydesk.example.toml"
 MAX_INVITE_EXPIRY = timedelta(days=365)
@@ -54,15 +54,18 @@ def _reason(exc: BaseException) -> str:
     return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
 
 
-async def _open_database(config: Config) -> Database:
-    from storage import db as store
+async def _open_database(config: Config) -> AnyDatabase:
+    import asyncpg
 
-    db = store.Database(config.database_path)
+    from bot.secrets import database_password
+    from storage.engine import database
+
+    db = database(config.database_target, password=database_password())
     try:
         return await db.open()
-    except (OSError, sqlite3.Error) as exc:
+    except (OSError, sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         await db.close()
-        raise Failed(_texts(config)("cli.database_failed", path=config.database_path, reason=_reason(exc))) from None
+        raise Failed(_texts(config)("cli.database_failed", path=db.path, reason=_reason(exc))) from None
 
 
 async def _open_services(config: Config) -> Services:
@@ -236,6 +239,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
         return backup_pg(args.path, url, t)
     from datetime import datetime
 
+    from storage import db as store
+
     dest = Path(args.path).expanduser()
     if dest.is_dir():  # like cp: into the directory, named by the database and the time
         dest = dest / f"{config.database_path.stem}-{datetime.now():%Y%m%d-%H%M%S}.sqlite3"
@@ -246,6 +251,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
     async def go() -> None:
         db = await _open_database(config)
         try:
+            assert isinstance(db, store.Database)  # PostgreSQL: pg_dump (see `dutydesk backup` on PostgreSQL)
             await db.backup(dest)
         except (OSError, sqlite3.Error) as exc:
             raise Failed(t("cli.backup_failed", path=dest, reason=_reason(exc))) from None

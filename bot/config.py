@@ -406,6 +406,17 @@ class Config:
         return ZoneInfo(self.general.timezone)
 
     @property
+    def database_url(self) -> str | None:
+        """The PostgreSQL address (its password comes from the environment), or None: a SQLite file."""
+        db = self.general.database
+        return db if db.startswith(("postgresql://", "postgres://")) else None
+
+    @property
+    def database_target(self) -> str:
+        """What storage.engine.database() opens: the PostgreSQL address or the SQLite file's path."""
+        return self.database_url or str(self.database_path)
+
+    @property
     def database_path(self) -> Path:
         p = Path(self.general.database)
         if not p.is_absolute() and self.source not in ("<defaults>", "<string>"):
@@ -432,6 +443,32 @@ def token_from_env(env: typing.Mapping[str, str] | None = None) -> str:
 _HEADER_RE = re.compile(r"^\s*(\[\[?)\s*([^\[\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY_LINE_RE = re.compile(r"^\s*([A-Za-z0-9_\-]+(?:\s*\.\s*[A-Za-z0-9_\-]+)*)\s*=")
 _INDEX_RE = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _check_database(database: str) -> None:
+    """A SQLite path, or a PostgreSQL address whose password is NOT in it (the file is not a secret)."""
+    if not database.strip():
+        raise _KeyError("general.database", "is empty: write a SQLite file name or a postgresql:// address")
+    if not database.startswith(("postgresql://", "postgres://")):
+        if "://" in database.split("?", 1)[0]:
+            raise _KeyError("general.database", "only postgresql:// addresses or SQLite file names are understood")
+        return
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        parts = urlsplit(database)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise _KeyError("general.database", f"bad PostgreSQL address: {exc}") from None
+    if parts.password is not None or "password" in parse_qs(parts.query):
+        raise _KeyError("general.database", "must not hold the password: set DUTYDESK_DATABASE_PASSWORD "
+                                            "(or DUTYDESK_DATABASE_PASSWORD_FILE) in the environment instead")
+    for schema in parse_qs(parts.query).get("search_path", []):
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", schema):
+            raise _KeyError("general.database", f"search_path {schema!r} is not a plain schema name"
+                                                " (letters, digits, _)")
+    if not parts.hostname and "host" not in parse_qs(parts.query):
+        raise _KeyError("general.database", "names no server: write e.g. postgresql://dutydesk@10.0.0.5:5432/dutydesk")
 
 
 def _key_path(key: str) -> list[str | int]:
@@ -558,6 +595,7 @@ def _validate(cfg: Config) -> None:
         ZoneInfo(cfg.general.timezone)
     except (ZoneInfoNotFoundError, ValueError):
         raise _KeyError("general.timezone", f"unknown time zone {cfg.general.timezone!r}") from None
+    _check_database(cfg.general.database)
     if cfg.general.language not in ("zh", "en"):
         raise _KeyError("general.language", "must be 'zh' or 'en'")
     if cfg.telegram.proxy and not re.match(r"(?i)(https?|socks5h?)://[^\s/]", cfg.telegram.proxy):

@@ -20,7 +20,7 @@ from bot.desk_bot import DeskBot
 from bot.pace import Pace, WallPace
 from bot.pacing import retry_seconds
 from storage import members, notices, outbox
-from storage.db import Database
+from storage.engine import AnyDatabase
 from storage.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ URGENT = ("incident",)
 
 class OutboxSender:
     def __init__(
-        self, db: Database, bot: DeskBot, now: Callable[[], datetime], *,
+        self, db: AnyDatabase, bot: DeskBot, now: Callable[[], datetime], *,
         max_retries: int = 8, batch: int = 60, urgent: tuple[str, ...] = URGENT, pace: Pace | None = None,
     ) -> None:
         self.db, self.bot, self._now = db, bot, now

@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import inspect
+import os
 import tempfile
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,6 +28,35 @@ from bot.services import registration
 from storage import outbox
 
 TOKEN = "123456:DEMO-TOKEN-not-secret"
+
+
+TEST_ENGINE_ENV = "DUTYDESK_TEST_ENGINE"
+TEST_PG_ENV = "DUTYDESK_TEST_PG"
+TEST_PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def test_server() -> str:
+    """The PostgreSQL server the tests use: DUTYDESK_TEST_PG, else the local one."""
+    return os.environ.get(TEST_PG_ENV) or TEST_PG_DEFAULT
+
+
+def scratch_schema(prefix: str = "desk") -> str:
+    """An address on the test server naming a fresh schema (PgDatabase creates it at open)."""
+    return f"{test_server()}?search_path={prefix}_{uuid.uuid4().hex[:12]}"
+
+
+async def drop_schema(target: str) -> None:
+    import asyncpg
+
+    from storage.pg import schema_of
+
+    schema = schema_of(target)
+    assert schema and schema.isidentifier()
+    conn = await asyncpg.connect(target.split("?", 1)[0])
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
 
 
 def demo_config(db_path: Path | str, base_url: str = "", base_file_url: str = "", **incident: Any) -> Config:
@@ -79,7 +110,7 @@ class Desk:
     def __init__(
         self, *, clock: Clock | None = None, db_path: Path | str | None = None, emulator: BotApiEmulator | None = None,
         config_overrides: dict[str, Any] | None = None, incident: dict[str, Any] | None = None,
-        pace: Pace | None = None,
+        pace: Pace | None = None, engine: str | None = None,
     ) -> None:
         self.clock = clock if clock is not None else FakeClock()
         # Telegram's seconds for the outbox: on a FakeClock its paced waits are skipped, not slept
@@ -90,6 +121,9 @@ class Desk:
             self._tmp = tempfile.TemporaryDirectory(prefix="dutydesk-")
             db_path = Path(self._tmp.name) / "desk.sqlite3"
         self.db_path = Path(db_path)
+        # DUTYDESK_TEST_ENGINE=postgresql: the same desk on PostgreSQL, in a schema of its own (dropped at stop).
+        postgres = (engine or os.environ.get(TEST_ENGINE_ENV, "")) == "postgresql"
+        self.db_target = scratch_schema() if self._tmp is not None and postgres else str(self.db_path)
         self.emu = emulator or BotApiEmulator(token=TOKEN, bot_username="dutydesk_bot")
         if isinstance(self.clock, FakeClock):  # messages are dated by the same clock as the bot's "now"
             fake = self.clock
@@ -112,7 +146,7 @@ class Desk:
     async def start(self) -> Desk:
         if self._own_emu and self.emu.port == 0:
             await self.emu.start()
-        config = demo_config(self.db_path, self.emu.base_url, self.emu.base_file_url, **self._incident)
+        config = demo_config(self.db_target, self.emu.base_url, self.emu.base_file_url, **self._incident)
         if self._overrides:
             config = config.replace(**self._overrides)
         self.config = _paced_like(config, self.emu.rate_limits)
@@ -121,7 +155,7 @@ class Desk:
 
     async def start_bot(self) -> None:
         assert self.config is not None
-        self.runtime = Runtime(self.config, self.emu.token, clock=self.clock, db_path=str(self.db_path), pace=self.pace)
+        self.runtime = Runtime(self.config, self.emu.token, clock=self.clock, db_path=self.db_target, pace=self.pace)
         await self.runtime.start(poll_interval=0.0)
         # Deadlines due at start-up fire once the updates queued while the bot was down were handled.
         await asyncio.wait_for(self.runtime.deps.scheduler.released.wait(), 30)
@@ -153,6 +187,32 @@ class Desk:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+        if self.on_postgres:
+            await drop_schema(self.db_target)
+
+    @property
+    def on_postgres(self) -> bool:
+        return self.db_target != str(self.db_path)
+
+    def sql(self) -> Any:
+        """A look into the database from outside the bot, as sqlite3 gives (bot/harness_sql.py)."""
+        if self.on_postgres:
+            from bot.harness_sql import PgSync
+
+            return PgSync(self.db_target)
+        import sqlite3
+
+        return sqlite3.connect(self.db_path)
+
+    def table_names(self) -> list[str]:
+        if self.on_postgres:
+            from storage.pg import schema_of
+
+            rows = self.sql().execute("SELECT table_name FROM information_schema.tables WHERE table_schema=?",
+                                      (schema_of(self.db_target),)).fetchall()
+        else:
+            rows = self.sql().execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+        return sorted(r[0] for r in rows)
 
     @property
     def services(self) -> Any:

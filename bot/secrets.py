@@ -98,3 +98,13 @@ def webhook_secret(env: Mapping[str, str] | None = None, *, given: str | None = 
                           "must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule), "
                           "e.g. the output of: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'")
     return secret
+
+
+DATABASE_PASSWORD_ENV = "DUTYDESK_DATABASE_PASSWORD"
+
+
+def database_password(env: Mapping[str, str] | None = None) -> str | None:
+    """The PostgreSQL password, never in the config file. None: the server needs none (trust, peer) or
+    libpq's own PGPASSWORD / ~/.pgpass supplies it (asyncpg reads both)."""
+    secret = read_secret(DATABASE_PASSWORD_ENV, env)
+    return secret.value if secret is not None else None

@@ -28,15 +28,15 @@ from telegram.ext import ContextTypes, Job, JobQueue
 
 from reminders.kinds import DeadlineHandler, WarnsOf
 from storage import deadlines
-from storage.db import Database
 from storage.deadlines import Deadline
+from storage.engine import AnyDatabase
 from storage.uow import Tx, UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
 class DeadlineScheduler:
-    def __init__(self, db: Database, uow: UnitOfWork, now: Callable[[], datetime]) -> None:
+    def __init__(self, db: AnyDatabase, uow: UnitOfWork, now: Callable[[], datetime]) -> None:
         self.db, self.uow, self._now = db, uow, now
         self._handlers: dict[str, DeadlineHandler] = {}
         self._warns_of: dict[str, WarnsOf] = {}

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
+from storage.conn import Conn, Row
 from storage.db import from_db, to_db
 
 ROBOT, SMS = "robot", "sms"
@@ -33,7 +32,7 @@ class ChannelRow:
     sent_at: datetime | None
 
 
-def _row(r: aiosqlite.Row) -> ChannelRow:
+def _row(r: Row) -> ChannelRow:
     return ChannelRow(r["id"], r["channel"], r["target"], r["member_id"], r["ref_kind"], r["ref_id"], r["tag"],
                       json.loads(r["payload"]), r["status"], r["attempts"], r["not_before"], r["error"],
                       from_db(r["created_at"]), from_db(r["sent_at"]))
@@ -44,47 +43,47 @@ def member_target(member_id: int) -> str:
 
 
 async def enqueue(
-    conn: aiosqlite.Connection, channel: str, target: str, payload: dict[str, Any], now: datetime, *,
+    conn: Conn, channel: str, target: str, payload: dict[str, Any], now: datetime, *,
     member_id: int | None = None, ref_kind: str = "", ref_id: int = 0, tag: str = "",
 ) -> bool:
     """Queue one message; False when the same message (channel, recipient, thing, tag) is queued or sent already."""
     cur = await conn.execute(
-        "INSERT OR IGNORE INTO channel_outbox(channel, target, member_id, ref_kind, ref_id, tag, payload, created_at)"
-        " VALUES (?,?,?,?,?,?,?,?)",
+        "INSERT INTO channel_outbox(channel, target, member_id, ref_kind, ref_id, tag, payload, created_at)"
+        " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
         (channel, target, member_id, ref_kind, ref_id, tag, json.dumps(payload, ensure_ascii=False), to_db(now)),
     )
     return cur.rowcount == 1
 
 
-async def pending(conn: aiosqlite.Connection, limit: int = 500) -> list[ChannelRow]:
+async def pending(conn: Conn, limit: int = 500) -> list[ChannelRow]:
     rows = await conn.execute_fetchall(
         "SELECT * FROM channel_outbox WHERE status='pending' ORDER BY id LIMIT ?", (limit,))
     return [_row(r) for r in rows]
 
 
-async def mark_sent(conn: aiosqlite.Connection, row_id: int, now: datetime) -> None:
+async def mark_sent(conn: Conn, row_id: int, now: datetime) -> None:
     await conn.execute("UPDATE channel_outbox SET status='sent', sent_at=?, attempts=attempts+1, error=NULL "
                        "WHERE id=?", (to_db(now), row_id))
 
 
-async def mark_retry(conn: aiosqlite.Connection, row_id: int, not_before: float, error: str, *,
+async def mark_retry(conn: Conn, row_id: int, not_before: float, error: str, *,
                      count: bool = True) -> None:
     await conn.execute("UPDATE channel_outbox SET attempts=attempts+?, not_before=?, error=? WHERE id=?",
                        (1 if count else 0, not_before, error[:500], row_id))
 
 
-async def mark_failed(conn: aiosqlite.Connection, row_id: int, error: str) -> None:
+async def mark_failed(conn: Conn, row_id: int, error: str) -> None:
     await conn.execute("UPDATE channel_outbox SET status='failed', attempts=attempts+1, error=? WHERE id=?",
                        (error[:500], row_id))
 
 
-async def mark_cancelled(conn: aiosqlite.Connection, row_id: int, reason: str) -> None:
+async def mark_cancelled(conn: Conn, row_id: int, reason: str) -> None:
     """Not sent, and never will be: kept with its reason (the history of who was told what stays)."""
     await conn.execute("UPDATE channel_outbox SET status='cancelled', error=? WHERE id=? AND status='pending'",
                        (reason[:500], row_id))
 
 
-async def cancel_pending(conn: aiosqlite.Connection, ref_kind: str, ref_id: int, tag_prefix: str,
+async def cancel_pending(conn: Conn, ref_kind: str, ref_id: int, tag_prefix: str,
                          reason: str) -> int:
     """The messages about a thing still waiting (held by backoff or pace) whose tag starts with
     `tag_prefix`: cancelled, not deleted. How many."""
@@ -94,18 +93,18 @@ async def cancel_pending(conn: aiosqlite.Connection, ref_kind: str, ref_id: int,
     return cur.rowcount
 
 
-async def for_ref(conn: aiosqlite.Connection, ref_kind: str, ref_id: int) -> list[ChannelRow]:
+async def for_ref(conn: Conn, ref_kind: str, ref_id: int) -> list[ChannelRow]:
     rows = await conn.execute_fetchall(
         "SELECT * FROM channel_outbox WHERE ref_kind=? AND ref_id=? ORDER BY id", (ref_kind, ref_id))
     return [_row(r) for r in rows]
 
 
-async def set_phone(conn: aiosqlite.Connection, member_id: int, phone: str | None) -> bool:
+async def set_phone(conn: Conn, member_id: int, phone: str | None) -> bool:
     cur = await conn.execute("UPDATE members SET phone=? WHERE id=?", (phone, member_id))
     return cur.rowcount == 1
 
 
-async def phones(conn: aiosqlite.Connection, member_ids: list[int]) -> dict[int, str]:
+async def phones(conn: Conn, member_ids: list[int]) -> dict[int, str]:
     """The phone numbers of those members who have one and are active: a deactivated member is sent nothing."""
     if not member_ids:
         return {}
@@ -116,7 +115,7 @@ async def phones(conn: aiosqlite.Connection, member_ids: list[int]) -> dict[int,
     return {r[0]: r[1] for r in rows}
 
 
-async def telegram_deliveries(conn: aiosqlite.Connection, ref_kind: str, ref_id: int,
+async def telegram_deliveries(conn: Conn, ref_kind: str, ref_id: int,
                               tags: tuple[str, ...]) -> list[tuple[int, str, datetime | None]]:
     """(chat_id, status, sent_at) of the Telegram messages of these tags about a thing, in the order queued."""
     marks = ",".join("?" * len(tags))

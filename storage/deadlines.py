@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
+from storage.conn import Conn, Row, insert_id
 from storage.db import from_db, to_db
 
 
@@ -23,25 +22,23 @@ class Deadline:
     payload: dict[str, Any]
 
 
-def _row(r: aiosqlite.Row) -> Deadline:
+def _row(r: Row) -> Deadline:
     due = from_db(r["due_at"])
     assert due is not None
     return Deadline(r["id"], r["kind"], r["ref_id"], r["stage"], due, json.loads(r["payload"]))
 
 
 async def add(
-    conn: aiosqlite.Connection, kind: str, ref_id: int, due_at: datetime, stage: str = "",
+    conn: Conn, kind: str, ref_id: int, due_at: datetime, stage: str = "",
     payload: dict[str, Any] | None = None,
 ) -> int:
-    cur = await conn.execute(
+    return await insert_id(conn,
         "INSERT INTO deadlines(kind, ref_id, stage, due_at, payload) VALUES (?,?,?,?,?)",
         (kind, ref_id, stage, to_db(due_at), json.dumps(payload or {}, ensure_ascii=False)),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
 
 
-async def add_many(conn: aiosqlite.Connection, rows: Sequence[tuple[str, int, datetime, str]]) -> None:
+async def add_many(conn: Conn, rows: Sequence[tuple[str, int, datetime, str]]) -> None:
     """(kind, ref_id, due_at, stage) rows without payload, in one statement."""
     await conn.executemany(
         "INSERT INTO deadlines(kind, ref_id, stage, due_at, payload) VALUES (?,?,?,?,'{}')",
@@ -49,7 +46,7 @@ async def add_many(conn: aiosqlite.Connection, rows: Sequence[tuple[str, int, da
     )
 
 
-async def due(conn: aiosqlite.Connection, now: datetime, limit: int = 500) -> list[Deadline]:
+async def due(conn: Conn, now: datetime, limit: int = 500) -> list[Deadline]:
     async with conn.execute(
         "SELECT * FROM deadlines WHERE fired_at IS NULL AND cancelled_at IS NULL AND due_at <= ? "
         "ORDER BY due_at, id LIMIT ?",
@@ -58,7 +55,7 @@ async def due(conn: aiosqlite.Connection, now: datetime, limit: int = 500) -> li
         return [_row(r) for r in await cur.fetchall()]
 
 
-async def due_after(conn: aiosqlite.Connection, d: Deadline, now: datetime) -> list[Deadline]:
+async def due_after(conn: Conn, d: Deadline, now: datetime) -> list[Deadline]:
     """Pending rows of `d`'s kind and reference planned after it and due by `now` (a later reminder)."""
     async with conn.execute(
         "SELECT * FROM deadlines WHERE kind=? AND ref_id=? AND fired_at IS NULL AND cancelled_at IS NULL "
@@ -68,7 +65,7 @@ async def due_after(conn: aiosqlite.Connection, d: Deadline, now: datetime) -> l
         return [_row(r) for r in await cur.fetchall()]
 
 
-async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
+async def next_due_at(conn: Conn) -> datetime | None:
     async with conn.execute(
         "SELECT min(due_at) FROM deadlines WHERE fired_at IS NULL AND cancelled_at IS NULL"
     ) as cur:
@@ -76,7 +73,7 @@ async def next_due_at(conn: aiosqlite.Connection) -> datetime | None:
     return from_db(row[0]) if row else None
 
 
-async def claim(conn: aiosqlite.Connection, deadline_id: int, now: datetime) -> bool:
+async def claim(conn: Conn, deadline_id: int, now: datetime) -> bool:
     """Mark fired; True only once per row, so a deadline's effects happen once."""
     cur = await conn.execute(
         "UPDATE deadlines SET fired_at=? WHERE id=? AND fired_at IS NULL AND cancelled_at IS NULL",
@@ -86,7 +83,7 @@ async def claim(conn: aiosqlite.Connection, deadline_id: int, now: datetime) -> 
 
 
 async def cancel(
-    conn: aiosqlite.Connection, kind: str, ref_id: int, now: datetime, stage: str | None = None
+    conn: Conn, kind: str, ref_id: int, now: datetime, stage: str | None = None
 ) -> int:
     sql = "UPDATE deadlines SET cancelled_at=? WHERE kind=? AND ref_id=? AND fired_at IS NULL AND cancelled_at IS NULL"
     params: list[object] = [to_db(now), kind, ref_id]
@@ -97,7 +94,7 @@ async def cancel(
     return cur.rowcount
 
 
-async def fired_count(conn: aiosqlite.Connection, kind: str | None = None) -> int:
+async def fired_count(conn: Conn, kind: str | None = None) -> int:
     sql = "SELECT count(*) FROM deadlines WHERE fired_at IS NOT NULL"
     params: tuple[object, ...] = ()
     if kind:
@@ -108,7 +105,7 @@ async def fired_count(conn: aiosqlite.Connection, kind: str | None = None) -> in
     return int(row[0]) if row else 0
 
 
-async def is_pending(conn: aiosqlite.Connection, kind: str, ref_id: int, stage: str) -> bool:
+async def is_pending(conn: Conn, kind: str, ref_id: int, stage: str) -> bool:
     """Is a row of this kind, thing and stage still waiting to fire?"""
     async with conn.execute(
         "SELECT 1 FROM deadlines WHERE kind=? AND ref_id=? AND stage=? AND fired_at IS NULL AND cancelled_at IS NULL",
@@ -117,7 +114,7 @@ async def is_pending(conn: aiosqlite.Connection, kind: str, ref_id: int, stage: 
         return await cur.fetchone() is not None
 
 
-async def pending_recurring(conn: aiosqlite.Connection, kinds: Iterable[str]) -> list[tuple[str, str]]:
+async def pending_recurring(conn: Conn, kinds: Iterable[str]) -> list[tuple[str, str]]:
     """(kind, stage) of the pending rows of these kinds in the deadline table."""
     ks = list(kinds)
     marks = ",".join("?" * len(ks))

@@ -15,8 +15,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
+from storage import sql as dialect
+from storage.conn import Conn
 from storage.db import from_db, to_db
 
 PARKED = "parked:"  # kind prefix of a dialogue set aside: parked:<dialogue name>
@@ -26,7 +26,7 @@ def parked_kind(dialogue: str) -> str:
     return PARKED + dialogue
 
 
-async def load_all(conn: aiosqlite.Connection, telegram_id: int) -> dict[str, tuple[dict[str, Any], datetime]]:
+async def load_all(conn: Conn, telegram_id: int) -> dict[str, tuple[dict[str, Any], datetime]]:
     """Every draft row of the person (kind → payload, when last written), in one trip."""
     rows = await conn.execute_fetchall(
         "SELECT kind, payload, updated_at FROM drafts WHERE telegram_id=?", (telegram_id,))
@@ -38,14 +38,14 @@ async def load_all(conn: aiosqlite.Connection, telegram_id: int) -> dict[str, tu
     return out
 
 
-async def load(conn: aiosqlite.Connection, telegram_id: int, kind: str) -> dict[str, Any]:
+async def load(conn: Conn, telegram_id: int, kind: str) -> dict[str, Any]:
     # execute_fetchall: one trip to the database thread (every dialogue step reads its draft).
     rows = list(await conn.execute_fetchall(
         "SELECT payload FROM drafts WHERE telegram_id=? AND kind=?", (telegram_id, kind)))
     return json.loads(rows[0][0]) if rows else {}
 
 
-async def load_many(conn: aiosqlite.Connection, telegram_id: int, kinds: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+async def load_many(conn: Conn, telegram_id: int, kinds: tuple[str, ...]) -> dict[str, dict[str, Any]]:
     """Several of the person's drafts in one trip; a kind without a row maps to {}."""
     rows = await conn.execute_fetchall(
         f"SELECT kind, payload FROM drafts WHERE telegram_id=? AND kind IN ({','.join('?' * len(kinds))})",
@@ -54,11 +54,11 @@ async def load_many(conn: aiosqlite.Connection, telegram_id: int, kinds: tuple[s
     return {k: found.get(k, {}) for k in kinds}
 
 
-async def save(conn: aiosqlite.Connection, telegram_id: int, kind: str, payload: dict[str, Any], now: datetime) -> None:
+async def save(conn: Conn, telegram_id: int, kind: str, payload: dict[str, Any], now: datetime) -> None:
     await save_many(conn, telegram_id, {kind: payload}, now)
 
 
-async def save_many(conn: aiosqlite.Connection, telegram_id: int, payloads: dict[str, dict[str, Any]],
+async def save_many(conn: Conn, telegram_id: int, payloads: dict[str, dict[str, Any]],
                     now: datetime) -> None:
     """Several of the person's drafts (kind → payload) in one statement."""
     at = to_db(now)
@@ -66,19 +66,19 @@ async def save_many(conn: aiosqlite.Connection, telegram_id: int, payloads: dict
         "INSERT INTO drafts(telegram_id, kind, payload, updated_at) VALUES "
         + ",".join(["(?,?,?,?)"] * len(payloads))
         + " ON CONFLICT(telegram_id, kind) DO UPDATE SET payload=excluded.payload, "
-        "updated_at=max(updated_at, excluded.updated_at)",
+        f"updated_at={dialect.greatest(conn, 'drafts.updated_at', 'excluded.updated_at')}",
         [v for kind, payload in payloads.items()
          for v in (telegram_id, kind, json.dumps(payload, ensure_ascii=False), at)],
     )
 
 
-async def last_answer(conn: aiosqlite.Connection, telegram_id: int) -> datetime | None:
+async def last_answer(conn: Conn, telegram_id: int) -> datetime | None:
     """When the person last sent an answer that is still in a draft (None: no draft)."""
     rows = list(await conn.execute_fetchall("SELECT max(updated_at) FROM drafts WHERE telegram_id=?", (telegram_id,)))
     return from_db(rows[0][0]) if rows else None
 
 
-async def drop(conn: aiosqlite.Connection, telegram_id: int, kind: str | None = None) -> None:
+async def drop(conn: Conn, telegram_id: int, kind: str | None = None) -> None:
     """One row, or (kind None: a dialogue ended) every row but the dialogues set aside."""
     if kind is None:
         await conn.execute("DELETE FROM drafts WHERE telegram_id=? AND substr(kind, 1, ?) <> ?",
@@ -87,7 +87,7 @@ async def drop(conn: aiosqlite.Connection, telegram_id: int, kind: str | None = 
         await conn.execute("DELETE FROM drafts WHERE telegram_id=? AND kind=?", (telegram_id, kind))
 
 
-async def park(conn: aiosqlite.Connection, telegram_id: int, dialogue: str, kinds: tuple[str, ...], state: int,
+async def park(conn: Conn, telegram_id: int, dialogue: str, kinds: tuple[str, ...], state: int,
                now: datetime) -> None:
     """Set the rows `kinds` aside as `parked:<dialogue>` with the step `state` (inside a transaction)."""
     found = await load_many(conn, telegram_id, kinds)
@@ -96,7 +96,7 @@ async def park(conn: aiosqlite.Connection, telegram_id: int, dialogue: str, kind
                        (telegram_id, *kinds))
 
 
-async def unpark(conn: aiosqlite.Connection, telegram_id: int, dialogue: str, now: datetime) -> int | None:
+async def unpark(conn: Conn, telegram_id: int, dialogue: str, now: datetime) -> int | None:
     """Put a parked dialogue's rows back (inside a transaction); the step it was on, None if none was parked."""
     parked = await load(conn, telegram_id, parked_kind(dialogue))
     if not parked:
@@ -114,7 +114,7 @@ async def unpark(conn: aiosqlite.Connection, telegram_id: int, dialogue: str, no
 DONE = "done_as"
 
 
-async def mark_done(conn: aiosqlite.Connection, telegram_id: int, kind: str, ref_id: int, now: datetime) -> None:
+async def mark_done(conn: Conn, telegram_id: int, kind: str, ref_id: int, now: datetime) -> None:
     await save(conn, telegram_id, kind, {DONE: ref_id}, now)
 
 

@@ -8,10 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.duty_log import AutoKind, Handover, LogLine
 from bot.domain.members import Role
+from storage.conn import Conn, Row, insert_id
 from storage.db import from_db, to_db
 
 
@@ -44,48 +43,46 @@ _ENTRY = ("SELECT l.*, m.name AS author, (SELECT count(*) FROM duty_log_photos p
           "FROM duty_log l JOIN members m ON m.id = l.author_id")
 
 
-def _entry(r: aiosqlite.Row) -> Entry:
+def _entry(r: Row) -> Entry:
     return Entry(id=r["id"], at=_dt(r["at"]), kind=r["kind"], source=r["source"], content=r["content"],
                  action=r["action"], pending=r["pending"], pending_done_at=from_db(r["pending_done_at"]),
                  author_id=r["author_id"], author=r["author"], photos=r["photos"])
 
 
-async def add_entry(conn: aiosqlite.Connection, *, at: datetime, kind: str, source: str, content: str, action: str,
+async def add_entry(conn: Conn, *, at: datetime, kind: str, source: str, content: str, action: str,
                     pending: str, author_id: int, photos: Iterable[str], now: datetime) -> int:
-    cur = await conn.execute(
-        "INSERT INTO duty_log(at, kind, source, content, action, pending, author_id, created_at) "
+    entry_id = await insert_id(
+        conn, "INSERT INTO duty_log(at, kind, source, content, action, pending, author_id, created_at) "
         "VALUES (?,?,?,?,?,?,?,?)", (to_db(at), kind, source, content, action, pending, author_id, to_db(now)))
-    entry_id = cur.lastrowid
-    assert entry_id is not None
     await conn.executemany("INSERT INTO duty_log_photos(entry_id, file_id) VALUES (?,?)",
                            [(entry_id, f) for f in photos])
     return entry_id
 
 
-async def entry(conn: aiosqlite.Connection, entry_id: int) -> Entry | None:
+async def entry(conn: Conn, entry_id: int) -> Entry | None:
     rows = list(await conn.execute_fetchall(f"{_ENTRY} WHERE l.id=?", (entry_id,)))
     return _entry(rows[0]) if rows else None
 
 
-async def entries_between(conn: aiosqlite.Connection, start: datetime, end: datetime) -> list[Entry]:
+async def entries_between(conn: Conn, start: datetime, end: datetime) -> list[Entry]:
     rows = await conn.execute_fetchall(f"{_ENTRY} WHERE l.at >= ? AND l.at < ? ORDER BY l.at, l.id",
                                        (to_db(start), to_db(end)))
     return [_entry(r) for r in rows]
 
 
-async def open_pending(conn: aiosqlite.Connection) -> list[Entry]:
+async def open_pending(conn: Conn) -> list[Entry]:
     rows = await conn.execute_fetchall(f"{_ENTRY} WHERE l.pending != '' AND l.pending_done_at IS NULL "
                                        "ORDER BY l.at, l.id")
     return [_entry(r) for r in rows]
 
 
-async def mark_done(conn: aiosqlite.Connection, entry_id: int, member_id: int, now: datetime) -> bool:
+async def mark_done(conn: Conn, entry_id: int, member_id: int, now: datetime) -> bool:
     cur = await conn.execute("UPDATE duty_log SET pending_done_at=?, pending_done_by=? WHERE id=? AND pending != '' "
                              "AND pending_done_at IS NULL", (to_db(now), member_id, entry_id))
     return cur.rowcount == 1
 
 
-async def photos(conn: aiosqlite.Connection, entry_id: int) -> list[str]:
+async def photos(conn: Conn, entry_id: int) -> list[str]:
     rows = await conn.execute_fetchall("SELECT file_id FROM duty_log_photos WHERE entry_id=? ORDER BY id", (entry_id,))
     return [r[0] for r in rows]
 
@@ -93,7 +90,7 @@ async def photos(conn: aiosqlite.Connection, entry_id: int) -> list[str]:
 # --- what reached the duty room by itself ---------------------------------------------------
 
 
-async def automatic(conn: aiosqlite.Connection, start: datetime, end: datetime) -> list[LogLine]:
+async def automatic(conn: Conn, start: datetime, end: datetime) -> list[LogLine]:
     """Incidents reported, escalations (迟报, 漏报, the forward reminder), forwards to the city office,
     and notices to or from the duty room, within [start, end)."""
     a, b = to_db(start), to_db(end)
@@ -131,7 +128,7 @@ async def automatic(conn: aiosqlite.Connection, start: datetime, end: datetime) 
     return sorted(out, key=lambda line: line.at)
 
 
-async def unsigned_urgent_notices(conn: aiosqlite.Connection) -> list[tuple[int, str, int, datetime | None]]:
+async def unsigned_urgent_notices(conn: Conn) -> list[tuple[int, str, int, datetime | None]]:
     """Urgent notices still waiting for receipts: (id, title, how many have not signed, deadline)."""
     rows = await conn.execute_fetchall(
         "SELECT n.id, n.title, n.due_at, count(*) AS missing FROM notices n JOIN notice_recipients r "
@@ -147,24 +144,22 @@ def _ids(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in text.split(",") if x)
 
 
-def _handover(r: aiosqlite.Row) -> Handover:
+def _handover(r: Row) -> Handover:
     return Handover(id=r["id"], at=_dt(r["at"]), outgoing=_ids(r["outgoing"]), incoming=_ids(r["incoming"]),
                     notes=r["notes"], handed_by=r["handed_by"], handed_at=from_db(r["handed_at"]),
                     taken_by=r["taken_by"], taken_at=from_db(r["taken_at"]), alerted_at=from_db(r["alerted_at"]))
 
 
-async def create_handover(conn: aiosqlite.Connection, at: datetime, outgoing: Iterable[int], incoming: Iterable[int],
+async def create_handover(conn: Conn, at: datetime, outgoing: Iterable[int], incoming: Iterable[int],
                           now: datetime) -> Handover | None:
     """The row for the shift change at `at`; None if it already exists (fired once)."""
-    cur = await conn.execute(
-        "INSERT OR IGNORE INTO handovers(at, outgoing, incoming, created_at) VALUES (?,?,?,?)",
-        (to_db(at), ",".join(map(str, outgoing)), ",".join(map(str, incoming)), to_db(now)))
-    if cur.rowcount != 1 or cur.lastrowid is None:
-        return None
-    return await handover(conn, cur.lastrowid)
+    rows = list(await conn.execute_fetchall(
+        "INSERT INTO handovers(at, outgoing, incoming, created_at) VALUES (?,?,?,?) ON CONFLICT DO NOTHING"
+        " RETURNING id", (to_db(at), ",".join(map(str, outgoing)), ",".join(map(str, incoming)), to_db(now))))
+    return await handover(conn, int(rows[0][0])) if rows else None
 
 
-async def waiting_to_be_taken(conn: aiosqlite.Connection, member_id: int) -> list[Handover]:
+async def waiting_to_be_taken(conn: Conn, member_id: int) -> list[Handover]:
     """Handovers not yet taken over with `member_id` among the incoming officers."""
     rows = await conn.execute_fetchall(
         "SELECT * FROM handovers WHERE taken_at IS NULL AND ',' || incoming || ',' LIKE ? ORDER BY id",
@@ -172,17 +167,17 @@ async def waiting_to_be_taken(conn: aiosqlite.Connection, member_id: int) -> lis
     return [_handover(r) for r in rows]
 
 
-async def handover(conn: aiosqlite.Connection, handover_id: int) -> Handover | None:
+async def handover(conn: Conn, handover_id: int) -> Handover | None:
     rows = list(await conn.execute_fetchall("SELECT * FROM handovers WHERE id=?", (handover_id,)))
     return _handover(rows[0]) if rows else None
 
 
-async def latest_handover(conn: aiosqlite.Connection) -> Handover | None:
+async def latest_handover(conn: Conn) -> Handover | None:
     rows = list(await conn.execute_fetchall("SELECT * FROM handovers ORDER BY id DESC LIMIT 1"))
     return _handover(rows[0]) if rows else None
 
 
-async def handovers_between(conn: aiosqlite.Connection, start: datetime, end: datetime) -> list[Handover]:
+async def handovers_between(conn: Conn, start: datetime, end: datetime) -> list[Handover]:
     """Handovers whose shift change, 交班 or 接班 falls within [start, end)."""
     a, b = to_db(start), to_db(end)
     rows = await conn.execute_fetchall(
@@ -191,26 +186,26 @@ async def handovers_between(conn: aiosqlite.Connection, start: datetime, end: da
     return [_handover(r) for r in rows]
 
 
-async def add_notes(conn: aiosqlite.Connection, handover_id: int, line: str) -> bool:
+async def add_notes(conn: Conn, handover_id: int, line: str) -> bool:
     """Appended while not yet handed over."""
-    cur = await conn.execute("UPDATE handovers SET notes = CASE WHEN notes = '' THEN ? ELSE notes || char(10) || ? END "
-                             "WHERE id=? AND handed_at IS NULL", (line, line, handover_id))
+    cur = await conn.execute("UPDATE handovers SET notes = CASE WHEN notes = '' THEN ? ELSE notes || ? END "
+                             "WHERE id=? AND handed_at IS NULL", (line, "\n" + line, handover_id))
     return cur.rowcount == 1
 
 
-async def set_handed(conn: aiosqlite.Connection, handover_id: int, member_id: int, now: datetime) -> bool:
+async def set_handed(conn: Conn, handover_id: int, member_id: int, now: datetime) -> bool:
     cur = await conn.execute("UPDATE handovers SET handed_by=?, handed_at=? WHERE id=? AND handed_at IS NULL",
                              (member_id, to_db(now), handover_id))
     return cur.rowcount == 1
 
 
-async def set_taken(conn: aiosqlite.Connection, handover_id: int, member_id: int, now: datetime) -> bool:
+async def set_taken(conn: Conn, handover_id: int, member_id: int, now: datetime) -> bool:
     cur = await conn.execute("UPDATE handovers SET taken_by=?, taken_at=? WHERE id=? AND taken_at IS NULL",
                              (member_id, to_db(now), handover_id))
     return cur.rowcount == 1
 
 
-async def set_alerted(conn: aiosqlite.Connection, handover_id: int, now: datetime) -> bool:
+async def set_alerted(conn: Conn, handover_id: int, now: datetime) -> bool:
     cur = await conn.execute("UPDATE handovers SET alerted_at=? WHERE id=? AND alerted_at IS NULL AND taken_at IS NULL",
                              (to_db(now), handover_id))
     return cur.rowcount == 1

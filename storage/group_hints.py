@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import aiosqlite
-
+from storage.conn import Conn
 from storage.db import to_db
 
 
-async def claim(conn: aiosqlite.Connection, chat_id: int, telegram_id: int, now: datetime, every: timedelta) -> bool:
+async def claim(conn: Conn, chat_id: int, telegram_id: int, now: datetime, every: timedelta) -> bool:
     """True (and noted) if this person was not told anything in this group within `every` of `now`.
     One statement, so two commands handled side by side cannot both win."""
     cur = await conn.execute(

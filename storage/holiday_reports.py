@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
+from storage.conn import Conn, Row, insert_id
 from storage.db import from_db, to_db
 
 
@@ -25,7 +24,7 @@ class HolidayReport:
     created_at: datetime
 
 
-def _report(r: aiosqlite.Row) -> HolidayReport:
+def _report(r: Row) -> HolidayReport:
     def dt(v: str) -> datetime:
         d = from_db(v)
         assert d is not None
@@ -37,25 +36,23 @@ def _report(r: aiosqlite.Row) -> HolidayReport:
                          created_at=dt(r["created_at"]))
 
 
-async def create(conn: aiosqlite.Connection, *, member_id: int, unit_code: str, start_at: datetime, end_at: datetime,
+async def create(conn: Conn, *, member_id: int, unit_code: str, start_at: datetime, end_at: datetime,
                  destination: str, contact: str, holidays: str, late: bool, now: datetime,
                  request_id: int | None = None) -> int:
-    cur = await conn.execute(
+    return await insert_id(conn,
         "INSERT INTO holiday_reports(member_id, unit_code, start_at, end_at, destination, contact, holidays, late, "
         "request_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (member_id, unit_code, to_db(start_at), to_db(end_at), destination, contact, holidays, int(late), request_id,
          to_db(now)),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
 
 
-async def get(conn: aiosqlite.Connection, report_id: int) -> HolidayReport | None:
+async def get(conn: Conn, report_id: int) -> HolidayReport | None:
     rows = list(await conn.execute_fetchall("SELECT * FROM holiday_reports WHERE id=?", (report_id,)))
     return _report(rows[0]) if rows else None
 
 
-async def between(conn: aiosqlite.Connection, start: datetime, end: datetime,
+async def between(conn: Conn, start: datetime, end: datetime,
                   unit_code: str | None = None, member_id: int | None = None) -> list[HolidayReport]:
     """Reports in force (not withdrawn) whose trip overlaps [start, end)."""
     sql = "SELECT * FROM holiday_reports WHERE withdrawn_at IS NULL AND start_at < ? AND end_at > ?"
@@ -70,7 +67,7 @@ async def between(conn: aiosqlite.Connection, start: datetime, end: datetime,
     return [_report(r) for r in rows]
 
 
-async def withdraw_for_request(conn: aiosqlite.Connection, request_id: int, now: datetime) -> None:
+async def withdraw_for_request(conn: Conn, request_id: int, now: datetime) -> None:
     """The leave request it came with was withdrawn: the trip is off."""
     await conn.execute("UPDATE holiday_reports SET withdrawn_at=? WHERE request_id=? AND withdrawn_at IS NULL",
                        (to_db(now), request_id))

@@ -5,31 +5,30 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.fact_versions import Facts, Version
+from storage.conn import Conn, Row
 from storage.db import from_db, to_db
 
 
-def _version(r: aiosqlite.Row) -> Version:
+def _version(r: Row) -> Version:
     at = from_db(r["at"])
     assert at is not None
     return Version(r["no"], at, r["actor_id"], r["via"], Facts.from_json(json.loads(r["facts"])))
 
 
-async def of(conn: aiosqlite.Connection, incident_id: int) -> list[Version]:
+async def of(conn: Conn, incident_id: int) -> list[Version]:
     rows = await conn.execute_fetchall(
         "SELECT * FROM incident_versions WHERE incident_id=? ORDER BY no", (incident_id,))
     return [_version(r) for r in rows]
 
 
-async def latest(conn: aiosqlite.Connection, incident_id: int) -> Version | None:
+async def latest(conn: Conn, incident_id: int) -> Version | None:
     rows = list(await conn.execute_fetchall(
         "SELECT * FROM incident_versions WHERE incident_id=? ORDER BY no DESC LIMIT 1", (incident_id,)))
     return _version(rows[0]) if rows else None
 
 
-async def add(conn: aiosqlite.Connection, incident_id: int, facts: Facts, actor_id: int | None, via: str,
+async def add(conn: Conn, incident_id: int, facts: Facts, actor_id: int | None, via: str,
               now: datetime) -> int:
     """The next version (number taken in the same statement); its number."""
     await conn.execute(
@@ -42,7 +41,7 @@ async def add(conn: aiosqlite.Connection, incident_id: int, facts: Facts, actor_
     return int(rows[0][0])
 
 
-async def counts(conn: aiosqlite.Connection, incident_ids: list[int]) -> dict[int, int]:
+async def counts(conn: Conn, incident_ids: list[int]) -> dict[int, int]:
     if not incident_ids:
         return {}
     marks = ",".join("?" * len(incident_ids))
@@ -52,7 +51,7 @@ async def counts(conn: aiosqlite.Connection, incident_ids: list[int]) -> dict[in
     return {r[0]: r[1] for r in rows}
 
 
-async def in_window(conn: aiosqlite.Connection, start: datetime, end: datetime) -> list[tuple[int, Version]]:
+async def in_window(conn: Conn, start: datetime, end: datetime) -> list[tuple[int, Version]]:
     """(incident_id, version) of every version of the incidents created in [start, end) — the export."""
     rows = await conn.execute_fetchall(
         "SELECT v.* FROM incident_versions v JOIN incidents i ON i.id = v.incident_id "

@@ -6,9 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.info import ADOPTED, InfoItem, InfoKind, Mark
+from storage.conn import Conn, Row, insert_id
 from storage.db import from_db, to_db
 
 
@@ -18,7 +17,7 @@ def _dt(v: str | None) -> datetime:
     return d
 
 
-def _item(r: aiosqlite.Row) -> InfoItem:
+def _item(r: Row) -> InfoItem:
     return InfoItem(
         id=r["id"], unit_code=r["unit_code"], author_id=r["author_id"], kind=InfoKind(r["kind"]), title=r["title"],
         body=r["body"], submitted_at=_dt(r["submitted_at"]), week_end=_dt(r["week_end"]), mark=Mark(r["mark"]),
@@ -27,38 +26,36 @@ def _item(r: aiosqlite.Row) -> InfoItem:
 
 
 async def create(
-    conn: aiosqlite.Connection, *, unit_code: str, author_id: int, kind: str, title: str, body: str,
+    conn: Conn, *, unit_code: str, author_id: int, kind: str, title: str, body: str,
     now: datetime, week_end: datetime,
 ) -> int:
-    cur = await conn.execute(
+    return await insert_id(conn,
         "INSERT INTO info_items(unit_code, author_id, kind, title, body, submitted_at, week_end)"
         " VALUES (?,?,?,?,?,?,?)",
         (unit_code, author_id, kind, title, body, to_db(now), to_db(week_end)),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
 
 
-async def get(conn: aiosqlite.Connection, item_id: int) -> InfoItem | None:
+async def get(conn: Conn, item_id: int) -> InfoItem | None:
     async with conn.execute("SELECT * FROM info_items WHERE id=?", (item_id,)) as cur:
         row = await cur.fetchone()
     return _item(row) if row else None
 
 
-async def add_attachments(conn: aiosqlite.Connection, item_id: int, files: Iterable[tuple[str, str]]) -> None:
+async def add_attachments(conn: Conn, item_id: int, files: Iterable[tuple[str, str]]) -> None:
     await conn.executemany(
         "INSERT INTO info_attachments(item_id, kind, file_id) VALUES (?,?,?)",
         [(item_id, kind, file_id) for kind, file_id in files],
     )
 
 
-async def attachments(conn: aiosqlite.Connection, item_id: int) -> list[tuple[str, str]]:
+async def attachments(conn: Conn, item_id: int) -> list[tuple[str, str]]:
     sql = "SELECT kind, file_id FROM info_attachments WHERE item_id=? ORDER BY id"
     async with conn.execute(sql, (item_id,)) as cur:
         return [(r[0], r[1]) for r in await cur.fetchall()]
 
 
-async def set_mark(conn: aiosqlite.Connection, item_id: int, mark: Mark, member_id: int, now: datetime) -> bool:
+async def set_mark(conn: Conn, item_id: int, mark: Mark, member_id: int, now: datetime) -> bool:
     """Record the office's mark; False when the item already carries that mark."""
     cur = await conn.execute(
         "UPDATE info_items SET mark=?, marked_by=?, marked_at=? WHERE id=? AND mark<>?",
@@ -67,7 +64,7 @@ async def set_mark(conn: aiosqlite.Connection, item_id: int, mark: Mark, member_
     return cur.rowcount == 1
 
 
-async def count_for_week(conn: aiosqlite.Connection, week_end: datetime) -> dict[str, int]:
+async def count_for_week(conn: Conn, week_end: datetime) -> dict[str, int]:
     """Items per unit counting towards the week that ends at `week_end`."""
     async with conn.execute(
         "SELECT unit_code, count(*) FROM info_items WHERE week_end=? GROUP BY unit_code", (to_db(week_end),)
@@ -76,17 +73,17 @@ async def count_for_week(conn: aiosqlite.Connection, week_end: datetime) -> dict
 
 
 async def record_week(
-    conn: aiosqlite.Connection, unit_code: str, week_end: datetime, submitted: int, quota: int, now: datetime
+    conn: Conn, unit_code: str, week_end: datetime, submitted: int, quota: int, now: datetime
 ) -> None:
     """Once per unit and week; a second close of the same week changes nothing."""
     await conn.execute(
-        "INSERT OR IGNORE INTO info_weeks(unit_code, week_end, submitted, quota, met, recorded_at)"
-        " VALUES (?,?,?,?,?,?)",
+        "INSERT INTO info_weeks(unit_code, week_end, submitted, quota, met, recorded_at)"
+        " VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING",
         (unit_code, to_db(week_end), submitted, quota, int(submitted >= quota), to_db(now)),
     )
 
 
-async def count_late_item(conn: aiosqlite.Connection, unit_code: str, week_end: datetime) -> None:
+async def count_late_item(conn: Conn, unit_code: str, week_end: datetime) -> None:
     """An item sent before its week closed but stored after the week was recorded (it waited in
     Telegram's queue): the recorded week counts it too. Nothing when the week is not recorded yet."""
     await conn.execute(
@@ -95,7 +92,7 @@ async def count_late_item(conn: aiosqlite.Connection, unit_code: str, week_end: 
     )
 
 
-async def short_weeks(conn: aiosqlite.Connection, week_end: datetime) -> list[tuple[str, int, int]]:
+async def short_weeks(conn: Conn, week_end: datetime) -> list[tuple[str, int, int]]:
     async with conn.execute(
         "SELECT unit_code, submitted, quota FROM info_weeks WHERE week_end=? AND met=0 ORDER BY unit_code",
         (to_db(week_end),),
@@ -103,7 +100,7 @@ async def short_weeks(conn: aiosqlite.Connection, week_end: datetime) -> list[tu
         return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
 
 
-async def submitted_between(conn: aiosqlite.Connection, start: datetime, end: datetime) -> dict[str, int]:
+async def submitted_between(conn: Conn, start: datetime, end: datetime) -> dict[str, int]:
     async with conn.execute(
         "SELECT unit_code, count(*) FROM info_items WHERE submitted_at>=? AND submitted_at<? GROUP BY unit_code",
         (to_db(start), to_db(end)),
@@ -111,7 +108,7 @@ async def submitted_between(conn: aiosqlite.Connection, start: datetime, end: da
         return {r[0]: r[1] for r in await cur.fetchall()}
 
 
-async def adopted_between(conn: aiosqlite.Connection, start: datetime, end: datetime) -> dict[str, dict[Mark, int]]:
+async def adopted_between(conn: Conn, start: datetime, end: datetime) -> dict[str, dict[Mark, int]]:
     """Adoptions per unit and level, counted in the month the office marked them."""
     marks = ",".join("?" * len(ADOPTED))
     async with conn.execute(
@@ -126,7 +123,7 @@ async def adopted_between(conn: aiosqlite.Connection, start: datetime, end: date
     return dict(out)
 
 
-async def weeks_between(conn: aiosqlite.Connection, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
+async def weeks_between(conn: Conn, start: datetime, end: datetime) -> dict[str, tuple[int, int]]:
     """(weeks met, weeks closed) per unit, for weeks whose deadline falls in [start, end)."""
     async with conn.execute(
         "SELECT unit_code, sum(met), count(*) FROM info_weeks WHERE week_end>=? AND week_end<? GROUP BY unit_code",

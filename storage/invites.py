@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.invites import Invite
+from storage.conn import Conn, Row
 from storage.db import from_db, to_db
 
 
-def _invite(row: aiosqlite.Row) -> Invite:
+def _invite(row: Row) -> Invite:
     created, expires = from_db(row["created_at"]), from_db(row["expires_at"])
     assert created is not None and expires is not None
     return Invite(
@@ -25,7 +24,7 @@ def _invite(row: aiosqlite.Row) -> Invite:
     )
 
 
-async def create(conn: aiosqlite.Connection, invite: Invite, created_by: int | None) -> None:
+async def create(conn: Conn, invite: Invite, created_by: int | None) -> None:
     await conn.execute(
         "INSERT INTO invites(code, unit_code, role, name, created_by, created_at, expires_at) VALUES (?,?,?,?,?,?,?)",
         (invite.code, invite.unit_code, invite.role, invite.name, created_by,
@@ -33,13 +32,13 @@ async def create(conn: aiosqlite.Connection, invite: Invite, created_by: int | N
     )
 
 
-async def get(conn: aiosqlite.Connection, code: str) -> Invite | None:
+async def get(conn: Conn, code: str) -> Invite | None:
     async with conn.execute("SELECT * FROM invites WHERE code=?", (code,)) as cur:
         row = await cur.fetchone()
     return _invite(row) if row else None
 
 
-async def mark_used(conn: aiosqlite.Connection, code: str, member_id: int, now: datetime) -> bool:
+async def mark_used(conn: Conn, code: str, member_id: int, now: datetime) -> bool:
     """True only for the one caller that wins the race for a single-use code."""
     cur = await conn.execute(
         "UPDATE invites SET used_at=?, used_by=? WHERE code=? AND used_at IS NULL",

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.domain.leave import LeaveStatus
+from storage.conn import Conn, Row, insert_id
 from storage.db import from_db, to_db
 
 
@@ -63,7 +62,7 @@ def _dt(v: str | None) -> datetime:
     return d
 
 
-def _request(r: aiosqlite.Row) -> LeaveRequest:
+def _request(r: Row) -> LeaveRequest:
     return LeaveRequest(
         id=r["id"], member_id=r["member_id"], unit_code=r["unit_code"], kind=r["kind"],
         start_at=_dt(r["start_at"]), end_at=_dt(r["end_at"]), destination=r["destination"],
@@ -75,34 +74,32 @@ def _request(r: aiosqlite.Row) -> LeaveRequest:
 
 
 async def create(
-    conn: aiosqlite.Connection, *, member_id: int, unit_code: str, kind: str, start_at: datetime, end_at: datetime,
+    conn: Conn, *, member_id: int, unit_code: str, kind: str, start_at: datetime, end_at: datetime,
     destination: str, leaves_city: bool, reason: str, standin_id: int | None, chain: str, holidays: str,
     now: datetime, filing: str = "request",
 ) -> int:
-    cur = await conn.execute(
+    return await insert_id(conn,
         "INSERT INTO leave_requests(member_id, unit_code, kind, start_at, end_at, destination, leaves_city, reason, "
         "standin_id, chain, holidays, created_at, filing) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (member_id, unit_code, kind, to_db(start_at), to_db(end_at), destination, int(leaves_city), reason,
          standin_id, chain, holidays, to_db(now), filing),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
 
 
-async def get(conn: aiosqlite.Connection, request_id: int) -> LeaveRequest | None:
+async def get(conn: Conn, request_id: int) -> LeaveRequest | None:
     async with conn.execute("SELECT * FROM leave_requests WHERE id=?", (request_id,)) as cur:
         row = await cur.fetchone()
     return _request(row) if row else None
 
 
-async def for_member(conn: aiosqlite.Connection, member_id: int, limit: int = 20) -> list[LeaveRequest]:
+async def for_member(conn: Conn, member_id: int, limit: int = 20) -> list[LeaveRequest]:
     async with conn.execute(
         "SELECT * FROM leave_requests WHERE member_id=? ORDER BY start_at DESC, id DESC LIMIT ?", (member_id, limit)
     ) as cur:
         return [_request(r) for r in await cur.fetchall()]
 
 
-async def live_for_member(conn: aiosqlite.Connection, member_id: int) -> list[LeaveRequest]:
+async def live_for_member(conn: Conn, member_id: int) -> list[LeaveRequest]:
     """Pending requests and approved leave not yet reported back: what a new request must not overlap."""
     async with conn.execute(
         "SELECT * FROM leave_requests WHERE member_id=? AND (status='pending' OR (status='approved' "
@@ -111,7 +108,7 @@ async def live_for_member(conn: aiosqlite.Connection, member_id: int) -> list[Le
         return [_request(r) for r in await cur.fetchall()]
 
 
-async def approved_between(conn: aiosqlite.Connection, start: datetime, end: datetime,
+async def approved_between(conn: Conn, start: datetime, end: datetime,
                            unit_code: str | None = None) -> list[LeaveRequest]:
     """Approved leave overlapping [start, end) whose member has not reported back before `start`."""
     sql = ("SELECT * FROM leave_requests WHERE status='approved' AND start_at < ? AND end_at > ? "
@@ -124,7 +121,7 @@ async def approved_between(conn: aiosqlite.Connection, start: datetime, end: dat
         return [_request(r) for r in await cur.fetchall()]
 
 
-async def overdue_back(conn: aiosqlite.Connection, unit_code: str | None = None) -> list[LeaveRequest]:
+async def overdue_back(conn: Conn, unit_code: str | None = None) -> list[LeaveRequest]:
     """Approved leave whose member was alerted as not having reported back, and still has not."""
     sql = "SELECT * FROM leave_requests WHERE status='approved' AND returned_at IS NULL AND back_alerted_at IS NOT NULL"
     params: list[object] = []
@@ -135,7 +132,7 @@ async def overdue_back(conn: aiosqlite.Connection, unit_code: str | None = None)
         return [_request(r) for r in await cur.fetchall()]
 
 
-async def away_now(conn: aiosqlite.Connection) -> dict[int, int | None]:
+async def away_now(conn: Conn) -> dict[int, int | None]:
     """Members whose approved leave is under way → their stand-in (or None)."""
     rows = await conn.execute_fetchall(
         "SELECT member_id, standin_id FROM leave_requests WHERE on_leave=1 ORDER BY start_at"
@@ -143,7 +140,7 @@ async def away_now(conn: aiosqlite.Connection) -> dict[int, int | None]:
     return {r[0]: r[1] for r in rows}
 
 
-async def set_status(conn: aiosqlite.Connection, request_id: int, status: LeaveStatus, now: datetime) -> bool:
+async def set_status(conn: Conn, request_id: int, status: LeaveStatus, now: datetime) -> bool:
     cur = await conn.execute(
         "UPDATE leave_requests SET status=?, decided_at=? WHERE id=? AND status='pending'",
         (status.value, to_db(now), request_id),
@@ -151,7 +148,7 @@ async def set_status(conn: aiosqlite.Connection, request_id: int, status: LeaveS
     return cur.rowcount == 1
 
 
-async def withdraw(conn: aiosqlite.Connection, request_id: int) -> bool:
+async def withdraw(conn: Conn, request_id: int) -> bool:
     """撤回: pending or approved and not reported back becomes cancelled (False if it was not)."""
     cur = await conn.execute(
         "UPDATE leave_requests SET status='cancelled', on_leave=0 WHERE id=? "
@@ -159,15 +156,15 @@ async def withdraw(conn: aiosqlite.Connection, request_id: int) -> bool:
     return cur.rowcount == 1
 
 
-async def set_step(conn: aiosqlite.Connection, request_id: int, step: int) -> None:
+async def set_step(conn: Conn, request_id: int, step: int) -> None:
     await conn.execute("UPDATE leave_requests SET step=? WHERE id=?", (step, request_id))
 
 
-async def set_on_leave(conn: aiosqlite.Connection, request_id: int, on_leave: bool) -> None:
+async def set_on_leave(conn: Conn, request_id: int, on_leave: bool) -> None:
     await conn.execute("UPDATE leave_requests SET on_leave=? WHERE id=?", (int(on_leave), request_id))
 
 
-async def mark_returned(conn: aiosqlite.Connection, request_id: int, now: datetime) -> bool:
+async def mark_returned(conn: Conn, request_id: int, now: datetime) -> bool:
     cur = await conn.execute(
         "UPDATE leave_requests SET returned_at=?, on_leave=0 WHERE id=? AND status='approved' AND returned_at IS NULL",
         (to_db(now), request_id),
@@ -175,7 +172,7 @@ async def mark_returned(conn: aiosqlite.Connection, request_id: int, now: dateti
     return cur.rowcount == 1
 
 
-async def mark_back_alerted(conn: aiosqlite.Connection, request_id: int, now: datetime) -> bool:
+async def mark_back_alerted(conn: Conn, request_id: int, now: datetime) -> bool:
     cur = await conn.execute(
         "UPDATE leave_requests SET back_alerted_at=? WHERE id=? AND back_alerted_at IS NULL AND returned_at IS NULL",
         (to_db(now), request_id),
@@ -186,20 +183,21 @@ async def mark_back_alerted(conn: aiosqlite.Connection, request_id: int, now: da
 # --- approvers ---------------------------------------------------------------------------
 
 
-async def add_approver(conn: aiosqlite.Connection, request_id: int, step: int, member_id: int,
+async def add_approver(conn: Conn, request_id: int, step: int, member_id: int,
                        on_behalf_of: int | None, now: datetime) -> None:
     await conn.execute(
-        "INSERT OR IGNORE INTO leave_approvers(request_id, step, member_id, on_behalf_of, asked_at) VALUES (?,?,?,?,?)",
+        "INSERT INTO leave_approvers(request_id, step, member_id, on_behalf_of, asked_at)"
+        " VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
         (request_id, step, member_id, on_behalf_of, to_db(now)),
     )
 
 
-def _approver(r: aiosqlite.Row) -> StepApprover:
+def _approver(r: Row) -> StepApprover:
     return StepApprover(r["request_id"], r["step"], r["member_id"], r["on_behalf_of"], _dt(r["asked_at"]),
                         r["decision"], r["comment"], from_db(r["decided_at"]))
 
 
-async def approvers(conn: aiosqlite.Connection, request_id: int, step: int | None = None) -> list[StepApprover]:
+async def approvers(conn: Conn, request_id: int, step: int | None = None) -> list[StepApprover]:
     sql = "SELECT * FROM leave_approvers WHERE request_id=?"
     params: list[object] = [request_id]
     if step is not None:
@@ -209,7 +207,7 @@ async def approvers(conn: aiosqlite.Connection, request_id: int, step: int | Non
         return [_approver(r) for r in await cur.fetchall()]
 
 
-async def decide(conn: aiosqlite.Connection, request_id: int, step: int, member_id: int, decision: str,
+async def decide(conn: Conn, request_id: int, step: int, member_id: int, decision: str,
                  comment: str | None, now: datetime) -> bool:
     """Record one approver's decision, once."""
     cur = await conn.execute(
@@ -220,7 +218,7 @@ async def decide(conn: aiosqlite.Connection, request_id: int, step: int, member_
     return cur.rowcount == 1
 
 
-async def pending_for(conn: aiosqlite.Connection, member_id: int) -> list[int]:
+async def pending_for(conn: Conn, member_id: int) -> list[int]:
     """Requests waiting for this member's decision at their current step."""
     async with conn.execute(
         "SELECT r.id FROM leave_requests r JOIN leave_approvers a ON a.request_id=r.id AND a.step=r.step "
@@ -232,7 +230,7 @@ async def pending_for(conn: aiosqlite.Connection, member_id: int) -> list[int]:
 # --- trail ----------------------------------------------------------------------------------
 
 
-async def add_event(conn: aiosqlite.Connection, request_id: int, now: datetime, actor_id: int | None, kind: str,
+async def add_event(conn: Conn, request_id: int, now: datetime, actor_id: int | None, kind: str,
                     **detail: Any) -> None:
     await conn.execute(
         "INSERT INTO leave_events(request_id, at, actor_id, kind, detail) VALUES (?,?,?,?,?)",
@@ -240,7 +238,7 @@ async def add_event(conn: aiosqlite.Connection, request_id: int, now: datetime, 
     )
 
 
-async def events(conn: aiosqlite.Connection, request_id: int) -> list[tuple[datetime, int | None, str, dict[str, Any]]]:
+async def events(conn: Conn, request_id: int) -> list[tuple[datetime, int | None, str, dict[str, Any]]]:
     async with conn.execute(
         "SELECT at, actor_id, kind, detail FROM leave_events WHERE request_id=? ORDER BY id", (request_id,)
     ) as cur:
@@ -250,7 +248,7 @@ async def events(conn: aiosqlite.Connection, request_id: int) -> list[tuple[date
 EXPORT_BY = ("created", "period")
 
 
-async def export(conn: aiosqlite.Connection, start: datetime, end: datetime,
+async def export(conn: Conn, start: datetime, end: datetime,
                  by: str = "created") -> list[dict[str, Any]]:
     """Requests for the statistics export, flat (times as stored, UTC ISO text).
 

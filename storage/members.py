@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-import aiosqlite
-
 from bot.config import Unit
 from bot.domain.members import Member, Role
+from storage import sql as dialect
+from storage.conn import Conn, Row, insert_id
 from storage.db import from_db, to_db
 
 
-async def sync_units(conn: aiosqlite.Connection, units: Iterable[Unit]) -> None:
+async def sync_units(conn: Conn, units: Iterable[Unit]) -> None:
     """Config is the source of units; rows keep history (members still point at old units)."""
     codes = []
     for u in units:
@@ -26,7 +26,7 @@ async def sync_units(conn: aiosqlite.Connection, units: Iterable[Unit]) -> None:
     await conn.execute(f"UPDATE units SET active=0 WHERE code NOT IN ({marks})", codes)
 
 
-def _member(row: aiosqlite.Row, roles: Iterable[str]) -> Member:
+def _member(row: Row, roles: Iterable[str]) -> Member:
     return Member(
         id=row["id"],
         telegram_id=row["telegram_id"],
@@ -39,20 +39,20 @@ def _member(row: aiosqlite.Row, roles: Iterable[str]) -> Member:
     )
 
 
-async def by_telegram_id(conn: aiosqlite.Connection, telegram_id: int) -> Member | None:
+async def by_telegram_id(conn: Conn, telegram_id: int) -> Member | None:
     # One query (member and roles joined): every update's guard() runs this (bench/throughput).
     found = await _many(conn, "m.telegram_id = ?", (telegram_id,))
     return found[0] if found else None
 
 
-async def by_id(conn: aiosqlite.Connection, member_id: int) -> Member | None:
+async def by_id(conn: Conn, member_id: int) -> Member | None:
     found = await _many(conn, "m.id = ?", (member_id,))
     return found[0] if found else None
 
 
-async def _many(conn: aiosqlite.Connection, where: str, params: tuple[object, ...]) -> list[Member]:
+async def _many(conn: Conn, where: str, params: tuple[object, ...]) -> list[Member]:
     sql = (
-        "SELECT m.*, group_concat(r.role) AS roles FROM members m "
+        f"SELECT m.*, {dialect.comma_list(conn, 'r.role')} AS roles FROM members m "
         "LEFT JOIN member_roles r ON r.member_id = m.id "
         f"WHERE {where} GROUP BY m.id ORDER BY m.unit_code, m.id"
     )
@@ -60,20 +60,20 @@ async def _many(conn: aiosqlite.Connection, where: str, params: tuple[object, ..
     return [_member(r, (r["roles"] or "").split(",") if r["roles"] else []) for r in rows]
 
 
-async def by_telegram_ids(conn: aiosqlite.Connection, telegram_ids: Iterable[int]) -> list[Member]:
+async def by_telegram_ids(conn: Conn, telegram_ids: Iterable[int]) -> list[Member]:
     """Those of `telegram_ids` who are members (active or not), in one query."""
     ids = list(dict.fromkeys(telegram_ids))
     return await _many(conn, f"m.telegram_id IN ({','.join('?' * len(ids)) or 'NULL'})", tuple(ids))
 
 
-async def all_members(conn: aiosqlite.Connection, unit_code: str | None = None) -> list[Member]:
+async def all_members(conn: Conn, unit_code: str | None = None) -> list[Member]:
     if unit_code:
         return await _many(conn, "m.unit_code = ?", (unit_code,))
     return await _many(conn, "1=1", ())
 
 
 async def with_roles(
-    conn: aiosqlite.Connection, roles: Iterable[Role], unit_code: str | None = None
+    conn: Conn, roles: Iterable[Role], unit_code: str | None = None
 ) -> list[Member]:
     """Active members holding any of `roles` (optionally in one unit)."""
     rs = [r.value for r in roles]
@@ -87,7 +87,7 @@ async def with_roles(
 
 
 async def create(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     *,
     telegram_id: int,
     name: str,
@@ -96,45 +96,43 @@ async def create(
     roles: Iterable[Role],
     now: datetime,
 ) -> Member:
-    cur = await conn.execute(
-        "INSERT INTO members(telegram_id, name, username, unit_code, created_at) VALUES (?,?,?,?,?)",
+    member_id = await insert_id(
+        conn, "INSERT INTO members(telegram_id, name, username, unit_code, created_at) VALUES (?,?,?,?,?)",
         (telegram_id, name, username, unit_code, to_db(now)),
     )
-    member_id = cur.lastrowid
-    assert member_id is not None
     await add_roles(conn, member_id, roles)
     member = await by_id(conn, member_id)
     assert member is not None
     return member
 
 
-async def add_roles(conn: aiosqlite.Connection, member_id: int, roles: Iterable[Role]) -> None:
+async def add_roles(conn: Conn, member_id: int, roles: Iterable[Role]) -> None:
     await conn.executemany(
-        "INSERT OR IGNORE INTO member_roles(member_id, role) VALUES (?,?)",
+        "INSERT INTO member_roles(member_id, role) VALUES (?,?) ON CONFLICT DO NOTHING",
         [(member_id, r.value) for r in roles],
     )
 
 
-async def set_active(conn: aiosqlite.Connection, member_id: int, active: bool, now: datetime) -> None:
+async def set_active(conn: Conn, member_id: int, active: bool, now: datetime) -> None:
     await conn.execute(
         "UPDATE members SET active=?, deactivated_at=? WHERE id=?",
         (int(active), None if active else to_db(now), member_id),
     )
 
 
-async def unit_names(conn: aiosqlite.Connection) -> dict[str, str]:
+async def unit_names(conn: Conn) -> dict[str, str]:
     async with conn.execute("SELECT code, name FROM units") as cur:
         return {r[0]: r[1] for r in await cur.fetchall()}
 
 
-async def audit(conn: aiosqlite.Connection, now: datetime, actor_id: int | None, action: str, detail: str = "") -> None:
+async def audit(conn: Conn, now: datetime, actor_id: int | None, action: str, detail: str = "") -> None:
     await conn.execute(
         "INSERT INTO audit_log(at, actor_id, action, detail) VALUES (?,?,?,?)",
         (to_db(now), actor_id, action, detail),
     )
 
 
-async def set_roles(conn: aiosqlite.Connection, member_id: int, roles: Iterable[Role]) -> None:
+async def set_roles(conn: Conn, member_id: int, roles: Iterable[Role]) -> None:
     """The member holds exactly `roles` from now on."""
     await conn.execute("DELETE FROM member_roles WHERE member_id=?", (member_id,))
     await add_roles(conn, member_id, roles)
@@ -143,7 +141,7 @@ async def set_roles(conn: aiosqlite.Connection, member_id: int, roles: Iterable[
 # --- members to review after a role split (migration 0013: unit chiefs) --------------------
 
 
-async def review_untold(conn: aiosqlite.Connection) -> list[tuple[Member, str]]:
+async def review_untold(conn: Conn) -> list[tuple[Member, str]]:
     """Members still on the review list and not yet shown to the admins, with why."""
     rows = await conn.execute_fetchall("SELECT member_id, reason FROM role_review WHERE told_at IS NULL "
                                        "ORDER BY member_id")
@@ -155,11 +153,11 @@ async def review_untold(conn: aiosqlite.Connection) -> list[tuple[Member, str]]:
     return out
 
 
-async def review_told(conn: aiosqlite.Connection, member_ids: Iterable[int], now: datetime) -> None:
+async def review_told(conn: Conn, member_ids: Iterable[int], now: datetime) -> None:
     await conn.executemany("UPDATE role_review SET told_at=? WHERE member_id=?",
                            [(to_db(now), i) for i in member_ids])
 
 
-async def review_done(conn: aiosqlite.Connection, member_id: int) -> None:
+async def review_done(conn: Conn, member_id: int) -> None:
     """An admin set the member's roles: nothing left to review."""
     await conn.execute("DELETE FROM role_review WHERE member_id=?", (member_id,))

@@ -3,16 +3,16 @@ username, written at start-up from getMe, read by the command line (`dutydesk in
 
 from __future__ import annotations
 
-import aiosqlite
+from storage.conn import Conn
 
 BOT_USERNAME = "bot_username"
 
 
-async def put(conn: aiosqlite.Connection, key: str, value: str) -> None:
+async def put(conn: Conn, key: str, value: str) -> None:
     await conn.execute("INSERT INTO desk_meta(key, value) VALUES (?,?) "
                        "ON CONFLICT(key) DO UPDATE SET value=excluded.value", (key, value))
 
 
-async def get(conn: aiosqlite.Connection, key: str) -> str | None:
+async def get(conn: Conn, key: str) -> str | None:
     rows = list(await conn.execute_fetchall("SELECT value FROM desk_meta WHERE key = ?", (key,)))
     return str(rows[0][0]) if rows else None

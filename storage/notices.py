@@ -6,9 +6,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain.notices import AudienceSpec, NoticeKind, Receipt
+from storage.conn import Conn, Row, insert_id
 from storage.db import from_db, to_db
 
 
@@ -45,7 +44,7 @@ class BoundGroup:
     can_pin: bool
 
 
-def _notice(r: aiosqlite.Row) -> Notice:
+def _notice(r: Row) -> Notice:
     created = from_db(r["created_at"])
     assert created is not None
     return Notice(
@@ -59,28 +58,26 @@ def _notice(r: aiosqlite.Row) -> Notice:
 
 
 async def create(
-    conn: aiosqlite.Connection, *, kind: NoticeKind, sender_id: int, unit_code: str, title: str, body: str,
+    conn: Conn, *, kind: NoticeKind, sender_id: int, unit_code: str, title: str, body: str,
     urgent: bool, receipt_required: bool, audience: AudienceSpec, now: datetime, due_at: datetime | None,
     meeting_at: datetime | None = None, meeting_place: str | None = None, classification: str = "none",
 ) -> int:
-    cur = await conn.execute(
+    return await insert_id(conn,
         "INSERT INTO notices(kind, sender_id, unit_code, title, body, urgent, receipt_required, audience, "
         "created_at, due_at, meeting_at, meeting_place, classification) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (kind.value, sender_id, unit_code, title, body, int(urgent), int(receipt_required),
          json.dumps(audience.to_dict(), ensure_ascii=False), to_db(now), to_db(due_at), to_db(meeting_at),
          meeting_place, classification),
     )
-    assert cur.lastrowid is not None
-    return cur.lastrowid
 
 
-async def get(conn: aiosqlite.Connection, notice_id: int) -> Notice | None:
+async def get(conn: Conn, notice_id: int) -> Notice | None:
     async with conn.execute("SELECT * FROM notices WHERE id=?", (notice_id,)) as cur:
         row = await cur.fetchone()
     return _notice(row) if row else None
 
 
-async def recent(conn: aiosqlite.Connection, sender_id: int | None, limit: int = 5) -> list[Notice]:
+async def recent(conn: Conn, sender_id: int | None, limit: int = 5) -> list[Notice]:
     """The latest notices of one sender (None: everyone's)."""
     sql, params = "SELECT * FROM notices", ()  # type: tuple[str, tuple[object, ...]]
     if sender_id is not None:
@@ -89,26 +86,26 @@ async def recent(conn: aiosqlite.Connection, sender_id: int | None, limit: int =
         return [_notice(r) for r in await cur.fetchall()]
 
 
-async def set_status_message(conn: aiosqlite.Connection, notice_id: int, outbox_id: int) -> None:
+async def set_status_message(conn: Conn, notice_id: int, outbox_id: int) -> None:
     await conn.execute("UPDATE notices SET status_outbox_id=? WHERE id=?", (outbox_id, notice_id))
 
 
-async def set_resent(conn: aiosqlite.Connection, notice_id: int, now: datetime) -> None:
+async def set_resent(conn: Conn, notice_id: int, now: datetime) -> None:
     await conn.execute("UPDATE notices SET last_resend_at=? WHERE id=?", (to_db(now), notice_id))
 
 
-async def finish(conn: aiosqlite.Connection, notice_id: int, now: datetime) -> bool:
+async def finish(conn: Conn, notice_id: int, now: datetime) -> bool:
     cur = await conn.execute("UPDATE notices SET finished_at=? WHERE id=? AND finished_at IS NULL",
                              (to_db(now), notice_id))
     return cur.rowcount == 1
 
 
-async def add_attachment(conn: aiosqlite.Connection, notice_id: int, kind: str, file_id: str) -> None:
+async def add_attachment(conn: Conn, notice_id: int, kind: str, file_id: str) -> None:
     await conn.execute("INSERT INTO notice_attachments(notice_id, kind, file_id) VALUES (?,?,?)",
                        (notice_id, kind, file_id))
 
 
-async def attachments(conn: aiosqlite.Connection, notice_id: int) -> list[tuple[str, str]]:
+async def attachments(conn: Conn, notice_id: int) -> list[tuple[str, str]]:
     async with conn.execute("SELECT kind, file_id FROM notice_attachments WHERE notice_id=? ORDER BY id",
                             (notice_id,)) as cur:
         return [(r[0], r[1]) for r in await cur.fetchall()]
@@ -117,17 +114,17 @@ async def attachments(conn: aiosqlite.Connection, notice_id: int) -> list[tuple[
 # --- recipients -----------------------------------------------------------------------
 
 
-async def add_recipients(conn: aiosqlite.Connection, notice_id: int,
+async def add_recipients(conn: Conn, notice_id: int,
                          rows: list[tuple[int, str, int, bool]]) -> None:
     """rows: (member_id, unit_code, asked_id, on_leave)."""
     await conn.executemany(
-        "INSERT OR IGNORE INTO notice_recipients(notice_id, member_id, unit_code, asked_id, on_leave) "
-        "VALUES (?,?,?,?,?)",
+        "INSERT INTO notice_recipients(notice_id, member_id, unit_code, asked_id, on_leave) "
+        "VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING",
         [(notice_id, m, u, a, int(leave)) for m, u, a, leave in rows],
     )
 
 
-async def receipts(conn: aiosqlite.Connection, notice_id: int) -> list[Receipt]:
+async def receipts(conn: Conn, notice_id: int) -> list[Receipt]:
     async with conn.execute(
         "SELECT r.*, m.name AS name, a.name AS asked_name FROM notice_recipients r "
         "JOIN members m ON m.id = r.member_id JOIN members a ON a.id = r.asked_id "
@@ -139,7 +136,7 @@ async def receipts(conn: aiosqlite.Connection, notice_id: int) -> list[Receipt]:
                     attendance=r["attendance"], attendance_note=r["attendance_note"]) for r in rows]
 
 
-async def open_asked_of(conn: aiosqlite.Connection, member_id: int) -> list[int]:
+async def open_asked_of(conn: Conn, member_id: int) -> list[int]:
     """Notices still collecting receipts (before their deadline) with a receipt asked of this member
     and not yet given."""
     async with conn.execute(
@@ -150,7 +147,7 @@ async def open_asked_of(conn: aiosqlite.Connection, member_id: int) -> list[int]
         return [r[0] for r in await cur.fetchall()]
 
 
-async def ask_instead(conn: aiosqlite.Connection, notice_id: int, unit_code: str, gone_id: int, asked_id: int) -> None:
+async def ask_instead(conn: Conn, notice_id: int, unit_code: str, gone_id: int, asked_id: int) -> None:
     """The receipts of `unit_code` asked of `gone_id` and not given are asked of `asked_id` instead."""
     await conn.execute(
         "UPDATE notice_recipients SET asked_id=? WHERE notice_id=? AND unit_code=? AND asked_id=? AND acked_at IS NULL",
@@ -158,13 +155,13 @@ async def ask_instead(conn: aiosqlite.Connection, notice_id: int, unit_code: str
     )
 
 
-async def is_asked(conn: aiosqlite.Connection, notice_id: int, member_id: int) -> bool:
+async def is_asked(conn: Conn, notice_id: int, member_id: int) -> bool:
     async with conn.execute("SELECT 1 FROM notice_recipients WHERE notice_id=? AND asked_id=? LIMIT 1",
                             (notice_id, member_id)) as cur:
         return await cur.fetchone() is not None
 
 
-async def acknowledge(conn: aiosqlite.Connection, notice_id: int, asked_id: int, now: datetime) -> int:
+async def acknowledge(conn: Conn, notice_id: int, asked_id: int, now: datetime) -> int:
     """Sign for every row this person answers for; returns how many were newly signed."""
     cur = await conn.execute(
         "UPDATE notice_recipients SET acked_at=? WHERE notice_id=? AND asked_id=? AND acked_at IS NULL",
@@ -173,7 +170,7 @@ async def acknowledge(conn: aiosqlite.Connection, notice_id: int, asked_id: int,
     return cur.rowcount
 
 
-async def answer_attendance(conn: aiosqlite.Connection, notice_id: int, asked_id: int, answer: str,
+async def answer_attendance(conn: Conn, notice_id: int, asked_id: int, answer: str,
                             note: str | None, now: datetime) -> int:
     cur = await conn.execute(
         "UPDATE notice_recipients SET attendance=?, attendance_note=?, acked_at=coalesce(acked_at, ?) "
@@ -183,17 +180,18 @@ async def answer_attendance(conn: aiosqlite.Connection, notice_id: int, asked_id
     return cur.rowcount
 
 
-async def mark_reminded(conn: aiosqlite.Connection, notice_id: int, asked_ids: list[int]) -> None:
+async def mark_reminded(conn: Conn, notice_id: int, asked_ids: list[int]) -> None:
     await conn.executemany(
         "UPDATE notice_recipients SET reminded=reminded+1 WHERE notice_id=? AND asked_id=? AND acked_at IS NULL",
         [(notice_id, a) for a in asked_ids],
     )
 
 
-async def delivery_counts(conn: aiosqlite.Connection, notice_id: int, tag: str) -> tuple[int, int, int]:
+async def delivery_counts(conn: Conn, notice_id: int, tag: str) -> tuple[int, int, int]:
     """(sent, failed, total) of a notice's outbox rows with `tag`."""
     async with conn.execute(
-        "SELECT count(*), sum(status='sent'), sum(status='failed') FROM outbox "
+        "SELECT count(*), sum(CASE WHEN status='sent' THEN 1 ELSE 0 END),"
+        " sum(CASE WHEN status='failed' THEN 1 ELSE 0 END) FROM outbox "
         "WHERE ref_kind='notice' AND ref_id=? AND tag=?", (notice_id, tag),
     ) as cur:
         row = await cur.fetchone()
@@ -204,11 +202,11 @@ async def delivery_counts(conn: aiosqlite.Connection, notice_id: int, tag: str) 
 # --- groups ---------------------------------------------------------------------------
 
 
-def _group(r: aiosqlite.Row) -> BoundGroup:
+def _group(r: Row) -> BoundGroup:
     return BoundGroup(chat_id=r["chat_id"], title=r["title"], unit_code=r["unit_code"], can_pin=bool(r["can_pin"]))
 
 
-async def bind_group(conn: aiosqlite.Connection, chat_id: int, title: str, unit_code: str | None, can_pin: bool,
+async def bind_group(conn: Conn, chat_id: int, title: str, unit_code: str | None, can_pin: bool,
                      member_id: int, now: datetime) -> None:
     await conn.execute(
         "INSERT INTO bound_groups(chat_id, title, unit_code, can_pin, bound_by, bound_at, active) "
@@ -219,7 +217,7 @@ async def bind_group(conn: aiosqlite.Connection, chat_id: int, title: str, unit_
     )
 
 
-async def move_group(conn: aiosqlite.Connection, old_chat_id: int, new_chat_id: int) -> bool:
+async def move_group(conn: Conn, old_chat_id: int, new_chat_id: int) -> bool:
     """The group's binding, posts and receipts under its new chat id; False if not bound or already moved."""
     cur = await conn.execute(
         "UPDATE bound_groups SET chat_id=? WHERE chat_id=? "
@@ -231,18 +229,18 @@ async def move_group(conn: aiosqlite.Connection, old_chat_id: int, new_chat_id: 
     return True
 
 
-async def unbind_group(conn: aiosqlite.Connection, chat_id: int) -> bool:
+async def unbind_group(conn: Conn, chat_id: int) -> bool:
     cur = await conn.execute("UPDATE bound_groups SET active=0 WHERE chat_id=? AND active=1", (chat_id,))
     return cur.rowcount == 1
 
 
-async def group(conn: aiosqlite.Connection, chat_id: int) -> BoundGroup | None:
+async def group(conn: Conn, chat_id: int) -> BoundGroup | None:
     async with conn.execute("SELECT * FROM bound_groups WHERE chat_id=? AND active=1", (chat_id,)) as cur:
         row = await cur.fetchone()
     return _group(row) if row else None
 
 
-async def groups(conn: aiosqlite.Connection, unit_code: str | None = None) -> list[BoundGroup]:
+async def groups(conn: Conn, unit_code: str | None = None) -> list[BoundGroup]:
     """Active bound groups; with `unit_code`, only that unit's."""
     sql, params = "SELECT * FROM bound_groups WHERE active=1", ()  # type: tuple[str, tuple[object, ...]]
     if unit_code is not None:
@@ -251,33 +249,34 @@ async def groups(conn: aiosqlite.Connection, unit_code: str | None = None) -> li
         return [_group(r) for r in await cur.fetchall()]
 
 
-async def add_group_post(conn: aiosqlite.Connection, notice_id: int, chat_id: int, outbox_id: int) -> None:
-    await conn.execute("INSERT OR IGNORE INTO notice_group_posts(notice_id, chat_id, outbox_id) VALUES (?,?,?)",
+async def add_group_post(conn: Conn, notice_id: int, chat_id: int, outbox_id: int) -> None:
+    await conn.execute("INSERT INTO notice_group_posts(notice_id, chat_id, outbox_id)"
+                       " VALUES (?,?,?) ON CONFLICT DO NOTHING",
                        (notice_id, chat_id, outbox_id))
 
 
-async def posted_to(conn: aiosqlite.Connection, notice_id: int, chat_id: int) -> bool:
+async def posted_to(conn: Conn, notice_id: int, chat_id: int) -> bool:
     async with conn.execute("SELECT 1 FROM notice_group_posts WHERE notice_id=? AND chat_id=?",
                             (notice_id, chat_id)) as cur:
         return await cur.fetchone() is not None
 
 
-async def group_posts(conn: aiosqlite.Connection, notice_id: int) -> list[int]:
+async def group_posts(conn: Conn, notice_id: int) -> list[int]:
     async with conn.execute("SELECT chat_id FROM notice_group_posts WHERE notice_id=? ORDER BY chat_id",
                             (notice_id,)) as cur:
         return [r[0] for r in await cur.fetchall()]
 
 
-async def add_group_receipt(conn: aiosqlite.Connection, notice_id: int, chat_id: int, telegram_id: int, name: str,
+async def add_group_receipt(conn: Conn, notice_id: int, chat_id: int, telegram_id: int, name: str,
                             member_id: int | None, now: datetime) -> bool:
     cur = await conn.execute(
-        "INSERT OR IGNORE INTO notice_group_receipts(notice_id, chat_id, telegram_id, name, member_id, acked_at) "
-        "VALUES (?,?,?,?,?,?)", (notice_id, chat_id, telegram_id, name, member_id, to_db(now)),
+        "INSERT INTO notice_group_receipts(notice_id, chat_id, telegram_id, name, member_id, acked_at) "
+        "VALUES (?,?,?,?,?,?) ON CONFLICT DO NOTHING", (notice_id, chat_id, telegram_id, name, member_id, to_db(now)),
     )
     return cur.rowcount == 1
 
 
-async def group_receipts(conn: aiosqlite.Connection, notice_id: int) -> list[tuple[int, str, datetime]]:
+async def group_receipts(conn: Conn, notice_id: int) -> list[tuple[int, str, datetime]]:
     """(chat_id, name, acked_at) in order of pressing."""
     async with conn.execute(
         "SELECT chat_id, name, acked_at FROM notice_group_receipts WHERE notice_id=? ORDER BY acked_at, telegram_id",
@@ -287,7 +286,7 @@ async def group_receipts(conn: aiosqlite.Connection, notice_id: int) -> list[tup
     return [(r[0], r[1], from_db(r[2]) or datetime.min) for r in rows]
 
 
-async def member_units(conn: aiosqlite.Connection, member_ids: list[int]) -> dict[int, str]:
+async def member_units(conn: Conn, member_ids: list[int]) -> dict[int, str]:
     if not member_ids:
         return {}
     marks = ",".join("?" * len(member_ids))

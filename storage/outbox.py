@@ -8,8 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
+from storage.conn import Conn, Row
 from storage.db import to_db
 
 SEND_MESSAGE = "send_message"
@@ -38,7 +37,7 @@ class OutboxRow:
 
 
 async def enqueue_many(
-    conn: aiosqlite.Connection,
+    conn: Conn,
     chat_ids: Sequence[int],
     *,
     method: str,
@@ -65,7 +64,7 @@ async def enqueue_many(
     return out
 
 
-def _row(r: aiosqlite.Row) -> OutboxRow:
+def _row(r: Row) -> OutboxRow:
     return OutboxRow(
         id=r["id"], chat_id=r["chat_id"], method=r["method"], payload=json.loads(r["payload"]),
         ref_kind=r["ref_kind"], ref_id=r["ref_id"], tag=r["tag"], attempts=r["attempts"],
@@ -73,18 +72,19 @@ def _row(r: aiosqlite.Row) -> OutboxRow:
     )
 
 
-async def pending(conn: aiosqlite.Connection, limit: int = 500, urgent: tuple[str, ...] = ()) -> list[OutboxRow]:
+async def pending(conn: Conn, limit: int = 500, urgent: tuple[str, ...] = ()) -> list[OutboxRow]:
     """Rows to send: those about the `urgent` ref kinds first, then in the order queued."""
     marks = ",".join("?" * len(urgent)) or "NULL"
     rows = await conn.execute_fetchall(
-        f"SELECT * FROM outbox WHERE status='pending' ORDER BY coalesce(ref_kind IN ({marks}), 0) DESC, id LIMIT ?",
+        f"SELECT * FROM outbox WHERE status='pending' ORDER BY CASE WHEN ref_kind IN ({marks}) THEN 0 ELSE 1 END, id"
+        " LIMIT ?",
         (*urgent, limit),
     )
     return [_row(r) for r in rows]
 
 
 async def sent_messages(
-    conn: aiosqlite.Connection, ref_kind: str, ref_id: int, tag: str
+    conn: Conn, ref_kind: str, ref_id: int, tag: str
 ) -> list[OutboxRow]:
     """Messages already delivered for a thing (e.g. every alert of an incident), to edit them."""
     async with conn.execute(
@@ -94,46 +94,46 @@ async def sent_messages(
         return [_row(r) for r in await cur.fetchall()]
 
 
-async def message_id_of(conn: aiosqlite.Connection, outbox_id: int) -> tuple[str, int | None]:
+async def message_id_of(conn: Conn, outbox_id: int) -> tuple[str, int | None]:
     # One trip, the statement run to its end: a cursor left open between trips would hold the
     # reader connection's snapshot for every read interleaved there (the sender's pass among them).
     rows = list(await conn.execute_fetchall("SELECT status, message_id FROM outbox WHERE id=?", (outbox_id,)))
     return (rows[0][0], rows[0][1]) if rows else ("failed", None)
 
 
-async def chat_of(conn: aiosqlite.Connection, outbox_id: int) -> int | None:
+async def chat_of(conn: Conn, outbox_id: int) -> int | None:
     rows = list(await conn.execute_fetchall("SELECT chat_id FROM outbox WHERE id=?", (outbox_id,)))
     return int(rows[0][0]) if rows else None
 
 
-async def mark_sent(conn: aiosqlite.Connection, outbox_id: int, message_id: int | None, now: datetime) -> None:
+async def mark_sent(conn: Conn, outbox_id: int, message_id: int | None, now: datetime) -> None:
     await conn.execute(
         "UPDATE outbox SET status='sent', sent_at=?, message_id=?, attempts=attempts+1 WHERE id=?",
         (to_db(now), message_id, outbox_id),
     )
 
 
-async def mark_retry(conn: aiosqlite.Connection, outbox_id: int, not_before: float, error: str) -> None:
+async def mark_retry(conn: Conn, outbox_id: int, not_before: float, error: str) -> None:
     await conn.execute(
         "UPDATE outbox SET attempts=attempts+1, not_before=?, error=? WHERE id=?",
         (not_before, error[:500], outbox_id),
     )
 
 
-async def retarget(conn: aiosqlite.Connection, old_chat_id: int, new_chat_id: int) -> int:
+async def retarget(conn: Conn, old_chat_id: int, new_chat_id: int) -> int:
     """Messages not yet delivered to a chat that changed its id go to the new one."""
     cur = await conn.execute("UPDATE outbox SET chat_id=? WHERE chat_id=? AND status='pending'",
                              (new_chat_id, old_chat_id))
     return cur.rowcount
 
 
-async def mark_failed(conn: aiosqlite.Connection, outbox_id: int, error: str) -> None:
+async def mark_failed(conn: Conn, outbox_id: int, error: str) -> None:
     await conn.execute(
         "UPDATE outbox SET status='failed', attempts=attempts+1, error=? WHERE id=?", (error[:500], outbox_id)
     )
 
 
-async def cancel_pending(conn: aiosqlite.Connection, ref_kind: str, ref_id: int, tag: str, reason: str) -> int:
+async def cancel_pending(conn: Conn, ref_kind: str, ref_id: int, tag: str, reason: str) -> int:
     """The messages of `tag` about a thing still waiting (held by a retry): not sent any more. Their table
     knows no 'cancelled' status, so they are 'failed' with `reason` (which should say "cancelled: …"), not
     deleted. How many."""
@@ -143,6 +143,6 @@ async def cancel_pending(conn: aiosqlite.Connection, ref_kind: str, ref_id: int,
     return cur.rowcount
 
 
-async def counts(conn: aiosqlite.Connection) -> dict[str, int]:
+async def counts(conn: Conn) -> dict[str, int]:
     async with conn.execute("SELECT status, count(*) FROM outbox GROUP BY status") as cur:
         return {r[0]: r[1] for r in await cur.fetchall()}

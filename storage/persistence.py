@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import aiosqlite
 from telegram.ext import BasePersistence, PersistenceInput
 
 from storage import updates
-from storage.db import Database
+from storage.conn import Conn
+from storage.engine import AnyDatabase
 
 # PTB's own aliases for these live in a private module (telegram.ext._utils.types); the same shapes.
 ConversationKey = tuple[int | str, ...]
@@ -24,7 +24,7 @@ ConversationDict = dict[ConversationKey, object]
 
 
 class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    def __init__(self, db: Database, update_interval: float = 60) -> None:
+    def __init__(self, db: AnyDatabase, update_interval: float = 60) -> None:
         super().__init__(
             store_data=PersistenceInput(bot_data=False, chat_data=False, user_data=False, callback_data=False),
             update_interval=update_interval,
@@ -108,7 +108,7 @@ class SqlitePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any
             handling.marked = True
 
     @staticmethod
-    async def _write(conn: aiosqlite.Connection, name_key: tuple[str, str], state: str | None,
+    async def _write(conn: Conn, name_key: tuple[str, str], state: str | None,
                      update_id: int | None, asked: int | None) -> None:
         name, key = name_key
         if state is None:

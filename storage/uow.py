@@ -7,17 +7,16 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.fmt import clip
 from storage import deadlines, outbox, updates
-from storage.db import Database
+from storage.conn import Conn
+from storage.engine import AnyDatabase
 
 
 class Tx:
     """What a use case sees inside a transaction: the connection, "now", and the two side tables."""
 
-    def __init__(self, conn: aiosqlite.Connection, now: datetime) -> None:
+    def __init__(self, conn: Conn, now: datetime) -> None:
         self.conn = conn
         self.now = now
         self.wrote_outbox = False
@@ -94,7 +93,7 @@ class Tx:
 
 
 class UnitOfWork:
-    def __init__(self, db: Database, now: Callable[[], datetime]) -> None:
+    def __init__(self, db: AnyDatabase, now: Callable[[], datetime]) -> None:
         self.db = db
         self._now = now
         self.on_outbox: Callable[[Sequence[outbox.OutboxRow]], None] = lambda _rows: None

@@ -15,7 +15,7 @@ import asyncio
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-import aiosqlite
+from storage.conn import Conn
 
 
 @dataclass
@@ -67,7 +67,7 @@ class Handled:
         return isinstance(update_id, int) and (update_id <= self.floor or update_id in self.ids)
 
 
-async def handled(conn: aiosqlite.Connection) -> Handled:
+async def handled(conn: Conn) -> Handled:
     async with conn.execute("SELECT through FROM updates_handled WHERE id = 1") as cur:
         row = await cur.fetchone()
     async with conn.execute("SELECT update_id FROM updates_done") as cur:
@@ -75,11 +75,11 @@ async def handled(conn: aiosqlite.Connection) -> Handled:
     return Handled(int(row[0]) if row else -1, ids)
 
 
-async def mark_handled(conn: aiosqlite.Connection, update_id: int) -> None:
-    await conn.execute("INSERT OR IGNORE INTO updates_done(update_id) VALUES (?)", (update_id,))
+async def mark_handled(conn: Conn, update_id: int) -> None:
+    await conn.execute("INSERT INTO updates_done(update_id) VALUES (?) ON CONFLICT DO NOTHING", (update_id,))
 
 
-async def mark_current(conn: aiosqlite.Connection) -> Handling | None:
+async def mark_current(conn: Conn) -> Handling | None:
     """Inside a transaction: mark the update being handled, if any and not yet marked. Returns it
     so the caller can set `marked` once the transaction committed."""
     h = current()

@@ -6,8 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
+from storage.conn import Conn
 from storage.db import to_db
 
 
@@ -18,19 +17,19 @@ class Push:
     event: str
 
 
-async def queue(conn: aiosqlite.Connection, incident_id: int, event: str, now: datetime) -> None:
+async def queue(conn: Conn, incident_id: int, event: str, now: datetime) -> None:
     await conn.execute("INSERT INTO upstream_pushes(incident_id, event, created_at) VALUES (?,?,?)",
                        (incident_id, event, to_db(now)))
 
 
-async def pending(conn: aiosqlite.Connection) -> list[Push]:
+async def pending(conn: Conn) -> list[Push]:
     """Oldest first. Read on `db.read` (committed rows only): nothing a transaction may roll back is pushed."""
     rows = await conn.execute_fetchall(
         "SELECT id, incident_id, event FROM upstream_pushes WHERE status='pending' ORDER BY id")
     return [Push(r["id"], r["incident_id"], r["event"]) for r in rows]
 
 
-async def record(conn: aiosqlite.Connection, push_id: int, ok: bool, attempts: int, error: str | None,
+async def record(conn: Conn, push_id: int, ok: bool, attempts: int, error: str | None,
                  now: datetime) -> None:
     await conn.execute("UPDATE upstream_pushes SET status=?, attempts=?, last_error=?, done_at=? WHERE id=?",
                        ("sent" if ok else "failed", attempts, error, to_db(now), push_id))

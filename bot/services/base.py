@@ -11,7 +11,7 @@ from bot.domain.holidays import HolidayCalendar
 from bot.domain.incidents import IncidentPolicy
 from bot.fmt import Fmt
 from bot.i18n import Texts
-from storage.db import Database
+from storage.engine import AnyDatabase
 from storage.uow import UnitOfWork
 
 
@@ -32,7 +32,7 @@ def holiday_calendar(config: Config) -> HolidayCalendar:
 @dataclass
 class Services:
     config: Config
-    db: Database
+    db: AnyDatabase
     uow: UnitOfWork
     clock: Clock
     texts: Texts

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.domain import documents as rules
 from bot.domain.documents import (
     Classification,
@@ -26,6 +24,7 @@ from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError, Stale
 from storage import deadlines, drafts, members, outbox
 from storage import documents as store
+from storage.conn import Conn
 from storage.uow import Tx
 
 REF = "document"
@@ -41,7 +40,7 @@ def refusal(s: Services, why: DocRefusal, d: Document | None = None, **kw: objec
     return ServiceError(f"doc.refuse.{why.value}", number=d.number if d else "", **kw)
 
 
-async def load(conn: aiosqlite.Connection, member: Member, doc_id: int, action: Action) -> Document:
+async def load(conn: Conn, member: Member, doc_id: int, action: Action) -> Document:
     if not can(member, action):
         raise NotAllowed()
     d = await store.get(conn, doc_id)
@@ -50,7 +49,7 @@ async def load(conn: aiosqlite.Connection, member: Member, doc_id: int, action: 
     return d
 
 
-async def names(conn: aiosqlite.Connection) -> dict[int, str]:
+async def names(conn: Conn) -> dict[int, str]:
     return {m.id: m.name for m in await members.all_members(conn)}
 
 

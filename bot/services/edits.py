@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import aiosqlite
-
 from bot.domain.members import Member
 from storage import members
+from storage.conn import Conn
 from storage.outbox import OutboxRow
 
 
-async def still_told(conn: aiosqlite.Connection, rows: list[OutboxRow],
+async def still_told(conn: Conn, rows: list[OutboxRow],
                      may: Callable[[Member], bool]) -> list[OutboxRow]:
     """Of the sent `rows`, those whose chat is a member's for whom `may` holds now (a private chat's
     id is the person's Telegram id; a chat that is no member's is left alone)."""

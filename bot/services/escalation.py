@@ -14,8 +14,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain import escalation as rules
 from bot.domain.accountability import ForwardClock
 from bot.domain.escalation import Policy, Step, Target
@@ -28,6 +26,7 @@ from bot.services.routing import rostered_now, skip_away
 from reminders.kinds import On
 from storage import channels as chan_store
 from storage import deadlines, incident_forwards, incidents, members, outbox
+from storage.conn import Conn
 from storage.deadlines import Deadline
 from storage.uow import Tx
 
@@ -46,7 +45,7 @@ def policy_for(s: Services, inc: Incident) -> Policy | None:
     return policies(s).get(cfg.major if inc.is_major(s.policy) else cfg.incident)
 
 
-async def _people(conn: aiosqlite.Connection, who: str, at: datetime, units: list[str],
+async def _people(conn: Conn, who: str, at: datetime, units: list[str],
                   waiting: list[Member]) -> list[Member]:
     """Whom a target selector names now. `units`: the unit(s) `@unit` means; `waiting`: those whose
     answer is awaited."""

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain import holiday_report as rules
 from bot.domain.holiday_report import HolidayDraft
 from bot.domain.leave import LeaveInputError
@@ -19,6 +17,7 @@ from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError
 from storage import drafts, members
 from storage import holiday_reports as store
+from storage.conn import Conn
 from storage.holiday_reports import HolidayReport
 from storage.leave import LeaveRequest
 from storage.uow import Tx
@@ -51,13 +50,13 @@ def check_dates(s: Services, start: datetime, end: datetime, at: datetime | None
         raise _error(err) from None
 
 
-async def check_overlap(s: Services, conn: aiosqlite.Connection, member: Member, start: datetime,
+async def check_overlap(s: Services, conn: Conn, member: Member, start: datetime,
                         end: datetime) -> None:
     for other in await store.between(conn, start, end, member_id=member.id):
         raise ServiceError("holiday.err_overlap", id=other.id, period=txt.period_text(s, other.start_at, other.end_at))
 
 
-async def _facts(s: Services, conn: aiosqlite.Connection, r: HolidayReport) -> str:
+async def _facts(s: Services, conn: Conn, r: HolidayReport) -> str:
     who = await members.by_id(conn, r.member_id)
     text: str = s.texts("holiday.facts", name=esc(who.name if who else "?"), unit=esc(s.unit_name(r.unit_code)),
                    period=txt.period_text(s, r.start_at, r.end_at), destination=esc(r.destination),
@@ -123,7 +122,7 @@ async def file_with_request(s: Services, tx: Tx, member: Member, req: LeaveReque
     return late
 
 
-async def away_lines(s: Services, conn: aiosqlite.Connection, start: datetime, end: datetime,
+async def away_lines(s: Services, conn: Conn, start: datetime, end: datetime,
                      unit_code: str | None) -> list[str]:
     """/away: the holiday trips reported for the window."""
     found = await store.between(conn, start, end, unit_code)

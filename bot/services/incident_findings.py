@@ -6,8 +6,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from bot.domain import incidents as rules
 from bot.domain.accountability import Mark, MarkKind, mark_refusal
 from bot.domain.casualties import Casualties
@@ -23,11 +21,12 @@ from bot.services.incident_versions import change_text, facts_of, keep_version
 from bot.services.incidents import broadcast, load_for
 from bot.services.routing import unit_reporters
 from storage import incident_marks, incidents, members
+from storage.conn import Conn
 
 MAX_REASON = 500
 
 
-async def _check(s: Services, conn: aiosqlite.Connection, member: Member, incident_id: int,
+async def _check(s: Services, conn: Conn, member: Member, incident_id: int,
                  kind: MarkKind) -> Incident:
     inc = await load_for(s, conn, member, incident_id, Action.MARK_INCIDENT)
     refusal = mark_refusal(kind, inc.open, await incident_marks.of(conn, inc.id))

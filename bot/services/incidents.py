@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-import aiosqlite
-
 from bot import callbacks as cb
 from bot.domain import incidents as rules
 from bot.domain.accountability import first_report_delay
@@ -24,6 +22,7 @@ from bot.services.errors import NotAllowed, NotYourUnit, ServiceError, Stale
 from bot.services.incident_versions import keep_version
 from bot.services.routing import alert_audience, escalation_audience, unit_reporters
 from storage import deadlines, drafts, incidents, members, outbox, upstream_pushes
+from storage.conn import Conn
 from storage.uow import Tx
 
 REF = "incident"
@@ -33,7 +32,7 @@ DRAFT_KIND = "report"  # the /report dialogue's row in the drafts table
 FILED = "filed_incident"  # what that row holds once the report is filed
 
 
-async def load_for(s: Services, conn: aiosqlite.Connection, member: Member, incident_id: int,
+async def load_for(s: Services, conn: Conn, member: Member, incident_id: int,
                    action: Action) -> Incident:
     """The incident, if `member` may do `action` on it; otherwise a refusal."""
     inc = await incidents.get(conn, incident_id)

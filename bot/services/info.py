@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot import callbacks as cb
 from bot.config import Unit
 from bot.domain import cron
@@ -32,6 +30,7 @@ from bot.services.edits import still_told
 from bot.services.errors import NotAllowed, ServiceError, Stale
 from bot.services.routing import unit_reporters
 from storage import drafts, info, members, outbox
+from storage.conn import Conn
 from storage.uow import Tx
 
 REF = "info"
@@ -62,7 +61,7 @@ def quota_units(s: Services) -> list[Unit]:
     return [u for u in s.config.units if u.kind in QUOTA_UNIT_KINDS]
 
 
-async def reviewers(conn: aiosqlite.Connection) -> list[Member]:
+async def reviewers(conn: Conn) -> list[Member]:
     """Who marks items: the office's directors and the info editors."""
     return await members.with_roles(conn, [Role.DIRECTOR, Role.INFO_EDITOR])
 
@@ -79,7 +78,7 @@ def review_keyboard(s: Services, item_id: int) -> dict[str, object]:
     return cb.keyboard([btn[:3], btn[3:]])
 
 
-async def review_text(s: Services, conn: aiosqlite.Connection, item: InfoItem, files: int) -> str:
+async def review_text(s: Services, conn: Conn, item: InfoItem, files: int) -> str:
     author = await members.by_id(conn, item.author_id)
     text: str = s.texts(
         "info.review", id=item.id, unit=esc(s.unit_name(item.unit_code)), kind=s.texts(f"info.kind.{item.kind}"),
@@ -204,7 +203,7 @@ async def _author_and_heads(tx: Tx, item: InfoItem) -> list[Member]:
 # --- weekly quota -----------------------------------------------------------------------
 
 
-async def short_units(s: Services, conn: aiosqlite.Connection, week_end: datetime) -> list[tuple[Unit, int]]:
+async def short_units(s: Services, conn: Conn, week_end: datetime) -> list[tuple[Unit, int]]:
     """(unit, items still due) for every quota unit short of the quota of the week ending `week_end`."""
     quota = s.config.info.weekly_quota
     counts = await info.count_for_week(conn, week_end)
@@ -245,7 +244,7 @@ async def close_week(s: Services, tx: Tx, week_end: datetime) -> list[str]:
 # --- monthly statistics -------------------------------------------------------------------
 
 
-async def month_ranking(s: Services, conn: aiosqlite.Connection, year: int, month: int) -> list[Ranked]:
+async def month_ranking(s: Services, conn: Conn, year: int, month: int) -> list[Ranked]:
     start, end = month_bounds(year, month, s.config.tz)
     sent = await info.submitted_between(conn, start, end)
     adopted = await info.adopted_between(conn, start, end)
@@ -257,7 +256,7 @@ async def month_ranking(s: Services, conn: aiosqlite.Connection, year: int, mont
     return rank_units(tallies, quota_policy(s).scores)
 
 
-async def stats_text(s: Services, conn: aiosqlite.Connection, year: int, month: int, *, bulletin: bool = False) -> str:
+async def stats_text(s: Services, conn: Conn, year: int, month: int, *, bulletin: bool = False) -> str:
     ranking = await month_ranking(s, conn, year, month)
     sc = quota_policy(s).scores
     lines = [s.texts("info.stats_title_bulletin" if bulletin else "info.stats_title", year=year, month=month),

@@ -7,8 +7,6 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiosqlite
-
 from bot.domain import cron as crontab
 from bot.domain import leave as rules
 from bot.domain.leave import Decision, LeaveDraft, LeaveInputError, LeaveStatus
@@ -21,6 +19,7 @@ from bot.services.base import Services
 from bot.services.edits import still_told
 from bot.services.errors import NotAllowed, ServiceError, Stale
 from storage import deadlines, drafts, holiday_reports, leave, members, outbox
+from storage.conn import Conn
 from storage.leave import LeaveRequest
 from storage.outbox import OutboxRow
 from storage.uow import Tx
@@ -58,7 +57,7 @@ def chain_for(s: Services, member: Member) -> LeaveChain | None:
     return rules.approval_chain_for(member, unit.kind if unit else "", s.config.leave.chains, held_posts(s, member))
 
 
-async def route(s: Services, conn: aiosqlite.Connection, member: Member, chain: LeaveChain) -> rules.Route:
+async def route(s: Services, conn: Conn, member: Member, chain: LeaveChain) -> rules.Route:
     """The chain once the requester's own steps are accounted for (see rules.route_self).
     `conn`: the submitting transaction's, or committed rows for the early check at /leave."""
     people = await members.all_members(conn)
@@ -305,7 +304,7 @@ async def open_step(s: Services, tx: Tx, req: LeaveRequest, index: int, *, stuck
 
 
 async def check_can_decide(s: Services, member: Member, request_id: int,
-                           conn: aiosqlite.Connection | None = None) -> LeaveRequest:
+                           conn: Conn | None = None) -> LeaveRequest:
     """The request, if `member` is an undecided approver of its current step; otherwise a refusal.
     `conn`: the deciding transaction's connection (default: committed rows, for the early check)."""
     if not can(member, Action.DECIDE_LEAVE):

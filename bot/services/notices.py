@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-import aiosqlite
-
 from bot.domain import notices as rules
 from bot.domain.documents import Classification
 from bot.domain.members import Action, Member, Role, can
@@ -17,6 +15,7 @@ from bot.services import notice_text as txt
 from bot.services.base import Services
 from bot.services.errors import NotAllowed, ServiceError, Stale
 from storage import drafts, members, notices, outbox
+from storage.conn import Conn
 from storage.notices import BoundGroup, Notice
 from storage.uow import Tx
 
@@ -83,7 +82,7 @@ def classification(draft: NoticeDraft) -> Classification | None:
 # --- who receives it --------------------------------------------------------------------
 
 
-async def asked_for(conn: aiosqlite.Connection, people: list[Member],
+async def asked_for(conn: Conn, people: list[Member],
                     sender: Member) -> list[tuple[int, str, int, bool]]:
     """Recipient rows (member_id, unit_code, asked_id, on_leave): whoever is on approved leave
     is shown as such and their stand-in is asked instead (bot.services.routing.skip_away decides
@@ -102,7 +101,7 @@ async def asked_for(conn: aiosqlite.Connection, people: list[Member],
     return rows
 
 
-async def audience_members(conn: aiosqlite.Connection, sender: Member, spec: AudienceSpec) -> list[Member]:
+async def audience_members(conn: Conn, sender: Member, spec: AudienceSpec) -> list[Member]:
     """The people a notice is addressed to (groups are posted to, not counted here)."""
     everyone = [m for m in await members.all_members(conn) if m.active and m.id != sender.id]
     own = None if sender.district_wide else sender.unit_code
@@ -119,7 +118,7 @@ async def audience_members(conn: aiosqlite.Connection, sender: Member, spec: Aud
     return []
 
 
-async def sendable_groups(conn: aiosqlite.Connection, sender: Member) -> list[BoundGroup]:
+async def sendable_groups(conn: Conn, sender: Member) -> list[BoundGroup]:
     return await notices.groups(conn, None if sender.district_wide else sender.unit_code)
 
 
@@ -254,7 +253,7 @@ async def _sender_name(tx: Tx, n: Notice) -> str:
     return who.name if who else "?"
 
 
-async def load_own(s: Services, conn: aiosqlite.Connection, member: Member, notice_id: int) -> Notice:
+async def load_own(s: Services, conn: Conn, member: Member, notice_id: int) -> Notice:
     """A notice its sender (or a district-wide sender) may chase and view."""
     n = await notices.get(conn, notice_id)
     if n is None:
@@ -433,7 +432,7 @@ async def unbind_group(s: Services, member: Member, chat_id: int) -> bool:
 # --- views ----------------------------------------------------------------------------------
 
 
-async def group_lines(s: Services, conn: aiosqlite.Connection, n: Notice) -> list[str]:
+async def group_lines(s: Services, conn: Conn, n: Notice) -> list[str]:
     posted = await notices.group_posts(conn, n.id)
     if not posted:
         return []

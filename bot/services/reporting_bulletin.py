@@ -13,8 +13,6 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
 
-import aiosqlite
-
 from bot.domain import cron as crontab
 from bot.domain.accountability import UNIT_FAILURES, MarkRow
 from bot.domain.members import Action, Member, Role, can
@@ -26,6 +24,7 @@ from bot.services.base import Services
 from bot.services.errors import NotAllowed
 from storage import deadlines, incident_forwards, incident_marks, members
 from storage import stats as rows
+from storage.conn import Conn
 from storage.deadlines import Deadline
 from storage.uow import Tx
 
@@ -34,7 +33,7 @@ REF = 0
 REPORTING_KINDS = ("street", "bureau")
 
 
-async def collect(s: Services, conn: aiosqlite.Connection, period: Period, now: datetime) -> Bulletin:
+async def collect(s: Services, conn: Conn, period: Period, now: datetime) -> Bulletin:
     bulletin = compile_bulletin(
         [u.code for u in s.config.units], period, now,
         incidents=await rows.incidents(conn, period), stages=await rows.stages(conn, period),

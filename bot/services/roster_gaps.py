@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import aiosqlite
-
 from bot.domain import roster as rules
 from bot.domain.members import Role
 from bot.fmt import Fmt
@@ -20,6 +18,7 @@ from bot.i18n import Texts
 from bot.services.base import Services
 from bot.services.roster import day_label
 from storage import members, outbox, roster
+from storage.conn import Conn
 
 
 async def remember_config(s: Services) -> None:
@@ -29,7 +28,7 @@ async def remember_config(s: Services) -> None:
                                         "day_start": r.shifts[0].start})
 
 
-async def note(conn: aiosqlite.Connection, at: datetime) -> None:
+async def note(conn: Conn, at: datetime) -> None:
     meta = await roster.meta(conn)
     tz = ZoneInfo(meta.get("tz", "Asia/Shanghai"))
     day_rules = rules.rules_from(tz, [("day", "", meta.get("day_start", "00:00"), "23:59")], ["1"])

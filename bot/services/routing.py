@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-import aiosqlite
-
 from bot.domain import roster as duty
 from bot.domain.incidents import Incident, IncidentPolicy
 from bot.domain.members import Member, Role
 from storage import members
+from storage.conn import Conn
 
 
 def _unique(groups: Iterable[list[Member]], exclude: set[int]) -> list[Member]:
@@ -22,7 +21,7 @@ def _unique(groups: Iterable[list[Member]], exclude: set[int]) -> list[Member]:
     return list(seen.values())
 
 
-async def skip_away(conn: aiosqlite.Connection, people: list[Member], exclude: Iterable[int] = ()) -> list[Member]:
+async def skip_away(conn: Conn, people: list[Member], exclude: Iterable[int] = ()) -> list[Member]:
     """Members on approved leave are replaced by their stand-ins (or dropped without one)."""
     from storage import leave
 
@@ -52,7 +51,7 @@ def _holding(people: list[Member], role: Role, unit_code: str | None = None) -> 
 
 
 async def alert_audience(
-    conn: aiosqlite.Connection, inc: Incident, policy: IncidentPolicy, *, at: datetime, exclude: Iterable[int] = (),
+    conn: Conn, inc: Incident, policy: IncidentPolicy, *, at: datetime, exclude: Iterable[int] = (),
 ) -> list[Member]:
     """Duty officers (the rostered ones on shift first), directors and the unit's office head; when it
     is major, the unit's chief (单位主要负责人), the leader on duty and the district leaders too."""
@@ -66,7 +65,7 @@ async def alert_audience(
     return await skip_away(conn, _unique(groups, set(exclude)), exclude)
 
 
-async def escalation_audience(conn: aiosqlite.Connection, inc: Incident, *, at: datetime) -> list[Member]:
+async def escalation_audience(conn: Conn, inc: Incident, *, at: datetime) -> list[Member]:
     """At a missed deadline: the unit's office head and chief, the duty officers (on shift) and the
     directors, and the leader on duty (带班领导) when one is rostered."""
     people = await members.with_roles(conn, OFFICE_ROLES)
@@ -83,16 +82,16 @@ async def escalation_audience(conn: aiosqlite.Connection, inc: Incident, *, at: 
     ))
 
 
-async def unit_reporters(conn: aiosqlite.Connection, unit_code: str) -> list[Member]:
+async def unit_reporters(conn: Conn, unit_code: str) -> list[Member]:
     return await members.with_roles(conn, [Role.OFFICER, Role.UNIT_HEAD], unit_code)
 
 
-async def duty_officers(conn: aiosqlite.Connection, *, at: datetime) -> list[Member]:
+async def duty_officers(conn: Conn, *, at: datetime) -> list[Member]:
     """The duty officers on shift at `at` (every duty member when nobody is rostered)."""
     return await skip_away(conn, (await rostered_now(conn, at))[0])
 
 
-async def rostered_now(conn: aiosqlite.Connection, at: datetime,
+async def rostered_now(conn: Conn, at: datetime,
                        people: list[Member] | None = None) -> tuple[list[Member], Member | None]:
     """The duty officers on shift at `at` and the leader on duty. With nobody rostered on shift (or
     all of them away without a stand-in), every duty member, and the gap is recorded so the admins

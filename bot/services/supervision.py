@@ -8,8 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-import aiosqlite
-
 from bot.domain import supervision as rules
 from bot.domain.members import Action, Member, Role, can
 from bot.domain.supervision import Assignment, AssignmentState, Source, Task
@@ -19,6 +17,7 @@ from bot.services.base import Services
 from bot.services.errors import NotAllowed, NotYourUnit, ServiceError, Stale
 from storage import deadlines, drafts, members, outbox
 from storage import supervision as store
+from storage.conn import Conn
 from storage.supervision import Attachment
 from storage.uow import Tx
 
@@ -83,20 +82,20 @@ def parse_due(s: Services, text: str) -> datetime:
 # --- who is told ----------------------------------------------------------------------
 
 
-async def unit_contacts(conn: aiosqlite.Connection, unit_code: str) -> list[Member]:
+async def unit_contacts(conn: Conn, unit_code: str) -> list[Member]:
     """The unit head(s); the unit's officers only when it has no head registered."""
     heads = await members.with_roles(conn, [Role.UNIT_HEAD], unit_code)
     return heads or await members.with_roles(conn, [Role.OFFICER], unit_code)
 
 
-async def leader_of(conn: aiosqlite.Connection, task: Task) -> Member | None:
+async def leader_of(conn: Conn, task: Task) -> Member | None:
     if task.leader_id is None:
         return None
     m = await members.by_id(conn, task.leader_id)
     return m if m and m.active else None
 
 
-async def directors_of(conn: aiosqlite.Connection, task: Task) -> list[Member]:
+async def directors_of(conn: Conn, task: Task) -> list[Member]:
     """The director who assigned it; every director if that one is gone."""
     m = await members.by_id(conn, task.created_by)
     if m and m.active and m.has(Role.DIRECTOR):
@@ -140,7 +139,7 @@ async def forward_files(tx: Tx, people: Sequence[Member | None], files: list[Att
 # --- loading with permission checks -----------------------------------------------------
 
 
-async def load(conn: aiosqlite.Connection, member: Member, assignment_id: int,
+async def load(conn: Conn, member: Member, assignment_id: int,
                action: Action) -> tuple[Task, Assignment]:
     """The assignment and its task, if `member` may do `action` on it; otherwise a refusal."""
     a = await store.assignment(conn, assignment_id)

@@ -6,8 +6,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.domain import supervision as rules
 from bot.domain.members import Action, Member, can
 from bot.domain.supervision import AssignmentState, Task
@@ -18,6 +16,7 @@ from bot.services.base import Services
 from bot.services.errors import NotYourUnit, Stale
 from bot.services.supervision import leader_of, may_view
 from storage import supervision as store
+from storage.conn import Conn
 
 STATE_WORDS = ("assigned", "accepted", "submitted", "done")
 
@@ -135,7 +134,7 @@ def detail_markup(s: Services, member: Member, task: Task) -> dict[str, object] 
 # --- the bulletin (通报) -------------------------------------------------------------
 
 
-async def bulletin_text(s: Services, conn: aiosqlite.Connection, now: datetime) -> str:
+async def bulletin_text(s: Services, conn: Conn, now: datetime) -> str:
     """Per unit: open, completed on time, completed late (this year), overdue now — the overdue named."""
     tasks = await store.list_tasks(conn, include_done=True)
     local = now.astimezone(s.config.tz)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from bot.emulator import SimUser
 from bot.harness import Desk
@@ -11,7 +10,7 @@ from bot.harness import Desk
 
 def dialogue_step(desk: Desk, who: SimUser) -> int | None:
     """The person's dialogue step in their private chat, as committed (None: no dialogue open)."""
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         row = conn.execute("SELECT state FROM ptb_conversations WHERE name='dialog' AND key=?",
                            (json.dumps([who.id, who.id]),)).fetchone()
     return json.loads(row[0]) if row else None

@@ -9,7 +9,6 @@ The fake clock starts on Monday 2026-11-23 10:00 Beijing time, in the day shift 
 from __future__ import annotations
 
 import io
-import sqlite3
 
 from bot.emulator import SimMessage, SimUser
 from bot.harness import Desk
@@ -19,7 +18,7 @@ from tests.e2e.test_roster_stats import import_week, member_id, more_duty
 
 
 def rows(desk: Desk, sql: str) -> list[tuple[object, ...]]:
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         return conn.execute(sql).fetchall()
 
 

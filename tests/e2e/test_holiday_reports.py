@@ -7,7 +7,6 @@ The fake clock starts on Monday 2026-09-28 10:00 Beijing time, before National D
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -54,7 +53,7 @@ async def fill_trip(who: SimUser, *, start: str = "09-30", end: str = "10-04", d
 
 
 def _rows(desk: Desk) -> list[tuple[object, ...]]:
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         return conn.execute("SELECT member_id, destination, contact, late FROM holiday_reports ORDER BY id").fetchall()
 
 

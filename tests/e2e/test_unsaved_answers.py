@@ -13,7 +13,6 @@ The FakeClock starts on Monday 2026-11-23 10:00 Beijing time.
 from __future__ import annotations
 
 import json
-import sqlite3
 import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -47,7 +46,7 @@ T = Texts("zh")
 
 
 def rows_of(desk: Desk, who: SimUser) -> dict[str, Any]:
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         found = conn.execute("SELECT kind, payload FROM drafts WHERE telegram_id=?", (who.id,)).fetchall()
     return {k: json.loads(p) for k, p in found}
 
@@ -583,7 +582,7 @@ async def test_a_lost_step_after_a_crash_is_offered_on_report(desk: Desk, cast: 
     await o.press(await o.wait_for("发生时间"), text="刚刚")
     await o.wait_for("事发地点")
     await desk.stop_bot()
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         conn.execute("DELETE FROM ptb_conversations")
     await desk.start_bot()
     await o.send_command("/report")
@@ -613,7 +612,7 @@ async def test_a_record_in_the_reports_steps_is_still_the_record(desk: Desk, cas
     assert T("dialog.name.record") in q.text and choice_buttons(q) == [T("dialog.go.record"), T("dialog.drop")]
     assert state_of(desk, duty) == 103
     await desk.stop_bot()
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         conn.execute("DELETE FROM ptb_conversations")
     await desk.start_bot()
     await duty.send_command("/record")

@@ -7,8 +7,6 @@ when no answer comes - presses the button again.
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
 from bot.emulator import SimUser
@@ -40,7 +38,7 @@ async def _to_summary(cast: Cast) -> object:
 
 
 def _count(desk: Desk, sql: str) -> int:
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         return int(conn.execute(sql).fetchone()[0])
 
 
@@ -124,7 +122,7 @@ async def test_button_of_an_earlier_question_shows_the_current_one_again(desk: D
     again = await o.wait_for("发生时间")
     assert any(b.get("callback_data") == "r:t:now" for row in again.reply_markup["inline_keyboard"] for b in row)
     await desk.settle()
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         payload = conn.execute("SELECT payload FROM drafts WHERE kind='report'").fetchone()[0]
     assert '"category": "fire"' in payload  # the old button changed nothing
 
@@ -151,7 +149,7 @@ async def test_answer_to_a_question_whose_step_was_not_saved_is_not_misfiled(des
     await o.send_text("1/3/0")
     await o.wait_for("简要描述")
     await desk.settle()
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         payload = conn.execute("SELECT payload FROM drafts WHERE kind='report'").fetchone()[0]
     assert '"place": "建设路与桐柏路交叉口"' in payload and '"deaths": 1' in payload
 
@@ -178,7 +176,7 @@ async def test_first_question_shown_but_dialogue_not_saved_still_takes_the_categ
     await o.press(await o.wait_for("发生时间"), text="刚刚")
     await o.wait_for("事发地点")
     await desk.settle()
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         payload = conn.execute("SELECT payload FROM drafts WHERE kind='report'").fetchone()[0]
     assert '"category": "fire"' in payload
 

@@ -15,8 +15,6 @@ screen.
 
 from __future__ import annotations
 
-import sqlite3
-
 from bot.emulator import SimUser
 from bot.harness import Desk
 from tests.conftest import Cast
@@ -34,7 +32,7 @@ async def _to_casualties(o: SimUser) -> None:
 
 
 def _report_draft(desk: Desk) -> str:
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         return str(conn.execute("SELECT payload FROM drafts WHERE kind='report'").fetchone()[0])
 
 
@@ -97,7 +95,7 @@ async def test_both_copies_of_a_question_asked_again_after_a_kill_answered(desk:
     await desk.stop_bot()
     # As a kill -9 right after the question was delivered leaves it: the step and the update's
     # handled mark were never committed (the drafts were: the place, and the note "asking casualties").
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         conn.execute("UPDATE ptb_conversations SET state='103', update_id=NULL")
         conn.execute("DELETE FROM updates_done WHERE update_id=?", (place,))
     desk.emu._updates.appendleft(sent[place])  # Telegram delivers it again
@@ -148,16 +146,18 @@ async def test_no_dialogue_step_reads_text_sent_before_its_question(desk: Desk, 
     key = f"[{o.id}, {o.id}]"
     for module, state in steps:
         await desk.stop_bot()
-        with sqlite3.connect(desk.db_path) as conn:
-            conn.execute("INSERT OR REPLACE INTO ptb_conversations(name, key, state, asked_message_id) "
-                         "VALUES ('dialog', ?, ?, 1000000000)", (key, str(state)))
+        with desk.sql() as conn:
+            conn.execute("INSERT INTO ptb_conversations(name, key, state, asked_message_id) "
+                         "VALUES ('dialog', ?, ?, 1000000000) ON CONFLICT(name, key) DO UPDATE SET "
+                         "state=excluded.state, asked_message_id=excluded.asked_message_id, update_id=NULL",
+                         (key, str(state)))
             drafts = conn.execute("SELECT * FROM drafts ORDER BY telegram_id, kind").fetchall()
         await desk.start_bot()
         await o.send_text("12")  # older than the question: a number any step could misread
         notice = await o.wait_for(None)
         assert CROSSED in (notice.text or ""), (module, state, notice.text)
         await desk.settle()
-        with sqlite3.connect(desk.db_path) as conn:
+        with desk.sql() as conn:
             row = conn.execute("SELECT state FROM ptb_conversations WHERE key=?", (key,)).fetchone()
             assert row == (str(state),), (module, state, row)
             assert conn.execute("SELECT * FROM drafts ORDER BY telegram_id, kind").fetchall() == drafts

@@ -25,7 +25,6 @@ import html
 import logging
 import os
 import re
-import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
@@ -110,7 +109,7 @@ class Rig:
         self.loop.close()
 
     def count(self, sql: str, *args: object) -> int:
-        with sqlite3.connect(self.desk.db_path) as conn:
+        with self.desk.sql() as conn:
             return int(conn.execute(sql, args).fetchone()[0])
 
 
@@ -228,7 +227,7 @@ async def _walk(rig: Rig, junks: list[tuple[str, str]]) -> None:
         raise AssertionError(f"the dialogue never completed; last step {step}")
     # Exactly one record, holding what the bot accepted, escaped wherever it was shown.
     assert rig.count("SELECT count(*) FROM incidents") == incidents_before + 1
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         place, desc = conn.execute("SELECT place, description FROM incidents ORDER BY id DESC LIMIT 1").fetchone()
     clean = lambda s: "".join(ch for ch in s if ch in "\n\t" or ch.isprintable()).strip()  # noqa: E731
     if "description" in accepted:

@@ -22,7 +22,6 @@ One Desk serves all examples of a module. More examples: DUTYDESK_FUZZ_EXAMPLES=
 from __future__ import annotations
 
 import html
-import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -260,7 +259,7 @@ async def _walk(rig: FuzzRig, d: Dialogue, o: SimUser, junks: list[tuple[str, st
                              + " | ".join((m.text or "")[:60] for m in desk.emu.messages(o.id)[-8:]))
     assert count() == before + 1
     cols = [d.columns[s] for s in d.columns]
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         row = conn.execute(f"SELECT {', '.join(cols)} FROM {d.table} ORDER BY id DESC LIMIT 1").fetchone()
     stored = dict(zip(d.columns, row, strict=True))
     summaries = [m for m in desk.emu.messages(o.id) if d.step_of(m) == last]

@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
 import warnings
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -86,34 +85,34 @@ class InputRig(FuzzRig):
                 "duty": self.desk.people["duty"], "leader": self.desk.people["leader"]}[key]
 
     def state(self, who: SimUser) -> int | None:
-        with sqlite3.connect(self.desk.db_path) as conn:
+        with self.desk.sql() as conn:
             row = conn.execute("SELECT state FROM ptb_conversations WHERE name=? AND key=?",
                                (DIALOG_NAME, json.dumps([who.id, who.id]))).fetchone()
         return None if row is None else int(json.loads(row[0]))
 
     def last_id(self, table: str, where: str = "1") -> int:
-        with sqlite3.connect(self.desk.db_path) as conn:
+        with self.desk.sql() as conn:
             row = conn.execute(f"SELECT max(id) FROM {table} WHERE {where}").fetchone()
         assert row[0] is not None, f"nothing in {table}"
         return int(row[0])
 
     def roles(self) -> list[tuple[int, str]]:
-        with sqlite3.connect(self.desk.db_path) as conn:
+        with self.desk.sql() as conn:
             return conn.execute("SELECT member_id, role FROM member_roles").fetchall()
 
     def restore_roles(self, rows: list[tuple[int, str]]) -> None:
         """/role with a drawn number may change one of the rig's people."""
-        with sqlite3.connect(self.desk.db_path) as conn:
+        with self.desk.sql() as conn:
             conn.execute("DELETE FROM member_roles")
             conn.executemany("INSERT INTO member_roles(member_id, role) VALUES (?, ?)", rows)
 
     def member_id(self, name: str) -> int:
-        with sqlite3.connect(self.desk.db_path) as conn:
+        with self.desk.sql() as conn:
             return int(conn.execute("SELECT id FROM members WHERE name=?", (name,)).fetchone()[0])
 
     def reactivate_everyone(self) -> None:
         """/deactivate with a drawn number may hit one of the rig's people."""
-        with sqlite3.connect(self.desk.db_path) as conn:
+        with self.desk.sql() as conn:
             conn.execute("UPDATE members SET active=1")
 
 
@@ -428,7 +427,7 @@ def on_assignment(use: str, *steps: str) -> Reach:
 async def _returning(rig: InputRig, who: SimUser) -> None:
     """A completion the head submitted (again, after the last return), which the director starts to return."""
     aid = await _assignment(rig, "return")
-    with sqlite3.connect(rig.desk.db_path) as conn:
+    with rig.desk.sql() as conn:
         (state,) = conn.execute("SELECT state FROM supervision_assignments WHERE id=?", (aid,)).fetchone()
     if state == "accepted":
         await _do(rig, rig.head, "/cancel", f"@sv:done:{aid}", "整治完成", "@sx:submit")
@@ -524,7 +523,7 @@ async def _finishing(rig: InputRig, who: SimUser) -> None:
 async def _handover(rig: InputRig) -> int:
     """A shift change the duty officer hands over (not yet handed: notes may be added)."""
     async def make() -> int:
-        with sqlite3.connect(rig.desk.db_path) as conn:
+        with rig.desk.sql() as conn:
             cur = conn.execute("INSERT INTO handovers(at, outgoing, incoming, created_at) VALUES "
                                "('2026-11-23T09:30:00.000000Z', ?, '', '2026-11-23T09:30:00.000000Z')",
                                (str(rig.member_id("陈值班")),))

@@ -14,7 +14,6 @@ import importlib
 import pkgutil
 import re
 import re._parser as sre  # the stdlib's own regex parser: expands every registered pattern
-import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -137,9 +136,9 @@ def prefix(data: str) -> str:
 def _db_state(desk: Desk) -> dict[str, list[str]]:
     """Every row of every table but the bookkeeping of which updates were handled."""
     skip = {"updates_done", "updates_handled", "sqlite_sequence"}
-    with sqlite3.connect(desk.db_path) as conn:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        return {t: sorted(map(repr, conn.execute(f"SELECT * FROM {t}"))) for t in tables if t not in skip}
+    skip |= {"desk_schema"}
+    with desk.sql() as conn:
+        return {t: sorted(map(repr, conn.execute(f"SELECT * FROM {t}"))) for t in desk.table_names() if t not in skip}
 
 
 def _changed(before: dict[str, list[str]], after: dict[str, list[str]]) -> list[str]:
@@ -265,7 +264,7 @@ async def test_the_group_notice_button_still_works_in_the_group(desk: Desk, cast
         await who.press(post, text="收到")
         answer = await who.wait_for_answer()
         assert answer.text != T("core.group_button")
-    rows = sqlite3.connect(desk.db_path).execute("SELECT count(*) FROM notice_group_receipts").fetchone()
+    rows = desk.sql().execute("SELECT count(*) FROM notice_group_receipts").fetchone()
     assert rows[0] == 2
 
 

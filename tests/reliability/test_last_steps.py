@@ -9,7 +9,6 @@ tests (test_crash_windows.py); these are the other dialogues' 提交 / 发送 / 
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,7 +29,7 @@ class Crash(Exception):
 
 
 def _count(desk: Desk, sql: str) -> int:
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         return int(conn.execute(sql).fetchone()[0])
 
 

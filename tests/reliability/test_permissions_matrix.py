@@ -9,7 +9,6 @@ for every cell, through the real bot and the emulator.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 
 import pytest
 
@@ -195,7 +194,7 @@ async def world(desk: Desk) -> dict[str, object]:
     people["stranger"] = desk.emu.user(99_999, "陌生人")
     await people["stranger"].send_text("你好")  # type: ignore[attr-defined]
     await desk.settle()
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         ids = dict(conn.execute("SELECT number, id FROM incidents").fetchall())
     # A finding on each, for the note buttons (the rules' own kind: nothing a director did).
     from bot.domain.accountability import MarkKind
@@ -204,7 +203,7 @@ async def world(desk: Desk) -> dict[str, object]:
     async with desk.db.tx() as conn:
         for unit, number in (("jianshelu", own), ("mianfanglu", other)):
             await incident_marks.add(conn, ids[number], unit, MarkKind.LATE, desk.clock.now(), stage="first")
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         clocks = dict(conn.execute("SELECT incident_id, min(id) FROM incident_forwards GROUP BY incident_id"))
         marks = dict(conn.execute("SELECT incident_id, id FROM incident_marks"))
     things = {number: {"fw:ok": clocks[ids[number]], "dx:first": ids[number], "mk:note": marks[ids[number]]}
@@ -234,7 +233,7 @@ async def test_incident_buttons_matrix(desk: Desk, world: dict[str, object]) -> 
                     failures.append(f"{key} {data} on {unit}: expected {expected}, got {got}: {said[:120]}")
     assert not failures, f"{wrong}/{cells} cells wrong:\n" + "\n".join(failures)
     assert cells == len(people) * 2 * (len(BUTTONS) + len(OTHER_BUTTONS))
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         # Closing was allowed to some and is a dialogue (nobody typed an outcome): both still open.
         assert conn.execute("SELECT count(*) FROM incidents WHERE status='open'").fetchone()[0] == 2
         acked = dict(conn.execute("SELECT unit_code, acked_by FROM incidents").fetchall())
@@ -260,7 +259,7 @@ async def test_forged_button_data_is_refused_and_changes_nothing(desk: Desk, wor
             got, said = await _outcome(desk, people[who], data)
             # Stale (or, for data no real button carries, a refusal): never "done".
             assert got in ("stale", "refused"), f"{who} {data!r}: {got}: {said}"
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         assert conn.execute("SELECT count(*) FROM incidents WHERE acked_by IS NOT NULL OR status != 'open'"
                             ).fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM incidents").fetchone()[0] == 2
@@ -280,7 +279,7 @@ async def test_replayed_alert_button_after_deactivation_is_refused(desk: Desk, w
     await duty.press(alert, text="✅ 已收到")
     await desk.settle()
     assert any(T("core.deactivated") in (a.text or "") for a in duty.callback_answers[answers:])
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         assert conn.execute("SELECT count(*) FROM incidents WHERE acked_by IS NOT NULL").fetchone()[0] == 0
 
 
@@ -293,7 +292,7 @@ async def test_replayed_confirm_after_the_report_is_filed_does_not_file_again(de
     await officer.press(summary, text="✅ 确认上报")
     await desk.settle()
     assert any(STALE in (a.text or "") for a in officer.callback_answers[answers:])
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         assert conn.execute("SELECT count(*) FROM incidents").fetchone()[0] == 2
 
 
@@ -331,6 +330,6 @@ async def test_commands_matrix(desk: Desk, world: dict[str, object]) -> None:
     await people["officer"].send_command("/cancel")
     await desk.settle()
     assert not failures, f"{len(failures)}/{cells} cells wrong:\n" + "\n".join(failures)
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         # Only the admin's /deactivate 1 may have changed anyone; nobody else's did.
         assert conn.execute("SELECT count(*) FROM incidents").fetchone()[0] == 2

@@ -11,7 +11,6 @@ redelivery is replayed, and the bot is started on the same database.
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -68,7 +67,7 @@ async def office() -> AsyncIterator[Office]:
 
 
 def _count(desk: Desk, sql: str) -> int:
-    with sqlite3.connect(desk.db_path) as conn:
+    with desk.sql() as conn:
         return int(conn.execute(sql).fetchone()[0])
 
 

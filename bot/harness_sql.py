@@ -1,0 +1,85 @@
+"""The tests' look into a desk's database from outside the bot, on either engine: `with desk.sql() as
+conn: conn.execute(sql, params).fetchall()`, as with sqlite3. On PostgreSQL each statement runs on a
+short-lived connection of its own, on a thread of its own (the caller's event loop is the bot's)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from storage.pg import statement
+
+
+class Rows:
+    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return list(self._rows)
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self._rows)
+
+
+class PgSync:
+    """sqlite3's execute / executemany / context manager, on a PostgreSQL schema."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+
+    def __enter__(self) -> PgSync:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        return _on_thread(self._run(sql, [tuple(params)]))
+
+    def executemany(self, sql: str, params: Iterable[Sequence[Any]]) -> Rows:
+        return _on_thread(self._run(sql, [tuple(p) for p in params]))
+
+    async def _run(self, sql: str, batches: list[tuple[Any, ...]]) -> Rows:
+        import asyncpg
+
+        st = statement(sql)
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            rows: list[tuple[Any, ...]] = []
+            count = 0
+            for args in batches:
+                if st.returns_rows:
+                    rows += [tuple(r) for r in await conn.fetch(st.text, *args)]
+                else:
+                    status = await conn.execute(st.text, *args)
+                    count += int(status.split()[-1]) if status.split()[-1].isdigit() else 0
+            return Rows(rows, count or len(rows))
+        finally:
+            await conn.close()
+
+
+def _on_thread(work: Any) -> Rows:
+    found: list[Rows] = []
+    failed: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            found.append(asyncio.run(work))
+        except BaseException as exc:  # handed to the caller
+            failed.append(exc)
+
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    if failed:
+        raise failed[0]
+    return found[0]
