@@ -231,9 +231,7 @@ def cmd_phone(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     config = _load(args)
     t = _texts(config)
-    from bot.cli_migrate import database_url
-
-    if url := database_url(config):  # PostgreSQL: pg_dump (bot/cli_backup_pg.py)
+    if url := config.database_url:  # PostgreSQL: pg_dump (bot/cli_backup_pg.py)
         from bot.cli_backup_pg import backup_pg
 
         return backup_pg(args.path, url, t)

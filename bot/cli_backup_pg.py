@@ -14,17 +14,18 @@ import shutil
 import subprocess
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bot.cli import Failed, _reason
-from bot.cli_migrate import check_url, password
+from bot.cli_migrate import check_url
 from bot.i18n import TerminalTexts
+from bot.secrets import database_password
 
 _VERSION = re.compile(r"\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?")
 
 
 async def server_major(url: str, secret: str | None) -> int:
-    import asyncpg  # type: ignore[import-untyped,unused-ignore]
+    import asyncpg
 
     pg = await asyncpg.connect(url, password=secret)
     try:
@@ -42,17 +43,31 @@ def pg_dump_major(pg_dump: str) -> tuple[int, str]:
     return int(m.group(1)), m.group(0).split()[-1]
 
 
+def pg_dump_args(url: str) -> tuple[list[str], str]:
+    """pg_dump's arguments for the desk at `url`, and the address to restore into. libpq knows no
+    `search_path` in an address: a desk kept in a schema of its own is dumped with --schema."""
+    from storage.pg import schema_of
+
+    parts = urlsplit(url)
+    rest = [(k, v) for k, v in parse_qsl(parts.query) if k != "search_path"]
+    bare = urlunsplit(parts._replace(query=urlencode(rest)))
+    schema = schema_of(url)
+    return ["--format=custom", "--no-password", f"--dbname={bare}", *([f"--schema={schema}"] if schema else [])], bare
+
+
 def destination(path: str, url: str) -> Path:
     dest = Path(path).expanduser()
     if dest.is_dir():  # like cp, and like the SQLite backup: into the directory, dated
-        name = urlsplit(url).path.strip("/") or "dutydesk"
+        from storage.pg import schema_of
+
+        name = schema_of(url) or urlsplit(url).path.strip("/") or "dutydesk"
         dest = dest / f"{name}-{datetime.now():%Y%m%d-%H%M%S}.dump"
     return dest
 
 
 def backup_pg(path: str, url: str, t: TerminalTexts) -> int:
     check_url(url, t)
-    secret = password()
+    secret = database_password()  # None: PGPASSWORD or ~/.pgpass, which pg_dump reads itself
     dest = destination(path, url)
     try:
         major = asyncio.run(server_major(url, secret))
@@ -64,6 +79,7 @@ def backup_pg(path: str, url: str, t: TerminalTexts) -> int:
     found, shown = pg_dump_major(pg_dump)
     if found < major:
         raise Failed(t("cli.backup_pg_old", found=shown, major=major), 2)
+    args, bare = pg_dump_args(url)
     env = dict(os.environ)
     if secret is not None:
         env["PGPASSWORD"] = secret
@@ -75,8 +91,8 @@ def backup_pg(path: str, url: str, t: TerminalTexts) -> int:
         raise Failed(t("cli.backup_failed", path=dest, reason=_reason(exc))) from None
     try:
         os.fchmod(fd, 0o600)
-        done = subprocess.run([pg_dump, "--format=custom", "--no-password", f"--dbname={url}"],
-                              stdout=fd, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, text=True)
+        done = subprocess.run([pg_dump, *args], stdout=fd, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                              env=env, text=True)
     finally:
         os.close(fd)
     if done.returncode != 0:
@@ -88,5 +104,5 @@ def backup_pg(path: str, url: str, t: TerminalTexts) -> int:
     except OSError as exc:
         partial.unlink(missing_ok=True)
         raise Failed(t("cli.backup_failed", path=dest, reason=_reason(exc))) from None
-    print(t("cli.backup_pg_done", path=dest, url=url))
+    print(t("cli.backup_pg_done", path=dest, url=bare))
     return 0

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
-import os
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,11 +21,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from bot import config as cfg
 from bot.cli import Failed, _reason, _texts
-from bot.config import Config
 from bot.i18n import TerminalTexts
-from bot.secrets import read_secret
+from bot.secrets import DATABASE_PASSWORD_ENV as PASSWORD_ENV
+from bot.secrets import database_password
 
-PASSWORD_ENV = "DUTYDESK_DATABASE_PASSWORD"
 SCHEMES = ("postgresql", "postgres")
 
 HELP = ("copy the SQLite database into an empty PostgreSQL database and verify it. Stop the bot first"
@@ -40,24 +38,6 @@ def add_parser(command: Any) -> None:
                    help="the SQLite database (default: [general] database of the config)")
     s.add_argument("--to", dest="target", required=True, metavar="URL",
                    help="postgresql://user@host:port/database (no password in it)")
-
-
-def database_url(config: Config | None) -> str | None:
-    """The PostgreSQL URL the config names, or None for a SQLite file."""
-    if config is None:
-        return None
-    url = getattr(config, "database_url", None)
-    if url is None and config.general.database.startswith(tuple(s + "://" for s in SCHEMES)):
-        url = config.general.database
-    return str(url) if url else None
-
-
-def password() -> str | None:
-    """DUTYDESK_DATABASE_PASSWORD (or its _FILE); None lets libpq's own PGPASSWORD / ~/.pgpass apply."""
-    secret = read_secret(PASSWORD_ENV)
-    if secret is not None:
-        return secret.value
-    return os.environ.get("PGPASSWORD") or None
 
 
 def check_url(url: str, t: TerminalTexts) -> str:
@@ -125,10 +105,10 @@ def _value_problem(t: TerminalTexts, reason: str) -> str:
 
 
 async def _create_schema(url: str, secret: str | None) -> None:
-    """PgDatabase.open() creates (or migrates) the schema the code expects."""
-    from storage.pg import PgDatabase  # type: ignore[import-not-found,unused-ignore]
+    """PgDatabase.open() creates (or migrates) the schema the code expects (and a `search_path` schema)."""
+    from storage.pg import PgDatabase
 
-    db = PgDatabase(url)
+    db = PgDatabase(url, password=secret)
     try:
         await db.open()
     finally:
@@ -136,11 +116,11 @@ async def _create_schema(url: str, secret: str | None) -> None:
 
 
 async def migrate(source: Path, url: str, t: TerminalTexts) -> int:
-    import asyncpg  # type: ignore[import-untyped,unused-ignore]
+    import asyncpg
 
     from storage import transfer as tr
 
-    secret = password()
+    secret = database_password()  # None: asyncpg reads PGPASSWORD or ~/.pgpass itself
     try:
         src = tr.open_source(source)
     except tr.NotDutyDesk as err:
@@ -189,7 +169,7 @@ def cmd_migrate_db(args: argparse.Namespace) -> int:
     url = check_url(args.target, t)
     if args.source:
         source = Path(args.source).expanduser()
-    elif config is not None and database_url(config) is None:
+    elif config is not None and config.database_url is None:
         source = config.database_path
     else:
         raise Failed(t("cli.migrate_no_source"), 2)

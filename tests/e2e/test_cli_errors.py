@@ -91,6 +91,15 @@ CASES: list[Case] = [
     C("backup", "/proc/no/such/copy.sqlite3", code=1, says="无法写入备份"),
     C("backup", "{tmp}/a-file/copy.sqlite3", code=1, says="无法写入备份"),
     C("backup", "{tmp}/site/dutydesk.sqlite3", code=2, says="正在使用的数据库"), C("backup", code=2),
+    # migrate-db (a good move needs PostgreSQL: tests/e2e/test_cli_migrate.py; refusals come before it)
+    C("migrate-db", "--from", "{tmp}/site/dutydesk.sqlite3", "--to", "postgresql://duty@127.0.0.1/desk", code=-1),
+    C("migrate-db", "--to", "postgresql://duty@127.0.0.1/desk", code=-1),
+    C("migrate-db", "--from", "{tmp}/a-file", "--to", "postgresql://duty@127.0.0.1/desk", code=2,
+      says="不是值班台数据库"),
+    C("migrate-db", "--from", "{tmp}/site/dutydesk.sqlite3", code=2, says="required"),
+    C("migrate-db", "--from", code=2, says="expected one argument"),
+    C("migrate-db", "--to", "postgresql://duty:pw@127.0.0.1/desk", code=2, says="不能带密码"),
+    C("migrate-db", "--to", "sqlite:///x.db", code=2, says="不是 PostgreSQL 数据库地址"),
     # roster import
     C("roster", "import", "{tmp}/roster.csv", says="值班表已导入"),
     C("roster", "import", "{tmp}/missing.csv", code=2, says="No such file"),

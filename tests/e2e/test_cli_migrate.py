@@ -8,51 +8,61 @@ no PostgreSQL answers at 127.0.0.1:5432 or DUTYDESK_TEST_PG=off.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import secrets
-import socket
 import sqlite3
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from bot.harness import Desk
+from bot.harness import TEST_PG_ENV, Desk, test_server
 from storage import transfer
 from tests.e2e.flows import file_report
 from tests.e2e.test_duty_log import write_entry
 
-PG_HOST, PG_PORT = "127.0.0.1", 5432
-ADMIN_URL = f"postgresql://postgres@{PG_HOST}:{PG_PORT}/test"
 HOSTILE = "<张&三> 🚒 \"O'Neil\""
 
 
 def _no_pg_reason() -> str | None:
-    if os.environ.get("DUTYDESK_TEST_PG", "").lower() == "off":
-        return "DUTYDESK_TEST_PG=off"
+    if os.environ.get(TEST_PG_ENV, "").lower() == "off":
+        return f"{TEST_PG_ENV}=off"
+    import asyncpg
+
+    async def probe() -> None:
+        await (await asyncpg.connect(test_server(), timeout=3)).close()
+
     try:
-        socket.create_connection((PG_HOST, PG_PORT), timeout=1).close()
-    except OSError as exc:
-        return f"no PostgreSQL at {PG_HOST}:{PG_PORT} ({exc})"
+        asyncio.run(probe())
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        return (f"no PostgreSQL at {test_server()} ({type(exc).__name__}: {exc}); "
+                f"set {TEST_PG_ENV} to a server's address")
     return None
 
 
-@pytest.fixture
-async def pg_url() -> AsyncIterator[str]:
-    """An empty database of this test's own: postgresql://postgres@127.0.0.1:5432/migrate_<random>."""
+@pytest.fixture(scope="session")
+def pg_server() -> str:
     reason = _no_pg_reason()
     if reason:
-        print(f"skipping PostgreSQL test: {reason}", file=sys.stderr)
+        print(f"\nskipping the PostgreSQL tests of dutydesk migrate-db and backup: {reason}", file=sys.stderr)
         pytest.skip(reason)
+    return test_server()
+
+
+@pytest.fixture
+async def pg_url(pg_server: str) -> AsyncIterator[str]:
+    """An empty database of this test's own on the test server (migrate_<random>), dropped at the end."""
     import asyncpg
 
     name = f"migrate_{secrets.token_hex(6)}"
-    admin = await asyncpg.connect(ADMIN_URL)
+    admin = await asyncpg.connect(pg_server)
     try:
         await admin.execute(f"CREATE DATABASE {name}")
-        yield f"postgresql://postgres@{PG_HOST}:{PG_PORT}/{name}"
+        yield urlunsplit(urlsplit(pg_server)._replace(path=f"/{name}", query=""))
     finally:
         await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         await admin.close()
@@ -95,7 +105,8 @@ def pg_config(tmp: Path, url: str) -> Path:
 
 
 async def counts(url: str) -> dict[str, int]:
-    rows = await fetch(url, "SELECT relname::text, n_live_tup FROM pg_stat_user_tables")
+    """Rows per table of the desk (PgDatabase's own desk_schema, the schema version, left out)."""
+    rows = await fetch(url, "SELECT relname::text FROM pg_stat_user_tables WHERE relname != 'desk_schema'")
     names = [str(r[0]) for r in rows]
     return {n: int((await fetch(url, f'SELECT count(*) FROM "{n}"'))[0][0]) for n in names}
 
@@ -146,12 +157,14 @@ def test_a_running_bot_holding_the_lease_is_refused(tmp_path: Path) -> None:
 # --- on PostgreSQL ------------------------------------------------------------------------------
 
 
-async def test_a_desk_moves_to_postgresql_verified_with_hostile_values_and_nulls(tmp_path: Path, pg_url: str) -> None:
+async def test_a_desk_moves_to_postgresql_verified_and_the_bot_carries_on_there(tmp_path: Path, pg_url: str) -> None:
+    """Filled through the real bot on SQLite (hostile names and text, NULLs, an open incident with its
+    deadlines), moved, verified; then the same bot on PostgreSQL: the deadline fires once, ids go on."""
     db = tmp_path / "desk.sqlite3"
     async with Desk(db_path=db) as desk:
         officer = await desk.register("officer", HOSTILE, "jianshelu", "officer")
         duty = await desk.register("duty", "陈值班", "office", "duty")
-        await desk.register("director", "刘主任", "office", "director")
+        director = await desk.register("director", "刘主任", "office", "director")
         number = await file_report(desk, officer, gps=False, place="A&B <路> 🔥", description="</b>&amp; 起火 🚒")
         await write_entry(duty, source=HOSTILE, content="<i>未闭合 & 😀", action=None, pending=None)
         await desk.stop_bot()
@@ -187,6 +200,31 @@ async def test_a_desk_moves_to_postgresql_verified_with_hostile_values_and_nulls
             ("A&B <路> 🔥", "</b>&amp; 起火 🚒", "open", None, None)]
         assert await fetch(pg_url, "SELECT source, content, action, pending, pending_done_at FROM duty_log") == [
             (HOSTILE, "<i>未闭合 & 😀", "", "", None)]
+
+        # The same bot, clock and people, now on PostgreSQL.
+        desk.db_target = pg_url
+        assert desk.config is not None
+        desk.config = desk.config.replace(general=dataclasses.replace(desk.config.general, database=pg_url))
+        try:
+            await desk.start_bot()
+            assert desk.db.path == pg_url
+            reminded = sum(1 for m in duty.inbox if "尚未上报市委" in (m.text or ""))
+            await desk.advance(minutes=8, seconds=5)  # the incident's forward clock, from the SQLite days
+            await duty.wait_for("尚未上报市委")
+            await desk.advance(minutes=30)
+            assert sum(1 for m in duty.inbox if "尚未上报市委" in (m.text or "")) == reminded + 1
+            alert = await director.wait_for(number)
+            await director.press(alert, text="📤 已上报市委")
+            assert "分钟" in (await director.wait_for_answer()).text
+            second = await file_report(desk, officer)
+            assert (number, second) == ("2026-0001", "2026-0002")
+            newcomer = await desk.register("newcomer", "新人 <b>", "xushui", "officer")
+            assert await fetch(pg_url, "SELECT id FROM incidents ORDER BY id") == [(1,), (2,)]
+            assert await fetch(pg_url, "SELECT id FROM members WHERE telegram_id = $1", newcomer.id) == [(4,)]
+            assert await fetch(pg_url, "SELECT forwarded_at IS NOT NULL FROM incidents WHERE id = 1") == [(True,)]
+        finally:
+            await desk.stop_bot()
+            desk.db_target = str(db)  # the harness drops only schemas it made; this database is the fixture's
 
 
 async def test_a_target_that_holds_rows_is_refused_and_left_as_it_was(tmp_path: Path, pg_url: str) -> None:
