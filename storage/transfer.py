@@ -12,7 +12,9 @@ Every refusal is a `TransferError` subclass whose fields the command line words 
 
 from __future__ import annotations
 
+import asyncio
 import math
+import random
 import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
@@ -100,7 +102,8 @@ def open_source(path: Path | str) -> sqlite3.Connection:
     p = Path(path)
     if not p.is_file():
         raise NotDutyDesk(str(path), "no such file")
-    conn = sqlite3.connect(p.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
+    # Read in a worker thread (one at a time) while the COPY runs: see _copy_table.
+    conn = sqlite3.connect(p.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None, check_same_thread=False)
     try:
         conn.execute("BEGIN")
         names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -373,21 +376,33 @@ class Report:
 
 
 async def _copy_table(src: sqlite3.Connection, pg: asyncpg.Connection, plan: _Plan) -> int:
+    """Reads and converts the next batch in a thread while PostgreSQL takes this one: reading SQLite and
+    the server's COPY each took about half of the time (701,011 rows: see docs/PERFORMANCE.md)."""
     t = plan.table
     cols = ", ".join(_quote(c) for c in t.columns)
     cursor = src.execute(f"SELECT {plan.fits}, {cols} FROM {_quote(t.name)} ORDER BY {_order(t)}")
-    copied = 0
-    while True:
+
+    def next_batch() -> list[tuple[Any, ...]]:
         try:
             rows = cursor.fetchmany(BATCH)
         except sqlite3.OperationalError as exc:  # text that is not UTF-8: find the row, name it
             _find_undecodable(src, plan)
             raise NotDutyDesk("", f"{t.name}: {exc}") from None
-        if not rows:
-            return copied
-        batch = [r[1:] if r[0] else plan.convert(r[1:]) for r in rows]
-        await pg.copy_records_to_table(t.name, records=batch, columns=list(t.columns))
-        copied += len(batch)
+        return [r[1:] if r[0] else plan.convert(r[1:]) for r in rows]
+
+    copied = 0
+    reading = asyncio.ensure_future(asyncio.to_thread(next_batch))
+    try:
+        while batch := await reading:
+            reading = asyncio.ensure_future(asyncio.to_thread(next_batch))
+            await pg.copy_records_to_table(t.name, records=batch, columns=list(t.columns))
+            copied += len(batch)
+        return copied
+    finally:
+        if not reading.done():  # the COPY failed: the thread finishes with the file before anything else
+            await asyncio.wait([reading])
+        if reading.done() and not reading.cancelled():
+            reading.exception()  # retrieved: its error, if any, is not the one to report
 
 
 def _find_undecodable(src: sqlite3.Connection, plan: _Plan) -> None:
@@ -426,22 +441,54 @@ def _same(a: Any, b: Any) -> bool:
     return bool(type(a) is type(b) and a == b)
 
 
-async def _verify_table(src: sqlite3.Connection, pg: asyncpg.Connection, plan: _Plan, sample: int) -> TableCheck:
+def _sample(src: sqlite3.Connection, t: Table, count: int, n: int, rng: random.Random) -> Iterator[tuple[Any, ...]]:
+    """The first row, the last, and `n` others at random (every row of a table that small). Random
+    rowids are looked up one by one: ORDER BY random() read every row of the big tables (8 of 24 s)."""
+    order = _order(t)
+    yield from _rows(src, t, f"ORDER BY {order} LIMIT 1")
+    yield from _rows(src, t, f"ORDER BY {order.replace(', ', ' DESC, ')} DESC LIMIT 1")
+    if count <= n + 2:
+        yield from _rows(src, t)
+    elif not t.rowid:
+        yield from _rows(src, t, f"ORDER BY random() LIMIT {int(n)}")
+    else:
+        low, high = src.execute(f"SELECT min(rowid), max(rowid) FROM {_quote(t.name)}").fetchone()
+        seen: set[int] = set()
+        for _ in range(4 * n):
+            if len(seen) == n:
+                break
+            for row in _rows(src, t, f"WHERE rowid >= {rng.randint(low, high)} ORDER BY rowid LIMIT 1"):
+                key = hash(row)
+                if key not in seen:
+                    seen.add(key)
+                    yield row
+
+
+def _by_key(t: Table, cols: str, key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The query (and its parameters) for the target's rows with this key: `=` where the key has a value,
+    as IS NOT DISTINCT FROM takes no index (a scan per row: 4 s for 52 rows of a 300,000-row table)."""
+    terms, params = [], []
+    for c, v in zip(t.key, key, strict=True):
+        if v is None:
+            terms.append(f"{_quote(c)} IS NULL")
+        else:
+            params.append(v)
+            terms.append(f"{_quote(c)} = ${len(params)}")
+    return (f"SELECT {cols} FROM {_quote(t.name)} WHERE {' AND '.join(terms)}", *params)
+
+
+async def _verify_table(src: sqlite3.Connection, pg: asyncpg.Connection, plan: _Plan, sample: int,
+                        rng: random.Random) -> TableCheck:
     t = plan.table
     check = TableCheck(t.name, int(src.execute(f"SELECT count(*) FROM {_quote(t.name)}").fetchone()[0]))
     check.target_rows = await _count(pg, t.name)
-    order = _order(t)
     picked: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    for tail in (f"ORDER BY {order} LIMIT 1", f"ORDER BY {order.replace(', ', ' DESC, ')} DESC LIMIT 1",
-                 f"ORDER BY random() LIMIT {int(sample)}"):
-        for row in _rows(src, t, tail):
-            expected = plan.convert(row)
-            picked[tuple(expected[t.columns.index(c)] for c in t.key)] = expected
+    for row in _sample(src, t, check.source_rows, sample, rng):
+        expected = plan.convert(row)
+        picked[tuple(expected[t.columns.index(c)] for c in t.key)] = expected
     cols = ", ".join(_quote(c) for c in t.columns)
-    where = " AND ".join(f"{_quote(c)} IS NOT DISTINCT FROM ${i}" for i, c in enumerate(t.key, 1))
-    query = f"SELECT {cols} FROM {_quote(t.name)} WHERE {where}"
     for key, expected in picked.items():
-        found = await pg.fetch(query, *key)
+        found = await pg.fetch(*_by_key(t, cols, key))
         label = ", ".join(f"{c}={v!r}" for c, v in zip(t.key, key, strict=True)) if t.key != t.columns else "row"
         if len(found) != 1 and t.key != t.columns:
             check.mismatches.append(f"{label}: {len(found)} rows in the target")
@@ -457,7 +504,8 @@ async def _verify_table(src: sqlite3.Connection, pg: asyncpg.Connection, plan: _
     return check
 
 
-async def transfer(src: sqlite3.Connection, pg: asyncpg.Connection, *, sample: int = SAMPLE) -> Report:
+async def transfer(src: sqlite3.Connection, pg: asyncpg.Connection, *, sample: int = SAMPLE,
+                   rng: random.Random | None = None) -> Report:
     """Copy every table of `src` (open_source) into the empty schema `pg` is connected to, in one
     transaction, then verify. Raises a TransferError (nothing committed) or returns the report;
     NotVerified when counts or sampled rows differ (rolled back too)."""
@@ -480,7 +528,8 @@ async def transfer(src: sqlite3.Connection, pg: asyncpg.Connection, *, sample: i
             await pg.execute(f"ALTER TABLE {_quote(plan.table.name)} ENABLE TRIGGER USER")
         sequences = await reset_sequences(pg, tables)
         # Checked before the commit: a copy that does not match is rolled back, the target left empty.
-        report = Report([await _verify_table(src, pg, plan, sample) for plan in plans], sequences)
+        rng = rng or random.Random()
+        report = Report([await _verify_table(src, pg, plan, sample, rng) for plan in plans], sequences)
         if not report.verified:
             raise NotVerified(report)
     return report

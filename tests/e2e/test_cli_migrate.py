@@ -20,7 +20,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from bot.harness import TEST_PG_ENV, Desk, test_server
+from bot import harness
+from bot.harness import TEST_PG_ENV, Desk
 from storage import transfer
 from tests.e2e.flows import file_report
 from tests.e2e.test_duty_log import write_entry
@@ -34,12 +35,12 @@ def _no_pg_reason() -> str | None:
     import asyncpg
 
     async def probe() -> None:
-        await (await asyncpg.connect(test_server(), timeout=3)).close()
+        await (await asyncpg.connect(harness.test_server(), timeout=3)).close()
 
     try:
         asyncio.run(probe())
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        return (f"no PostgreSQL at {test_server()} ({type(exc).__name__}: {exc}); "
+        return (f"no PostgreSQL at {harness.test_server()} ({type(exc).__name__}: {exc}); "
                 f"set {TEST_PG_ENV} to a server's address")
     return None
 
@@ -50,7 +51,7 @@ def pg_server() -> str:
     if reason:
         print(f"\nskipping the PostgreSQL tests of dutydesk migrate-db and backup: {reason}", file=sys.stderr)
         pytest.skip(reason)
-    return test_server()
+    return harness.test_server()
 
 
 @pytest.fixture
