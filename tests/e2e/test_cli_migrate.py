@@ -278,6 +278,31 @@ async def test_backup_on_postgresql_is_a_dump_pg_restore_lists(tmp_path: Path, p
     listed = subprocess.run(["pg_restore", "-l", str(dump)], capture_output=True, text=True, timeout=60)
     assert listed.returncode == 0 and "TABLE DATA public units" in listed.stdout, listed.stderr
 
+    # A desk in a schema of its own (?search_path=…, which libpq does not know): that schema alone is
+    # dumped, and what pg_restore puts back is the desk.
+    in_schema = f"{pg_url}?search_path=desk_b"
+    assert (await migrate(tmp_path, db, in_schema)).returncode == 0
+    config = pg_config(tmp_path, in_schema)
+    out = await asyncio.to_thread(dutydesk, tmp_path, "--config", str(config), "backup", str(tmp_path / "b.dump"))
+    assert out.returncode == 0, out.stderr
+    assert f"pg_restore --no-owner --dbname {pg_url} {tmp_path / 'b.dump'}" in out.stdout
+    listed = subprocess.run(["pg_restore", "-l", str(tmp_path / "b.dump")], capture_output=True, text=True, timeout=60)
+    assert "TABLE DATA desk_b units" in listed.stdout and " public " not in listed.stdout
+    import asyncpg
+
+    restored = f"migrate_restored_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(harness.test_server())
+    try:
+        await admin.execute(f"CREATE DATABASE {restored}")
+        into = urlunsplit(urlsplit(pg_url)._replace(path=f"/{restored}"))
+        done = await asyncio.to_thread(subprocess.run, ["pg_restore", "--no-owner", "--dbname", into,
+                                                        str(tmp_path / "b.dump")], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        assert await fetch(into, "SELECT count(*) FROM desk_b.units") == [(11,)]
+    finally:
+        await admin.execute(f"DROP DATABASE IF EXISTS {restored} WITH (FORCE)")
+        await admin.close()
+
 
 async def test_backup_without_pg_dump_or_with_an_older_one_says_what_to_install(tmp_path: Path, pg_url: str) -> None:
     init_desk(tmp_path)
