@@ -30,6 +30,9 @@ BATCH = 5_000  # rows per COPY: bounded memory, few round trips
 SAMPLE = 50  # random rows per table compared field by field, besides the first and the last
 # What must be there for a file to be a DutyDesk database at all (0001_core.sql).
 CORE_TABLES = frozenset({"units", "members", "outbox", "deadlines"})
+# Run-time state of the processes on the old database, not the district's data: each instance writes
+# its own row again on PostgreSQL (active/standby heartbeats), and old rows would only show as stale.
+NOT_MOVED = frozenset({"desk_instances"})
 
 INT_RANGES = {"smallint": 2**15, "integer": 2**31, "bigint": 2**63}
 _INT_TEXT = re.compile(r"[+-]?\d+")
@@ -126,11 +129,13 @@ def _quote(name: str) -> str:
 
 
 def source_tables(conn: sqlite3.Connection) -> list[Table]:
-    """Every table of the file but SQLite's own, parents before children."""
+    """Every table of the file but SQLite's own and NOT_MOVED, parents before children."""
     tables: dict[str, Table] = {}
     rows = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' "
                         "ESCAPE '\\' ORDER BY name").fetchall()
     for name, sql in rows:
+        if name in NOT_MOVED:
+            continue
         info = conn.execute(f"PRAGMA table_info({_quote(name)})").fetchall()  # cid, name, type, notnull, dflt, pk
         columns = tuple(r[1] for r in info)
         key = tuple(r[1] for r in sorted((r for r in info if r[5]), key=lambda r: r[5])) or columns

@@ -170,7 +170,8 @@ async def test_a_desk_moves_to_postgresql_verified_and_the_bot_carries_on_there(
         await write_entry(duty, source=HOSTILE, content="<i>未闭合 & 😀", action=None, pending=None)
         await desk.stop_bot()
         with sqlite3.connect(db) as conn:
-            names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+            names = [n for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                     if n not in transfer.NOT_MOVED]
             source_counts = {n: conn.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
         out = await migrate(tmp_path, db, pg_url)
         assert out.returncode == 0, out.stderr
@@ -263,6 +264,19 @@ async def test_a_value_that_does_not_fit_stops_the_move_naming_table_row_and_col
     out = await migrate(tmp_path, db, pg_url)
     assert out.returncode == 0, out.stderr
     assert await fetch(pg_url, "SELECT active FROM units WHERE code = 'xushui'") == [(1,)]
+
+
+async def test_the_instances_run_time_rows_stay_behind(tmp_path: Path, pg_url: str) -> None:
+    """desk_instances (active/standby heartbeats) is the old processes' state, not the district's."""
+    db = init_desk(tmp_path)
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS desk_instances (instance TEXT PRIMARY KEY, heartbeat_at TEXT)")
+        conn.execute("INSERT INTO desk_instances VALUES ('old-host:1', '2026-12-05T10:00:00.000000Z')")
+    out = await migrate(tmp_path, db, pg_url)
+    assert out.returncode == 0, out.stderr
+    assert "desk_instances" not in out.stdout
+    assert [r for r in await fetch(pg_url, "SELECT to_regclass('desk_instances')::text") if r[0]] == [] or \
+        await fetch(pg_url, "SELECT count(*) FROM desk_instances") == [(0,)]
 
 
 async def test_backup_on_postgresql_is_a_dump_pg_restore_lists(tmp_path: Path, pg_url: str) -> None:
