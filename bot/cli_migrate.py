@@ -71,7 +71,7 @@ def not_running(database: Path, t: TerminalTexts) -> Iterator[None]:
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise Failed(t("cli.migrate_running", path=database, lease=lease)) from None
+                raise Failed(t("cli.migrate_running", path=database, lock=lease)) from None
         yield
     finally:
         if handle is not None:

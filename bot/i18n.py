@@ -45,7 +45,7 @@ TEXT_FIELDS = frozenset({
     # groups of the emulator, button labels — rendered through TerminalTexts, escaped and read back
     "path", "database", "url", "error", "listen", "detail", "whom", "chat", "button", "buttons",
     # dutydesk migrate-db: a row's key values as found in the SQLite file, the lease file's path
-    "key", "lease",
+    "key", "lock",
     # channels: a robot's name and environment variable from the config
     "robot", "secret",
 })
