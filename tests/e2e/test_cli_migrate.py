@@ -270,8 +270,11 @@ async def test_the_instances_run_time_rows_stay_behind(tmp_path: Path, pg_url: s
     """desk_instances (active/standby heartbeats) is the old processes' state, not the district's."""
     db = init_desk(tmp_path)
     with sqlite3.connect(db) as conn:
-        conn.execute("CREATE TABLE IF NOT EXISTS desk_instances (instance TEXT PRIMARY KEY, heartbeat_at TEXT)")
-        conn.execute("INSERT INTO desk_instances VALUES ('old-host:1', '2026-12-05T10:00:00.000000Z')")
+        conn.execute("CREATE TABLE IF NOT EXISTS desk_instances (instance TEXT PRIMARY KEY, host TEXT NOT NULL, "
+                     "pid INTEGER NOT NULL, role TEXT NOT NULL, started_at TEXT NOT NULL, active_since TEXT, "
+                     "heartbeat_at TEXT NOT NULL)")  # the lease's 0020, where it has not landed yet
+        conn.execute("INSERT INTO desk_instances VALUES ('old-host:1', 'old-host', 1, 'active', "
+                     "'2026-12-05T10:00:00.000000Z', '2026-12-05T10:00:00.000000Z', '2026-12-05T10:00:00.000000Z')")
     out = await migrate(tmp_path, db, pg_url)
     assert out.returncode == 0, out.stderr
     assert "desk_instances" not in out.stdout
