@@ -352,9 +352,10 @@ async def test_a_copy_that_does_not_verify_is_rolled_back(tmp_path: Path, pg_url
     from bot.cli import Failed
     from bot.cli_migrate import migrate as migrate_in_process
     from bot.i18n import TerminalTexts
+    from storage.transfer import _copy
 
     db = init_desk(tmp_path)
-    copy = transfer._copy_table
+    copy = _copy.copy_table
 
     async def lossy(src: sqlite3.Connection, pg: asyncpg.Connection, plan: object) -> int:
         n = await copy(src, pg, plan)  # type: ignore[arg-type]
@@ -363,7 +364,7 @@ async def test_a_copy_that_does_not_verify_is_rolled_back(tmp_path: Path, pg_url
             await pg.execute("DELETE FROM units WHERE code = 'office'")
         return n
 
-    monkeypatch.setattr(transfer, "_copy_table", lossy)
+    monkeypatch.setattr(_copy, "copy_table", lossy)
     with pytest.raises(Failed) as err:
         await migrate_in_process(db, pg_url, TerminalTexts("zh"))
     assert err.value.code == 1 and "核对未通过，已全部回滚，目标数据库仍为空" in str(err.value)

@@ -1,11 +1,11 @@
-"""Values as SQLite may hold them, converted to their PostgreSQL column's type (storage/transfer.py):
+"""Values as SQLite may hold them, converted to their PostgreSQL column's type (storage/transfer/_values.py):
 what fits is converted, what does not is refused with a reason, never guessed."""
 
 from __future__ import annotations
 
 import pytest
 
-from storage.transfer import Column, _Unfit, converter
+from storage.transfer._values import Column, Unfit, converter
 
 
 def conv(kind: str, value: object, nullable: bool = True) -> object:
@@ -32,13 +32,13 @@ def test_what_fits_is_converted(kind: str, value: object, expected: object) -> N
     ("boolean", 2, "not_bool"),
 ])
 def test_what_does_not_fit_is_refused_with_the_reason(kind: str, value: object, reason: str) -> None:
-    with pytest.raises(_Unfit) as err:
+    with pytest.raises(Unfit) as err:
         conv(kind, value)
     assert str(err.value) == reason
 
 
 def test_null_in_a_not_null_column_is_refused() -> None:
-    with pytest.raises(_Unfit, match="null"):
+    with pytest.raises(Unfit, match="null"):
         conv("text", None, nullable=False)
     assert conv("text", "", nullable=False) == ""
 
