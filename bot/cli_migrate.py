@@ -132,7 +132,7 @@ async def migrate(source: Path, url: str, t: TerminalTexts) -> int:
         try:
             await _create_schema(url, secret)
             pg = await asyncpg.connect(url, password=secret)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (OSError, TimeoutError, ValueError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise Failed(t("cli.migrate_target_failed", url=url, reason=_reason(exc))) from None
         try:
             report = await tr.transfer(src, pg)

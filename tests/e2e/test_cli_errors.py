@@ -100,6 +100,10 @@ CASES: list[Case] = [
     C("migrate-db", "--from", code=2, says="expected one argument"),
     C("migrate-db", "--to", "postgresql://duty:pw@127.0.0.1/desk", code=2, says="不能带密码"),
     C("migrate-db", "--to", "sqlite:///x.db", code=2, says="不是 PostgreSQL 数据库地址"),
+    C("migrate-db", "--from", "{tmp}/site/dutydesk.sqlite3", "--to", "postgresql://duty@127.0.0.1:1/desk", code=1,
+      says="无法打开目标数据库 postgresql://duty@127.0.0.1:1/desk"),
+    C("migrate-db", "--from", "{tmp}/site/dutydesk.sqlite3", "--to", "postgresql://duty@127.0.0.1:1/desk?search_path=a-b",
+      code=1, says="not a plain schema name"),
     # roster import
     C("roster", "import", "{tmp}/roster.csv", says="值班表已导入"),
     C("roster", "import", "{tmp}/missing.csv", code=2, says="No such file"),
