@@ -375,3 +375,26 @@ async def test_a_copy_that_does_not_verify_is_rolled_back(tmp_path: Path, pg_url
     assert "  units：name at code='xushui': '须水街道' ≠ '须水街道?'" in shown
     assert "  units：code='office': 0 rows in the target" in shown
     assert sum((await counts(pg_url)).values()) == 0
+
+
+async def test_backup_hands_pg_dump_the_password_in_its_environment_only(tmp_path: Path, pg_url: str) -> None:
+    """A stand-in pg_dump records what it was given: the password is in PGPASSWORD, never in its arguments."""
+    init_desk(tmp_path)
+    config = pg_config(tmp_path, pg_url)
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "pg_dump"
+    fake.write_text("#!/bin/sh\n"
+                    "if [ \"$1\" = --version ]; then echo 'pg_dump (PostgreSQL) 99.1'; exit 0; fi\n"
+                    f"echo \"$@\" > {tmp_path}/argv; echo \"$PGPASSWORD\" > {tmp_path}/password; echo DUMP\n",
+                    encoding="utf-8")
+    fake.chmod(0o755)
+    out = await asyncio.to_thread(dutydesk, tmp_path, "--config", str(config), "backup", str(tmp_path / "x.dump"),
+                                  env={"PATH": f"{bin_dir}:/usr/bin:/bin", "DUTYDESK_DATABASE_PASSWORD": "Pa55-word"})
+    assert out.returncode == 0, out.stderr
+    argv = (tmp_path / "argv").read_text(encoding="utf-8")
+    assert "Pa55-word" not in argv and "--format=custom" in argv and f"--dbname={pg_url}" in argv
+    assert (tmp_path / "password").read_text(encoding="utf-8").strip() == "Pa55-word"
+    assert (tmp_path / "x.dump").read_text(encoding="utf-8") == "DUMP\n"
+    assert (tmp_path / "x.dump").stat().st_mode & 0o777 == 0o600
+    assert "Pa55-word" not in out.stdout + out.stderr
