@@ -145,6 +145,12 @@ async def migrate(source: Path, url: str, t: TerminalTexts) -> int:
         except tr.BadValue as err:
             raise Failed(t("cli.migrate_bad_value", table=err.table, key=err.row, column=err.column,
                            value=err.value, problem=_value_problem(t, err.reason))) from None
+        except tr.NotDutyDesk as err:
+            raise Failed(t("cli.migrate_not_dutydesk", path=source, reason=err.reason), 2) from None
+        except asyncpg.PostgresError as exc:  # e.g. a row whose parent is gone (SQLite's checks were off once)
+            parts = (getattr(exc, "message", None) or str(exc).splitlines()[0], getattr(exc, "detail", None))
+            reason = " ".join(str(part) for part in parts if part)  # one line: asyncpg's str() adds DETAIL lines
+            raise Failed(t("cli.migrate_failed", url=url, reason=reason)) from None
         except tr.NotVerified as err:
             for line in table_lines(err.report, t):
                 print(line)

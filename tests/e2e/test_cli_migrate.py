@@ -344,6 +344,18 @@ async def test_backup_without_pg_dump_or_with_an_older_one_says_what_to_install(
     assert not (tmp_path / "b.dump").exists()
 
 
+async def test_a_row_whose_parent_is_gone_stops_the_move_and_says_which(tmp_path: Path, pg_url: str) -> None:
+    """SQLite checks foreign keys only when told to: a row left by a time it was not is named, not copied."""
+    db = init_desk(tmp_path)
+    with sqlite3.connect(db) as conn:  # foreign_keys is off on a plain connection
+        conn.execute("INSERT INTO member_roles(member_id, role) VALUES (999, 'officer')")
+    out = await migrate(tmp_path, db, pg_url)
+    assert out.returncode == 1, out.stderr
+    assert "迁移失败，已全部回滚" in out.stderr and "member_roles" in out.stderr and "(999)" in out.stderr, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
+    assert sum((await counts(pg_url)).values()) == 0
+
+
 async def test_a_copy_that_does_not_verify_is_rolled_back(tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     """Counts and sampled rows are compared before the commit: a difference is shown and leaves the target empty."""
