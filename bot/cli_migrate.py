@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
+import sqlite3
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -147,6 +148,8 @@ async def migrate(source: Path, url: str, t: TerminalTexts) -> int:
                            value=err.value, problem=_value_problem(t, err.reason))) from None
         except tr.NotDutyDesk as err:
             raise Failed(t("cli.migrate_not_dutydesk", path=source, reason=err.reason), 2) from None
+        except sqlite3.Error as exc:  # the file itself (e.g. a damaged page): nothing was committed
+            raise Failed(t("cli.database_failed", path=source, reason=_reason(exc))) from None
         except asyncpg.PostgresError as exc:  # e.g. a row whose parent is gone (SQLite's checks were off once)
             parts = (getattr(exc, "message", None) or str(exc).splitlines()[0], getattr(exc, "detail", None))
             reason = " ".join(str(part) for part in parts if part)  # one line: asyncpg's str() adds DETAIL lines
