@@ -1,5 +1,6 @@
-"""Values as SQLite may hold them, converted to their PostgreSQL column's type (storage/transfer/_values.py):
-what fits is converted, what does not is refused with a reason, never guessed."""
+"""storage/transfer's rules without a database server: values as SQLite may hold them converted to their
+PostgreSQL column's type (what fits is converted, what does not is refused with a reason, never
+guessed), and the tables read from SQLite's schema in an order foreign keys allow."""
 
 from __future__ import annotations
 
@@ -50,3 +51,25 @@ def test_every_reason_has_its_words(lang: str) -> None:
 
     t = TerminalTexts(lang)
     assert [r for r in UNFIT_REASONS if not t.has(f"cli.migrate_value_{r}")] == []
+
+
+def test_tables_come_parents_first_and_a_cycle_is_refused() -> None:
+    import sqlite3
+
+    from storage.transfer import NotDutyDesk
+    from storage.transfer._tables import source_tables
+
+    conn = sqlite3.connect(":memory:")
+    conn.executescript("""
+        CREATE TABLE c (id INTEGER PRIMARY KEY, b_id INTEGER REFERENCES b(id), a_id INTEGER REFERENCES a(id));
+        CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a(id), up INTEGER REFERENCES b(id));
+        CREATE TABLE a (code TEXT, n INTEGER, PRIMARY KEY (n, code)) WITHOUT ROWID;
+        CREATE TABLE desk_instances (instance TEXT PRIMARY KEY);
+    """)
+    tables = source_tables(conn)
+    assert [t.name for t in tables] == ["a", "b", "c"]  # b's reference to itself does not hold it back
+    assert (tables[0].key, tables[0].rowid, tables[1].key, tables[1].rowid) == (("n", "code"), False, ("id",), True)
+    conn.executescript("CREATE TABLE d (id INTEGER PRIMARY KEY, e_id INTEGER REFERENCES e(id));"
+                       "CREATE TABLE e (id INTEGER PRIMARY KEY, d_id INTEGER REFERENCES d(id));")
+    with pytest.raises(NotDutyDesk, match="cycle among d, e"):
+        source_tables(conn)
