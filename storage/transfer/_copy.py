@@ -72,10 +72,10 @@ def find_undecodable(src: sqlite3.Connection, plan: Plan) -> None:
 
 async def _identities(pg: asyncpg.Connection, table: str) -> list[tuple[str, str]]:
     """(column, sequence) of each identity or serial column of the target table."""
-    rows = await pg.fetch(
+    found = await pg.fetch(
         "SELECT column_name, pg_get_serial_sequence(quote_ident(table_name), column_name) AS seq "
         "FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1", table)
-    return [(r["column_name"], r["seq"]) for r in rows if r["seq"]]
+    return [(r["column_name"], r["seq"]) for r in found if r["seq"]]
 
 
 async def reset_sequences(pg: asyncpg.Connection, tables: Sequence[Table]) -> dict[str, int]:
