@@ -1,4 +1,5 @@
-"""`dutydesk` command line: init, run, status, demo, invite, members, role, roster import, backup.
+"""`dutydesk` command line: init, run, status, demo, invite, members, role, roster import, backup,
+migrate-db.
 
 Every mistake an operator can make — a bad argument, a missing file, an unwritable path, an
 unreachable network — ends in one clear line and exit code 2 (usage, config) or 1 (the
@@ -231,6 +232,10 @@ def cmd_phone(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     config = _load(args)
     t = _texts(config)
+    if url := config.database_url:  # PostgreSQL: pg_dump (bot/cli_backup_pg.py)
+        from bot.cli_backup_pg import backup_pg
+
+        return backup_pg(args.path, url, t)
     from datetime import datetime
 
     from storage import db as store
@@ -361,8 +366,12 @@ def parser() -> argparse.ArgumentParser:
     rsub = s.add_subparsers(dest="roster_command", required=True, metavar="COMMAND")
     s = command("import", "import a roster table; every day in it replaces that day", cmd_roster_import, rsub)
     s.add_argument("file", help=".xlsx or .csv file")
-    s = command("backup", "consistent copy of the live database (into a directory: a dated file name)", cmd_backup)
+    s = command("backup", "consistent copy of the live database (into a directory: a dated file name);"
+                          " on PostgreSQL with pg_dump", cmd_backup)
     s.add_argument("path", help="backup file, or a directory to put it in")
+    from bot.cli_migrate import add_parser as add_migrate_db
+
+    add_migrate_db(command)
     return p
 
 

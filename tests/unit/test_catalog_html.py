@@ -47,6 +47,9 @@ NOT_TEXT = {
     "plan", "problem", "rows", "stages", "timeline", "trail",
     "changes", "figures", "versions", "office", "handed", "members", "notices", "unforwarded",
     "pending",  # 待办: esc()'d where typed (duty.line_pending, duty.done), else rendered lines joined
+    # dutydesk migrate-db and backup: table names of our own schema, an environment variable's name,
+    # schema and pg_dump versions, an exit code
+    "table", "tables", "env", "expected", "found", "exit",
     "old", "new",  # a fact before/after, rendered by incident_versions.field_value (escaped there); a dialogue's name
 }
 
