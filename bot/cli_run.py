@@ -113,7 +113,7 @@ def started_line(app: Any, config: Config, webhook: dict[str, Any] | None) -> st
     t = _texts(config)
     mode = (t("cli.mode_webhook", url=webhook["webhook_url"], listen=webhook["listen"], port=webhook["port"])
             if webhook else t("cli.mode_polling"))
-    return t("cli.started", username=app.bot.username, database=config.database_path, mode=mode,
+    return t("cli.started", username=app.bot.username, database=config.database_target, mode=mode,
              timezone=config.general.timezone)
 
 
