@@ -22,10 +22,11 @@ import asyncpg
 import pytest
 
 from bot.domain.lease import LeaseTerms
-from bot.harness import drop_schema, scratch_schema
+from bot.harness import scratch_schema
 from bot.i18n import TerminalTexts
 from bot.lease import EXIT_LEASE_LOST, LeaseKeeper, PgLease
 from storage import instances
+from storage.peek import drop_schema
 from storage.pg import PgConnection, PgDatabase
 from tests.waiting import ended
 

@@ -10,8 +10,9 @@ import signal
 from pathlib import Path
 
 from bot.emulator import BotApiEmulator
-from bot.harness import drop_schema, scratch_schema
+from bot.harness import scratch_schema
 from storage import instances
+from storage.peek import drop_schema
 from storage.pg import PgDatabase
 from tests.e2e.test_cli_run import TOKEN, _config
 from tests.e2e.test_standby import Run, status

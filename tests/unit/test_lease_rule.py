@@ -55,7 +55,7 @@ def test_the_active_stops_before_the_server_can_release_the_lock(h: tuple[LeaseT
     last_received = max([acquired] + [p.received for p in pings if p.received is not None])
     stop = stop_moment(terms, acquired, pings)
     assert stop < earliest_release(terms, last_received)
-    assert earliest_release(terms, last_received) - stop >= terms.margin
+    assert earliest_release(terms, last_received) - stop >= terms.margin - 1e-9  # float rounding, not time
 
 
 def test_answered_pings_keep_it_going_and_silence_stops_it() -> None:
