@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -141,6 +141,7 @@ class Runtime:
 
     async def start(
         self, *, polling: bool = True, webhook: dict[str, Any] | None = None, poll_interval: float = 0.0,
+        before_listen: Callable[[], Awaitable[None]] | None = None,
     ) -> DeskApplication:
         await self.db.open()
         async with self.db.tx() as conn:
@@ -172,6 +173,8 @@ class Runtime:
         assert app.updater is not None
         caught_up = asyncio.Event()
         if webhook is not None:
+            if before_listen is not None:  # a standby's 503 server gives the port up (bot/lease.py)
+                await before_listen()
             await app.updater.start_webhook(**webhook)
             self._waiting.add(asyncio.create_task(self._webhook_caught_up(app, caught_up)))
         elif polling:
@@ -265,9 +268,13 @@ class Runtime:
         await self.db.close()
         self.app = None
 
-    async def run_forever(self, on_started: Callable[[DeskApplication], None] | None = None, **kw: Any) -> None:
+    async def run_forever(
+        self, on_started: Callable[[DeskApplication], None] | None = None,
+        wait_turn: Callable[[], Awaitable[None]] | None = None, **kw: Any,
+    ) -> None:
         """Start, run until SIGINT/SIGTERM, stop. A signal during start-up (e.g. while waiting
-        for an unreachable Telegram) stops at once too."""
+        for an unreachable Telegram, or as a standby in `wait_turn` for the lease: bot/lease.py)
+        stops at once too."""
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         import signal
@@ -277,7 +284,12 @@ class Runtime:
                 loop.add_signal_handler(sig, stop.set)
             except NotImplementedError:  # pragma: no cover
                 pass
-        starting = asyncio.ensure_future(self.start(**kw))
+        async def begin() -> DeskApplication:
+            if wait_turn is not None:
+                await wait_turn()
+            return await self.start(**kw)
+
+        starting = asyncio.ensure_future(begin())
         stopping = asyncio.ensure_future(stop.wait())
         try:
             await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)

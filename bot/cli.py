@@ -1,4 +1,5 @@
-"""`dutydesk` command line: init, run, demo, invite, members, role, roster import, backup.
+"""`dutydesk` command line: init, run, status, demo, invite, members, role, roster import, backup,
+migrate-db.
 
 Every mistake an operator can make — a bad argument, a missing file, an unwritable path, an
 unreachable network — ends in one clear line and exit code 2 (usage, config) or 1 (the
@@ -231,6 +232,10 @@ def cmd_phone(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     config = _load(args)
     t = _texts(config)
+    if url := config.database_url:  # PostgreSQL: pg_dump (bot/cli_backup_pg.py)
+        from bot.cli_backup_pg import backup_pg
+
+        return backup_pg(args.path, url, t)
     from datetime import datetime
 
     from storage import db as store
@@ -288,6 +293,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run(args)
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from bot.cli_status import cmd_status as status
+
+    return status(args)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -331,6 +342,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--listen", default="0.0.0.0", metavar="ADDRESS", help="webhook: address to listen on")
     s.add_argument("--port", type=tcp_port, default=8443, help="webhook: port to listen on (default 8443)")
     s.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    command("status", "which `dutydesk run` instance is active, its last heartbeat, the standbys "
+                      "(exit 1: no active instance checked in within [ha] lease_seconds)", cmd_status)
     s = command("demo", "play a scripted day offline against the bundled emulator (ignores --config)", cmd_demo)
     s.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     s = command("invite", "create a single-use invitation and print its link", cmd_invite)
@@ -353,8 +366,12 @@ def parser() -> argparse.ArgumentParser:
     rsub = s.add_subparsers(dest="roster_command", required=True, metavar="COMMAND")
     s = command("import", "import a roster table; every day in it replaces that day", cmd_roster_import, rsub)
     s.add_argument("file", help=".xlsx or .csv file")
-    s = command("backup", "consistent copy of the live database (into a directory: a dated file name)", cmd_backup)
+    s = command("backup", "consistent copy of the live database (into a directory: a dated file name);"
+                          " on PostgreSQL with pg_dump", cmd_backup)
     s.add_argument("path", help="backup file, or a directory to put it in")
+    from bot.cli_migrate import add_parser as add_migrate_db
+
+    add_migrate_db(command)
     return p
 
 

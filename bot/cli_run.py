@@ -113,7 +113,7 @@ def started_line(app: Any, config: Config, webhook: dict[str, Any] | None) -> st
     t = _texts(config)
     mode = (t("cli.mode_webhook", url=webhook["webhook_url"], listen=webhook["listen"], port=webhook["port"])
             if webhook else t("cli.mode_polling"))
-    return t("cli.started", username=app.bot.username, database=config.database_path, mode=mode,
+    return t("cli.started", username=app.bot.username, database=config.database_target, mode=mode,
              timezone=config.general.timezone)
 
 
@@ -122,7 +122,10 @@ def run(args: argparse.Namespace) -> int:
     t = _texts(config)
     webhook, secret, warnings = _webhook(args, t)
     token = cfg.token_from_env()
-    setup_logging([token, secret, *channel_secrets(config)], logging.DEBUG if args.verbose else logging.INFO)
+    from bot.secrets import database_password
+
+    setup_logging([token, secret, *channel_secrets(config), database_password() or ""],
+                  logging.DEBUG if args.verbose else logging.INFO)
     for warning in warnings:
         log.warning(warning)
     from telegram.error import InvalidToken, TelegramError
@@ -135,9 +138,19 @@ def run(args: argparse.Namespace) -> int:
     asyncio.run(check_database())
     runtime = Runtime(config, token)
     url = config.telegram.base_url
+    from bot.lease import keeper_for
+
+    keeper = keeper_for(config, t, webhook=webhook)
+
+    async def serve() -> None:  # only the instance holding the lease runs (issue 28; bot/lease.py)
+        try:
+            await runtime.run_forever(on_started=lambda app: log.info(started_line(app, config, webhook)),
+                                      wait_turn=keeper.take, webhook=webhook, before_listen=keeper.close_web)
+        finally:
+            await keeper.release()
+
     try:
-        loop.run(runtime.run_forever(on_started=lambda app: log.info(started_line(app, config, webhook)),
-                                     webhook=webhook))
+        loop.run(serve())
     except InvalidToken:
         # Never print the exception: PTB puts the rejected token itself into its message.
         raise Failed(t("cli.token_rejected", url=url), 2) from None

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain import cron
+from bot.domain.lease import terms_problem
 from bot.domain.leave_chains import LeaveChain, LeaveStep  # the rules' own types; built here from the file
 
 log = logging.getLogger(__name__)
@@ -382,6 +383,15 @@ class Sms:
 
 
 @dataclass(frozen=True)
+class HighAvailability:
+    """[ha]: active/standby of `dutydesk run` (bot/lease.py). A standby takes over within `lease_seconds`
+    of the active instance's death; the active pings its lease every `heartbeat_seconds`."""
+
+    lease_seconds: float = 15
+    heartbeat_seconds: float = 2
+
+
+@dataclass(frozen=True)
 class Config:
     general: General = field(default_factory=General)
     telegram: Telegram = field(default_factory=Telegram)
@@ -399,6 +409,7 @@ class Config:
     escalation: Escalation = field(default_factory=Escalation)
     robots: tuple[Robot, ...] = ()
     sms: Sms = field(default_factory=Sms)
+    ha: HighAvailability = field(default_factory=HighAvailability)
     source: str = "<defaults>"
 
     @property
@@ -618,6 +629,7 @@ def _validate(cfg: Config) -> None:
     _validate_roster(cfg.roster)
     _validate_calendar(cfg.calendar)
     _validate_channels(cfg)
+    _validate_ha(cfg.ha)
     sup = cfg.supervision
     for key, value in (("accept_within", sup.accept_within), ("overdue_chase_every", sup.overdue_chase_every)):
         if value <= timedelta(0):  # a zero chase cadence would chase in a loop
@@ -817,6 +829,17 @@ def _validate_channels(cfg: Config) -> None:
         name = getattr(esc, key)
         if name and name not in policies:
             raise _KeyError(f"escalation.{key}", f"no policy named {name!r} under [[escalation.policies]]")
+
+
+def _validate_ha(ha: HighAvailability) -> None:
+    for key in ("lease_seconds", "heartbeat_seconds"):
+        value = getattr(ha, key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+            raise _KeyError(f"ha.{key}", f"must be a number of seconds above 0, e.g. 15, got {value!r}")
+    if problem := terms_problem(float(ha.lease_seconds), float(ha.heartbeat_seconds)):
+        key = "heartbeat_seconds" if problem.startswith("heartbeat") else "lease_seconds"
+        raise _KeyError(f"ha.{key}", problem.replace("heartbeat", "heartbeat_seconds", 1).replace(
+            "lease must", "lease_seconds must", 1))
 
 
 def _validate_info(info: InfoPolicy) -> None:

@@ -46,20 +46,6 @@ def scratch_schema(prefix: str = "desk") -> str:
     return f"{server}{'&' if '?' in server else '?'}search_path={prefix}_{uuid.uuid4().hex[:12]}"
 
 
-async def drop_schema(target: str) -> None:
-    import asyncpg
-
-    from storage.pg import schema_of
-
-    schema = schema_of(target)
-    assert schema and schema.isidentifier()
-    conn = await asyncpg.connect(target.split("?", 1)[0])
-    try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    finally:
-        await conn.close()
-
-
 def demo_config(db_path: Path | str, base_url: str = "", base_file_url: str = "", **incident: Any) -> Config:
     """The shipped example config, pointed at `db_path` and the emulator."""
     from bot.cli import example_config
@@ -189,6 +175,8 @@ class Desk:
             self._tmp.cleanup()
             self._tmp = None
         if self.on_postgres:
+            from storage.peek import drop_schema
+
             await drop_schema(self.db_target)
 
     @property
@@ -198,7 +186,7 @@ class Desk:
     def sql(self) -> Any:
         """A look into the database from outside the bot, as sqlite3 gives (bot/harness_sql.py)."""
         if self.on_postgres:
-            from bot.harness_sql import PgSync
+            from storage.peek import PgSync
 
             return PgSync(self.db_target)
         import sqlite3
@@ -206,14 +194,10 @@ class Desk:
         return sqlite3.connect(self.db_path)
 
     def table_names(self) -> list[str]:
-        if self.on_postgres:
-            from storage.pg import schema_of
+        from storage.peek import table_names
+        from storage.pg import schema_of
 
-            rows = self.sql().execute("SELECT table_name FROM information_schema.tables WHERE table_schema=?",
-                                      (schema_of(self.db_target),)).fetchall()
-        else:
-            rows = self.sql().execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
-        return sorted(r[0] for r in rows)
+        return table_names(self.sql(), schema_of(self.db_target) if self.on_postgres else None)
 
     @property
     def services(self) -> Any:

@@ -44,8 +44,12 @@ TEXT_FIELDS = frozenset({
     # what a terminal shows (the CLI, the demo's story): paths, addresses, errors, people and
     # groups of the emulator, button labels — rendered through TerminalTexts, escaped and read back
     "path", "database", "url", "error", "listen", "detail", "whom", "chat", "button", "buttons",
+    # dutydesk migrate-db: a row's key values as found in the SQLite file, the lease file's path
+    "key", "lock",
     # channels: a robot's name and environment variable from the config
     "robot", "secret",
+    # active / standby (bot/lease.py, `dutydesk status`): instance names are host names and pids
+    "instance", "host", "active",
 })
 
 

@@ -55,6 +55,21 @@ def migrations() -> list[tuple[int, str, str]]:
     return found
 
 
+def statements(script: str) -> list[str]:
+    """A migration script's statements, one by one (a trigger's BEGIN … END stays whole)."""
+    found, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.strip():
+                found.append(pending.strip())
+            pending = ""
+    if pending.strip() and not all(ln.strip().startswith("--") or not ln.strip() for ln in pending.splitlines()):
+        raise RuntimeError(f"migration ends inside a statement: {pending.strip()[:60]!r}")
+    return found
+
+
+OPEN_ATTEMPTS = 10
 CHECKPOINT_EVERY = 5.0  # seconds between WAL checkpoints, taken off the writers' path (see open())
 
 
@@ -100,11 +115,20 @@ class Database:
             os.chmod(p, 0o600)
         self._conn = await aiosqlite.connect(self.path, isolation_level=None)
         self._conn.row_factory = aiosqlite.Row
-        await self._conn.execute("PRAGMA journal_mode=WAL")
+        await self._conn.execute("PRAGMA busy_timeout=5000")
         await self._conn.execute("PRAGMA foreign_keys=ON")
         await self._conn.execute("PRAGMA synchronous=NORMAL")
-        await self._conn.execute("PRAGMA busy_timeout=5000")
-        await self.migrate()
+        for attempt in range(OPEN_ATTEMPTS):
+            # A new file opened by two instances at once: while the other switches it to WAL, the lock
+            # is refused at once rather than waited for (SQLite's deadlock rule): try again.
+            try:
+                await self._conn.execute("PRAGMA journal_mode=WAL")
+                await self.migrate()
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == OPEN_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.05 * (attempt + 1))
         if self.path != ":memory:":
             # SQLite checkpoints the WAL inside whichever commit crosses 1,000 pages: that commit
             # (an alert's, say) then waits for the copy and its fsync. Checkpoint on a second
@@ -166,16 +190,23 @@ class Database:
         return int(row[0]) if row else 0
 
     async def migrate(self) -> int:
-        current = await self.schema_version()
-        for version, _name, sql in migrations():
-            if version <= current:
-                continue
-            async with self._lock:
-                # executescript commits first, so the version bump rides in the script itself.
-                await self.conn.executescript(
-                    f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {version};\nCOMMIT;"
-                )
-            current = version
+        """Every migration not yet applied, in ONE write transaction that reads the version inside it:
+        a second process opening the same file at the same moment waits (busy_timeout), then finds
+        the work done (reading it before the lock, both would run the same migration)."""
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                current = await self.schema_version()
+                for version, _name, sql in migrations():
+                    if version > current:
+                        for statement in statements(sql):
+                            await self.conn.execute(statement)
+                        await self.conn.execute(f"PRAGMA user_version = {version}")
+                        current = version
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            await self.conn.execute("COMMIT")
         return current
 
     @asynccontextmanager

@@ -87,7 +87,8 @@ async def count_late_item(conn: Conn, unit_code: str, week_end: datetime) -> Non
     """An item sent before its week closed but stored after the week was recorded (it waited in
     Telegram's queue): the recorded week counts it too. Nothing when the week is not recorded yet."""
     await conn.execute(
-        "UPDATE info_weeks SET submitted=submitted+1, met=(submitted+1 >= quota) WHERE unit_code=? AND week_end=?",
+        "UPDATE info_weeks SET submitted=submitted+1, met=CASE WHEN submitted+1 >= quota THEN 1 ELSE 0 END"
+        " WHERE unit_code=? AND week_end=?",
         (unit_code, to_db(week_end)),
     )
 

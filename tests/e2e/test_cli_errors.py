@@ -91,11 +91,28 @@ CASES: list[Case] = [
     C("backup", "/proc/no/such/copy.sqlite3", code=1, says="无法写入备份"),
     C("backup", "{tmp}/a-file/copy.sqlite3", code=1, says="无法写入备份"),
     C("backup", "{tmp}/site/dutydesk.sqlite3", code=2, says="正在使用的数据库"), C("backup", code=2),
+    # migrate-db (a good move needs PostgreSQL: tests/e2e/test_cli_migrate.py; refusals come before it)
+    C("migrate-db", "--from", "{tmp}/site/dutydesk.sqlite3", "--to", "postgresql://duty@127.0.0.1/desk", code=-1),
+    C("migrate-db", "--to", "postgresql://duty@127.0.0.1/desk", code=-1),
+    C("migrate-db", "--from", "{tmp}/a-file", "--to", "postgresql://duty@127.0.0.1/desk", code=2,
+      says="不是值班台数据库"),
+    C("migrate-db", "--from", "{tmp}/site/dutydesk.sqlite3", code=2, says="required"),
+    C("migrate-db", "--from", code=2, says="expected one argument"),
+    C("migrate-db", "--to", "postgresql://duty:pw@127.0.0.1/desk", code=2, says="不能带密码"),
+    C("migrate-db", "--to", "sqlite:///x.db", code=2, says="不是 PostgreSQL 数据库地址"),
+    C("migrate-db", "--from", "{tmp}/site/dutydesk.sqlite3", "--to", "postgresql://duty@127.0.0.1:1/desk", code=1,
+      says="无法打开目标数据库 postgresql://duty@127.0.0.1:1/desk"),
+    C("migrate-db", "--from", "{tmp}/site/dutydesk.sqlite3", "--to", "postgresql://duty@127.0.0.1:1/desk?search_path=a-b",
+      code=1, says="not a plain schema name"),
     # roster import
     C("roster", "import", "{tmp}/roster.csv", says="值班表已导入"),
     C("roster", "import", "{tmp}/missing.csv", code=2, says="No such file"),
     C("roster", "import", "{tmp}", code=2), C("roster", "import", "{tmp}/garbage.xlsx", code=2),
     C("roster", "import", "{tmp}/a-file", code=2), C("roster", "import", code=2), C("roster", code=2),
+    # status (only parsed here: its exit codes 0 and 1, an active instance or none, are for monitoring and
+    # tried in tests/e2e/test_standby.py)
+    C("status", code=-1), C("status", "extra", code=2, says="unrecognized"),
+    C("status", "--config", "{tmp}/missing.toml", code=2, says="not found"),
     # run: the checks made before reaching Telegram; a good run is only parsed here
     C("run", code=2, says="TELEGRAM_BOT_TOKEN"),
     C("run", "--port", "8443", code=-1), C("run", "--port", "0", code=2, says="port"),

@@ -115,7 +115,6 @@ async def test_handover_at_every_shift_change(desk: Desk, cast: Cast) -> None:
                                "'2026-11-23T02:40:00.000000Z')", (director,))
     await desk.db.conn.execute("INSERT INTO notice_recipients(notice_id, member_id, unit_code, asked_id) "
                                "VALUES (7, ?, 'jianshelu', ?)", (head, head))
-    await desk.db.conn.commit()
     await write_entry(cast.duty, pending="等待市应急局回电")
 
     # 17:30: the day shift (陈值班, 吴值班) hands over to the night shift (郑值班)

@@ -272,7 +272,7 @@ async def test_in_webhook_mode_too_what_waited_is_handled_before_the_deadlines(d
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     assert desk.config is not None
-    desk.runtime = Runtime(desk.config, desk.emu.token, clock=desk.clock, db_path=str(desk.db_path))
+    desk.runtime = Runtime(desk.config, desk.emu.token, clock=desk.clock, db_path=desk.db_target)
     await desk.runtime.start(webhook={"listen": "127.0.0.1", "port": port, "url_path": "telegram",
                                       "webhook_url": f"http://127.0.0.1:{port}/telegram", "secret_token": "s3cret",
                                       "allowed_updates": None})

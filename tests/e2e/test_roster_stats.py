@@ -136,7 +136,6 @@ async def test_rostered_duty_all_on_leave_without_stand_in_alerts_every_duty_mem
             "INSERT INTO leave_requests(member_id, unit_code, kind, start_at, end_at, destination, reason, chain,"
             " status, created_at, on_leave) VALUES (?, 'office', 'personal', ?, ?, '郑州', '家事', 'staff',"
             " 'approved', ?, 1)", (await member_id(desk, user), utc(22, 16), utc(24, 16), utc(20, 1)))
-    await desk.db.conn.commit()
     number = await file_report(desk, cast.officer)
     await duty3.wait_for(f"突发事件 {number}")  # off shift, but the only duty officer at hand
     assert count(cast.duty, number) == 0 and count(duty2, number) == 0
@@ -217,7 +216,6 @@ async def script_history(desk: Desk, cast: Cast) -> str:
         await conn.execute("INSERT INTO info_items(unit_code, author_id, kind, title, body, submitted_at, week_end, "
                            "mark) VALUES ('xushui', ?, 'dynamic', ?, '正文', ?, ?, ?)",
                            (officer, f"信息{i}", utc(16 + i, 2), utc(20, 9), mark))
-    await conn.commit()
     return number
 
 

@@ -131,3 +131,18 @@ async def test_the_senders_reads_never_see_a_snapshot_a_handlers_open_cursor_hol
         await cursor.close()
     finally:
         await db.close()
+
+
+async def test_two_openers_of_a_new_file_migrate_it_once(tmp_path: Path) -> None:
+    """Two instances starting together on one SQLite file: one migrates, the other finds it done
+    (the version is read inside the write transaction, not before it)."""
+    import asyncio
+
+    from storage.db import migrations
+
+    first, second = Database(tmp_path / "two.sqlite3"), Database(tmp_path / "two.sqlite3")
+    await asyncio.gather(first.open(), second.open())
+    latest = migrations()[-1][0]
+    assert await first.schema_version() == await second.schema_version() == latest
+    await first.close()
+    await second.close()

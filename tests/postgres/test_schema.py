@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.harness import drop_schema, scratch_schema
+from bot.harness import scratch_schema
 from storage import db as sqlite_db
 from storage import pg
 from storage.db import Database
+from storage.peek import drop_schema
 from storage.pg import PgDatabase, schema_of
 
 BASELINE = 19  # storage/migrations/postgresql/0019_baseline.sql holds SQLite's 0001-0019 in one step

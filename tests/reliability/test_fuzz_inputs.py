@@ -90,7 +90,7 @@ class InputRig(FuzzRig):
                                (DIALOG_NAME, json.dumps([who.id, who.id]))).fetchone()
         return None if row is None else int(json.loads(row[0]))
 
-    def last_id(self, table: str, where: str = "1") -> int:
+    def last_id(self, table: str, where: str = "1=1") -> int:
         with self.desk.sql() as conn:
             row = conn.execute(f"SELECT max(id) FROM {table} WHERE {where}").fetchone()
         assert row[0] is not None, f"nothing in {table}"
@@ -524,11 +524,11 @@ async def _handover(rig: InputRig) -> int:
     """A shift change the duty officer hands over (not yet handed: notes may be added)."""
     async def make() -> int:
         with rig.desk.sql() as conn:
-            cur = conn.execute("INSERT INTO handovers(at, outgoing, incoming, created_at) VALUES "
-                               "('2026-11-23T09:30:00.000000Z', ?, '', '2026-11-23T09:30:00.000000Z')",
-                               (str(rig.member_id("陈值班")),))
-            assert cur.lastrowid is not None
-            return cur.lastrowid
+            row = conn.execute("INSERT INTO handovers(at, outgoing, incoming, created_at) VALUES "
+                               "('2026-11-23T09:30:00.000000Z', ?, '', '2026-11-23T09:30:00.000000Z') RETURNING id",
+                               (str(rig.member_id("陈值班")),)).fetchone()
+            assert row is not None
+            return int(row[0])
     return await _kept(rig, "handover", make)
 
 

@@ -28,6 +28,8 @@ NOT_TEXT = {
     "lon", "on_time", "rate", "mean", "away", "city",  # city: the district's city from the config, on a button too
     "breaches", "concealed", "wrong", "late_stages", "missed_stages", "fired", "seconds", "port", "example", "no",
     "numbers",  # incident numbers (区-年-序号), joined
+    "pid", "ago", "lease",  # `dutydesk status` and the lease (bot/lease.py): numbers
+    "heartbeat",  # a time the CLI formats
     # times, dates and durations, rendered by bot.fmt.Fmt
     "created", "current", "date", "deadline", "delay", "due", "elapsed", "end", "expires", "first", "forward",
     "last", "learnt", "left", "next", "occurred", "old_due", "start", "time", "wait", "waited", "within", "period",
@@ -45,6 +47,9 @@ NOT_TEXT = {
     "plan", "problem", "rows", "stages", "timeline", "trail",
     "changes", "figures", "versions", "office", "handed", "members", "notices", "unforwarded",
     "pending",  # 待办: esc()'d where typed (duty.line_pending, duty.done), else rendered lines joined
+    # dutydesk migrate-db and backup: table names of our own schema, an environment variable's name,
+    # schema and pg_dump versions, an exit code
+    "table", "tables", "env", "expected", "found", "exit",
     "old", "new",  # a fact before/after, rendered by incident_versions.field_value (escaped there); a dialogue's name
 }
 

@@ -227,3 +227,17 @@ def test_schedules_are_crontabs_with_the_shape_their_rule_needs() -> None:
     assert err.key == "info.bulletin" and "once every month" in err.problem
     err = _error('[calendar]\ncheck = "0 25 * * mon"\n')
     assert err.key == "calendar.check" and "bad crontab" in err.problem and "0 9 * * mon" in err.problem
+
+
+def test_ha_lease_and_heartbeat_defaults_and_bounds() -> None:
+    assert cfg.loads("").ha == cfg.HighAvailability(lease_seconds=15, heartbeat_seconds=2)
+    assert cfg.loads("[ha]\nlease_seconds = 30\nheartbeat_seconds = 1.5\n").ha.heartbeat_seconds == 1.5
+    assert cfg.loads(example_uncommented()).ha == cfg.HighAvailability()  # the example shows the defaults
+    err = _error("[ha]\nlease_seconds = 6\n")  # 3 s margin + two heartbeats of 2 s is 7 s
+    assert err.key == "ha.lease_seconds" and err.line == 2 and "at least 7 s" in err.problem
+    err = _error("[ha]\nheartbeat_seconds = 0.1\n")
+    assert err.key == "ha.heartbeat_seconds" and "at least 0.5 s" in err.problem
+    for bad in ('"15s"', "true", "-1", "0"):
+        err = _error(f"[ha]\nlease_seconds = {bad}\n")
+        assert err.key == "ha.lease_seconds" and "seconds above 0" in err.problem, bad
+    assert _error("[ha]\nlease = 15\n").key == "ha.lease"

@@ -1,6 +1,7 @@
-"""The tests' look into a desk's database from outside the bot, on either engine: `with desk.sql() as
-conn: conn.execute(sql, params).fetchall()`, as with sqlite3. On PostgreSQL each statement runs on a
-short-lived connection of its own, on a thread of its own (the caller's event loop is the bot's)."""
+"""A look into a desk's database from outside the bot, on either engine, for the tests and the harness:
+`with desk.sql() as conn: conn.execute(sql, params).fetchall()`, as with sqlite3. On PostgreSQL each
+statement runs on a short-lived connection of its own, on a thread of its own (the caller's event loop
+is the bot's)."""
 
 from __future__ import annotations
 
@@ -83,3 +84,28 @@ def _on_thread(work: Any) -> Rows:
     if failed:
         raise failed[0]
     return found[0]
+
+
+def table_names(conn: Any, schema: str | None) -> list[str]:
+    """The desk's tables: `conn` is a sqlite3 connection, or PgSync with the desk's schema."""
+    if schema is not None:
+        rows = conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema=?",
+                            (schema,)).fetchall()
+    else:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type='table'").fetchall()
+    return sorted(r[0] for r in rows)
+
+
+async def drop_schema(target: str) -> None:
+    """Drop the schema a `postgresql://…?search_path=NAME` address names, with everything in it."""
+    import asyncpg
+
+    from storage.pg import schema_of
+
+    schema = schema_of(target)
+    assert schema and schema.isidentifier()
+    conn = await asyncpg.connect(target.split("?", 1)[0])
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()

@@ -1,0 +1,175 @@
+"""Two real `dutydesk run` processes on the same config and SQLite database (issue 28): one is
+active and alone talks to Telegram, the other waits as a standby (one log line naming the active);
+kill -9 the active and the standby takes over and answers; `dutydesk status` says who is active.
+In webhook mode the standby answers 503 with Retry-After on its port until it takes over."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from bot.emulator import BotApiEmulator
+from storage import instances
+from storage.db import Database
+from tests.e2e.test_cli_run import TOKEN, _config, _free_port
+from tests.waiting import ended
+
+SECRET = "Standby-test_secret1"
+
+
+class Run:
+    """`dutydesk run` in its own process, its output in its own file."""
+
+    def __init__(self, config: Path, name: str, *extra: str) -> None:
+        self.log = config.parent / f"{name}.log"
+        with open(self.log, "wb") as sink:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot.cli", "--config", str(config), "run", *extra],
+                env=dict(os.environ, TELEGRAM_BOT_TOKEN=TOKEN, DUTYDESK_WEBHOOK_SECRET=SECRET),
+                stdout=sink, stderr=subprocess.STDOUT)
+
+    @property
+    def out(self) -> str:
+        return self.log.read_text("utf-8", "replace")
+
+    async def wait_for(self, test: Callable[[str], bool], seconds: float = 30) -> str:
+        end = asyncio.get_running_loop().time() + seconds
+        while asyncio.get_running_loop().time() < end:
+            if test(out := self.out):
+                return out
+            if self.proc.poll() is not None:
+                raise AssertionError(f"dutydesk run exited ({self.proc.returncode}):\n{out[-2000:]}")
+            await ended(self.proc, 0.05)
+        raise AssertionError(f"not seen in {seconds}s:\n{self.out[-2000:]}")
+
+    async def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            if not await ended(self.proc, 20):
+                self.proc.kill()
+                raise AssertionError("dutydesk run did not stop on SIGTERM")
+        return self.proc.returncode
+
+
+async def status(config: Path) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot.cli", "--config", str(config), "status",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await proc.communicate()
+    return proc.returncode or 0, out.decode("utf-8", "replace")
+
+
+async def _until_role(config: Path, pid: int, role: str) -> None:
+    """Until the instance row of process `pid` says `role` (rows are written on each heartbeat)."""
+    for _ in range(300):
+        async with Database(config.parent / "desk.sqlite3") as db:
+            found = await instances.all_instances(db.read)
+        if any(i.pid == pid and i.role == role for i in found):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"process {pid} never {role}: {found}")
+
+
+async def test_one_polls_the_standby_takes_over_after_kill_9_and_status_says_so(tmp_path: Path) -> None:
+    async with BotApiEmulator(token=TOKEN, bot_username="ha_duty_bot") as emu:
+        config = _config(tmp_path, emu.port)
+        first = Run(config, "first")
+        second: Run | None = None
+        try:
+            await first.wait_for(lambda out: "值班台已启动" in out)
+            second = Run(config, "second")
+            out = await second.wait_for(lambda out: "待命" in out)
+            waiting = [line for line in out.splitlines() if "待命" in line]
+            assert len(waiting) == 1 and f":{first.proc.pid}" in waiting[0], out
+            await _until_role(config, second.proc.pid, "standby")
+            code, shown = await status(config)
+            assert code == 0 and f"进程 {first.proc.pid}" in shown.splitlines()[0], shown
+            assert "待命实例" in shown and f"进程 {second.proc.pid}" in shown, shown
+            # Only the active one talks to Telegram: one getMe, and the standby has not started.
+            assert emu.stats.requests["getMe"] == 1 and "值班台已启动" not in second.out
+
+            killed = asyncio.get_running_loop().time()
+            first.proc.send_signal(signal.SIGKILL)
+            assert await ended(first.proc, 10)
+            await second.wait_for(lambda out: "值班台已启动" in out, seconds=30)
+            print(f"kill -9 → the standby's start-up line: {asyncio.get_running_loop().time() - killed:.2f} s")
+            assert emu.stats.requests["getMe"] == 2
+            user = emu.user(501, "甲", started=True)
+            await user.send_command("/start")
+            await user.wait_for(None, timeout=20)  # the standby, now active, answers
+            await _until_role(config, second.proc.pid, "active")
+            code, shown = await status(config)
+            assert code == 0 and f"进程 {second.proc.pid}" in shown.splitlines()[0], shown
+            assert f"进程 {first.proc.pid}" not in shown and "没有待命实例" in shown, shown
+            assert await second.stop() == 0
+            code, shown = await status(config)
+            assert code == 1 and "没有工作实例" in shown, shown
+        finally:
+            if first.proc.poll() is None:
+                first.proc.kill()
+            if second is not None and second.proc.poll() is None:
+                second.proc.kill()
+    assert "Traceback" not in first.out and second is not None and "Traceback" not in second.out, second.out
+
+
+async def test_a_standby_in_webhook_mode_answers_503_until_it_takes_over(tmp_path: Path) -> None:
+    async with BotApiEmulator(token=TOKEN, bot_username="ha_hook_bot") as emu:
+        config = _config(tmp_path, emu.port)
+        ports = _free_port(), _free_port()
+
+        def webhook(port: int) -> tuple[str, ...]:
+            return ("--webhook-url", f"http://127.0.0.1:{port}", "--listen", "127.0.0.1", "--port", str(port))
+
+        first = Run(config, "first", *webhook(ports[0]))
+        second: Run | None = None
+        try:
+            await first.wait_for(lambda out: "值班台已启动" in out)
+            second = Run(config, "second", *webhook(ports[1]))
+            await second.wait_for(lambda out: "待命" in out)
+            await _until_role(config, second.proc.pid, "standby")  # written after the 503 server is up
+            async with httpx.AsyncClient(timeout=5) as client:
+                answer = await client.post(f"http://127.0.0.1:{ports[1]}/telegram", json={"update_id": 1})
+            assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+
+            first.proc.send_signal(signal.SIGKILL)
+            assert await ended(first.proc, 10)
+            await second.wait_for(lambda out: "值班台已启动" in out, seconds=30)
+            await emu.wait_until(lambda: emu.webhook is not None and str(ports[1]) in emu.webhook.url, 10)
+            user = emu.user(502, "乙", started=True)
+            await user.send_command("/start")
+            await user.wait_for(None, timeout=20)  # delivered to the new active one's webhook, answered
+            assert await second.stop() == 0
+        finally:
+            if first.proc.poll() is None:
+                first.proc.kill()
+            if second is not None and second.proc.poll() is None:
+                second.proc.kill()
+    assert second is not None and "Traceback" not in second.out, second.out
+
+
+async def test_a_standby_stops_at_once_on_sigterm(tmp_path: Path) -> None:
+    async with BotApiEmulator(token=TOKEN, bot_username="ha_stop_bot") as emu:
+        config = _config(tmp_path, emu.port)
+        first = Run(config, "first")
+        try:
+            await first.wait_for(lambda out: "值班台已启动" in out)
+            second = Run(config, "second")
+            await second.wait_for(lambda out: "待命" in out)
+            await _until_role(config, second.proc.pid, "standby")
+            second.proc.send_signal(signal.SIGTERM)
+            assert await ended(second.proc, 5) and second.proc.returncode == 0
+            async with Database(config.parent / "desk.sqlite3") as db:
+                left = await instances.all_instances(db.read)
+            assert [(i.pid, i.role) for i in left] == [(first.proc.pid, "active")]  # its row went with it
+            assert "Traceback" not in second.out and "值班台已启动" not in second.out, second.out
+            assert await first.stop() == 0
+        finally:
+            if first.proc.poll() is None:
+                first.proc.kill()
