@@ -50,8 +50,9 @@ from bench.chaos_evidence import Scene, explain
 from bench.chaos_people import STEP_ORDER, People, Report, Tally, step_of  # noqa: F401 (read from here)
 from bench.chaos_process import TOKEN, Instances, RetryWatch
 from bot.emulator import BotApiEmulator, Faults, SimUser
-from bot.harness import drop_schema, scratch_schema
+from bot.harness import scratch_schema
 from storage.db import to_db
+from storage.peek import drop_schema
 
 SQLITE, POSTGRES = "sqlite", "postgres"
 QUIET_S = 10.0  # the run stops once no deadline is due within this long (see Chaos.drain)

@@ -11,7 +11,7 @@ from bot.harness import test_server as pg_server
 
 
 def _schemas() -> set[str]:
-    from bot.harness_sql import PgSync
+    from storage.peek import PgSync
 
     rows = PgSync(pg_server()).execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'desk_%'").fetchall()
     return {r[0] for r in rows}

@@ -8,7 +8,7 @@ import pytest
 
 from bench import chaos
 from bot.harness import test_server as pg_server
-from bot.harness_sql import PgSync
+from storage.peek import PgSync
 from tests.reliability.test_chaos import _check
 
 
@@ -26,3 +26,17 @@ async def test_chaos_kill_9_small_on_postgres() -> None:
     _check(result, 30, 3)
     assert result["backend"] == "PostgreSQL"
     assert _schemas() <= before  # dropped after a run that held
+
+
+@pytest.mark.slow
+async def test_chaos_two_instances_small_on_postgres() -> None:
+    """Two `dutydesk run` on one schema: each kill takes the active one, the standby takes over, the
+    killed one comes back as a standby; the same checks, and every takeover timed within the goal."""
+    args = chaos.parse_args(["--backend", "postgres", "--instances", "2", "--reports", "30", "--kills", "3",
+                             "--officers", "10", "--forward", "5", "--seed", "3"])
+    result = await chaos.run(args)
+    _check(result, 30, 3)
+    failover = result["failover"]
+    assert isinstance(failover, dict) and failover["takeovers"] == 3 and failover["met"], chaos.render(result)
+    assert 0 < failover["first_call"][0] <= failover["first_poll"][0] <= 15 + 5
+    assert "lease_seconds = 5" in chaos.render(result)

@@ -43,3 +43,14 @@ async def test_chaos_with_bot_api_faults_small() -> None:
     _check(result, 30, 3)
     assert sum(result["faults"].values()) > 0  # type: ignore[attr-defined]
     assert result["retry_after_violations"] == 0
+
+
+@pytest.mark.slow
+async def test_chaos_two_instances_small() -> None:
+    """Two `dutydesk run` on one SQLite file (the flock lease): kills take the active one, a standby takes over."""
+    args = chaos.parse_args(["--instances", "2", "--reports", "30", "--kills", "3", "--officers", "10",
+                             "--forward", "5", "--seed", "5"])
+    result = await chaos.run(args)
+    _check(result, 30, 3)
+    failover = result["failover"]
+    assert isinstance(failover, dict) and failover["takeovers"] == 3 and failover["met"], chaos.render(result)
