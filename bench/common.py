@@ -17,7 +17,7 @@ from bot.clock import SystemClock
 from bot.config import Unit
 from bot.domain.members import Role
 from bot.emulator import BotApiEmulator, RateLimits
-from bot.harness import TEST_PG_ENV, TOKEN, Desk, test_server
+from bot.harness import TEST_PG_ENV, TOKEN, Desk, scratch_schema, test_server
 from storage.conn import insert_id
 from storage.db import to_db
 
@@ -47,7 +47,7 @@ def postgres_arrangement() -> str:
     from storage.pg import READ_POOL_SIZE, PgDatabase
 
     settings = test_server().partition("?")[2]
-    return (f"a fresh schema on {PgDatabase(test_server()).path} (dropped after)"
+    return (f"a fresh schema bench_… on {PgDatabase(test_server()).path} (dropped after)"
             + (f" with {settings.replace('&', ', ')}" if settings else "")
             + f", through asyncpg: the bot's writes on one connection, its reads on a pool of {READ_POOL_SIZE}")
 
@@ -151,6 +151,7 @@ async def real_desk(tmp: str, *, rate_limits: RateLimits | None = None, units: i
         overrides["units"] = demo_config(db_path).units + extra_units(units)
     if backend == POSTGRES:
         desk = Desk(clock=SystemClock(), emulator=emu, config_overrides=overrides, engine="postgresql")
+        desk.db_target = scratch_schema("bench")  # bench_…: told apart from the test suite's desk_… schemas
     else:
         desk = Desk(clock=SystemClock(), db_path=db_path, emulator=emu, config_overrides=overrides)
     await desk.start()

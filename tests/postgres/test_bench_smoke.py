@@ -13,7 +13,7 @@ from bot.harness import test_server as pg_server
 def _schemas() -> set[str]:
     from storage.peek import PgSync
 
-    rows = PgSync(pg_server()).execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'desk_%'").fetchall()
+    rows = PgSync(pg_server()).execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'bench_%'").fetchall()
     return {r[0] for r in rows}
 
 
@@ -25,7 +25,7 @@ async def test_latency_on_both_engines_side_by_side() -> None:
     m = re.search(r"(?m)^p99 ms\s+(\S+)\s+(\S+)", result.text)
     assert m and float(m.group(1)) > 0 and float(m.group(2).replace(",", "")) > 0, result.text
     assert re.search(r"(?m)^reports\s+5\s+5$", result.text), result.text
-    assert "PostgreSQL: a fresh schema on postgresql://" in result.text
+    assert "PostgreSQL: a fresh schema bench_… on postgresql://" in result.text
     assert _schemas() <= before  # the run's schema was dropped
 
 
