@@ -17,7 +17,8 @@ from datetime import UTC, datetime
 from statistics import median
 from typing import TYPE_CHECKING, Any
 
-from storage.db import to_db
+from bench.common import pct
+from storage.db import from_db, to_db
 
 ENGINE_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 
@@ -121,11 +122,21 @@ def check(c: Chaos, dialogue_s: float, total_s: float, exit_code: int) -> dict[s
     if any(n > 1 for n in dup_rows.values()):
         problems.append("a deadline was planned twice: " + str([k for k, n in dup_rows.items() if n > 1][:3]))
     fired = [d for d in due if d["fired_at"] is not None]
+    lateness = [(from_db(d["fired_at"]) - from_db(d["due_at"])).total_seconds()  # type: ignore[operator]
+                for d in fired]
+    # A reminder that fires after what it warns of is dropped by rule (reminders/scheduler.py: "a
+    # reminder never says what is no longer true"); the forward clock's breach goes out instead.
+    forward_due_at = {(d["ref_id"], d["stage"]): d["due_at"] for d in deadlines if d["kind"] == "incident.forward_due"}
     want_events: Counter[tuple[int, str, str]] = Counter()
+    outdated = 0
     for d in fired:
         if d["kind"] == "incident.due":
             want_events[(d["ref_id"], "late", d["stage"])] += 1
         elif d["kind"] == "incident.forward_remind":
+            target = forward_due_at.get((d["ref_id"], d["stage"]))
+            if target is not None and d["fired_at"] >= target and not events.get((d["ref_id"], "forward_reminded", "")):
+                outdated += 1
+                continue
             want_events[(d["ref_id"], "forward_reminded", "")] += 1
     effects_once = sum(1 for effect in want_events if events.get(effect, 0) == 1)
     for effect in want_events:
@@ -160,7 +171,8 @@ def check(c: Chaos, dialogue_s: float, total_s: float, exit_code: int) -> dict[s
         "interrupted_conversations": t.interrupted, "resumed_at_step": t.resumed, "answers_resent": t.resends,
         "late_confirmations": t.late_confirmations,
         "deadlines_due": len(due), "deadlines_fired": len(fired), "deadline_effects_once": effects_once,
-        "deadline_effects_expected": len(want_events),
+        "deadline_effects_expected": len(want_events), "deadlines_outdated": outdated,
+        "deadline_lateness": (pct(lateness, 50), pct(lateness, 99), max(lateness)) if lateness else None,
         "faults": dict(c.emu.stats.faults), "retry_after_violations": retry_violations,
         "sends_after_429": c.emu_retry.retried_429, "error_replies": t.error_replies, "stalls": t.stalls,
         "dialogue_seconds": round(dialogue_s, 1), "total_seconds": round(total_s, 1), "failover": failover,
@@ -176,7 +188,6 @@ def failover_summary(c: Chaos) -> dict[str, Any] | None:
     if c.args.instances < 2 or c.bot is None:
         return None
     from bench.chaos import heartbeat_for
-    from bench.common import pct
 
     took = c.bot.failovers
     goal = FAILOVER_GOAL_S + c.args.lease
@@ -215,7 +226,11 @@ def render(r: dict[str, Any]) -> str:
         f" (answers re-sent: {r['answers_resent']}; a previous report's confirmation repeated late:"
         f" {r['late_confirmations']})",
         f"  deadlines due                {r['deadlines_due']}, fired {r['deadlines_fired']},"
-        f" effects exactly once {r['deadline_effects_once']}/{r['deadline_effects_expected']}",
+        f" effects exactly once {r['deadline_effects_once']}/{r['deadline_effects_expected']}"
+        + (f"; {r['deadlines_outdated']} forward reminders fired after the target they warn of, dropped by rule"
+           " (the breach went instead)" if r.get("deadlines_outdated") else ""),
+        *([f"  deadline lateness            fired − due: p50 {late[0]:.2f} s, p99 {late[1]:.2f} s, max {late[2]:.2f} s"]
+          if (late := r.get("deadline_lateness")) else []),
         f"  retries before retry_after   {r['retry_after_violations']} (sends after a 429 that waited: "
         f"{r['sends_after_429']}; error replies {r['error_replies']}, silent stalls {r['stalls']})",
         f"  time                         {r['dialogue_seconds']} s dialogues, {r['total_seconds']} s total",
