@@ -49,6 +49,7 @@ from bench.chaos_db import Look, look
 from bench.chaos_evidence import Scene, explain
 from bench.chaos_people import STEP_ORDER, People, Report, Tally, step_of  # noqa: F401 (read from here)
 from bench.chaos_process import TOKEN, Instances, RetryWatch
+from bench.common import postgres_problem
 from bot.emulator import BotApiEmulator, Faults, SimUser
 from bot.harness import scratch_schema
 from storage.db import to_db
@@ -425,6 +426,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     # Stopped with SIGTERM (a soak cut short): unwind as for Ctrl-C, so the bot child is killed too.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    if args.backend == POSTGRES and (problem := asyncio.run(postgres_problem())) is not None:
+        print(f"chaos: --backend postgres: {problem}", file=sys.stderr, flush=True)
+        return 2
     results: list[dict[str, Any]] = []
     for n in range(1, args.runs + 1):
         if args.runs > 1:
