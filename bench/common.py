@@ -20,6 +20,7 @@ from bot.emulator import BotApiEmulator, RateLimits
 from bot.harness import TEST_PG_ENV, TOKEN, Desk, scratch_schema, test_server
 from storage.conn import insert_id
 from storage.db import to_db
+from storage.peek import drop_schema
 
 OFFICER_UNIT = "jianshelu"  # a street office in the shipped example config
 
@@ -151,7 +152,9 @@ async def real_desk(tmp: str, *, rate_limits: RateLimits | None = None, units: i
         overrides["units"] = demo_config(db_path).units + extra_units(units)
     if backend == POSTGRES:
         desk = Desk(clock=SystemClock(), emulator=emu, config_overrides=overrides, engine="postgresql")
-        desk.db_target = scratch_schema("bench")  # bench_…: told apart from the test suite's desk_… schemas
+        # A fresh bench_… schema, not one the test suite's desks hand on (bot/harness.py desk_schema): a
+        # benchmark measures a new desk, and its schema is told apart from theirs and dropped by stop_desk.
+        desk.db_target = scratch_schema("bench")
     else:
         desk = Desk(clock=SystemClock(), db_path=db_path, emulator=emu, config_overrides=overrides)
     await desk.start()
@@ -159,8 +162,13 @@ async def real_desk(tmp: str, *, rate_limits: RateLimits | None = None, units: i
 
 
 async def stop_desk(desk: Desk) -> None:
+    target = desk.db_target if desk.on_postgres else None
+    if target is not None:
+        desk.db_target = str(desk.db_path)  # not handed on to a next desk (Desk.stop): dropped here
     await desk.stop()
     await desk.emu.stop()
+    if target is not None:
+        await drop_schema(target)
 
 
 async def seed_members(desk: Desk, people: list[tuple[int, str, str, Role]]) -> dict[int, int]:

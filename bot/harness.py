@@ -7,6 +7,8 @@ registers simulated people by invite, and knows when everything has settled.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import dataclasses
 import inspect
 import os
@@ -44,6 +46,45 @@ def scratch_schema(prefix: str = "desk") -> str:
     """An address on the test server naming a fresh schema (PgDatabase creates it at open)."""
     server = test_server()  # it may carry settings of its own (?synchronous_commit=off): the schema joins them
     return f"{server}{'&' if '?' in server else '?'}search_path={prefix}_{uuid.uuid4().hex[:12]}"
+
+
+_EMPTY_SCHEMAS: list[str] = []  # this process's desks' schemas, emptied, for the next desk
+
+
+def desk_schema() -> str:
+    """A schema for a desk on the test server: one an earlier desk of this process left empty, else a
+    fresh one. The last are dropped when the process ends."""
+    if _EMPTY_SCHEMAS:
+        return _EMPTY_SCHEMAS.pop()
+    if not _DROP_AT_EXIT:
+        atexit.register(_drop_left)
+    target = scratch_schema()
+    _DROP_AT_EXIT.append(target)
+    return target
+
+
+async def done_with_schema(target: str) -> None:
+    from storage.peek import drop_schema, empty_schema
+
+    if await empty_schema(target):
+        _EMPTY_SCHEMAS.append(target)
+    else:
+        await drop_schema(target)
+        _DROP_AT_EXIT.remove(target)
+
+
+_DROP_AT_EXIT: list[str] = []
+
+
+def _drop_left() -> None:
+    from storage.peek import drop_schema
+
+    async def drop_all() -> None:
+        for target in _DROP_AT_EXIT:
+            await drop_schema(target)
+
+    with contextlib.suppress(Exception):  # the server may be gone by then: the schemas stay, nothing else
+        asyncio.run(drop_all())
 
 
 def demo_config(db_path: Path | str, base_url: str = "", base_file_url: str = "", **incident: Any) -> Config:
@@ -110,7 +151,7 @@ class Desk:
         self.db_path = Path(db_path)
         # DUTYDESK_TEST_ENGINE=postgresql: the same desk on PostgreSQL, in a schema of its own (dropped at stop).
         postgres = (engine or os.environ.get(TEST_ENGINE_ENV, "")) == "postgresql"
-        self.db_target = scratch_schema() if self._tmp is not None and postgres else str(self.db_path)
+        self.db_target = desk_schema() if self._tmp is not None and postgres else str(self.db_path)
         self.emu = emulator or BotApiEmulator(token=TOKEN, bot_username="dutydesk_bot")
         if isinstance(self.clock, FakeClock):  # messages are dated by the same clock as the bot's "now"
             fake = self.clock
@@ -175,9 +216,7 @@ class Desk:
             self._tmp.cleanup()
             self._tmp = None
         if self.on_postgres:
-            from storage.peek import drop_schema
-
-            await drop_schema(self.db_target)
+            await done_with_schema(self.db_target)
 
     @property
     def on_postgres(self) -> bool:

@@ -109,3 +109,31 @@ async def drop_schema(target: str) -> None:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         await conn.close()
+
+
+async def empty_schema(target: str) -> bool:
+    """Every row of a desk's schema gone and its ids back at 1, the tables and the migrations kept: a
+    fresh desk in ~30 ms where creating and migrating a schema takes ~0.5 s. False when the server
+    refuses (session_replication_role, which skips the foreign keys for the deletes, needs a superuser)."""
+    import asyncpg
+
+    from storage.pg import schema_of
+
+    schema = schema_of(target)
+    assert schema and schema.isidentifier()
+    conn = await asyncpg.connect(target.split("?", 1)[0])
+    try:
+        tables = [r[0] for r in await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname=$1 AND tablename <> 'desk_schema'", schema)]
+        sequences = [r[0] for r in await conn.fetch(
+            "SELECT sequencename FROM pg_sequences WHERE schemaname=$1", schema)]
+        script = "".join(f'DELETE FROM "{schema}"."{t}";' for t in tables)
+        script += "".join(f"SELECT setval('\"{schema}\".\"{s}\"', 1, false);" for s in sequences)
+        async with conn.transaction():
+            await conn.execute("SET LOCAL session_replication_role = replica")
+            await conn.execute(script)
+        return True
+    except asyncpg.PostgresError:
+        return False
+    finally:
+        await conn.close()
