@@ -46,7 +46,7 @@ class Conn(Protocol):
 
 
 async def insert_id(conn: Conn, sql: str, parameters: Iterable[Any]) -> int:
-    """An INSERT's new `id`, by RETURNING (both engines; a cursor's lastrowid is SQLite's alone)."""
+    """An INSERT's new `id`, by RETURNING (both engines; a cursor's last row id is SQLite's alone)."""
     async with conn.execute(sql + " RETURNING id", tuple(parameters)) as cur:
         row = await cur.fetchone()
     assert row is not None

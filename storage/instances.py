@@ -30,7 +30,7 @@ class Instance:
 async def open_sqlite(path: Path | str) -> aiosqlite.Connection:
     """An autocommit connection of its own to the SQLite database, for the lease's rows."""
     conn = await aiosqlite.connect(path, isolation_level=None)
-    await conn.execute("PRAGMA busy_timeout=2000")
+    await conn.execute("PRAGMA busy_timeout=2000")  # sqlite-only: this opener is for the SQLite file
     return conn
 
 

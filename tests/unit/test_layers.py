@@ -200,3 +200,20 @@ def test_a_step_with_buttons_and_text_goes_through_button_or_text() -> None:
                 if "read_text(" in src and re.search(answers_first, src):
                     repeated.append(f"{path.relative_to(ROOT)}:{fn.name}")
     assert repeated == []
+
+
+_SQLITE_ONLY = re.compile(r"INSERT OR |OR REPLACE|lastrowid|group_concat\(|json_group_array|json_extract\("
+                          r"|json_array\(|\bchar\(|strftime\(|julianday\(|\bdatetime\(|\bPRAGMA\b|sqlite_master|total\(",
+                          re.I)
+
+
+def test_storage_sql_is_what_both_engines_read() -> None:
+    """Storage SQL runs on SQLite and PostgreSQL alike: what only SQLite reads lives in storage/sql.py
+    (the fragments that differ) or storage/db.py (SQLite's own Database), nowhere else."""
+    own = {"db.py", "sql.py", "peek.py"}
+    paths = [p for p in _sources("storage") if p.name not in own and "transfer" not in p.parts]
+    hits = [f"{p.relative_to(ROOT)}:{n}: {m.group(0)}" for p in paths
+            for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+            for m in [_SQLITE_ONLY.search(line)]
+            if m and not line.lstrip().startswith("#") and "sqlite-only" not in line]
+    assert hits == []
