@@ -14,7 +14,8 @@ from collections.abc import Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from storage.pg import is_postgres_url, statement
+from storage.address import is_postgres_url
+from storage.pg import statement
 
 T = TypeVar("T")
 

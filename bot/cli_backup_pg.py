@@ -46,7 +46,7 @@ def pg_dump_major(pg_dump: str) -> tuple[int, str]:
 def pg_dump_args(url: str) -> tuple[list[str], str]:
     """pg_dump's arguments for the desk at `url`, and the address to restore into. libpq knows no
     `search_path` in an address: a desk kept in a schema of its own is dumped with --schema."""
-    from storage.pg import schema_of
+    from storage.address import schema_of
 
     parts = urlsplit(url)
     rest = [(k, v) for k, v in parse_qsl(parts.query) if k != "search_path"]
@@ -58,7 +58,7 @@ def pg_dump_args(url: str) -> tuple[list[str], str]:
 def destination(path: str, url: str) -> Path:
     dest = Path(path).expanduser()
     if dest.is_dir():  # like cp, and like the SQLite backup: into the directory, dated
-        from storage.pg import schema_of
+        from storage.address import schema_of
 
         name = schema_of(url) or urlsplit(url).path.strip("/") or "dutydesk"
         dest = dest / f"{name}-{datetime.now():%Y%m%d-%H%M%S}.dump"

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.domain import cron
 from bot.domain.lease import terms_problem
 from bot.domain.leave_chains import LeaveChain, LeaveStep  # the rules' own types; built here from the file
+from storage.address import is_postgres_url, plain_schema_name
 
 log = logging.getLogger(__name__)
 
@@ -420,7 +421,7 @@ class Config:
     def database_url(self) -> str | None:
         """The PostgreSQL address (its password comes from the environment), or None: a SQLite file."""
         db = self.general.database
-        return db if db.startswith(("postgresql://", "postgres://")) else None
+        return db if is_postgres_url(db) else None
 
     @property
     def database_target(self) -> str:
@@ -460,7 +461,7 @@ def _check_database(database: str) -> None:
     """A SQLite path, or a PostgreSQL address whose password is NOT in it (the file is not a secret)."""
     if not database.strip():
         raise _KeyError("general.database", "is empty: write a SQLite file name or a postgresql:// address")
-    if not database.startswith(("postgresql://", "postgres://")):
+    if not is_postgres_url(database):
         if "://" in database.split("?", 1)[0]:
             raise _KeyError("general.database", "only postgresql:// addresses or SQLite file names are understood")
         return
@@ -475,7 +476,7 @@ def _check_database(database: str) -> None:
         raise _KeyError("general.database", "must not hold the password: set DUTYDESK_DATABASE_PASSWORD "
                                             "(or DUTYDESK_DATABASE_PASSWORD_FILE) in the environment instead")
     for schema in parse_qs(parts.query).get("search_path", []):
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", schema):
+        if not plain_schema_name(schema):
             raise _KeyError("general.database", f"search_path {schema!r} is not a plain schema name"
                                                 " (letters, digits, _)")
     if not parts.hostname and "host" not in parse_qs(parts.query):

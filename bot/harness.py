@@ -233,8 +233,8 @@ class Desk:
         return sqlite3.connect(self.db_path)
 
     def table_names(self) -> list[str]:
+        from storage.address import schema_of
         from storage.peek import table_names
-        from storage.pg import schema_of
 
         return table_names(self.sql(), schema_of(self.db_target) if self.on_postgres else None)
 

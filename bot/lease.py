@@ -48,11 +48,6 @@ STANDBY_ROW_SECONDS = 5.0  # and writes its row this often
 FORGET_AFTER = timedelta(days=1)  # rows silent this long are removed when an instance takes over
 
 
-def database_dsn(config: Config) -> str | None:
-    """The PostgreSQL address of `[general] database`, or None for a SQLite file."""
-    return config.database_url
-
-
 def instance_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
@@ -132,7 +127,7 @@ class PgLease:
         self.terms = terms
         self.password = password
         self.monotonic = monotonic
-        from storage.pg import schema_of
+        from storage.address import schema_of
 
         # Advisory locks are per database: desks in different schemas of one database need their own key.
         self.key = lock_key(f"{LOCK_NAME}:{schema_of(dsn) or ''}") if key is None else key
@@ -383,7 +378,7 @@ def keeper_for(config: Config, texts: TerminalTexts, *, webhook: dict[str, Any] 
     """The lease `dutydesk run` takes for this config: PostgreSQL's lock, or the file beside SQLite's."""
     terms = LeaseTerms(lease=float(config.ha.lease_seconds), heartbeat=float(config.ha.heartbeat_seconds))
     name = instance or instance_name()
-    dsn = database_dsn(config)
+    dsn = config.database_url
     lease: FileLease | PgLease
     if dsn is not None:
         from bot.secrets import database_password

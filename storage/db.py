@@ -41,10 +41,10 @@ def from_db(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """(version, name, sql) for every `NNNN_name.sql` in storage/migrations, in order."""
+def migrations(package: str = MIGRATIONS_PACKAGE) -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every `NNNN_name.sql` in the package (SQLite's: storage/migrations), in order."""
     found = []
-    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
+    for entry in resources.files(package).iterdir():
         name = entry.name
         if name.endswith(".sql") and name[:4].isdigit():
             found.append((int(name[:4]), name[5:-4], entry.read_text(encoding="utf-8")))

@@ -6,8 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TypeAlias
 
+from storage.address import is_postgres_url
 from storage.db import Database
-from storage.pg import PgDatabase, is_postgres_url
+from storage.pg import PgDatabase
 
 AnyDatabase: TypeAlias = Database | PgDatabase
 

@@ -100,10 +100,10 @@ async def drop_schema(target: str) -> None:
     """Drop the schema a `postgresql://…?search_path=NAME` address names, with everything in it."""
     import asyncpg
 
-    from storage.pg import schema_of
+    from storage.address import plain_schema_name, schema_of
 
     schema = schema_of(target)
-    assert schema and schema.isidentifier()
+    assert schema and plain_schema_name(schema)
     conn = await asyncpg.connect(target.split("?", 1)[0])
     try:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
@@ -117,10 +117,10 @@ async def empty_schema(target: str) -> bool:
     refuses (session_replication_role, which skips the foreign keys for the deletes, needs a superuser)."""
     import asyncpg
 
-    from storage.pg import schema_of
+    from storage.address import plain_schema_name, schema_of
 
     schema = schema_of(target)
-    assert schema and schema.isidentifier()
+    assert schema and plain_schema_name(schema)
     conn = await asyncpg.connect(target.split("?", 1)[0])
     try:
         tables = [r[0] for r in await conn.fetch(

@@ -18,12 +18,13 @@ import re
 from collections.abc import AsyncIterator, Generator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from importlib import resources
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 
+from storage import db as sqlite_db
+from storage.address import plain_schema_name, schema_of
 from storage.conn import Row
 from storage.sql import POSTGRESQL
 
@@ -33,18 +34,9 @@ MIGRATIONS_PACKAGE = "storage.migrations.postgresql"
 READ_POOL_SIZE = 4
 
 
-def is_postgres_url(target: str) -> bool:
-    return target.startswith(("postgresql://", "postgres://"))
-
-
 def migrations() -> list[tuple[int, str, str]]:
     """(version, name, sql) for every `NNNN_name.sql` in storage/migrations/postgresql, in order."""
-    found = []
-    for entry in resources.files(MIGRATIONS_PACKAGE).iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            found.append((int(name[:4]), name[5:-4], entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    return sqlite_db.migrations(MIGRATIONS_PACKAGE)
 
 
 _QMARK = re.compile(r"'(?:[^']|'')*'|\?")
@@ -187,11 +179,6 @@ async def _as_it_was(conn: asyncpg.Connection) -> None:
     in docs/PERFORMANCE.md "PostgreSQL")."""
 
 
-def schema_of(dsn: str) -> str | None:
-    values = parse_qs(urlsplit(dsn).query).get("search_path")
-    return values[0] if values else None
-
-
 class PgDatabase:
     dialect = POSTGRESQL
 
@@ -201,7 +188,7 @@ class PgDatabase:
         self.read_pool = read_pool
         self.schema = schema_of(dsn)
         self._durable_tx = "synchronous_commit=" not in dsn  # an address that sets it decides for all
-        if self.schema is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", self.schema):
+        if self.schema is not None and not plain_schema_name(self.schema):
             raise ValueError(f"search_path {self.schema!r} is not a plain schema name (letters, digits, _)")
         self._raw: asyncpg.Connection | None = None
         self._conn: PgConnection | None = None

@@ -8,9 +8,10 @@ from pathlib import Path
 from bot.harness import scratch_schema
 from storage import db as sqlite_db
 from storage import pg
+from storage.address import schema_of
 from storage.db import Database
 from storage.peek import drop_schema
-from storage.pg import PgDatabase, schema_of
+from storage.pg import PgDatabase
 
 BASELINE = 19  # storage/migrations/postgresql/0019_baseline.sql holds SQLite's 0001-0019 in one step
 
