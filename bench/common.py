@@ -17,7 +17,7 @@ from bot.clock import SystemClock
 from bot.config import Unit
 from bot.domain.members import Role
 from bot.emulator import BotApiEmulator, RateLimits
-from bot.harness import TEST_PG_ENV, TOKEN, Desk, scratch_schema, test_server
+from bot.harness import TOKEN, Desk, scratch_schema, test_server, test_server_problem
 from storage.conn import insert_id
 from storage.db import to_db
 from storage.peek import drop_schema
@@ -30,17 +30,8 @@ BACKENDS = (SQLITE, POSTGRES)
 ENGINE_NAMES = {SQLITE: "SQLite", POSTGRES: "PostgreSQL"}
 
 
-async def postgres_problem() -> str | None:
-    """None when the test server (DUTYDESK_TEST_PG, else 127.0.0.1:5432) answers; else why not."""
-    import asyncpg
-
-    try:
-        conn = await asyncpg.connect(test_server(), timeout=3)
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        return (f"no PostgreSQL at {test_server()} ({type(exc).__name__}: {exc});"
-                f" set {TEST_PG_ENV} to a server's address")
-    await conn.close()
-    return None
+# None when the test server (DUTYDESK_TEST_PG, else 127.0.0.1:5432) answers; else why not.
+postgres_problem = test_server_problem
 
 
 def postgres_arrangement() -> str:

@@ -42,6 +42,21 @@ def test_server() -> str:
     return os.environ.get(TEST_PG_ENV) or TEST_PG_DEFAULT
 
 
+async def test_server_problem() -> str | None:
+    """None when the test server answers; else why not, in one line (DUTYDESK_TEST_PG=off: on purpose)."""
+    if os.environ.get(TEST_PG_ENV, "").lower() == "off":
+        return f"{TEST_PG_ENV}=off"
+    import asyncpg
+
+    try:
+        conn = await asyncpg.connect(test_server(), timeout=3)
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        return (f"no PostgreSQL at {test_server()} ({type(exc).__name__}: {exc}); "
+                f"set {TEST_PG_ENV} to a server's address")
+    await conn.close()
+    return None
+
+
 def scratch_schema(prefix: str = "desk") -> str:
     """An address on the test server naming a fresh schema (PgDatabase creates it at open)."""
     server = test_server()  # it may carry settings of its own (?synchronous_commit=off): the schema joins them

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from bot import harness
-from bot.harness import TEST_PG_ENV, Desk
+from bot.harness import Desk
 from storage import transfer
 from tests.e2e.flows import file_report
 from tests.e2e.test_duty_log import write_entry
@@ -29,25 +29,9 @@ from tests.e2e.test_duty_log import write_entry
 HOSTILE = "<张&三> 🚒 \"O'Neil\""
 
 
-def _no_pg_reason() -> str | None:
-    if os.environ.get(TEST_PG_ENV, "").lower() == "off":
-        return f"{TEST_PG_ENV}=off"
-    import asyncpg
-
-    async def probe() -> None:
-        await (await asyncpg.connect(harness.test_server(), timeout=3)).close()
-
-    try:
-        asyncio.run(probe())
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        return (f"no PostgreSQL at {harness.test_server()} ({type(exc).__name__}: {exc}); "
-                f"set {TEST_PG_ENV} to a server's address")
-    return None
-
-
 @pytest.fixture(scope="session")
 def pg_server() -> str:
-    reason = _no_pg_reason()
+    reason = asyncio.run(harness.test_server_problem())
     if reason:
         print(f"\nskipping the PostgreSQL tests of dutydesk migrate-db and backup: {reason}", file=sys.stderr)
         pytest.skip(reason)

@@ -14,28 +14,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.harness import TEST_PG_ENV, Desk, test_server
-
-OFF = "off"
+from bot.harness import Desk, test_server, test_server_problem
 
 
 @functools.cache
 def why_not() -> str | None:
-    """None when the test server answers; else why the PostgreSQL tests are skipped."""
-    if os.environ.get(TEST_PG_ENV, "").lower() == OFF:
-        return f"{TEST_PG_ENV}=off"
-    import asyncpg
-
-    async def probe() -> None:
-        conn = await asyncpg.connect(test_server(), timeout=3)
-        await conn.close()
-
-    try:
-        asyncio.run(probe())
-    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        return (f"no PostgreSQL at {test_server()} ({type(exc).__name__}: {exc}); "
-                f"set {TEST_PG_ENV} to a server's address")
-    return None
+    """None when the test server answers; else why the PostgreSQL tests are skipped (asked once a run)."""
+    return asyncio.run(test_server_problem())
 
 
 def pytest_report_header() -> str:
