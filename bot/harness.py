@@ -64,17 +64,16 @@ def scratch_schema(prefix: str = "desk") -> str:
 
 
 _EMPTY_SCHEMAS: list[str] = []  # this process's desks' schemas, emptied, for the next desk
+_MADE_SCHEMAS: list[str] = []  # every schema this process made for a desk and has not dropped
 
 
 def desk_schema() -> str:
     """A schema for a desk on the test server: one an earlier desk of this process left empty, else a
-    fresh one. The last are dropped when the process ends."""
+    fresh one. Those left are dropped when the process ends."""
     if _EMPTY_SCHEMAS:
         return _EMPTY_SCHEMAS.pop()
-    if not _DROP_AT_EXIT:
-        atexit.register(_drop_left)
     target = scratch_schema()
-    _DROP_AT_EXIT.append(target)
+    _MADE_SCHEMAS.append(target)
     return target
 
 
@@ -85,17 +84,17 @@ async def done_with_schema(target: str) -> None:
         _EMPTY_SCHEMAS.append(target)
     else:
         await drop_schema(target)
-        _DROP_AT_EXIT.remove(target)
+        _MADE_SCHEMAS.remove(target)
 
 
-_DROP_AT_EXIT: list[str] = []
-
-
+@atexit.register
 def _drop_left() -> None:
+    if not _MADE_SCHEMAS:
+        return
     from storage.peek import drop_schema
 
     async def drop_all() -> None:
-        for target in _DROP_AT_EXIT:
+        for target in _MADE_SCHEMAS:
             await drop_schema(target)
 
     with contextlib.suppress(Exception):  # the server may be gone by then: the schemas stay, nothing else

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from storage.pg import statement
@@ -96,8 +97,9 @@ def table_names(conn: Any, schema: str | None) -> list[str]:
     return sorted(r[0] for r in rows)
 
 
-async def drop_schema(target: str) -> None:
-    """Drop the schema a `postgresql://…?search_path=NAME` address names, with everything in it."""
+@asynccontextmanager
+async def _on_server(target: str) -> AsyncIterator[tuple[str, Any]]:
+    """The schema a `postgresql://…?search_path=NAME` address names, and a connection to its server."""
     import asyncpg
 
     from storage.address import plain_schema_name, schema_of
@@ -106,9 +108,15 @@ async def drop_schema(target: str) -> None:
     assert schema and plain_schema_name(schema)
     conn = await asyncpg.connect(target.split("?", 1)[0])
     try:
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        yield schema, conn
     finally:
         await conn.close()
+
+
+async def drop_schema(target: str) -> None:
+    """Drop the schema the address names, with everything in it."""
+    async with _on_server(target) as (schema, conn):
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
 
 
 async def empty_schema(target: str) -> bool:
@@ -117,23 +125,17 @@ async def empty_schema(target: str) -> bool:
     refuses (session_replication_role, which skips the foreign keys for the deletes, needs a superuser)."""
     import asyncpg
 
-    from storage.address import plain_schema_name, schema_of
-
-    schema = schema_of(target)
-    assert schema and plain_schema_name(schema)
-    conn = await asyncpg.connect(target.split("?", 1)[0])
-    try:
-        tables = [r[0] for r in await conn.fetch(
-            "SELECT tablename FROM pg_tables WHERE schemaname=$1 AND tablename <> 'desk_schema'", schema)]
-        sequences = [r[0] for r in await conn.fetch(
-            "SELECT sequencename FROM pg_sequences WHERE schemaname=$1", schema)]
-        script = "".join(f'DELETE FROM "{schema}"."{t}";' for t in tables)
-        script += "".join(f"SELECT setval('\"{schema}\".\"{s}\"', 1, false);" for s in sequences)
-        async with conn.transaction():
-            await conn.execute("SET LOCAL session_replication_role = replica")
-            await conn.execute(script)
-        return True
-    except asyncpg.PostgresError:
-        return False
-    finally:
-        await conn.close()
+    async with _on_server(target) as (schema, conn):
+        try:
+            tables = [r[0] for r in await conn.fetch(
+                "SELECT tablename FROM pg_tables WHERE schemaname=$1 AND tablename <> 'desk_schema'", schema)]
+            sequences = [r[0] for r in await conn.fetch(
+                "SELECT sequencename FROM pg_sequences WHERE schemaname=$1", schema)]
+            script = "".join(f'DELETE FROM "{schema}"."{t}";' for t in tables)
+            script += "".join(f"SELECT setval('\"{schema}\".\"{s}\"', 1, false);" for s in sequences)
+            async with conn.transaction():
+                await conn.execute("SET LOCAL session_replication_role = replica")
+                await conn.execute(script)
+        except asyncpg.PostgresError:
+            return False
+    return True

@@ -41,6 +41,7 @@ def migrations() -> list[tuple[int, str, str]]:
 
 _QMARK = re.compile(r"'(?:[^']|'')*'|\?")
 _ROWS = re.compile(r"^\s*(SELECT|WITH|VALUES)\b|\bRETURNING\b", re.I)
+_RETURNING = re.compile(r"\bRETURNING\b", re.I)
 _COUNT = re.compile(r"(\d+)$")
 
 
@@ -48,6 +49,7 @@ _COUNT = re.compile(r"(\d+)$")
 class _Statement:
     text: str  # with $n parameters
     returns_rows: bool
+    counts_rows: bool  # INSERT/UPDATE/DELETE … RETURNING: each row given back is a row changed
 
 
 _statements: dict[str, _Statement] = {}
@@ -66,7 +68,8 @@ def statement(sql: str) -> _Statement:
             n += 1
             return f"${n}"
 
-        found = _statements[sql] = _Statement(_QMARK.sub(number, sql), bool(_ROWS.search(sql)))
+        found = _statements[sql] = _Statement(_QMARK.sub(number, sql), bool(_ROWS.search(sql)),
+                                              bool(_RETURNING.search(sql)))
     return found
 
 
@@ -139,7 +142,7 @@ class PgConnection:
         async with self._taking_turns():
             if st.returns_rows:
                 rows = await self._target.fetch(st.text, *args)
-                changed = 0 if sql.lstrip()[:6].upper() == "SELECT" else len(rows)
+                changed = len(rows) if st.counts_rows else 0
                 self._changes += changed
                 return PgCursor(rows, changed if changed else -1)
             status = await self._target.execute(st.text, *args)
