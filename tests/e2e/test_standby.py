@@ -17,7 +17,7 @@ import httpx
 
 from bot.emulator import BotApiEmulator
 from storage import instances
-from storage.db import Database
+from storage.engine import database
 from tests.e2e.test_cli_run import TOKEN, _config, _free_port
 from tests.waiting import ended
 
@@ -66,14 +66,19 @@ async def status(config: Path) -> tuple[int, str]:
     return proc.returncode or 0, out.decode("utf-8", "replace")
 
 
-async def _until_role(config: Path, pid: int, role: str) -> None:
-    """Until the instance row of process `pid` says `role` (rows are written on each heartbeat)."""
-    for _ in range(300):
-        async with Database(config.parent / "desk.sqlite3") as db:
+def _sqlite(config: Path) -> str:
+    return str(config.parent / "desk.sqlite3")  # the database test_cli_run's config names
+
+
+async def until_role(target: str, pid: int, role: str) -> None:
+    """Until the instance row of process `pid` says `role` (rows are written on each heartbeat), on
+    either engine: a SQLite file's path or a PostgreSQL address."""
+    async with database(target) as db:
+        for _ in range(300):
             found = await instances.all_instances(db.read)
-        if any(i.pid == pid and i.role == role for i in found):
-            return
-        await asyncio.sleep(0.05)
+            if any(i.pid == pid and i.role == role for i in found):
+                return
+            await asyncio.sleep(0.05)
     raise AssertionError(f"process {pid} never {role}: {found}")
 
 
@@ -88,7 +93,7 @@ async def test_one_polls_the_standby_takes_over_after_kill_9_and_status_says_so(
             out = await second.wait_for(lambda out: "待命" in out)
             waiting = [line for line in out.splitlines() if "待命" in line]
             assert len(waiting) == 1 and f":{first.proc.pid}" in waiting[0], out
-            await _until_role(config, second.proc.pid, "standby")
+            await until_role(_sqlite(config), second.proc.pid, "standby")
             code, shown = await status(config)
             assert code == 0 and f"进程 {first.proc.pid}" in shown.splitlines()[0], shown
             assert "待命实例" in shown and f"进程 {second.proc.pid}" in shown, shown
@@ -104,7 +109,7 @@ async def test_one_polls_the_standby_takes_over_after_kill_9_and_status_says_so(
             user = emu.user(501, "甲", started=True)
             await user.send_command("/start")
             await user.wait_for(None, timeout=20)  # the standby, now active, answers
-            await _until_role(config, second.proc.pid, "active")
+            await until_role(_sqlite(config), second.proc.pid, "active")
             code, shown = await status(config)
             assert code == 0 and f"进程 {second.proc.pid}" in shown.splitlines()[0], shown
             assert f"进程 {first.proc.pid}" not in shown and "没有待命实例" in shown, shown
@@ -133,7 +138,7 @@ async def test_a_standby_in_webhook_mode_answers_503_until_it_takes_over(tmp_pat
             await first.wait_for(lambda out: "值班台已启动" in out)
             second = Run(config, "second", *webhook(ports[1]))
             await second.wait_for(lambda out: "待命" in out)
-            await _until_role(config, second.proc.pid, "standby")  # written after the 503 server is up
+            await until_role(_sqlite(config), second.proc.pid, "standby")  # written after the 503 server is up
             async with httpx.AsyncClient(timeout=5) as client:
                 answer = await client.post(f"http://127.0.0.1:{ports[1]}/telegram", json={"update_id": 1})
             assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
@@ -162,10 +167,10 @@ async def test_a_standby_stops_at_once_on_sigterm(tmp_path: Path) -> None:
             await first.wait_for(lambda out: "值班台已启动" in out)
             second = Run(config, "second")
             await second.wait_for(lambda out: "待命" in out)
-            await _until_role(config, second.proc.pid, "standby")
+            await until_role(_sqlite(config), second.proc.pid, "standby")
             second.proc.send_signal(signal.SIGTERM)
             assert await ended(second.proc, 5) and second.proc.returncode == 0
-            async with Database(config.parent / "desk.sqlite3") as db:
+            async with database(_sqlite(config)) as db:
                 left = await instances.all_instances(db.read)
             assert [(i.pid, i.role) for i in left] == [(first.proc.pid, "active")]  # its row went with it
             assert "Traceback" not in second.out and "值班台已启动" not in second.out, second.out

@@ -11,22 +11,10 @@ from pathlib import Path
 
 from bot.emulator import BotApiEmulator
 from bot.harness import scratch_schema
-from storage import instances
 from storage.peek import drop_schema
-from storage.pg import PgDatabase
 from tests.e2e.test_cli_run import TOKEN, _config
-from tests.e2e.test_standby import Run, status
+from tests.e2e.test_standby import Run, status, until_role
 from tests.waiting import ended
-
-
-async def _until_role(target: str, pid: int, role: str) -> None:
-    async with PgDatabase(target) as db:
-        for _ in range(300):
-            found = await instances.all_instances(db.read)
-            if any(i.pid == pid and i.role == role for i in found):
-                return
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"process {pid} never {role}: {found}")
 
 
 async def test_the_standby_takes_over_on_postgresql_after_kill_9(tmp_path: Path) -> None:
@@ -43,7 +31,7 @@ async def test_the_standby_takes_over_on_postgresql_after_kill_9(tmp_path: Path)
                 second = Run(config, "second")
                 out = await second.wait_for(lambda out: "待命" in out)
                 assert f":{first.proc.pid}" in next(line for line in out.splitlines() if "待命" in line), out
-                await _until_role(target, second.proc.pid, "standby")
+                await until_role(target, second.proc.pid, "standby")
                 code, shown = await status(config)
                 assert code == 0 and f"进程 {first.proc.pid}" in shown.splitlines()[0], shown
                 assert emu.stats.requests["getMe"] == 1
@@ -57,7 +45,7 @@ async def test_the_standby_takes_over_on_postgresql_after_kill_9(tmp_path: Path)
                 user = emu.user(501, "甲", started=True)
                 await user.send_command("/start")
                 await user.wait_for(None, timeout=20)
-                await _until_role(target, second.proc.pid, "active")
+                await until_role(target, second.proc.pid, "active")
                 code, shown = await status(config)
                 assert code == 0 and f"进程 {second.proc.pid}" in shown.splitlines()[0], shown
                 assert await second.stop() == 0
