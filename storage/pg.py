@@ -190,7 +190,9 @@ class PgDatabase:
         self.password = password
         self.read_pool = read_pool
         self.schema = schema_of(dsn)
-        self._durable_tx = "synchronous_commit=" not in dsn  # an address that sets it decides for all
+        # Singles without the flush wait, transactions with it (see _connect); unless the address sets
+        # synchronous_commit itself, which then decides for both.
+        self._split_durability = "synchronous_commit=" not in dsn
         if self.schema is not None and not plain_schema_name(self.schema):
             raise ValueError(f"search_path {self.schema!r} is not a plain schema name (letters, digits, _)")
         self._raw: asyncpg.Connection | None = None
@@ -228,7 +230,7 @@ class PgDatabase:
         # outbox rows) does, by SET LOCAL in tx(). A *server* crash may lose the last ~0.6 s of single
         # statements, as SQLite's synchronous=NORMAL may on power loss; a kill -9 of the bot loses
         # nothing. Measured in docs/PERFORMANCE.md "PostgreSQL".
-        settings = {} if "synchronous_commit=" in self.dsn else {"synchronous_commit": "off"}
+        settings = {"synchronous_commit": "off"} if self._split_durability else {}
         return await asyncpg.connect(self.dsn, password=self.password, server_settings=settings)
 
     async def open(self) -> PgDatabase:
@@ -289,7 +291,7 @@ class PgDatabase:
         async with self._lock:
             assert self._raw is not None
             async with self._raw.transaction():
-                if self._durable_tx:
+                if self._split_durability:
                     await self._raw.execute("SET LOCAL synchronous_commit TO on")
                 yield self.conn
 
