@@ -166,6 +166,15 @@ class PgConnection:
         async with self._turn:
             yield
 
+    @asynccontextmanager
+    async def holding(self) -> AsyncIterator[asyncpg.Connection]:
+        """The asyncpg connection itself, in its turn: for what the qmark calls do not say (a
+        transaction's BEGIN and COMMIT, migrations). Anything sent on the writer outside a turn can meet
+        a read someone else sent there and be refused ("another operation is in progress")."""
+        assert isinstance(self._target, asyncpg.Connection)
+        async with self._taking_turns():
+            yield self._target
+
 
 def _numeric(text: str) -> int | float:
     # sum() and avg() over BIGINT give NUMERIC (asyncpg: Decimal); SQLite gives int or float, and so do we.
@@ -180,6 +189,12 @@ async def _as_it_was(conn: asyncpg.Connection) -> None:
     """No reset when a read connection goes back to the pool: reads set no session state, and asyncpg's
     reset (RESET ALL, UNLISTEN, unlocks…) is one more round trip per read (throughput +20 %, measured
     in docs/PERFORMANCE.md "PostgreSQL")."""
+
+
+async def _schema_version(raw: asyncpg.Connection) -> int:
+    await raw.execute("CREATE TABLE IF NOT EXISTS desk_schema (version BIGINT NOT NULL)")
+    version = await raw.fetchval("SELECT max(version) FROM desk_schema")
+    return int(version or 0)
 
 
 class PgDatabase:
@@ -267,33 +282,41 @@ class PgDatabase:
         await self.close()
 
     async def schema_version(self) -> int:
-        assert self._raw is not None
-        await self._raw.execute("CREATE TABLE IF NOT EXISTS desk_schema (version BIGINT NOT NULL)")
-        version = await self._raw.fetchval("SELECT max(version) FROM desk_schema")
-        return int(version or 0)
+        async with self.conn.holding() as raw:
+            return await _schema_version(raw)
 
     async def migrate(self) -> int:
-        assert self._raw is not None
         # Two instances starting together: one migrates, the other waits for it (transaction lock).
-        async with self._lock, self._raw.transaction():
-            await self._raw.execute("SELECT pg_advisory_xact_lock(hashtext('dutydesk.migrate'))")
-            current = await self.schema_version()
+        async with self._lock, self.conn.holding() as raw, raw.transaction():
+            await raw.execute("SELECT pg_advisory_xact_lock(hashtext('dutydesk.migrate'))")
+            current = await _schema_version(raw)
             for version, _name, sql in migrations():
                 if version <= current:
                     continue
-                await self._raw.execute(sql)
-                await self._raw.execute("INSERT INTO desk_schema(version) VALUES ($1)", version)
+                await raw.execute(sql)
+                await raw.execute("INSERT INTO desk_schema(version) VALUES ($1)", version)
                 current = version
         return current
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[PgConnection]:
+        # BEGIN and COMMIT are statements in their turn like any other: a read sent on `conn` from
+        # outside the transaction (a test, the demo) waits between two of them, never meets one.
         async with self._lock:
-            assert self._raw is not None
-            async with self._raw.transaction():
+            conn = self.conn
+            await conn.execute("BEGIN")
+            try:
                 if self._split_durability:
-                    await self._raw.execute("SET LOCAL synchronous_commit TO on")
-                yield self.conn
+                    await conn.execute("SET LOCAL synchronous_commit TO on")
+                yield conn
+            except BaseException:
+                try:
+                    await conn.execute("ROLLBACK")
+                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+                    log.warning("ROLLBACK failed; the connection is gone, and the transaction with it")
+                raise
+            else:
+                await conn.execute("COMMIT")
 
     @asynccontextmanager
     async def single(self) -> AsyncIterator[PgConnection]:
