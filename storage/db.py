@@ -70,6 +70,37 @@ def statements(script: str) -> list[str]:
 
 
 OPEN_ATTEMPTS = 10
+
+
+async def connect(path: str | Path, *pragmas: str) -> aiosqlite.Connection:
+    """An autocommit aiosqlite connection with `pragmas` run on it, opened to the end even when the
+    caller is cancelled.
+
+    aiosqlite opens the file on a thread of its own and hands the connection back to the event loop.
+    Cancelled half-way (a SIGTERM while waiting, a desk closed the moment it opened), that connection
+    was never closed: its thread lived on and, once the loop had closed, printed a traceback to stderr.
+    Here a cancelled open is finished and closed before the cancellation goes on."""
+    opening = asyncio.ensure_future(_connect(path, pragmas))
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        try:
+            await (await opening).close()
+        except Exception as exc:  # noqa: BLE001 - the file could not be opened: nothing to close
+            log.debug("a cancelled open: %s", exc)
+        raise
+
+
+async def _connect(path: str | Path, pragmas: tuple[str, ...]) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        for pragma in pragmas:
+            await conn.execute(pragma)
+    except BaseException:
+        await conn.close()
+        raise
+    conn.row_factory = aiosqlite.Row
+    return conn
 CHECKPOINT_EVERY = 5.0  # seconds between WAL checkpoints, taken off the writers' path (see open())
 
 
@@ -82,6 +113,7 @@ class Database:
         self._lock = asyncio.Lock()
         self.checkpoint_every = checkpoint_every
         self._checkpointer: asyncio.Task[None] | None = None
+        self._checkpointing: aiosqlite.Connection | None = None
 
     @property
     def conn(self) -> aiosqlite.Connection:
@@ -113,11 +145,16 @@ class Database:
                 fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)
                 os.close(fd)
             os.chmod(p, 0o600)
-        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
-        self._conn.row_factory = aiosqlite.Row
-        await self._conn.execute("PRAGMA busy_timeout=5000")
-        await self._conn.execute("PRAGMA foreign_keys=ON")
-        await self._conn.execute("PRAGMA synchronous=NORMAL")
+        try:
+            await self._open_connections()
+        except BaseException:
+            await self.close()  # what opened before the failure or cancellation: no thread left behind
+            raise
+        return self
+
+    async def _open_connections(self) -> None:
+        self._conn = await connect(self.path, "PRAGMA busy_timeout=5000", "PRAGMA foreign_keys=ON",
+                                   "PRAGMA synchronous=NORMAL")
         for attempt in range(OPEN_ATTEMPTS):
             # A new file opened by two instances at once: while the other switches it to WAL, the lock
             # is refused at once rather than waited for (SQLite's deadlock rule): try again.
@@ -134,27 +171,22 @@ class Database:
             # (an alert's, say) then waits for the copy and its fsync. Checkpoint on a second
             # connection, in its own thread, every few seconds instead (p99 alert latency 34 → 23 ms).
             await self._conn.execute("PRAGMA wal_autocheckpoint=0")
-            self._checkpointer = asyncio.create_task(self._checkpoint_loop(), name="wal-checkpoint")
-            self._reader = await self._open_reader()
-            self._sender_reader = await self._open_reader()
-        return self
+            # Its connection is opened here, not in the task: closing the desk cancels the task, and an
+            # open cancelled half-way is what connect() has to clean up after.
+            self._checkpointing = await connect(self.path, "PRAGMA busy_timeout=5000")
+            self._checkpointer = asyncio.create_task(self._checkpoint_loop(self._checkpointing),
+                                                     name="wal-checkpoint")
+            # query_only: a write on a reader would bypass the lock; refuse it.
+            self._reader = await connect(self.path, "PRAGMA query_only=ON", "PRAGMA busy_timeout=5000")
+            self._sender_reader = await connect(self.path, "PRAGMA query_only=ON", "PRAGMA busy_timeout=5000")
 
-    async def _open_reader(self) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA query_only=ON")  # a write here would bypass the lock: refuse it
-        await conn.execute("PRAGMA busy_timeout=5000")
-        return conn
-
-    async def _checkpoint_loop(self) -> None:
-        async with aiosqlite.connect(self.path, isolation_level=None) as conn:
-            await conn.execute("PRAGMA busy_timeout=5000")
-            while True:
-                await asyncio.sleep(self.checkpoint_every)
-                try:
-                    await self.checkpoint(conn)
-                except sqlite3.Error as exc:  # e.g. busy: the next round takes it
-                    log.warning("WAL checkpoint failed: %s", exc)
+    async def _checkpoint_loop(self, conn: aiosqlite.Connection) -> None:
+        while True:
+            await asyncio.sleep(self.checkpoint_every)
+            try:
+                await self.checkpoint(conn)
+            except sqlite3.Error as exc:  # e.g. busy: the next round takes it
+                log.warning("WAL checkpoint failed: %s", exc)
 
     @staticmethod
     async def checkpoint(conn: aiosqlite.Connection) -> tuple[int, int, int]:
@@ -171,10 +203,10 @@ class Database:
             except asyncio.CancelledError:
                 pass
             self._checkpointer = None
-        for reader in (self._reader, self._sender_reader):
-            if reader is not None:
-                await reader.close()
-        self._reader = self._sender_reader = None
+        for other in (self._checkpointing, self._reader, self._sender_reader):
+            if other is not None:
+                await other.close()  # after a checkpoint still running on its thread, if one was
+        self._checkpointing = self._reader = self._sender_reader = None
         if self._conn is not None:
             await self._conn.close()  # the last connection to close checkpoints what is left
             self._conn = None

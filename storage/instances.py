@@ -11,7 +11,7 @@ from pathlib import Path
 import aiosqlite
 
 from storage.conn import Conn
-from storage.db import from_db, to_db
+from storage.db import connect, from_db, to_db
 
 ACTIVE, STANDBY = "active", "standby"
 
@@ -29,9 +29,7 @@ class Instance:
 
 async def open_sqlite(path: Path | str) -> aiosqlite.Connection:
     """An autocommit connection of its own to the SQLite database, for the lease's rows."""
-    conn = await aiosqlite.connect(path, isolation_level=None)
-    await conn.execute("PRAGMA busy_timeout=2000")  # sqlite-only: this opener is for the SQLite file
-    return conn
+    return await connect(path, "PRAGMA busy_timeout=2000")  # sqlite-only: this opener is for the SQLite file
 
 
 async def put(conn: Conn, row: Instance) -> None:

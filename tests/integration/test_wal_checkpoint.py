@@ -30,7 +30,7 @@ async def test_commits_never_checkpoint_and_the_background_checkpoint_copies_eve
         db.checkpoint = spy  # type: ignore[method-assign]
         db.checkpoint_every = 0.05
         db._checkpointer.cancel()  # type: ignore[union-attr]  # restart the loop with the short interval
-        db._checkpointer = asyncio.create_task(db._checkpoint_loop())
+        db._checkpointer = asyncio.create_task(db._checkpoint_loop(db._checkpointing))  # type: ignore[arg-type]
         await asyncio.wait_for(ran.wait(), 10)
         busy, frames, copied = results[0]
         assert busy == 0 and frames > 1000 and copied == frames
