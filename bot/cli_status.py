@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from bot.cli import _load, _open_database, _texts
 from bot.config import Config
+from bot.domain.lease import standby_silent
 from storage import instances
 
 
@@ -49,9 +50,12 @@ def report(config: Config, found: list[instances.Instance], now: datetime) -> tu
             lines.append(t("cli.status_active_silent", instance=a.instance, since=since,
                            heartbeat=when(a.heartbeat_at), ago=ago(a.heartbeat_at), lease=f"{lease:g}"))
     standbys = [i for i in found if i.role == instances.STANDBY]
-    lines.extend(t("cli.status_standby", instance=s.instance, host=s.host, pid=s.pid,
-                   heartbeat=when(s.heartbeat_at), ago=ago(s.heartbeat_at)) for s in standbys)
-    if not standbys:
+    live = [s for s in standbys if not standby_silent((now - s.heartbeat_at).total_seconds(), lease)]
+    for s in standbys:
+        key = "cli.status_standby" if s in live else "cli.status_standby_silent"
+        lines.append(t(key, instance=s.instance, host=s.host, pid=s.pid, heartbeat=when(s.heartbeat_at),
+                       ago=ago(s.heartbeat_at)))
+    if not live:
         lines.append(t("cli.status_no_standby"))
     return lines, code
 

@@ -33,7 +33,7 @@ from typing import Any, Protocol
 import aiosqlite
 
 from bot.config import Config
-from bot.domain.lease import LeaseState, LeaseTerms, lock_key
+from bot.domain.lease import STANDBY_ROW_SECONDS, LeaseState, LeaseTerms, lock_key
 from bot.i18n import TerminalTexts
 from storage import instances
 from storage import lease as pg_lease
@@ -44,7 +44,6 @@ log = logging.getLogger(__name__)
 EXIT_LEASE_LOST = 75  # EX_TEMPFAIL: a supervisor restarts it, as a standby
 LOCK_NAME = "dutydesk.active"
 RETRY_SECONDS = 1.0  # a standby tries the lease this often
-STANDBY_ROW_SECONDS = 5.0  # and writes its row this often
 FORGET_AFTER = timedelta(days=1)  # rows silent this long are removed when an instance takes over
 
 

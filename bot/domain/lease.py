@@ -72,6 +72,15 @@ def earliest_release(terms: LeaseTerms, last_received: float) -> float:
     return last_received + terms.lease
 
 
+STANDBY_ROW_SECONDS = 5.0  # a standby writes its row this often (bot/lease.py)
+
+
+def standby_silent(age: float, lease: float) -> bool:
+    """A standby whose row is `age` seconds old has stopped: it writes one every STANDBY_ROW_SECONDS, and
+    one killed (-9, a power cut) cannot remove its own. Two missed rows, and never sooner than the lease."""
+    return age > max(lease, 2 * STANDBY_ROW_SECONDS)
+
+
 def lock_key(name: str) -> int:
     """A fixed signed 64-bit advisory-lock key derived from `name` (same name, same key, every process)."""
     digest = hashlib.sha256(name.encode("utf-8")).digest()

@@ -38,3 +38,21 @@ def test_no_active_instance() -> None:
     lines, code = report(CONFIG, [_row("b:22", "standby", 1)], NOW)
     assert code == 1 and lines[0] == "没有工作实例：没有 dutydesk run 持有租约。"
     assert report(CONFIG, [], NOW) == (["没有工作实例：没有 dutydesk run 持有租约。", "没有待命实例。"], 1)
+
+
+def test_a_standby_that_stopped_writing_its_row_is_not_counted() -> None:
+    """A standby killed -9 cannot remove its row: once it missed two rows (and the lease), status says it
+    stopped and that no standby is there, instead of promising a takeover that will not come."""
+    lines, code = report(CONFIG, [_row("a:11", "active", 1, NOW), _row("b:22", "standby", 16),
+                                  _row("c:33", "standby", 15)], NOW)
+    assert code == 0
+    assert lines[1].startswith("待命实例 b:22（主机 b，进程 22）最后报到 2026-12-05 20:59:44，已 16 秒未报到：它已停止")
+    assert lines[2].startswith("待命实例：c:33") and len(lines) == 3
+    lines, _ = report(CONFIG, [_row("a:11", "active", 1, NOW), _row("b:22", "standby", 60)], NOW)
+    assert "已 60 秒未报到" in lines[1] and lines[2] == "没有待命实例。"
+
+
+def test_a_short_lease_still_allows_a_standby_two_row_periods() -> None:
+    short = cfg.loads("[ha]\nlease_seconds = 5\nheartbeat_seconds = 1\n")
+    assert len(report(short, [_row("b:22", "standby", 9)], NOW)[0]) == 2  # no active; b still counted
+    assert report(short, [_row("b:22", "standby", 11)], NOW)[0][-1] == "没有待命实例。"
