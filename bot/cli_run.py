@@ -149,8 +149,13 @@ def run(args: argparse.Namespace) -> int:
         finally:
             await keeper.release()
 
+    from bot.lease import MIN_SERVER_VERSION, LeaseUnsupported
+
     try:
         loop.run(serve())
+    except LeaseUnsupported as exc:
+        raise Failed(t("cli.lease_unsupported", version=exc.version, least=".".join(map(str, MIN_SERVER_VERSION))),
+                     1) from None
     except InvalidToken:
         # Never print the exception: PTB puts the rejected token itself into its message.
         raise Failed(t("cli.token_rejected", url=url), 2) from None

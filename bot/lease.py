@@ -45,6 +45,15 @@ EXIT_LEASE_LOST = 75  # EX_TEMPFAIL: a supervisor restarts it, as a standby
 LOCK_NAME = "dutydesk.active"
 RETRY_SECONDS = 1.0  # a standby tries the lease this often
 FORGET_AFTER = timedelta(days=1)  # rows silent this long are removed when an instance takes over
+MIN_SERVER_VERSION = (14,)  # idle_session_timeout, which frees the lock of a silent holder, came in 14
+
+
+class LeaseUnsupported(Exception):
+    """The database cannot hold this lease (a PostgreSQL before 14): no retry will help."""
+
+    def __init__(self, version: str) -> None:
+        super().__init__(version)
+        self.version = version
 
 
 def instance_name() -> str:
@@ -139,8 +148,6 @@ class PgLease:
         lease = self.terms.lease
         return {
             "application_name": f"dutydesk {self.instance}"[:63],
-            # The server ends a session silent this long, and its lock with it (PostgreSQL 14+).
-            "idle_session_timeout": str(int(lease * 1000)),
             # A dead peer is noticed by TCP no earlier than the idle timeout would end it.
             "tcp_keepalives_idle": str(max(1, int(lease))),
             "tcp_keepalives_interval": str(max(1, int(self.terms.heartbeat))),
@@ -154,8 +161,15 @@ class PgLease:
 
             from storage.pg import PgConnection
 
-            self.conn = await asyncpg.connect(self.dsn, password=self.password, timeout=self.terms.lease,
-                                              server_settings=self.server_settings())
+            conn = await asyncpg.connect(self.dsn, password=self.password, timeout=self.terms.lease,
+                                         server_settings=self.server_settings())
+            version = conn.get_server_version()
+            if tuple(version)[:1] < MIN_SERVER_VERSION:
+                await conn.close()  # sent in the start-up packet, the setting would be refused vaguely
+                raise LeaseUnsupported(f"{version.major}.{version.minor}")
+            # The server ends a session silent this long, and its lock with it.
+            await conn.execute(f"SET idle_session_timeout = {int(self.terms.lease * 1000)}")
+            self.conn = conn
             self.conn.add_termination_listener(self._terminated)
             self._rows = PgConnection(self.conn)
         return self.conn
@@ -251,6 +265,8 @@ class LeaseKeeper:
                     if self.monotonic() >= next_row:
                         next_row = self.monotonic() + STANDBY_ROW_SECONDS
                         await self._put_row(instances.STANDBY)
+                except LeaseUnsupported:
+                    raise
                 except Exception as exc:  # noqa: BLE001 - the server unreachable, refusing, restarting: try again
                     if not failing:
                         log.warning(self.t("cli.lease_unreachable", error=str(exc) or type(exc).__name__,

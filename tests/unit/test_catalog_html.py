@@ -48,8 +48,8 @@ NOT_TEXT = {
     "changes", "figures", "versions", "office", "handed", "members", "notices", "unforwarded",
     "pending",  # 待办: esc()'d where typed (duty.line_pending, duty.done), else rendered lines joined
     # dutydesk migrate-db and backup: table names of our own schema, an environment variable's name,
-    # schema and pg_dump versions, an exit code
-    "table", "tables", "env", "expected", "found", "exit",
+    # schema and pg_dump versions, an exit code; the PostgreSQL server's version and the least the lease needs
+    "table", "tables", "env", "expected", "found", "exit", "version", "least",
     "old", "new",  # a fact before/after, rendered by incident_versions.field_value (escaped there); a dialogue's name
 }
 
