@@ -6,6 +6,10 @@ rows already fetched. Writes go through ONE connection under a lock, as on SQLit
 state change and the outbox rows it causes commit together, and numbering (max(seq) + 1) cannot race
 inside a process. Reads outside a transaction go to a small pool and see committed rows only.
 
+A writer whose session ended (a server restart, pg_terminate_backend, a dropped connection) is connected
+again at the next transaction or single statement; the one it was in fails alone. The pool replaces
+its own. The server probes idle sessions (KEEPALIVES), so a firewall keeps a quiet night's connection.
+
 `?search_path=NAME` in the address puts the desk in its own schema (created when missing): the test
 suite gives each desk one, and an office can keep two desks in one database.
 """
@@ -32,6 +36,10 @@ log = logging.getLogger(__name__)
 
 MIGRATIONS_PACKAGE = "storage.migrations.postgresql"
 READ_POOL_SIZE = 4
+# The server probes an idle connection this way (seconds): a firewall or NAT between the bot and the
+# database then keeps a quiet night's connection instead of forgetting it, and the server notices a
+# client gone. Settings in the address win.
+KEEPALIVES = {"tcp_keepalives_idle": "60", "tcp_keepalives_interval": "10", "tcp_keepalives_count": "6"}
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -166,6 +174,11 @@ class PgConnection:
         async with self._turn:
             yield
 
+    def replace(self, target: asyncpg.Connection) -> None:
+        """A new connection in place of a lost one; everyone holding this object goes on with it."""
+        assert isinstance(self._target, asyncpg.Connection)
+        self._target = target
+
     @asynccontextmanager
     async def holding(self) -> AsyncIterator[asyncpg.Connection]:
         """The asyncpg connection itself, in its turn: for what the qmark calls do not say (a
@@ -208,6 +221,7 @@ class PgDatabase:
         # Singles without the flush wait, transactions with it (see _connect); unless the address sets
         # synchronous_commit itself, which then decides for both.
         self._split_durability = "synchronous_commit=" not in dsn
+        self._keepalives = {k: v for k, v in KEEPALIVES.items() if f"{k}=" not in dsn}
         if self.schema is not None and not plain_schema_name(self.schema):
             raise ValueError(f"search_path {self.schema!r} is not a plain schema name (letters, digits, _)")
         self._raw: asyncpg.Connection | None = None
@@ -246,7 +260,21 @@ class PgDatabase:
         # statements, as SQLite's synchronous=NORMAL may on power loss; a kill -9 of the bot loses
         # nothing. Measured in docs/PERFORMANCE.md "PostgreSQL".
         settings = {"synchronous_commit": "off"} if self._split_durability else {}
-        return await asyncpg.connect(self.dsn, password=self.password, server_settings=settings)
+        raw = await asyncpg.connect(self.dsn, password=self.password,
+                                    server_settings={**self._keepalives, **settings})
+        await _prepare(raw)
+        return raw
+
+    async def _writer(self) -> PgConnection:
+        """The writing connection, connected again first if it was lost (the server restarted it, an
+        administrator ended its session, a network device dropped it): the transaction it was in, if
+        any, failed with it; the next one must not fail too. Called holding the write lock."""
+        conn = self.conn
+        if self._raw is not None and self._raw.is_closed():
+            log.warning("the PostgreSQL writing connection was lost: connecting again")
+            self._raw = await self._connect()
+            conn.replace(self._raw)
+        return conn
 
     async def open(self) -> PgDatabase:
         if self.schema:
@@ -259,11 +287,11 @@ class PgDatabase:
             finally:
                 await bare.close()
         self._raw = await self._connect()
-        await _prepare(self._raw)
         self._conn = PgConnection(self._raw)
         await self.migrate()
         self._pool = await asyncpg.create_pool(self.dsn, password=self.password, min_size=1,
-                                               max_size=self.read_pool, init=_prepare, reset=_as_it_was)
+                                               max_size=self.read_pool, init=_prepare, reset=_as_it_was,
+                                               server_settings=self._keepalives)
         self._read = PgConnection(self._pool)
         return self
 
@@ -303,7 +331,7 @@ class PgDatabase:
         # BEGIN and COMMIT are statements in their turn like any other: a read sent on `conn` from
         # outside the transaction (a test, the demo) waits between two of them, never meets one.
         async with self._lock:
-            conn = self.conn
+            conn = await self._writer()
             await conn.execute("BEGIN")
             try:
                 if self._split_durability:
@@ -322,7 +350,7 @@ class PgDatabase:
     async def single(self) -> AsyncIterator[PgConnection]:
         """One write statement, committed on its own (autocommit), in its turn behind any transaction."""
         async with self._lock:
-            yield self.conn
+            yield await self._writer()
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
         rows = await self.read.execute_fetchall(sql, params)
