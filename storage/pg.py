@@ -332,10 +332,10 @@ class PgDatabase:
         # outside the transaction (a test, the demo) waits between two of them, never meets one.
         async with self._lock:
             conn = await self._writer()
-            await conn.execute("BEGIN")
             try:
-                if self._split_durability:
-                    await conn.execute("SET LOCAL synchronous_commit TO on")
+                # One trip: without parameters asyncpg sends both statements as one simple query.
+                await conn.execute("BEGIN; SET LOCAL synchronous_commit TO on" if self._split_durability
+                                   else "BEGIN")
                 yield conn
             except BaseException:
                 try:
