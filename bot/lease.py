@@ -167,8 +167,7 @@ class PgLease:
             if tuple(version)[:1] < MIN_SERVER_VERSION:
                 await conn.close()  # sent in the start-up packet, the setting would be refused vaguely
                 raise LeaseUnsupported(f"{version.major}.{version.minor}")
-            # The server ends a session silent this long, and its lock with it.
-            await conn.execute(f"SET idle_session_timeout = {int(self.terms.lease * 1000)}")
+            await pg_lease.end_when_silent(conn, self.terms.lease)
             self.conn = conn
             self.conn.add_termination_listener(self._terminated)
             self._rows = PgConnection(self.conn)

@@ -6,6 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 
+async def end_when_silent(conn: Any, seconds: float) -> None:
+    """The server ends this session, and frees its locks, after `seconds` without a statement (PostgreSQL 14+)."""
+    await conn.execute(f"SET idle_session_timeout = {int(seconds * 1000)}")
+
+
 async def try_lock(conn: Any, key: int) -> bool:
     return bool(await conn.fetchval("SELECT pg_try_advisory_lock($1)", key))
 
