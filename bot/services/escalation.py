@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 
 from bot.domain import escalation as rules
 from bot.domain.accountability import ForwardClock
@@ -22,11 +21,10 @@ from bot.domain.members import Member, Role
 from bot.services import channel_messages as chan
 from bot.services import incident_text as txt
 from bot.services.base import Services
-from bot.services.routing import rostered_now, skip_away
+from bot.services.routing import Shift, skip_away
 from reminders.kinds import On
 from storage import channels as chan_store
 from storage import deadlines, incident_forwards, incidents, members, outbox
-from storage.conn import Conn
 from storage.deadlines import Deadline
 from storage.uow import Tx
 
@@ -45,27 +43,27 @@ def policy_for(s: Services, inc: Incident) -> Policy | None:
     return policies(s).get(cfg.major if inc.is_major(s.policy) else cfg.incident)
 
 
-async def _people(conn: Conn, who: str, at: datetime, units: list[str],
-                  waiting: list[Member]) -> list[Member]:
-    """Whom a target selector names now. `units`: the unit(s) `@unit` means; `waiting`: those whose
-    answer is awaited."""
+async def _people(shift: Shift, who: str, units: list[str], waiting: list[Member]) -> list[Member]:
+    """Whom a target selector names at the shift's moment. `units`: the unit(s) `@unit` means;
+    `waiting`: those whose answer is awaited."""
+    conn = shift.conn
     if who == "waiting":
         return waiting
     if who == "duty@shift":
-        return await skip_away(conn, (await rostered_now(conn, at))[0])
+        return await skip_away(conn, (await shift.rostered())[0], shift=shift)
     if who == "leader@duty":
-        leader = (await rostered_now(conn, at))[1]
+        leader = (await shift.rostered())[1]
         return [leader] if leader is not None else []
     if who.startswith("member:"):
         m = await members.by_id(conn, int(who[len("member:"):]))
         return [m] if m is not None and m.active else []
     role, _, scope = who[len("role:"):].partition("@")
     if not scope:
-        return await skip_away(conn, await members.with_roles(conn, [Role(role)]))
+        return await skip_away(conn, await members.with_roles(conn, [Role(role)]), shift=shift)
     found: dict[int, Member] = {}
     for unit in units:
         found.update((m.id, m) for m in await members.with_roles(conn, [Role(role)], unit))
-    return await skip_away(conn, list(found.values()))
+    return await skip_away(conn, list(found.values()), shift=shift)
 
 
 async def _alerted_office(tx: Tx, inc: Incident) -> list[Member]:
@@ -79,12 +77,12 @@ async def _alerted_office(tx: Tx, inc: Incident) -> list[Member]:
 ACK, FORWARD = "ack", "forward"  # what an escalation waits for: 已收到, or 已上报市委 on one forward clock
 
 
-async def start(s: Services, tx: Tx, inc: Incident, alerted: list[Member]) -> None:
+async def start(s: Services, tx: Tx, inc: Incident, alerted: list[Member], *, shift: Shift | None = None) -> None:
     """With a new incident's alert: its policy's first step at once (those already alerted on
-    Telegram are not sent it twice), the next planted."""
+    Telegram are not sent it twice), the next planted. `shift`: the one the alert's audience read."""
     policy = policy_for(s, inc)
     if policy is not None:
-        await _fire(s, tx, inc, policy, 0, 0, ACK, skip_tg={m.id for m in alerted})
+        await _fire(s, tx, inc, policy, 0, 0, ACK, skip_tg={m.id for m in alerted}, shift=shift)
 
 
 async def start_unforwarded(s: Services, tx: Tx, inc: Incident, clock: ForwardClock) -> None:
@@ -95,9 +93,10 @@ async def start_unforwarded(s: Services, tx: Tx, inc: Incident, clock: ForwardCl
 
 
 async def _fire(s: Services, tx: Tx, inc: Incident, policy: Policy, step: int, round_: int, what: str, *,
-                skip_tg: frozenset[int] | set[int] = frozenset()) -> None:
+                skip_tg: frozenset[int] | set[int] = frozenset(), shift: Shift | None = None) -> None:
     from bot.services.incidents import entitled, is_office
 
+    shift = shift if shift is not None and shift.conn is tx.conn and shift.at == tx.now else Shift(tx.conn, tx.now)
     targets: list[Target] = list(policy.steps[step].targets)
     by_channel: dict[str, dict[int, Member]] = {"tg": {}, "sms": {}}
     robots: list[str] = []
@@ -106,7 +105,7 @@ async def _fire(s: Services, tx: Tx, inc: Incident, policy: Policy, step: int, r
             robots.append(t.who)
             continue
         waiting = await _alerted_office(tx, inc) if t.who == "waiting" else []
-        for m in entitled(inc, await _people(tx.conn, t.who, tx.now, [inc.unit_code], waiting)):
+        for m in entitled(inc, await _people(shift, t.who, [inc.unit_code], waiting)):
             by_channel[t.channel].setdefault(m.id, m)
     forward = what.startswith(FORWARD)
     key = "unforwarded" if forward else "escalated"
@@ -208,11 +207,12 @@ async def _fire_subject(s: Services, tx: Tx, policy: Policy, step: int, round_: 
     tg: dict[int, Member] = {}
     sms: dict[int, Member] = {}
     robots: list[str] = []
+    shift = Shift(tx.conn, tx.now)
     for t in policy.steps[step].targets:
         if t.channel == "robot":
             robots.append(t.who)
             continue
-        for m in await _people(tx.conn, t.who, tx.now, subj.units, subj.waiting):
+        for m in await _people(shift, t.who, subj.units, subj.waiting):
             (tg if t.channel == "tg" else sms).setdefault(m.id, m)
     tag = f"{TAG}:{stage}:{round_}:{step}"
     for answering in (True, False):

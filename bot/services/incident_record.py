@@ -43,7 +43,7 @@ from bot.services.incidents import (
     send_alert,
     stage_filed,
 )
-from bot.services.routing import alert_audience, unit_reporters
+from bot.services.routing import Shift, alert_audience, unit_reporters
 from storage import deadlines, drafts, incident_marks, incidents
 from storage.uow import Tx
 
@@ -103,11 +103,12 @@ async def file_record(s: Services, member: Member, draft: ReportDraft) -> Incide
         reporters = await unit_reporters(tx.conn, unit)
         # The unit's people get the unit's notice with its buttons instead of the office's alert.
         exclude = [member.id, *(m.id for m in reporters)]
-        audience = await alert_audience(tx.conn, inc, s.policy, exclude=exclude, at=now)
+        shift = Shift(tx.conn, now)  # read once for the audience and the escalation's first step
+        audience = await alert_audience(tx.conn, inc, s.policy, exclude=exclude, at=now, shift=shift)
         await send_alert(s, tx, inc, member.name, audience)
         await tell_unit(s, tx, inc, reporters)
         await channel_messages.mirror_alert(s, tx, inc)
-        await escalation.start(s, tx, inc, [member, *audience])
+        await escalation.start(s, tx, inc, [member, *audience], shift=shift)
         await incidents.add_events(tx.conn, inc_id, now, [
             (member.id, "recorded", {"name": member.name, "source": source.value}),
             (None, "alerted", {"count": len(audience) + len(reporters)})])

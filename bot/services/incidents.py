@@ -20,7 +20,7 @@ from bot.services.base import Services
 from bot.services.edits import still_told
 from bot.services.errors import NotAllowed, NotYourUnit, ServiceError, Stale
 from bot.services.incident_versions import keep_version
-from bot.services.routing import alert_audience, escalation_audience, unit_reporters
+from bot.services.routing import Shift, alert_audience, escalation_audience, unit_reporters
 from storage import deadlines, drafts, incidents, members, outbox, upstream_pushes
 from storage.conn import Conn
 from storage.uow import Tx
@@ -140,8 +140,10 @@ async def file_first_report(s: Services, member: Member, draft: ReportDraft, *, 
         assert inc is not None
         # A first report after its deadline says so in the alert itself, and is on record against the unit.
         await breaches.filed(tx, inc, Stage.FIRST, first_report_delay(learnt, sent, s.policy.first_report))
-        audience = await send_alert(s, tx, inc, member.name,
-                                    await alert_audience(tx.conn, inc, s.policy, exclude=[member.id], at=tx.now))
+        # The alert's audience and its escalation's first step read who is on shift once (routing.Shift).
+        shift = Shift(tx.conn, tx.now)
+        audience = await send_alert(s, tx, inc, member.name, await alert_audience(
+            tx.conn, inc, s.policy, exclude=[member.id], at=tx.now, shift=shift))
         chats = [m.telegram_id for m in audience]
         for photo in draft.photos[:3]:
             await tx.send_all(chats, outbox.SEND_PHOTO, {"photo": photo, "caption": inc.number},
@@ -150,7 +152,7 @@ async def file_first_report(s: Services, member: Member, draft: ReportDraft, *, 
                                                           (None, "alerted", {"count": len(audience)})])
         # Beyond Telegram, in this transaction: the robot groups, and the escalation until 已收到.
         await channel_messages.mirror_alert(s, tx, inc)
-        await escalation.start(s, tx, inc, audience)
+        await escalation.start(s, tx, inc, audience, shift=shift)
         await queue_upstream(s, tx, inc_id, "reported")
         # In the same transaction: the draft becomes "filed as #id", so a 确认上报 pressed again
         # after a crash (the conversation state not yet saved) cannot file it a second time.
