@@ -28,10 +28,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _config(tmp: Path, port: int) -> Path:
+def _config(tmp: Path, port: int, database: str = "desk.sqlite3") -> Path:
+    """The example config with the emulator at `port` and the database at `database` (a file or an address)."""
     text = example_config()
     for key, value in (("base_url", f"http://127.0.0.1:{port}/bot"), ("base_file_url", f"http://127.0.0.1:{port}/file/bot"),
-                       ("database", "desk.sqlite3")):
+                       ("database", database)):
         text = re.sub(rf'(?m)^{key} = "[^"\n]*"', f'{key} = "{value}"', text, count=1)
     path = tmp / "dutydesk.toml"
     path.write_text(text, encoding="utf-8")
@@ -41,11 +42,12 @@ def _config(tmp: Path, port: int) -> Path:
 class Bot:
     """`dutydesk run` in its own process, its output in a file (a pipe could fill and block it)."""
 
-    def __init__(self, config: Path) -> None:
-        self.log = config.parent / "run.log"
+    def __init__(self, config: Path, name: str = "run", *extra: str, env: dict[str, str] | None = None) -> None:
+        """`name`: of its log file (several may run on one config); `extra`: more `run` arguments."""
+        self.log = config.parent / f"{name}.log"
         with open(self.log, "wb") as sink:
-            self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(config), "run"],
-                                         env=dict(os.environ, TELEGRAM_BOT_TOKEN=TOKEN),
+            self.proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(config), "run", *extra],
+                                         env={**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, **(env or {})},
                                          stdout=sink, stderr=subprocess.STDOUT)
 
     @property
@@ -65,11 +67,12 @@ class Bot:
         raise AssertionError(f"not seen in {seconds}s:\n{self.out[-2000:]}")
 
     async def stop(self) -> int:
-        self.proc.send_signal(signal.SIGTERM)
-        if await ended(self.proc, 20):
-            return self.proc.returncode
-        self.proc.kill()
-        raise AssertionError("dutydesk run did not stop on SIGTERM")
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            if not await ended(self.proc, 20):
+                self.proc.kill()
+                raise AssertionError("dutydesk run did not stop on SIGTERM")
+        return self.proc.returncode
 
 
 async def test_start_up_line_names_bot_database_mode_and_time_zone(tmp_path: Path) -> None:

@@ -6,11 +6,8 @@ In webhook mode the standby answers 503 with Retry-After on its port until it ta
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -18,44 +15,15 @@ import httpx
 from bot.emulator import BotApiEmulator
 from storage import instances
 from storage.engine import database
-from tests.e2e.test_cli_run import TOKEN, _config, _free_port
+from tests.e2e.test_cli_run import TOKEN, Bot, _config, _free_port
 from tests.waiting import ended
 
 SECRET = "Standby-test_secret1"
 
 
-class Run:
-    """`dutydesk run` in its own process, its output in its own file."""
-
-    def __init__(self, config: Path, name: str, *extra: str) -> None:
-        self.log = config.parent / f"{name}.log"
-        with open(self.log, "wb") as sink:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "--config", str(config), "run", *extra],
-                env=dict(os.environ, TELEGRAM_BOT_TOKEN=TOKEN, DUTYDESK_WEBHOOK_SECRET=SECRET),
-                stdout=sink, stderr=subprocess.STDOUT)
-
-    @property
-    def out(self) -> str:
-        return self.log.read_text("utf-8", "replace")
-
-    async def wait_for(self, test: Callable[[str], bool], seconds: float = 30) -> str:
-        end = asyncio.get_running_loop().time() + seconds
-        while asyncio.get_running_loop().time() < end:
-            if test(out := self.out):
-                return out
-            if self.proc.poll() is not None:
-                raise AssertionError(f"dutydesk run exited ({self.proc.returncode}):\n{out[-2000:]}")
-            await ended(self.proc, 0.05)
-        raise AssertionError(f"not seen in {seconds}s:\n{self.out[-2000:]}")
-
-    async def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            if not await ended(self.proc, 20):
-                self.proc.kill()
-                raise AssertionError("dutydesk run did not stop on SIGTERM")
-        return self.proc.returncode
+def run(config: Path, name: str, *extra: str) -> Bot:
+    """`dutydesk run` in its own process, with the webhook secret the webhook tests give it."""
+    return Bot(config, name, *extra, env={"DUTYDESK_WEBHOOK_SECRET": SECRET})
 
 
 async def status(config: Path) -> tuple[int, str]:
@@ -82,46 +50,53 @@ async def until_role(target: str, pid: int, role: str) -> None:
     raise AssertionError(f"process {pid} never {role}: {found}")
 
 
+async def kill_9_takeover(emu: BotApiEmulator, config: Path, target: str) -> None:
+    """Two `dutydesk run` on `config` (its database at `target`, on either engine): one polls, the other
+    waits as the standby with one line naming it; kill -9 the active one and the standby takes over and
+    answers; `dutydesk status` says who is active at each point."""
+    first = run(config, "first")
+    second: Bot | None = None
+    try:
+        await first.wait_for(lambda out: "值班台已启动" in out)
+        second = run(config, "second")
+        out = await second.wait_for(lambda out: "待命" in out)
+        waiting = [line for line in out.splitlines() if "待命" in line]
+        assert len(waiting) == 1 and f":{first.proc.pid}" in waiting[0], out
+        await until_role(target, second.proc.pid, "standby")
+        code, shown = await status(config)
+        assert code == 0 and f"进程 {first.proc.pid}" in shown.splitlines()[0], shown
+        assert "待命实例" in shown and f"进程 {second.proc.pid}" in shown, shown
+        # Only the active one talks to Telegram: one getMe, and the standby has not started.
+        assert emu.stats.requests["getMe"] == 1 and "值班台已启动" not in second.out
+
+        killed = asyncio.get_running_loop().time()
+        first.proc.send_signal(signal.SIGKILL)
+        assert await ended(first.proc, 10)
+        await second.wait_for(lambda out: "值班台已启动" in out, seconds=30)
+        print(f"{target}: kill -9 → the standby's start-up line: {asyncio.get_running_loop().time() - killed:.2f} s")
+        assert emu.stats.requests["getMe"] == 2
+        user = emu.user(501, "甲", started=True)
+        await user.send_command("/start")
+        await user.wait_for(None, timeout=20)  # the standby, now active, answers
+        await until_role(target, second.proc.pid, "active")
+        code, shown = await status(config)
+        assert code == 0 and f"进程 {second.proc.pid}" in shown.splitlines()[0], shown
+        assert f"进程 {first.proc.pid}" not in shown and "没有待命实例" in shown, shown
+        assert await second.stop() == 0
+        code, shown = await status(config)
+        assert code == 1 and "没有工作实例" in shown, shown
+    finally:
+        if first.proc.poll() is None:
+            first.proc.kill()
+        if second is not None and second.proc.poll() is None:
+            second.proc.kill()
+    assert "Traceback" not in first.out and second is not None and "Traceback" not in second.out, second.out
+
+
 async def test_one_polls_the_standby_takes_over_after_kill_9_and_status_says_so(tmp_path: Path) -> None:
     async with BotApiEmulator(token=TOKEN, bot_username="ha_duty_bot") as emu:
         config = _config(tmp_path, emu.port)
-        first = Run(config, "first")
-        second: Run | None = None
-        try:
-            await first.wait_for(lambda out: "值班台已启动" in out)
-            second = Run(config, "second")
-            out = await second.wait_for(lambda out: "待命" in out)
-            waiting = [line for line in out.splitlines() if "待命" in line]
-            assert len(waiting) == 1 and f":{first.proc.pid}" in waiting[0], out
-            await until_role(_sqlite(config), second.proc.pid, "standby")
-            code, shown = await status(config)
-            assert code == 0 and f"进程 {first.proc.pid}" in shown.splitlines()[0], shown
-            assert "待命实例" in shown and f"进程 {second.proc.pid}" in shown, shown
-            # Only the active one talks to Telegram: one getMe, and the standby has not started.
-            assert emu.stats.requests["getMe"] == 1 and "值班台已启动" not in second.out
-
-            killed = asyncio.get_running_loop().time()
-            first.proc.send_signal(signal.SIGKILL)
-            assert await ended(first.proc, 10)
-            await second.wait_for(lambda out: "值班台已启动" in out, seconds=30)
-            print(f"kill -9 → the standby's start-up line: {asyncio.get_running_loop().time() - killed:.2f} s")
-            assert emu.stats.requests["getMe"] == 2
-            user = emu.user(501, "甲", started=True)
-            await user.send_command("/start")
-            await user.wait_for(None, timeout=20)  # the standby, now active, answers
-            await until_role(_sqlite(config), second.proc.pid, "active")
-            code, shown = await status(config)
-            assert code == 0 and f"进程 {second.proc.pid}" in shown.splitlines()[0], shown
-            assert f"进程 {first.proc.pid}" not in shown and "没有待命实例" in shown, shown
-            assert await second.stop() == 0
-            code, shown = await status(config)
-            assert code == 1 and "没有工作实例" in shown, shown
-        finally:
-            if first.proc.poll() is None:
-                first.proc.kill()
-            if second is not None and second.proc.poll() is None:
-                second.proc.kill()
-    assert "Traceback" not in first.out and second is not None and "Traceback" not in second.out, second.out
+        await kill_9_takeover(emu, config, _sqlite(config))
 
 
 async def test_a_standby_in_webhook_mode_answers_503_until_it_takes_over(tmp_path: Path) -> None:
@@ -132,11 +107,11 @@ async def test_a_standby_in_webhook_mode_answers_503_until_it_takes_over(tmp_pat
         def webhook(port: int) -> tuple[str, ...]:
             return ("--webhook-url", f"http://127.0.0.1:{port}", "--listen", "127.0.0.1", "--port", str(port))
 
-        first = Run(config, "first", *webhook(ports[0]))
-        second: Run | None = None
+        first = run(config, "first", *webhook(ports[0]))
+        second: Bot | None = None
         try:
             await first.wait_for(lambda out: "值班台已启动" in out)
-            second = Run(config, "second", *webhook(ports[1]))
+            second = run(config, "second", *webhook(ports[1]))
             await second.wait_for(lambda out: "待命" in out)
             await until_role(_sqlite(config), second.proc.pid, "standby")  # written after the 503 server is up
             async with httpx.AsyncClient(timeout=5) as client:
@@ -162,10 +137,10 @@ async def test_a_standby_in_webhook_mode_answers_503_until_it_takes_over(tmp_pat
 async def test_a_standby_stops_at_once_on_sigterm(tmp_path: Path) -> None:
     async with BotApiEmulator(token=TOKEN, bot_username="ha_stop_bot") as emu:
         config = _config(tmp_path, emu.port)
-        first = Run(config, "first")
+        first = run(config, "first")
         try:
             await first.wait_for(lambda out: "值班台已启动" in out)
-            second = Run(config, "second")
+            second = run(config, "second")
             await second.wait_for(lambda out: "待命" in out)
             await until_role(_sqlite(config), second.proc.pid, "standby")
             second.proc.send_signal(signal.SIGTERM)

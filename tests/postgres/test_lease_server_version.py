@@ -53,9 +53,7 @@ def test_dutydesk_run_on_an_older_server_says_so_and_exits_1(
         target: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(lease_module, "MIN_SERVER_VERSION", (99,))
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
-    config = _config(tmp_path, _free_port())  # Telegram is never asked: only the active talks to it
-    config.write_text(re.sub(r'(?m)^database = "[^"\n]*"', f'database = "{target}"', config.read_text("utf-8"),
-                             count=1), "utf-8")
+    config = _config(tmp_path, _free_port(), database=target)  # Telegram is never asked: only the active is
     handlers = logging.getLogger().handlers[:]
     try:
         code = main(["--config", str(config), "run"])
