@@ -12,6 +12,7 @@ import threading
 import warnings
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import pytest
@@ -58,20 +59,22 @@ def test_open_then_close_at_once_leaves_no_thread(tmp_path: Path) -> None:
         assert _in_a_loop_of_its_own(check) == []
 
 
+async def _cancel_after(steps: int, open_: Callable[[], Awaitable[Any]]) -> None:
+    """Start `open_()`, let the loop turn `steps` times, cancel it; close what had opened by then."""
+    opening = asyncio.ensure_future(open_())
+    for _ in range(steps):
+        await asyncio.sleep(0)
+    opening.cancel()
+    try:
+        opened = await opening
+    except asyncio.CancelledError:
+        return
+    await opened.close()  # it had opened before the cancel came
+
+
 @pytest.mark.parametrize("steps", range(0, 60, 3))
 def test_an_open_cancelled_at_any_point_leaves_no_thread(tmp_path: Path, steps: int) -> None:
-    async def cancelled() -> None:
-        opening = asyncio.ensure_future(Database(tmp_path / "desk.sqlite3").open())
-        for _ in range(steps):
-            await asyncio.sleep(0)
-        opening.cancel()
-        try:
-            db = await opening
-        except asyncio.CancelledError:
-            return
-        await db.close()  # it had opened before the cancel came
-
-    assert _in_a_loop_of_its_own(cancelled) == []
+    assert _in_a_loop_of_its_own(lambda: _cancel_after(steps, Database(tmp_path / "desk.sqlite3").open)) == []
 
 
 def test_a_failed_open_leaves_no_thread(tmp_path: Path) -> None:
@@ -86,15 +89,5 @@ def test_a_failed_open_leaves_no_thread(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("steps", range(0, 12, 2))
 def test_the_lease_rows_connection_cancelled_while_opening_leaves_no_thread(tmp_path: Path, steps: int) -> None:
-    async def cancelled() -> None:
-        opening = asyncio.ensure_future(instances.open_sqlite(tmp_path / "desk.sqlite3"))
-        for _ in range(steps):
-            await asyncio.sleep(0)
-        opening.cancel()
-        try:
-            conn = await opening
-        except asyncio.CancelledError:
-            return
-        await conn.close()
-
-    assert _in_a_loop_of_its_own(cancelled) == []
+    path = tmp_path / "desk.sqlite3"
+    assert _in_a_loop_of_its_own(lambda: _cancel_after(steps, lambda: instances.open_sqlite(path))) == []

@@ -7,14 +7,13 @@ from __future__ import annotations
 from bot.harness import Desk
 from tests.conftest import Cast
 from tests.e2e.flows import file_report
-from tests.postgres.test_writer_turns import _backends, _end_sessions, _until_closed
+from tests.postgres.test_writer_turns import backends, end_sessions
 
 
 async def test_a_report_after_the_server_ended_every_session_of_the_bot(desk: Desk, cast: Cast) -> None:
     first = await file_report(desk, cast.officer, description="第一起：商铺起火")
     db = desk.db
-    await _end_sessions(desk.db_target, await _backends(db))  # type: ignore[arg-type]
-    await _until_closed(db)  # type: ignore[arg-type]
+    await end_sessions(db, await backends(db))  # type: ignore[arg-type]
     second = await file_report(desk, cast.officer, description="第二起：仓库冒烟")
     assert second != first
     alerts = [m.text or "" for m in cast.duty.inbox]
