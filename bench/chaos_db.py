@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from storage.address import is_postgres_url
+from storage.peek import Rows as Fetched
 from storage.pg import statement
 
 T = TypeVar("T")
@@ -51,20 +52,6 @@ class _SqliteLook:
         self._conn.close()
 
 
-class _Fetched:
-    def __init__(self, rows: list[Any]) -> None:
-        self._rows = rows
-
-    def fetchone(self) -> Any:
-        return self._rows[0] if self._rows else None
-
-    def fetchall(self) -> list[Any]:
-        return list(self._rows)
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._rows)
-
-
 class _PgLook:
     def __init__(self, dsn: str) -> None:
         import asyncpg
@@ -82,7 +69,8 @@ class _PgLook:
         return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout=120)
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Rows:
-        return _Fetched(self._call(self._conn.fetch(statement(sql).text, *params)))
+        rows = self._call(self._conn.fetch(statement(sql).text, *params))
+        return Fetched(rows, len(rows))
 
     def __enter__(self) -> _PgLook:
         return self

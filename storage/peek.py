@@ -15,17 +15,19 @@ from storage.pg import statement
 
 
 class Rows:
-    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
+    """Rows fetched already, read as from a sqlite3 cursor (tuples here; asyncpg Records in bench.chaos_db)."""
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
         self._rows = rows
         self.rowcount = rowcount
 
-    def fetchone(self) -> tuple[Any, ...] | None:
+    def fetchone(self) -> Any:
         return self._rows[0] if self._rows else None
 
-    def fetchall(self) -> list[tuple[Any, ...]]:
+    def fetchall(self) -> list[Any]:
         return list(self._rows)
 
-    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+    def __iter__(self) -> Iterator[Any]:
         return iter(self._rows)
 
 
