@@ -37,6 +37,7 @@ from bot.domain.lease import STANDBY_ROW_SECONDS, LeaseState, LeaseTerms, lock_k
 from bot.i18n import TerminalTexts
 from storage import instances
 from storage import lease as pg_lease
+from storage.address import schema_of
 from storage.conn import Conn
 
 log = logging.getLogger(__name__)
@@ -135,8 +136,6 @@ class PgLease:
         self.terms = terms
         self.password = password
         self.monotonic = monotonic
-        from storage.address import schema_of
-
         # Advisory locks are per database: desks in different schemas of one database need their own key.
         self.key = lock_key(f"{LOCK_NAME}:{schema_of(dsn) or ''}") if key is None else key
         self.conn: Any = None
